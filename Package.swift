@@ -1,0 +1,62 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Dependencies are kept few and light: every CI run builds them from a clean clone on 2 cores.
+let package = Package(
+    name: "streamtop",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "streamtop", targets: ["streamtop"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // Blocks, bounded queues, task graph, scheduler, worker pool, metrics, decision log.
+        .target(
+            name: "StreamtopEngine",
+            dependencies: [.product(name: "Histogram", package: "hdrhistogram-swift")]
+        ),
+        // Access-log formats, the byte-level parser, line sources and the demo generator.
+        .target(name: "StreamtopLogs"),
+        // The access-log tasks (parse, aggregate, sink), the default pipeline and the report.
+        .target(name: "StreamtopAnalytics", dependencies: ["StreamtopEngine", "StreamtopLogs"]),
+        // Screen buffer, layout, widgets, keymap, reducer and themes. No curses here.
+        .target(
+            name: "StreamtopTUI",
+            dependencies: ["StreamtopEngine", "StreamtopAnalytics", "StreamtopLogs", "TOMLKit"]
+        ),
+        // The only C: ncursesw with the wide-character API, plus wrappers for its macros and globals.
+        .target(name: "CNcurses", linkerSettings: [.linkedLibrary("ncursesw")]),
+        // The real terminal backend: draws a screen buffer through ncurses and reads keys.
+        .target(name: "StreamtopCurses", dependencies: ["CNcurses", "StreamtopTUI"]),
+        // The files in demo-data/ and themes/, shipped as resources of one small target.
+        .target(
+            name: "StreamtopAssets",
+            path: ".",
+            exclude: ["Tests", "benchmarks", "Sources/CNcurses", "Sources/StreamtopEngine", "Sources/StreamtopLogs",
+                      "Sources/StreamtopAnalytics", "Sources/StreamtopTUI", "Sources/StreamtopCurses", "Sources/streamtop"],
+            sources: ["Sources/StreamtopAssets"],
+            resources: [.copy("demo-data/demo-access.log"), .copy("themes")]
+        ),
+        .executableTarget(
+            name: "streamtop",
+            dependencies: [
+                "StreamtopEngine", "StreamtopLogs", "StreamtopAnalytics", "StreamtopTUI", "StreamtopCurses", "StreamtopAssets",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+        ),
+        .testTarget(name: "StreamtopEngineTests", dependencies: ["StreamtopEngine"]),
+        .testTarget(name: "StreamtopLogsTests", dependencies: ["StreamtopLogs"]),
+        .testTarget(
+            name: "StreamtopAnalyticsTests",
+            dependencies: ["StreamtopAnalytics", "StreamtopEngine", "StreamtopLogs"],
+            resources: [.copy("Samples")]
+        ),
+        .testTarget(name: "StreamtopTUITests", dependencies: ["StreamtopTUI", "StreamtopEngine", "StreamtopAnalytics"]),
+        .testTarget(name: "streamtopTests", dependencies: ["StreamtopAnalytics"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,150 @@
+import StreamtopLogs
+
+/// The report's aggregates over some records: status codes, methods, paths, clients, bytes, event-time
+/// range and per-minute counts. One instance per worker slot; merged when read.
+/// Not thread-safe: the aggregate operator guards each slot.
+public struct AccessAggregate {
+    /// Non-empty lines seen.
+    public var lines = 0
+    /// Lines that parsed as records.
+    public var records = 0
+    /// Lines that did not.
+    public var malformed = 0
+    /// Sum of response sizes.
+    public var bytes: Int64 = 0
+    /// Count per status code 0...999.
+    public var status = [Int](repeating: 0, count: 1000)
+    /// Counts per method.
+    public let methods = ByteKeyCounter(initialCapacity: 16)
+    /// Counts per path.
+    public let paths = ByteKeyCounter(initialCapacity: 4096)
+    /// Counts per client.
+    public let clients = ByteKeyCounter(initialCapacity: 4096)
+    /// Records per UTC minute (epoch seconds of the minute's start).
+    public var minutes: [Int64: Int] = [:]
+    /// Earliest event time, or Int64.max when there are no records.
+    public var firstEvent = Int64.max
+    /// Latest event time, or Int64.min when there are no records.
+    public var lastEvent = Int64.min
+
+    /// Creates empty aggregates.
+    public init() {}
+
+    /// Adds every record of a parsed block.
+    public mutating func add(_ block: ParsedBlock) {
+        lines += block.lines.lineCount
+        malformed += block.malformed
+        records += block.records.count
+        let base = block.lines.base
+        var minute = Int64.min
+        var minuteCount = 0
+        var first = firstEvent
+        var last = lastEvent
+        var sum: Int64 = 0
+        block.records.withUnsafeBufferPointer { recs in
+            for r in recs {
+                status[Int(r.status)] += 1
+                sum &+= r.size
+                if r.hasRequestLine {
+                    methods.add(base + Int(r.methodStart), Int(r.methodLength))
+                    paths.add(base + Int(r.pathStart), Int(r.pathLength))
+                } else {
+                    methods.add(AccessAggregate.dash, 1)
+                    paths.add(AccessAggregate.dash, 1)
+                }
+                clients.add(base + Int(r.clientStart), Int(r.clientLength))
+                let m = r.time - ((r.time % 60) + 60) % 60
+                if m != minute {
+                    if minuteCount > 0 { minutes[minute, default: 0] += minuteCount }
+                    minute = m
+                    minuteCount = 0
+                }
+                minuteCount += 1
+                if r.time < first { first = r.time }
+                if r.time > last { last = r.time }
+            }
+        }
+        if minuteCount > 0 { minutes[minute, default: 0] += minuteCount }
+        bytes &+= sum
+        firstEvent = first
+        lastEvent = last
+    }
+
+    /// Adds another slot's aggregates into these.
+    public mutating func merge(_ other: AccessAggregate) {
+        lines += other.lines
+        records += other.records
+        malformed += other.malformed
+        bytes &+= other.bytes
+        for i in 0..<1000 where other.status[i] != 0 { status[i] += other.status[i] }
+        methods.merge(other.methods)
+        paths.merge(other.paths)
+        clients.merge(other.clients)
+        for (k, v) in other.minutes { minutes[k, default: 0] += v }
+        firstEvent = min(firstEvent, other.firstEvent)
+        lastEvent = max(lastEvent, other.lastEvent)
+    }
+
+    /// A summary with the `top` most frequent paths and clients.
+    public func summary(top: Int = 10) -> AccessSummary {
+        var st: [String: Int] = [:]
+        for i in 0..<1000 where status[i] != 0 {
+            st[String(i / 100) + String(i / 10 % 10) + String(i % 10)] = status[i]
+        }
+        var m: [String: Int] = [:]
+        methods.forEach { k, c in m[String(decoding: k, as: UTF8.self), default: 0] += c }
+        return AccessSummary(
+            lines: lines, records: records, malformed: malformed, bytes: bytes, status: st, methods: m,
+            topPaths: paths.top(top), topClients: clients.top(top), uniqueClients: clients.count,
+            uniquePaths: paths.count,
+            firstEvent: records > 0 ? firstEvent : nil, lastEvent: records > 0 ? lastEvent : nil,
+            perMinute: minutes.sorted { $0.key < $1.key }.map { MinuteCount(minute: $0.key, count: $0.value) })
+    }
+
+    static let dash: UnsafePointer<UInt8> = {
+        let p = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
+        p.initialize(to: UInt8(ascii: "-"))
+        return UnsafePointer(p)
+    }()
+}
+
+/// Records in one UTC minute.
+public struct MinuteCount: Sendable, Equatable {
+    /// Epoch seconds of the minute's start.
+    public var minute: Int64
+    /// Records in it.
+    public var count: Int
+}
+
+/// An immutable summary of the aggregates, for the report and the dashboard.
+public struct AccessSummary: Sendable {
+    /// Non-empty lines read.
+    public var lines: Int
+    /// Lines that parsed as records.
+    public var records: Int
+    /// Lines that did not.
+    public var malformed: Int
+    /// Sum of response sizes.
+    public var bytes: Int64
+    /// Status code (three digits) → records.
+    public var status: [String: Int]
+    /// Method (as printed) → records.
+    public var methods: [String: Int]
+    /// Most frequent paths.
+    public var topPaths: [KeyCount]
+    /// Most frequent clients.
+    public var topClients: [KeyCount]
+    /// Distinct clients.
+    public var uniqueClients: Int
+    /// Distinct paths.
+    public var uniquePaths: Int
+    /// Earliest event (UTC epoch seconds).
+    public var firstEvent: Int64?
+    /// Latest event.
+    public var lastEvent: Int64?
+    /// Records per minute, ascending.
+    public var perMinute: [MinuteCount]
+
+    /// An empty summary.
+    public static let empty = AccessAggregate().summary()
+}

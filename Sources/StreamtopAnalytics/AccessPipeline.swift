@@ -1,0 +1,32 @@
+import StreamtopEngine
+import StreamtopLogs
+
+/// The default pipeline: source → parse → aggregate → sink, with the handles the dashboard and the
+/// report need (aggregates, quarantine, the line source for replay control).
+public final class AccessPipeline {
+    /// The running engine.
+    public let engine: Engine
+    /// The aggregates kept by the `aggregate` task.
+    public let aggregate: AggregateOperator
+    /// Malformed lines.
+    public let quarantine: Quarantine
+    /// The line source (for its label and, when it is a replay, its speed and position).
+    public let lines: LineSource
+
+    /// Builds the pipeline over `lines` with `workers` worker threads.
+    public init(lines: LineSource, workers: Int, quarantine: Quarantine, queueCapacity: Int = 8, clock: EngineClock = MonotonicClock()) {
+        self.lines = lines
+        self.quarantine = quarantine
+        aggregate = AggregateOperator(slots: workers)
+        var config = EngineConfig(workers: workers)
+        config.sourceName = "source"
+        engine = Engine(
+            source: LineBlockSource(lines, clock: clock),
+            tasks: [
+                TaskSpec(name: "parse", op: ParseOperator(quarantine: quarantine), priority: 0, queueCapacity: queueCapacity),
+                TaskSpec(name: "aggregate", op: aggregate, priority: 0, queueCapacity: queueCapacity),
+                TaskSpec(name: "sink", op: SinkOperator(), priority: 0, queueCapacity: queueCapacity),
+            ],
+            config: config, clock: clock)
+    }
+}

@@ -1,0 +1,68 @@
+import StreamtopEngine
+import StreamtopLogs
+import Synchronization
+
+/// Keeps the report's aggregates. Each worker slot has its own aggregates, so several workers can run
+/// this task without sharing state; a slot's lock is only contended when a reader takes a summary.
+public final class AggregateOperator: StreamOperator {
+    private final class Slot {
+        let state = Mutex(AccessAggregate())
+    }
+    private let slots: [Slot]
+
+    /// Creates the operator with one state slot per worker.
+    public init(slots: Int) {
+        self.slots = (0..<max(1, slots)).map { _ in Slot() }
+    }
+
+    public var maxParallelism: Int { slots.count }
+
+    public func process(_ batch: Batch, slot: Int) -> OperatorOutput {
+        let parsed = batch.payload as! ParsedBlock
+        slots[slot].state.withLock { $0.add(parsed) }
+        return OperatorOutput(batch: batch)
+    }
+
+    /// The merged aggregates of every slot, summarized. Safe from any thread.
+    public func summary(top: Int = 10) -> AccessSummary {
+        var merged = AccessAggregate()
+        var only: AccessSummary?
+        var nonEmpty = 0
+        for s in slots {
+            s.state.withLock { a in
+                guard a.lines > 0 else { return }
+                nonEmpty += 1
+                if nonEmpty == 1 { only = a.summary(top: top) }
+                merged.merge(a)
+            }
+        }
+        if nonEmpty == 0 { return AccessSummary.empty }
+        return nonEmpty == 1 ? only! : merged.summary(top: top)
+    }
+}
+
+/// The end of the default pipeline: takes delivered batches and releases them. The engine measures
+/// end-to-end latency when this task finishes a batch.
+public final class SinkOperator: StreamOperator {
+    /// Creates the sink.
+    public init() {}
+    public var maxParallelism: Int { 1 }
+    public func process(_ batch: Batch, slot: Int) -> OperatorOutput { OperatorOutput(batch: nil) }
+}
+
+/// Adapts a line source (file, stdin, follow, replay) to the engine's source protocol.
+public final class LineBlockSource: StreamSource {
+    /// The underlying line source.
+    public let lines: LineSource
+    private let clock: EngineClock
+    /// Creates the adapter.
+    public init(_ lines: LineSource, clock: EngineClock = MonotonicClock()) {
+        self.lines = lines
+        self.clock = clock
+    }
+    public func next() throws -> Batch? {
+        guard let block = try lines.nextBlock() else { return nil }
+        return Batch(payload: block, records: block.lineCount, bytes: block.count, ingestNanos: clock.nanos())
+    }
+    public func stop() { lines.stop() }
+}

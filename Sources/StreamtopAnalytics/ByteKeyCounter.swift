@@ -1,0 +1,224 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Counts occurrences of byte-string keys without allocating per lookup: keys are hashed and compared
+/// in place, and copied into an arena only the first time they are seen.
+///
+/// Keys are distinct as written (two keys that differ only in invalid UTF-8 are two keys), as the report
+/// contract requires. Not thread-safe: one owner at a time.
+public final class ByteKeyCounter {
+    struct Entry {
+        var hash: UInt64
+        var offset: Int
+        var length: Int
+        var count: Int
+        var validUTF8: Bool
+    }
+
+    private var arena: UnsafeMutablePointer<UInt8>
+    private var arenaCapacity: Int
+    private var arenaCount = 0
+    private var entries: UnsafeMutablePointer<Entry>
+    private var entryCapacity: Int
+    /// Number of distinct keys.
+    public private(set) var count = 0
+    private var table: UnsafeMutablePointer<Int32>
+    private var mask: Int
+
+    /// Creates an empty counter.
+    public init(initialCapacity: Int = 1024) {
+        var cap = 16
+        while cap < initialCapacity * 2 { cap <<= 1 }
+        mask = cap - 1
+        table = .allocate(capacity: cap)
+        table.initialize(repeating: -1, count: cap)
+        entryCapacity = max(initialCapacity, 8)
+        entries = .allocate(capacity: entryCapacity)
+        arenaCapacity = max(initialCapacity * 16, 256)
+        arena = .allocate(capacity: arenaCapacity)
+    }
+
+    deinit {
+        table.deallocate()
+        entries.deallocate()
+        arena.deallocate()
+    }
+
+    /// Adds `n` to the count of the key `[p, p + length)`.
+    @inlinable @inline(__always)
+    public func add(_ p: UnsafePointer<UInt8>, _ length: Int, _ n: Int = 1) {
+        addHashed(p, length, ByteKeyCounter.hash(p, length), n)
+    }
+
+    /// Adds `n` to the count of a key given as bytes.
+    public func add(_ key: [UInt8], _ n: Int = 1) {
+        key.withUnsafeBufferPointer { b in
+            let p = b.baseAddress ?? UnsafePointer(bitPattern: 1)!
+            add(p, b.count, n)
+        }
+    }
+
+    @usableFromInline
+    func addHashed(_ p: UnsafePointer<UInt8>, _ length: Int, _ h: UInt64, _ n: Int) {
+        var slot = Int(truncatingIfNeeded: h) & mask
+        while true {
+            let e = Int(table[slot])
+            if e < 0 { break }
+            let entry = entries[e]
+            if entry.hash == h && entry.length == length && (length == 0 || memcmp(arena + entry.offset, p, length) == 0) {
+                entries[e].count += n
+                return
+            }
+            slot = (slot + 1) & mask
+        }
+        insert(p, length, h, n, slot: slot)
+    }
+
+    private func insert(_ p: UnsafePointer<UInt8>, _ length: Int, _ h: UInt64, _ n: Int, slot: Int) {
+        if arenaCount + length > arenaCapacity {
+            var cap = arenaCapacity * 2
+            while cap < arenaCount + length { cap *= 2 }
+            let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: cap)
+            bigger.update(from: arena, count: arenaCount)
+            arena.deallocate()
+            arena = bigger
+            arenaCapacity = cap
+        }
+        if length > 0 { (arena + arenaCount).update(from: p, count: length) }
+        if count == entryCapacity {
+            let bigger = UnsafeMutablePointer<Entry>.allocate(capacity: entryCapacity * 2)
+            bigger.moveInitialize(from: entries, count: count)
+            entries.deallocate()
+            entries = bigger
+            entryCapacity *= 2
+        }
+        let valid = ByteKeyCounter.isValidUTF8(p, length)
+        (entries + count).initialize(to: Entry(hash: h, offset: arenaCount, length: length, count: n, validUTF8: valid))
+        table[slot] = Int32(count)
+        arenaCount += length
+        count += 1
+        if count * 2 > mask { grow() }
+    }
+
+    private func grow() {
+        let cap = (mask + 1) * 2
+        table.deallocate()
+        table = .allocate(capacity: cap)
+        table.initialize(repeating: -1, count: cap)
+        mask = cap - 1
+        for i in 0..<count {
+            var slot = Int(truncatingIfNeeded: entries[i].hash) & mask
+            while table[slot] >= 0 { slot = (slot + 1) & mask }
+            table[slot] = Int32(i)
+        }
+    }
+
+    /// Adds every key and count of `other` into this counter.
+    public func merge(_ other: ByteKeyCounter) {
+        for i in 0..<other.count {
+            let e = other.entries[i]
+            addHashed(other.arena + e.offset, e.length, e.hash, e.count)
+        }
+    }
+
+    /// Calls `body` with each key's bytes and count.
+    public func forEach(_ body: (UnsafeBufferPointer<UInt8>, Int) -> Void) {
+        for i in 0..<count {
+            let e = entries[i]
+            body(UnsafeBufferPointer(start: arena + e.offset, count: e.length), e.count)
+        }
+    }
+
+    /// The `k` most frequent keys, by count descending, ties by the printed key's UTF-8 bytes, then by
+    /// the raw bytes. Invalid UTF-8 is printed as U+FFFD.
+    public func top(_ k: Int) -> [KeyCount] {
+        guard k > 0 else { return [] }
+        var best: [Int] = []  // entry indices, best first
+        best.reserveCapacity(k + 1)
+        for i in 0..<count {
+            if best.count == k, entries[i].count < entries[best[k - 1]].count { continue }
+            var pos = best.count
+            while pos > 0 && ranksBefore(i, best[pos - 1]) { pos -= 1 }
+            if pos < k {
+                best.insert(i, at: pos)
+                if best.count > k { best.removeLast() }
+            }
+        }
+        return best.map { KeyCount(key: printed(entries[$0]), count: entries[$0].count) }
+    }
+
+    /// Total of all counts.
+    public var total: Int {
+        var t = 0
+        for i in 0..<count { t += entries[i].count }
+        return t
+    }
+
+    private func ranksBefore(_ a: Int, _ b: Int) -> Bool {
+        let ea = entries[a]
+        let eb = entries[b]
+        if ea.count != eb.count { return ea.count > eb.count }
+        if ea.validUTF8 && eb.validUTF8 { return rawLess(ea, eb) }
+        let pa = Array(printed(ea).utf8)
+        let pb = Array(printed(eb).utf8)
+        if pa != pb { return pa.lexicographicallyPrecedes(pb) }
+        return rawLess(ea, eb)
+    }
+
+    private func rawLess(_ a: Entry, _ b: Entry) -> Bool {
+        let n = min(a.length, b.length)
+        let c = n == 0 ? 0 : memcmp(arena + a.offset, arena + b.offset, n)
+        return c != 0 ? c < 0 : a.length < b.length
+    }
+
+    private func printed(_ e: Entry) -> String {
+        String(decoding: UnsafeBufferPointer(start: arena + e.offset, count: e.length), as: UTF8.self)
+    }
+
+    /// A fast 64-bit hash of a byte range (8 bytes at a time, multiply-xorshift mixing).
+    @inlinable @inline(__always)
+    public static func hash(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(truncatingIfNeeded: n)
+        var i = 0
+        let raw = UnsafeRawPointer(p)
+        while i + 8 <= n {
+            let v = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            h = (h ^ v) &* 0xFF51_AFD7_ED55_8CCD
+            h ^= h >> 32
+            i += 8
+        }
+        var tail: UInt64 = 0
+        while i < n {
+            tail = tail << 8 | UInt64(p[i])
+            i += 1
+        }
+        h = (h ^ tail) &* 0xC4CE_B9FE_1A85_EC53
+        h ^= h >> 29
+        return h
+    }
+
+    static func isValidUTF8(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        var ascii = true
+        for i in 0..<n where p[i] >= 0x80 {
+            ascii = false
+            break
+        }
+        if ascii { return true }
+        let buffer = UnsafeBufferPointer(start: p, count: n)
+        return String(validating: buffer, as: UTF8.self) != nil
+    }
+}
+
+/// A key and how often it was seen.
+public struct KeyCount: Sendable, Codable, Equatable {
+    /// The key as printed (invalid UTF-8 replaced by U+FFFD).
+    public var key: String
+    /// Its count.
+    public var count: Int
+    /// Creates a pair.
+    public init(key: String, count: Int) {
+        self.key = key
+        self.count = count
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import StreamtopEngine
+import StreamtopLogs
+
+/// The final report of a headless run. The first fields are the contract in `REPORT-CONTRACT.md`
+/// (names and meanings are stable); the rest are extras that scripts may use.
+public struct HeadlessReport: Encodable {
+    /// The aggregates.
+    public var summary: AccessSummary
+    /// Malformed lines per reason.
+    public var malformedReasons: [MalformedReason: Int]
+    /// Wall-clock seconds the run took.
+    public var elapsedSeconds: Double
+    /// Final per-task metrics.
+    public var tasks: [TaskSnapshot]
+    /// The decision log.
+    public var decisions: [Decision]
+    /// Worker threads used.
+    public var workers: Int
+
+    /// Creates a report.
+    public init(summary: AccessSummary, malformedReasons: [MalformedReason: Int], elapsedSeconds: Double, tasks: [TaskSnapshot], decisions: [Decision], workers: Int) {
+        self.summary = summary
+        self.malformedReasons = malformedReasons
+        self.elapsedSeconds = elapsedSeconds
+        self.tasks = tasks
+        self.decisions = decisions
+        self.workers = workers
+    }
+
+    private struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ s: String) { stringValue = s }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    private struct MinuteEntry: Encodable {
+        var minute: String
+        var count: Int
+    }
+
+    /// A JSON object with keys in the order given (the contract sorts status and methods by key).
+    private struct OrderedCounts: Encodable {
+        var pairs: [(String, Int)]
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: Key.self)
+            for (k, v) in pairs { try c.encode(v, forKey: Key(k)) }
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Key.self)
+        let s = summary
+        try c.encode(s.lines, forKey: Key("lines"))
+        try c.encode(s.records, forKey: Key("records"))
+        try c.encode(s.malformed, forKey: Key("malformed"))
+        try c.encode(s.bytes, forKey: Key("bytes"))
+        try c.encode(OrderedCounts(pairs: s.status.sorted { $0.key < $1.key }), forKey: Key("status"))
+        try c.encode(OrderedCounts(pairs: s.methods.sorted { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) }), forKey: Key("methods"))
+        try c.encode(s.topPaths, forKey: Key("top_paths"))
+        try c.encode(s.topClients, forKey: Key("top_clients"))
+        try c.encode(s.uniqueClients, forKey: Key("unique_clients"))
+        try c.encode(s.firstEvent.map(LogTime.iso8601), forKey: Key("first_event"))
+        try c.encode(s.lastEvent.map(LogTime.iso8601), forKey: Key("last_event"))
+        try c.encode(s.perMinute.map { MinuteEntry(minute: LogTime.iso8601($0.minute), count: $0.count) }, forKey: Key("per_minute"))
+        // Extras beyond the contract.
+        try c.encode(s.uniquePaths, forKey: Key("unique_paths"))
+        try c.encode(
+            OrderedCounts(pairs: MalformedReason.allCases.compactMap { r in malformedReasons[r].map { (r.key, $0) } }),
+            forKey: Key("malformed_reasons"))
+        try c.encode((elapsedSeconds * 1000).rounded() / 1000, forKey: Key("elapsed_seconds"))
+        try c.encode(elapsedSeconds > 0 ? (Double(s.lines) / elapsedSeconds).rounded() : 0, forKey: Key("lines_per_second"))
+        try c.encode(workers, forKey: Key("workers"))
+        try c.encode(tasks.map(TaskReport.init), forKey: Key("tasks"))
+        try c.encode(decisions, forKey: Key("decisions"))
+    }
+
+    /// The report as one line of JSON.
+    public func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+}
+
+/// A task's final metrics in the report.
+struct TaskReport: Encodable {
+    var name: String
+    var records_in: Int
+    var records_out: Int
+    var records_filtered: Int
+    var bytes_in: Int
+    var quanta: Int
+    var workers: Int
+    var priority: Int
+    var state: String
+    var batch_latency_ns: LatencySummary
+    var ns_per_record: Double
+
+    init(_ t: TaskSnapshot) {
+        name = t.name
+        records_in = t.recordsIn
+        records_out = t.recordsOut
+        records_filtered = t.recordsFiltered
+        bytes_in = t.bytesIn
+        quanta = t.quanta
+        workers = t.workers
+        priority = t.priority
+        state = t.state.rawValue
+        batch_latency_ns = t.latency
+        ns_per_record = (t.nanosPerRecord * 10).rounded() / 10
+    }
+}

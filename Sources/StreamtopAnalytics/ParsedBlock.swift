@@ -1,0 +1,19 @@
+import StreamtopLogs
+
+/// A block of lines with its parsed records: the payload between the parse and aggregate tasks.
+/// Written once by the parse task, then only read.
+public final class ParsedBlock: @unchecked Sendable {
+    /// The lines the records point into.
+    public let lines: LineBlock
+    /// The records, in line order.
+    public let records: [ParsedRecord]
+    /// Number of malformed lines in the block.
+    public let malformed: Int
+
+    /// Creates a parsed block.
+    public init(lines: LineBlock, records: [ParsedRecord], malformed: Int) {
+        self.lines = lines
+        self.records = records
+        self.malformed = malformed
+    }
+}

@@ -1,0 +1,7 @@
+import Foundation
+
+/// Files shipped with streamtop as package resources, so the binary finds them from any folder.
+public enum Assets {
+    /// The bundled demo recording.
+    public static var demoLog: URL? { Bundle.module.url(forResource: "demo-access", withExtension: "log") }
+}

@@ -1,0 +1,27 @@
+/// The unit of transfer between tasks: a block of records with an operator-defined payload.
+///
+/// A batch is created by one task and then only read by the next, so it crosses threads without locks.
+/// The engine never looks inside `payload`; it only counts `records` and `bytes`.
+public final class Batch: @unchecked Sendable {
+    /// The data, owned by the operators that produce and consume it (e.g. a block of log lines).
+    public let payload: AnyObject
+    /// Number of records in the batch.
+    public let records: Int
+    /// Number of bytes the records occupy (for byte rates).
+    public let bytes: Int
+    /// Monotonic time (ns) at which the source produced the batch, for end-to-end latency.
+    public let ingestNanos: UInt64
+
+    /// Creates a batch.
+    public init(payload: AnyObject, records: Int, bytes: Int, ingestNanos: UInt64) {
+        self.payload = payload
+        self.records = records
+        self.bytes = bytes
+        self.ingestNanos = ingestNanos
+    }
+
+    /// A new batch with another payload and count, keeping the ingestion time of this one.
+    public func derived(payload: AnyObject, records: Int, bytes: Int? = nil) -> Batch {
+        Batch(payload: payload, records: records, bytes: bytes ?? self.bytes, ingestNanos: ingestNanos)
+    }
+}

@@ -1,0 +1,463 @@
+import Foundation
+import Synchronization
+
+/// The in-process stream engine: a source thread, a pool of worker threads and a ticker that publishes
+/// snapshots, all coordinated by one lock taken once per batch (never per record).
+///
+/// Thread use: `start`, `send`, `snapshot`, `stopInput`, `shutdown` and `waitUntilFinished` may be called
+/// from any thread. Operators run on worker threads; the source runs on its own thread because reading
+/// input may block. With `start(threaded: false)` nothing runs by itself and `step()` runs one quantum
+/// inline, for deterministic tests.
+public final class Engine: @unchecked Sendable {
+    private let cond = NSCondition()
+    private let tasks: [TaskRuntime]
+    private let source: StreamSource
+    private let config: EngineConfig
+    private let clock: EngineClock
+    private let startNanos: UInt64
+    private var mailbox: [ControlCommand] = []
+    private var decisions: [Decision] = []
+    private var decisionSequence = 0
+    private var sourceDone = false
+    private var stopping = false
+    private var finished = false
+    private var endToEnd = LatencyWindow()
+    private var history: [Double] = []
+    private var lastTick: UInt64 = 0
+    private let latest = Mutex<EngineSnapshot>(.empty)
+    private var threads: [Thread] = []
+    /// The error that ended the input early, if any.
+    public private(set) var failure: Error?
+
+    /// Builds an engine over `source` and a linear pipeline of `specs` (each feeds the next).
+    public init(source: StreamSource, tasks specs: [TaskSpec], config: EngineConfig, clock: EngineClock = MonotonicClock()) {
+        precondition(!specs.isEmpty, "a pipeline needs at least one task after the source")
+        self.source = source
+        self.config = config
+        self.clock = clock
+        startNanos = clock.nanos()
+        var runtimes = [TaskRuntime(id: TaskID(0), name: config.sourceName, op: nil, priority: 0, allocation: 1, queueCapacity: 0)]
+        for (i, spec) in specs.enumerated() {
+            let limit = min(spec.op.maxParallelism, config.workers)
+            runtimes.append(
+                TaskRuntime(
+                    id: TaskID(i + 1), name: spec.name, op: spec.op, priority: spec.priority,
+                    allocation: min(spec.workers ?? limit, limit), queueCapacity: max(1, spec.queueCapacity)))
+        }
+        tasks = runtimes
+        lastTick = startNanos
+        let summary = runtimes.dropFirst().map { "\($0.name)×\($0.allocation)" }.joined(separator: ", ")
+        logLocked(.engine, nil, "started", "\(config.workers) workers, policy strict-priority; allocation \(summary)")
+    }
+
+    /// The task ids by name, source first.
+    public var taskNames: [(TaskID, String)] { tasks.map { ($0.id, $0.name) } }
+
+    /// Looks a task up by name.
+    public func taskID(named name: String) -> TaskID? { tasks.first { $0.name == name }?.id }
+
+    // MARK: - Running
+
+    /// Starts the source thread, the workers and the ticker. With `threaded: false`, starts nothing:
+    /// drive the engine with `step()` and `publish()`.
+    public func start(threaded: Bool = true) {
+        guard threaded else { return }
+        var list: [Thread] = []
+        list.append(Thread { [self] in runSource() })
+        for w in 0..<config.workers { list.append(Thread { [self] in runWorker(slot: w) }) }
+        list.append(Thread { [self] in runTicker() })
+        for (i, t) in list.enumerated() {
+            t.name = i == 0 ? "streamtop-source" : (i == list.count - 1 ? "streamtop-ticker" : "streamtop-worker-\(i - 1)")
+            t.start()
+        }
+        threads = list
+    }
+
+    /// Sends a control command; it is applied between quanta, ahead of data.
+    public func send(_ command: ControlCommand) {
+        cond.lock()
+        mailbox.append(command)
+        cond.broadcast()
+        cond.unlock()
+    }
+
+    /// Adds an entry to the decision log (for events the engine cannot see, such as a file rotation).
+    public func log(_ actor: Decision.Actor, task: String?, action: String, reason: String) {
+        cond.lock()
+        logLocked(actor, task, action, reason)
+        cond.unlock()
+    }
+
+    /// The latest published snapshot.
+    public func snapshot() -> EngineSnapshot { latest.withLock { $0 } }
+
+    /// Stops reading input; what was read is still processed, then the engine finishes.
+    public func stopInput() {
+        source.stop()
+        cond.lock()
+        if !sourceDone {
+            sourceDone = true
+            logLocked(.engine, config.sourceName, "input stopped", "stop requested; draining what was read")
+        }
+        cond.broadcast()
+        cond.unlock()
+    }
+
+    /// Stops everything at once, without draining.
+    public func shutdown() {
+        source.stop()
+        cond.lock()
+        stopping = true
+        cond.broadcast()
+        cond.unlock()
+    }
+
+    /// Blocks until the input has ended and every queue has drained (or `shutdown`), then publishes a
+    /// final snapshot and returns it.
+    @discardableResult
+    public func waitUntilFinished() -> EngineSnapshot {
+        cond.lock()
+        while !finished && !stopping { cond.wait() }
+        cond.unlock()
+        return publish()
+    }
+
+    /// True once the input ended and everything drained.
+    public var isFinished: Bool {
+        cond.lock()
+        defer { cond.unlock() }
+        return finished
+    }
+
+    // MARK: - Threads
+
+    private func runSource() {
+        let src = tasks[0]
+        let first = tasks[1]
+        cond.lock()
+        while true {
+            var waitStart: UInt64 = 0
+            while !stopping && !sourceDone && (src.paused || !first.hasRoom) {
+                if !src.paused && waitStart == 0 { waitStart = clock.nanos() }
+                cond.wait()
+            }
+            if waitStart != 0 { src.backpressuredNanos &+= clock.nanos() &- waitStart }
+            if stopping || sourceDone { break }
+            first.reserved += 1
+            src.running = 1
+            cond.unlock()
+            let t0 = clock.nanos()
+            let result = Result { try source.next() }
+            let t1 = clock.nanos()
+            cond.lock()
+            first.reserved -= 1
+            src.running = 0
+            src.busyNanos &+= t1 &- t0
+            switch result {
+            case .success(let batch?):
+                acceptFromSource(batch, duration: t1 &- t0, now: t1)
+            case .success(nil):
+                if !sourceDone { logLocked(.engine, src.name, "input ended", "the source has no more lines") }
+                sourceDone = true
+            case .failure(let error):
+                failure = error
+                sourceDone = true
+                logLocked(.engine, src.name, "input failed", "\(error)")
+            }
+            cond.broadcast()
+        }
+        src.finished = true
+        checkFinishedLocked()
+        cond.unlock()
+    }
+
+    private func acceptFromSource(_ batch: Batch, duration: UInt64, now: UInt64) {
+        let src = tasks[0]
+        tasks[1].queue.push(batch)
+        src.recordsIn += batch.records
+        src.recordsOut += batch.records
+        src.bytesIn += batch.bytes
+        src.quanta += 1
+        src.latency.record(duration, records: batch.records, now: now)
+    }
+
+    private func runWorker(slot: Int) {
+        cond.lock()
+        while true {
+            applyMailboxLocked()
+            if stopping || finished { break }
+            if let (task, batch) = pickLocked() {
+                cond.unlock()
+                let t0 = clock.nanos()
+                let output = task.op!.process(batch, slot: slot)
+                let t1 = clock.nanos()
+                cond.lock()
+                completeLocked(task, batch, output, duration: t1 &- t0, now: t1)
+                cond.broadcast()
+            } else if checkFinishedLocked() {
+                break
+            } else {
+                cond.wait()
+            }
+        }
+        cond.unlock()
+    }
+
+    private func runTicker() {
+        while true {
+            cond.lock()
+            let done = stopping || finished
+            cond.unlock()
+            _ = publish()
+            if done { return }
+            usleep(useconds_t(config.tickNanos / 1000))
+        }
+    }
+
+    // MARK: - Deterministic stepping
+
+    /// Runs one quantum inline: applies pending commands, then processes one batch of the task the policy
+    /// picks, or reads one batch from the source. Returns false when there was nothing to do.
+    @discardableResult
+    public func step() -> Bool {
+        cond.lock()
+        defer { cond.unlock() }
+        applyMailboxLocked()
+        if stopping || finished { return false }
+        if let (task, batch) = pickLocked() {
+            let t0 = clock.nanos()
+            let output = task.op!.process(batch, slot: 0)
+            let t1 = clock.nanos()
+            completeLocked(task, batch, output, duration: t1 &- t0, now: t1)
+            return true
+        }
+        let src = tasks[0]
+        if !sourceDone && !src.paused && tasks[1].hasRoom {
+            let t0 = clock.nanos()
+            do {
+                if let batch = try source.next() {
+                    acceptFromSource(batch, duration: clock.nanos() &- t0, now: clock.nanos())
+                    return true
+                }
+                sourceDone = true
+                logLocked(.engine, src.name, "input ended", "the source has no more lines")
+            } catch {
+                failure = error
+                sourceDone = true
+            }
+            src.finished = sourceDone
+        }
+        checkFinishedLocked()
+        return false
+    }
+
+    // MARK: - Scheduling (lock held)
+
+    /// Strict priority: among runnable tasks, the highest priority; ties go to the task furthest
+    /// downstream, so the pipeline drains before it fills.
+    private func pickLocked() -> (TaskRuntime, Batch)? {
+        var best: TaskRuntime?
+        for i in 1..<tasks.count {
+            let t = tasks[i]
+            guard !t.paused, !t.queue.isEmpty, t.running < effectiveAllocation(t) else { continue }
+            if i + 1 < tasks.count && !tasks[i + 1].hasRoom { continue }
+            if let b = best, b.priority > t.priority { continue }
+            best = t
+        }
+        guard let task = best, let batch = task.queue.pop() else { return nil }
+        task.running += 1
+        if task.id.index + 1 < tasks.count { tasks[task.id.index + 1].reserved += 1 }
+        return (task, batch)
+    }
+
+    private func effectiveAllocation(_ t: TaskRuntime) -> Int {
+        min(t.allocation, t.maxParallelism, config.workers)
+    }
+
+    private func completeLocked(_ task: TaskRuntime, _ batch: Batch, _ output: OperatorOutput, duration: UInt64, now: UInt64) {
+        task.running -= 1
+        task.quanta += 1
+        task.recordsIn += batch.records
+        task.bytesIn += batch.bytes
+        task.filtered += output.filtered
+        task.busyNanos &+= duration
+        task.latency.record(duration, records: batch.records, now: now)
+        let next = task.id.index + 1
+        if next < tasks.count {
+            tasks[next].reserved -= 1
+            if let out = output.batch {
+                tasks[next].queue.push(out)
+                task.recordsOut += out.records
+            }
+        } else {
+            // The last task delivers to the outside world.
+            task.recordsOut += output.batch?.records ?? (batch.records - output.filtered)
+            endToEnd.record(now &- batch.ingestNanos, records: batch.records, now: now)
+        }
+    }
+
+    @discardableResult
+    private func checkFinishedLocked() -> Bool {
+        if finished { return true }
+        guard sourceDone, tasks[0].running == 0 else { return false }
+        for t in tasks.dropFirst() where !t.queue.isEmpty || t.running > 0 || t.reserved > 0 { return false }
+        finished = true
+        for t in tasks { t.finished = true }
+        logLocked(.engine, nil, "finished", "input ended and every queue drained")
+        cond.broadcast()
+        return true
+    }
+
+    private func applyMailboxLocked() {
+        guard !mailbox.isEmpty else { return }
+        let commands = mailbox
+        mailbox.removeAll()
+        for c in commands { apply(c) }
+        cond.broadcast()
+    }
+
+    private func apply(_ command: ControlCommand) {
+        switch command {
+        case .pause(let id), .resume(let id), .togglePause(let id):
+            guard let t = task(id) else { return }
+            let pause: Bool
+            switch command {
+            case .pause: pause = true
+            case .resume: pause = false
+            default: pause = !t.paused
+            }
+            guard pause != t.paused else { return }
+            t.paused = pause
+            if pause {
+                logLocked(.operator, t.name, "paused", "operator request; input queue \(t.queue.count)/\(t.queue.capacity) will fill, upstream will block")
+            } else {
+                logLocked(.operator, t.name, "resumed", "operator request; draining \(t.queue.count) queued batches (\(t.queue.records) records)")
+            }
+        case .setPriority(let id, let p):
+            guard let t = task(id), t.priority != p else { return }
+            logLocked(.operator, t.name, "priority \(t.priority) → \(p)", "operator request")
+            t.priority = p
+        case .adjustPriority(let id, let d):
+            guard let t = task(id) else { return }
+            apply(.setPriority(id, t.priority + d))
+        case .setWorkers(let id, let n):
+            guard let t = task(id) else { return }
+            let cap = id.index == 0 ? 1 : min(t.maxParallelism, config.workers)
+            let v = min(max(n, 1), cap)
+            var reason = "operator request"
+            if v != n {
+                reason += id.index == 0 ? "; the source reads on one thread" :
+                    (n > cap ? "; capped at \(cap) (\(t.maxParallelism < config.workers ? "the operator's parallelism limit" : "workers in the pool"))" : "; at least 1")
+            }
+            if v == t.allocation {
+                logLocked(.operator, t.name, "workers stay \(v)", reason)
+                return
+            }
+            logLocked(.operator, t.name, "workers \(t.allocation) → \(v)", reason)
+            t.allocation = v
+        case .adjustWorkers(let id, let d):
+            guard let t = task(id) else { return }
+            apply(.setWorkers(id, t.allocation + d))
+        }
+    }
+
+    private func task(_ id: TaskID) -> TaskRuntime? { id.index >= 0 && id.index < tasks.count ? tasks[id.index] : nil }
+
+    private func logLocked(_ actor: Decision.Actor, _ task: String?, _ action: String, _ reason: String) {
+        decisionSequence += 1
+        let d = Decision(
+            sequence: decisionSequence, time: Double(clock.nanos() &- startNanos) / 1e9, actor: actor, task: task,
+            action: action, reason: reason)
+        decisions.append(d)
+        if decisions.count > config.decisionCapacity { decisions.removeFirst(decisions.count - config.decisionCapacity / 2) }
+    }
+
+    // MARK: - Snapshots
+
+    /// Takes a consistent snapshot now (under the lock), stores it as the latest and returns it.
+    @discardableResult
+    public func publish() -> EngineSnapshot {
+        cond.lock()
+        let now = clock.nanos()
+        let interval = now &- lastTick
+        lastTick = now
+        var list: [TaskSnapshot] = []
+        for (i, t) in tasks.enumerated() {
+            let state = stateLocked(i)
+            if state == .backpressured && i > 0 { t.backpressuredNanos &+= interval }
+            noteStateLocked(t, state, now: now, index: i)
+            t.samples.append((now, t.recordsIn, t.recordsOut, t.busyNanos, t.backpressuredNanos))
+            while let first = t.samples.first, now &- first.t > 1_000_000_000, t.samples.count > 2 { t.samples.removeFirst() }
+            let first = t.samples.first!
+            let dt = Double(now &- first.t) / 1e9
+            let rate = { (a: Int, b: Int) -> Double in dt > 0 ? Double(b - a) / dt : 0 }
+            let alloc = Double(max(1, i == 0 ? 1 : effectiveAllocation(t)))
+            t.latency.rotateIfNeeded(now)
+            list.append(
+                TaskSnapshot(
+                    id: t.id, name: t.name, state: state, priority: t.priority, workers: i == 0 ? 1 : t.allocation,
+                    workersBusy: t.running, maxParallelism: t.maxParallelism, recordsIn: t.recordsIn,
+                    recordsOut: t.recordsOut, recordsFiltered: t.filtered, bytesIn: t.bytesIn,
+                    inPerSecond: rate(first.rin, t.recordsIn), outPerSecond: rate(first.rout, t.recordsOut),
+                    queueDepth: t.queue.count, queueCapacity: i == 0 ? 0 : t.queue.capacity,
+                    queuedRecords: t.queue.records, latency: t.latency.summary(),
+                    nanosPerRecord: t.latency.nanosPerRecord(),
+                    busyRatio: dt > 0 ? min(1, Double(t.busyNanos &- first.busy) / 1e9 / dt / alloc) : 0,
+                    backpressuredRatio: dt > 0 ? min(1, Double(t.backpressuredNanos &- first.bp) / 1e9 / dt) : 0,
+                    quanta: t.quanta))
+        }
+        history.append(list[0].outPerSecond)
+        if history.count > config.historyLength { history.removeFirst(history.count - config.historyLength) }
+        endToEnd.rotateIfNeeded(now)
+        let snap = EngineSnapshot(
+            time: Double(now &- startNanos) / 1e9, workers: config.workers, policy: "strict-priority", tasks: list,
+            decisions: Array(decisions.suffix(200)), decisionCount: decisionSequence,
+            endToEndLatency: endToEnd.summary(), throughputHistory: history, finished: finished)
+        cond.unlock()
+        latest.withLock { $0 = snap }
+        return snap
+    }
+
+    /// Every decision still in memory (the newest `decisionCapacity`), oldest first.
+    public func allDecisions() -> [Decision] {
+        cond.lock()
+        defer { cond.unlock() }
+        return decisions
+    }
+
+    private func stateLocked(_ i: Int) -> TaskState {
+        let t = tasks[i]
+        if t.finished { return .finished }
+        if t.paused { return .paused }
+        if i == 0 {
+            if sourceDone { return .finished }
+            return tasks[1].hasRoom || t.running > 0 ? .running : .backpressured
+        }
+        if t.running > 0 { return .running }
+        if t.queue.isEmpty { return .idle }
+        if i + 1 < tasks.count && !tasks[i + 1].hasRoom { return .backpressured }
+        return .running
+    }
+
+    /// Logs a task entering or leaving backpressure once it has lasted half a second, with the numbers.
+    private func noteStateLocked(_ t: TaskRuntime, _ state: TaskState, now: UInt64, index i: Int) {
+        let isBP = state == .backpressured
+        if isBP {
+            if t.backpressuredSince == 0 { t.backpressuredSince = now }
+            if t.lastState != .backpressured && now &- t.backpressuredSince >= 500_000_000 {
+                let down = tasks[i + 1]
+                let why = down.paused ? "\(down.name) is paused" : "\(down.name) cannot keep up"
+                logLocked(.scheduler, t.name, "blocked by backpressure",
+                          "\(down.name)'s input queue is full (\(down.queue.count)/\(down.queue.capacity) batches, \(down.queue.records) records); \(why)")
+                t.lastState = .backpressured
+            }
+        } else {
+            if t.lastState == .backpressured {
+                let waited = Double(now &- t.backpressuredSince) / 1e9
+                logLocked(.scheduler, t.name, "unblocked", "room downstream again after \(String(format: "%.1f", waited)) s")
+            }
+            t.backpressuredSince = 0
+            t.lastState = state
+        }
+    }
+}

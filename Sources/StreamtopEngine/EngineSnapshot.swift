@@ -1,0 +1,97 @@
+/// An immutable picture of the engine at one instant, published every tick. Safe to read from any thread.
+public struct EngineSnapshot: Sendable {
+    /// Seconds since the engine started.
+    public var time: Double
+    /// Number of worker threads.
+    public var workers: Int
+    /// The active scheduling policy.
+    public var policy: String
+    /// Every task, source first, in pipeline order.
+    public var tasks: [TaskSnapshot]
+    /// The most recent decisions, oldest first.
+    public var decisions: [Decision]
+    /// Total decisions logged since start.
+    public var decisionCount: Int
+    /// End-to-end latency, ingestion to the last task, over the recent window (ns): p50, p95, p99, max.
+    public var endToEndLatency: LatencySummary
+    /// Records per second read by the source, one sample per tick, oldest first (for sparklines).
+    public var throughputHistory: [Double]
+    /// True once the input has ended and every task has drained.
+    public var finished: Bool
+
+    /// An empty snapshot, before the engine has published one.
+    public static let empty = EngineSnapshot(
+        time: 0, workers: 0, policy: "", tasks: [], decisions: [], decisionCount: 0,
+        endToEndLatency: LatencySummary(), throughputHistory: [], finished: false)
+}
+
+/// Percentiles of a latency distribution, in nanoseconds.
+public struct LatencySummary: Sendable, Codable, Equatable {
+    /// Median.
+    public var p50: UInt64 = 0
+    /// 95th percentile.
+    public var p95: UInt64 = 0
+    /// 99th percentile.
+    public var p99: UInt64 = 0
+    /// Largest value.
+    public var max: UInt64 = 0
+    /// Number of samples.
+    public var count: UInt64 = 0
+    /// Creates a summary.
+    public init(p50: UInt64 = 0, p95: UInt64 = 0, p99: UInt64 = 0, max: UInt64 = 0, count: UInt64 = 0) {
+        self.p50 = p50
+        self.p95 = p95
+        self.p99 = p99
+        self.max = max
+        self.count = count
+    }
+}
+
+/// One task's state and metrics at one instant.
+public struct TaskSnapshot: Sendable, Codable {
+    /// The task's id.
+    public var id: TaskID
+    /// The task's name, e.g. `parse`.
+    public var name: String
+    /// What the task is doing.
+    public var state: TaskState
+    /// Scheduling priority (higher runs first).
+    public var priority: Int
+    /// How many workers may run it at once.
+    public var workers: Int
+    /// How many workers are running it now.
+    public var workersBusy: Int
+    /// The operator's own limit on parallelism.
+    public var maxParallelism: Int
+    /// Records taken in since start.
+    public var recordsIn: Int
+    /// Records passed downstream since start.
+    public var recordsOut: Int
+    /// Records removed on purpose since start (filtered, malformed).
+    public var recordsFiltered: Int
+    /// Bytes taken in since start.
+    public var bytesIn: Int
+    /// Records in per second, over the last second.
+    public var inPerSecond: Double
+    /// Records out per second, over the last second.
+    public var outPerSecond: Double
+    /// Batches waiting in the task's input queue.
+    public var queueDepth: Int
+    /// Capacity of the input queue, in batches (0 for the source).
+    public var queueCapacity: Int
+    /// Records waiting in the input queue.
+    public var queuedRecords: Int
+    /// Processing time per batch over the recent window.
+    public var latency: LatencySummary
+    /// Mean processing time per record over the recent window, ns.
+    public var nanosPerRecord: Double
+    /// Share of the last second spent processing, per worker allowed (1.0 = all allowed workers busy).
+    public var busyRatio: Double
+    /// Share of the last second with input ready but no room downstream.
+    public var backpressuredRatio: Double
+    /// Quanta (batches processed) since start.
+    public var quanta: Int
+
+    /// Queue fill between 0 and 1.
+    public var queueFill: Double { queueCapacity == 0 ? 0 : Double(queueDepth) / Double(queueCapacity) }
+}

@@ -1,0 +1,33 @@
+/// What a task does to each batch. Implemented by the analytics layer; the engine only schedules it.
+///
+/// `process` may be called by up to `maxParallelism` workers at once, each with a distinct `slot` in
+/// `0..<slotCount` (the worker's index). Stateful operators keep one state per slot and merge when
+/// read, so several workers can share them without a lock on the hot path.
+public protocol StreamOperator: AnyObject {
+    /// How many workers may run this operator at once (1 for order-sensitive operators).
+    var maxParallelism: Int { get }
+    /// Processes one batch and returns what goes downstream.
+    func process(_ batch: Batch, slot: Int) -> OperatorOutput
+}
+
+/// The result of processing one batch.
+public struct OperatorOutput {
+    /// The batch for the next task, or nil when nothing goes on (a sink, or everything filtered).
+    public var batch: Batch?
+    /// Records removed on purpose (filtered, rejected as malformed) so that in = out + filtered holds.
+    public var filtered: Int
+
+    /// Creates an output.
+    public init(batch: Batch?, filtered: Int = 0) {
+        self.batch = batch
+        self.filtered = filtered
+    }
+}
+
+/// Where the pipeline's batches come from. Called from the engine's source thread only, except `stop`.
+public protocol StreamSource: AnyObject {
+    /// Blocks until a batch is available; nil at the end of the input.
+    func next() throws -> Batch?
+    /// Makes a waiting `next` return nil soon (any thread).
+    func stop()
+}

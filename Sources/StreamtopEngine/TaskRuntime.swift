@@ -1,0 +1,81 @@
+/// The engine's mutable record of one task. Only touched with the engine's lock held.
+final class TaskRuntime {
+    let id: TaskID
+    let name: String
+    let op: StreamOperator?  // nil for the source
+    var priority: Int
+    var allocation: Int
+    var paused = false
+    var finished = false
+    /// Workers running the task now.
+    var running = 0
+    /// Input queue (nil capacity 0 for the source).
+    var queue: BlockQueue
+    /// Slots reserved in this task's input queue by upstream workers that are processing a batch.
+    var reserved = 0
+
+    // Metrics.
+    var recordsIn = 0
+    var recordsOut = 0
+    var filtered = 0
+    var bytesIn = 0
+    var quanta = 0
+    var busyNanos: UInt64 = 0
+    var backpressuredNanos: UInt64 = 0
+    /// When the task last became backpressured (input ready, no room downstream), 0 if it is not.
+    var backpressuredSince: UInt64 = 0
+    var latency = LatencyWindow()
+    /// Samples for rates over the last second: (time, in, out, busy, backpressured).
+    var samples: [(t: UInt64, rin: Int, rout: Int, busy: UInt64, bp: UInt64)] = []
+    /// Last reported state, to log changes once.
+    var lastState: TaskState = .idle
+    var stateSince: UInt64 = 0
+
+    init(id: TaskID, name: String, op: StreamOperator?, priority: Int, allocation: Int, queueCapacity: Int) {
+        self.id = id
+        self.name = name
+        self.op = op
+        self.priority = priority
+        self.allocation = allocation
+        queue = BlockQueue(capacity: queueCapacity)
+    }
+
+    var maxParallelism: Int { op?.maxParallelism ?? 1 }
+
+    /// Whether the queue can take one more batch, counting reservations.
+    var hasRoom: Bool { queue.count + reserved < queue.capacity }
+}
+
+/// A bounded FIFO of batches (a ring buffer). Only touched with the engine's lock held.
+struct BlockQueue {
+    private var items: [Batch?]
+    private var head = 0
+    private(set) var count = 0
+    /// Records in the queued batches.
+    private(set) var records = 0
+    let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        items = Array(repeating: nil, count: max(capacity, 1))
+    }
+
+    var isEmpty: Bool { count == 0 }
+
+    mutating func push(_ batch: Batch) {
+        precondition(count < capacity, "queue overflow: a bounded queue took more than its capacity")
+        items[(head + count) % items.count] = batch
+        count += 1
+        records += batch.records
+    }
+
+    mutating func pop() -> Batch? {
+        guard count > 0 else { return nil }
+        let b = items[head]
+        items[head] = nil
+        head = (head + 1) % items.count
+        count -= 1
+        records -= b!.records
+        return b
+    }
+}

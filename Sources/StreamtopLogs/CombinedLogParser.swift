@@ -1,0 +1,140 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The byte-level parser for Apache/nginx combined and common log lines.
+///
+/// A record is `client ident user [time] "request" status size`, optionally followed by a space and
+/// anything (referer, user agent, nginx's extra fields). The grammar is exactly the one in the report
+/// contract; every branch is a byte comparison, with `memchr` for the long scans.
+/// Stateless and thread-safe.
+public enum CombinedLogParser {
+    /// The outcome of parsing one line.
+    public enum Outcome {
+        /// The line is a record.
+        case record(ParsedRecord)
+        /// The line is malformed for this reason.
+        case malformed(MalformedReason)
+    }
+
+    /// Parses the line `[start, start + count)` of `base`. Offsets in the record are relative to `base`.
+    @inlinable
+    public static func parse(_ base: UnsafePointer<UInt8>, start: Int, count: Int) -> Outcome {
+        let end = start + count
+        var i = start
+        // client, ident, user: runs of non-whitespace, each followed by exactly one space.
+        let clientStart = i
+        var clientEnd = 0
+        for field in 0..<3 {
+            let fieldStart = i
+            while i < end && !isWhitespace(base[i]) { i += 1 }
+            guard i > fieldStart, i < end, base[i] == UInt8(ascii: " ") else { return .malformed(.badLeadingFields) }
+            if field == 0 { clientEnd = i }
+            i += 1
+        }
+        // [time]
+        guard i < end, base[i] == UInt8(ascii: "[") else { return .malformed(.missingTime) }
+        let timeStart = i + 1
+        guard let close = find(UInt8(ascii: "]"), base, from: timeStart, to: end) else {
+            return .malformed(.missingTime)
+        }
+        guard let time = LogTime.parseCLF(base + timeStart, count: close - timeStart) else {
+            return .malformed(.badTime)
+        }
+        i = close + 1
+        // "request"
+        guard i + 1 < end, base[i] == UInt8(ascii: " "), base[i + 1] == UInt8(ascii: "\"") else {
+            return .malformed(.missingRequest)
+        }
+        let requestStart = i + 2
+        guard let requestEnd = closingQuote(base, from: requestStart, to: end) else {
+            return .malformed(.unterminatedQuote)
+        }
+        i = requestEnd + 1
+        // status: exactly three digits between single spaces.
+        guard i + 4 < end, base[i] == UInt8(ascii: " ") else {
+            return .malformed(.badStatus)
+        }
+        let d0 = base[i + 1] &- 48
+        let d1 = base[i + 2] &- 48
+        let d2 = base[i + 3] &- 48
+        guard d0 < 10, d1 < 10, d2 < 10, base[i + 4] == UInt8(ascii: " ") else { return .malformed(.badStatus) }
+        let status = UInt16(d0) * 100 + UInt16(d1) * 10 + UInt16(d2)
+        i += 5
+        // size: digits or '-', then the end of the line or a space and anything.
+        var size: Int64 = 0
+        guard i < end else { return .malformed(.badSize) }
+        if base[i] == UInt8(ascii: "-") {
+            i += 1
+        } else {
+            let sizeStart = i
+            while i < end {
+                let d = base[i] &- 48
+                if d >= 10 { break }
+                size = size &* 10 &+ Int64(d)
+                i += 1
+            }
+            guard i > sizeStart else { return .malformed(.badSize) }
+        }
+        guard i == end || base[i] == UInt8(ascii: " ") else { return .malformed(.trailingGarbage) }
+        // The request splits on single spaces: method, target, protocol...
+        var methodStart: Int32 = -1
+        var methodLength: Int32 = 0
+        var pathStart: Int32 = 0
+        var pathLength: Int32 = 0
+        if let sp = find(UInt8(ascii: " "), base, from: requestStart, to: requestEnd), sp > requestStart {
+            let targetStart = sp + 1
+            let targetEnd = find(UInt8(ascii: " "), base, from: targetStart, to: requestEnd) ?? requestEnd
+            if targetEnd > targetStart {
+                methodStart = Int32(requestStart)
+                methodLength = Int32(sp - requestStart)
+                pathStart = Int32(targetStart)
+                let q = find(UInt8(ascii: "?"), base, from: targetStart, to: targetEnd) ?? targetEnd
+                pathLength = Int32(q - targetStart)
+            }
+        }
+        return .record(
+            ParsedRecord(
+                clientStart: Int32(clientStart), clientLength: Int32(clientEnd - clientStart),
+                methodStart: methodStart, methodLength: methodLength, pathStart: pathStart, pathLength: pathLength,
+                status: status, size: size, time: time))
+    }
+
+    /// Parses a line given as bytes (convenience for tests and tools; not for the hot path).
+    public static func parse(_ line: [UInt8]) -> Outcome {
+        line.withUnsafeBufferPointer { buf in
+            guard let b = buf.baseAddress else { return .malformed(.badLeadingFields) }
+            return parse(b, start: 0, count: buf.count)
+        }
+    }
+
+    /// Whitespace as Python's bytes `\s` sees it: space, \t, \n, \v, \f, \r.
+    @inlinable
+    static func isWhitespace(_ b: UInt8) -> Bool {
+        b == 0x20 || (b >= 0x09 && b <= 0x0D)
+    }
+
+    @inlinable
+    static func find(_ byte: UInt8, _ base: UnsafePointer<UInt8>, from: Int, to: Int) -> Int? {
+        guard to > from, let hit = memchr(base + from, Int32(byte), to - from) else { return nil }
+        return base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+    }
+
+    /// The index of the first `"` at or after `from` that is not escaped by a backslash.
+    /// Backslashes pair from the left, so a quote is escaped exactly when an odd run of backslashes precedes it.
+    @inlinable
+    static func closingQuote(_ base: UnsafePointer<UInt8>, from: Int, to: Int) -> Int? {
+        var i = from
+        while let q = find(UInt8(ascii: "\""), base, from: i, to: to) {
+            var backslashes = 0
+            var j = q - 1
+            while j >= from && base[j] == UInt8(ascii: "\\") {
+                backslashes += 1
+                j -= 1
+            }
+            if backslashes % 2 == 0 { return q }
+            i = q + 1
+        }
+        return nil
+    }
+}

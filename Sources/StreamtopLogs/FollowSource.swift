@@ -1,0 +1,146 @@
+#if canImport(Glibc)
+import Synchronization
+    import Glibc
+#endif
+
+/// Follows files like `tail -F`: reads what is appended, survives rename- and copy-truncate rotation,
+/// waits for files that do not exist yet, and keeps a partial last line until its newline arrives.
+///
+/// After a rename, the old file is still read for a grace period, because writers such as nginx keep
+/// appending to it until they reopen their log.
+public final class FollowSource: LineSource {
+    /// One followed path.
+    final class Follower {
+        let path: String
+        let index: Int
+        var fd: Int32 = -1
+        var inode: ino_t = 0
+        var device: dev_t = 0
+        var chunker: LineChunker
+        /// The file that was renamed away, still read until `graceUntil`.
+        var rotatedFd: Int32 = -1
+        var rotatedChunker: LineChunker?
+        var graceUntil: UInt64 = 0
+
+        init(path: String, index: Int, blockSize: Int) {
+            self.path = path
+            self.index = index
+            chunker = LineChunker(sourceIndex: index, blockSize: blockSize)
+        }
+    }
+
+    private var followers: [Follower]
+    private let stopped = Atomic<Bool>(false)
+    private let blockSize: Int
+    private let pollInterval: UInt32
+    /// Seconds a renamed-away file is still read.
+    public var rotationGrace: Double = 5
+    /// Called (on the source thread) with a human-readable event: rotation, truncation, file appeared.
+    public var onEvent: ((String) -> Void)?
+
+    /// Follows `paths`. With `fromStart`, existing content is read first; otherwise reading starts at the
+    /// current end of each file, as `tail -F -n 0` does.
+    public init(paths: [String], fromStart: Bool = false, blockSize: Int = 256 * 1024, pollMilliseconds: UInt32 = 50) {
+        self.blockSize = blockSize
+        self.pollInterval = pollMilliseconds * 1000
+        followers = paths.enumerated().map { Follower(path: $0.element, index: $0.offset, blockSize: blockSize) }
+        for f in followers {
+            if openFile(f) && !fromStart { lseek(f.fd, 0, SEEK_END) }
+        }
+    }
+
+    deinit {
+        for f in followers {
+            if f.fd >= 0 { close(f.fd) }
+            if f.rotatedFd >= 0 { close(f.rotatedFd) }
+        }
+    }
+
+    public var label: String {
+        let names = followers.map { $0.path.split(separator: "/").last.map(String.init) ?? $0.path }
+        return "watch " + (names.count > 2 ? "\(names[0]) (+\(names.count - 1) more)" : names.joined(separator: ", "))
+    }
+
+    public func stop() { stopped.store(true, ordering: .relaxed) }
+
+    public func nextBlock() throws -> LineBlock? {
+        while !stopped.load(ordering: .relaxed) {
+            for f in followers {
+                if let block = try poll(f) { return block }
+            }
+            usleep(pollInterval)
+        }
+        // Hand out whatever complete lines remain, then the held-back partial lines.
+        for f in followers {
+            if let block = f.rotatedChunker?.flush() ?? f.chunker.flush() { return block }
+        }
+        return nil
+    }
+
+    private func poll(_ f: Follower) throws -> LineBlock? {
+        // The renamed-away file first: its lines are older.
+        if f.rotatedFd >= 0, let rc = f.rotatedChunker {
+            if case .block(let b) = try rc.read(from: f.rotatedFd) { return b }
+            if monotonicNanos() > f.graceUntil {
+                close(f.rotatedFd)
+                f.rotatedFd = -1
+                f.rotatedChunker = nil
+                if let tail = rc.flush() { return tail }
+            }
+        }
+        if f.fd < 0 {
+            guard openFile(f) else { return nil }
+            onEvent?("\(f.path) appeared; following it")
+        }
+        switch try f.chunker.read(from: f.fd) {
+        case .block(let b): return b
+        case .partial: return nil
+        case .endOfData: break
+        }
+        var st = stat()
+        if stat(f.path, &st) != 0 { return nil }  // renamed away, new one not there yet: keep the old fd
+        if st.st_ino != f.inode || st.st_dev != f.device {
+            // Rename rotation: keep draining the old file for a grace period, read the new one from its start.
+            if f.rotatedFd >= 0 { close(f.rotatedFd) }
+            f.rotatedFd = f.fd
+            f.rotatedChunker = f.chunker
+            f.graceUntil = monotonicNanos() + UInt64(rotationGrace * 1e9)
+            f.fd = -1
+            f.chunker = LineChunker(sourceIndex: f.index, blockSize: blockSize)
+            if openFile(f) { onEvent?("\(f.path) was rotated (new inode); reading the new file") }
+            return nil
+        }
+        var fst = stat()
+        if fstat(f.fd, &fst) == 0 {
+            let position = lseek(f.fd, 0, SEEK_CUR)
+            if fst.st_size < position {
+                // Copy-truncate: the file shrank under us; start over from its beginning.
+                lseek(f.fd, 0, SEEK_SET)
+                let tail = f.chunker.flush()
+                f.chunker.reset()
+                onEvent?("\(f.path) was truncated; reading from its start")
+                return tail
+            }
+        }
+        return nil
+    }
+
+    private func openFile(_ f: Follower) -> Bool {
+        let fd = open(f.path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { return false }
+        var st = stat()
+        fstat(fd, &st)
+        f.fd = fd
+        f.inode = st.st_ino
+        f.device = st.st_dev
+        return true
+    }
+}
+
+/// Nanoseconds of a monotonic clock.
+@inlinable
+public func monotonicNanos() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}

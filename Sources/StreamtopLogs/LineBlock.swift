@@ -1,0 +1,92 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A block of whole log lines in one contiguous, owned byte buffer: the unit of transfer between tasks.
+///
+/// A block is written by one source thread and then only read, so it can be handed between threads
+/// without locks (hence `@unchecked Sendable`).
+public final class LineBlock: @unchecked Sendable {
+    /// The bytes: whole lines, each ended by `\n` except perhaps the last one of a file.
+    public let bytes: UnsafeMutableRawBufferPointer
+    /// Number of bytes in use.
+    public let count: Int
+    /// Which source (index into the run's list of inputs) the lines come from.
+    public let sourceIndex: Int
+    /// Byte offset of the first line in its source, for rejects and checkpoints.
+    public let sourceOffset: Int64
+    /// 1-based line number of the first line in its source.
+    public let firstLineNumber: Int
+    /// Number of non-empty lines in the block (the report's `lines`).
+    public let lineCount: Int
+    /// Number of physical lines (empty ones included), to number lines across blocks.
+    public let physicalLineCount: Int
+
+    /// Takes ownership of `bytes` (allocated with `UnsafeMutableRawBufferPointer.allocate`).
+    public init(
+        owning bytes: UnsafeMutableRawBufferPointer, count: Int, sourceIndex: Int, sourceOffset: Int64,
+        firstLineNumber: Int
+    ) {
+        self.bytes = bytes
+        self.count = count
+        self.sourceIndex = sourceIndex
+        self.sourceOffset = sourceOffset
+        self.firstLineNumber = firstLineNumber
+        var lines = 0
+        let physical = LineBlock.forEachLine(UnsafeRawBufferPointer(rebasing: bytes[0..<count])) { _, _, _ in
+            lines += 1
+        }
+        self.lineCount = lines
+        self.physicalLineCount = physical
+    }
+
+    /// Copies `data` into a new block.
+    public convenience init(copying data: [UInt8], sourceIndex: Int = 0, sourceOffset: Int64 = 0, firstLineNumber: Int = 1) {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(data.count, 1), alignment: 16)
+        data.withUnsafeBytes { src in
+            if let s = src.baseAddress { buffer.baseAddress!.copyMemory(from: s, byteCount: data.count) }
+        }
+        self.init(
+            owning: buffer, count: data.count, sourceIndex: sourceIndex, sourceOffset: sourceOffset,
+            firstLineNumber: firstLineNumber)
+    }
+
+    deinit { bytes.deallocate() }
+
+    /// The start of the buffer as bytes.
+    @inlinable public var base: UnsafePointer<UInt8> {
+        UnsafePointer(bytes.baseAddress!.assumingMemoryBound(to: UInt8.self))
+    }
+
+    /// Calls `body(start, length, lineNumberOffset)` for every non-empty line (one trailing `\r` removed).
+    /// `lineNumberOffset` counts physical lines from the start of the block, so empty lines keep numbering right.
+    @inlinable
+    public func forEachLine(_ body: (Int, Int, Int) -> Void) {
+        _ = LineBlock.forEachLine(UnsafeRawBufferPointer(rebasing: bytes[0..<count]), body)
+    }
+
+    /// Splits `buffer` into non-empty lines as the report contract defines them, and returns the number
+    /// of physical lines (a final line without `\n` counts).
+    @inlinable @discardableResult
+    public static func forEachLine(_ buffer: UnsafeRawBufferPointer, _ body: (Int, Int, Int) -> Void) -> Int {
+        guard let raw = buffer.baseAddress else { return 0 }
+        let base = raw.assumingMemoryBound(to: UInt8.self)
+        let n = buffer.count
+        var start = 0
+        var physical = 0
+        while start < n {
+            let stop: Int
+            if let nl = memchr(base + start, 0x0A, n - start) {
+                stop = base.distance(to: nl.assumingMemoryBound(to: UInt8.self))
+            } else {
+                stop = n
+            }
+            var length = stop - start
+            if length > 0 && base[start + length - 1] == 0x0D { length -= 1 }
+            if length > 0 { body(start, length, physical) }
+            physical += 1
+            start = stop + 1
+        }
+        return physical
+    }
+}

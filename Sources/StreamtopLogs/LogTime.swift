@@ -1,0 +1,140 @@
+/// Conversions between access-log timestamps and seconds since the Unix epoch (UTC).
+///
+/// All functions are pure and thread-safe. Parsing works on raw bytes: it runs once per line on the
+/// ingest path, so it allocates nothing.
+public enum LogTime {
+    /// Parses `dd/Mon/yyyy:HH:MM:SS ±hhmm` (exactly 26 bytes) and returns UTC seconds since the epoch,
+    /// or nil when the text is not a real calendar time in that layout.
+    @inlinable
+    public static func parseCLF(_ p: UnsafePointer<UInt8>, count: Int) -> Int64? {
+        guard count == 26, p[2] == UInt8(ascii: "/"), p[6] == UInt8(ascii: "/"), p[11] == UInt8(ascii: ":"),
+            p[14] == UInt8(ascii: ":"), p[17] == UInt8(ascii: ":"), p[20] == UInt8(ascii: " ")
+        else { return nil }
+        guard let day = twoDigits(p, 0), let year4 = fourDigits(p, 7), let hour = twoDigits(p, 12),
+            let minute = twoDigits(p, 15), let second = twoDigits(p, 18), let offH = twoDigits(p, 22),
+            let offM = twoDigits(p, 24), let month = monthNumber(p[3], p[4], p[5])
+        else { return nil }
+        let sign = p[21]
+        guard sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") else { return nil }
+        guard year4 >= 1, day >= 1, day <= daysInMonth(year: year4, month: month), hour < 24, minute < 60,
+            second < 60
+        else { return nil }
+        let local = daysFromCivil(year: year4, month: month, day: day) * 86_400
+            + Int64(hour * 3600 + minute * 60 + second)
+        // The offset is how far local time is ahead of UTC, so UTC = local - offset.
+        let offset = Int64(offH * 3600 + offM * 60)
+        return sign == UInt8(ascii: "+") ? local - offset : local + offset
+    }
+
+    /// Parses a timestamp given as a byte array (convenience for tests and non-hot paths).
+    public static func parseCLF(_ bytes: [UInt8]) -> Int64? {
+        bytes.withUnsafeBufferPointer { buf in
+            guard let base = buf.baseAddress else { return nil }
+            return parseCLF(base, count: buf.count)
+        }
+    }
+
+    /// Formats epoch seconds as `YYYY-MM-DDTHH:MM:SSZ`.
+    public static func iso8601(_ epoch: Int64) -> String {
+        let (y, m, d, hh, mm, ss) = civil(epoch)
+        return pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2) + "T" + pad(hh, 2) + ":" + pad(mm, 2) + ":" + pad(ss, 2)
+            + "Z"
+    }
+
+    /// Formats epoch seconds as `HH:MM:SS` (UTC), for compact displays.
+    public static func clock(_ epoch: Int64) -> String {
+        let (_, _, _, hh, mm, ss) = civil(epoch)
+        return pad(hh, 2) + ":" + pad(mm, 2) + ":" + pad(ss, 2)
+    }
+
+    /// Formats epoch seconds the way access logs write them, in UTC: `dd/Mon/yyyy:HH:MM:SS +0000`.
+    public static func clf(_ epoch: Int64) -> String {
+        let (y, m, d, hh, mm, ss) = civil(epoch)
+        return pad(d, 2) + "/" + monthNames[m - 1] + "/" + pad(y, 4) + ":" + pad(hh, 2) + ":" + pad(mm, 2) + ":"
+            + pad(ss, 2) + " +0000"
+    }
+
+    /// Splits epoch seconds into calendar fields (UTC).
+    public static func civil(_ epoch: Int64) -> (Int, Int, Int, Int, Int, Int) {
+        var days = epoch / 86_400
+        var secs = epoch % 86_400
+        if secs < 0 {
+            secs += 86_400
+            days -= 1
+        }
+        // Howard Hinnant's civil_from_days.
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+        return (Int(y), Int(m), Int(d), Int(secs / 3600), Int(secs % 3600 / 60), Int(secs % 60))
+    }
+
+    /// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+    @inlinable
+    public static func daysFromCivil(year: Int, month: Int, day: Int) -> Int64 {
+        let y = Int64(month <= 2 ? year - 1 : year)
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = Int64(month > 2 ? month - 3 : month + 9)
+        let doy = (153 * mp + 2) / 5 + Int64(day) - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    @inlinable
+    static func daysInMonth(year: Int, month: Int) -> Int {
+        switch month {
+        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+
+    @inlinable
+    static func twoDigits(_ p: UnsafePointer<UInt8>, _ i: Int) -> Int? {
+        let a = p[i] &- 48
+        let b = p[i + 1] &- 48
+        guard a < 10, b < 10 else { return nil }
+        return Int(a) * 10 + Int(b)
+    }
+
+    @inlinable
+    static func fourDigits(_ p: UnsafePointer<UInt8>, _ i: Int) -> Int? {
+        guard let hi = twoDigits(p, i), let lo = twoDigits(p, i + 2) else { return nil }
+        return hi * 100 + lo
+    }
+
+    /// English three-letter month (first letter upper case, the rest lower case) to 1...12.
+    @inlinable
+    static func monthNumber(_ a: UInt8, _ b: UInt8, _ c: UInt8) -> Int? {
+        let key = UInt32(a) << 16 | UInt32(b) << 8 | UInt32(c)
+        switch key {
+        case 0x4A_61_6E: return 1  // Jan
+        case 0x46_65_62: return 2  // Feb
+        case 0x4D_61_72: return 3  // Mar
+        case 0x41_70_72: return 4  // Apr
+        case 0x4D_61_79: return 5  // May
+        case 0x4A_75_6E: return 6  // Jun
+        case 0x4A_75_6C: return 7  // Jul
+        case 0x41_75_67: return 8  // Aug
+        case 0x53_65_70: return 9  // Sep
+        case 0x4F_63_74: return 10  // Oct
+        case 0x4E_6F_76: return 11  // Nov
+        case 0x44_65_63: return 12  // Dec
+        default: return nil
+        }
+    }
+
+    static let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    static func pad(_ v: Int, _ width: Int) -> String {
+        let s = String(v)
+        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+    }
+}

@@ -1,0 +1,47 @@
+/// Why a line is not an access-log record. Precise enough for a user to find what is wrong with a line.
+public enum MalformedReason: Int, CaseIterable, Sendable, Codable {
+    /// The client, ident or user field is missing or is not followed by a single space.
+    case badLeadingFields
+    /// No `[...]` timestamp where the format expects one.
+    case missingTime
+    /// The timestamp is not `dd/Mon/yyyy:HH:MM:SS ±hhmm` with a real calendar date.
+    case badTime
+    /// The request does not start with `"` after the timestamp.
+    case missingRequest
+    /// The request's opening quote has no closing quote.
+    case unterminatedQuote
+    /// The status is not exactly three digits.
+    case badStatus
+    /// The size is not digits or `-`.
+    case badSize
+    /// Something other than a space follows the size.
+    case trailingGarbage
+
+    /// A short human-readable label.
+    public var label: String {
+        switch self {
+        case .badLeadingFields: return "bad client/ident/user fields"
+        case .missingTime: return "missing [time]"
+        case .badTime: return "bad time"
+        case .missingRequest: return "missing \"request\""
+        case .unterminatedQuote: return "unterminated quote"
+        case .badStatus: return "bad status"
+        case .badSize: return "bad size"
+        case .trailingGarbage: return "garbage after size"
+        }
+    }
+
+    /// A stable identifier for JSON output.
+    public var key: String {
+        switch self {
+        case .badLeadingFields: return "bad_leading_fields"
+        case .missingTime: return "missing_time"
+        case .badTime: return "bad_time"
+        case .missingRequest: return "missing_request"
+        case .unterminatedQuote: return "unterminated_quote"
+        case .badStatus: return "bad_status"
+        case .badSize: return "bad_size"
+        case .trailingGarbage: return "trailing_garbage"
+        }
+    }
+}

@@ -1,0 +1,43 @@
+/// One access-log record, as offsets into the block it was parsed from.
+///
+/// Nothing here owns bytes: the record is only meaningful together with its block's buffer. This keeps
+/// parsing free of per-record allocation; only keys that survive into aggregates are ever copied.
+public struct ParsedRecord: Sendable {
+    /// Offset of the client field (IP address or host name) from the start of the block.
+    public var clientStart: Int32
+    /// Length of the client field in bytes.
+    public var clientLength: Int32
+    /// Offset of the request method, or -1 when the request has no method and target (reported as `-`).
+    public var methodStart: Int32
+    /// Length of the request method.
+    public var methodLength: Int32
+    /// Offset of the path (request target up to its first `?`); unused when `methodStart` is -1.
+    public var pathStart: Int32
+    /// Length of the path; may be 0 (a target that starts with `?`).
+    public var pathLength: Int32
+    /// HTTP status, 0...999.
+    public var status: UInt16
+    /// Response size in bytes (`-` is 0).
+    public var size: Int64
+    /// Event time in UTC seconds since the epoch.
+    public var time: Int64
+
+    /// Creates a record from field offsets.
+    public init(
+        clientStart: Int32, clientLength: Int32, methodStart: Int32, methodLength: Int32, pathStart: Int32,
+        pathLength: Int32, status: UInt16, size: Int64, time: Int64
+    ) {
+        self.clientStart = clientStart
+        self.clientLength = clientLength
+        self.methodStart = methodStart
+        self.methodLength = methodLength
+        self.pathStart = pathStart
+        self.pathLength = pathLength
+        self.status = status
+        self.size = size
+        self.time = time
+    }
+
+    /// True when the request had no method and target, so both are reported as `-`.
+    @inlinable public var hasRequestLine: Bool { methodStart >= 0 }
+}

@@ -1,0 +1,126 @@
+import ArgumentParser
+import Foundation
+import StreamtopAssets
+import StreamtopLogs
+
+/// `streamtop` with no arguments: the bundled demo in the dashboard.
+struct DemoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Replay the bundled demo traffic (a day of a web shop, with a crawler burst, an error storm and a spike) in a loop.")
+
+    @Option(help: ArgumentHelp("Replay speed: a factor of real time (0.1 to 1000), or max.", valueName: "x|max"))
+    var speed: ReplaySpeed = .factor(600)
+
+    @OptionGroup var options: RunOptions
+
+    func run() throws {
+        guard let url = Assets.demoLog else { throw CLIError("the bundled demo recording is missing from this build") }
+        try Runner(options: options).replay(paths: [url.path], speed: speed, loop: !options.headless, label: "demo")
+    }
+}
+
+/// `streamtop replay FILE...`.
+struct ReplayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Replay recorded access logs by their own timestamps, scaled by --speed.",
+        discussion: "Files are read one after the other; '-' reads standard input. With --speed max the input is read as fast as the pipeline takes it.")
+
+    @Argument(help: ArgumentHelp("Access-log files in Apache/nginx combined or common format ('-' for stdin).", valueName: "file"))
+    var files: [String]
+
+    @Option(help: ArgumentHelp("Replay speed: a factor of real time (0.1 to 1000, e.g. 10 = ten times faster), or max.", valueName: "x|max"))
+    var speed: ReplaySpeed = .factor(1)
+
+    @Flag(help: "Start over at the end of the last file (dashboard only).")
+    var loop = false
+
+    @OptionGroup var options: RunOptions
+
+    func validate() throws {
+        guard !files.isEmpty else { throw ValidationError("replay needs at least one file") }
+    }
+
+    func run() throws {
+        try Runner(options: options).replay(paths: files, speed: speed, loop: loop && !options.headless, label: "replay")
+    }
+}
+
+/// `streamtop watch FILE...`.
+struct WatchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "watch",
+        abstract: "Follow access logs as they grow, like tail -F ('-' reads standard input).",
+        discussion: "Rotation by rename and by copy-truncate is followed; files that do not exist yet are waited for. In headless mode the report is printed at the end of standard input or on SIGINT/SIGTERM.")
+
+    @Argument(help: ArgumentHelp("Files to follow, or '-' for standard input.", valueName: "file"))
+    var files: [String]
+
+    @Flag(help: "Read what the files already hold before following them (default: start at their end).")
+    var fromStart = false
+
+    @OptionGroup var options: RunOptions
+
+    func validate() throws {
+        guard !files.isEmpty else { throw ValidationError("watch needs at least one file or '-'") }
+        if files.contains("-") && files.count > 1 { throw ValidationError("'-' (standard input) cannot be mixed with files") }
+    }
+
+    func run() throws {
+        try Runner(options: options).watch(paths: files, fromStart: fromStart)
+    }
+}
+
+/// `streamtop generate`: seeded synthetic traffic.
+struct GenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Write seeded, realistic combined-log traffic to stdout (for demos and benchmarks).")
+
+    @Option(help: "Number of lines.") var lines: Int = 1_000_000
+    @Option(help: "Seed: the same seed gives the same bytes.") var seed: UInt64 = 42
+    @Option(help: ArgumentHelp("Length of the timeline, in seconds.", valueName: "seconds")) var duration: Int64 = 86_400
+    @Option(help: ArgumentHelp("Event time of the first line, as UTC epoch seconds.", valueName: "epoch")) var start: Int64 = 1_732_492_800
+    @Flag(help: "Plain traffic: no crawler burst, error storm or spike.") var noStory = false
+    @Option(help: "Fraction of deliberately malformed lines.") var malformed: Double = 0.0005
+
+    func validate() throws {
+        guard lines >= 0 else { throw ValidationError("--lines must not be negative") }
+        guard duration > 0 else { throw ValidationError("--duration must be positive") }
+        guard (0...1).contains(malformed) else { throw ValidationError("--malformed must be between 0 and 1") }
+    }
+
+    func run() throws {
+        var config = TrafficGenerator.Config()
+        config.lines = lines
+        config.seed = seed
+        config.duration = duration
+        config.start = start
+        config.storyline = !noStory
+        config.malformedFraction = malformed
+        var generator = TrafficGenerator(config)
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(1 << 20)
+        while !generator.isFinished {
+            buffer.removeAll(keepingCapacity: true)
+            generator.generate(into: &buffer, maxLines: 4096)
+            buffer.withUnsafeBytes { b in
+                var off = 0
+                while off < b.count {
+                    let n = Foundation.write(1, b.baseAddress! + off, b.count - off)
+                    if n <= 0 { Foundation.exit(n == 0 ? 0 : 1) }
+                    off += n
+                }
+            }
+        }
+    }
+}
+
+/// A runtime error with a one-line message.
+struct CLIError: SourceErrorLike {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension SourceError: SourceErrorLike {}

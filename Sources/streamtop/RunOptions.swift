@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+
+/// Options shared by every way of running the pipeline.
+struct RunOptions: ParsableArguments {
+    @Flag(help: "Run without a terminal: no dashboard; print the final report on stdout (see --report).")
+    var headless = false
+
+    @Option(help: "Final report format in headless mode. Only 'json' exists (the report contract).")
+    var report: ReportFormat = .json
+
+    @Option(help: "Worker threads for the pipeline's tasks (default: the number of cores).")
+    var workers: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: ArgumentHelp("Append every malformed line, with its source and line number, to this file.", valueName: "file"))
+    var rejects: String?
+
+    @Option(help: ArgumentHelp("Write a metrics snapshot as one JSON line to this file at each --every interval.", valueName: "file"))
+    var snapshots: String?
+
+    @Option(help: ArgumentHelp("Interval between snapshots written to --snapshots, e.g. 500ms, 2s.", valueName: "duration"))
+    var every: Duration = Duration(milliseconds: 1000)
+
+    @Option(help: ArgumentHelp("Dashboard theme: a name from themes/ or a path to a .theme file.", valueName: "name"))
+    var theme: String = "default"
+
+    @Option(help: ArgumentHelp("Capacity of each task's input queue, in blocks.", valueName: "blocks"))
+    var queueCapacity: Int = 8
+
+    func validate() throws {
+        guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256, got \(workers)") }
+        guard (1...4096).contains(queueCapacity) else { throw ValidationError("--queue-capacity must be between 1 and 4096, got \(queueCapacity)") }
+    }
+}
+
+/// Report formats.
+enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
+    case json
+}
+
+/// A duration written as `250ms`, `2s` or `1.5s`.
+struct Duration: ExpressibleByArgument {
+    var milliseconds: Int
+    init(milliseconds: Int) { self.milliseconds = milliseconds }
+    init?(argument: String) {
+        let s = argument.lowercased()
+        let (number, scale): (Substring, Double) =
+            s.hasSuffix("ms") ? (s.dropLast(2), 1) : s.hasSuffix("s") ? (s.dropLast(1), 1000) : (Substring(s), 1000)
+        guard let v = Double(number), v > 0, v * scale >= 10 else { return nil }
+        milliseconds = Int(v * scale)
+    }
+    var defaultValueDescription: String { "\(milliseconds)ms" }
+}
+
+/// Replay speed: a factor of the recording's own pace, or `max`.
+enum ReplaySpeed: ExpressibleByArgument, CustomStringConvertible {
+    case factor(Double)
+    case max
+
+    init?(argument: String) {
+        if argument.lowercased() == "max" {
+            self = .max
+            return
+        }
+        let s = argument.hasSuffix("x") || argument.hasSuffix("×") ? String(argument.dropLast()) : argument
+        guard let v = Double(s), v >= 0.1, v <= 1000 else { return nil }
+        self = .factor(v)
+    }
+
+    var description: String {
+        switch self {
+        case .max: return "max"
+        case .factor(let v): return v == v.rounded() ? "\(Int(v))×" : "\(v)×"
+        }
+    }
+
+    static var allValueStrings: [String] { [] }
+    var defaultValueDescription: String { description }
+}

@@ -1,0 +1,179 @@
+import Foundation
+import StreamtopAnalytics
+import StreamtopEngine
+import StreamtopLogs
+
+/// Builds the pipeline for a command and runs it headless or in the dashboard.
+struct Runner {
+    let options: RunOptions
+
+    /// Replays files by their timestamps (or at max speed).
+    func replay(paths: [String], speed: ReplaySpeed, loop: Bool, label: String) throws {
+        let files = try FileSource(paths: paths, loop: loop)
+        var pacer: ReplayPacer?
+        let lines: LineSource
+        switch speed {
+        case .max:
+            lines = files
+        case .factor(let v):
+            let p = ReplayPacer(files, speed: v)
+            pacer = p
+            lines = p
+        }
+        try run(lines: lines, sourceNames: paths, header: "\(label) \(files.label)", pacer: pacer)
+    }
+
+    /// Follows files or stdin.
+    func watch(paths: [String], fromStart: Bool) throws {
+        let lines: LineSource
+        if paths == ["-"] {
+            lines = try FileSource(paths: ["-"])
+        } else {
+            for p in paths where FileManager.default.fileExists(atPath: p) { try FileSource.checkReadable(p) }
+            lines = FollowSource(paths: paths, fromStart: fromStart)
+        }
+        try run(lines: lines, sourceNames: paths, header: paths == ["-"] ? "watch stdin" : lines.label, pacer: nil)
+    }
+
+    private func run(lines: LineSource, sourceNames: [String], header: String, pacer: ReplayPacer?) throws {
+        let quarantine = try Quarantine(rejectsPath: options.rejects, sourceNames: sourceNames)
+        let pipeline = AccessPipeline(
+            lines: lines, workers: options.workers, quarantine: quarantine, queueCapacity: options.queueCapacity)
+        let engine = pipeline.engine
+        // Source events (rotation, skipped gaps) go to the decision log, beside the scheduler's.
+        let note: (String) -> Void = { engine.log(.engine, task: "source", action: "source event", reason: $0) }
+        (lines as? FollowSource)?.onEvent = note
+        pacer?.onEvent = note
+        let snapshots = try options.snapshots.map { try SnapshotWriter(path: $0, every: options.every.milliseconds, pipeline: pipeline) }
+        if options.headless {
+            try runHeadless(pipeline, snapshots: snapshots)
+        } else {
+            try DashboardRunner(pipeline: pipeline, header: header, pacer: pacer, themeName: options.theme).run(snapshots: snapshots)
+        }
+    }
+
+    private func runHeadless(_ pipeline: AccessPipeline, snapshots: SnapshotWriter?) throws {
+        let engine = pipeline.engine
+        let stop = SignalTrap([SIGINT, SIGTERM]) { engine.stopInput() }
+        let started = Date()
+        engine.start()
+        snapshots?.start()
+        let final = engine.waitUntilFinished()
+        snapshots?.finish()
+        stop.cancel()
+        if let failure = engine.failure { throw CLIError("\(failure)") }
+        let report = HeadlessReport(
+            summary: pipeline.aggregate.summary(), malformedReasons: pipeline.quarantine.counts(),
+            elapsedSeconds: Date().timeIntervalSince(started), tasks: final.tasks, decisions: engine.allDecisions(),
+            workers: final.workers)
+        switch options.report {
+        case .json: print(try report.json())
+        }
+    }
+}
+
+/// Runs a handler on a dispatch queue when one of the signals arrives (instead of the default action).
+final class SignalTrap {
+    private var sources: [DispatchSourceSignal] = []
+    init(_ signals: [Int32], handler: @escaping () -> Void) {
+        for s in signals {
+            signal(s, SIG_IGN)
+            let src = DispatchSource.makeSignalSource(signal: s, queue: .global())
+            src.setEventHandler(handler: handler)
+            src.resume()
+            sources.append(src)
+        }
+    }
+    func cancel() { sources.forEach { $0.cancel() } }
+}
+
+/// Writes periodic metric snapshots as NDJSON.
+final class SnapshotWriter {
+    private let handle: FileHandle
+    private let every: Int
+    private let pipeline: AccessPipeline
+    private var thread: Thread?
+    private let done = NSCondition()
+    private var finished = false
+
+    init(path: String, every: Int, pipeline: AccessPipeline) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
+            throw CLIError("cannot write snapshots file \(path)")
+        }
+        handle = h
+        self.every = every
+        self.pipeline = pipeline
+    }
+
+    func start() {
+        let t = Thread { [self] in
+            done.lock()
+            while !finished {
+                done.unlock()
+                write()
+                done.lock()
+                _ = done.wait(until: Date().addingTimeInterval(Double(every) / 1000))
+            }
+            done.unlock()
+        }
+        thread = t
+        t.start()
+    }
+
+    func finish() {
+        done.lock()
+        finished = true
+        done.signal()
+        done.unlock()
+        write()
+    }
+
+    private func write() {
+        let snap = pipeline.engine.publish()
+        let s = pipeline.aggregate.summary(top: 5)
+        let line = SnapshotLine(
+            time: (snap.time * 1000).rounded() / 1000, lines: s.lines, records: s.records, malformed: s.malformed,
+            finished: snap.finished, end_to_end_latency_ns: snap.endToEndLatency,
+            tasks: snap.tasks.map {
+                SnapshotLine.Task(
+                    name: $0.name, state: $0.state.rawValue, records_in: $0.recordsIn, records_out: $0.recordsOut,
+                    records_filtered: $0.recordsFiltered, queued_records: $0.queuedRecords, queue_depth: $0.queueDepth,
+                    queue_capacity: $0.queueCapacity, in_per_second: $0.inPerSecond.rounded(),
+                    out_per_second: $0.outPerSecond.rounded(), workers: $0.workers, priority: $0.priority,
+                    busy_ratio: ($0.busyRatio * 1000).rounded() / 1000, batch_latency_ns: $0.latency)
+            })
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        if var data = try? encoder.encode(line) {
+            data.append(0x0A)
+            handle.write(data)
+        }
+    }
+}
+
+/// One NDJSON snapshot line.
+struct SnapshotLine: Encodable {
+    struct Task: Encodable {
+        var name: String
+        var state: String
+        var records_in: Int
+        var records_out: Int
+        var records_filtered: Int
+        var queued_records: Int
+        var queue_depth: Int
+        var queue_capacity: Int
+        var in_per_second: Double
+        var out_per_second: Double
+        var workers: Int
+        var priority: Int
+        var busy_ratio: Double
+        var batch_latency_ns: LatencySummary
+    }
+    var time: Double
+    var lines: Int
+    var records: Int
+    var malformed: Int
+    var finished: Bool
+    var end_to_end_latency_ns: LatencySummary
+    var tasks: [Task]
+}

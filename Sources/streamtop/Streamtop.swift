@@ -1,0 +1,39 @@
+import ArgumentParser
+import Foundation
+
+/// `streamtop`: top for a live stream-processing pipeline over web access logs.
+@main
+struct Streamtop: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "streamtop",
+        abstract: "top for a live stream-processing pipeline over web access logs.",
+        discussion: """
+            With no subcommand, streamtop replays the bundled demo traffic in the dashboard.
+            Keys in the dashboard: ↑/↓ or j/k select a task, p or space pause/resume it, +/- change its
+            priority, ]/[ give it one more/one fewer worker, ? help, q quit.
+            """,
+        subcommands: [DemoCommand.self, ReplayCommand.self, WatchCommand.self, GenerateCommand.self],
+        defaultSubcommand: DemoCommand.self)
+
+    /// Parses arguments and runs; every error is one line on stderr (help goes to stdout as usual).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as SourceErrorLike {
+            fail(error.description)
+        } catch {
+            if exitCode(for: error) == .success { exit(withError: error) }
+            let message = Streamtop.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            fail(message, code: exitCode(for: error).rawValue)
+        }
+    }
+
+    static func fail(_ message: String, code: Int32 = 1) -> Never {
+        FileHandle.standardError.write(Data("streamtop: \(message)\n".utf8))
+        Foundation.exit(code == 0 ? 1 : code)
+    }
+}
+
+/// Errors whose description is already a complete one-line message.
+protocol SourceErrorLike: Error, CustomStringConvertible {}
