@@ -1,0 +1,72 @@
+import Foundation
+import StreamtopAnalytics
+import StreamtopEngine
+
+/// Everything one frame of the dashboard shows, gathered from immutable snapshots.
+public struct DashboardModel: Sendable {
+    /// The engine's latest snapshot.
+    public var engine: EngineSnapshot
+    /// The analytics.
+    public var summary: AccessSummary
+    /// Malformed lines per reason, largest first.
+    public var malformedReasons: [(String, Int)]
+    /// The most recent rejected lines, raw (the screen buffer sanitizes them).
+    public var recentRejects: [String]
+    /// What is being read, e.g. `demo demo-access.log`.
+    public var source: String
+    /// Replay speed as shown (`600×`, `max`), nil for live input.
+    public var speed: String?
+    /// Replay position (UTC epoch seconds of the latest line handed out), if replaying.
+    public var replayPosition: Int64?
+
+    /// Creates a model.
+    public init(engine: EngineSnapshot, summary: AccessSummary, malformedReasons: [(String, Int)] = [], recentRejects: [String] = [], source: String, speed: String? = nil, replayPosition: Int64? = nil) {
+        self.engine = engine
+        self.summary = summary
+        self.malformedReasons = malformedReasons
+        self.recentRejects = recentRejects
+        self.source = source
+        self.speed = speed
+        self.replayPosition = replayPosition
+    }
+}
+
+/// Number formatting for compact columns.
+public enum Format {
+    /// `1234` → `1.2k`, `3456789` → `3.46M`.
+    public static func count(_ v: Double) -> String {
+        let a = abs(v)
+        if a >= 1e9 { return String(format: "%.2fG", v / 1e9) }
+        if a >= 1e6 { return String(format: "%.2fM", v / 1e6) }
+        if a >= 1e4 { return String(format: "%.1fk", v / 1e3) }
+        return String(Int(v.rounded()))
+    }
+
+    /// Nanoseconds as `850ns`, `12.3µs`, `4.5ms`, `1.20s`; `-` for zero.
+    public static func duration(_ ns: UInt64) -> String {
+        let v = Double(ns)
+        if ns == 0 { return "-" }
+        if v < 1e3 { return "\(ns)ns" }
+        if v < 1e6 { return String(format: "%.1fµs", v / 1e3) }
+        if v < 1e9 { return String(format: "%.1fms", v / 1e6) }
+        return String(format: "%.2fs", v / 1e9)
+    }
+
+    /// `1234567` → `1,234,567`.
+    public static func grouped(_ v: Int) -> String {
+        let s = String(abs(v))
+        var out = ""
+        for (i, ch) in s.enumerated() {
+            if i > 0 && (s.count - i) % 3 == 0 { out.append(",") }
+            out.append(ch)
+        }
+        return v < 0 ? "-" + out : out
+    }
+
+    /// Seconds as `1h02m`, `3m05s`, `42.1s`.
+    public static func elapsed(_ s: Double) -> String {
+        if s >= 3600 { return String(format: "%dh%02dm", Int(s) / 3600, Int(s) % 3600 / 60) }
+        if s >= 60 { return String(format: "%dm%02ds", Int(s) / 60, Int(s) % 60) }
+        return String(format: "%.1fs", s)
+    }
+}

@@ -1,0 +1,63 @@
+import StreamtopEngine
+
+/// What the dashboard shows besides the engine's data: selection, overlays, the last message.
+public struct DashboardState: Equatable, Sendable {
+    /// Index of the selected task in the snapshot's task list.
+    public var selected = 1
+    /// Whether the help screen is open.
+    public var showHelp = false
+    /// A short message for the status line (the result of the last key).
+    public var message: String?
+    /// Creates the initial state.
+    public init() {}
+}
+
+/// What applying an action asks the outside world to do.
+public enum DashboardEffect: Equatable, Sendable {
+    /// Send a command to the engine.
+    case command(ControlCommand)
+    /// Multiply the replay speed.
+    case scaleSpeed(Double)
+    /// Leave the dashboard.
+    case quit
+}
+
+/// The one place where actions change the dashboard state.
+public enum DashboardReducer {
+    /// Applies `action` given the tasks on screen; returns the effects to carry out.
+    public static func reduce(_ state: inout DashboardState, _ action: Action, tasks: [TaskSnapshot], canChangeSpeed: Bool) -> [DashboardEffect] {
+        let count = tasks.count
+        if count > 0 { state.selected = min(max(state.selected, 0), count - 1) }
+        let task = count > 0 ? tasks[state.selected] : nil
+        switch action {
+        case .selectNext:
+            if count > 0 { state.selected = min(state.selected + 1, count - 1) }
+        case .selectPrevious:
+            state.selected = max(state.selected - 1, 0)
+        case .toggleHelp:
+            state.showHelp.toggle()
+        case .quit:
+            return [.quit]
+        case .togglePause:
+            guard let t = task else { return [] }
+            state.message = t.state == .paused ? "resuming \(t.name)" : "pausing \(t.name)"
+            return [.command(.togglePause(t.id))]
+        case .priorityUp, .priorityDown:
+            guard let t = task else { return [] }
+            let d = action == .priorityUp ? 1 : -1
+            state.message = "\(t.name) priority \(t.priority) → \(t.priority + d)"
+            return [.command(.adjustPriority(t.id, d))]
+        case .addWorker, .removeWorker:
+            guard let t = task else { return [] }
+            state.message = action == .addWorker ? "one more worker for \(t.name)" : "one fewer worker for \(t.name)"
+            return [.command(.adjustWorkers(t.id, action == .addWorker ? 1 : -1))]
+        case .replayFaster, .replaySlower:
+            guard canChangeSpeed else {
+                state.message = "speed applies to paced replays only"
+                return []
+            }
+            return [.scaleSpeed(action == .replayFaster ? 2 : 0.5)]
+        }
+        return []
+    }
+}

@@ -1,0 +1,262 @@
+import Foundation
+import StreamtopEngine
+import StreamtopLogs
+
+/// Renders a dashboard frame into a screen buffer. Pure: the same model, state and size give the same cells.
+public enum DashboardView {
+    /// Smallest terminal the layout fits.
+    public static let minimumSize = (width: 80, height: 24)
+
+    /// Draws one frame.
+    public static func render(_ model: DashboardModel, state: DashboardState, width: Int, height: Int) -> ScreenBuffer {
+        var buf = ScreenBuffer(width: width, height: height)
+        guard width >= minimumSize.width, height >= minimumSize.height else {
+            drawTooSmall(&buf)
+            return buf
+        }
+        drawHeader(&buf, model)
+        var y = 3
+        y = drawTasks(&buf, model, state, y: y)
+        y += 1
+        y = drawThroughput(&buf, model, y: y)
+        let remaining = height - 1 - y  // the last row is the hint bar
+        let analyticsRows = max(6, remaining * 11 / 20)
+        drawAnalytics(&buf, model, y: y, rows: analyticsRows)
+        drawDecisions(&buf, model, y: y + analyticsRows, rows: remaining - analyticsRows)
+        drawHints(&buf, state)
+        if state.showHelp { drawHelp(&buf) }
+        return buf
+    }
+
+    static func drawTooSmall(_ buf: inout ScreenBuffer) {
+        let lines = [
+            "Terminal too small: \(buf.width)×\(buf.height)",
+            "streamtop needs \(minimumSize.width)×\(minimumSize.height).",
+            "Enlarge the window, or press q to quit.",
+        ]
+        for (i, l) in lines.enumerated() {
+            let y = buf.height / 2 - 1 + i
+            let x = max(0, (buf.width - Sanitizer.width(of: l)) / 2)
+            buf.put(l, x: x, y: y, role: i == 0 ? .warning : .normal)
+        }
+    }
+
+    static func drawHeader(_ buf: inout ScreenBuffer, _ m: DashboardModel) {
+        buf.fill(x: 0, y: 0, width: buf.width, role: .header)
+        var x = buf.put(" streamtop ", x: 0, y: 0, role: .title)
+        x += buf.put(" " + Sanitizer.truncate(m.source, to: 32), x: x, y: 0, role: .header)
+        if let speed = m.speed {
+            x += buf.put("  ▶ ", x: x, y: 0, role: .header)
+            x += buf.put(speed, x: x, y: 0, role: .headerValue)
+        }
+        if let pos = m.replayPosition, pos > 0 {
+            let (y4, mo, d, _, _, _) = LogTime.civil(pos)
+            x += buf.put("  at ", x: x, y: 0, role: .header)
+            x += buf.put(String(format: "%04d-%02d-%02d ", y4, mo, d) + LogTime.clock(pos), x: x, y: 0, role: .headerValue)
+        }
+        let state = m.engine.finished ? "input ended" : "up " + Format.elapsed(m.engine.time)
+        buf.putRight(state + " ", right: buf.width, y: 0, role: .header)
+
+        // Totals line.
+        let s = m.summary
+        let rate = m.engine.tasks.first?.outPerSecond ?? 0
+        var items: [(String, String, Role)] = [
+            ("lines", Format.grouped(s.lines), .headerValue),
+            ("rate", Format.count(rate) + "/s", .headerValue),
+            ("records", Format.grouped(s.records), .headerValue),
+            ("malformed", Format.grouped(s.malformed), s.malformed > 0 ? .warning : .headerValue),
+            ("clients", Format.grouped(s.uniqueClients), .headerValue),
+        ]
+        let e2e = m.engine.endToEndLatency
+        if e2e.count > 0 { items.append(("e2e p99", Format.duration(e2e.p99), .headerValue)) }
+        items.append(("workers", "\(m.engine.workers)", .headerValue))
+        items.append(("policy", m.engine.policy, .headerValue))
+        var cx = 1
+        for (label, value, role) in items {
+            let w = Sanitizer.width(of: label) + 1 + Sanitizer.width(of: value) + 2
+            if cx + w > buf.width { break }
+            cx += buf.put(label + " ", x: cx, y: 1, role: .label)
+            cx += buf.put(value, x: cx, y: 1, role: role)
+            cx += 2
+        }
+    }
+
+    static func stateLabel(_ s: TaskState) -> (String, Role) {
+        switch s {
+        case .running: return ("running", .taskRunning)
+        case .paused: return ("PAUSED", .taskPaused)
+        case .backpressured: return ("blocked", .taskBackpressured)
+        case .idle: return ("idle", .taskIdle)
+        case .finished: return ("done", .taskFinished)
+        }
+    }
+
+    static func drawTasks(_ buf: inout ScreenBuffer, _ m: DashboardModel, _ state: DashboardState, y: Int) -> Int {
+        let w = buf.width
+        // Columns: marker, name, state, in/s, out/s, p50, p99, queue bar + count, workers, priority.
+        let barWidth = max(8, w - 74)
+        let cols = (name: 2, state: 13, inRate: 22, outRate: 31, p50: 40, p99: 49, queue: 58, workers: 58 + barWidth + 7, prio: 58 + barWidth + 11)
+        buf.fill(x: 0, y: y, width: w, role: .tableHeader)
+        buf.put("TASK", x: cols.name, y: y, role: .tableHeader)
+        buf.put("STATE", x: cols.state, y: y, role: .tableHeader)
+        buf.putRight("IN/s", right: cols.inRate + 8, y: y, role: .tableHeader)
+        buf.putRight("OUT/s", right: cols.outRate + 8, y: y, role: .tableHeader)
+        buf.putRight("p50", right: cols.p50 + 8, y: y, role: .tableHeader)
+        buf.putRight("p99", right: cols.p99 + 8, y: y, role: .tableHeader)
+        buf.put("QUEUE", x: cols.queue, y: y, role: .tableHeader)
+        buf.putRight("W", right: cols.workers + 3, y: y, role: .tableHeader)
+        buf.putRight("PRI", right: min(w, cols.prio + 5), y: y, role: .tableHeader)
+        var row = y + 1
+        for (i, t) in m.engine.tasks.enumerated() {
+            let selected = i == state.selected
+            if selected { buf.fill(x: 0, y: row, width: w, role: .selected) }
+            let base: Role = selected ? .selected : .normal
+            buf.put(selected ? "▶" : " ", x: 0, y: row, role: base)
+            buf.put(Sanitizer.truncate(t.name, to: 10), x: cols.name, y: row, role: base)
+            let (label, role) = stateLabel(t.state)
+            buf.put(label, x: cols.state, y: row, role: selected ? .selected : role)
+            buf.putRight(Format.count(t.inPerSecond), right: cols.inRate + 8, y: row, role: base)
+            buf.putRight(Format.count(t.outPerSecond), right: cols.outRate + 8, y: row, role: base)
+            buf.putRight(Format.duration(t.latency.p50), right: cols.p50 + 8, y: row, role: base)
+            buf.putRight(Format.duration(t.latency.p99), right: cols.p99 + 8, y: row, role: base)
+            if t.queueCapacity > 0 {
+                let filled = Int((t.queueFill * Double(barWidth)).rounded(.up))
+                let fillRole: Role = t.queueFill >= 0.75 ? .queueHigh : .queueFill
+                for b in 0..<barWidth {
+                    buf.put(b < filled ? "█" : "░", x: cols.queue + b, y: row, role: b < filled ? fillRole : .queueEmpty)
+                }
+                buf.putRight("\(t.queueDepth)/\(t.queueCapacity)", right: cols.queue + barWidth + 6, y: row, role: base)
+            } else {
+                buf.put("(reads input)", x: cols.queue, y: row, role: selected ? .selected : .dim)
+            }
+            let workers = t.workersBusy > 0 ? "\(t.workers)" : "\(t.workers)"
+            buf.putRight(workers, right: cols.workers + 3, y: row, role: base)
+            buf.putRight("\(t.priority)", right: min(w, cols.prio + 5), y: row, role: base)
+            row += 1
+        }
+        return row
+    }
+
+    static let sparkChars: [Character] = ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"]
+
+    static func drawThroughput(_ buf: inout ScreenBuffer, _ m: DashboardModel, y: Int) -> Int {
+        let history = m.engine.throughputHistory
+        let width = buf.width - 2
+        let samples = Array(history.suffix(width))
+        let peak = samples.max() ?? 0
+        let current = history.last ?? 0
+        var x = buf.put("Throughput ", x: 1, y: y, role: .label)
+        x += buf.put(Format.count(current) + " lines/s", x: 1 + x, y: y, role: .headerValue)
+        buf.putRight("peak \(Format.count(peak))/s over \(samples.count / 10)s ", right: buf.width, y: y, role: .dim)
+        var line = ""
+        for v in samples {
+            let level = peak > 0 ? Int((v / peak) * 7.999) : 0
+            line.append(v > 0 ? sparkChars[max(0, min(7, level))] : " ")
+        }
+        buf.put(String(repeating: " ", count: max(0, width - samples.count)) + line, x: 1, y: y + 1, role: .sparkline)
+        return y + 2
+    }
+
+    static func statusRole(_ code: String) -> Role {
+        switch code.first {
+        case "2": return .status2xx
+        case "3": return .status3xx
+        case "4": return .status4xx
+        case "5": return .status5xx
+        default: return .normal
+        }
+    }
+
+    static func drawAnalytics(_ buf: inout ScreenBuffer, _ m: DashboardModel, y: Int, rows: Int) {
+        let w = buf.width
+        let leftWidth = w * 11 / 20
+        let s = m.summary
+        // Top paths.
+        buf.put("Top paths", x: 1, y: y, role: .tableHeader)
+        buf.putRight("requests", right: leftWidth - 1, y: y, role: .tableHeader)
+        for (i, p) in s.topPaths.prefix(rows - 1).enumerated() {
+            buf.put(Sanitizer.truncate(p.key, to: leftWidth - 12), x: 1, y: y + 1 + i, role: .normal)
+            buf.putRight(Format.count(Double(p.count)), right: leftWidth - 1, y: y + 1 + i, role: .headerValue)
+        }
+        // Status codes, then malformed reasons if any.
+        let rx = leftWidth + 1
+        let rw = w - rx - 1
+        buf.put("Status", x: rx, y: y, role: .tableHeader)
+        buf.put("Top clients", x: rx + 16, y: y, role: .tableHeader)
+        let total = max(1, s.records)
+        let codes = s.status.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+        var r = 0
+        for (code, count) in codes.prefix(rows - 1) {
+            buf.put(code, x: rx, y: y + 1 + r, role: statusRole(code))
+            buf.putRight(String(format: "%.1f%%", Double(count) * 100 / Double(total)), right: rx + 13, y: y + 1 + r, role: .normal)
+            r += 1
+        }
+        let clientRows = rows - 1 - (m.malformedReasons.isEmpty ? 0 : min(2, m.malformedReasons.count) + 1)
+        for (i, c) in s.topClients.prefix(max(0, clientRows)).enumerated() {
+            buf.put(Sanitizer.truncate(c.key, to: rw - 24), x: rx + 16, y: y + 1 + i, role: .normal)
+            buf.putRight(Format.count(Double(c.count)), right: w - 1, y: y + 1 + i, role: .headerValue)
+        }
+        if !m.malformedReasons.isEmpty && clientRows >= 0 {
+            let my = y + 1 + clientRows
+            buf.put("Malformed", x: rx + 16, y: my, role: .warning)
+            for (i, (reason, count)) in m.malformedReasons.prefix(2).enumerated() {
+                buf.put(Sanitizer.truncate(reason, to: rw - 24), x: rx + 16, y: my + 1 + i, role: .dim)
+                buf.putRight(Format.grouped(count), right: w - 1, y: my + 1 + i, role: .warning)
+            }
+        }
+    }
+
+    static func drawDecisions(_ buf: inout ScreenBuffer, _ m: DashboardModel, y: Int, rows: Int) {
+        guard rows >= 2 else { return }
+        buf.put("Decisions", x: 1, y: y, role: .tableHeader)
+        buf.putRight("\(m.engine.decisionCount) logged ", right: buf.width, y: y, role: .dim)
+        let recent = m.engine.decisions.suffix(rows - 1)
+        for (i, d) in recent.enumerated() {
+            let role: Role
+            switch d.actor {
+            case .operator: role = .decisionOperator
+            case .scheduler: role = .decisionScheduler
+            case .engine: role = .decisionEngine
+            }
+            let row = y + 1 + i
+            var x = 1
+            x += buf.put(String(format: "%7.1fs ", d.time), x: x, y: row, role: .dim)
+            x += buf.put(String(d.actor.rawValue.prefix(9)).padding(toLength: 10, withPad: " ", startingAt: 0), x: x, y: row, role: role)
+            if let t = d.task { x += buf.put(t + " ", x: x, y: row, role: .label) }
+            x += buf.put(d.action, x: x, y: row, role: .normal, maxWidth: buf.width - x - 1)
+            buf.put(Sanitizer.truncate(" — " + d.reason, to: max(0, buf.width - x - 1)), x: x, y: row, role: .dim)
+        }
+    }
+
+    static func drawHints(_ buf: inout ScreenBuffer, _ state: DashboardState) {
+        let y = buf.height - 1
+        buf.fill(x: 0, y: y, width: buf.width, role: .hint)
+        var x = 1
+        for (keys, label) in Keymap.hints {
+            let need = Sanitizer.width(of: keys) + Sanitizer.width(of: label) + 3
+            if x + need > buf.width { break }
+            x += buf.put(keys, x: x, y: y, role: .hintKey)
+            x += buf.put(" " + label + "  ", x: x, y: y, role: .hint)
+        }
+        if let msg = state.message {
+            let room = buf.width - x - 1
+            if room > 8 { buf.putRight(Sanitizer.truncate(msg, to: room) + " ", right: buf.width, y: y, role: .hint) }
+        }
+    }
+
+    static func drawHelp(_ buf: inout ScreenBuffer) {
+        let rows = Keymap.bindings.map { b in (b.keys.map(\.label).joined(separator: " "), b.help) }
+        let keyWidth = rows.map { Sanitizer.width(of: $0.0) }.max() ?? 0
+        let boxWidth = min(buf.width - 4, 76)
+        let boxHeight = min(buf.height - 2, rows.count + 4)
+        let x0 = (buf.width - boxWidth) / 2
+        let y0 = (buf.height - boxHeight) / 2
+        buf.fill(x: x0, y: y0, width: boxWidth, height: boxHeight, role: .help)
+        buf.put(" streamtop keys ", x: x0 + 2, y: y0, role: .title)
+        for (i, (keys, help)) in rows.prefix(boxHeight - 4).enumerated() {
+            buf.put(keys, x: x0 + 2, y: y0 + 2 + i, role: .hintKey)
+            buf.put(Sanitizer.truncate(help, to: boxWidth - keyWidth - 6), x: x0 + 4 + keyWidth, y: y0 + 2 + i, role: .help)
+        }
+        buf.put("press ? or Esc to close", x: x0 + 2, y: y0 + boxHeight - 1, role: .dim)
+    }
+}

@@ -1,0 +1,93 @@
+/// A key press, independent of the terminal library.
+public enum Key: Hashable, Sendable {
+    /// A printable character.
+    case char(Character)
+    case up, down, left, right, pageUp, pageDown, home, end, enter, escape, backspace, tab
+    /// A function key, F1…F12.
+    case function(Int)
+    /// The terminal was resized.
+    case resize
+
+    /// How the key is written in help and hints.
+    public var label: String {
+        switch self {
+        case .char(" "): return "space"
+        case .char(let c): return String(c)
+        case .up: return "↑"
+        case .down: return "↓"
+        case .left: return "←"
+        case .right: return "→"
+        case .pageUp: return "PgUp"
+        case .pageDown: return "PgDn"
+        case .home: return "Home"
+        case .end: return "End"
+        case .enter: return "Enter"
+        case .escape: return "Esc"
+        case .backspace: return "Backspace"
+        case .tab: return "Tab"
+        case .function(let n): return "F\(n)"
+        case .resize: return "resize"
+        }
+    }
+}
+
+/// What a key asks for: plain data, applied by `DashboardReducer`.
+public enum Action: Hashable, Sendable {
+    case selectNext, selectPrevious
+    case togglePause
+    case priorityUp, priorityDown
+    case addWorker, removeWorker
+    case replayFaster, replaySlower
+    case toggleHelp
+    case quit
+}
+
+/// One line of the keymap: the keys, the action, a short hint label and the help text.
+public struct KeyBinding: Sendable {
+    /// Keys bound to the action (the first is shown in hints).
+    public var keys: [Key]
+    /// The action.
+    public var action: Action
+    /// Short label for the hint bar, or nil to leave it out of the hint bar.
+    public var hint: String?
+    /// Sentence for the help screen.
+    public var help: String
+}
+
+/// The single table of key bindings. The help screen and the hint bar are generated from it, so they
+/// cannot drift from what the keys do.
+public enum Keymap {
+    /// The dashboard's bindings, in help order.
+    public static let bindings: [KeyBinding] = [
+        KeyBinding(keys: [.up, .char("k")], action: .selectPrevious, hint: "select", help: "select the previous task"),
+        KeyBinding(keys: [.down, .char("j")], action: .selectNext, hint: nil, help: "select the next task"),
+        KeyBinding(keys: [.char("p"), .char(" ")], action: .togglePause, hint: "pause", help: "pause or resume the selected task (its queue fills, upstream blocks, nothing is dropped)"),
+        KeyBinding(keys: [.char("+"), .char("="), .function(8)], action: .priorityUp, hint: "priority", help: "raise the selected task's priority"),
+        KeyBinding(keys: [.char("-"), .function(7)], action: .priorityDown, hint: nil, help: "lower the selected task's priority"),
+        KeyBinding(keys: [.char("]")], action: .addWorker, hint: "workers", help: "give the selected task one more worker"),
+        KeyBinding(keys: [.char("[")], action: .removeWorker, hint: nil, help: "take one worker from the selected task"),
+        KeyBinding(keys: [.char(">"), .char(".")], action: .replayFaster, hint: "speed", help: "replay faster (×2)"),
+        KeyBinding(keys: [.char("<"), .char(",")], action: .replaySlower, hint: nil, help: "replay slower (÷2)"),
+        KeyBinding(keys: [.char("?"), .char("h"), .function(1)], action: .toggleHelp, hint: "help", help: "show or hide this help"),
+        KeyBinding(keys: [.char("q"), .function(10)], action: .quit, hint: "quit", help: "quit and restore the terminal"),
+    ]
+
+    /// The action bound to a key, if any.
+    public static func action(for key: Key) -> Action? {
+        bindings.first { $0.keys.contains(key) }?.action
+    }
+
+    /// Hint bar entries: (keys as shown, label). A binding without a hint joins the one before it,
+    /// e.g. `↑/↓ select`.
+    public static var hints: [(String, String)] {
+        var out: [(String, String)] = []
+        for b in bindings {
+            if let h = b.hint {
+                out.append((b.keys[0].label, h))
+            } else if !out.isEmpty {
+                out[out.count - 1].0 += "/" + b.keys[0].label
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,83 @@
+/// Makes untrusted text (log content: paths, user agents, rejected lines) safe to put on a terminal.
+///
+/// Control characters become visible symbols (ESC → ␛, BEL → ␇), C1 controls and bidirectional overrides
+/// become U+FFFD, invalid UTF-8 was already replaced by U+FFFD when the bytes were decoded. Nothing that
+/// could start an escape sequence survives.
+public enum Sanitizer {
+    /// The text with every unsafe character replaced.
+    public static func displayable(_ text: String) -> String {
+        var needsWork = false
+        for u in text.unicodeScalars where !isPlainSafe(u) {
+            needsWork = true
+            break
+        }
+        guard needsWork else { return text }
+        var out = String.UnicodeScalarView()
+        for u in text.unicodeScalars { out.append(contentsOf: replacement(u).unicodeScalars) }
+        return String(out)
+    }
+
+    /// Decodes untrusted bytes (invalid UTF-8 → U+FFFD) and sanitizes them.
+    public static func displayable(bytes: [UInt8]) -> String {
+        displayable(String(decoding: bytes, as: UTF8.self))
+    }
+
+    @inline(__always)
+    static func isPlainSafe(_ u: Unicode.Scalar) -> Bool {
+        let v = u.value
+        return (v >= 0x20 && v < 0x7F) || (v >= 0xA0 && !isBidiControl(v))
+    }
+
+    static func isBidiControl(_ v: UInt32) -> Bool {
+        (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v) || v == 0x200E || v == 0x200F
+            || v == 0x061C
+    }
+
+    static func replacement(_ u: Unicode.Scalar) -> String {
+        let v = u.value
+        if isPlainSafe(u) { return String(u) }
+        if v < 0x20 { return String(Unicode.Scalar(0x2400 + v)!) }  // control pictures
+        if v == 0x7F { return "␡" }
+        return "\u{FFFD}"
+    }
+
+    /// Terminal columns a character takes: 0 for combining marks, 2 for East Asian wide and emoji, else 1.
+    public static func columns(of ch: Character) -> Int {
+        guard let first = ch.unicodeScalars.first else { return 0 }
+        let v = first.value
+        if first.properties.generalCategory == .nonspacingMark || first.properties.generalCategory == .enclosingMark
+            || v == 0x200B
+        {
+            return 0
+        }
+        if (0x1100...0x115F).contains(v) || (0x2E80...0xA4CF).contains(v) || (0xAC00...0xD7A3).contains(v)
+            || (0xF900...0xFAFF).contains(v) || (0xFE30...0xFE4F).contains(v) || (0xFF00...0xFF60).contains(v)
+            || (0xFFE0...0xFFE6).contains(v) || (0x1F300...0x1F64F).contains(v) || (0x1F900...0x1F9FF).contains(v)
+            || (0x20000...0x3FFFD).contains(v)
+        {
+            return 2
+        }
+        return 1
+    }
+
+    /// Columns a string takes.
+    public static func width(of text: String) -> Int {
+        displayable(text).reduce(0) { $0 + columns(of: $1) }
+    }
+
+    /// The string cut to at most `width` columns, with `…` when cut.
+    public static func truncate(_ text: String, to width: Int) -> String {
+        let safe = displayable(text)
+        guard Sanitizer.width(of: safe) > width else { return safe }
+        guard width > 1 else { return width == 1 ? "…" : "" }
+        var out = ""
+        var used = 0
+        for ch in safe {
+            let w = columns(of: ch)
+            if used + w > width - 1 { break }
+            out.append(ch)
+            used += w
+        }
+        return out + "…"
+    }
+}
