@@ -266,6 +266,7 @@ public final class Engine: @unchecked Sendable {
         }
         guard let task = best, let batch = task.queue.pop() else { return nil }
         task.running += 1
+        task.inFlightRecords += batch.records
         if task.id.index + 1 < tasks.count { tasks[task.id.index + 1].reserved += 1 }
         return (task, batch)
     }
@@ -276,6 +277,7 @@ public final class Engine: @unchecked Sendable {
 
     private func completeLocked(_ task: TaskRuntime, _ batch: Batch, _ output: OperatorOutput, duration: UInt64, now: UInt64) {
         task.running -= 1
+        task.inFlightRecords -= batch.records
         task.quanta += 1
         task.recordsIn += batch.records
         task.bytesIn += batch.bytes
@@ -335,6 +337,10 @@ public final class Engine: @unchecked Sendable {
             }
         case .setPriority(let id, let p):
             guard let t = task(id), t.priority != p else { return }
+            if id.index == 0 {
+                logLocked(.operator, t.name, "priority stays \(t.priority)", "the source reads on its own thread; priorities order the worker tasks")
+                return
+            }
             logLocked(.operator, t.name, "priority \(t.priority) → \(p)", "operator request")
             t.priority = p
         case .adjustPriority(let id, let d):
@@ -400,7 +406,7 @@ public final class Engine: @unchecked Sendable {
                     recordsOut: t.recordsOut, recordsFiltered: t.filtered, bytesIn: t.bytesIn,
                     inPerSecond: rate(first.rin, t.recordsIn), outPerSecond: rate(first.rout, t.recordsOut),
                     queueDepth: t.queue.count, queueCapacity: i == 0 ? 0 : t.queue.capacity,
-                    queuedRecords: t.queue.records, latency: t.latency.summary(),
+                    queuedRecords: t.queue.records, inFlightRecords: t.inFlightRecords, latency: t.latency.summary(),
                     nanosPerRecord: t.latency.nanosPerRecord(),
                     busyRatio: dt > 0 ? min(1, Double(t.busyNanos &- first.busy) / 1e9 / dt / alloc) : 0,
                     backpressuredRatio: dt > 0 ? min(1, Double(t.backpressuredNanos &- first.bp) / 1e9 / dt) : 0,

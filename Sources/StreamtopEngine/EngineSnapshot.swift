@@ -81,6 +81,8 @@ public struct TaskSnapshot: Sendable, Codable {
     public var queueCapacity: Int
     /// Records waiting in the input queue.
     public var queuedRecords: Int
+    /// Records taken from the queue that a worker is processing now.
+    public var inFlightRecords: Int
     /// Processing time per batch over the recent window.
     public var latency: LatencySummary
     /// Mean processing time per record over the recent window, ns.

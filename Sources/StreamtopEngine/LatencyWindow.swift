@@ -8,6 +8,8 @@ struct LatencyWindow {
     private var previous = Histogram<UInt64>(highestTrackableValue: 100_000_000_000, numberOfSignificantValueDigits: .two)
     private var rotatedAt: UInt64 = 0
     let windowNanos: UInt64
+    /// Largest value the histograms track (100 s); larger samples are recorded as this.
+    static let highest: UInt64 = 100_000_000_000
     /// Sum of recorded values and record counts in the window, for means.
     private var sums: (current: (ns: UInt64, records: UInt64), previous: (ns: UInt64, records: UInt64)) = ((0, 0), (0, 0))
 
@@ -15,7 +17,7 @@ struct LatencyWindow {
 
     mutating func record(_ ns: UInt64, records: Int, now: UInt64) {
         rotateIfNeeded(now)
-        _ = current.record(max(ns, 1))
+        _ = current.record(min(max(ns, 1), LatencyWindow.highest))
         sums.current.ns &+= ns
         sums.current.records &+= UInt64(records)
     }

@@ -9,6 +9,8 @@ final class TaskRuntime {
     var finished = false
     /// Workers running the task now.
     var running = 0
+    /// Records in batches that workers are processing now.
+    var inFlightRecords = 0
     /// Input queue (nil capacity 0 for the source).
     var queue: BlockQueue
     /// Slots reserved in this task's input queue by upstream workers that are processing a batch.

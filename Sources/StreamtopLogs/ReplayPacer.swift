@@ -30,6 +30,9 @@ public final class ReplayPacer: LineSource {
     private var lastEvent: Int64 = 0
     /// Largest block handed out while pacing, in lines.
     public var maxLinesPerBlock = 4096
+    /// Lines due within this many nanoseconds are handed out together, so slow replays still move
+    /// blocks of lines rather than single lines.
+    public var coalesceNanos: UInt64 = 30_000_000
 
     /// Paces `upstream` at `speed` times the recording's own rate.
     public init(_ upstream: LineSource, speed: Double) {
@@ -76,7 +79,7 @@ public final class ReplayPacer: LineSource {
             if let t {
                 let due = dueWall(t)
                 let now = monotonicNanos()
-                if due > now {
+                if due > now &+ coalesceNanos {
                     if taken > 0 { break }  // hand out what is due, wait for the rest next call
                     let wait = Double(due - now) / 1e9
                     if wait > maxGapSeconds {

@@ -1,12 +1,94 @@
 import Foundation
 import StreamtopAnalytics
+import StreamtopAssets
+import StreamtopCurses
+import StreamtopEngine
 import StreamtopLogs
+import StreamtopTUI
+import Synchronization
 
-/// Placeholder replaced below.
+/// Runs the pipeline with the ncurses dashboard on this thread until the operator quits.
 struct DashboardRunner {
     let pipeline: AccessPipeline
     let header: String
     let pacer: ReplayPacer?
     let themeName: String
-    func run(snapshots: SnapshotWriter?) throws { throw CLIError("dashboard not wired yet") }
+
+    /// Folders searched for `NAME.theme`: ./themes, then the themes shipped with the binary.
+    static var themeDirectories: [String] {
+        ["themes", Assets.themesDirectory?.path].compactMap { $0 }
+    }
+
+    func run(snapshots: SnapshotWriter?) throws {
+        let (theme, warnings) = try Theme.load(themeName, directories: Self.themeDirectories)
+        for w in warnings { FileHandle.standardError.write(Data("streamtop: theme \(themeName): \(w)\n".utf8)) }
+        let terminal = CursesTerminal(theme: theme)
+        try terminal.start(noColor: ProcessInfo.processInfo.environment["NO_COLOR"].map { !$0.isEmpty } ?? false)
+        let quitRequested = Atomic<Bool>(false)
+        let trap = SignalTrap([SIGINT, SIGTERM, SIGHUP]) { quitRequested.store(true, ordering: .relaxed) }
+        defer {
+            trap.cancel()
+            terminal.stop()
+        }
+        let engine = pipeline.engine
+        engine.start()
+        snapshots?.start()
+        var state = DashboardState()
+        var summary = pipeline.aggregate.summary()
+        var lastSummary = Date.distantPast
+        var lastFrame = Date.distantPast
+        var dirty = true
+        while !quitRequested.load(ordering: .relaxed) {
+            if let key = terminal.readKey(timeoutMilliseconds: 50) {
+                dirty = true
+                if key == .resize { continue }
+                if key == .escape && state.showHelp {
+                    state.showHelp = false
+                    continue
+                }
+                guard let action = Keymap.action(for: key) else {
+                    state.message = "no action on \(key.label) — press ? for help"
+                    continue
+                }
+                let tasks = engine.snapshot().tasks
+                var quit = false
+                for effect in DashboardReducer.reduce(&state, action, tasks: tasks, canChangeSpeed: pacer != nil) {
+                    switch effect {
+                    case .quit: quit = true
+                    case .command(let c): engine.send(c)
+                    case .scaleSpeed(let f):
+                        guard let pacer else { break }
+                        let v = min(1000, max(0.1, pacer.speed * f))
+                        engine.log(.operator, task: "source", action: "replay speed \(speedLabel(pacer.speed)) → \(speedLabel(v))", reason: "operator request")
+                        pacer.speed = v
+                        state.message = "replay speed \(speedLabel(v))"
+                    }
+                }
+                if quit { break }
+            }
+            let now = Date()
+            if now.timeIntervalSince(lastSummary) >= 0.5 {
+                summary = pipeline.aggregate.summary()
+                lastSummary = now
+                dirty = true
+            }
+            if dirty || now.timeIntervalSince(lastFrame) >= 0.1 {
+                let (w, h) = terminal.size
+                let reasons = pipeline.quarantine.counts().sorted { $0.value > $1.value }.map { ($0.key.label, $0.value) }
+                let model = DashboardModel(
+                    engine: engine.snapshot(), summary: summary, malformedReasons: reasons,
+                    recentRejects: [], source: header, speed: pacer.map { speedLabel($0.speed) } ?? (header.hasPrefix("watch") ? nil : "max"),
+                    replayPosition: pacer.map { $0.position.load(ordering: .relaxed) })
+                terminal.draw(DashboardView.render(model, state: state, width: w, height: h))
+                lastFrame = now
+                dirty = false
+            }
+        }
+        engine.shutdown()
+        snapshots?.finish()
+    }
+
+    private func speedLabel(_ v: Double) -> String {
+        v >= 10 || v == v.rounded() ? "\(Int(v.rounded()))×" : String(format: "%.1f×", v)
+    }
 }

@@ -1,0 +1,152 @@
+import CNcurses
+import StreamtopTUI
+
+/// The real terminal: draws screen buffers through ncurses and reads keys.
+///
+/// Only the thread that called `start` may use it. Only rows that changed since the last frame are
+/// redrawn; ncurses then sends the minimal update.
+public final class CursesTerminal {
+    private var previous: ScreenBuffer?
+    private var pairs: [PairKey: Int32] = [:]
+    private var theme: Theme
+    private var colorMode: ColorMode = .none
+    private var started = false
+
+    private struct PairKey: Hashable {
+        var fg: Int
+        var bg: Int
+    }
+
+    /// How many colours are in use.
+    public enum ColorMode: Sendable {
+        case none, basic8, indexed256
+    }
+
+    /// Prepares a terminal that will use `theme`.
+    public init(theme: Theme) { self.theme = theme }
+
+    /// Starts curses. Throws when there is no terminal.
+    public func start(noColor: Bool) throws {
+        guard st_start() == 0 else { throw TerminalError("no terminal to draw on (use --headless for scripts)") }
+        started = true
+        st_install_crash_handlers()
+        let colors = st_colors()
+        colorMode = noColor || colors < 8 ? .none : (colors >= 256 ? .indexed256 : .basic8)
+        if colorMode == .none { theme = theme.monochrome() }
+    }
+
+    /// The colour mode chosen from the terminal's capabilities.
+    public var mode: ColorMode { colorMode }
+
+    /// Restores the terminal. Safe to call twice.
+    public func stop() {
+        if started { st_stop() }
+        started = false
+    }
+
+    /// Switches theme and repaints.
+    public func setTheme(_ t: Theme) {
+        theme = colorMode == .none ? t.monochrome() : t
+        previous = nil
+    }
+
+    /// The terminal's size.
+    public var size: (width: Int, height: Int) { (Int(st_cols()), Int(st_lines())) }
+
+    /// Draws a frame; unchanged rows are skipped.
+    public func draw(_ buffer: ScreenBuffer) {
+        let full = previous == nil || previous!.width != buffer.width || previous!.height != buffer.height
+        if full { st_clear() }
+        for y in 0..<buffer.height {
+            if !full, let prev = previous, rowEqual(prev, buffer, y) { continue }
+            drawRow(buffer, y)
+        }
+        previous = buffer
+        st_refresh()
+    }
+
+    private func rowEqual(_ a: ScreenBuffer, _ b: ScreenBuffer, _ y: Int) -> Bool {
+        for x in 0..<a.width where a[x, y] != b[x, y] { return false }
+        return true
+    }
+
+    private func drawRow(_ buffer: ScreenBuffer, _ y: Int) {
+        var x = 0
+        while x < buffer.width {
+            let role = buffer[x, y].role
+            var run: [wchar_t] = []
+            let start = x
+            while x < buffer.width && buffer[x, y].role == role {
+                for u in buffer[x, y].text.unicodeScalars { run.append(wchar_t(bitPattern: u.value)) }
+                x += 1
+            }
+            let (attrs, pair) = attributes(for: role)
+            run.append(0)
+            _ = st_draw(Int32(y), Int32(start), run, Int32(run.count - 1), attrs, pair)
+        }
+    }
+
+    private func attributes(for role: Role) -> (UInt32, Int32) {
+        let style = theme.style(for: role)
+        var attrs: UInt32 = 0
+        if style.bold { attrs |= st_attr_bold() }
+        if style.dim { attrs |= st_attr_dim() }
+        if style.underline { attrs |= st_attr_underline() }
+        if style.reverse { attrs |= st_attr_reverse() }
+        guard colorMode != .none else { return (attrs, 0) }
+        let fg = colorMode == .indexed256 ? style.fg.index256 : style.fg.index8
+        let bg = colorMode == .indexed256 ? style.bg.index256 : style.bg.index8
+        if fg == -1 && bg == -1 { return (attrs, 0) }
+        let key = PairKey(fg: fg, bg: bg)
+        if let p = pairs[key] { return (attrs, p) }
+        let p = Int32(pairs.count + 1)
+        _ = st_init_pair(p, Int32(fg), Int32(bg))
+        pairs[key] = p
+        return (attrs, p)
+    }
+
+    /// Waits up to `timeoutMilliseconds` for a key.
+    public func readKey(timeoutMilliseconds: Int) -> Key? {
+        var ch: UInt32 = 0
+        let r = st_read_key(Int32(timeoutMilliseconds), &ch)
+        if r < 0 { return nil }
+        if r == 1 {
+            let c = Int32(bitPattern: ch)
+            switch c {
+            case st_key_up(): return .up
+            case st_key_down(): return .down
+            case st_key_left(): return .left
+            case st_key_right(): return .right
+            case st_key_resize():
+                previous = nil
+                return .resize
+            case st_key_ppage(): return .pageUp
+            case st_key_npage(): return .pageDown
+            case st_key_home(): return .home
+            case st_key_end(): return .end
+            case st_key_enter(): return .enter
+            case st_key_backspace(): return .backspace
+            default:
+                let f = c - st_key_f0()
+                if f >= 1 && f <= 12 { return .function(Int(f)) }
+                return nil
+            }
+        }
+        switch ch {
+        case 27: return .escape
+        case 9: return .tab
+        case 10, 13: return .enter
+        case 127, 8: return .backspace
+        default:
+            guard let scalar = Unicode.Scalar(ch) else { return nil }
+            return .char(Character(scalar))
+        }
+    }
+}
+
+/// No terminal to draw on.
+public struct TerminalError: Error, CustomStringConvertible {
+    /// One line saying why.
+    public let description: String
+    init(_ d: String) { description = d }
+}
