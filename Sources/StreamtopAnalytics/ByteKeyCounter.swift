@@ -51,8 +51,9 @@ public final class ByteKeyCounter {
         addHashed(p, length, ByteKeyCounter.hash(p, length), n)
     }
 
-    /// Adds `n` to the count of a key given as bytes.
-    public func add(_ key: [UInt8], _ n: Int = 1) {
+    /// Adds `n` to the count of a key given as bytes (named differently from the pointer version so
+    /// that an array argument never silently converts to a pointer).
+    public func add(key: [UInt8], count n: Int = 1) {
         key.withUnsafeBufferPointer { b in
             let p = b.baseAddress ?? UnsafePointer(bitPattern: 1)!
             add(p, b.count, n)

@@ -32,7 +32,7 @@ public final class FollowSource: LineSource {
     private var followers: [Follower]
     private let stopped = Atomic<Bool>(false)
     private let blockSize: Int
-    private let pollInterval: UInt32
+    let pollInterval: UInt32
     /// Seconds a renamed-away file is still read.
     public var rotationGrace: Double = 5
     /// Called (on the source thread) with a human-readable event: rotation, truncation, file appeared.
@@ -65,14 +65,20 @@ public final class FollowSource: LineSource {
 
     public func nextBlock() throws -> LineBlock? {
         while !stopped.load(ordering: .relaxed) {
-            for f in followers {
-                if let block = try poll(f) { return block }
-            }
+            if let block = try pollOnce() { return block }
             usleep(pollInterval)
         }
         // Hand out whatever complete lines remain, then the held-back partial lines.
         for f in followers {
             if let block = f.rotatedChunker?.flush() ?? f.chunker.flush() { return block }
+        }
+        return nil
+    }
+
+    /// Checks every file once; returns the first block that is ready.
+    func pollOnce() throws -> LineBlock? {
+        for f in followers {
+            if let block = try poll(f) { return block }
         }
         return nil
     }
@@ -143,4 +149,17 @@ public func monotonicNanos() -> UInt64 {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+extension FollowSource {
+    /// Polls every followed file once per interval until a block is ready or `seconds` pass; nil then.
+    /// For tests and callers that must not block indefinitely.
+    public func nextBlockOrNil(within seconds: Double) throws -> LineBlock? {
+        let deadline = monotonicNanos() + UInt64(seconds * 1e9)
+        while monotonicNanos() < deadline {
+            if let b = try pollOnce() { return b }
+            usleep(pollInterval)
+        }
+        return nil
+    }
 }

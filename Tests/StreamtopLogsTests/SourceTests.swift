@@ -1,0 +1,193 @@
+import Foundation
+import Testing
+@testable import StreamtopLogs
+
+func tempPath(_ name: String) -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("streamtop-tests-\(getpid())")
+    try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return dir.appendingPathComponent("\(name)-\(UInt32.random(in: 0...UInt32.max))").path
+}
+
+func append(_ path: String, _ text: String) {
+    let h = FileHandle(forWritingAtPath: path)!
+    h.seekToEndOfFile()
+    h.write(Data(text.utf8))
+    try? h.close()
+}
+
+/// The non-empty lines of every block the source yields until it returns nil or `limit` blocks.
+func drain(_ source: LineSource, limit: Int = 10_000) throws -> [String] {
+    var out: [String] = []
+    var n = 0
+    while n < limit, let block = try source.nextBlock() {
+        block.forEachLine { s, l, _ in out.append(String(decoding: UnsafeBufferPointer(start: block.base + s, count: l), as: UTF8.self)) }
+        n += 1
+    }
+    return out
+}
+
+@Suite struct LineSplittingTests {
+    @Test func splitsLikeTheContract() {
+        let block = LineBlock(copying: Array("a\r\n\nb\n\r\nc\rd\n\ne".utf8))
+        var lines: [String] = []
+        var numbers: [Int] = []
+        block.forEachLine { s, l, p in
+            lines.append(String(decoding: UnsafeBufferPointer(start: block.base + s, count: l), as: UTF8.self))
+            numbers.append(p + 1)
+        }
+        #expect(lines == ["a", "b", "c\rd", "e"])
+        #expect(numbers == [1, 3, 5, 7])
+        #expect(block.lineCount == 4)
+        #expect(block.physicalLineCount == 7)
+    }
+
+    @Test func fileSourceYieldsEveryLineOnceAcrossSmallBlocks() throws {
+        let path = tempPath("file")
+        let lines = (0..<5000).map { "line \($0) " + String(repeating: "x", count: $0 % 97) }
+        try (lines.joined(separator: "\n")).write(toFile: path, atomically: true, encoding: .utf8)  // no final newline
+        let source = try FileSource(paths: [path], blockSize: 1000)
+        #expect(try drain(source) == lines)
+    }
+
+    @Test func missingAndUnreadableFilesFailClearly() {
+        #expect(throws: SourceError.self) { try FileSource(paths: ["/nonexistent/access.log"]) }
+        do {
+            _ = try FileSource(paths: ["/nonexistent/access.log"])
+        } catch {
+            #expect("\(error)" == "cannot open /nonexistent/access.log: No such file or directory")
+        }
+        do {
+            _ = try FileSource(paths: [FileManager.default.temporaryDirectory.path])
+        } catch {
+            #expect("\(error)".contains("is a directory"))
+        }
+    }
+}
+
+@Suite(.serialized) struct FollowSourceTests {
+    /// Reads from the follower until `count` lines arrived (or a timeout).
+    func collect(_ f: FollowSource, _ count: Int, into lines: inout [String], seconds: Double = 5) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while lines.count < count && Date() < deadline {
+            if let block = try nextBlock(f, timeout: 0.5) {
+                block.forEachLine { s, l, _ in lines.append(String(decoding: UnsafeBufferPointer(start: block.base + s, count: l), as: UTF8.self)) }
+            }
+        }
+    }
+
+    /// `nextBlock` blocks until data arrives; run it with a watchdog that stops the follower.
+    func nextBlock(_ f: FollowSource, timeout: Double) throws -> LineBlock? {
+        try f.nextBlockOrNil(within: timeout)
+    }
+
+    @Test func followsAppendsAndHoldsPartialLines() throws {
+        let path = tempPath("follow")
+        try "old line\n".write(toFile: path, atomically: false, encoding: .utf8)
+        let f = FollowSource(paths: [path], pollMilliseconds: 5)
+        var lines: [String] = []
+        append(path, "one\ntw")
+        try collect(f, 1, into: &lines)
+        #expect(lines == ["one"])  // started at the end; "tw" waits for its newline
+        append(path, "o\nthree\n")
+        try collect(f, 3, into: &lines)
+        #expect(lines == ["one", "two", "three"])
+    }
+
+    @Test func survivesRenameRotationAndReadsLateWritesToTheOldFile() throws {
+        let path = tempPath("rotate")
+        try "".write(toFile: path, atomically: false, encoding: .utf8)
+        let f = FollowSource(paths: [path], pollMilliseconds: 5)
+        var events: [String] = []
+        f.onEvent = { events.append($0) }
+        var lines: [String] = []
+        let old = FileHandle(forWritingAtPath: path)!
+        old.write(Data("a\n".utf8))
+        try collect(f, 1, into: &lines)
+        try FileManager.default.moveItem(atPath: path, toPath: path + ".1")
+        try "b\n".write(toFile: path, atomically: false, encoding: .utf8)
+        try collect(f, 2, into: &lines)
+        // The writer still has the old file open, as nginx does until it reopens its log.
+        old.write(Data("late\n".utf8))
+        try old.close()
+        try collect(f, 3, into: &lines)
+        #expect(lines.sorted() == ["a", "b", "late"])
+        #expect(events.contains { $0.contains("rotated") })
+    }
+
+    @Test func survivesCopyTruncate() throws {
+        let path = tempPath("truncate")
+        try "".write(toFile: path, atomically: false, encoding: .utf8)
+        let f = FollowSource(paths: [path], pollMilliseconds: 5)
+        var lines: [String] = []
+        append(path, "first line that is long\n")
+        try collect(f, 1, into: &lines)
+        truncate(path, 0)
+        try collect(f, 1, into: &lines)  // let it notice
+        append(path, "x\n")
+        try collect(f, 2, into: &lines)
+        #expect(lines == ["first line that is long", "x"])
+    }
+
+    @Test func waitsForAFileThatDoesNotExistYet() throws {
+        let path = tempPath("later")
+        let f = FollowSource(paths: [path], pollMilliseconds: 5)
+        var lines: [String] = []
+        try collect(f, 1, into: &lines, seconds: 0.3)
+        #expect(lines.isEmpty)
+        try "hello\n".write(toFile: path, atomically: false, encoding: .utf8)
+        try collect(f, 1, into: &lines)
+        #expect(lines == ["hello"])
+    }
+}
+
+@Suite struct ReplayAndGeneratorTests {
+    @Test func replayHonoursTimestampsScaledBySpeed() throws {
+        let path = tempPath("replay")
+        let lines = (0..<11).map { #"1.2.3.4 - - [01/Jan/2024:00:00:\#(String(format: "%02d", $0 * 2)) +0000] "GET /\#($0) HTTP/1.1" 200 1"# }
+        try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let pacer = ReplayPacer(try FileSource(paths: [path]), speed: 40)  // 20 s of log in 0.5 s
+        let start = Date()
+        let got = try drain(pacer)
+        let elapsed = Date().timeIntervalSince(start)
+        #expect(got == lines)
+        #expect(elapsed >= 0.4, "a 20 s recording at 40× must take about 0.5 s, took \(elapsed)")
+        #expect(pacer.position.load(ordering: .relaxed) == LogTime.parseCLF(Array("01/Jan/2024:00:00:20 +0000".utf8)))
+    }
+
+    @Test func replaySkipsLongSilences() throws {
+        let path = tempPath("gap")
+        let lines = [
+            #"1.2.3.4 - - [01/Jan/2024:00:00:00 +0000] "GET /a HTTP/1.1" 200 1"#,
+            #"1.2.3.4 - - [01/Jan/2024:05:00:00 +0000] "GET /b HTTP/1.1" 200 1"#,
+        ]
+        try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let pacer = ReplayPacer(try FileSource(paths: [path]), speed: 1)
+        pacer.maxGapSeconds = 0.2
+        var events: [String] = []
+        pacer.onEvent = { events.append($0) }
+        #expect(try drain(pacer) == lines)
+        #expect(events.first?.contains("skipped 18000 s") == true)
+    }
+
+    @Test func generatorIsDeterministicAndRealistic() {
+        func make(_ seed: UInt64) -> [UInt8] {
+            var c = TrafficGenerator.Config()
+            c.seed = seed
+            c.lines = 3000
+            var g = TrafficGenerator(c)
+            var out: [UInt8] = []
+            while !g.isFinished { g.generate(into: &out, maxLines: 500) }
+            return out
+        }
+        let a = make(1)
+        #expect(a == make(1))
+        #expect(a != make(2))
+        let block = LineBlock(copying: a)
+        #expect(block.lineCount == 3000)
+        var records = 0
+        block.forEachLine { s, l, _ in
+            if case .record = CombinedLogParser.parse(block.base, start: s, count: l) { records += 1 }
+        }
+        #expect(records >= 2980)
+    }
+}
