@@ -169,7 +169,7 @@ public enum DashboardView {
 
     static func drawAnalytics(_ buf: inout ScreenBuffer, _ m: DashboardModel, y: Int, rows: Int) {
         let w = buf.width
-        let leftWidth = w * 11 / 20
+        let leftWidth = w / 2 - 4
         let s = m.summary
         // Top paths.
         buf.put("Top paths", x: 1, y: y, role: .tableHeader)
@@ -191,13 +191,15 @@ public enum DashboardView {
             buf.putRight(String(format: "%.1f%%", Double(count) * 100 / Double(total)), right: rx + 13, y: y + 1 + r, role: .normal)
             r += 1
         }
-        let clientRows = rows - 1 - (m.malformedReasons.isEmpty ? 0 : min(2, m.malformedReasons.count) + 1)
-        for (i, c) in s.topClients.prefix(max(0, clientRows)).enumerated() {
-            buf.put(Sanitizer.truncate(c.key, to: rw - 24), x: rx + 16, y: y + 1 + i, role: .normal)
+        // Top clients, then malformed reasons right below them when there are any.
+        let malformedRows = m.malformedReasons.isEmpty ? 0 : min(2, m.malformedReasons.count) + 1
+        let clients = s.topClients.prefix(max(0, rows - 1 - malformedRows))
+        for (i, c) in clients.enumerated() {
+            buf.put(Sanitizer.truncate(c.key, to: rw - 23), x: rx + 16, y: y + 1 + i, role: .normal)
             buf.putRight(Format.count(Double(c.count)), right: w - 1, y: y + 1 + i, role: .headerValue)
         }
-        if !m.malformedReasons.isEmpty && clientRows >= 0 {
-            let my = y + 1 + clientRows
+        if malformedRows > 0 && rows - 1 - clients.count >= malformedRows {
+            let my = y + 1 + clients.count
             buf.put("Malformed", x: rx + 16, y: my, role: .warning)
             for (i, (reason, count)) in m.malformedReasons.prefix(2).enumerated() {
                 buf.put(Sanitizer.truncate(reason, to: rw - 24), x: rx + 16, y: my + 1 + i, role: .dim)

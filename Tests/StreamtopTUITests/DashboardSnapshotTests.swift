@@ -1,0 +1,120 @@
+import Foundation
+import Testing
+@testable import StreamtopAnalytics
+@testable import StreamtopEngine
+@testable import StreamtopTUI
+
+/// A fixed model: the same frame every time.
+func sampleModel() -> DashboardModel {
+    func task(_ i: Int, _ name: String, _ state: TaskState, depth: Int, rate: Double, p50: UInt64, p99: UInt64, workers: Int) -> TaskSnapshot {
+        TaskSnapshot(
+            id: TaskID(i), name: name, state: state, priority: i == 2 ? 3 : 0, workers: workers, workersBusy: 0,
+            maxParallelism: 8, recordsIn: 123_456, recordsOut: 123_000, recordsFiltered: 456, bytesIn: 9_999_999,
+            inPerSecond: rate, outPerSecond: rate, queueDepth: depth, queueCapacity: i == 0 ? 0 : 8,
+            queuedRecords: depth * 100, inFlightRecords: 0, latency: LatencySummary(p50: p50, p95: p99, p99: p99, max: p99, count: 10),
+            nanosPerRecord: 150, busyRatio: 0.5, backpressuredRatio: 0, quanta: 42)
+    }
+    let engine = EngineSnapshot(
+        time: 83.4, workers: 2, policy: "strict-priority",
+        tasks: [
+            task(0, "source", .backpressured, depth: 0, rate: 0, p50: 4_900_000, p99: 5_000_000, workers: 1),
+            task(1, "parse", .paused, depth: 8, rate: 0, p50: 9_500, p99: 17_000, workers: 2),
+            task(2, "aggregate", .idle, depth: 0, rate: 4321, p50: 11_300, p99: 43_300, workers: 1),
+            task(3, "sink", .running, depth: 3, rate: 1_234_567, p50: 190, p99: 461, workers: 1),
+        ],
+        decisions: [
+            Decision(sequence: 1, time: 0, actor: .engine, task: nil, action: "started", reason: "2 workers, policy strict-priority"),
+            Decision(sequence: 2, time: 7.6, actor: .operator, task: "parse", action: "paused", reason: "operator request; input queue 0/8 will fill, upstream will block"),
+            Decision(sequence: 3, time: 8.2, actor: .scheduler, task: "source", action: "blocked by backpressure", reason: "parse's input queue is full (8/8 batches, 800 records); parse is paused"),
+        ],
+        decisionCount: 3, endToEndLatency: LatencySummary(p50: 900_000, p95: 1_000_000, p99: 1_200_000, max: 2_000_000, count: 5),
+        throughputHistory: (0..<300).map { Double(($0 * 37) % 100) * 10 }, finished: false)
+    let summary = AccessSummary(
+        lines: 123_456, records: 123_000, malformed: 456, bytes: 1_000_000,
+        status: ["200": 100_000, "304": 12_000, "404": 8_000, "500": 2_500, "503": 500],
+        methods: ["GET": 120_000, "POST": 3_000],
+        topPaths: [KeyCount(key: "/", count: 30_000), KeyCount(key: "/index.html", count: 20_000),
+                   KeyCount(key: "/\u{1B}[31mred\u{7}", count: 5), KeyCount(key: "/日本語/パス", count: 4),
+                   KeyCount(key: "/" + String(repeating: "long", count: 40), count: 3)],
+        topClients: [KeyCount(key: "66.249.66.1", count: 9_000), KeyCount(key: "2001:db8::1", count: 800)],
+        uniqueClients: 4_321, uniquePaths: 999, firstEvent: 1_732_492_800, lastEvent: 1_732_496_400, perMinute: [])
+    return DashboardModel(
+        engine: engine, summary: summary, malformedReasons: [("bad time", 400), ("unterminated quote", 56)],
+        source: "demo demo-access.log", speed: "600×", replayPosition: 1_732_496_400)
+}
+
+let snapshotDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Snapshots")
+
+/// Compares a frame with its snapshot file (text, then the role layer). Set STREAMTOP_RECORD_SNAPSHOTS=1
+/// to write the files anew after an intended change, and review the diff.
+func assertSnapshot(_ buffer: ScreenBuffer, named name: String) throws {
+    let text = buffer.text + "\n--- roles ---\n" + buffer.roles + "\n"
+    let url = snapshotDirectory.appendingPathComponent(name + ".txt")
+    if ProcessInfo.processInfo.environment["STREAMTOP_RECORD_SNAPSHOTS"] == "1" || !FileManager.default.fileExists(atPath: url.path) {
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        Issue.record("recorded snapshot \(name); run again to compare")
+        return
+    }
+    let expected = try String(contentsOf: url, encoding: .utf8)
+    if expected != text {
+        let a = expected.split(separator: "\n", omittingEmptySubsequences: false)
+        let b = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let first = zip(a, b).enumerated().first { $0.element.0 != $0.element.1 }
+        Issue.record("snapshot \(name) differs at line \((first?.offset ?? 0) + 1):\nexpected: \(first?.element.0 ?? "")\nactual:   \(first?.element.1 ?? "")")
+    }
+}
+
+@Suite struct DashboardSnapshotTests {
+    @Test(arguments: [(80, 24), (120, 40)])
+    func pipelineView(width: Int, height: Int) throws {
+        var state = DashboardState()
+        state.message = "pausing parse"
+        let buf = DashboardView.render(sampleModel(), state: state, width: width, height: height)
+        try assertSnapshot(buf, named: "pipeline-\(width)x\(height)")
+    }
+
+    @Test(arguments: [(80, 24), (120, 40)])
+    func helpView(width: Int, height: Int) throws {
+        var state = DashboardState()
+        state.showHelp = true
+        try assertSnapshot(DashboardView.render(sampleModel(), state: state, width: width, height: height), named: "help-\(width)x\(height)")
+    }
+
+    @Test func tooSmallTerminalShowsAMessage() throws {
+        let buf = DashboardView.render(sampleModel(), state: DashboardState(), width: 60, height: 20)
+        #expect(buf.contains("Terminal too small: 60×20"))
+        #expect(buf.contains("needs 80×24"))
+        _ = DashboardView.render(sampleModel(), state: DashboardState(), width: 0, height: 0)
+        _ = DashboardView.render(sampleModel(), state: DashboardState(), width: 1, height: 1)
+    }
+
+    @Test func whatAUserNeedsIsOnScreen() {
+        let buf = DashboardView.render(sampleModel(), state: DashboardState(), width: 80, height: 24)
+        #expect(buf.contains("streamtop"))
+        #expect(buf.contains("600×"))
+        #expect(buf.contains("PAUSED"))
+        #expect(buf.contains("blocked"))
+        #expect(buf.contains("1.23M"))
+        #expect(buf.contains("Top paths"))
+        #expect(buf.contains("blocked by backpressure"))
+        #expect(buf.contains("malformed 456"))
+        // The selected row (parse) is marked.
+        let row = (0..<buf.height).first { buf.rowText($0).contains("parse") && buf.rowText($0).contains("PAUSED") }!
+        #expect(buf.rowText(row).hasPrefix("▶"))
+        #expect(buf.rowRoles(row).hasPrefix("S"))
+    }
+
+    @Test func untrustedTextNeverReachesTheScreenRaw() {
+        let buf = DashboardView.render(sampleModel(), state: DashboardState(), width: 120, height: 40)
+        for y in 0..<buf.height {
+            for scalar in buf.rowText(y).unicodeScalars {
+                #expect(scalar.value >= 0x20 && scalar.value != 0x7F && !(0x80..<0xA0).contains(scalar.value), "row \(y)")
+            }
+        }
+        #expect(buf.contains("/␛[31mred␇"))
+        // A wide path keeps columns aligned: every row is exactly the width in columns.
+        for y in 0..<buf.height {
+            #expect(Sanitizer.width(of: buf.rowText(y)) == 120, "row \(y)")
+        }
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import Testing
+@testable import StreamtopEngine
+@testable import StreamtopTUI
+
+@Suite struct KeymapTests {
+    @Test func everyActionHasAKeyAndNoKeyIsBoundTwice() {
+        let all: [Action] = [.selectNext, .selectPrevious, .togglePause, .priorityUp, .priorityDown, .addWorker, .removeWorker, .replayFaster, .replaySlower, .toggleHelp, .quit]
+        for a in all { #expect(Keymap.bindings.contains { $0.action == a }, "\(a)") }
+        let keys = Keymap.bindings.flatMap(\.keys)
+        #expect(Set(keys).count == keys.count)
+    }
+
+    @Test func issueKeysDoWhatTheySay() {
+        #expect(Keymap.action(for: .up) == .selectPrevious)
+        #expect(Keymap.action(for: .char("k")) == .selectPrevious)
+        #expect(Keymap.action(for: .down) == .selectNext)
+        #expect(Keymap.action(for: .char("j")) == .selectNext)
+        #expect(Keymap.action(for: .char("p")) == .togglePause)
+        #expect(Keymap.action(for: .char(" ")) == .togglePause)
+        #expect(Keymap.action(for: .char("+")) == .priorityUp)
+        #expect(Keymap.action(for: .char("-")) == .priorityDown)
+        #expect(Keymap.action(for: .char("]")) == .addWorker)
+        #expect(Keymap.action(for: .char("[")) == .removeWorker)
+        #expect(Keymap.action(for: .char("?")) == .toggleHelp)
+        #expect(Keymap.action(for: .char("q")) == .quit)
+    }
+
+    @Test func helpAndHintsComeFromTheTable() {
+        var state = DashboardState()
+        state.showHelp = true
+        let buf = DashboardView.render(sampleModel(), state: state, width: 120, height: 40)
+        for b in Keymap.bindings {
+            #expect(buf.contains(b.keys.map(\.label).joined(separator: " ")), "help lists \(b.action)")
+        }
+        let hintRow = buf.rowText(buf.height - 1)
+        for (keys, label) in Keymap.hints { #expect(hintRow.contains("\(keys) \(label)")) }
+        #expect(hintRow.contains("↑/↓ select"))
+    }
+
+    @Test func reducerTurnsKeysIntoEngineCommands() {
+        let tasks = sampleModel().engine.tasks
+        var state = DashboardState()
+        #expect(DashboardReducer.reduce(&state, .togglePause, tasks: tasks, canChangeSpeed: true) == [.command(.togglePause(TaskID(1)))])
+        #expect(state.message == "resuming parse")
+        _ = DashboardReducer.reduce(&state, .selectNext, tasks: tasks, canChangeSpeed: true)
+        #expect(DashboardReducer.reduce(&state, .addWorker, tasks: tasks, canChangeSpeed: true) == [.command(.adjustWorkers(TaskID(2), 1))])
+        #expect(DashboardReducer.reduce(&state, .priorityDown, tasks: tasks, canChangeSpeed: true) == [.command(.adjustPriority(TaskID(2), -1))])
+        for _ in 0..<10 { _ = DashboardReducer.reduce(&state, .selectNext, tasks: tasks, canChangeSpeed: true) }
+        #expect(state.selected == 3)
+        for _ in 0..<10 { _ = DashboardReducer.reduce(&state, .selectPrevious, tasks: tasks, canChangeSpeed: true) }
+        #expect(state.selected == 0)
+        #expect(DashboardReducer.reduce(&state, .replayFaster, tasks: tasks, canChangeSpeed: false) == [])
+        #expect(DashboardReducer.reduce(&state, .replayFaster, tasks: tasks, canChangeSpeed: true) == [.scaleSpeed(2)])
+        #expect(DashboardReducer.reduce(&state, .quit, tasks: tasks, canChangeSpeed: true) == [.quit])
+    }
+}
+
+@Suite struct ThemeTests {
+    static let themesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("themes").path
+
+    @Test func shippedThemesLoadWithoutWarnings() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.themesDirectory).filter { $0.hasSuffix(".theme") }
+        #expect(!files.isEmpty)
+        for f in files {
+            let (theme, warnings) = try Theme.load("\(Self.themesDirectory)/\(f)", directories: [])
+            #expect(warnings.isEmpty, "\(f): \(warnings)")
+            #expect(theme.styles.count >= 10)
+        }
+    }
+
+    @Test func badEntriesAreWarningsWithLineNumbers() throws {
+        let text = """
+            name = "x"
+            colour = "red"
+            [palette]
+            good = "#00ff00"
+            bad = "#zzzzzz"
+            [roles]
+            "title" = { fg = "good", bold = true }
+            "nonsense" = { fg = "red" }
+            "task" = { fg = "mauve" }
+            "task.paused" = { blink = true }
+            """
+        let (theme, warnings) = try Theme.parse(text, name: "x")
+        let lines = Set(warnings.map(\.line))
+        #expect(lines == [2, 5, 8, 9, 10], "\(warnings)")
+        #expect(theme.style(for: .title) == Style(fg: .rgb(0, 255, 0), bold: true))
+        // Dotted roles fall back to their parent.
+        #expect(theme.style(for: .taskRunning) == theme.style(for: .task))
+        #expect(throws: ThemeError.self) { try Theme.parse("[roles\n", name: "broken") }
+    }
+
+    @Test func coloursDegradeTo256And8() {
+        #expect(ThemeColor("#ff0000")!.index256 == 196)
+        #expect(ThemeColor("#ff0000")!.index8 == 1)
+        #expect(ThemeColor("bright-blue") == .basic(12))
+        #expect(ThemeColor("default")!.index256 == -1)
+        #expect(ThemeColor("#808080")!.index256 >= 232)
+    }
+}
+
+@Suite struct SanitizerTests {
+    @Test func controlCharactersBecomeVisible() {
+        #expect(Sanitizer.displayable("a\u{1B}[2Jb\u{07}\u{7F}") == "a␛[2Jb␇␡")
+        #expect(Sanitizer.displayable("x\u{9B}y\u{202E}z") == "x\u{FFFD}y\u{FFFD}z")
+        #expect(Sanitizer.displayable(bytes: [0x41, 0xFF, 0x42]) == "A\u{FFFD}B")
+        #expect(Sanitizer.displayable("plain ascii") == "plain ascii")
+    }
+
+    @Test func wideCharactersTakeTwoColumns() {
+        var buf = ScreenBuffer(width: 10, height: 1)
+        let used = buf.put("日本x", x: 0, y: 0, role: .normal)
+        #expect(used == 5)
+        #expect(buf.rowText(0) == "日本x     ")
+        #expect(Sanitizer.truncate("日本語テキスト", to: 6) == "日本…")
+    }
+}
