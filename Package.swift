@@ -55,7 +55,9 @@ let package = Package(
             dependencies: ["StreamtopAnalytics", "StreamtopEngine", "StreamtopLogs"],
             resources: [.copy("Samples")]
         ),
-        .testTarget(name: "StreamtopTUITests", dependencies: ["StreamtopTUI", "StreamtopEngine", "StreamtopAnalytics"]),
+        .testTarget(
+            name: "StreamtopTUITests", dependencies: ["StreamtopTUI", "StreamtopEngine", "StreamtopAnalytics"],
+            exclude: ["Snapshots"]),
         .testTarget(name: "streamtopTests", dependencies: ["StreamtopAnalytics"]),
     ],
     swiftLanguageModes: [.v5]

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 static SCREEN *screen = NULL;
@@ -111,3 +112,13 @@ int st_key_end(void) { return KEY_END; }
 int st_key_enter(void) { return KEY_ENTER; }
 int st_key_backspace(void) { return KEY_BACKSPACE; }
 int st_key_f0(void) { return KEY_F0; }
+
+int st_check_resize(void) {
+    struct winsize ws;
+    int fd = tty_out ? fileno(tty_out) : STDOUT_FILENO;
+    if (ioctl(fd, TIOCGWINSZ, &ws) != 0 || ws.ws_row == 0 || ws.ws_col == 0) return 0;
+    if (ws.ws_row == LINES && ws.ws_col == COLS) return 0;
+    resize_term(ws.ws_row, ws.ws_col);
+    clearok(stdscr, TRUE);
+    return 1;
+}

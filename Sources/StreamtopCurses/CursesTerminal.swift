@@ -50,8 +50,11 @@ public final class CursesTerminal {
         previous = nil
     }
 
-    /// The terminal's size.
-    public var size: (width: Int, height: Int) { (Int(st_cols()), Int(st_lines())) }
+    /// The terminal's size, checked against the terminal itself on every call.
+    public var size: (width: Int, height: Int) {
+        if st_check_resize() == 1 { previous = nil }
+        return (Int(st_cols()), Int(st_lines()))
+    }
 
     /// Draws a frame; unchanged rows are skipped.
     public func draw(_ buffer: ScreenBuffer) {

@@ -30,6 +30,12 @@ public final class ReplayPacer: LineSource {
     private var lastEvent: Int64 = 0
     /// Largest block handed out while pacing, in lines.
     public var maxLinesPerBlock = 4096
+    /// Set when a block starts a new input (or the same one again, when looping): the replay clock
+    /// restarts at that input's first timestamp instead of treating it as out of order.
+    private var restartClock = false
+    private var skippedSeconds: Int64 = 0
+    private var skippedGaps = 0
+    private var lastSkipReport: UInt64 = 0
     /// Lines due within this many nanoseconds are handed out together, so slow replays still move
     /// blocks of lines rather than single lines.
     public var coalesceNanos: UInt64 = 30_000_000
@@ -56,9 +62,13 @@ public final class ReplayPacer: LineSource {
     public func nextBlock() throws -> LineBlock? {
         while !stopped.load(ordering: .relaxed) {
             if pending == nil {
-                guard let next = try upstream.nextBlock() else { return nil }
+                guard let next = try upstream.nextBlock() else {
+                    reportSkips(force: true)
+                    return nil
+                }
                 pending = next
                 pendingCursor = 0
+                if next.sourceOffset == 0 { restartClock = true }
             }
             if let out = takeDueLines() { return out }
         }
@@ -83,7 +93,9 @@ public final class ReplayPacer: LineSource {
                     if taken > 0 { break }  // hand out what is due, wait for the rest next call
                     let wait = Double(due - now) / 1e9
                     if wait > maxGapSeconds {
-                        onEvent?("replay skipped \(Int(Double(t - lastEvent))) s of silence in the recording")
+                        skippedSeconds += t - lastEvent
+                        skippedGaps += 1
+                        reportSkips(force: false)
                         reanchor(event: t, wall: now)
                     } else {
                         usleep(UInt32(min(wait, 0.05) * 1e6))
@@ -119,6 +131,19 @@ public final class ReplayPacer: LineSource {
         return out
     }
 
+    /// Reports skipped silences at once the first time, then at most every 30 s, so a recording full of
+    /// gaps (sampled logs have one every hour) does not flood the decision log.
+    private func reportSkips(force: Bool) {
+        guard skippedGaps > 0 else { return }
+        let now = monotonicNanos()
+        guard force || lastSkipReport == 0 || now &- lastSkipReport > 30_000_000_000 else { return }
+        let gaps = skippedGaps == 1 ? "" : " (\(skippedGaps) gaps)"
+        onEvent?("replay skipped \(skippedSeconds) s of silence in the recording\(gaps)")
+        skippedGaps = 0
+        skippedSeconds = 0
+        lastSkipReport = now
+    }
+
     /// When, on the monotonic clock, a line with event time `t` is due.
     private func dueWall(_ t: Int64) -> UInt64 {
         let s = speed
@@ -127,12 +152,13 @@ public final class ReplayPacer: LineSource {
             reanchor(event: anchored ? currentReplayTime() : t, wall: monotonicNanos())
             anchorSpeed = s
         }
-        if t < lastEvent - 60 {
-            // Far in the past: the recording started over (loop or a new file): restart the clock there.
+        if restartClock {
+            // A new input (or the same one again): its timeline starts here.
+            restartClock = false
             reanchor(event: t, wall: monotonicNanos())
             lastEvent = t
         }
-        if t < lastEvent { return 0 }  // slightly out of order: due at once
+        if t < lastEvent { return 0 }  // out of order: due at once
         let delta = Double(t - anchorEvent) / anchorSpeed
         return anchorWall &+ UInt64(max(0, delta) * 1e9)
     }

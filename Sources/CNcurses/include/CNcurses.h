@@ -32,6 +32,9 @@ unsigned int st_attr_reverse(void);
 int st_draw(int y, int x, const wchar_t *text, int n, unsigned int attrs, int pair);
 /// Commits the frame to the terminal.
 void st_refresh(void);
+/// Compares the terminal size with curses' idea of it and resizes curses when they differ (a SIGWINCH
+/// may not reach ncurses). Returns 1 when the size changed.
+int st_check_resize(void);
 /// Forces a full repaint on the next refresh.
 void st_clear(void);
 /// Reads a key, waiting at most timeout_ms. Returns 0 for a character (in *ch), 1 for a key code

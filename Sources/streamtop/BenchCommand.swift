@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import StreamtopAnalytics
+import StreamtopLogs
+
+/// `streamtop bench`: in-process measurements of each stage, to see where the time goes.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure the stages on a log file: reading, line splitting, parsing, aggregation (one core each).",
+        discussion: "Prints one line per stage with lines per second (best of --runs). The file is read into memory first, except for the read stage.")
+
+    @Argument(help: ArgumentHelp("An access-log file (e.g. from 'streamtop generate').", valueName: "file"))
+    var file: String
+
+    @Option(help: "Repetitions per stage; the best is reported.")
+    var runs: Int = 3
+
+    func validate() throws {
+        guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
+    }
+
+    func run() throws {
+        try FileSource.checkReadable(file)
+        // Read stage: the file source alone, in blocks.
+        var lines = 0
+        let read = best {
+            let src = try! FileSource(paths: [file])
+            lines = 0
+            while let b = try! src.nextBlock() { lines += b.lineCount }
+        }
+        report("read (256 KiB blocks)", lines, read)
+        let data = try Data(contentsOf: URL(fileURLWithPath: file))
+        let block = LineBlock(copying: [UInt8](data))
+        let split = best {
+            var n = 0
+            block.forEachLine { _, _, _ in n += 1 }
+            precondition(n == block.lineCount)
+        }
+        report("split lines (memchr)", block.lineCount, split)
+        var records: [ParsedRecord] = []
+        records.reserveCapacity(block.lineCount)
+        var malformed = 0
+        let parse = best {
+            records.removeAll(keepingCapacity: true)
+            malformed = 0
+            let base = block.base
+            block.forEachLine { s, l, _ in
+                switch CombinedLogParser.parse(base, start: s, count: l) {
+                case .record(let r): records.append(r)
+                case .malformed: malformed += 1
+                }
+            }
+        }
+        report("split + parse", block.lineCount, parse)
+        let parsed = ParsedBlock(lines: block, records: records, malformed: malformed)
+        let aggregate = best {
+            var agg = AccessAggregate()
+            agg.add(parsed)
+            precondition(agg.records == records.count)
+        }
+        report("aggregate (report's keys)", records.count, aggregate)
+        var agg = AccessAggregate()
+        agg.add(parsed)
+        let summary = best { _ = agg.summary() }
+        print(pad("summarize (once per report)") + String(format: "%12.1f ms", summary * 1000))
+    }
+
+    private func best(_ body: () -> Void) -> Double {
+        var bestTime = Double.infinity
+        for _ in 0..<runs {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            body()
+            bestTime = min(bestTime, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
+        return bestTime
+    }
+
+    private func report(_ stage: String, _ lines: Int, _ seconds: Double) {
+        print(pad(stage) + String(format: "%12.0f lines/s  %7.1f ns/line", Double(lines) / seconds, seconds * 1e9 / Double(max(lines, 1))))
+    }
+
+    private func pad(_ s: String) -> String { s.padding(toLength: 28, withPad: " ", startingAt: 0) }
+}

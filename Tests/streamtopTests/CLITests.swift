@@ -1,0 +1,136 @@
+import Foundation
+import Testing
+
+/// The built `streamtop` binary, beside the test bundle.
+let binary: String = {
+    let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("streamtop").path
+    if FileManager.default.isExecutableFile(atPath: beside) { return beside }
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    return root.appendingPathComponent(".build/debug/streamtop").path
+}()
+
+let projectRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let sample = projectRoot.appendingPathComponent("Tests/StreamtopAnalyticsTests/Samples/edge-cases.log").path
+let realSample = projectRoot.appendingPathComponent("Tests/StreamtopAnalyticsTests/Samples/elastic_apache_logs.log").path
+
+struct Run {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// Runs the binary with arguments and optional stdin; `whileRunning` gets the process (to signal it).
+func run(_ args: [String], stdin: Data? = nil, whileRunning: ((Process) -> Void)? = nil) throws -> Run {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: binary)
+    p.arguments = args
+    let out = Pipe()
+    let err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    let input = Pipe()
+    p.standardInput = stdin == nil ? FileHandle.nullDevice : input
+    try p.run()
+    if let stdin {
+        input.fileHandleForWriting.write(stdin)
+        if whileRunning == nil { try input.fileHandleForWriting.close() }
+    }
+    whileRunning?(p)
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+}
+
+@Suite struct CLITests {
+    @Test func badInputFailsWithOneClearLine() throws {
+        let cases: [([String], String)] = [
+            (["replay", "/nonexistent.log", "--headless"], "streamtop: cannot open /nonexistent.log: No such file or directory"),
+            (["replay", "/tmp", "--headless"], "streamtop: cannot read /tmp: it is a directory"),
+            (["replay", sample, "--speed", "fast", "--headless"], "streamtop: The value 'fast' is invalid for '--speed <x|max>'"),
+            (["replay", sample, "--workers", "0", "--headless"], "streamtop: --workers must be between 1 and 256, got 0"),
+            (["replay", sample, "--frobnicate"], "streamtop: Unknown option '--frobnicate'"),
+            (["watch", "-", "other.log", "--headless"], "streamtop: '-' (standard input) cannot be mixed with files"),
+            (["replay", sample, "--headless", "--rejects", "/nonexistent/dir/r.txt"], "streamtop: cannot write rejects file /nonexistent/dir/r.txt"),
+        ]
+        for (args, message) in cases {
+            let r = try run(args)
+            #expect(r.status != 0, "\(args)")
+            #expect(r.stdout.isEmpty, "\(args)")
+            let lines = r.stderr.split(separator: "\n")
+            #expect(lines.count == 1, "\(args): \(r.stderr)")
+            #expect(lines.first.map { $0.hasPrefix(message) } == true, "\(args): \(r.stderr)")
+        }
+    }
+
+    @Test func helpExplainsEveryOption() throws {
+        let root = try run(["--help"])
+        #expect(root.status == 0)
+        for sub in ["demo", "replay", "watch", "generate"] { #expect(root.stdout.contains(sub)) }
+        let expectations: [String: [String]] = [
+            "replay": ["--speed", "--loop", "--headless", "--report", "--workers", "--rejects", "--snapshots", "--every", "--theme", "--queue-capacity"],
+            "watch": ["--from-start", "--headless", "--report", "--workers"],
+            "generate": ["--lines", "--seed", "--duration", "--start", "--no-story", "--malformed"],
+            "demo": ["--speed", "--headless"],
+        ]
+        for (sub, options) in expectations {
+            let r = try run([sub, "--help"])
+            #expect(r.status == 0)
+            for o in options { #expect(r.stdout.contains(o), "\(sub) --help lacks \(o)") }
+        }
+    }
+
+    @Test func headlessReplayPrintsExactlyOneJSONObject() throws {
+        let r = try run(["replay", realSample, "--speed", "max", "--headless", "--report", "json"])
+        #expect(r.status == 0)
+        #expect(r.stdout.split(separator: "\n").count == 1)
+        let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        #expect(json["lines"] as? Int == 10_000)
+        #expect(json["records"] as? Int == 10_000)
+        #expect((json["tasks"] as? [Any])?.count == 4)
+    }
+
+    @Test func watchStandardInputReportsAtEndOfInput() throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: sample))
+        let r = try run(["watch", "-", "--headless"], stdin: data)
+        #expect(r.status == 0)
+        let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        #expect(json["lines"] as? Int == 26)
+        #expect(json["malformed"] as? Int == 9)
+    }
+
+    @Test func watchReportsOnSIGTERMAfterProcessingWhatItRead() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("watch-\(getpid()).log").path
+        FileManager.default.createFile(atPath: path, contents: nil)
+        let lines = try String(contentsOfFile: realSample, encoding: .utf8).split(separator: "\n").prefix(500)
+        let r = try run(["watch", path, "--headless"], whileRunning: { p in
+            usleep(300_000)
+            let h = FileHandle(forWritingAtPath: path)!
+            h.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+            try? h.close()
+            usleep(500_000)
+            kill(p.processIdentifier, SIGTERM)
+        })
+        #expect(r.status == 0)
+        let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        #expect(json["lines"] as? Int == 500)
+    }
+
+    @Test func snapshotsAreWrittenAsNDJSON() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("snap-\(getpid()).ndjson").path
+        let r = try run(["replay", realSample, "--speed", "max", "--headless", "--snapshots", path, "--every", "50ms"])
+        #expect(r.status == 0)
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count >= 1)
+        let last = try JSONSerialization.jsonObject(with: Data(lines.last!.utf8)) as! [String: Any]
+        #expect(last["lines"] as? Int == 10_000)
+        #expect(last["finished"] as? Bool == true)
+    }
+
+    @Test func generateIsSeeded() throws {
+        let a = try run(["generate", "--lines", "200", "--seed", "9"])
+        let b = try run(["generate", "--lines", "200", "--seed", "9"])
+        #expect(a.status == 0 && a.stdout == b.stdout)
+        #expect(a.stdout.split(separator: "\n").count == 200)
+    }
+}

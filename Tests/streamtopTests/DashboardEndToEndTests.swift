@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+
+/// Runs the real binary in tmux (private socket), presses keys and reads the screen.
+@Suite(.serialized) struct DashboardEndToEndTests {
+    static let tmux = ["/usr/bin/tmux", "/usr/local/bin/tmux"].first(where: FileManager.default.isExecutableFile)
+    let socket = "streamtop-e2e-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+
+    /// Runs tmux through posix_spawn and waitpid: Foundation's Process can wait forever here, because
+    /// the tmux server that `new-session` forks inherits what Process uses to notice the exit.
+    @discardableResult
+    func tmux(_ args: String...) -> String {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("\(socket)-\(UInt32.random(in: 0...UInt32.max)).out").path
+        defer { unlink(output) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let argv = [Self.tmux!, "-L", socket] + args
+        var cargs = argv.map { strdup($0) } + [nil]
+        defer { cargs.forEach { free($0) } }
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, Self.tmux!, &actions, nil, &cargs, environ) == 0 else { return "" }
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        return (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+    }
+
+    func screen() -> String { tmux("capture-pane", "-p", "-t", "e2e") }
+
+    /// Waits until the screen satisfies `ok` (up to `seconds`).
+    func waitFor(_ seconds: Double = 10, _ ok: (String) -> Bool) -> String {
+        let deadline = Date().addingTimeInterval(seconds)
+        var s = screen()
+        while !ok(s) && Date() < deadline {
+            usleep(100_000)
+            s = screen()
+        }
+        return s
+    }
+
+    func taskRow(_ screen: String, _ name: String) -> String {
+        screen.split(separator: "\n").first { $0.dropFirst(2).hasPrefix(name + " ") }.map(String.init) ?? ""
+    }
+
+    @Test func keysDoWhatTheySayAndQuitRestoresTheTerminal() throws {
+        guard Self.tmux != nil else {
+            print("skipped: tmux is not installed")
+            return
+        }
+        defer { tmux("kill-server") }
+        let command = "cd / && TERM=xterm-256color '\(binary)' replay '\(realSample)' --speed 1000 --loop; echo STREAMTOP-EXIT=$?; sleep 30"
+        tmux("new-session", "-d", "-s", "e2e", "-x", "100", "-y", "30", command)
+        var s = waitFor { $0.contains("TASK") && $0.contains("aggregate") }
+        #expect(s.contains("streamtop"), "\(s)")
+        // The numbers move.
+        let before = s
+        s = waitFor { $0 != before && $0.contains("lines") }
+        #expect(s != before)
+        // parse is selected at start: pause it, its queue fills, then resume.
+        tmux("send-keys", "-t", "e2e", "p")
+        s = waitFor { taskRow($0, "parse").contains("PAUSED") && $0.contains("blocked by backpressure") }
+        #expect(taskRow(s, "parse").contains("PAUSED"), "\(s)")
+        #expect(s.contains("blocked by backpressure"), "\(s)")
+        tmux("send-keys", "-t", "e2e", "space")
+        s = waitFor { !taskRow($0, "parse").contains("PAUSED") }
+        #expect(!taskRow(s, "parse").contains("PAUSED"))
+        // Select aggregate (j), raise its priority twice, take a worker away.
+        tmux("send-keys", "-t", "e2e", "j", "+", "+", "[")
+        s = waitFor { $0.contains("priority 1 → 2") && $0.contains("workers 2 → 1") }
+        #expect(s.contains("aggregate priority 1 → 2"), "\(s)")
+        #expect(taskRow(s, "aggregate").hasSuffix("1     2") || taskRow(s, "aggregate").contains(" 1     2"), "\(taskRow(s, "aggregate"))")
+        // Help opens and closes.
+        tmux("send-keys", "-t", "e2e", "?")
+        s = waitFor { $0.contains("streamtop keys") }
+        #expect(s.contains("give the selected task one more worker"))
+        tmux("send-keys", "-t", "e2e", "?")
+        s = waitFor { !$0.contains("streamtop keys") }
+        // A small terminal gets a message, not a crash.
+        tmux("resize-window", "-t", "e2e", "-x", "60", "-y", "20")
+        s = waitFor { $0.contains("Terminal too small") }
+        #expect(s.contains("Terminal too small"))
+        tmux("resize-window", "-t", "e2e", "-x", "100", "-y", "30")
+        s = waitFor { $0.contains("TASK") }
+        #expect(s.contains("TASK"))
+        // q quits with status 0 and the shell's screen is back.
+        tmux("send-keys", "-t", "e2e", "q")
+        s = waitFor { $0.contains("STREAMTOP-EXIT=") }
+        #expect(s.contains("STREAMTOP-EXIT=0"), "\(s)")
+        #expect(!s.contains("TASK"))
+    }
+
+    @Test func sigtermRestoresTheTerminal() throws {
+        guard Self.tmux != nil else { return }
+        defer { tmux("kill-server") }
+        let command = "cd /; TERM=xterm-256color '\(binary)' replay '\(realSample)' --speed 10 & P=$!; sleep 2; kill -TERM $P; wait $P; echo STREAMTOP-EXIT=$?; stty -a | tr ' ;' '\\n\\n' | grep -x -e echo -e -echo -e icanon -e -icanon | sed 's/^/TTY:/'; sleep 30"
+        tmux("new-session", "-d", "-s", "e2e", "-x", "100", "-y", "30", command)
+        let s = waitFor(15) { $0.contains("STREAMTOP-EXIT=") }
+        #expect(s.contains("STREAMTOP-EXIT=0"), "\(s)")
+        #expect(s.contains("TTY:echo") && s.contains("TTY:icanon"), "echo and canonical mode restored: \(s)")
+    }
+}
