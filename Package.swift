@@ -36,7 +36,7 @@ let package = Package(
         .target(
             name: "StreamtopAssets",
             path: ".",
-            exclude: ["Tests", "benchmarks", "Sources/CNcurses", "Sources/StreamtopEngine", "Sources/StreamtopLogs",
+            exclude: ["Tests", "benchmarks", "README.md", "NOTICE", "demo-data/README.md", "Sources/CNcurses", "Sources/StreamtopEngine", "Sources/StreamtopLogs",
                       "Sources/StreamtopAnalytics", "Sources/StreamtopTUI", "Sources/StreamtopCurses", "Sources/streamtop"],
             sources: ["Sources/StreamtopAssets"],
             resources: [.copy("demo-data/demo-access.log"), .copy("themes")]
