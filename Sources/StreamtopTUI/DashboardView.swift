@@ -42,7 +42,7 @@ public enum DashboardView {
     }
 
     static func drawHeader(_ buf: inout ScreenBuffer, _ m: DashboardModel) {
-        buf.fill(x: 0, y: 0, width: buf.width, role: .header)
+        buf.fill(x: 0, y: 0, width: buf.width, height: 2, role: .header)
         var x = buf.put(" streamtop ", x: 0, y: 0, role: .title)
         x += buf.put(" " + Sanitizer.truncate(m.source, to: 32), x: x, y: 0, role: .header)
         if let speed = m.speed {
@@ -75,8 +75,8 @@ public enum DashboardView {
         for (label, value, role) in items {
             let w = Sanitizer.width(of: label) + 1 + Sanitizer.width(of: value) + 2
             if cx + w > buf.width { break }
-            cx += buf.put(label + " ", x: cx, y: 1, role: .label)
-            cx += buf.put(value, x: cx, y: 1, role: role)
+            cx += buf.put(label + " ", x: cx, y: 1, role: .header)
+            cx += buf.put(value, x: cx, y: 1, role: role == .warning ? .headerWarning : role)
             cx += 2
         }
     }

@@ -5,6 +5,7 @@ public enum Role: String, CaseIterable, Sendable {
     case title
     case header
     case headerValue = "header.value"
+    case headerWarning = "header.warning"
     case label
     case dim
     case border
@@ -42,7 +43,7 @@ public enum Role: String, CaseIterable, Sendable {
     /// A one-character code for role-layer snapshots in tests.
     public var code: Character {
         let codes: [Role: Character] = [
-            .normal: ".", .title: "T", .header: "h", .headerValue: "v", .label: "l", .dim: "d", .border: "b",
+            .normal: ".", .title: "T", .header: "h", .headerValue: "v", .headerWarning: "w", .label: "l", .dim: "d", .border: "b",
             .tableHeader: "H", .selected: "S", .task: "t", .taskRunning: "r", .taskPaused: "P",
             .taskBackpressured: "B", .taskIdle: "i", .taskFinished: "f", .queueFill: "q", .queueHigh: "Q",
             .queueEmpty: "e", .sparkline: "s", .status2xx: "2", .status3xx: "3", .status4xx: "4", .status5xx: "5",

@@ -39,12 +39,22 @@ public enum ThemeColor: Equatable, Sendable {
         case .basic(let i): return i
         case .indexed(let i): return i
         case .rgb(let r, let g, let b):
-            let level = { (v: UInt8) -> Int in v < 48 ? 0 : v < 115 ? 1 : (Int(v) - 35) / 40 }
-            let (ri, gi, bi) = (level(r), level(g), level(b))
-            let cube = 16 + 36 * ri + 6 * gi + bi
-            let gray = (Int(r) + Int(g) + Int(b)) / 3
-            if ri == gi && gi == bi && gray > 8 && gray < 238 { return 232 + min(23, (gray - 8) / 10) }
-            return cube
+            // The nearest of the 6×6×6 cube and the 24-step grey ramp, by squared distance.
+            let steps = [0, 95, 135, 175, 215, 255]
+            func nearestStep(_ v: UInt8) -> Int {
+                steps.indices.min { abs(steps[$0] - Int(v)) < abs(steps[$1] - Int(v)) }!
+            }
+            let (ri, gi, bi) = (nearestStep(r), nearestStep(g), nearestStep(b))
+            let cube = (steps[ri], steps[gi], steps[bi])
+            let greyIndex = min(23, max(0, ((Int(r) + Int(g) + Int(b)) / 3 - 8 + 5) / 10))
+            let greyLevel = 8 + greyIndex * 10
+            func distance(_ c: (Int, Int, Int)) -> Int {
+                let dr = c.0 - Int(r)
+                let dg = c.1 - Int(g)
+                let db = c.2 - Int(b)
+                return dr * dr + dg * dg + db * db
+            }
+            return distance((greyLevel, greyLevel, greyLevel)) < distance(cube) ? 232 + greyIndex : 16 + 36 * ri + 6 * gi + bi
         }
     }
 

@@ -97,7 +97,9 @@ import Testing
         #expect(ThemeColor("#ff0000")!.index8 == 1)
         #expect(ThemeColor("bright-blue") == .basic(12))
         #expect(ThemeColor("default")!.index256 == -1)
-        #expect(ThemeColor("#808080")!.index256 >= 232)
+        #expect(ThemeColor("#808080")!.index256 == 244)
+        #expect(ThemeColor("#2c313a")!.index256 == 236)  // a dark grey stays grey, not teal
+        #expect(ThemeColor("#61afef")!.index256 == 75)
     }
 }
 
