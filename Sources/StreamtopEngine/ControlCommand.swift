@@ -15,4 +15,12 @@ public enum ControlCommand: Sendable, Equatable {
     case setWorkers(TaskID, Int)
     /// Change the task's worker allocation by a step.
     case adjustWorkers(TaskID, Int)
+    /// Keep the task's allocation as it is: the adaptive policy will not move its workers.
+    case pin(TaskID)
+    /// Let the adaptive policy move the task's workers again.
+    case unpin(TaskID)
+    /// Pin a task that is not pinned, unpin one that is.
+    case togglePin(TaskID)
+    /// Switch the scheduling policy.
+    case setPolicy(SchedulingPolicy)
 }

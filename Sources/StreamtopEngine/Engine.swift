@@ -26,6 +26,13 @@ public final class Engine: @unchecked Sendable {
     private var lastTick: UInt64 = 0
     private let latest = Mutex<EngineSnapshot>(.empty)
     private var threads: [Thread] = []
+    /// Threads blocked in `cond.wait()`; wake-ups are skipped when nobody waits (saves a futex call per quantum).
+    private var waiters = 0
+    /// The active scheduling policy.
+    private var policy: SchedulingPolicy
+    /// When the adaptive policy last planned, and until when it leaves a new allocation to settle.
+    private var lastPlan: UInt64 = 0
+    private var settleUntil: UInt64 = 0
     /// The error that ended the input early, if any.
     public private(set) var failure: Error?
 
@@ -36,6 +43,7 @@ public final class Engine: @unchecked Sendable {
         self.config = config
         self.clock = clock
         startNanos = clock.nanos()
+        policy = config.policy
         var runtimes = [TaskRuntime(id: TaskID(0), name: config.sourceName, op: nil, priority: 0, allocation: 1, queueCapacity: 0)]
         for (i, spec) in specs.enumerated() {
             let limit = min(spec.op.maxParallelism, config.workers)
@@ -47,7 +55,7 @@ public final class Engine: @unchecked Sendable {
         tasks = runtimes
         lastTick = startNanos
         let summary = runtimes.dropFirst().map { "\($0.name)×\($0.allocation)" }.joined(separator: ", ")
-        logLocked(.engine, nil, "started", "\(config.workers) workers, policy strict-priority; allocation \(summary)")
+        logLocked(.engine, .started, nil, "started", "\(config.workers) workers, policy \(config.policy.rawValue); allocation \(summary)", numbers: ["workers": Double(config.workers)])
     }
 
     /// The task ids by name, source first.
@@ -82,9 +90,9 @@ public final class Engine: @unchecked Sendable {
     }
 
     /// Adds an entry to the decision log (for events the engine cannot see, such as a file rotation).
-    public func log(_ actor: Decision.Actor, task: String?, action: String, reason: String) {
+    public func log(_ actor: Decision.Actor, kind: Decision.Kind = .sourceEvent, task: String?, action: String, reason: String, numbers: [String: Double] = [:]) {
         cond.lock()
-        logLocked(actor, task, action, reason)
+        logLocked(actor, kind, task, action, reason, numbers: numbers)
         cond.unlock()
     }
 
@@ -97,7 +105,7 @@ public final class Engine: @unchecked Sendable {
         cond.lock()
         if !sourceDone {
             sourceDone = true
-            logLocked(.engine, config.sourceName, "input stopped", "stop requested; draining what was read")
+            logLocked(.engine, .inputStopped, config.sourceName, "input stopped", "stop requested; draining what was read")
         }
         cond.broadcast()
         cond.unlock()
@@ -139,7 +147,7 @@ public final class Engine: @unchecked Sendable {
             var waitStart: UInt64 = 0
             while !stopping && !sourceDone && (src.paused || !first.hasRoom) {
                 if !src.paused && waitStart == 0 { waitStart = clock.nanos() }
-                cond.wait()
+                waitLocked()
             }
             if waitStart != 0 { src.backpressuredNanos &+= clock.nanos() &- waitStart }
             if stopping || sourceDone { break }
@@ -157,14 +165,14 @@ public final class Engine: @unchecked Sendable {
             case .success(let batch?):
                 acceptFromSource(batch, duration: t1 &- t0, now: t1)
             case .success(nil):
-                if !sourceDone { logLocked(.engine, src.name, "input ended", "the source has no more lines") }
+                if !sourceDone { logLocked(.engine, .inputEnded, src.name, "input ended", "the source has no more lines") }
                 sourceDone = true
             case .failure(let error):
                 failure = error
                 sourceDone = true
-                logLocked(.engine, src.name, "input failed", "\(error)")
+                logLocked(.engine, .inputFailed, src.name, "input failed", "\(error)")
             }
-            cond.broadcast()
+            wakeLocked()
         }
         src.finished = true
         checkFinishedLocked()
@@ -193,11 +201,11 @@ public final class Engine: @unchecked Sendable {
                 let t1 = clock.nanos()
                 cond.lock()
                 completeLocked(task, batch, output, duration: t1 &- t0, now: t1)
-                cond.broadcast()
+                wakeLocked()
             } else if checkFinishedLocked() {
                 break
             } else {
-                cond.wait()
+                waitLocked()
             }
         }
         cond.unlock()
@@ -212,6 +220,16 @@ public final class Engine: @unchecked Sendable {
             if done { return }
             usleep(useconds_t(config.tickNanos / 1000))
         }
+    }
+
+    private func waitLocked() {
+        waiters += 1
+        cond.wait()
+        waiters -= 1
+    }
+
+    private func wakeLocked() {
+        if waiters > 0 { cond.broadcast() }
     }
 
     // MARK: - Deterministic stepping
@@ -240,7 +258,7 @@ public final class Engine: @unchecked Sendable {
                     return true
                 }
                 sourceDone = true
-                logLocked(.engine, src.name, "input ended", "the source has no more lines")
+                logLocked(.engine, .inputEnded, src.name, "input ended", "the source has no more lines")
             } catch {
                 failure = error
                 sourceDone = true
@@ -253,22 +271,60 @@ public final class Engine: @unchecked Sendable {
 
     // MARK: - Scheduling (lock held)
 
-    /// Strict priority: among runnable tasks, the highest priority; ties go to the task furthest
-    /// downstream, so the pipeline drains before it fills.
+    /// Picks the next task to run by the active policy, takes a batch from its queue and reserves room
+    /// downstream. Strict priority: the highest priority, ties to the task furthest downstream (so the
+    /// pipeline drains before it fills). Fair share and adaptive: the least weighted processing time.
     private func pickLocked() -> (TaskRuntime, Batch)? {
         var best: TaskRuntime?
         for i in 1..<tasks.count {
             let t = tasks[i]
-            guard !t.paused, !t.queue.isEmpty, t.running < effectiveAllocation(t) else { continue }
-            if i + 1 < tasks.count && !tasks[i + 1].hasRoom { continue }
-            if let b = best, b.priority > t.priority { continue }
+            guard isRunnableLocked(i) else { continue }
+            if let b = best {
+                switch policy {
+                case .strictPriority:
+                    if b.priority > t.priority { continue }
+                case .fairShare, .adaptive:
+                    if b.virtualTime < t.virtualTime { continue }
+                }
+            }
             best = t
         }
         guard let task = best, let batch = task.queue.pop() else { return nil }
+        if policy != .strictPriority {
+            // Tasks that could not run earn no credit meanwhile, so they cannot monopolize when they return.
+            for i in 1..<tasks.count where tasks[i].virtualTime < task.virtualTime && !isRunnableLocked(i) {
+                tasks[i].virtualTime = task.virtualTime
+            }
+        }
         task.running += 1
         task.inFlightRecords += batch.records
         if task.id.index + 1 < tasks.count { tasks[task.id.index + 1].reserved += 1 }
         return (task, batch)
+    }
+
+    /// Input waiting, not paused, below its allocation, and room downstream.
+    private func isRunnableLocked(_ i: Int) -> Bool {
+        let t = tasks[i]
+        guard !t.paused, !t.queue.isEmpty, t.running < effectiveAllocation(t) else { return false }
+        return i + 1 >= tasks.count || tasks[i + 1].hasRoom
+    }
+
+    /// Test hook: which tasks `k` free workers would run now, in pick order (nothing is changed).
+    func simulatePicks(_ k: Int) -> [String] {
+        cond.lock()
+        defer { cond.unlock() }
+        var taken: [(TaskRuntime, Batch)] = []
+        for _ in 0..<k {
+            guard let p = pickLocked() else { break }
+            taken.append(p)
+        }
+        for (task, batch) in taken.reversed() {
+            task.queue.pushFront(batch)
+            task.running -= 1
+            task.inFlightRecords -= batch.records
+            if task.id.index + 1 < tasks.count { tasks[task.id.index + 1].reserved -= 1 }
+        }
+        return taken.map { $0.0.name }
     }
 
     private func effectiveAllocation(_ t: TaskRuntime) -> Int {
@@ -283,6 +339,7 @@ public final class Engine: @unchecked Sendable {
         task.bytesIn += batch.bytes
         task.filtered += output.filtered
         task.busyNanos &+= duration
+        task.virtualTime += Double(max(duration, 1000)) / SchedulingPolicy.weight(priority: task.priority)
         task.latency.record(duration, records: batch.records, now: now)
         let next = task.id.index + 1
         if next < tasks.count {
@@ -305,7 +362,7 @@ public final class Engine: @unchecked Sendable {
         for t in tasks.dropFirst() where !t.queue.isEmpty || t.running > 0 || t.reserved > 0 { return false }
         finished = true
         for t in tasks { t.finished = true }
-        logLocked(.engine, nil, "finished", "input ended and every queue drained")
+        logLocked(.engine, .finished, nil, "finished", "input ended and every queue drained")
         cond.broadcast()
         return true
     }
@@ -331,17 +388,17 @@ public final class Engine: @unchecked Sendable {
             guard pause != t.paused else { return }
             t.paused = pause
             if pause {
-                logLocked(.operator, t.name, "paused", "operator request; input queue \(t.queue.count)/\(t.queue.capacity) will fill, upstream will block")
+                logLocked(.operator, .paused, t.name, "paused", "operator request; input queue \(t.queue.count)/\(t.queue.capacity) will fill, upstream will block", numbers: ["queue_depth": Double(t.queue.count), "queue_capacity": Double(t.queue.capacity)])
             } else {
-                logLocked(.operator, t.name, "resumed", "operator request; draining \(t.queue.count) queued batches (\(t.queue.records) records)")
+                logLocked(.operator, .resumed, t.name, "resumed", "operator request; draining \(t.queue.count) queued batches (\(t.queue.records) records)", numbers: ["queue_depth": Double(t.queue.count), "queued_records": Double(t.queue.records)])
             }
         case .setPriority(let id, let p):
             guard let t = task(id), t.priority != p else { return }
             if id.index == 0 {
-                logLocked(.operator, t.name, "priority stays \(t.priority)", "the source reads on its own thread; priorities order the worker tasks")
+                logLocked(.operator, .rejected, t.name, "priority stays \(t.priority)", "the source reads on its own thread; priorities order the worker tasks")
                 return
             }
-            logLocked(.operator, t.name, "priority \(t.priority) → \(p)", "operator request")
+            logLocked(.operator, .priorityChanged, t.name, "priority \(t.priority) → \(p)", "operator request", numbers: ["from": Double(t.priority), "to": Double(p)])
             t.priority = p
         case .adjustPriority(let id, let d):
             guard let t = task(id) else { return }
@@ -356,24 +413,49 @@ public final class Engine: @unchecked Sendable {
                     (n > cap ? "; capped at \(cap) (\(t.maxParallelism < config.workers ? "the operator's parallelism limit" : "workers in the pool"))" : "; at least 1")
             }
             if v == t.allocation {
-                logLocked(.operator, t.name, "workers stay \(v)", reason)
+                logLocked(.operator, .rejected, t.name, "workers stay \(v)", reason, numbers: ["requested": Double(n), "workers": Double(v)])
                 return
             }
-            logLocked(.operator, t.name, "workers \(t.allocation) → \(v)", reason)
+            logLocked(.operator, .workersChanged, t.name, "workers \(t.allocation) → \(v)", reason, numbers: ["from": Double(t.allocation), "to": Double(v)])
             t.allocation = v
+            if policy == .adaptive && !t.pinned && id.index > 0 {
+                t.pinned = true
+                logLocked(.operator, .pinned, t.name, "pinned at \(v)", "workers set by hand while the adaptive policy runs; unpin to let it move them again")
+            }
         case .adjustWorkers(let id, let d):
             guard let t = task(id) else { return }
             apply(.setWorkers(id, t.allocation + d))
+        case .pin(let id), .unpin(let id), .togglePin(let id):
+            guard let t = task(id), id.index > 0 else { return }
+            let pin: Bool
+            switch command {
+            case .pin: pin = true
+            case .unpin: pin = false
+            default: pin = !t.pinned
+            }
+            guard pin != t.pinned else { return }
+            t.pinned = pin
+            logLocked(.operator, pin ? .pinned : .unpinned, t.name, pin ? "pinned at \(t.allocation)" : "unpinned",
+                      pin ? "operator request; the adaptive policy will not move its workers" : "operator request; the adaptive policy may move its workers")
+        case .setPolicy(let p):
+            guard p != policy else { return }
+            logLocked(.operator, .policyChanged, nil, "policy \(policy.rawValue) → \(p.rawValue)", "operator request")
+            policy = p
+            // Start fair share from a level field, so no task is owed a burst of past time.
+            let floor = tasks.dropFirst().map(\.virtualTime).max() ?? 0
+            for t in tasks { t.virtualTime = floor }
+            lastPlan = 0
         }
     }
 
     private func task(_ id: TaskID) -> TaskRuntime? { id.index >= 0 && id.index < tasks.count ? tasks[id.index] : nil }
 
-    private func logLocked(_ actor: Decision.Actor, _ task: String?, _ action: String, _ reason: String) {
+    private func logLocked(_ actor: Decision.Actor, _ kind: Decision.Kind, _ task: String?, _ action: String, _ reason: String, numbers: [String: Double] = [:]) {
         decisionSequence += 1
         let d = Decision(
-            sequence: decisionSequence, time: Double(clock.nanos() &- startNanos) / 1e9, actor: actor, task: task,
-            action: action, reason: reason)
+            sequence: decisionSequence, time: Double(clock.nanos() &- startNanos) / 1e9, actor: actor,
+            policy: actor == .scheduler ? policy.rawValue : nil, kind: kind, task: task,
+            action: action, reason: reason, numbers: numbers)
         decisions.append(d)
         if decisions.count > config.decisionCapacity { decisions.removeFirst(decisions.count - config.decisionCapacity / 2) }
     }
@@ -402,7 +484,7 @@ public final class Engine: @unchecked Sendable {
             list.append(
                 TaskSnapshot(
                     id: t.id, name: t.name, state: state, priority: t.priority, workers: i == 0 ? 1 : t.allocation,
-                    workersBusy: t.running, maxParallelism: t.maxParallelism, recordsIn: t.recordsIn,
+                    workersBusy: t.running, maxParallelism: t.maxParallelism, pinned: t.pinned, recordsIn: t.recordsIn,
                     recordsOut: t.recordsOut, recordsFiltered: t.filtered, bytesIn: t.bytesIn,
                     inPerSecond: rate(first.rin, t.recordsIn), outPerSecond: rate(first.rout, t.recordsOut),
                     queueDepth: t.queue.count, queueCapacity: i == 0 ? 0 : t.queue.capacity,
@@ -412,16 +494,63 @@ public final class Engine: @unchecked Sendable {
                     backpressuredRatio: dt > 0 ? min(1, Double(t.backpressuredNanos &- first.bp) / 1e9 / dt) : 0,
                     quanta: t.quanta))
         }
+        if policy == .adaptive { planLocked(now: now) }
         history.append(list[0].outPerSecond)
         if history.count > config.historyLength { history.removeFirst(history.count - config.historyLength) }
         endToEnd.rotateIfNeeded(now)
         let snap = EngineSnapshot(
-            time: Double(now &- startNanos) / 1e9, workers: config.workers, policy: "strict-priority", tasks: list,
+            time: Double(now &- startNanos) / 1e9, workers: config.workers, policy: policy.rawValue, tasks: list,
             decisions: Array(decisions.suffix(200)), decisionCount: decisionSequence,
             endToEndLatency: endToEnd.summary(), throughputHistory: history, finished: finished)
         cond.unlock()
         latest.withLock { $0 = snap }
         return snap
+    }
+
+    /// The adaptive policy's periodic step: measure each task's true rate over the window since the last
+    /// plan, plan with `AdaptivePlanner`, and move workers when the plan differs. After a move it waits
+    /// two windows, so it judges the new allocation on fresh numbers instead of oscillating.
+    private func planLocked(now: UInt64) {
+        guard now &- lastPlan >= config.adaptiveIntervalNanos else { return }
+        defer {
+            lastPlan = now
+            for t in tasks { t.planMark = (t.recordsIn, t.recordsOut, t.busyNanos) }
+        }
+        guard lastPlan != 0, now >= settleUntil else { return }
+        let src = tasks[0]
+        let srcRecords = Double(src.recordsOut - src.planMark.rout)
+        let srcBusy = Double(src.busyNanos &- src.planMark.busy) / 1e9
+        // The source's own rate: records per second spent inside the source (reading, or pacing a replay).
+        guard srcRecords > 0, srcBusy > 0 else { return }
+        let sourceRate = srcRecords / srcBusy
+        let measures = tasks.dropFirst().map { t in
+            AdaptivePlanner.TaskMeasure(
+                name: t.name, recordsIn: Double(t.recordsIn - t.planMark.rin), recordsOut: Double(t.recordsOut - t.planMark.rout),
+                busySeconds: Double(t.busyNanos &- t.planMark.busy) / 1e9, allocation: t.allocation,
+                maxParallelism: min(t.maxParallelism, config.workers), pinned: t.pinned)
+        }
+        guard let plan = AdaptivePlanner.plan(sourceRate: sourceRate, tasks: measures, workers: config.workers) else { return }
+        let current = measures.map(\.allocation)
+        guard plan.allocation != current else { return }
+        var changes: [String] = []
+        var numbers: [String: Double] = ["source_rate": sourceRate]
+        for (i, m) in measures.enumerated() {
+            numbers["\(m.name).true_rate"] = m.trueRate ?? 0
+            numbers["\(m.name).need"] = plan.need[i]
+            if plan.allocation[i] != current[i] { changes.append("\(m.name) \(current[i]) → \(plan.allocation[i])") }
+        }
+        let detail = measures.enumerated().map { i, m in
+            "\(m.name) \(Self.rate(m.trueRate ?? 0))/s per worker, needs \(String(format: "%.1f", plan.need[i]))"
+        }.joined(separator: "; ")
+        logLocked(.scheduler, .workersMoved, nil, "workers " + changes.joined(separator: ", "),
+                  "source delivers \(Self.rate(sourceRate))/s; true rates: \(detail)", numbers: numbers)
+        for (i, t) in tasks.dropFirst().enumerated() { t.allocation = plan.allocation[i] }
+        settleUntil = now &+ 2 * config.adaptiveIntervalNanos
+        wakeLocked()
+    }
+
+    static func rate(_ v: Double) -> String {
+        v >= 1e6 ? String(format: "%.2fM", v / 1e6) : v >= 1e3 ? String(format: "%.1fk", v / 1e3) : String(format: "%.0f", v)
     }
 
     /// Every decision still in memory (the newest `decisionCapacity`), oldest first.
@@ -453,14 +582,15 @@ public final class Engine: @unchecked Sendable {
             if t.lastState != .backpressured && now &- t.backpressuredSince >= 500_000_000 {
                 let down = tasks[i + 1]
                 let why = down.paused ? "\(down.name) is paused" : "\(down.name) cannot keep up"
-                logLocked(.scheduler, t.name, "blocked by backpressure",
-                          "\(down.name)'s input queue is full (\(down.queue.count)/\(down.queue.capacity) batches, \(down.queue.records) records); \(why)")
+                logLocked(.scheduler, .backpressured, t.name, "blocked by backpressure",
+                          "\(down.name)'s input queue is full (\(down.queue.count)/\(down.queue.capacity) batches, \(down.queue.records) records); \(why)",
+                          numbers: ["queue_depth": Double(down.queue.count), "queue_capacity": Double(down.queue.capacity), "queued_records": Double(down.queue.records)])
                 t.lastState = .backpressured
             }
         } else {
             if t.lastState == .backpressured {
                 let waited = Double(now &- t.backpressuredSince) / 1e9
-                logLocked(.scheduler, t.name, "unblocked", "room downstream again after \(String(format: "%.1f", waited)) s")
+                logLocked(.scheduler, .unblocked, t.name, "unblocked", "room downstream again after \(String(format: "%.1f", waited)) s", numbers: ["blocked_seconds": waited])
             }
             t.backpressuredSince = 0
             t.lastState = state

@@ -63,6 +63,8 @@ public struct TaskSnapshot: Sendable, Codable {
     public var workersBusy: Int
     /// The operator's own limit on parallelism.
     public var maxParallelism: Int
+    /// Whether the allocation is pinned (the adaptive policy leaves it alone).
+    public var pinned: Bool
     /// Records taken in since start.
     public var recordsIn: Int
     /// Records passed downstream since start.

@@ -16,6 +16,13 @@ final class TaskRuntime {
     /// Slots reserved in this task's input queue by upstream workers that are processing a batch.
     var reserved = 0
 
+    /// Whether an operator pinned the allocation (the adaptive policy leaves it alone).
+    var pinned = false
+    /// Fair share: processing time so far divided by the task's weight (ns).
+    var virtualTime: Double = 0
+    /// Counters at the last adaptive plan, to measure the window since.
+    var planMark: (rin: Int, rout: Int, busy: UInt64) = (0, 0, 0)
+
     // Metrics.
     var recordsIn = 0
     var recordsOut = 0
@@ -67,6 +74,15 @@ struct BlockQueue {
     mutating func push(_ batch: Batch) {
         precondition(count < capacity, "queue overflow: a bounded queue took more than its capacity")
         items[(head + count) % items.count] = batch
+        count += 1
+        records += batch.records
+    }
+
+    /// Puts a batch back at the head (undoing a pop).
+    mutating func pushFront(_ batch: Batch) {
+        precondition(count < capacity)
+        head = (head - 1 + items.count) % items.count
+        items[head] = batch
         count += 1
         records += batch.records
     }

@@ -33,6 +33,10 @@ public struct EngineConfig {
     public var historyLength = 600
     /// Decisions kept in memory.
     public var decisionCapacity = 2000
+    /// The scheduling policy at start.
+    public var policy: SchedulingPolicy = .strictPriority
+    /// How often the adaptive policy measures and plans, ns.
+    public var adaptiveIntervalNanos: UInt64 = 1_000_000_000
 
     /// Creates a configuration.
     public init(workers: Int) { self.workers = max(1, workers) }

@@ -3,10 +3,19 @@ import Foundation
 import StreamtopAnalytics
 import StreamtopLogs
 
-/// `streamtop bench`: in-process measurements of each stage, to see where the time goes.
+/// `streamtop bench`: in-process measurements, to see where the time goes.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
+        abstract: "Benchmarks: the stages on a log file, or the engine alone.",
+        subcommands: [StagesBench.self, EngineBench.self],
+        defaultSubcommand: StagesBench.self)
+}
+
+/// `streamtop bench stages FILE`.
+struct StagesBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stages",
         abstract: "Measure the stages on a log file: reading, line splitting, parsing, aggregation (one core each).",
         discussion: "Prints one line per stage with lines per second (best of --runs). The file is read into memory first, except for the read stage.")
 

@@ -9,7 +9,7 @@ func sampleModel() -> DashboardModel {
     func task(_ i: Int, _ name: String, _ state: TaskState, depth: Int, rate: Double, p50: UInt64, p99: UInt64, workers: Int) -> TaskSnapshot {
         TaskSnapshot(
             id: TaskID(i), name: name, state: state, priority: i == 2 ? 3 : 0, workers: workers, workersBusy: 0,
-            maxParallelism: 8, recordsIn: 123_456, recordsOut: 123_000, recordsFiltered: 456, bytesIn: 9_999_999,
+            maxParallelism: 8, pinned: i == 2, recordsIn: 123_456, recordsOut: 123_000, recordsFiltered: 456, bytesIn: 9_999_999,
             inPerSecond: rate, outPerSecond: rate, queueDepth: depth, queueCapacity: i == 0 ? 0 : 8,
             queuedRecords: depth * 100, inFlightRecords: 0, latency: LatencySummary(p50: p50, p95: p99, p99: p99, max: p99, count: 10),
             nanosPerRecord: 150, busyRatio: 0.5, backpressuredRatio: 0, quanta: 42)
@@ -23,9 +23,9 @@ func sampleModel() -> DashboardModel {
             task(3, "sink", .running, depth: 3, rate: 1_234_567, p50: 190, p99: 461, workers: 1),
         ],
         decisions: [
-            Decision(sequence: 1, time: 0, actor: .engine, task: nil, action: "started", reason: "2 workers, policy strict-priority"),
-            Decision(sequence: 2, time: 7.6, actor: .operator, task: "parse", action: "paused", reason: "operator request; input queue 0/8 will fill, upstream will block"),
-            Decision(sequence: 3, time: 8.2, actor: .scheduler, task: "source", action: "blocked by backpressure", reason: "parse's input queue is full (8/8 batches, 800 records); parse is paused"),
+            Decision(sequence: 1, time: 0, actor: .engine, kind: .started, task: nil, action: "started", reason: "2 workers, policy strict-priority"),
+            Decision(sequence: 2, time: 7.6, actor: .operator, kind: .paused, task: "parse", action: "paused", reason: "operator request; input queue 0/8 will fill, upstream will block"),
+            Decision(sequence: 3, time: 8.2, actor: .scheduler, policy: "strict-priority", kind: .backpressured, task: "source", action: "blocked by backpressure", reason: "parse's input queue is full (8/8 batches, 800 records); parse is paused"),
         ],
         decisionCount: 3, endToEndLatency: LatencySummary(p50: 900_000, p95: 1_000_000, p99: 1_200_000, max: 2_000_000, count: 5),
         throughputHistory: (0..<300).map { Double(($0 * 37) % 100) * 10 }, finished: false)
