@@ -1,0 +1,185 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import StreamtopEngine
+
+/// Advances a manual clock by a fixed cost per batch, so step-mode runs have durations.
+final class CostOperator: StreamOperator, @unchecked Sendable {
+    let name: String
+    let clock: ManualClock
+    let cost: UInt64
+    let journal: Journal
+    init(_ name: String, clock: ManualClock, cost: UInt64 = 1_000_000, journal: Journal) {
+        self.name = name
+        self.clock = clock
+        self.cost = cost
+        self.journal = journal
+    }
+    var maxParallelism: Int { 8 }
+    func process(_ batch: Batch, slot: Int) -> OperatorOutput {
+        clock.advance(by: cost)
+        journal.note(name)
+        return OperatorOutput(batch: batch)
+    }
+}
+
+/// Sleeps per batch: a stage that is slow without using CPU, so the test means the same on 2 cores.
+final class SlowOperator: StreamOperator, @unchecked Sendable {
+    let micros: UInt32
+    init(micros: UInt32) { self.micros = micros }
+    var maxParallelism: Int { 16 }
+    func process(_ batch: Batch, slot: Int) -> OperatorOutput {
+        usleep(micros)
+        return OperatorOutput(batch: batch)
+    }
+}
+
+@Suite struct SchedulingPolicyTests {
+    /// Four single-worker tasks A→B→C→D, each with input waiting and room downstream.
+    func allRunnable() -> Engine {
+        let journal = Journal()
+        let names = ["A", "B", "C", "D"]
+        let specs = names.enumerated().map { i, n in
+            TaskSpec(name: n, op: PassOperator(n, journal: journal), workers: 1, queueCapacity: i == 0 ? 2 : 8)
+        }
+        let engine = Engine(source: CountingSource(batches: 1000, perBatch: 4), tasks: specs, config: EngineConfig(workers: 4), clock: ManualClock())
+        engine.start(threaded: false)
+        let id = { engine.taskID(named: $0)! }
+        for n in ["B", "C", "D"] { engine.send(.pause(id(n))) }
+        while engine.step() {}  // A's and B's queues fill
+        engine.send(.resume(id("B")))
+        for _ in 0..<4 { engine.step() }  // B moves 4 batches into C
+        engine.send(.pause(id("B")))
+        engine.send(.resume(id("C")))
+        for _ in 0..<2 { engine.step() }  // C moves 2 into D
+        for n in ["B", "D"] { engine.send(.resume(id(n))) }
+        engine.step()  // applies the mailbox (and runs one quantum of D, the furthest downstream)
+        return engine
+    }
+
+    @Test func strictPriorityRunsTheKHighestPriorityRunnableTasks() {
+        let engine = allRunnable()
+        let snap = engine.publish()
+        #expect(snap.tasks.dropFirst().allSatisfy { $0.queueDepth > 0 }, "\(snap.tasks.map(\.queueDepth))")
+        for (n, p) in [("A", 1), ("B", 4), ("C", 3), ("D", 2)] { engine.send(.setPriority(engine.taskID(named: n)!, p)) }
+        engine.send(.setPolicy(.strictPriority))
+        engine.step()  // applies the priorities, runs B
+        #expect(engine.simulatePicks(1) == ["B"])
+        #expect(engine.simulatePicks(2) == ["B", "C"])
+        #expect(engine.simulatePicks(3) == ["B", "C", "D"])
+        #expect(engine.simulatePicks(4) == ["B", "C", "D", "A"])
+    }
+
+    /// Two tasks that both stay runnable for a while; A has priority 0 (weight 1), B priority 1 (weight 2).
+    func contended(_ policy: SchedulingPolicy) -> (Engine, Journal) {
+        let clock = ManualClock()
+        let journal = Journal()
+        let engine = Engine(
+            source: CountingSource(batches: 10_000, perBatch: 4),
+            tasks: [
+                TaskSpec(name: "A", op: CostOperator("A", clock: clock, journal: journal), priority: 0, queueCapacity: 64),
+                TaskSpec(name: "B", op: CostOperator("B", clock: clock, journal: journal), priority: 1, queueCapacity: 64),
+            ],
+            config: EngineConfig(workers: 1), clock: clock)
+        engine.start(threaded: false)
+        let b = engine.taskID(named: "B")!
+        engine.send(.pause(b))
+        while engine.step() {}  // A's and B's queues fill
+        engine.send(.resume(b))
+        engine.send(.setPolicy(policy))
+        return (engine, journal)
+    }
+
+    @Test func fairShareGivesEachRunnableTaskItsWeightedShare() {
+        let (engine, journal) = contended(.fairShare)
+        let before = journal.all.count
+        for _ in 0..<90 { engine.step() }
+        let ran = journal.all.dropFirst(before)
+        let a = ran.filter { $0 == "A" }.count
+        let b = ran.filter { $0 == "B" }.count
+        #expect(a + b == 90)
+        #expect(abs(a - 30) <= 2 && abs(b - 60) <= 2, "A ran \(a), B ran \(b): weights 1 and 2 should give 30 and 60")
+        #expect(engine.publish().decisions.contains { $0.kind == .policyChanged && $0.action == "policy strict-priority → fair-share" })
+    }
+
+    @Test func strictPriorityStarvesTheLowerPriorityWhileTheHigherIsRunnable() {
+        let (engine, journal) = contended(.strictPriority)
+        let before = journal.all.count
+        for _ in 0..<60 { engine.step() }
+        #expect(journal.all.dropFirst(before).allSatisfy { $0 == "B" })
+    }
+
+    @Test func adaptivePlannerGivesTheSpareWorkersToTheBottleneck() throws {
+        let m = { (name: String, rate: Double, sel: Double, alloc: Int, pinned: Bool) in
+            AdaptivePlanner.TaskMeasure(name: name, recordsIn: rate, recordsOut: rate * sel, busySeconds: 1, allocation: alloc, maxParallelism: 8, pinned: pinned)
+        }
+        // Source at 1 M/s; parse does 2 M/s per worker and keeps 90 %; aggregate does 300 k/s per worker.
+        let plan = try #require(AdaptivePlanner.plan(sourceRate: 1_000_000, tasks: [m("parse", 2e6, 0.9, 3, false), m("aggregate", 3e5, 1, 1, false), m("sink", 5e7, 1, 1, false)], workers: 6))
+        #expect(abs(plan.need[1] - 3.0) < 0.01)  // 900 k/s over 300 k/s per worker
+        #expect(plan.allocation == [1, 3, 1])  // what it needs; the sixth worker is not forced on anyone
+        // A pinned task keeps its workers, and the rest share what is left.
+        let pinned = try #require(AdaptivePlanner.plan(sourceRate: 1_000_000, tasks: [m("parse", 2e6, 0.9, 3, true), m("aggregate", 3e5, 1, 1, false), m("sink", 5e7, 1, 1, false)], workers: 6))
+        #expect(pinned.allocation == [3, 2, 1])
+        // Nothing to measure yet: no plan.
+        #expect(AdaptivePlanner.plan(sourceRate: 1_000_000, tasks: [AdaptivePlanner.TaskMeasure(name: "x", recordsIn: 0, recordsOut: 0, busySeconds: 0, allocation: 1, maxParallelism: 8, pinned: false)], workers: 2) == nil)
+    }
+
+    /// Records delivered by the last task per second, measured over `seconds`.
+    func throughput(_ engine: Engine, over seconds: Double) -> Double {
+        let a = engine.publish().tasks.last!.recordsOut
+        usleep(UInt32(seconds * 1e6))
+        let b = engine.publish().tasks.last!.recordsOut
+        return Double(b - a) / seconds
+    }
+
+    func slowPipeline(policy: SchedulingPolicy) -> Engine {
+        var config = EngineConfig(workers: 6)
+        config.policy = policy
+        config.adaptiveIntervalNanos = 250_000_000
+        return Engine(
+            source: CountingSource(batches: 10_000_000, perBatch: 64),
+            tasks: [
+                TaskSpec(name: "fast", op: PassOperator("fast"), workers: 1, queueCapacity: 8),
+                TaskSpec(name: "slow", op: SlowOperator(micros: 2000), workers: 1, queueCapacity: 8),
+                TaskSpec(name: "sink", op: PassOperator("sink"), workers: 1, queueCapacity: 8),
+            ],
+            config: config)
+    }
+
+    @Test func adaptiveMovesWorkersToASlowStageAndBeatsTheEvenSplit() {
+        let even = slowPipeline(policy: .strictPriority)
+        even.start()
+        usleep(300_000)
+        let evenRate = throughput(even, over: 1)
+        even.shutdown()
+
+        let adaptive = slowPipeline(policy: .adaptive)
+        adaptive.start()
+        usleep(1_500_000)  // a few planning rounds
+        let adaptiveRate = throughput(adaptive, over: 1)
+        let snap = adaptive.publish()
+        adaptive.shutdown()
+        let slow = snap.tasks.first { $0.name == "slow" }!
+        #expect(slow.workers >= 3, "slow stage has \(slow.workers) workers")
+        #expect(adaptiveRate > 2 * evenRate, "adaptive \(adaptiveRate)/s vs even split \(evenRate)/s")
+        let moves = snap.decisions.filter { $0.kind == .workersMoved }
+        #expect(!moves.isEmpty && moves.count <= 2, "settles in a few decisions, not oscillating: \(moves.map(\.action))")
+        #expect(moves.first?.numbers["slow.true_rate"].map { $0 > 20_000 && $0 < 40_000 } == true, "true rate ≈ 64 records / 2 ms = 32 k/s")
+        #expect(moves.first?.reason.contains("true rates") == true)
+    }
+
+    @Test func operatorWorkersPinUnderAdaptive() {
+        var config = EngineConfig(workers: 4)
+        config.policy = .adaptive
+        let engine = Engine(source: CountingSource(batches: 10, perBatch: 4), tasks: [TaskSpec(name: "a", op: PassOperator("a"))], config: config, clock: ManualClock())
+        engine.start(threaded: false)
+        engine.send(.setWorkers(engine.taskID(named: "a")!, 2))
+        engine.step()
+        let snap = engine.publish()
+        #expect(snap.tasks[1].pinned)
+        #expect(snap.decisions.contains { $0.kind == .pinned })
+        engine.send(.togglePin(engine.taskID(named: "a")!))
+        engine.step()
+        #expect(!engine.publish().tasks[1].pinned)
+    }
+}
