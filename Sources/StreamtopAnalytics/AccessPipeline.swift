@@ -14,12 +14,13 @@ public final class AccessPipeline {
     public let lines: LineSource
 
     /// Builds the pipeline over `lines` with `workers` worker threads.
-    public init(lines: LineSource, workers: Int, quarantine: Quarantine, queueCapacity: Int = 8, clock: EngineClock = MonotonicClock()) {
+    public init(lines: LineSource, workers: Int, quarantine: Quarantine, queueCapacity: Int = 8, policy: SchedulingPolicy = .strictPriority, clock: EngineClock = MonotonicClock()) {
         self.lines = lines
         self.quarantine = quarantine
         aggregate = AggregateOperator(slots: workers)
         var config = EngineConfig(workers: workers)
         config.sourceName = "source"
+        config.policy = policy
         engine = Engine(
             source: LineBlockSource(lines, clock: clock),
             tasks: [

@@ -80,7 +80,7 @@ public struct HeadlessReport: Encodable {
     /// The report as one line of JSON.
     public func json() throws -> String {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
         return String(decoding: try encoder.encode(self), as: UTF8.self)
     }
 }

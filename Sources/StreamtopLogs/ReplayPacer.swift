@@ -46,7 +46,7 @@ public final class ReplayPacer: LineSource {
         speedBits.store(speed.bitPattern, ordering: .relaxed)
     }
 
-    /// The replay speed factor.
+    /// The replay speed factor; `.infinity` hands lines out as fast as they are taken.
     public var speed: Double {
         get { Double(bitPattern: speedBits.load(ordering: .relaxed)) }
         set { speedBits.store(max(0.01, newValue).bitPattern, ordering: .relaxed) }
@@ -160,12 +160,14 @@ public final class ReplayPacer: LineSource {
         }
         if t < lastEvent { return 0 }  // out of order: due at once
         let delta = Double(t - anchorEvent) / anchorSpeed
-        return anchorWall &+ UInt64(max(0, delta) * 1e9)
+        return anchorWall &+ UInt64(min(max(0, delta), 1e9) * 1e9)
     }
 
     private func currentReplayTime() -> Int64 {
+        // At max speed (infinite factor) the replay is wherever the last line handed out was.
+        guard anchorSpeed.isFinite else { return lastEvent }
         let elapsed = Double(monotonicNanos() - anchorWall) / 1e9
-        return anchorEvent + Int64(elapsed * anchorSpeed)
+        return anchorEvent + Int64(min(elapsed * anchorSpeed, 1e15))
     }
 
     private func reanchor(event: Int64, wall: UInt64) {

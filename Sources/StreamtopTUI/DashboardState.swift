@@ -1,3 +1,4 @@
+import Foundation
 import StreamtopEngine
 
 /// What the dashboard shows besides the engine's data: selection, overlays, the last message.
@@ -8,6 +9,8 @@ public struct DashboardState: Equatable, Sendable {
     public var showHelp = false
     /// A short message for the status line (the result of the last key).
     public var message: String?
+    /// The command being typed after `:`, or nil when the command line is closed.
+    public var commandLine: String?
     /// Creates the initial state.
     public init() {}
 }
@@ -18,6 +21,8 @@ public enum DashboardEffect: Equatable, Sendable {
     case command(ControlCommand)
     /// Multiply the replay speed.
     case scaleSpeed(Double)
+    /// Run a typed command (the runner parses it against the live task list).
+    case runCommand(String)
     /// Leave the dashboard.
     case quit
 }
@@ -25,7 +30,7 @@ public enum DashboardEffect: Equatable, Sendable {
 /// The one place where actions change the dashboard state.
 public enum DashboardReducer {
     /// Applies `action` given the tasks on screen; returns the effects to carry out.
-    public static func reduce(_ state: inout DashboardState, _ action: Action, tasks: [TaskSnapshot], canChangeSpeed: Bool) -> [DashboardEffect] {
+    public static func reduce(_ state: inout DashboardState, _ action: Action, tasks: [TaskSnapshot], policy: String = "", canChangeSpeed: Bool) -> [DashboardEffect] {
         let count = tasks.count
         if count > 0 { state.selected = min(max(state.selected, 0), count - 1) }
         let task = count > 0 ? tasks[state.selected] : nil
@@ -51,12 +56,53 @@ public enum DashboardReducer {
             guard let t = task else { return [] }
             state.message = action == .addWorker ? "one more worker for \(t.name)" : "one fewer worker for \(t.name)"
             return [.command(.adjustWorkers(t.id, action == .addWorker ? 1 : -1))]
+        case .togglePin:
+            guard let t = task, t.id.index > 0 else {
+                state.message = "the source has one reader; nothing to pin"
+                return []
+            }
+            state.message = t.pinned ? "unpinning \(t.name)" : "pinning \(t.name) at \(t.workers) workers"
+            return [.command(.togglePin(t.id))]
+        case .cyclePolicy:
+            let all = SchedulingPolicy.allCases
+            let current = all.firstIndex { $0.rawValue == policy } ?? 0
+            let next = all[(current + 1) % all.count]
+            state.message = "policy \(next.rawValue)"
+            return [.command(.setPolicy(next))]
+        case .commandLine:
+            state.commandLine = ""
+            state.message = nil
         case .replayFaster, .replaySlower:
             guard canChangeSpeed else {
                 state.message = "speed applies to paced replays only"
                 return []
             }
             return [.scaleSpeed(action == .replayFaster ? 2 : 0.5)]
+        }
+        return []
+    }
+}
+
+extension DashboardReducer {
+    /// Handles a key while the command line is open: editing, Enter runs, Esc cancels.
+    public static func editCommandLine(_ state: inout DashboardState, _ key: Key) -> [DashboardEffect] {
+        guard var text = state.commandLine else { return [] }
+        switch key {
+        case .escape:
+            state.commandLine = nil
+        case .enter:
+            state.commandLine = nil
+            let command = text.trimmingCharacters(in: .whitespaces)
+            return command.isEmpty ? [] : [.runCommand(command)]
+        case .backspace:
+            if text.isEmpty { state.commandLine = nil } else {
+                text.removeLast()
+                state.commandLine = text
+            }
+        case .char(let c):
+            if text.count < 200 { state.commandLine = text + String(c) }
+        default:
+            break
         }
         return []
     }

@@ -129,7 +129,7 @@ public enum DashboardView {
             } else {
                 buf.put("(reads input)", x: cols.queue, y: row, role: selected ? .selected : .dim)
             }
-            let workers = t.workersBusy > 0 ? "\(t.workers)" : "\(t.workers)"
+            let workers = t.pinned ? "*\(t.workers)" : "\(t.workers)"
             buf.putRight(workers, right: cols.workers + 3, y: row, role: base)
             buf.putRight("\(t.priority)", right: min(w, cols.prio + 5), y: row, role: base)
             row += 1
@@ -233,6 +233,13 @@ public enum DashboardView {
     static func drawHints(_ buf: inout ScreenBuffer, _ state: DashboardState) {
         let y = buf.height - 1
         buf.fill(x: 0, y: y, width: buf.width, role: .hint)
+        if let text = state.commandLine {
+            let x = buf.put(":", x: 0, y: y, role: .hintKey)
+            let shown = Sanitizer.width(of: text) > buf.width - 3 ? String(text.suffix(buf.width - 3)) : text
+            let w = buf.put(shown, x: x, y: y, role: .hint)
+            buf.put("█", x: x + w, y: y, role: .hintKey)
+            return
+        }
         var x = 1
         for (keys, label) in Keymap.hints {
             let need = Sanitizer.width(of: keys) + Sanitizer.width(of: label) + 3

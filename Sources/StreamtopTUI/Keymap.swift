@@ -38,6 +38,9 @@ public enum Action: Hashable, Sendable {
     case priorityUp, priorityDown
     case addWorker, removeWorker
     case replayFaster, replaySlower
+    case togglePin
+    case cyclePolicy
+    case commandLine
     case toggleHelp
     case quit
 }
@@ -66,8 +69,11 @@ public enum Keymap {
         KeyBinding(keys: [.char("-"), .function(7)], action: .priorityDown, hint: nil, help: "lower the selected task's priority"),
         KeyBinding(keys: [.char("]")], action: .addWorker, hint: "workers", help: "give the selected task one more worker"),
         KeyBinding(keys: [.char("[")], action: .removeWorker, hint: nil, help: "take one worker from the selected task"),
+        KeyBinding(keys: [.char("*")], action: .togglePin, hint: "pin", help: "pin the selected task's workers (the adaptive policy leaves them alone), or unpin"),
+        KeyBinding(keys: [.char("P")], action: .cyclePolicy, hint: "policy", help: "switch policy: strict-priority → fair-share → adaptive"),
         KeyBinding(keys: [.char(">"), .char(".")], action: .replayFaster, hint: "speed", help: "replay faster (×2)"),
         KeyBinding(keys: [.char("<"), .char(",")], action: .replaySlower, hint: nil, help: "replay slower (÷2)"),
+        KeyBinding(keys: [.char(":")], action: .commandLine, hint: "cmd", help: "type a command: pause T, resume T, priority T N, workers T N, pin T, policy P, speed X"),
         KeyBinding(keys: [.char("?"), .char("h"), .function(1)], action: .toggleHelp, hint: "help", help: "show or hide this help"),
         KeyBinding(keys: [.char("q"), .function(10)], action: .quit, hint: "quit", help: "quit and restore the terminal"),
     ]

@@ -13,13 +13,14 @@ struct DashboardRunner {
     let header: String
     let pacer: ReplayPacer?
     let themeName: String
+    let applier: CommandApplier
 
     /// Folders searched for `NAME.theme`: ./themes, then the themes shipped with the binary.
     static var themeDirectories: [String] {
         ["themes", Assets.themesDirectory?.path].compactMap { $0 }
     }
 
-    func run(snapshots: SnapshotWriter?) throws {
+    func run(snapshots: SnapshotWriter?, player: ActionPlayer?) throws {
         let (theme, warnings) = try Theme.load(themeName, directories: Self.themeDirectories)
         for w in warnings { FileHandle.standardError.write(Data("streamtop: theme \(themeName): \(w)\n".utf8)) }
         let terminal = CursesTerminal(theme: theme)
@@ -32,6 +33,7 @@ struct DashboardRunner {
         }
         let engine = pipeline.engine
         engine.start()
+        player?.start()
         snapshots?.start()
         var state = DashboardState()
         var summary = pipeline.aggregate.summary()
@@ -42,26 +44,34 @@ struct DashboardRunner {
             if let key = terminal.readKey(timeoutMilliseconds: 50) {
                 dirty = true
                 if key == .resize { continue }
-                if key == .escape && state.showHelp {
+                var effects: [DashboardEffect] = []
+                if state.commandLine != nil {
+                    effects = DashboardReducer.editCommandLine(&state, key)
+                } else if key == .escape && state.showHelp {
                     state.showHelp = false
-                    continue
-                }
-                guard let action = Keymap.action(for: key) else {
+                } else if let action = Keymap.action(for: key) {
+                    let snap = engine.snapshot()
+                    effects = DashboardReducer.reduce(&state, action, tasks: snap.tasks, policy: snap.policy, canChangeSpeed: pacer != nil)
+                } else {
                     state.message = "no action on \(key.label) — press ? for help"
-                    continue
                 }
-                let tasks = engine.snapshot().tasks
                 var quit = false
-                for effect in DashboardReducer.reduce(&state, action, tasks: tasks, canChangeSpeed: pacer != nil) {
+                for effect in effects {
                     switch effect {
                     case .quit: quit = true
                     case .command(let c): engine.send(c)
                     case .scaleSpeed(let f):
                         guard let pacer else { break }
-                        let v = min(1000, max(0.1, pacer.speed * f))
-                        engine.log(.operator, task: "source", action: "replay speed \(speedLabel(pacer.speed)) → \(speedLabel(v))", reason: "operator request")
-                        pacer.speed = v
-                        state.message = "replay speed \(speedLabel(v))"
+                        let v = min(1000, max(0.1, pacer.speed.isFinite ? pacer.speed * f : 1000))
+                        state.message = applier.apply(.speed(v))
+                    case .runCommand(let text):
+                        do {
+                            let command = try applier.parse(text)
+                            let result = applier.apply(command)
+                            state.message = result == "sent" ? ":\(text)" : result
+                        } catch {
+                            state.message = "\(error)"
+                        }
                     }
                 }
                 if quit { break }
@@ -77,18 +87,15 @@ struct DashboardRunner {
                 let reasons = pipeline.quarantine.counts().sorted { $0.value > $1.value }.map { ($0.key.label, $0.value) }
                 let model = DashboardModel(
                     engine: engine.snapshot(), summary: summary, malformedReasons: reasons,
-                    recentRejects: [], source: header, speed: pacer.map { speedLabel($0.speed) } ?? (header.hasPrefix("watch") ? nil : "max"),
+                    recentRejects: [], source: header, speed: pacer.map { CommandApplier.speedLabel($0.speed) } ?? (header.hasPrefix("watch") ? nil : "max"),
                     replayPosition: pacer.map { $0.position.load(ordering: .relaxed) })
                 terminal.draw(DashboardView.render(model, state: state, width: w, height: h))
                 lastFrame = now
                 dirty = false
             }
         }
+        _ = player?.stop()
         engine.shutdown()
         snapshots?.finish()
-    }
-
-    private func speedLabel(_ v: Double) -> String {
-        v >= 10 || v == v.rounded() ? "\(Int(v.rounded()))×" : String(format: "%.1f×", v)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import StreamtopEngine
 
 /// Options shared by every way of running the pipeline.
 struct RunOptions: ParsableArguments {
@@ -23,6 +24,12 @@ struct RunOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp("Dashboard theme: a name from themes/ or a path to a .theme file.", valueName: "name"))
     var theme: String = "default"
+
+    @Option(help: ArgumentHelp("Scheduling policy at start: strict-priority, fair-share or adaptive (switch with P or :policy).", valueName: "policy"))
+    var policy: PolicyArgument = PolicyArgument(.strictPriority)
+
+    @Option(help: ArgumentHelp("Apply a timed script of operator commands, one per line: '2s pause parse', '5s resume parse', '6s workers aggregate 2', '7s policy adaptive', '8s speed 10'.", valueName: "file"))
+    var actions: String?
 
     @Option(help: ArgumentHelp("Capacity of each task's input queue, in blocks.", valueName: "blocks"))
     var queueCapacity: Int = 8
@@ -76,4 +83,16 @@ enum ReplaySpeed: ExpressibleByArgument, CustomStringConvertible {
 
     static var allValueStrings: [String] { [] }
     var defaultValueDescription: String { description }
+}
+
+/// A scheduling policy as a command-line value.
+struct PolicyArgument: ExpressibleByArgument {
+    var policy: SchedulingPolicy
+    init(_ p: SchedulingPolicy) { policy = p }
+    init?(argument: String) {
+        guard let p = SchedulingPolicy(name: argument) else { return nil }
+        policy = p
+    }
+    var defaultValueDescription: String { policy.rawValue }
+    static var allValueStrings: [String] { SchedulingPolicy.allCases.map(\.rawValue) }
 }

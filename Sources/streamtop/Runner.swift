@@ -38,27 +38,41 @@ struct Runner {
     private func run(lines: LineSource, sourceNames: [String], header: String, pacer: ReplayPacer?) throws {
         let quarantine = try Quarantine(rejectsPath: options.rejects, sourceNames: sourceNames)
         let pipeline = AccessPipeline(
-            lines: lines, workers: options.workers, quarantine: quarantine, queueCapacity: options.queueCapacity)
+            lines: lines, workers: options.workers, quarantine: quarantine, queueCapacity: options.queueCapacity,
+            policy: options.policy.policy)
         let engine = pipeline.engine
         // Source events (rotation, skipped gaps) go to the decision log, beside the scheduler's.
         let note: (String) -> Void = { engine.log(.engine, task: "source", action: "source event", reason: $0) }
         (lines as? FollowSource)?.onEvent = note
         pacer?.onEvent = note
+        let applier = CommandApplier(pipeline: pipeline, pacer: pacer)
+        let player = try options.actions.map { path -> ActionPlayer in
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw CLIError("cannot read actions file \(path)")
+            }
+            let script = try ActionScript(text, file: path, task: { engine.taskID(named: $0) }, taskNames: applier.taskNames)
+            return ActionPlayer(script: script, applier: applier)
+        }
         let snapshots = try options.snapshots.map { try SnapshotWriter(path: $0, every: options.every.milliseconds, pipeline: pipeline) }
         if options.headless {
-            try runHeadless(pipeline, snapshots: snapshots)
+            try runHeadless(pipeline, snapshots: snapshots, player: player)
         } else {
-            try DashboardRunner(pipeline: pipeline, header: header, pacer: pacer, themeName: options.theme).run(snapshots: snapshots)
+            try DashboardRunner(pipeline: pipeline, header: header, pacer: pacer, themeName: options.theme, applier: applier)
+                .run(snapshots: snapshots, player: player)
         }
     }
 
-    private func runHeadless(_ pipeline: AccessPipeline, snapshots: SnapshotWriter?) throws {
+    private func runHeadless(_ pipeline: AccessPipeline, snapshots: SnapshotWriter?, player: ActionPlayer?) throws {
         let engine = pipeline.engine
         let stop = SignalTrap([SIGINT, SIGTERM]) { engine.stopInput() }
         let started = Date()
         engine.start()
+        player?.start()
         snapshots?.start()
         let final = engine.waitUntilFinished()
+        for skipped in player?.stop() ?? [] {
+            FileHandle.standardError.write(Data("streamtop: action at line \(skipped.line) ('\(skipped.text)') not applied: the input ended first\n".utf8))
+        }
         snapshots?.finish()
         stop.cancel()
         if let failure = engine.failure { throw CLIError("\(failure)") }
@@ -128,22 +142,28 @@ final class SnapshotWriter {
         write()
     }
 
+    private var lastDecision = 0
+
     private func write() {
         let snap = pipeline.engine.publish()
+        let fresh = snap.decisions.filter { $0.sequence > lastDecision }
+        lastDecision = snap.decisions.last?.sequence ?? lastDecision
         let s = pipeline.aggregate.summary(top: 5)
         let line = SnapshotLine(
             time: (snap.time * 1000).rounded() / 1000, lines: s.lines, records: s.records, malformed: s.malformed,
-            finished: snap.finished, end_to_end_latency_ns: snap.endToEndLatency,
+            finished: snap.finished, policy: snap.policy, end_to_end_latency_ns: snap.endToEndLatency,
             tasks: snap.tasks.map {
                 SnapshotLine.Task(
                     name: $0.name, state: $0.state.rawValue, records_in: $0.recordsIn, records_out: $0.recordsOut,
                     records_filtered: $0.recordsFiltered, queued_records: $0.queuedRecords, queue_depth: $0.queueDepth,
                     queue_capacity: $0.queueCapacity, in_per_second: $0.inPerSecond.rounded(),
                     out_per_second: $0.outPerSecond.rounded(), workers: $0.workers, priority: $0.priority,
-                    busy_ratio: ($0.busyRatio * 1000).rounded() / 1000, batch_latency_ns: $0.latency)
-            })
+                    busy_ratio: ($0.busyRatio * 1000).rounded() / 1000,
+                    backpressured_ratio: ($0.backpressuredRatio * 1000).rounded() / 1000, pinned: $0.pinned,
+                    batch_latency_ns: $0.latency)
+            }, decisions: fresh)
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
         if var data = try? encoder.encode(line) {
             data.append(0x0A)
             handle.write(data)
@@ -167,6 +187,8 @@ struct SnapshotLine: Encodable {
         var workers: Int
         var priority: Int
         var busy_ratio: Double
+        var backpressured_ratio: Double
+        var pinned: Bool
         var batch_latency_ns: LatencySummary
     }
     var time: Double
@@ -174,6 +196,8 @@ struct SnapshotLine: Encodable {
     var records: Int
     var malformed: Int
     var finished: Bool
+    var policy: String
     var end_to_end_latency_ns: LatencySummary
     var tasks: [Task]
+    var decisions: [Decision]
 }

@@ -5,7 +5,7 @@ import Testing
 
 @Suite struct KeymapTests {
     @Test func everyActionHasAKeyAndNoKeyIsBoundTwice() {
-        let all: [Action] = [.selectNext, .selectPrevious, .togglePause, .priorityUp, .priorityDown, .addWorker, .removeWorker, .replayFaster, .replaySlower, .toggleHelp, .quit]
+        let all: [Action] = [.selectNext, .selectPrevious, .togglePause, .priorityUp, .priorityDown, .addWorker, .removeWorker, .replayFaster, .replaySlower, .togglePin, .cyclePolicy, .commandLine, .toggleHelp, .quit]
         for a in all { #expect(Keymap.bindings.contains { $0.action == a }, "\(a)") }
         let keys = Keymap.bindings.flatMap(\.keys)
         #expect(Set(keys).count == keys.count)
@@ -53,6 +53,25 @@ import Testing
         #expect(DashboardReducer.reduce(&state, .replayFaster, tasks: tasks, canChangeSpeed: false) == [])
         #expect(DashboardReducer.reduce(&state, .replayFaster, tasks: tasks, canChangeSpeed: true) == [.scaleSpeed(2)])
         #expect(DashboardReducer.reduce(&state, .quit, tasks: tasks, canChangeSpeed: true) == [.quit])
+        #expect(DashboardReducer.reduce(&state, .cyclePolicy, tasks: tasks, policy: "strict-priority", canChangeSpeed: true) == [.command(.setPolicy(.fairShare))])
+        #expect(DashboardReducer.reduce(&state, .cyclePolicy, tasks: tasks, policy: "adaptive", canChangeSpeed: true) == [.command(.setPolicy(.strictPriority))])
+        state.selected = 2
+        #expect(DashboardReducer.reduce(&state, .togglePin, tasks: tasks, canChangeSpeed: true) == [.command(.togglePin(TaskID(2)))])
+    }
+
+    @Test func theCommandLineCollectsAndRunsACommand() {
+        var state = DashboardState()
+        _ = DashboardReducer.reduce(&state, .commandLine, tasks: [], canChangeSpeed: true)
+        #expect(state.commandLine == "")
+        for c in "pause parsex" { _ = DashboardReducer.editCommandLine(&state, .char(c)) }
+        _ = DashboardReducer.editCommandLine(&state, .backspace)
+        let buf = DashboardView.render(sampleModel(), state: state, width: 80, height: 24)
+        #expect(buf.rowText(23).hasPrefix(":pause parse█"))
+        #expect(DashboardReducer.editCommandLine(&state, .enter) == [.runCommand("pause parse")])
+        #expect(state.commandLine == nil)
+        _ = DashboardReducer.reduce(&state, .commandLine, tasks: [], canChangeSpeed: true)
+        #expect(DashboardReducer.editCommandLine(&state, .escape) == [])
+        #expect(state.commandLine == nil)
     }
 }
 

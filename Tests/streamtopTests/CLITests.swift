@@ -127,6 +127,44 @@ func run(_ args: [String], stdin: Data? = nil, whileRunning: ((Process) -> Void)
         #expect(last["finished"] as? Bool == true)
     }
 
+    @Test func actionScriptsDriveAHeadlessRunAndTheReportStaysExact() throws {
+        let dir = FileManager.default.temporaryDirectory
+        let script = dir.appendingPathComponent("actions-\(getpid()).txt").path
+        try "0.1s pause aggregate\n0.3s workers parse 1\n0.4s policy adaptive\n0.5s resume aggregate\n0.6s speed max\n".write(toFile: script, atomically: true, encoding: .utf8)
+        let snaps = dir.appendingPathComponent("actions-\(getpid()).ndjson").path
+        let r = try run(["replay", realSample, "--speed", "1000", "--headless", "--actions", script, "--snapshots", snaps, "--every", "100ms"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        #expect(json["records"] as? Int == 10_000)
+        let kinds = (json["decisions"] as! [[String: Any]]).map { $0["kind"] as! String }
+        for k in ["paused", "workers_changed", "policy_changed", "resumed", "speed_changed", "finished"] {
+            #expect(kinds.contains(k), "decision log lacks \(k): \(kinds)")
+        }
+        // The NDJSON snapshots carry the decisions as they happen, and conservation holds in each.
+        let lines = try String(contentsOfFile: snaps, encoding: .utf8).split(separator: "\n")
+        var seen: [String] = []
+        for line in lines {
+            let snap = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            seen += (snap["decisions"] as! [[String: Any]]).map { $0["kind"] as! String }
+            let tasks = snap["tasks"] as! [[String: Any]]
+            for t in tasks.dropFirst() {
+                let i = t["records_in"] as! Int, o = t["records_out"] as! Int, f = t["records_filtered"] as! Int
+                #expect(i == o + f)
+            }
+        }
+        #expect(seen.contains("paused") && seen.contains("resumed"))
+    }
+
+    @Test func badActionScriptsFailBeforeStarting() throws {
+        let script = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(getpid()).txt").path
+        try "1s pause parse\n2s workers prase 2\n".write(toFile: script, atomically: true, encoding: .utf8)
+        let r = try run(["replay", sample, "--speed", "max", "--headless", "--actions", script])
+        #expect(r.status != 0)
+        #expect(r.stderr == "streamtop: \(script):2: unknown task 'prase' (tasks: source, parse, aggregate, sink)\n")
+        let p = try run(["replay", sample, "--headless", "--policy", "chaos"])
+        #expect(p.status != 0 && p.stderr.hasPrefix("streamtop: The value 'chaos' is invalid for '--policy <policy>'"))
+    }
+
     @Test func generateIsSeeded() throws {
         let a = try run(["generate", "--lines", "200", "--seed", "9"])
         let b = try run(["generate", "--lines", "200", "--seed", "9"])

@@ -1,0 +1,129 @@
+import Foundation
+
+/// A command as operators type it — in the dashboard's command line, or in an action script — parsed
+/// once into plain data.
+public enum OperatorCommand: Equatable, Sendable {
+    /// A command for the engine's mailbox.
+    case engine(ControlCommand)
+    /// Change the replay speed (nil: as fast as possible).
+    case speed(Double?)
+
+    /// The words an operator can type, with their arguments, for help and error messages.
+    public static let grammar = [
+        "pause TASK", "resume TASK", "priority TASK N", "priority TASK +N|-N", "workers TASK N", "pin TASK",
+        "unpin TASK", "policy strict|fair|adaptive", "speed X|max",
+    ]
+
+    /// Parses one command, resolving task names with `task`.
+    public static func parse(_ text: String, task: (String) -> TaskID?, taskNames: [String]) throws -> OperatorCommand {
+        let words = text.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        guard let verb = words.first?.lowercased() else { throw CommandError("empty command") }
+        func taskArg() throws -> TaskID {
+            guard words.count >= 2 else { throw CommandError("'\(verb)' needs a task name (tasks: \(taskNames.joined(separator: ", ")))") }
+            guard let id = task(words[1]) else {
+                throw CommandError("unknown task '\(words[1])' (tasks: \(taskNames.joined(separator: ", ")))")
+            }
+            return id
+        }
+        func expectCount(_ n: Int, _ usage: String) throws {
+            guard words.count == n else { throw CommandError("usage: \(usage)") }
+        }
+        switch verb {
+        case "pause":
+            try expectCount(2, "pause TASK")
+            return .engine(.pause(try taskArg()))
+        case "resume":
+            try expectCount(2, "resume TASK")
+            return .engine(.resume(try taskArg()))
+        case "pin":
+            try expectCount(2, "pin TASK")
+            return .engine(.pin(try taskArg()))
+        case "unpin":
+            try expectCount(2, "unpin TASK")
+            return .engine(.unpin(try taskArg()))
+        case "priority", "prio":
+            try expectCount(3, "priority TASK N  or  priority TASK +N|-N")
+            let id = try taskArg()
+            let arg = words[2]
+            guard let n = Int(arg.hasPrefix("+") ? String(arg.dropFirst()) : arg) else {
+                throw CommandError("priority must be a whole number, got '\(arg)'")
+            }
+            return .engine(arg.hasPrefix("+") || arg.hasPrefix("-") ? .adjustPriority(id, n) : .setPriority(id, n))
+        case "workers":
+            try expectCount(3, "workers TASK N")
+            let id = try taskArg()
+            guard let n = Int(words[2]), n >= 1 else { throw CommandError("workers must be a whole number ≥ 1, got '\(words[2])'") }
+            return .engine(.setWorkers(id, n))
+        case "policy":
+            try expectCount(2, "policy strict|fair|adaptive")
+            guard let p = SchedulingPolicy(name: words[1]) else {
+                throw CommandError("unknown policy '\(words[1])' (strict-priority, fair-share, adaptive)")
+            }
+            return .engine(.setPolicy(p))
+        case "speed":
+            try expectCount(2, "speed X|max")
+            if words[1].lowercased() == "max" { return .speed(nil) }
+            let s = words[1].hasSuffix("x") || words[1].hasSuffix("×") ? String(words[1].dropLast()) : words[1]
+            guard let v = Double(s), v >= 0.1, v <= 1000 else { throw CommandError("speed must be 0.1 to 1000 or max, got '\(words[1])'") }
+            return .speed(v)
+        default:
+            throw CommandError("unknown command '\(verb)' (commands: \(grammar.joined(separator: "; ")))")
+        }
+    }
+}
+
+/// A command that cannot be understood, with a message for the operator.
+public struct CommandError: Error, CustomStringConvertible, Equatable {
+    /// What is wrong.
+    public let description: String
+    /// Creates an error.
+    public init(_ d: String) { description = d }
+}
+
+/// A timed list of operator commands, e.g. `2s pause parse`, one per line; `#` starts a comment.
+public struct ActionScript: Equatable, Sendable {
+    /// One timed command.
+    public struct Entry: Equatable, Sendable {
+        /// Seconds after the start of the run.
+        public var at: Double
+        /// The command.
+        public var command: OperatorCommand
+        /// The text as written.
+        public var text: String
+        /// 1-based line in the script.
+        public var line: Int
+    }
+
+    /// The entries, in time order (stable for equal times).
+    public var entries: [Entry]
+
+    /// Parses a script. Errors name the file and line: `actions.txt:3: unknown task 'prase' …`.
+    public init(_ text: String, file: String, task: (String) -> TaskID?, taskNames: [String]) throws {
+        var out: [Entry] = []
+        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty { continue }
+            let parts = trimmed.split(separator: " ", maxSplits: 1).map(String.init)
+            guard let at = ActionScript.seconds(parts[0]) else {
+                throw CommandError("\(file):\(i + 1): expected a time like 2s, 500ms or 1m first, got '\(parts[0])'")
+            }
+            guard parts.count == 2 else { throw CommandError("\(file):\(i + 1): a command must follow the time") }
+            do {
+                out.append(Entry(at: at, command: try OperatorCommand.parse(parts[1], task: task, taskNames: taskNames), text: parts[1], line: i + 1))
+            } catch let e as CommandError {
+                throw CommandError("\(file):\(i + 1): \(e.description)")
+            }
+        }
+        entries = out.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
+    }
+
+    /// `250ms`, `2s`, `1.5s`, `1m` → seconds.
+    public static func seconds(_ text: String) -> Double? {
+        let t = text.lowercased()
+        let (num, scale): (Substring, Double) =
+            t.hasSuffix("ms") ? (t.dropLast(2), 0.001) : t.hasSuffix("s") ? (t.dropLast(1), 1) : t.hasSuffix("m") ? (t.dropLast(1), 60) : (Substring(t), 1)
+        guard let v = Double(num), v >= 0, v.isFinite else { return nil }
+        return v * scale
+    }
+}

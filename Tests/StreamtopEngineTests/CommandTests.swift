@@ -1,0 +1,56 @@
+import Testing
+@testable import StreamtopEngine
+
+@Suite struct OperatorCommandTests {
+    let names = ["source", "parse", "aggregate", "sink"]
+    func parse(_ s: String) throws -> OperatorCommand {
+        try OperatorCommand.parse(s, task: { n in names.firstIndex(of: n).map(TaskID.init) }, taskNames: names)
+    }
+
+    @Test func theActionScriptVocabulary() throws {
+        #expect(try parse("pause parse") == .engine(.pause(TaskID(1))))
+        #expect(try parse("resume  parse") == .engine(.resume(TaskID(1))))
+        #expect(try parse("workers aggregate 2") == .engine(.setWorkers(TaskID(2), 2)))
+        #expect(try parse("priority sink 5") == .engine(.setPriority(TaskID(3), 5)))
+        #expect(try parse("priority sink +2") == .engine(.adjustPriority(TaskID(3), 2)))
+        #expect(try parse("priority sink -1") == .engine(.adjustPriority(TaskID(3), -1)))
+        #expect(try parse("policy adaptive") == .engine(.setPolicy(.adaptive)))
+        #expect(try parse("policy fair") == .engine(.setPolicy(.fairShare)))
+        #expect(try parse("pin aggregate") == .engine(.pin(TaskID(2))))
+        #expect(try parse("speed 10") == .speed(10))
+        #expect(try parse("speed max") == .speed(nil))
+    }
+
+    @Test func mistakesSayWhatIsWrong() {
+        let cases: [(String, String)] = [
+            ("pause prase", "unknown task 'prase' (tasks: source, parse, aggregate, sink)"),
+            ("workers parse", "usage: workers TASK N"),
+            ("workers parse zero", "workers must be a whole number ≥ 1, got 'zero'"),
+            ("policy random", "unknown policy 'random' (strict-priority, fair-share, adaptive)"),
+            ("speed 5000", "speed must be 0.1 to 1000 or max, got '5000'"),
+            ("frobnicate", "unknown command 'frobnicate'"),
+        ]
+        for (text, message) in cases {
+            do {
+                _ = try parse(text)
+                Issue.record("\(text) parsed")
+            } catch {
+                #expect("\(error)".hasPrefix(message), "\(text): \(error)")
+            }
+        }
+    }
+
+    @Test func scriptsAreTimedSortedAndReportLines() throws {
+        let script = try ActionScript(
+            "# tuning\n2s pause parse\n\n500ms policy adaptive   # first\n1m resume parse\n",
+            file: "a.txt", task: { n in names.firstIndex(of: n).map(TaskID.init) }, taskNames: names)
+        #expect(script.entries.map(\.at) == [0.5, 2, 60])
+        #expect(script.entries.map(\.line) == [4, 2, 5])
+        #expect(throws: CommandError("a.txt:2: expected a time like 2s, 500ms or 1m first, got 'soon'")) {
+            try ActionScript("1s pause parse\nsoon pause parse", file: "a.txt", task: { _ in TaskID(1) }, taskNames: names)
+        }
+        #expect(throws: CommandError("a.txt:1: unknown task 'x' (tasks: source, parse, aggregate, sink)")) {
+            try ActionScript("1s pause x", file: "a.txt", task: { _ in nil }, taskNames: names)
+        }
+    }
+}
