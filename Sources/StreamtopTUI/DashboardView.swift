@@ -241,7 +241,8 @@ public enum DashboardView {
             return
         }
         var x = 1
-        for (keys, label) in Keymap.hints {
+        let room = buf.width - 2 - (state.message.map { min(Sanitizer.width(of: $0) + 2, 24) } ?? 0)
+        for (keys, label) in Keymap.hints(fitting: room) {
             let need = Sanitizer.width(of: keys) + Sanitizer.width(of: label) + 3
             if x + need > buf.width { break }
             x += buf.put(keys, x: x, y: y, role: .hintKey)

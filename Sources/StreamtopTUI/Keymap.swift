@@ -55,6 +55,8 @@ public struct KeyBinding: Sendable {
     public var hint: String?
     /// Sentence for the help screen.
     public var help: String
+    /// Importance in the hint bar (0 most important): on a narrow terminal the least important go first.
+    public var rank: Int = 1
 }
 
 /// The single table of key bindings. The help screen and the hint bar are generated from it, so they
@@ -65,17 +67,17 @@ public enum Keymap {
         KeyBinding(keys: [.up, .char("k")], action: .selectPrevious, hint: "select", help: "select the previous task"),
         KeyBinding(keys: [.down, .char("j")], action: .selectNext, hint: nil, help: "select the next task"),
         KeyBinding(keys: [.char("p"), .char(" ")], action: .togglePause, hint: "pause", help: "pause or resume the selected task (its queue fills, upstream blocks, nothing is dropped)"),
-        KeyBinding(keys: [.char("+"), .char("="), .function(8)], action: .priorityUp, hint: "priority", help: "raise the selected task's priority"),
+        KeyBinding(keys: [.char("+"), .char("="), .function(8)], action: .priorityUp, hint: "priority", help: "raise the selected task's priority", rank: 2),
         KeyBinding(keys: [.char("-"), .function(7)], action: .priorityDown, hint: nil, help: "lower the selected task's priority"),
-        KeyBinding(keys: [.char("]")], action: .addWorker, hint: "workers", help: "give the selected task one more worker"),
+        KeyBinding(keys: [.char("]")], action: .addWorker, hint: "workers", help: "give the selected task one more worker", rank: 2),
         KeyBinding(keys: [.char("[")], action: .removeWorker, hint: nil, help: "take one worker from the selected task"),
-        KeyBinding(keys: [.char("*")], action: .togglePin, hint: "pin", help: "pin the selected task's workers (the adaptive policy leaves them alone), or unpin"),
-        KeyBinding(keys: [.char("P")], action: .cyclePolicy, hint: "policy", help: "switch policy: strict-priority → fair-share → adaptive"),
-        KeyBinding(keys: [.char(">"), .char(".")], action: .replayFaster, hint: "speed", help: "replay faster (×2)"),
+        KeyBinding(keys: [.char("*")], action: .togglePin, hint: "pin", help: "pin the selected task's workers (the adaptive policy leaves them alone), or unpin", rank: 3),
+        KeyBinding(keys: [.char("P")], action: .cyclePolicy, hint: "policy", help: "switch policy: strict-priority → fair-share → adaptive", rank: 3),
+        KeyBinding(keys: [.char(">"), .char(".")], action: .replayFaster, hint: "speed", help: "replay faster (×2)", rank: 3),
         KeyBinding(keys: [.char("<"), .char(",")], action: .replaySlower, hint: nil, help: "replay slower (÷2)"),
-        KeyBinding(keys: [.char(":")], action: .commandLine, hint: "cmd", help: "type a command: pause T, resume T, priority T N, workers T N, pin T, policy P, speed X"),
-        KeyBinding(keys: [.char("?"), .char("h"), .function(1)], action: .toggleHelp, hint: "help", help: "show or hide this help"),
-        KeyBinding(keys: [.char("q"), .function(10)], action: .quit, hint: "quit", help: "quit and restore the terminal"),
+        KeyBinding(keys: [.char(":")], action: .commandLine, hint: "cmd", help: "type a command: pause T, resume T, priority T N, workers T N, pin T, policy P, speed X", rank: 2),
+        KeyBinding(keys: [.char("?"), .char("h"), .function(1)], action: .toggleHelp, hint: "help", help: "show or hide this help", rank: 0),
+        KeyBinding(keys: [.char("q"), .function(10)], action: .quit, hint: "quit", help: "quit and restore the terminal", rank: 0),
     ]
 
     /// The action bound to a key, if any.
@@ -85,15 +87,31 @@ public enum Keymap {
 
     /// Hint bar entries: (keys as shown, label). A binding without a hint joins the one before it,
     /// e.g. `↑/↓ select`.
-    public static var hints: [(String, String)] {
-        var out: [(String, String)] = []
+    public static var hints: [(String, String)] { rankedHints.map { ($0.0, $0.1) } }
+
+    /// Hint bar entries with their importance.
+    public static var rankedHints: [(String, String, Int)] {
+        var out: [(String, String, Int)] = []
         for b in bindings {
             if let h = b.hint {
-                out.append((b.keys[0].label, h))
+                out.append((b.keys[0].label, h, b.rank))
             } else if !out.isEmpty {
                 out[out.count - 1].0 += "/" + b.keys[0].label
             }
         }
         return out
+    }
+
+    /// The hints that fit in `width` columns (each takes its keys, a space, its label and two spaces),
+    /// dropping the least important first and keeping table order.
+    public static func hints(fitting width: Int) -> [(String, String)] {
+        var items = rankedHints
+        func needed(_ list: [(String, String, Int)]) -> Int {
+            list.reduce(0) { $0 + $1.0.count + $1.1.count + 3 }
+        }
+        while needed(items) > width, let worst = items.indices.max(by: { items[$0].2 < items[$1].2 || (items[$0].2 == items[$1].2 && $0 < $1) }) {
+            items.remove(at: worst)
+        }
+        return items.map { ($0.0, $0.1) }
     }
 }

@@ -36,6 +36,9 @@ import Testing
         let hintRow = buf.rowText(buf.height - 1)
         for (keys, label) in Keymap.hints { #expect(hintRow.contains("\(keys) \(label)")) }
         #expect(hintRow.contains("↑/↓ select"))
+        // On a narrow terminal help and quit stay; the least important hints go.
+        let narrow = DashboardView.render(sampleModel(), state: DashboardState(), width: 80, height: 24).rowText(23)
+        #expect(narrow.contains("? help") && narrow.contains("q quit") && narrow.contains("p pause"), "\(narrow)")
     }
 
     @Test func reducerTurnsKeysIntoEngineCommands() {
