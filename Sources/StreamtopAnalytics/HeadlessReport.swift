@@ -92,11 +92,13 @@ struct TaskReport: Encodable {
     var records_out: Int
     var records_filtered: Int
     var bytes_in: Int
+    var bytes_out: Int
     var quanta: Int
     var workers: Int
     var priority: Int
     var state: String
     var batch_latency_ns: LatencySummary
+    var record_latency_ns: LatencySummary
     var ns_per_record: Double
 
     init(_ t: TaskSnapshot) {
@@ -105,11 +107,13 @@ struct TaskReport: Encodable {
         records_out = t.recordsOut
         records_filtered = t.recordsFiltered
         bytes_in = t.bytesIn
+        bytes_out = t.bytesOut
         quanta = t.quanta
         workers = t.workers
         priority = t.priority
         state = t.state.rawValue
         batch_latency_ns = t.latency
+        record_latency_ns = t.recordLatency
         ns_per_record = (t.nanosPerRecord * 10).rounded() / 10
     }
 }

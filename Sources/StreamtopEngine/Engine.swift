@@ -185,6 +185,7 @@ public final class Engine: @unchecked Sendable {
         src.recordsIn += batch.records
         src.recordsOut += batch.records
         src.bytesIn += batch.bytes
+        src.bytesOut += batch.bytes
         src.quanta += 1
         src.latency.record(duration, records: batch.records, now: now)
     }
@@ -347,10 +348,12 @@ public final class Engine: @unchecked Sendable {
             if let out = output.batch {
                 tasks[next].queue.push(out)
                 task.recordsOut += out.records
+                task.bytesOut += out.bytes
             }
         } else {
             // The last task delivers to the outside world.
             task.recordsOut += output.batch?.records ?? (batch.records - output.filtered)
+            task.bytesOut += output.batch?.bytes ?? batch.bytes
             endToEnd.record(now &- batch.ingestNanos, records: batch.records, now: now)
         }
     }
@@ -474,7 +477,7 @@ public final class Engine: @unchecked Sendable {
             let state = stateLocked(i)
             if state == .backpressured && i > 0 { t.backpressuredNanos &+= interval }
             noteStateLocked(t, state, now: now, index: i)
-            t.samples.append((now, t.recordsIn, t.recordsOut, t.busyNanos, t.backpressuredNanos))
+            t.samples.append((now, t.recordsIn, t.recordsOut, t.busyNanos, t.backpressuredNanos, t.bytesIn, t.bytesOut))
             while let first = t.samples.first, now &- first.t > 1_000_000_000, t.samples.count > 2 { t.samples.removeFirst() }
             let first = t.samples.first!
             let dt = Double(now &- first.t) / 1e9
@@ -485,10 +488,12 @@ public final class Engine: @unchecked Sendable {
                 TaskSnapshot(
                     id: t.id, name: t.name, state: state, priority: t.priority, workers: i == 0 ? 1 : t.allocation,
                     workersBusy: t.running, maxParallelism: t.maxParallelism, pinned: t.pinned, recordsIn: t.recordsIn,
-                    recordsOut: t.recordsOut, recordsFiltered: t.filtered, bytesIn: t.bytesIn,
+                    recordsOut: t.recordsOut, recordsFiltered: t.filtered, bytesIn: t.bytesIn, bytesOut: t.bytesOut,
                     inPerSecond: rate(first.rin, t.recordsIn), outPerSecond: rate(first.rout, t.recordsOut),
+                    bytesInPerSecond: rate(first.bin, t.bytesIn), bytesOutPerSecond: rate(first.bout, t.bytesOut),
                     queueDepth: t.queue.count, queueCapacity: i == 0 ? 0 : t.queue.capacity,
                     queuedRecords: t.queue.records, inFlightRecords: t.inFlightRecords, latency: t.latency.summary(),
+                    recordLatency: t.latency.perRecordSummary(),
                     nanosPerRecord: t.latency.nanosPerRecord(),
                     busyRatio: dt > 0 ? min(1, Double(t.busyNanos &- first.busy) / 1e9 / dt / alloc) : 0,
                     backpressuredRatio: dt > 0 ? min(1, Double(t.backpressuredNanos &- first.bp) / 1e9 / dt) : 0,

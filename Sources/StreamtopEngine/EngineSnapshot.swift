@@ -73,10 +73,16 @@ public struct TaskSnapshot: Sendable, Codable {
     public var recordsFiltered: Int
     /// Bytes taken in since start.
     public var bytesIn: Int
+    /// Bytes passed downstream since start.
+    public var bytesOut: Int
     /// Records in per second, over the last second.
     public var inPerSecond: Double
     /// Records out per second, over the last second.
     public var outPerSecond: Double
+    /// Bytes in per second, over the last second.
+    public var bytesInPerSecond: Double
+    /// Bytes out per second, over the last second.
+    public var bytesOutPerSecond: Double
     /// Batches waiting in the task's input queue.
     public var queueDepth: Int
     /// Capacity of the input queue, in batches (0 for the source).
@@ -87,12 +93,16 @@ public struct TaskSnapshot: Sendable, Codable {
     public var inFlightRecords: Int
     /// Processing time per batch over the recent window.
     public var latency: LatencySummary
+    /// Processing time per record over the recent window (batch time over its records, weighted by records).
+    public var recordLatency: LatencySummary
     /// Mean processing time per record over the recent window, ns.
     public var nanosPerRecord: Double
     /// Share of the last second spent processing, per worker allowed (1.0 = all allowed workers busy).
     public var busyRatio: Double
     /// Share of the last second with input ready but no room downstream.
     public var backpressuredRatio: Double
+    /// Share of the last second neither busy nor backpressured (waiting for input, or paused).
+    public var idleRatio: Double { max(0, 1 - busyRatio - backpressuredRatio) }
     /// Quanta (batches processed) since start.
     public var quanta: Int
 

@@ -6,6 +6,9 @@ import Histogram
 struct LatencyWindow {
     private var current = Histogram<UInt64>(highestTrackableValue: 100_000_000_000, numberOfSignificantValueDigits: .two)
     private var previous = Histogram<UInt64>(highestTrackableValue: 100_000_000_000, numberOfSignificantValueDigits: .two)
+    /// Time per record (batch time over its records), weighted by records.
+    private var currentPerRecord = Histogram<UInt64>(highestTrackableValue: 100_000_000_000, numberOfSignificantValueDigits: .two)
+    private var previousPerRecord = Histogram<UInt64>(highestTrackableValue: 100_000_000_000, numberOfSignificantValueDigits: .two)
     private var rotatedAt: UInt64 = 0
     let windowNanos: UInt64
     /// Largest value the histograms track (100 s); larger samples are recorded as this.
@@ -18,6 +21,9 @@ struct LatencyWindow {
     mutating func record(_ ns: UInt64, records: Int, now: UInt64) {
         rotateIfNeeded(now)
         _ = current.record(min(max(ns, 1), LatencyWindow.highest))
+        if records > 0 {
+            _ = currentPerRecord.record(min(max(ns / UInt64(records), 1), LatencyWindow.highest), count: UInt64(records))
+        }
         sums.current.ns &+= ns
         sums.current.records &+= UInt64(records)
     }
@@ -26,6 +32,8 @@ struct LatencyWindow {
         if now &- rotatedAt >= windowNanos {
             previous = current
             current.reset()
+            previousPerRecord = currentPerRecord
+            currentPerRecord.reset()
             sums.previous = sums.current
             sums.current = (0, 0)
             rotatedAt = now
@@ -35,6 +43,16 @@ struct LatencyWindow {
     func summary() -> LatencySummary {
         var merged = previous
         merged.add(current)
+        guard merged.totalCount > 0 else { return LatencySummary() }
+        return LatencySummary(
+            p50: merged.valueAtPercentile(50), p95: merged.valueAtPercentile(95), p99: merged.valueAtPercentile(99),
+            max: merged.max, count: merged.totalCount)
+    }
+
+    /// Percentiles of time per record over the window.
+    func perRecordSummary() -> LatencySummary {
+        var merged = previousPerRecord
+        merged.add(currentPerRecord)
         guard merged.totalCount > 0 else { return LatencySummary() }
         return LatencySummary(
             p50: merged.valueAtPercentile(50), p95: merged.valueAtPercentile(95), p99: merged.valueAtPercentile(99),

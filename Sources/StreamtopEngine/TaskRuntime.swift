@@ -28,6 +28,7 @@ final class TaskRuntime {
     var recordsOut = 0
     var filtered = 0
     var bytesIn = 0
+    var bytesOut = 0
     var quanta = 0
     var busyNanos: UInt64 = 0
     var backpressuredNanos: UInt64 = 0
@@ -35,7 +36,7 @@ final class TaskRuntime {
     var backpressuredSince: UInt64 = 0
     var latency = LatencyWindow()
     /// Samples for rates over the last second: (time, in, out, busy, backpressured).
-    var samples: [(t: UInt64, rin: Int, rout: Int, busy: UInt64, bp: UInt64)] = []
+    var samples: [(t: UInt64, rin: Int, rout: Int, busy: UInt64, bp: UInt64, bin: Int, bout: Int)] = []
     /// Last reported state, to log changes once.
     var lastState: TaskState = .idle
     var stateSince: UInt64 = 0

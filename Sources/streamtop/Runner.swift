@@ -159,8 +159,10 @@ final class SnapshotWriter {
                     queue_capacity: $0.queueCapacity, in_per_second: $0.inPerSecond.rounded(),
                     out_per_second: $0.outPerSecond.rounded(), workers: $0.workers, priority: $0.priority,
                     busy_ratio: ($0.busyRatio * 1000).rounded() / 1000,
-                    backpressured_ratio: ($0.backpressuredRatio * 1000).rounded() / 1000, pinned: $0.pinned,
-                    batch_latency_ns: $0.latency)
+                    backpressured_ratio: ($0.backpressuredRatio * 1000).rounded() / 1000,
+                    idle_ratio: ($0.idleRatio * 1000).rounded() / 1000, pinned: $0.pinned,
+                    bytes_in: $0.bytesIn, bytes_out: $0.bytesOut, bytes_in_per_second: $0.bytesInPerSecond.rounded(),
+                    batch_latency_ns: $0.latency, record_latency_ns: $0.recordLatency)
             }, decisions: fresh)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
@@ -188,8 +190,13 @@ struct SnapshotLine: Encodable {
         var priority: Int
         var busy_ratio: Double
         var backpressured_ratio: Double
+        var idle_ratio: Double
         var pinned: Bool
+        var bytes_in: Int
+        var bytes_out: Int
+        var bytes_in_per_second: Double
         var batch_latency_ns: LatencySummary
+        var record_latency_ns: LatencySummary
     }
     var time: Double
     var lines: Int

@@ -9,9 +9,10 @@ func sampleModel() -> DashboardModel {
     func task(_ i: Int, _ name: String, _ state: TaskState, depth: Int, rate: Double, p50: UInt64, p99: UInt64, workers: Int) -> TaskSnapshot {
         TaskSnapshot(
             id: TaskID(i), name: name, state: state, priority: i == 2 ? 3 : 0, workers: workers, workersBusy: 0,
-            maxParallelism: 8, pinned: i == 2, recordsIn: 123_456, recordsOut: 123_000, recordsFiltered: 456, bytesIn: 9_999_999,
-            inPerSecond: rate, outPerSecond: rate, queueDepth: depth, queueCapacity: i == 0 ? 0 : 8,
+            maxParallelism: 8, pinned: i == 2, recordsIn: 123_456, recordsOut: 123_000, recordsFiltered: 456, bytesIn: 9_999_999, bytesOut: 9_999_000,
+            inPerSecond: rate, outPerSecond: rate, bytesInPerSecond: rate * 180, bytesOutPerSecond: rate * 180, queueDepth: depth, queueCapacity: i == 0 ? 0 : 8,
             queuedRecords: depth * 100, inFlightRecords: 0, latency: LatencySummary(p50: p50, p95: p99, p99: p99, max: p99, count: 10),
+            recordLatency: LatencySummary(p50: p50 / 100, p95: p99 / 100, p99: p99 / 100, max: p99 / 100, count: 1000),
             nanosPerRecord: 150, busyRatio: 0.5, backpressuredRatio: 0, quanta: 42)
     }
     let engine = EngineSnapshot(
