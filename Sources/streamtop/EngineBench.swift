@@ -42,7 +42,13 @@ struct EngineBench: ParsableCommand {
         let quanta = snap.tasks.dropFirst().reduce(0) { $0 + $1.quanta }
         print("engine: \(stages) stages, \(step ? "step mode (one thread)" : "\(workers) workers"), blocks of \(blockRecords) records, \(blocks) blocks")
         print(String(format: "records/s end to end: %.1f M", records / seconds / 1e6))
-        print(String(format: "quanta: %d in %.3f s = %.0f quanta/s; %.2f µs of wall time per quantum per worker", quanta, seconds, Double(quanta) / seconds, seconds * 1e6 * Double(workers) / Double(quanta)))
+        if step {
+            // Every step is one quantum of a task or one read of the source, all on this thread.
+            let steps = quanta + snap.tasks[0].quanta
+            print(String(format: "steps: %d in %.3f s = %.3f µs per quantum (pick, hand-off, metrics, lock; no threads)", steps, seconds, seconds * 1e6 / Double(steps)))
+        } else {
+            print(String(format: "quanta: %d in %.3f s = %.0f quanta/s; %.2f µs of wall time per quantum per worker", quanta, seconds, Double(quanta) / seconds, seconds * 1e6 * Double(workers) / Double(quanta)))
+        }
     }
 }
 
