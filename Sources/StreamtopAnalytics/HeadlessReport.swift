@@ -79,9 +79,14 @@ public struct HeadlessReport: Encodable {
 
     /// The report as one line of JSON.
     public func json() throws -> String {
+        String(decoding: try Self.encoder().encode(self), as: UTF8.self)
+    }
+
+    /// The JSON encoder for every machine-readable output: one line, keys sorted so output is stable.
+    public static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
+        return encoder
     }
 }
 

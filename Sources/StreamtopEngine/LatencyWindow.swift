@@ -40,9 +40,12 @@ struct LatencyWindow {
         }
     }
 
-    func summary() -> LatencySummary {
-        var merged = previous
-        merged.add(current)
+    func summary() -> LatencySummary { Self.summarize(previous, current) }
+
+    /// Percentiles of the union of two histograms (the last complete window and the current one).
+    private static func summarize(_ older: Histogram<UInt64>, _ newer: Histogram<UInt64>) -> LatencySummary {
+        var merged = older
+        merged.add(newer)
         guard merged.totalCount > 0 else { return LatencySummary() }
         return LatencySummary(
             p50: merged.valueAtPercentile(50), p95: merged.valueAtPercentile(95), p99: merged.valueAtPercentile(99),
@@ -50,14 +53,7 @@ struct LatencyWindow {
     }
 
     /// Percentiles of time per record over the window.
-    func perRecordSummary() -> LatencySummary {
-        var merged = previousPerRecord
-        merged.add(currentPerRecord)
-        guard merged.totalCount > 0 else { return LatencySummary() }
-        return LatencySummary(
-            p50: merged.valueAtPercentile(50), p95: merged.valueAtPercentile(95), p99: merged.valueAtPercentile(99),
-            max: merged.max, count: merged.totalCount)
-    }
+    func perRecordSummary() -> LatencySummary { Self.summarize(previousPerRecord, currentPerRecord) }
 
     /// Mean nanoseconds per record in the window.
     func nanosPerRecord() -> Double {

@@ -50,11 +50,8 @@ struct Duration: ExpressibleByArgument {
     var milliseconds: Int
     init(milliseconds: Int) { self.milliseconds = milliseconds }
     init?(argument: String) {
-        let s = argument.lowercased()
-        let (number, scale): (Substring, Double) =
-            s.hasSuffix("ms") ? (s.dropLast(2), 1) : s.hasSuffix("s") ? (s.dropLast(1), 1000) : (Substring(s), 1000)
-        guard let v = Double(number), v > 0, v * scale >= 10 else { return nil }
-        milliseconds = Int(v * scale)
+        guard let seconds = ActionScript.seconds(argument), seconds >= 0.01 else { return nil }
+        milliseconds = Int(seconds * 1000)
     }
     var defaultValueDescription: String { "\(milliseconds)ms" }
 }

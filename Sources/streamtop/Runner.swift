@@ -164,9 +164,7 @@ final class SnapshotWriter {
                     bytes_in: $0.bytesIn, bytes_out: $0.bytesOut, bytes_in_per_second: $0.bytesInPerSecond.rounded(),
                     batch_latency_ns: $0.latency, record_latency_ns: $0.recordLatency)
             }, decisions: fresh)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
-        if var data = try? encoder.encode(line) {
+        if var data = try? HeadlessReport.encoder().encode(line) {
             data.append(0x0A)
             handle.write(data)
         }

@@ -63,7 +63,9 @@ let sharedDirectory: URL = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         let ours = try runReport([path], workers: 2) { p in
             let e = p.engine
             e.send(.pause(e.taskID(named: "aggregate")!))
+            e.send(.setPolicy(.fairShare))
             usleep(20_000)
+            e.send(.setPolicy(.adaptive))
             e.send(.setWorkers(e.taskID(named: "parse")!, 1))
             e.send(.adjustPriority(e.taskID(named: "aggregate")!, 3))
             usleep(20_000)
@@ -75,6 +77,7 @@ let sharedDirectory: URL = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         expectSameContract(ours, try loadJSON(samplePath("elastic_apache_logs.expected.json")), "with actions")
         let decisions = (ours["decisions"] as! [[String: Any]]).map { $0["action"] as! String }
         #expect(decisions.contains("paused") && decisions.contains("resumed") && decisions.contains("workers 2 → 1"))
+        #expect(decisions.contains("policy fair-share → adaptive"))
     }
 
     @Test func everyRealLogInSharedMatchesTheReference() throws {
