@@ -22,7 +22,9 @@ let package = Package(
         // Access-log formats, the byte-level parser, line sources and the demo generator.
         .target(name: "StreamtopLogs"),
         // The access-log tasks (parse, aggregate, sink), the default pipeline and the report.
-        .target(name: "StreamtopAnalytics", dependencies: ["StreamtopEngine", "StreamtopLogs"]),
+        .target(
+            name: "StreamtopAnalytics",
+            dependencies: ["StreamtopEngine", "StreamtopLogs", .product(name: "Histogram", package: "hdrhistogram-swift")]),
         // Screen buffer, layout, widgets, keymap, reducer and themes. No curses here.
         .target(
             name: "StreamtopTUI",

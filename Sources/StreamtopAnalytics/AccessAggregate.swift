@@ -1,3 +1,5 @@
+import Histogram
+import StreamtopEngine
 import StreamtopLogs
 
 /// The report's aggregates over some records: status codes, methods, paths, clients, bytes, event-time
@@ -26,6 +28,8 @@ public struct AccessAggregate {
     public var firstEvent = Int64.max
     /// Latest event time, or Int64.min when there are no records.
     public var lastEvent = Int64.min
+    /// Time to serve requests (µs), for formats that log it ($request_time, %D…).
+    public var requestTime = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .two)
 
     /// Creates empty aggregates.
     public init() {}
@@ -50,7 +54,11 @@ public struct AccessAggregate {
                     paths.add(base + Int(r.pathStart), Int(r.pathLength))
                 } else {
                     methods.add(AccessAggregate.dash, 1)
-                    paths.add(AccessAggregate.dash, 1)
+                    if r.hasPath {
+                        paths.add(base + Int(r.pathStart), Int(r.pathLength))
+                    } else {
+                        paths.add(AccessAggregate.dash, 1)
+                    }
                 }
                 clients.add(base + Int(r.clientStart), Int(r.clientLength))
                 let m = r.time - ((r.time % 60) + 60) % 60
@@ -62,6 +70,7 @@ public struct AccessAggregate {
                 minuteCount += 1
                 if r.time < first { first = r.time }
                 if r.time > last { last = r.time }
+                if r.requestMicros >= 0 { _ = requestTime.record(UInt64(min(r.requestMicros, 3_600_000_000))) }
             }
         }
         if minuteCount > 0 { minutes[minute, default: 0] += minuteCount }
@@ -83,6 +92,7 @@ public struct AccessAggregate {
         for (k, v) in other.minutes { minutes[k, default: 0] += v }
         firstEvent = min(firstEvent, other.firstEvent)
         lastEvent = max(lastEvent, other.lastEvent)
+        requestTime.add(other.requestTime)
     }
 
     /// A summary with the `top` most frequent paths and clients.
@@ -98,7 +108,10 @@ public struct AccessAggregate {
             topPaths: paths.top(top), topClients: clients.top(top), uniqueClients: clients.count,
             uniquePaths: paths.count,
             firstEvent: records > 0 ? firstEvent : nil, lastEvent: records > 0 ? lastEvent : nil,
-            perMinute: minutes.sorted { $0.key < $1.key }.map { MinuteCount(minute: $0.key, count: $0.value) })
+            perMinute: minutes.sorted { $0.key < $1.key }.map { MinuteCount(minute: $0.key, count: $0.value) },
+            requestTime: requestTime.totalCount == 0 ? nil : LatencySummary(
+                p50: requestTime.valueAtPercentile(50), p95: requestTime.valueAtPercentile(95),
+                p99: requestTime.valueAtPercentile(99), max: requestTime.max, count: requestTime.totalCount))
     }
 
     static let dash: UnsafePointer<UInt8> = {
@@ -144,6 +157,8 @@ public struct AccessSummary: Sendable {
     public var lastEvent: Int64?
     /// Records per minute, ascending.
     public var perMinute: [MinuteCount]
+    /// Time to serve requests in µs, when the format logs it.
+    public var requestTime: LatencySummary? = nil
 
     /// An empty summary.
     public static let empty = AccessAggregate().summary()

@@ -12,19 +12,22 @@ public final class AccessPipeline {
     public let quarantine: Quarantine
     /// The line source (for its label and, when it is a replay, its speed and position).
     public let lines: LineSource
+    /// The log format (fixed, or detected from the first block).
+    public let format: FormatChoice
 
     /// Builds the pipeline over `lines` with `workers` worker threads.
-    public init(lines: LineSource, workers: Int, quarantine: Quarantine, queueCapacity: Int = 8, policy: SchedulingPolicy = .strictPriority, clock: EngineClock = MonotonicClock()) {
+    public init(lines: LineSource, workers: Int, quarantine: Quarantine, queueCapacity: Int = 8, policy: SchedulingPolicy = .strictPriority, format: FormatChoice = FormatChoice(.combined), clock: EngineClock = MonotonicClock()) {
         self.lines = lines
+        self.format = format
         self.quarantine = quarantine
         aggregate = AggregateOperator(slots: workers)
         var config = EngineConfig(workers: workers)
         config.sourceName = "source"
         config.policy = policy
         engine = Engine(
-            source: LineBlockSource(lines, clock: clock),
+            source: LineBlockSource(lines, clock: clock, format: format),
             tasks: [
-                TaskSpec(name: "parse", op: ParseOperator(quarantine: quarantine), priority: 0, queueCapacity: queueCapacity),
+                TaskSpec(name: "parse", op: ParseOperator(quarantine: quarantine, format: format), priority: 0, queueCapacity: queueCapacity),
                 TaskSpec(name: "aggregate", op: aggregate, priority: 0, queueCapacity: queueCapacity),
                 TaskSpec(name: "sink", op: SinkOperator(), priority: 0, queueCapacity: queueCapacity),
             ],

@@ -55,13 +55,16 @@ public final class LineBlockSource: StreamSource {
     /// The underlying line source.
     public let lines: LineSource
     private let clock: EngineClock
-    /// Creates the adapter.
-    public init(_ lines: LineSource, clock: EngineClock = MonotonicClock()) {
+    private let format: FormatChoice?
+    /// Creates the adapter; with a format choice in auto mode, the first block decides the format.
+    public init(_ lines: LineSource, clock: EngineClock = MonotonicClock(), format: FormatChoice? = nil) {
         self.lines = lines
         self.clock = clock
+        self.format = format
     }
     public func next() throws -> Batch? {
         guard let block = try lines.nextBlock() else { return nil }
+        format?.detectIfNeeded(block)
         return Batch(payload: block, records: block.lineCount, bytes: block.count, ingestNanos: clock.nanos())
     }
     public func stop() { lines.stop() }

@@ -67,6 +67,7 @@ public struct HeadlessReport: Encodable {
         try c.encode(s.perMinute.map { MinuteEntry(minute: LogTime.iso8601($0.minute), count: $0.count) }, forKey: Key("per_minute"))
         // Extras beyond the contract.
         try c.encode(s.uniquePaths, forKey: Key("unique_paths"))
+        if let rt = s.requestTime { try c.encode(rt, forKey: Key("request_time_us")) }
         try c.encode(
             OrderedCounts(pairs: MalformedReason.allCases.compactMap { r in malformedReasons[r].map { (r.key, $0) } }),
             forKey: Key("malformed_reasons"))

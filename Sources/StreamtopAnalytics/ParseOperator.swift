@@ -5,19 +5,24 @@ import StreamtopLogs
 /// Malformed lines are counted as filtered and sent to the quarantine with their line numbers.
 public final class ParseOperator: StreamOperator {
     private let quarantine: Quarantine
+    private let formatChoice: FormatChoice
     /// Creates the operator.
-    public init(quarantine: Quarantine) { self.quarantine = quarantine }
+    public init(quarantine: Quarantine, format: FormatChoice = FormatChoice(.combined)) {
+        self.quarantine = quarantine
+        self.formatChoice = format
+    }
 
     public var maxParallelism: Int { Int.max }
 
     public func process(_ batch: Batch, slot: Int) -> OperatorOutput {
         let block = batch.payload as! LineBlock
         let base = block.base
+        let format = formatChoice.format
         var records: [ParsedRecord] = []
         records.reserveCapacity(block.lineCount)
         var rejected: [Quarantine.Rejected] = []
         block.forEachLine { start, length, physical in
-            switch CombinedLogParser.parse(base, start: start, count: length) {
+            switch format.parse(base, start: start, count: length) {
             case .record(let r):
                 records.append(r)
             case .malformed(let reason):

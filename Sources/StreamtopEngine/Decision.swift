@@ -14,6 +14,7 @@ public struct Decision: Sendable, Codable, Equatable {
         case started, finished
         case inputEnded = "input_ended", inputStopped = "input_stopped", inputFailed = "input_failed"
         case sourceEvent = "source_event"
+        case formatDetected = "format_detected"
         case paused, resumed
         case priorityChanged = "priority_changed"
         case workersChanged = "workers_changed"

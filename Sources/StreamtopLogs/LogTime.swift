@@ -26,6 +26,59 @@ public enum LogTime {
         return sign == UInt8(ascii: "+") ? local - offset : local + offset
     }
 
+    /// Parses ISO 8601 / RFC 3339 as loggers write it: `YYYY-MM-DDTHH:MM:SS`, optional fraction, then `Z`
+    /// or `±HH:MM` (or `±HHMM`). A space may stand for the `T`. Returns UTC epoch seconds.
+    @inlinable
+    public static func parseISO8601(_ p: UnsafePointer<UInt8>, count: Int) -> Int64? {
+        guard count >= 19, p[4] == UInt8(ascii: "-"), p[7] == UInt8(ascii: "-"),
+            p[10] == UInt8(ascii: "T") || p[10] == UInt8(ascii: " "), p[13] == UInt8(ascii: ":"), p[16] == UInt8(ascii: ":"),
+            let year = fourDigits(p, 0), let month = twoDigits(p, 5), let day = twoDigits(p, 8), let hour = twoDigits(p, 11),
+            let minute = twoDigits(p, 14), let second = twoDigits(p, 17)
+        else { return nil }
+        guard year >= 1, month >= 1, month <= 12, day >= 1, day <= daysInMonth(year: year, month: month), hour < 24,
+            minute < 60, second < 60
+        else { return nil }
+        var i = 19
+        if i < count && (p[i] == UInt8(ascii: ".") || p[i] == UInt8(ascii: ",")) {
+            i += 1
+            while i < count && p[i] &- 48 < 10 { i += 1 }
+        }
+        var offset: Int64 = 0
+        if i < count && (p[i] == UInt8(ascii: "Z") || p[i] == UInt8(ascii: "z")) {
+            i += 1
+        } else if i < count && (p[i] == UInt8(ascii: "+") || p[i] == UInt8(ascii: "-")) {
+            guard i + 3 <= count, let oh = twoDigits(p, i + 1) else { return nil }
+            var j = i + 3
+            if j < count && p[j] == UInt8(ascii: ":") { j += 1 }
+            guard j + 2 <= count, let om = twoDigits(p, j) else { return nil }
+            offset = Int64(oh * 3600 + om * 60) * (p[i] == UInt8(ascii: "+") ? 1 : -1)
+            i = j + 2
+        }
+        guard i == count else { return nil }
+        let local = daysFromCivil(year: year, month: month, day: day) * 86_400 + Int64(hour * 3600 + minute * 60 + second)
+        return local - offset
+    }
+
+    /// Parses epoch seconds written as a number, with an optional fraction (`1700000000.123`, nginx's
+    /// `$msec`, Caddy's `ts`). Values above 1e11 are taken as milliseconds.
+    @inlinable
+    public static func parseEpoch(_ p: UnsafePointer<UInt8>, count: Int) -> Int64? {
+        var i = 0
+        var v: Int64 = 0
+        while i < count && p[i] &- 48 < 10 {
+            v = v &* 10 &+ Int64(p[i] &- 48)
+            i += 1
+            if i > 16 { return nil }
+        }
+        guard i > 0 else { return nil }
+        if i < count && p[i] == UInt8(ascii: ".") {
+            i += 1
+            while i < count && p[i] &- 48 < 10 { i += 1 }
+        }
+        guard i == count else { return nil }
+        return v > 100_000_000_000 ? v / 1000 : v
+    }
+
     /// Parses a timestamp given as a byte array (convenience for tests and non-hot paths).
     public static func parseCLF(_ bytes: [UInt8]) -> Int64? {
         bytes.withUnsafeBufferPointer { buf in

@@ -16,6 +16,14 @@ public enum MalformedReason: Int, CaseIterable, Sendable, Codable {
     case badSize
     /// Something other than a space follows the size.
     case trailingGarbage
+    /// A custom format's literal text (a separator, a quote, a bracket) is not where the format puts it.
+    case formatMismatch
+    /// A field the format needs is empty or missing.
+    case missingField
+    /// A number (request time, a byte count in JSON) is not a number.
+    case badNumber
+    /// A JSON line is not a JSON object, or lacks a field the mapping needs.
+    case badJSON
 
     /// A short human-readable label.
     public var label: String {
@@ -28,6 +36,10 @@ public enum MalformedReason: Int, CaseIterable, Sendable, Codable {
         case .badStatus: return "bad status"
         case .badSize: return "bad size"
         case .trailingGarbage: return "garbage after size"
+        case .formatMismatch: return "does not match the format"
+        case .missingField: return "missing field"
+        case .badNumber: return "bad number"
+        case .badJSON: return "bad JSON"
         }
     }
 
@@ -42,6 +54,10 @@ public enum MalformedReason: Int, CaseIterable, Sendable, Codable {
         case .badStatus: return "bad_status"
         case .badSize: return "bad_size"
         case .trailingGarbage: return "trailing_garbage"
+        case .formatMismatch: return "format_mismatch"
+        case .missingField: return "missing_field"
+        case .badNumber: return "bad_number"
+        case .badJSON: return "bad_json"
         }
     }
 }

@@ -21,6 +21,8 @@ public struct ParsedRecord: Sendable {
     public var size: Int64
     /// Event time in UTC seconds since the epoch.
     public var time: Int64
+    /// Time the server took to serve the request, in microseconds, or -1 when the format has none.
+    public var requestMicros: Int64 = -1
 
     /// Creates a record from field offsets.
     public init(
@@ -38,6 +40,9 @@ public struct ParsedRecord: Sendable {
         self.time = time
     }
 
-    /// True when the request had no method and target, so both are reported as `-`.
+    /// True when the record has a method (else it is reported as `-`).
     @inlinable public var hasRequestLine: Bool { methodStart >= 0 }
+    /// True when the record has a path: with a method, or from a format that logs the path alone
+    /// (`methodStart` is then -2).
+    @inlinable public var hasPath: Bool { methodStart >= 0 || methodStart == -2 }
 }

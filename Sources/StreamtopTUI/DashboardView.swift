@@ -67,6 +67,9 @@ public enum DashboardView {
             ("malformed", Format.grouped(s.malformed), s.malformed > 0 ? .warning : .headerValue),
             ("clients", Format.grouped(s.uniqueClients), .headerValue),
         ]
+        if let rt = s.requestTime {
+            items.append(("served p50/p99", Format.duration(rt.p50 * 1000) + "/" + Format.duration(rt.p99 * 1000), .headerValue))
+        }
         let e2e = m.engine.endToEndLatency
         if e2e.count > 0 { items.append(("e2e p99", Format.duration(e2e.p99), .headerValue)) }
         items.append(("workers", "\(m.engine.workers)", .headerValue))

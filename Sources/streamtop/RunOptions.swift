@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import StreamtopEngine
+import StreamtopAnalytics
+import StreamtopLogs
 
 /// Options shared by every way of running the pipeline.
 struct RunOptions: ParsableArguments {
@@ -31,10 +33,50 @@ struct RunOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Apply a timed script of operator commands, one per line: '2s pause parse', '5s resume parse', '6s workers aggregate 2', '7s policy adaptive', '8s speed 10'.", valueName: "file"))
     var actions: String?
 
+    @Option(help: ArgumentHelp("Log format: auto (detect from the first lines and say which), combined, common, vcombined, vcommon, nginx-timed or json.", valueName: "name"))
+    var format: String = "auto"
+
+    @Option(help: ArgumentHelp("A custom format written as an nginx log_format, e.g. '$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent $request_time'.", valueName: "log_format"))
+    var nginxFormat: String?
+
+    @Option(help: ArgumentHelp("A custom format written as an Apache LogFormat, e.g. '%h %l %u %t \"%r\" %>s %b %D'.", valueName: "LogFormat"))
+    var apacheFormat: String?
+
+    @Option(help: ArgumentHelp("For --format json: the key holding a field, as FIELD=KEY (nested keys with dots), e.g. client=request.remote_ip. Fields: client, timeISO, timeEpoch, timeCLF, request, method, uri, status, size, requestTimeSeconds, requestTimeNanos. Repeatable.", valueName: "field=key"))
+    var jsonField: [String] = []
+
     @Option(help: ArgumentHelp("Capacity of each task's input queue, in blocks.", valueName: "blocks"))
     var queueCapacity: Int = 8
 
+    /// The format the options ask for.
+    func formatChoice() throws -> FormatChoice {
+        if nginxFormat != nil && apacheFormat != nil { throw ValidationError("give --nginx-format or --apache-format, not both") }
+        do {
+            if let f = nginxFormat { return FormatChoice(.compiled(try CompiledFormat.nginx(f, name: "custom nginx"))) }
+            if let f = apacheFormat { return FormatChoice(.compiled(try CompiledFormat.apache(f, name: "custom apache"))) }
+        } catch let e as CompiledFormat.CompileError {
+            throw ValidationError("bad custom format: \(e.description)")
+        }
+        if !jsonField.isEmpty {
+            var map = JSONFieldMap()
+            for item in jsonField {
+                let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2, let kind = FieldKind(rawValue: parts[0]), !parts[1].isEmpty else {
+                    throw ValidationError("--json-field wants FIELD=KEY with FIELD one of \(FieldKind.allCases.map(\.rawValue).filter { $0 != "ignore" }.joined(separator: ", ")); got '\(item)'")
+                }
+                map.set(kind, to: parts[1])
+            }
+            return FormatChoice(.jsonLines(map))
+        }
+        if format.lowercased() == "auto" { return .auto() }
+        guard let preset = LogFormat.preset(format) else {
+            throw ValidationError("unknown format '\(format)' (auto, \(LogFormat.presetNames.joined(separator: ", ")), or --nginx-format/--apache-format)")
+        }
+        return FormatChoice(preset)
+    }
+
     func validate() throws {
+        _ = try formatChoice()
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256, got \(workers)") }
         guard (1...4096).contains(queueCapacity) else { throw ValidationError("--queue-capacity must be between 1 and 4096, got \(queueCapacity)") }
     }

@@ -37,10 +37,24 @@ struct Runner {
 
     private func run(lines: LineSource, sourceNames: [String], header: String, pacer: ReplayPacer?) throws {
         let quarantine = try Quarantine(rejectsPath: options.rejects, sourceNames: sourceNames)
+        let format = try options.formatChoice()
         let pipeline = AccessPipeline(
             lines: lines, workers: options.workers, quarantine: quarantine, queueCapacity: options.queueCapacity,
-            policy: options.policy.policy)
+            policy: options.policy.policy, format: format)
         let engine = pipeline.engine
+        let headless = options.headless
+        format.onDetected = { d in
+            let summary = "\(d.format.name) (\(d.matched) of \(d.total) lines of the first block parse)"
+            if d.fits {
+                engine.log(.engine, kind: .formatDetected, task: "parse", action: "format \(d.format.name)", reason: "detected: \(summary)", numbers: ["matched": Double(d.matched), "sampled": Double(d.total)])
+                if headless { FileHandle.standardError.write(Data("streamtop: format: \(summary)\n".utf8)) }
+            } else {
+                let example = String(decoding: d.example, as: UTF8.self).unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : String($0) }.joined()
+                let message = "no known format fits the input (best: \(summary)); a line: \(example) — use --format, --nginx-format or --apache-format"
+                engine.log(.engine, kind: .formatDetected, task: "parse", action: "no format fits", reason: message, numbers: ["matched": Double(d.matched), "sampled": Double(d.total)])
+                if headless { FileHandle.standardError.write(Data("streamtop: \(message)\n".utf8)) }
+            }
+        }
         // Source events (rotation, skipped gaps) go to the decision log, beside the scheduler's.
         let note: (String) -> Void = { engine.log(.engine, task: "source", action: "source event", reason: $0) }
         (lines as? FollowSource)?.onEvent = note

@@ -52,6 +52,9 @@ func run(_ args: [String], stdin: Data? = nil, whileRunning: ((Process) -> Void)
             (["replay", sample, "--frobnicate"], "streamtop: Unknown option '--frobnicate'"),
             (["watch", "-", "other.log", "--headless"], "streamtop: '-' (standard input) cannot be mixed with files"),
             (["replay", sample, "--headless", "--rejects", "/nonexistent/dir/r.txt"], "streamtop: cannot write rejects file /nonexistent/dir/r.txt"),
+            (["replay", sample, "--headless", "--format", "xml"], "streamtop: unknown format 'xml' (auto, combined, common, vcombined"),
+            (["replay", sample, "--headless", "--nginx-format", "$remote_addr $status"], "streamtop: bad custom format: the format has no time field"),
+            (["replay", sample, "--headless", "--json-field", "colour=red"], "streamtop: --json-field wants FIELD=KEY"),
         ]
         for (args, message) in cases {
             let r = try run(args)
@@ -88,6 +91,17 @@ func run(_ args: [String], stdin: Data? = nil, whileRunning: ((Process) -> Void)
         #expect(json["lines"] as? Int == 10_000)
         #expect(json["records"] as? Int == 10_000)
         #expect((json["tasks"] as? [Any])?.count == 4)
+    }
+
+    @Test func autoDetectionSaysWhatItChoseOrThatNothingFits() throws {
+        let r = try run(["replay", realSample, "--speed", "max", "--headless"])
+        #expect(r.stderr == "streamtop: format: combined (1000 of 1000 lines of the first block parse)\n")
+        let garbage = try run(["watch", "-", "--headless"], stdin: Data("hello\nworld\n".utf8))
+        #expect(garbage.status == 0)
+        #expect(garbage.stderr.hasPrefix("streamtop: no known format fits the input (best: "), "\(garbage.stderr)")
+        #expect(garbage.stderr.contains("a line: hello"))
+        let json = try JSONSerialization.jsonObject(with: Data(garbage.stdout.utf8)) as! [String: Any]
+        #expect(json["malformed"] as? Int == 2)
     }
 
     @Test func watchStandardInputReportsAtEndOfInput() throws {

@@ -1,0 +1,36 @@
+import StreamtopLogs
+import Synchronization
+
+/// The log format of a run: fixed from the start, or detected from the first block (`--format auto`).
+///
+/// Detection runs on the source thread before the first batch enters the pipeline, and the parse task
+/// only reads the format after taking a batch from its queue (under the engine's lock), so the value is
+/// settled before any reader sees it.
+public final class FormatChoice: @unchecked Sendable {
+    private var chosen: LogFormat
+    private let needsDetection = Atomic<Bool>(false)
+    /// Called once with the detection result (on the source thread).
+    public var onDetected: ((FormatDetector.Detection) -> Void)?
+
+    /// A fixed format.
+    public init(_ format: LogFormat) { chosen = format }
+
+    /// A format to detect from the first block.
+    public static func auto() -> FormatChoice {
+        let c = FormatChoice(.combined)
+        c.needsDetection.store(true, ordering: .relaxed)
+        return c
+    }
+
+    /// The format in use.
+    public var format: LogFormat { chosen }
+
+    /// Detects the format from `block` the first time it is called with lines (auto mode only).
+    public func detectIfNeeded(_ block: LineBlock) {
+        guard needsDetection.load(ordering: .relaxed), block.lineCount > 0 else { return }
+        let d = FormatDetector.detect(block)
+        chosen = d.format
+        needsDetection.store(false, ordering: .relaxed)
+        onDetected?(d)
+    }
+}

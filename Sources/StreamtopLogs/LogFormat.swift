@@ -1,0 +1,74 @@
+/// What a field of a log format holds.
+public enum FieldKind: String, Equatable, Sendable, CaseIterable {
+    case client, ident, user
+    case timeCLF, timeISO, timeEpoch
+    case request, method, uri
+    case status, size
+    case referer, userAgent, vhost
+    case requestTimeSeconds, requestTimeMillis, requestTimeMicros, requestTimeNanos
+    case ignore
+}
+
+/// One piece of a compiled format: text that must appear as is, or a field.
+public enum FormatToken: Equatable, Sendable {
+    /// Bytes that must appear exactly.
+    case literal([UInt8])
+    /// A field of a kind, with the name the user wrote (`$remote_addr`, `%h`) for messages.
+    case field(FieldKind, String)
+}
+
+/// A log format: the contract's combined/common parser, a compiled custom format, or JSON lines.
+/// Immutable and thread-safe; `parse` allocates nothing.
+public enum LogFormat: Sendable {
+    /// Apache/nginx combined and common, with optional trailing fields (the report contract's grammar).
+    case combined
+    /// A format compiled from an nginx `log_format` or Apache `LogFormat` string.
+    case compiled(CompiledFormat)
+    /// One JSON object per line, fields found by name.
+    case jsonLines(JSONFieldMap)
+
+    /// A short name for messages and the dashboard.
+    public var name: String {
+        switch self {
+        case .combined: return "combined"
+        case .compiled(let c): return c.name
+        case .jsonLines: return "json"
+        }
+    }
+
+    /// Parses the line `[start, start + count)` of `base`.
+    @inlinable
+    public func parse(_ base: UnsafePointer<UInt8>, start: Int, count: Int) -> CombinedLogParser.Outcome {
+        switch self {
+        case .combined: return CombinedLogParser.parse(base, start: start, count: count)
+        case .compiled(let c): return c.parse(base, start: start, count: count)
+        case .jsonLines(let m): return JSONLineParser.parse(base, start: start, count: count, map: m)
+        }
+    }
+
+    /// Presets by name: `combined`, `common` (both the contract's parser), `vcombined` (virtual host
+    /// first, as Apache's vhost_combined), `nginx-timed` (combined plus `$request_time` and upstream time,
+    /// nginx's common extension), `json` (nginx escape=json, Caddy, Traefik field names).
+    public static func preset(_ name: String) -> LogFormat? {
+        switch name.lowercased() {
+        case "combined", "common", "clf", "ncsa": return .combined
+        case "vcombined", "vhost_combined", "vhost-combined":
+            return .compiled(try! CompiledFormat.apache(#"%v:%p %h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i""#, name: "vcombined"))
+        case "vcommon", "vhost":
+            return .compiled(try! CompiledFormat.apache(#"%v %h %l %u %t "%r" %>s %b"#, name: "vcommon"))
+        case "nginx-timed", "nginx_timed":
+            return .compiled(try! CompiledFormat.nginx(#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" "$http_x_forwarded_for" $request_time"#, name: "nginx-timed"))
+        case "json", "jsonl", "ndjson": return .jsonLines(JSONFieldMap())
+        default: return nil
+        }
+    }
+
+    /// The names `preset` accepts, for help and errors.
+    public static let presetNames = ["combined", "common", "vcombined", "vcommon", "nginx-timed", "json"]
+
+    /// What `--format auto` tries, most specific first, so that a line several formats accept is
+    /// credited to the one that reads the most from it.
+    public static var detectionCandidates: [LogFormat] {
+        ["nginx-timed", "vcombined", "vcommon", "combined", "json"].compactMap { preset($0) }
+    }
+}
