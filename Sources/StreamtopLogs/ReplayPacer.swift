@@ -23,6 +23,20 @@ public final class ReplayPacer: LineSource {
 
     private var pending: LineBlock?
     private var pendingCursor = 0
+    /// 1-based number of the physical line at `pendingCursor`.
+    private var pendingLine = 1
+
+    /// Transport requests from other threads (dashboard, action script), read by the source thread.
+    private struct Transport {
+        var paused = false
+        var stepSeconds: Int64 = 0
+        var seekTarget: Int64?
+    }
+    private let transport = Mutex(Transport())
+    /// Source-thread state of the transport: whether it saw the pause, where the clock stood.
+    private var sawPause = false
+    private var frozenTime: Int64 = 0
+    private var stepUntil: Int64?
     private var anchorEvent: Int64 = 0
     private var anchorWall: UInt64 = 0
     private var anchorSpeed: Double = 1
@@ -54,6 +68,27 @@ public final class ReplayPacer: LineSource {
 
     public var label: String { upstream.label }
 
+    /// Pauses the replay clock: no lines are handed out until `resume` (or a `step`).
+    public func pause() { transport.withLock { $0.paused = true } }
+
+    /// Resumes from where the clock was paused (or stepped to), without a burst to catch up.
+    public func resume() { transport.withLock { $0.paused = false } }
+
+    /// Whether the replay is paused.
+    public var isPaused: Bool { transport.withLock { $0.paused } }
+
+    /// While paused, hands out the next `seconds` of the recording at once.
+    public func step(seconds: Int64) { transport.withLock { $0.stepSeconds += max(1, seconds) } }
+
+    /// Jumps ahead to an event time: lines before it are processed at once (nothing is skipped), then the
+    /// replay goes on at its speed from there. Returns false for a time not ahead of the replay.
+    @discardableResult
+    public func seek(to epoch: Int64) -> Bool {
+        guard epoch > position.load(ordering: .relaxed) else { return false }
+        transport.withLock { $0.seekTarget = epoch }
+        return true
+    }
+
     public func stop() {
         stopped.store(true, ordering: .relaxed)
         upstream.stop()
@@ -68,6 +103,7 @@ public final class ReplayPacer: LineSource {
                 }
                 pending = next
                 pendingCursor = 0
+                pendingLine = next.firstLineNumber
                 if next.sourceOffset == 0 { restartClock = true }
             }
             if let out = takeDueLines() { return out }
@@ -87,7 +123,54 @@ public final class ReplayPacer: LineSource {
             let stop = lineEnd(base, start, block.count)
             let t = eventTime(base, start, stop)
             if let t {
-                let due = dueWall(t)
+                let ctl = transport.withLock { c -> Transport in
+                    let copy = c
+                    c.stepSeconds = 0
+                    return copy
+                }
+                if ctl.paused {
+                    if !sawPause {
+                        // Freeze the replay clock where it stands.
+                        sawPause = true
+                        frozenTime = anchored ? max(currentReplayTime(), lastEvent) : t
+                    }
+                    if ctl.stepSeconds > 0 { stepUntil = max(frozenTime, stepUntil ?? frozenTime) + ctl.stepSeconds }
+                    if let until = stepUntil, t <= until {
+                        // A step hands out the next stretch of the recording at once.
+                    } else {
+                        if let until = stepUntil {
+                            frozenTime = until
+                            stepUntil = nil
+                        }
+                        if taken > 0 { break }
+                        usleep(20_000)
+                        if stopped.load(ordering: .relaxed) { return nil }
+                        continue
+                    }
+                } else if sawPause {
+                    // Resume: the clock goes on from where it was frozen (or stepped to).
+                    sawPause = false
+                    stepUntil = nil
+                    reanchor(event: frozenTime, wall: monotonicNanos())
+                }
+                if let target = ctl.seekTarget {
+                    if t >= target {
+                        transport.withLock { $0.seekTarget = nil }
+                        onEvent?("replay reached \(LogTime.iso8601(target))")
+                        reanchor(event: target, wall: monotonicNanos())
+                        if sawPause { frozenTime = target }
+                    } else {
+                        // Fast-forward: everything before the target is processed at once, nothing skipped.
+                        if t > lastEvent { lastEvent = t }
+                        position.store(lastEvent, ordering: .relaxed)
+                        taken += 1
+                        takenEnd = min(stop + 1, block.count)
+                        start = takenEnd
+                        if taken >= maxLinesPerBlock { break }
+                        continue
+                    }
+                }
+                let due = ctl.paused ? 0 : dueWall(t)
                 let now = monotonicNanos()
                 if due > now &+ coalesceNanos {
                     if taken > 0 { break }  // hand out what is due, wait for the rest next call
@@ -124,8 +207,9 @@ public final class ReplayPacer: LineSource {
             buffer.baseAddress!.copyMemory(from: block.bytes.baseAddress! + pendingCursor, byteCount: n)
             out = LineBlock(
                 owning: buffer, count: n, sourceIndex: block.sourceIndex,
-                sourceOffset: block.sourceOffset + Int64(pendingCursor), firstLineNumber: block.firstLineNumber)
+                sourceOffset: block.sourceOffset + Int64(pendingCursor), firstLineNumber: pendingLine)
         }
+        pendingLine += taken
         pendingCursor = takenEnd
         if pendingCursor >= block.count { pending = nil }
         return out

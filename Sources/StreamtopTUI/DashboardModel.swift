@@ -18,9 +18,11 @@ public struct DashboardModel: Sendable {
     public var speed: String?
     /// Replay position (UTC epoch seconds of the latest line handed out), if replaying.
     public var replayPosition: Int64?
+    /// Whether the replay clock is paused.
+    public var replayPaused = false
 
     /// Creates a model.
-    public init(engine: EngineSnapshot, summary: AccessSummary, malformedReasons: [(String, Int)] = [], recentRejects: [String] = [], source: String, speed: String? = nil, replayPosition: Int64? = nil) {
+    public init(engine: EngineSnapshot, summary: AccessSummary, malformedReasons: [(String, Int)] = [], recentRejects: [String] = [], source: String, speed: String? = nil, replayPosition: Int64? = nil, replayPaused: Bool = false) {
         self.engine = engine
         self.summary = summary
         self.malformedReasons = malformedReasons
@@ -28,6 +30,7 @@ public struct DashboardModel: Sendable {
         self.source = source
         self.speed = speed
         self.replayPosition = replayPosition
+        self.replayPaused = replayPaused
     }
 }
 

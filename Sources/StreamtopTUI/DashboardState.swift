@@ -72,6 +72,10 @@ public enum DashboardReducer {
         case .commandLine:
             state.commandLine = ""
             state.message = nil
+        case .replayPause:
+            return [.runCommand("replay toggle")]
+        case .replayStep:
+            return [.runCommand("step 10s")]
         case .replayFaster, .replaySlower:
             guard canChangeSpeed else {
                 state.message = "speed applies to paced replays only"

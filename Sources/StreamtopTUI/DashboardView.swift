@@ -46,8 +46,8 @@ public enum DashboardView {
         var x = buf.put(" streamtop ", x: 0, y: 0, role: .title)
         x += buf.put(" " + Sanitizer.truncate(m.source, to: 32), x: x, y: 0, role: .header)
         if let speed = m.speed {
-            x += buf.put("  ▶ ", x: x, y: 0, role: .header)
-            x += buf.put(speed, x: x, y: 0, role: .headerValue)
+            x += buf.put(m.replayPaused ? "  ‖ " : "  ▶ ", x: x, y: 0, role: .header)
+            x += buf.put(m.replayPaused ? "paused" : speed, x: x, y: 0, role: m.replayPaused ? .headerWarning : .headerValue)
         }
         if let pos = m.replayPosition, pos > 0 {
             let (y4, mo, d, _, _, _) = LogTime.civil(pos)

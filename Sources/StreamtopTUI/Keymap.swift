@@ -37,7 +37,7 @@ public enum Action: Hashable, Sendable {
     case togglePause
     case priorityUp, priorityDown
     case addWorker, removeWorker
-    case replayFaster, replaySlower
+    case replayFaster, replaySlower, replayPause, replayStep
     case togglePin
     case cyclePolicy
     case commandLine
@@ -75,6 +75,8 @@ public enum Keymap {
         KeyBinding(keys: [.char("P")], action: .cyclePolicy, hint: "policy", help: "switch policy: strict-priority → fair-share → adaptive", rank: 3),
         KeyBinding(keys: [.char(">"), .char(".")], action: .replayFaster, hint: "speed", help: "replay faster (×2)", rank: 3),
         KeyBinding(keys: [.char("<"), .char(",")], action: .replaySlower, hint: nil, help: "replay slower (÷2)"),
+        KeyBinding(keys: [.char("z")], action: .replayPause, hint: "replay", help: "pause or resume the replay clock (no catch-up burst on resume)", rank: 3),
+        KeyBinding(keys: [.char("s")], action: .replayStep, hint: nil, help: "while the replay is paused, step 10 s of the recording"),
         KeyBinding(keys: [.char(":")], action: .commandLine, hint: "cmd", help: "type a command: pause T, resume T, priority T N, workers T N, pin T, policy P, speed X", rank: 2),
         KeyBinding(keys: [.char("?"), .char("h"), .function(1)], action: .toggleHelp, hint: "help", help: "show or hide this help", rank: 0),
         KeyBinding(keys: [.char("q"), .function(10)], action: .quit, hint: "quit", help: "quit and restore the terminal", rank: 0),

@@ -32,7 +32,41 @@ struct CommandApplier {
             pacer.speed = new
             pipeline.engine.log(.operator, kind: .speedChanged, task: "source", action: "replay speed \(Self.speedLabel(old)) → \(Self.speedLabel(new))", reason: "operator request", numbers: ["from": old.isFinite ? old : -1, "to": new.isFinite ? new : -1])
             return "replay speed \(Self.speedLabel(new))"
+        case .replayPause(let request):
+            guard let pacer else { return rejected("replay pause") }
+            let pause = request ?? !pacer.isPaused
+            guard pacer.isPaused != pause else { return pause ? "replay already paused" : "replay already playing" }
+            pause ? pacer.pause() : pacer.resume()
+            pipeline.engine.log(.operator, kind: .speedChanged, task: "source", action: pause ? "replay paused" : "replay resumed",
+                                reason: pause ? "operator request; the replay clock stops (the pipeline drains what it has)" : "operator request; the replay clock goes on from where it stopped")
+            return pause ? "replay paused (s steps, z resumes)" : "replay playing"
+        case .step(let seconds):
+            guard let pacer else { return rejected("step") }
+            guard pacer.isPaused else { return "step works while the replay is paused (z)" }
+            pacer.step(seconds: seconds)
+            pipeline.engine.log(.operator, kind: .speedChanged, task: "source", action: "replay step \(seconds) s", reason: "operator request")
+            return "stepped \(seconds) s"
+        case .seek(let target):
+            guard let pacer else { return rejected("seek") }
+            let now = pacer.position.load(ordering: .relaxed)
+            let epoch: Int64
+            switch target {
+            case .absolute(let t): epoch = t
+            case .ahead(let s): epoch = now + s
+            case .timeOfDay(let s): epoch = now - ((now % 86_400) + 86_400) % 86_400 + s
+            }
+            guard pacer.seek(to: epoch) else {
+                return "seek goes forward only: \(LogTime.iso8601(epoch)) is not after \(LogTime.iso8601(now))"
+            }
+            pipeline.engine.log(.operator, kind: .speedChanged, task: "source", action: "replay seek to \(LogTime.iso8601(epoch))",
+                                reason: "operator request; lines before it are processed at once, nothing is skipped")
+            return "seeking to \(LogTime.clock(epoch))"
         }
+    }
+
+    private func rejected(_ what: String) -> String {
+        pipeline.engine.log(.operator, kind: .rejected, task: "source", action: "\(what) ignored", reason: "the input is not a paced replay")
+        return "\(what) applies to paced replays only"
     }
 
     static func speedLabel(_ v: Double) -> String {

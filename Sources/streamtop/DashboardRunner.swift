@@ -88,7 +88,7 @@ struct DashboardRunner {
                 let model = DashboardModel(
                     engine: engine.snapshot(), summary: summary, malformedReasons: reasons,
                     recentRejects: [], source: header, speed: pacer.map { CommandApplier.speedLabel($0.speed) } ?? (header.hasPrefix("watch") ? nil : "max"),
-                    replayPosition: pacer.map { $0.position.load(ordering: .relaxed) })
+                    replayPosition: pacer.map { $0.position.load(ordering: .relaxed) }, replayPaused: pacer?.isPaused ?? false)
                 terminal.draw(DashboardView.render(model, state: state, width: w, height: h))
                 lastFrame = now
                 dirty = false

@@ -154,6 +154,53 @@ func drain(_ source: LineSource, limit: Int = 10_000) throws -> [String] {
         #expect(pacer.position.load(ordering: .relaxed) == LogTime.parseCLF(Array("01/Jan/2024:00:00:20 +0000".utf8)))
     }
 
+    /// A recording of one line per second for `seconds` seconds.
+    func recording(_ seconds: Int) throws -> String {
+        let path = tempPath("transport")
+        let lines = (0..<seconds).map { i in #"1.2.3.4 - - [\#(LogTime.clf(1_704_067_200 + Int64(i)).replacingOccurrences(of: " +0000", with: "")) +0000] "GET /\#(i) HTTP/1.1" 200 1"# }
+        try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func pauseFreezesTheClockStepAdvancesItAndResumeDoesNotBurst() throws {
+        let pacer = ReplayPacer(try FileSource(paths: [try recording(600)]), speed: 10)
+        pacer.coalesceNanos = 0
+        var got: [String] = []
+        let lock = NSLock()
+        let reader = Thread {
+            while let block = try? pacer.nextBlock() {
+                block.forEachLine { s, l, _ in
+                    lock.lock()
+                    got.append(String(decoding: UnsafeBufferPointer(start: block.base + s, count: l), as: UTF8.self))
+                    lock.unlock()
+                }
+            }
+        }
+        reader.start()
+        usleep(300_000)  // about 3 s of recording at 10×
+        pacer.pause()
+        usleep(100_000)
+        lock.lock(); let atPause = got.count; lock.unlock()
+        usleep(400_000)  // paused: nothing more
+        lock.lock(); let stillPaused = got.count; lock.unlock()
+        #expect(stillPaused == atPause)
+        pacer.step(seconds: 20)
+        usleep(200_000)
+        lock.lock(); let afterStep = got.count; lock.unlock()
+        #expect(afterStep - stillPaused >= 19 && afterStep - stillPaused <= 21, "a 20 s step hands out 20 lines, got \(afterStep - stillPaused)")
+        pacer.resume()
+        usleep(300_000)
+        lock.lock(); let afterResume = got.count; lock.unlock()
+        #expect(afterResume - afterStep <= 6, "no catch-up burst after a pause: \(afterResume - afterStep) lines in 0.3 s at 10×")
+        #expect(pacer.seek(to: 1_704_067_200 + 400))
+        usleep(300_000)
+        #expect(pacer.position.load(ordering: .relaxed) >= 1_704_067_200 + 400)
+        lock.lock(); let afterSeek = got.count; lock.unlock()
+        #expect(afterSeek >= 400, "seek processes everything before the target: \(afterSeek)")
+        #expect(!pacer.seek(to: 1_704_067_200))  // backwards: refused
+        pacer.stop()
+    }
+
     @Test func replaySkipsLongSilences() throws {
         let path = tempPath("gap")
         let lines = [

@@ -5,7 +5,7 @@ import Testing
 
 @Suite struct KeymapTests {
     @Test func everyActionHasAKeyAndNoKeyIsBoundTwice() {
-        let all: [Action] = [.selectNext, .selectPrevious, .togglePause, .priorityUp, .priorityDown, .addWorker, .removeWorker, .replayFaster, .replaySlower, .togglePin, .cyclePolicy, .commandLine, .toggleHelp, .quit]
+        let all: [Action] = [.selectNext, .selectPrevious, .togglePause, .priorityUp, .priorityDown, .addWorker, .removeWorker, .replayFaster, .replaySlower, .replayPause, .replayStep, .togglePin, .cyclePolicy, .commandLine, .toggleHelp, .quit]
         for a in all { #expect(Keymap.bindings.contains { $0.action == a }, "\(a)") }
         let keys = Keymap.bindings.flatMap(\.keys)
         #expect(Set(keys).count == keys.count)

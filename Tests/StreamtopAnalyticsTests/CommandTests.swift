@@ -1,4 +1,5 @@
 import Testing
+@testable import StreamtopAnalytics
 @testable import StreamtopEngine
 
 @Suite struct OperatorCommandTests {
@@ -19,6 +20,13 @@ import Testing
         #expect(try parse("pin aggregate") == .engine(.pin(TaskID(2))))
         #expect(try parse("speed 10") == .speed(10))
         #expect(try parse("speed max") == .speed(nil))
+        #expect(try parse("replay pause") == .replayPause(true))
+        #expect(try parse("replay resume") == .replayPause(false))
+        #expect(try parse("step") == .step(1))
+        #expect(try parse("step 5m") == .step(300))
+        #expect(try parse("seek 14:30") == .seek(.timeOfDay(52_200)))
+        #expect(try parse("seek +10m") == .seek(.ahead(600)))
+        #expect(try parse("seek 2024-11-25T14:00:00Z") == .seek(.absolute(1_732_543_200)))
     }
 
     @Test func mistakesSayWhatIsWrong() {
@@ -29,6 +37,8 @@ import Testing
             ("policy random", "unknown policy 'random' (strict-priority, fair-share, adaptive)"),
             ("speed 5000", "speed must be 0.1 to 1000 or max, got '5000'"),
             ("frobnicate", "unknown command 'frobnicate'"),
+            ("seek soon", "seek wants HH:MM[:SS], +DURATION or an ISO time"),
+            ("step 0s", "step takes a duration of at least 1s"),
         ]
         for (text, message) in cases {
             do {

@@ -1,4 +1,6 @@
 import Foundation
+import StreamtopEngine
+import StreamtopLogs
 
 /// A command as operators type it — in the dashboard's command line, or in an action script — parsed
 /// once into plain data.
@@ -7,11 +9,28 @@ public enum OperatorCommand: Equatable, Sendable {
     case engine(ControlCommand)
     /// Change the replay speed (nil: as fast as possible).
     case speed(Double?)
+    /// Pause (true) or resume (false) the replay clock; nil toggles.
+    case replayPause(Bool?)
+    /// While the replay is paused, hand out the next stretch of the recording (seconds).
+    case step(Int64)
+    /// Jump ahead in the recording.
+    case seek(SeekTarget)
+
+    /// Where to seek to.
+    public enum SeekTarget: Equatable, Sendable {
+        /// An event time (UTC epoch seconds).
+        case absolute(Int64)
+        /// A time of day (seconds after midnight UTC) on the day of the current replay position.
+        case timeOfDay(Int64)
+        /// Seconds ahead of the current position.
+        case ahead(Int64)
+    }
 
     /// The words an operator can type, with their arguments, for help and error messages.
     public static let grammar = [
         "pause TASK", "resume TASK", "priority TASK N", "priority TASK +N|-N", "workers TASK N", "pin TASK",
-        "unpin TASK", "policy strict|fair|adaptive", "speed X|max",
+        "unpin TASK", "policy strict|fair|adaptive", "speed X|max", "replay pause|resume", "step [10s]",
+        "seek HH:MM[:SS] | +10m | 2024-11-25T14:00:00Z",
     ]
 
     /// Parses one command, resolving task names with `task`.
@@ -66,9 +85,40 @@ public enum OperatorCommand: Equatable, Sendable {
             let s = words[1].hasSuffix("x") || words[1].hasSuffix("×") ? String(words[1].dropLast()) : words[1]
             guard let v = Double(s), v >= 0.1, v <= 1000 else { throw CommandError("speed must be 0.1 to 1000 or max, got '\(words[1])'") }
             return .speed(v)
+        case "replay":
+            try expectCount(2, "replay pause|resume")
+            switch words[1].lowercased() {
+            case "pause": return .replayPause(true)
+            case "resume", "play": return .replayPause(false)
+            case "toggle": return .replayPause(nil)
+            default: throw CommandError("usage: replay pause|resume")
+            }
+        case "step":
+            guard words.count <= 2 else { throw CommandError("usage: step [10s]") }
+            guard let seconds = words.count == 2 ? ActionScript.seconds(words[1]) : 1, seconds >= 1 else {
+                throw CommandError("step takes a duration of at least 1s, like 10s or 5m")
+            }
+            return .step(Int64(seconds))
+        case "seek":
+            try expectCount(2, "seek HH:MM[:SS] | +10m | 2024-11-25T14:00:00Z")
+            return .seek(try seekTarget(words[1]))
         default:
             throw CommandError("unknown command '\(verb)' (commands: \(grammar.joined(separator: "; ")))")
         }
+    }
+}
+
+extension OperatorCommand {
+    static func seekTarget(_ text: String) throws -> SeekTarget {
+        if text.hasPrefix("+"), let s = ActionScript.seconds(String(text.dropFirst())), s > 0 { return .ahead(Int64(s)) }
+        let parts = text.split(separator: ":").map { Int($0) }
+        if (2...3).contains(parts.count), parts.allSatisfy({ $0 != nil }) {
+            let (h, m, sec) = (parts[0]!, parts[1]!, parts.count == 3 ? parts[2]! : 0)
+            if (0..<24).contains(h), (0..<60).contains(m), (0..<60).contains(sec) { return .timeOfDay(Int64(h * 3600 + m * 60 + sec)) }
+        }
+        let bytes = Array(text.utf8)
+        if let t = bytes.withUnsafeBufferPointer({ LogTime.parseISO8601($0.baseAddress!, count: $0.count) }) { return .absolute(t) }
+        throw CommandError("seek wants HH:MM[:SS], +DURATION or an ISO time like 2024-11-25T14:00:00Z; got '\(text)'")
     }
 }
 
