@@ -20,7 +20,9 @@ let package = Package(
             dependencies: [.product(name: "Histogram", package: "hdrhistogram-swift")]
         ),
         // Access-log formats, the byte-level parser, line sources and the demo generator.
-        .target(name: "StreamtopLogs"),
+        .target(name: "StreamtopLogs", dependencies: ["CZlib"]),
+        // zlib (system library) for gzipped logs.
+        .systemLibrary(name: "CZlib"),
         // The access-log tasks (parse, aggregate, sink), the default pipeline and the report.
         .target(
             name: "StreamtopAnalytics",

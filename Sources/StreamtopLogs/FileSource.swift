@@ -1,3 +1,5 @@
+import CZlib
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -11,6 +13,8 @@ public final class FileSource: LineSource {
     public let loop: Bool
     private var index = 0
     private var fd: Int32 = -1
+    /// Set when the current input is gzip-compressed (read through zlib instead of read(2)).
+    private var gz: gzFile?
     private var chunker: LineChunker
     private let blockSize: Int
     /// Number of times the input was started over.
@@ -30,7 +34,9 @@ public final class FileSource: LineSource {
         try open(0)
     }
 
-    deinit { if fd > 2 { close(fd) } }
+    deinit {
+        if let gz { gzclose(gz) } else if fd > 2 { close(fd) }
+    }
 
     /// Fails with a clear message unless `path` is `-` or a readable regular file (or FIFO).
     public static func checkReadable(_ path: String) throws {
@@ -45,6 +51,13 @@ public final class FileSource: LineSource {
         }
     }
 
+    /// Whether the file starts with the gzip magic bytes (the position is restored).
+    static func isGzip(_ fd: Int32) -> Bool {
+        var magic: (UInt8, UInt8) = (0, 0)
+        let n = pread(fd, &magic, 2, 0)
+        return n == 2 && magic.0 == 0x1F && magic.1 == 0x8B
+    }
+
     /// A label such as `access.log (+2 more)`.
     public var label: String {
         let first = paths[0] == "-" ? "stdin" : (paths[0].split(separator: "/").last.map(String.init) ?? paths[0])
@@ -55,12 +68,27 @@ public final class FileSource: LineSource {
 
     public func nextBlock() throws -> LineBlock? {
         while index < paths.count {
-            switch try chunker.read(from: fd) {
+            let result: LineChunker.ReadResult
+            if let gz {
+                result = try chunker.read { buffer, count in
+                    let n = Int(gzread(gz, buffer, UInt32(min(count, Int(Int32.max)))))
+                    if n < 0 { errno = EIO }
+                    return n
+                }
+            } else {
+                result = try chunker.read(from: fd)
+            }
+            switch result {
             case .block(let block): return block
             case .partial: continue
             case .endOfData:
                 if let tail = chunker.flush() { return tail }
-                if fd > 2 { close(fd) }
+                if let g = gz {
+                    gzclose(g)
+                    gz = nil
+                } else if fd > 2 {
+                    close(fd)
+                }
                 fd = -1
                 index += 1
                 if index == paths.count && loop {
@@ -80,6 +108,12 @@ public final class FileSource: LineSource {
         } else {
             fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { throw SourceError("cannot open \(path): \(String(cString: strerror(errno)))") }
+            if FileSource.isGzip(fd) {
+                // zlib takes over the descriptor (and closes it).
+                guard let g = gzdopen(fd, "rb") else { throw SourceError("cannot read \(path): not a readable gzip file") }
+                gzbuffer(g, 256 * 1024)
+                gz = g
+            }
         }
         chunker = LineChunker(sourceIndex: i, blockSize: blockSize)
         onInputStart?(i)

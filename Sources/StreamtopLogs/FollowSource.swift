@@ -30,6 +30,9 @@ public final class FollowSource: LineSource {
     }
 
     private var followers: [Follower]
+    /// Patterns to look for new files with, and when they were last expanded.
+    private let patterns: [String]
+    private var lastExpansion: UInt64 = 0
     private let stopped = Atomic<Bool>(false)
     private let blockSize: Int
     let pollInterval: UInt32
@@ -43,10 +46,14 @@ public final class FollowSource: LineSource {
     public init(paths: [String], fromStart: Bool = false, blockSize: Int = 256 * 1024, pollMilliseconds: UInt32 = 50) {
         self.blockSize = blockSize
         self.pollInterval = pollMilliseconds * 1000
-        followers = paths.enumerated().map { Follower(path: $0.element, index: $0.offset, blockSize: blockSize) }
+        patterns = paths.filter(Glob.isPattern)
+        let plain = paths.filter { !Glob.isPattern($0) }
+        let matched = patterns.flatMap(Glob.expand).filter { !plain.contains($0) }
+        followers = (plain + matched).enumerated().map { Follower(path: $0.element, index: $0.offset, blockSize: blockSize) }
         for f in followers {
             if openFile(f) && !fromStart { lseek(f.fd, 0, SEEK_END) }
         }
+        lastExpansion = monotonicNanos()
     }
 
     deinit {
@@ -75,8 +82,24 @@ public final class FollowSource: LineSource {
         return nil
     }
 
+    /// Paths followed so far (patterns expanded).
+    public var followedPaths: [String] { followers.map(\.path) }
+
+    /// Looks for files that newly match a pattern (once a second) and follows them from their start.
+    private func expandPatterns() {
+        guard !patterns.isEmpty, monotonicNanos() &- lastExpansion > 1_000_000_000 else { return }
+        lastExpansion = monotonicNanos()
+        let known = Set(followers.map(\.path))
+        for path in patterns.flatMap(Glob.expand) where !known.contains(path) {
+            let f = Follower(path: path, index: followers.count, blockSize: blockSize)
+            followers.append(f)
+            if openFile(f) { onEvent?("\(path) matches a followed pattern; following it from its start") }
+        }
+    }
+
     /// Checks every file once; returns the first block that is ready.
     func pollOnce() throws -> LineBlock? {
+        expandPatterns()
         for f in followers {
             if let block = try poll(f) { return block }
         }

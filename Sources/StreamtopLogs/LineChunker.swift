@@ -41,6 +41,12 @@ public final class LineChunker {
 
     /// Reads once from `fd` and returns the whole lines that are now complete.
     public func read(from fd: Int32) throws -> ReadResult {
+        try read { buffer, count in Glibc.read(fd, buffer, count) }
+    }
+
+    /// Reads with `reader` (which fills a buffer like read(2): bytes read, 0 at the end, -1 on error with
+    /// errno set) and returns the whole lines that are now complete.
+    public func read(with reader: (UnsafeMutableRawPointer, Int) -> Int) throws -> ReadResult {
         let capacity = max(blockSize, carryCount * 2)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
         if carryCount > 0 { buffer.baseAddress!.copyMemory(from: carry.baseAddress!, byteCount: carryCount) }
@@ -48,7 +54,7 @@ public final class LineChunker {
         var sawEOF = false
         // Fill the buffer (several reads for pipes) so that blocks are big.
         while filled < capacity {
-            let n = Glibc.read(fd, buffer.baseAddress! + filled, capacity - filled)
+            let n = reader(buffer.baseAddress! + filled, capacity - filled)
             if n < 0 {
                 if errno == EINTR { continue }
                 let err = String(cString: strerror(errno))

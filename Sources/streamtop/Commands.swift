@@ -25,7 +25,7 @@ struct ReplayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
         abstract: "Replay recorded access logs by their own timestamps, scaled by --speed.",
-        discussion: "Files are read one after the other; '-' reads standard input. With --speed max the input is read as fast as the pipeline takes it.")
+        discussion: "Files are read one after the other; '-' reads standard input; gzipped files (access.log.2.gz) are read as they are; a quoted pattern ('logs/access.log*') takes the matching files oldest first. With --speed max the input is read as fast as the pipeline takes it.")
 
     @Argument(help: ArgumentHelp("Access-log files in Apache/nginx combined or common format ('-' for stdin).", valueName: "file"))
     var files: [String]
@@ -52,7 +52,7 @@ struct WatchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "watch",
         abstract: "Follow access logs as they grow, like tail -F ('-' reads standard input).",
-        discussion: "Rotation by rename and by copy-truncate is followed; files that do not exist yet are waited for. In headless mode the report is printed at the end of standard input or on SIGINT/SIGTERM.")
+        discussion: "Rotation by rename and by copy-truncate is followed, and a renamed file is still read for a few seconds for writers that have not reopened yet; files that do not exist yet are waited for; a quoted pattern ('/var/log/nginx/*.log') also picks up files that appear later. In headless mode the report is printed at the end of standard input or on SIGINT/SIGTERM.")
 
     @Argument(help: ArgumentHelp("Files to follow, or '-' for standard input.", valueName: "file"))
     var files: [String]

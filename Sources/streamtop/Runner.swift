@@ -8,7 +8,17 @@ struct Runner {
     let options: RunOptions
 
     /// Replays files by their timestamps (or at max speed).
-    func replay(paths: [String], speed: ReplaySpeed, loop: Bool, label: String) throws {
+    func replay(paths patterns: [String], speed: ReplaySpeed, loop: Bool, label: String) throws {
+        var paths: [String] = []
+        for p in patterns {
+            if Glob.isPattern(p) && !FileManager.default.fileExists(atPath: p) {
+                let matches = Glob.expand(p)
+                guard !matches.isEmpty else { throw CLIError("no file matches \(p)") }
+                paths += matches
+            } else {
+                paths.append(p)
+            }
+        }
         let files = try FileSource(paths: paths, loop: loop)
         var pacer: ReplayPacer?
         let lines: LineSource

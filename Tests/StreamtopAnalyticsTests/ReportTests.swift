@@ -80,6 +80,18 @@ let sharedDirectory: URL = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         #expect(decisions.contains("policy fair-share → adaptive"))
     }
 
+    @Test func gzippedRotatedLogsReplayLikeThePlainOnes() throws {
+        let plain = samplePath("elastic_apache_logs.log")
+        let gz = FileManager.default.temporaryDirectory.appendingPathComponent("rotated-\(getpid()).log.2.gz").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "gzip -c '\(plain)' > '\(gz)'"]
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        expectSameContract(try runReport([gz], workers: 2), try loadJSON(samplePath("elastic_apache_logs.expected.json")), "gzip")
+    }
+
     @Test func everyRealLogInSharedMatchesTheReference() throws {
         let logs = sharedDirectory.appendingPathComponent("data/real-logs")
         let script = sharedDirectory.appendingPathComponent("tools/reference-report.py")

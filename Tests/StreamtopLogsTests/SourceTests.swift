@@ -128,6 +128,22 @@ func drain(_ source: LineSource, limit: Int = 10_000) throws -> [String] {
         #expect(lines == ["first line that is long", "x"])
     }
 
+    @Test func patternsPickUpFilesThatAppearLater() throws {
+        let dir = tempPath("glob")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try "a1\n".write(toFile: dir + "/a.log", atomically: false, encoding: .utf8)
+        let f = FollowSource(paths: [dir + "/*.log"], fromStart: true, pollMilliseconds: 5)
+        var lines: [String] = []
+        try collect(f, 1, into: &lines)
+        try "b1\n".write(toFile: dir + "/b.log", atomically: false, encoding: .utf8)
+        try "ignored\n".write(toFile: dir + "/c.txt", atomically: false, encoding: .utf8)
+        try collect(f, 2, into: &lines, seconds: 3)
+        #expect(lines == ["a1", "b1"])
+        #expect(f.followedPaths.map { $0.split(separator: "/").last! } == ["a.log", "b.log"])
+        #expect(Glob.expand(dir + "/*.txt").count == 1)
+        #expect(Glob.expand(dir + "/*.none").isEmpty)
+    }
+
     @Test func waitsForAFileThatDoesNotExistYet() throws {
         let path = tempPath("later")
         let f = FollowSource(paths: [path], pollMilliseconds: 5)

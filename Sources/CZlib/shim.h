@@ -1,0 +1,2 @@
+// zlib, for replaying gzipped rotated logs (access.log.2.gz).
+#include <zlib.h>
