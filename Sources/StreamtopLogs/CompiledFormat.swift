@@ -9,6 +9,80 @@ public struct CompiledFormat: Sendable, Equatable {
     public let name: String
     /// The tokens, in line order.
     public let tokens: [FormatToken]
+    /// The tokens laid out flat for matching without reference counting on the hot path.
+    private let program: Program
+
+    public static func == (a: CompiledFormat, b: CompiledFormat) -> Bool { a.name == b.name && a.tokens == b.tokens }
+
+    /// How one field ends.
+    enum FieldEnd: UInt8 {
+        /// At the first unescaped quote (the field sits between quotes).
+        case quote
+        /// Where the next literal starts.
+        case literal
+        /// At the first space or the end of the line (the last field).
+        case space
+        /// At the end of the line.
+        case lineEnd
+    }
+
+    /// One matching step: a literal to compare, or a field with how it ends.
+    struct Step {
+        var isLiteral: Bool
+        var literalStart: Int
+        var literalCount: Int
+        var kind: FieldKind
+        var end: FieldEnd
+        /// For `.literal` ends: the next literal's bytes.
+        var nextStart: Int
+        var nextCount: Int
+    }
+
+    /// Steps and all literal bytes in one immutable allocation.
+    final class Program: @unchecked Sendable {
+        let steps: UnsafeMutableBufferPointer<Step>
+        let bytes: UnsafeMutablePointer<UInt8>
+
+        init(_ tokens: [FormatToken]) {
+            let literals = tokens.reduce(into: [UInt8]()) { acc, t in if case .literal(let b) = t { acc += b } }
+            bytes = .allocate(capacity: max(1, literals.count))
+            bytes.initialize(from: literals, count: literals.count)
+            var offsets: [Int] = []
+            var at = 0
+            for t in tokens {
+                offsets.append(at)
+                if case .literal(let b) = t { at += b.count }
+            }
+            var list: [Step] = []
+            for (k, t) in tokens.enumerated() {
+                switch t {
+                case .literal(let b):
+                    list.append(Step(isLiteral: true, literalStart: offsets[k], literalCount: b.count, kind: .ignore, end: .lineEnd, nextStart: 0, nextCount: 0))
+                case .field(let kind, _):
+                    var end = FieldEnd.lineEnd
+                    var nextStart = 0
+                    var nextCount = 0
+                    if k > 0 && k + 1 < tokens.count && CompiledFormat.endsWithQuote(tokens[k - 1]) && CompiledFormat.startsWithQuote(tokens[k + 1]) {
+                        end = .quote
+                    } else if k + 1 < tokens.count, case .literal(let next) = tokens[k + 1] {
+                        end = .literal
+                        nextStart = offsets[k + 1]
+                        nextCount = next.count
+                    } else if kind != .request && kind != .userAgent && kind != .referer {
+                        end = .space
+                    }
+                    list.append(Step(isLiteral: false, literalStart: 0, literalCount: 0, kind: kind, end: end, nextStart: nextStart, nextCount: nextCount))
+                }
+            }
+            steps = .allocate(capacity: list.count)
+            _ = steps.initialize(from: list)
+        }
+
+        deinit {
+            steps.deallocate()
+            bytes.deallocate()
+        }
+    }
 
     /// A format that is not usable, with the reason.
     public struct CompileError: Error, CustomStringConvertible, Equatable {
@@ -41,6 +115,7 @@ public struct CompiledFormat: Sendable, Equatable {
         guard kinds.contains(.status) else { throw CompileError(description: "the format has no status field ($status or %>s)") }
         self.name = name
         self.tokens = merged
+        self.program = Program(merged)
     }
 
     /// Compiles an nginx `log_format` string, e.g. `$remote_addr - $remote_user [$time_local] "$request" …`.
@@ -191,34 +266,45 @@ public struct CompiledFormat: Sendable, Equatable {
         var i = start
         var rec = ParsedRecord(clientStart: 0, clientLength: 0, methodStart: -1, methodLength: 0, pathStart: 0, pathLength: 0, status: 0, size: 0, time: 0)
         var sawTime = false
-        for (k, token) in tokens.enumerated() {
-            switch token {
-            case .literal(let bytes):
-                guard end - i >= bytes.count, bytes.withUnsafeBufferPointer({ memcmp(base + i, $0.baseAddress!, bytes.count) == 0 }) else {
+        let lit = program.bytes
+        for step in program.steps {
+            if step.isLiteral {
+                guard end - i >= step.literalCount, memcmp(base + i, lit + step.literalStart, step.literalCount) == 0 else {
                     return .malformed(.formatMismatch)
                 }
-                i += bytes.count
-            case .field(let kind, _):
-                // Where the field ends: at the closing quote when it is quoted, else where the next literal starts.
-                var fieldEnd = end
-                let quoted = k > 0 && k + 1 < tokens.count && Self.endsWithQuote(tokens[k - 1]) && Self.startsWithQuote(tokens[k + 1])
-                if quoted {
-                    guard let q = CombinedLogParser.closingQuote(base, from: i, to: end) else { return .malformed(.unterminatedQuote) }
-                    fieldEnd = q
-                } else if k + 1 < tokens.count, case .literal(let next) = tokens[k + 1] {
-                    guard let at = Self.find(next, base, from: i, to: end) else { return .malformed(.formatMismatch) }
-                    fieldEnd = at
-                } else if kind != .request && kind != .userAgent && kind != .referer {
-                    // The last field: up to the first space (what follows is extra fields, allowed).
-                    fieldEnd = CombinedLogParser.find(UInt8(ascii: " "), base, from: i, to: end) ?? end
-                }
-                if let reason = apply(kind, base, i, fieldEnd, &rec, &sawTime) { return .malformed(reason) }
-                i = fieldEnd
+                i += step.literalCount
+                continue
             }
+            var fieldEnd = end
+            switch step.end {
+            case .quote:
+                guard let q = CombinedLogParser.closingQuote(base, from: i, to: end) else { return .malformed(.unterminatedQuote) }
+                fieldEnd = q
+            case .literal:
+                guard let at = Self.find(lit + step.nextStart, step.nextCount, base, from: i, to: end) else { return .malformed(.formatMismatch) }
+                fieldEnd = at
+            case .space:
+                fieldEnd = CombinedLogParser.find(UInt8(ascii: " "), base, from: i, to: end) ?? end
+            case .lineEnd:
+                break
+            }
+            if let reason = apply(step.kind, base, i, fieldEnd, &rec, &sawTime) { return .malformed(reason) }
+            i = fieldEnd
         }
         guard sawTime else { return .malformed(.missingTime) }
         guard i == end || base[i] == UInt8(ascii: " ") else { return .malformed(.trailingGarbage) }
         return .record(rec)
+    }
+
+    /// The first place at or after `from` where the `count` bytes at `needle` occur.
+    static func find(_ needle: UnsafePointer<UInt8>, _ count: Int, _ base: UnsafePointer<UInt8>, from: Int, to: Int) -> Int? {
+        guard count > 0 else { return from }
+        var i = from
+        while let at = CombinedLogParser.find(needle[0], base, from: i, to: to) {
+            if to - at >= count && memcmp(base + at, needle, count) == 0 { return at }
+            i = at + 1
+        }
+        return nil
     }
 
     static func endsWithQuote(_ t: FormatToken) -> Bool {
@@ -229,18 +315,6 @@ public struct CompiledFormat: Sendable, Equatable {
     static func startsWithQuote(_ t: FormatToken) -> Bool {
         if case .literal(let b) = t { return b.first == UInt8(ascii: "\"") }
         return false
-    }
-
-    static func find(_ needle: [UInt8], _ base: UnsafePointer<UInt8>, from: Int, to: Int) -> Int? {
-        guard let first = needle.first else { return from }
-        var i = from
-        while let at = CombinedLogParser.find(first, base, from: i, to: to) {
-            if to - at >= needle.count && needle.withUnsafeBufferPointer({ memcmp(base + at, $0.baseAddress!, needle.count) == 0 }) {
-                return at
-            }
-            i = at + 1
-        }
-        return nil
     }
 
     /// Stores one field's value in the record; returns why the line is malformed, if it is.

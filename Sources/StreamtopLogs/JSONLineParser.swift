@@ -1,8 +1,14 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Which JSON keys hold which field. Nested objects are addressed with dots (`request.remote_ip`).
 /// The defaults cover nginx `escape=json` logs with the variable names as keys, Caddy and Traefik.
 public struct JSONFieldMap: Sendable, Equatable {
     /// Candidate key paths per field, tried in order; the first present wins.
-    public var keys: [FieldKind: [String]]
+    public private(set) var keys: [FieldKind: [String]]
+    /// The candidates laid out flat for matching without allocation.
+    private(set) var table: CandidateTable
 
     /// The default mapping.
     public init() {
@@ -19,83 +25,139 @@ public struct JSONFieldMap: Sendable, Equatable {
             .requestTimeSeconds: ["request_time", "duration"],
             .requestTimeNanos: ["Duration"],
         ]
+        table = CandidateTable(keys)
     }
 
     /// Sets the key path for a field (e.g. from `--json-field client=src_ip`), tried before the defaults.
     public mutating func set(_ kind: FieldKind, to path: String) {
         keys[kind, default: []].insert(path, at: 0)
+        table = CandidateTable(keys)
+    }
+
+    public static func == (a: JSONFieldMap, b: JSONFieldMap) -> Bool { a.keys == b.keys }
+
+    /// Every candidate key path as bytes, with its field and rank, in one immutable allocation.
+    final class CandidateTable: @unchecked Sendable {
+        struct Entry {
+            var offset: Int
+            var length: Int
+            var kind: Int
+            var rank: Int
+        }
+        let entries: UnsafeMutableBufferPointer<Entry>
+        let bytes: UnsafeMutablePointer<UInt8>
+
+        init(_ keys: [FieldKind: [String]]) {
+            var all: [UInt8] = []
+            var list: [Entry] = []
+            for kind in FieldKind.allCases {
+                for (rank, path) in (keys[kind] ?? []).enumerated() {
+                    list.append(Entry(offset: all.count, length: path.utf8.count, kind: FieldKind.allCases.firstIndex(of: kind)!, rank: rank))
+                    all += Array(path.utf8)
+                }
+            }
+            bytes = .allocate(capacity: max(1, all.count))
+            bytes.initialize(from: all, count: all.count)
+            entries = .allocate(capacity: max(1, list.count))
+            _ = entries.initialize(from: list)
+            count = list.count
+        }
+
+        let count: Int
+
+        deinit {
+            entries.deallocate()
+            bytes.deallocate()
+        }
     }
 }
 
-/// Reads one JSON object per line with a byte-level scanner: no allocation, no full JSON tree.
+/// Reads one JSON object per line with a byte-level scanner: no allocation, no JSON tree.
 /// Strings are taken as written (escapes are not decoded), which keeps keys distinct as written.
 public enum JSONLineParser {
-    /// Parses one line with a field map.
-    public static func parse(_ base: UnsafePointer<UInt8>, start: Int, count: Int, map: JSONFieldMap) -> CombinedLogParser.Outcome {
-        var scanner = Scanner(base: base, i: start, end: start + count)
-        var found = Found()
-        scanner.skipSpaces()
-        guard scanner.peek == UInt8(ascii: "{") else { return .malformed(.badJSON) }
-        var path: [(Int, Int)] = []  // key ranges of enclosing objects
-        guard scanner.object(path: &path, map: map, found: &found) else { return .malformed(.badJSON) }
-        scanner.skipSpaces()
-        guard scanner.i == scanner.end else { return .malformed(.badJSON) }
-        return found.record(base)
+    static let kinds = FieldKind.allCases
+    static func index(_ k: FieldKind) -> Int { kinds.firstIndex(of: k)! }
+    static let clientIndex = index(.client), isoIndex = index(.timeISO), clfIndex = index(.timeCLF), epochIndex = index(.timeEpoch)
+    static let requestIndex = index(.request), methodIndex = index(.method), uriIndex = index(.uri), statusIndex = index(.status)
+    static let sizeIndex = index(.size), secondsIndex = index(.requestTimeSeconds), nanosIndex = index(.requestTimeNanos)
+
+    /// A value found for a field: its byte range and the rank of the key that supplied it.
+    struct Slot {
+        var s = 0
+        var e = 0
+        var rank = Int.max
     }
 
-    /// The value ranges found so far, with the rank of the key that supplied each (lower is preferred).
-    struct Found {
-        var values: [FieldKind: (s: Int, e: Int, rank: Int, string: Bool)] = [:]
-
-        mutating func offer(_ kind: FieldKind, _ s: Int, _ e: Int, rank: Int, string: Bool) {
-            if let old = values[kind], old.rank <= rank { return }
-            values[kind] = (s, e, rank, string)
+    /// Parses one line with a field map.
+    public static func parse(_ base: UnsafePointer<UInt8>, start: Int, count: Int, map: JSONFieldMap) -> CombinedLogParser.Outcome {
+        withUnsafeTemporaryAllocation(of: Slot.self, capacity: kinds.count) { slots in
+            _ = slots.initialize(repeating: Slot())
+            return withUnsafeTemporaryAllocation(of: (Int, Int).self, capacity: 4) { path in
+                var scanner = Scanner(base: base, i: start, end: start + count, table: map.table, slots: slots, path: path)
+                scanner.skipSpaces()
+                guard scanner.peek == UInt8(ascii: "{"), scanner.object(depth: 0) else { return .malformed(.badJSON) }
+                scanner.skipSpaces()
+                guard scanner.i == scanner.end else { return .malformed(.badJSON) }
+                return record(base, slots)
+            }
         }
+    }
 
-        func record(_ base: UnsafePointer<UInt8>) -> CombinedLogParser.Outcome {
-            var rec = ParsedRecord(clientStart: 0, clientLength: 0, methodStart: -1, methodLength: 0, pathStart: 0, pathLength: 0, status: 0, size: 0, time: 0)
-            guard let c = values[.client], c.e > c.s else { return .malformed(.missingField) }
-            rec.clientStart = Int32(c.s)
-            rec.clientLength = Int32(c.e - c.s)
-            var time: Int64?
-            if let t = values[.timeISO] {
-                time = LogTime.parseISO8601(base + t.s, count: t.e - t.s) ?? LogTime.parseCLF(base + t.s, count: t.e - t.s)
-                    ?? LogTime.parseEpoch(base + t.s, count: t.e - t.s)
-            }
-            if time == nil, let t = values[.timeCLF] { time = LogTime.parseCLF(base + t.s, count: t.e - t.s) }
-            if time == nil, let t = values[.timeEpoch] { time = LogTime.parseEpoch(base + t.s, count: t.e - t.s) }
-            guard let when = time else { return .malformed(values.keys.contains { [.timeISO, .timeCLF, .timeEpoch].contains($0) } ? .badTime : .missingTime) }
-            rec.time = when
-            guard let st = values[.status] else { return .malformed(.missingField) }
-            guard st.e - st.s == 3, (st.s..<st.e).allSatisfy({ base[$0] &- 48 < 10 }) else { return .malformed(.badStatus) }
-            rec.status = UInt16(base[st.s] &- 48) * 100 + UInt16(base[st.s + 1] &- 48) * 10 + UInt16(base[st.s + 2] &- 48)
-            if let sz = values[.size], !(sz.e - sz.s == 1 && base[sz.s] == UInt8(ascii: "-")) {
-                guard let v = CompiledFormat.integer(base, sz.s, sz.e) else { return .malformed(.badSize) }
-                rec.size = v
-            }
-            if let m = values[.method], let u = values[.uri], m.e > m.s {
-                rec.methodStart = Int32(m.s)
-                rec.methodLength = Int32(m.e - m.s)
-                let q = CombinedLogParser.find(UInt8(ascii: "?"), base, from: u.s, to: u.e) ?? u.e
-                rec.pathStart = Int32(u.s)
-                rec.pathLength = Int32(q - u.s)
-            } else if let r = values[.request] {
-                RequestLine.split(base, r.s, r.e, into: &rec)
-            }
-            for kind in [FieldKind.requestTimeSeconds, .requestTimeNanos] {
-                if let d = values[kind], let micros = CompiledFormat.duration(base, d.s, d.e, kind) {
-                    rec.requestMicros = micros
-                    break
-                }
-            }
-            return .record(rec)
+    static func record(_ base: UnsafePointer<UInt8>, _ v: UnsafeMutableBufferPointer<Slot>) -> CombinedLogParser.Outcome {
+        func has(_ i: Int) -> Bool { v[i].rank != Int.max }
+        var rec = ParsedRecord(clientStart: 0, clientLength: 0, methodStart: -1, methodLength: 0, pathStart: 0, pathLength: 0, status: 0, size: 0, time: 0)
+        let c = v[clientIndex]
+        guard has(clientIndex), c.e > c.s else { return .malformed(.missingField) }
+        rec.clientStart = Int32(c.s)
+        rec.clientLength = Int32(c.e - c.s)
+        var time: Int64?
+        if has(isoIndex) {
+            let t = v[isoIndex]
+            time = LogTime.parseISO8601(base + t.s, count: t.e - t.s) ?? LogTime.parseCLF(base + t.s, count: t.e - t.s)
+                ?? LogTime.parseEpoch(base + t.s, count: t.e - t.s)
         }
+        if time == nil && has(clfIndex) { time = LogTime.parseCLF(base + v[clfIndex].s, count: v[clfIndex].e - v[clfIndex].s) }
+        if time == nil && has(epochIndex) { time = LogTime.parseEpoch(base + v[epochIndex].s, count: v[epochIndex].e - v[epochIndex].s) }
+        guard let when = time else { return .malformed(has(isoIndex) || has(clfIndex) || has(epochIndex) ? .badTime : .missingTime) }
+        rec.time = when
+        guard has(statusIndex) else { return .malformed(.missingField) }
+        let st = v[statusIndex]
+        guard st.e - st.s == 3, base[st.s] &- 48 < 10, base[st.s + 1] &- 48 < 10, base[st.s + 2] &- 48 < 10 else { return .malformed(.badStatus) }
+        rec.status = UInt16(base[st.s] &- 48) * 100 + UInt16(base[st.s + 1] &- 48) * 10 + UInt16(base[st.s + 2] &- 48)
+        if has(sizeIndex) {
+            let sz = v[sizeIndex]
+            if !(sz.e - sz.s == 1 && base[sz.s] == UInt8(ascii: "-")) {
+                guard let n = CompiledFormat.integer(base, sz.s, sz.e) else { return .malformed(.badSize) }
+                rec.size = n
+            }
+        }
+        if has(methodIndex) && has(uriIndex) && v[methodIndex].e > v[methodIndex].s {
+            let m = v[methodIndex]
+            let u = v[uriIndex]
+            rec.methodStart = Int32(m.s)
+            rec.methodLength = Int32(m.e - m.s)
+            let q = CombinedLogParser.find(UInt8(ascii: "?"), base, from: u.s, to: u.e) ?? u.e
+            rec.pathStart = Int32(u.s)
+            rec.pathLength = Int32(q - u.s)
+        } else if has(requestIndex) {
+            RequestLine.split(base, v[requestIndex].s, v[requestIndex].e, into: &rec)
+        }
+        if has(secondsIndex), let micros = CompiledFormat.duration(base, v[secondsIndex].s, v[secondsIndex].e, .requestTimeSeconds) {
+            rec.requestMicros = micros
+        } else if has(nanosIndex), let micros = CompiledFormat.duration(base, v[nanosIndex].s, v[nanosIndex].e, .requestTimeNanos) {
+            rec.requestMicros = micros
+        }
+        return .record(rec)
     }
 
     struct Scanner {
         let base: UnsafePointer<UInt8>
         var i: Int
         let end: Int
+        let table: JSONFieldMap.CandidateTable
+        let slots: UnsafeMutableBufferPointer<Slot>
+        /// Key ranges of the enclosing objects (up to 4 deep).
+        let path: UnsafeMutableBufferPointer<(Int, Int)>
 
         var peek: UInt8? { i < end ? base[i] : nil }
 
@@ -115,7 +177,11 @@ public enum JSONLineParser {
         /// A number, `true`, `false` or `null`: the raw range.
         mutating func scalar() -> (Int, Int)? {
             let s = i
-            while i < end, let b = peek, b != UInt8(ascii: ","), b != UInt8(ascii: "}"), b != UInt8(ascii: "]"), b != 0x20, b != 0x09 { i += 1 }
+            while i < end {
+                let b = base[i]
+                if b == UInt8(ascii: ",") || b == UInt8(ascii: "}") || b == UInt8(ascii: "]") || b == 0x20 || b == 0x09 { break }
+                i += 1
+            }
             return i > s ? (s, i) : nil
         }
 
@@ -138,9 +204,9 @@ public enum JSONLineParser {
             return depth == 0
         }
 
-        /// An object; offers every scalar member whose dotted key path is in the map.
-        mutating func object(path: inout [(Int, Int)], map: JSONFieldMap, found: inout Found) -> Bool {
-            guard peek == UInt8(ascii: "{"), path.count < 4 else { return false }
+        /// An object at `depth`; offers every scalar member whose dotted key path is in the table.
+        mutating func object(depth: Int) -> Bool {
+            guard peek == UInt8(ascii: "{"), depth < path.count else { return false }
             i += 1
             skipSpaces()
             if peek == UInt8(ascii: "}") {
@@ -156,15 +222,13 @@ public enum JSONLineParser {
                 skipSpaces()
                 guard let b = peek else { return false }
                 if b == UInt8(ascii: "{") {
-                    path.append(key)
-                    guard object(path: &path, map: map, found: &found) else { return false }
-                    path.removeLast()
+                    path[depth] = key
+                    guard object(depth: depth + 1) else { return false }
                 } else if b == UInt8(ascii: "[") {
                     guard skipArray() else { return false }
                 } else {
-                    let isString = b == UInt8(ascii: "\"")
-                    guard let value = isString ? string() : scalar() else { return false }
-                    match(path: path, key: key, value: value, string: isString, map: map, found: &found)
+                    guard let value = b == UInt8(ascii: "\"") ? string() : scalar() else { return false }
+                    match(depth: depth, key: key, value: value)
                 }
                 skipSpaces()
                 guard let sep = peek else { return false }
@@ -174,28 +238,26 @@ public enum JSONLineParser {
             }
         }
 
-        /// Offers the value to every field whose candidate key path equals `path.key`.
-        func match(path: [(Int, Int)], key: (Int, Int), value: (Int, Int), string: Bool, map: JSONFieldMap, found: inout Found) {
-            let length = path.reduce(0) { $0 + $1.1 - $1.0 + 1 } + key.1 - key.0
-            for (kind, candidates) in map.keys {
-                for (rank, candidate) in candidates.enumerated() where candidate.utf8.count == length {
-                    if equals(candidate, path: path, key: key) {
-                        found.offer(kind, value.0, value.1, rank: rank, string: string)
-                        break
-                    }
-                }
+        /// Offers the value to every field whose candidate key path equals the path of this member.
+        func match(depth: Int, key: (Int, Int), value: (Int, Int)) {
+            var length = key.1 - key.0
+            for d in 0..<depth { length += path[d].1 - path[d].0 + 1 }
+            for n in 0..<table.count {
+                let c = table.entries[n]
+                guard c.length == length, c.rank < slots[c.kind].rank, equals(c, depth: depth, key: key) else { continue }
+                slots[c.kind] = Slot(s: value.0, e: value.1, rank: c.rank)
             }
         }
 
-        func equals(_ candidate: String, path: [(Int, Int)], key: (Int, Int)) -> Bool {
-            var c = candidate.utf8.makeIterator()
-            for (n, part) in (path + [key]).enumerated() {
-                if n > 0 { guard c.next() == UInt8(ascii: ".") else { return false } }
-                for j in part.0..<part.1 {
-                    guard c.next() == base[j] else { return false }
-                }
+        func equals(_ c: JSONFieldMap.CandidateTable.Entry, depth: Int, key: (Int, Int)) -> Bool {
+            var at = table.bytes + c.offset
+            for d in 0..<depth {
+                let part = path[d]
+                let n = part.1 - part.0
+                guard memcmp(at, base + part.0, n) == 0, at[n] == UInt8(ascii: ".") else { return false }
+                at += n + 1
             }
-            return c.next() == nil
+            return memcmp(at, base + key.0, key.1 - key.0) == 0
         }
     }
 }

@@ -20,8 +20,20 @@ public struct TrafficGenerator {
         public var storyline = true
         /// Fraction of lines that are deliberately malformed (to exercise the quarantine).
         public var malformedFraction = 0.0005
+        /// How lines are written.
+        public var style: Style = .combined
         /// Creates the default configuration.
         public init() {}
+    }
+
+    /// Line layouts the generator writes.
+    public enum Style: String, Sendable, CaseIterable {
+        /// Apache/nginx combined.
+        case combined
+        /// Combined plus nginx's `"$http_x_forwarded_for" $request_time` (the `nginx-timed` preset).
+        case timed
+        /// nginx `escape=json` style JSON lines.
+        case json
     }
 
     private var rng: SplitMix64
@@ -104,10 +116,6 @@ public struct TrafficGenerator {
         let isCrawler = phase == .crawler && rng.unit() < 0.6
         // Clients: a Zipf-like skew so the top clients stand out.
         let client = isCrawler ? crawler : clients[zipfIndex(clients.count)]
-        out.append(contentsOf: client)
-        out.append(contentsOf: " - - [".utf8)
-        out.append(contentsOf: LogTime.clf(time).utf8)
-        out.append(contentsOf: "] \"".utf8)
         var method = "GET"
         var path: String
         var status = 200
@@ -129,23 +137,32 @@ public struct TrafficGenerator {
             }
         }
         if rng.unit() < 0.2 { path += "?ref=\(rng.next() % 100)" }
-        out.append(contentsOf: method.utf8)
-        out.append(0x20)
-        out.append(contentsOf: path.utf8)
-        out.append(contentsOf: " HTTP/1.1\" ".utf8)
-        out.append(contentsOf: String(status).utf8)
-        out.append(0x20)
-        if status == 304 || rng.unit() < 0.01 {
-            out.append(UInt8(ascii: "-"))
-        } else {
-            out.append(contentsOf: String(200 + Int(rng.next() % 48_000)).utf8)
-        }
-        out.append(contentsOf: " \"".utf8)
-        out.append(contentsOf: (rng.unit() < 0.5 ? "-" : "https://example.com/").utf8)
-        out.append(contentsOf: "\" \"".utf8)
+        let size = status == 304 || rng.unit() < 0.01 ? "-" : String(200 + Int(rng.next() % 48_000))
+        let referer = rng.unit() < 0.5 ? "-" : "https://example.com/"
         let ua = isCrawler ? GeneratorCatalog.crawlerAgent : GeneratorCatalog.agents[Int(rng.next() % UInt64(GeneratorCatalog.agents.count))]
-        out.append(contentsOf: ua.utf8)
-        out.append(contentsOf: "\"\n".utf8)
+        // Serving time: mostly fast, a long tail, slow during the error storm. Drawn only for the styles
+        // that log it, so combined output stays the same for a seed.
+        var requestTime = ""
+        if config.style != .combined {
+            let seconds = (phase == .errorStorm ? 1.5 : 0.02) * -log(max(rng.unit(), 1e-9))
+            requestTime = String(format: "%.3f", min(seconds, 60))
+        }
+        let request = method + " " + path + " HTTP/1.1"
+        switch config.style {
+        case .combined, .timed:
+            out.append(contentsOf: client)
+            out.append(contentsOf: " - - [".utf8)
+            out.append(contentsOf: LogTime.clf(time).utf8)
+            out.append(contentsOf: "] \"".utf8)
+            out.append(contentsOf: request.utf8)
+            out.append(contentsOf: "\" \(status) \(size) \"\(referer)\" \"\(ua)\"".utf8)
+            if config.style == .timed { out.append(contentsOf: " \"-\" \(requestTime)".utf8) }
+        case .json:
+            out.append(contentsOf: "{\"remote_addr\":\"".utf8)
+            out.append(contentsOf: client)
+            out.append(contentsOf: "\",\"time_local\":\"\(LogTime.clf(time))\",\"request\":\"\(request)\",\"status\":\(status),\"body_bytes_sent\":\(size == "-" ? "0" : size),\"http_referer\":\"\(referer)\",\"http_user_agent\":\"\(ua)\",\"request_time\":\(requestTime)}".utf8)
+        }
+        out.append(0x0A)
     }
 
     private mutating func appendMalformed(time: Int64, into out: inout [UInt8]) {

@@ -25,8 +25,12 @@ struct StagesBench: ParsableCommand {
     @Option(help: "Repetitions per stage; the best is reported.")
     var runs: Int = 3
 
+    @Option(help: ArgumentHelp("Log format preset to parse with (\(LogFormat.presetNames.joined(separator: ", "))).", valueName: "name"))
+    var format: String = "combined"
+
     func validate() throws {
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
+        guard LogFormat.preset(format) != nil else { throw ValidationError("unknown format '\(format)'") }
     }
 
     func run() throws {
@@ -50,18 +54,20 @@ struct StagesBench: ParsableCommand {
         var records: [ParsedRecord] = []
         records.reserveCapacity(block.lineCount)
         var malformed = 0
+        let logFormat = LogFormat.preset(format)!
         let parse = best {
             records.removeAll(keepingCapacity: true)
             malformed = 0
             let base = block.base
             block.forEachLine { s, l, _ in
-                switch CombinedLogParser.parse(base, start: s, count: l) {
+                switch logFormat.parse(base, start: s, count: l) {
                 case .record(let r): records.append(r)
                 case .malformed: malformed += 1
                 }
             }
         }
-        report("split + parse", block.lineCount, parse)
+        report("split + parse (\(logFormat.name))", block.lineCount, parse)
+        if malformed * 2 > block.lineCount { print("warning: \(malformed) of \(block.lineCount) lines do not parse as \(logFormat.name)") }
         let parsed = ParsedBlock(lines: block, records: records, malformed: malformed)
         let aggregate = best {
             var agg = AccessAggregate()

@@ -127,3 +127,50 @@ private func reason(_ format: LogFormat, _ line: String) -> MalformedReason? {
         #expect(String(decoding: d.example, as: UTF8.self) == "hello world")
     }
 }
+
+@Suite struct FormatFuzzTests {
+    /// Arbitrary and mutated lines through every format: no crash, offsets inside the line, and each line
+    /// is either a record or malformed with a reason.
+    @Test func anyBytesInEveryLineAccountedFor() throws {
+        let formats: [LogFormat] = LogFormat.detectionCandidates + [
+            .compiled(try CompiledFormat.apache(#"%h %l %u %t "%r" %>s %b %D "%{User-Agent}i""#)),
+            .compiled(try CompiledFormat.nginx(#"$time_iso8601|$remote_addr|$request_method|$uri|$status|$bytes_sent|$request_time"#)),
+        ]
+        let seeds = [
+            #"1.2.3.4 - - [01/Jan/2024:00:00:00 +0000] "GET /x HTTP/1.1" 200 5 "-" "ua" "-" 0.010"#,
+            #"v:80 1.2.3.4 - - [01/Jan/2024:00:00:00 +0000] "GET /x HTTP/1.1" 200 5 "-" "ua""#,
+            #"{"remote_addr":"1.2.3.4","time":"2024-01-01T00:00:00Z","status":200,"request":{"uri":"/a"},"x":[1,{"y":2}]}"#,
+            #"2024-01-01T00:00:00Z|1.2.3.4|GET|/x|200|5|0.1"#,
+        ].map { Array($0.utf8) }
+        let alphabet = Array(#"0123456789 -[]{}/:,"\?+.|ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"#.utf8) + [0, 9, 13, 0x80, 0xFF]
+        var rng = SplitMix64(seed: 77)
+        var records = 0
+        for n in 0..<20_000 {
+            var line = seeds[n % seeds.count]
+            if rng.next() % 5 == 0 {
+                line = (0..<Int(rng.next() % 200)).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }
+            } else {
+                for _ in 0..<Int(rng.next() % 3 + 1) where !line.isEmpty {
+                    let i = Int(rng.next() % UInt64(line.count))
+                    switch rng.next() % 3 {
+                    case 0: line[i] = alphabet[Int(rng.next() % UInt64(alphabet.count))]
+                    case 1: line.remove(at: i)
+                    default: line.insert(alphabet[Int(rng.next() % UInt64(alphabet.count))], at: i)
+                    }
+                }
+            }
+            for format in formats {
+                line.withUnsafeBufferPointer { b in
+                    let base = b.baseAddress ?? UnsafePointer(bitPattern: 16)!
+                    if case .record(let r) = format.parse(base, start: 0, count: b.count) {
+                        records += 1
+                        #expect(r.clientLength > 0 && Int(r.clientStart + r.clientLength) <= b.count)
+                        #expect(!r.hasPath || (r.pathStart >= 0 && Int(r.pathStart + r.pathLength) <= b.count))
+                        #expect(!r.hasRequestLine || Int(r.methodStart + r.methodLength) <= b.count)
+                    }
+                }
+            }
+        }
+        #expect(records > 1000)  // the mutations leave many lines valid: the fuzz reaches the deep paths
+    }
+}
