@@ -7,6 +7,8 @@ public struct DashboardState: Equatable, Sendable {
     public var selected = 1
     /// Whether the help screen is open.
     public var showHelp = false
+    /// Whether the rejected-lines view is open.
+    public var showRejects = false
     /// A short message for the status line (the result of the last key).
     public var message: String?
     /// The command being typed after `:`, or nil when the command line is closed.
@@ -41,6 +43,8 @@ public enum DashboardReducer {
             state.selected = max(state.selected - 1, 0)
         case .toggleHelp:
             state.showHelp.toggle()
+        case .toggleRejects:
+            state.showRejects.toggle()
         case .quit:
             return [.quit]
         case .togglePause:

@@ -24,6 +24,7 @@ public enum DashboardView {
         drawAnalytics(&buf, model, y: y, rows: analyticsRows)
         drawDecisions(&buf, model, y: y + analyticsRows, rows: remaining - analyticsRows)
         drawHints(&buf, state)
+        if state.showRejects { drawRejects(&buf, model) }
         if state.showHelp { drawHelp(&buf) }
         return buf
     }
@@ -255,6 +256,27 @@ public enum DashboardView {
             let room = buf.width - x - 1
             if room > 8 { buf.putRight(Sanitizer.truncate(msg, to: room) + " ", right: buf.width, y: y, role: .hint) }
         }
+    }
+
+    /// The most recent malformed lines with where they come from and why, sanitized.
+    static func drawRejects(_ buf: inout ScreenBuffer, _ m: DashboardModel) {
+        let boxWidth = buf.width - 4
+        let boxHeight = buf.height - 6
+        let x0 = 2
+        let y0 = 3
+        buf.fill(x: x0, y: y0, width: boxWidth, height: boxHeight, role: .help)
+        buf.put(" Rejected lines: \(Format.grouped(m.summary.malformed)) malformed ", x: x0 + 2, y: y0, role: .title)
+        var y = y0 + 1
+        let reasons = m.malformedReasons.map { "\($0.0) \(Format.grouped($0.1))" }.joined(separator: " · ")
+        buf.put(Sanitizer.truncate(reasons.isEmpty ? "none so far" : reasons, to: boxWidth - 4), x: x0 + 2, y: y, role: .warning)
+        y += 2
+        let rows = m.recentRejects.suffix(max(0, boxHeight - 4))
+        if rows.isEmpty { buf.put("(no malformed line has been seen)", x: x0 + 2, y: y, role: .dim) }
+        for line in rows.reversed() {
+            buf.put(Sanitizer.truncate(line, to: boxWidth - 4), x: x0 + 2, y: y, role: .help)
+            y += 1
+        }
+        buf.put("newest first · control characters shown as symbols · press r to close", x: x0 + 2, y: y0 + boxHeight - 1, role: .dim)
     }
 
     static func drawHelp(_ buf: inout ScreenBuffer) {

@@ -14,6 +14,7 @@ struct DashboardRunner {
     let pacer: ReplayPacer?
     let themeName: String
     let applier: CommandApplier
+    let sourceNames: [String]
 
     /// Folders searched for `NAME.theme`: ./themes, then the themes shipped with the binary.
     static var themeDirectories: [String] {
@@ -85,9 +86,12 @@ struct DashboardRunner {
             if dirty || now.timeIntervalSince(lastFrame) >= 0.1 {
                 let (w, h) = terminal.size
                 let reasons = pipeline.quarantine.counts().sorted { $0.value > $1.value }.map { ($0.key.label, $0.value) }
+                let rejects = state.showRejects ? pipeline.quarantine.recent().map { r in
+                    "\(r.source < sourceNames.count ? sourceNames[r.source] : "input"):\(r.line)  \(r.reason.label): " + String(decoding: r.bytes, as: UTF8.self)
+                } : []
                 let model = DashboardModel(
                     engine: engine.snapshot(), summary: summary, malformedReasons: reasons,
-                    recentRejects: [], source: header, speed: pacer.map { CommandApplier.speedLabel($0.speed) } ?? (header.hasPrefix("watch") ? nil : "max"),
+                    recentRejects: rejects, source: header, speed: pacer.map { CommandApplier.speedLabel($0.speed) } ?? (header.hasPrefix("watch") ? nil : "max"),
                     replayPosition: pacer.map { $0.position.load(ordering: .relaxed) }, replayPaused: pacer?.isPaused ?? false)
                 terminal.draw(DashboardView.render(model, state: state, width: w, height: h))
                 lastFrame = now

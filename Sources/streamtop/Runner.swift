@@ -81,7 +81,9 @@ struct Runner {
         if options.headless {
             try runHeadless(pipeline, snapshots: snapshots, player: player)
         } else {
-            try DashboardRunner(pipeline: pipeline, header: header, pacer: pacer, themeName: options.theme, applier: applier)
+            try DashboardRunner(
+                pipeline: pipeline, header: header, pacer: pacer, themeName: options.theme, applier: applier,
+                sourceNames: sourceNames.map { $0.split(separator: "/").last.map(String.init) ?? $0 })
                 .run(snapshots: snapshots, player: player)
         }
     }

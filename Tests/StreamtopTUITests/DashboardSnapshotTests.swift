@@ -81,6 +81,19 @@ func assertSnapshot(_ buffer: ScreenBuffer, named name: String) throws {
         try assertSnapshot(DashboardView.render(sampleModel(), state: state, width: width, height: height), named: "help-\(width)x\(height)")
     }
 
+    @Test func rejectedLinesAreShownSanitized() throws {
+        var model = sampleModel()
+        model.recentRejects = ["demo.log:12  bad time: 10.0.0.2 - - [32/Foo/2024] \u{1B}[2J\u{07}", "demo.log:40  unterminated quote: x"]
+        var state = DashboardState()
+        state.showRejects = true
+        let buf = DashboardView.render(model, state: state, width: 80, height: 24)
+        try assertSnapshot(buf, named: "rejects-80x24")
+        #expect(buf.contains("demo.log:12  bad time: 10.0.0.2 - - [32/Foo/2024] ␛[2J␇"))
+        let newest = (0..<buf.height).first { buf.rowText($0).contains("demo.log:40") }!
+        let older = (0..<buf.height).first { buf.rowText($0).contains("demo.log:12") }!
+        #expect(newest < older)
+    }
+
     @Test func tooSmallTerminalShowsAMessage() throws {
         let buf = DashboardView.render(sampleModel(), state: DashboardState(), width: 60, height: 20)
         #expect(buf.contains("Terminal too small: 60×20"))

@@ -5,7 +5,7 @@ import Testing
 
 @Suite struct KeymapTests {
     @Test func everyActionHasAKeyAndNoKeyIsBoundTwice() {
-        let all: [Action] = [.selectNext, .selectPrevious, .togglePause, .priorityUp, .priorityDown, .addWorker, .removeWorker, .replayFaster, .replaySlower, .replayPause, .replayStep, .togglePin, .cyclePolicy, .commandLine, .toggleHelp, .quit]
+        let all: [Action] = [.selectNext, .selectPrevious, .togglePause, .priorityUp, .priorityDown, .addWorker, .removeWorker, .replayFaster, .replaySlower, .replayPause, .replayStep, .togglePin, .cyclePolicy, .commandLine, .toggleRejects, .toggleHelp, .quit]
         for a in all { #expect(Keymap.bindings.contains { $0.action == a }, "\(a)") }
         let keys = Keymap.bindings.flatMap(\.keys)
         #expect(Set(keys).count == keys.count)
@@ -34,7 +34,8 @@ import Testing
             #expect(buf.contains(b.keys.map(\.label).joined(separator: " ")), "help lists \(b.action)")
         }
         let hintRow = buf.rowText(buf.height - 1)
-        for (keys, label) in Keymap.hints { #expect(hintRow.contains("\(keys) \(label)")) }
+        for (keys, label) in Keymap.hints(fitting: 118) { #expect(hintRow.contains("\(keys) \(label)")) }
+        #expect(Keymap.hints(fitting: 1000).count == Keymap.hints.count)
         #expect(hintRow.contains("↑/↓ select"))
         // On a narrow terminal help and quit stay; the least important hints go.
         let narrow = DashboardView.render(sampleModel(), state: DashboardState(), width: 80, height: 24).rowText(23)
