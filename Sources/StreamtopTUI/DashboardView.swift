@@ -265,7 +265,8 @@ public enum DashboardView {
         let x0 = 2
         let y0 = 3
         buf.fill(x: x0, y: y0, width: boxWidth, height: boxHeight, role: .help)
-        buf.put(" Rejected lines: \(Format.grouped(m.summary.malformed)) malformed ", x: x0 + 2, y: y0, role: .title)
+        let total = m.malformedReasons.reduce(0) { $0 + $1.1 }
+        buf.put(" Rejected lines: \(Format.grouped(total)) malformed ", x: x0 + 2, y: y0, role: .title)
         var y = y0 + 1
         let reasons = m.malformedReasons.map { "\($0.0) \(Format.grouped($0.1))" }.joined(separator: " · ")
         buf.put(Sanitizer.truncate(reasons.isEmpty ? "none so far" : reasons, to: boxWidth - 4), x: x0 + 2, y: y, role: .warning)
