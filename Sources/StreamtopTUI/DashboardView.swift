@@ -15,6 +15,9 @@ public enum DashboardView {
             return buf
         }
         drawHeader(&buf, model)
+        if let advice = BottleneckAdvisor.advise(model.engine) {
+            buf.put(Sanitizer.truncate(advice.text, to: buf.width - 2), x: 1, y: 2, role: advice.role)
+        }
         var y = 3
         y = drawTasks(&buf, model, state, y: y)
         y += 1

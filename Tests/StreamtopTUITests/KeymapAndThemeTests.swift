@@ -142,3 +142,42 @@ import Testing
         #expect(Sanitizer.truncate("日本語テキスト", to: 6) == "日本…")
     }
 }
+
+@Suite struct BottleneckAdvisorTests {
+    func snapshot(_ edit: (inout [TaskSnapshot]) -> Void) -> EngineSnapshot {
+        var snap = sampleModel().engine
+        for i in snap.tasks.indices {
+            snap.tasks[i].state = i == 0 ? .running : .idle
+            snap.tasks[i].queueDepth = 0
+            snap.tasks[i].busyRatio = 0.1
+            snap.tasks[i].backpressuredRatio = 0
+        }
+        edit(&snap.tasks)
+        return snap
+    }
+
+    @Test func namesTheSaturatedTaskAndTheKeyThatHelps() throws {
+        let s = snapshot { t in
+            t[2].busyRatio = 0.97
+            t[2].queueDepth = 7
+            t[2].workers = 1
+        }
+        let advice = try #require(BottleneckAdvisor.advise(s))
+        #expect(advice.text == "aggregate is the bottleneck: busy 97%, input queue 88% full — press ] to add a worker")
+        #expect(advice.role == .warning)
+    }
+
+    @Test func aPausedTaskThatBlocksComesFirst() throws {
+        let s = snapshot { t in
+            t[1].state = .paused
+            t[1].queueDepth = 8
+        }
+        #expect(try #require(BottleneckAdvisor.advise(s)).text.hasPrefix("parse is paused, queue full (8/8)"))
+    }
+
+    @Test func allIsWellIsSaidQuietly() throws {
+        let advice = try #require(BottleneckAdvisor.advise(snapshot { _ in }))
+        #expect(advice.text.hasPrefix("keeping up with the input"))
+        #expect(advice.role == .dim)
+    }
+}
