@@ -25,6 +25,8 @@ public enum DashboardEffect: Equatable, Sendable {
     case scaleSpeed(Double)
     /// Run a typed command (the runner parses it against the live task list).
     case runCommand(String)
+    /// Switch to the next theme.
+    case nextTheme
     /// Leave the dashboard.
     case quit
 }
@@ -45,6 +47,8 @@ public enum DashboardReducer {
             state.showHelp.toggle()
         case .toggleRejects:
             state.showRejects.toggle()
+        case .cycleTheme:
+            return [.nextTheme]
         case .quit:
             return [.quit]
         case .togglePause:

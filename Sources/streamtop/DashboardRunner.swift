@@ -37,6 +37,7 @@ struct DashboardRunner {
         player?.start()
         snapshots?.start()
         var state = DashboardState()
+        var currentTheme = themeName
         var summary = pipeline.aggregate.summary()
         var lastSummary = Date.distantPast
         var lastFrame = Date.distantPast
@@ -65,6 +66,16 @@ struct DashboardRunner {
                         guard let pacer else { break }
                         let v = min(1000, max(0.1, pacer.speed.isFinite ? pacer.speed * f : 1000))
                         state.message = applier.apply(.speed(v))
+                    case .nextTheme:
+                        let all = ThemesCommand.available()
+                        guard !all.isEmpty else { break }
+                        let current = all.firstIndex { $0.name == currentTheme } ?? -1
+                        let next = all[(current + 1) % all.count]
+                        if let (t, _) = try? Theme.load(next.path, directories: []) {
+                            terminal.setTheme(t)
+                            currentTheme = next.name
+                            state.message = "theme \(next.name)"
+                        }
                     case .runCommand(let text):
                         do {
                             let command = try applier.parse(text)

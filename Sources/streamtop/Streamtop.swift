@@ -12,7 +12,7 @@ struct Streamtop: ParsableCommand {
             Keys in the dashboard: ↑/↓ or j/k select a task, p or space pause/resume it, +/- change its
             priority, ]/[ give it one more/one fewer worker, ? help, q quit.
             """,
-        subcommands: [DemoCommand.self, ReplayCommand.self, WatchCommand.self, GenerateCommand.self, BenchCommand.self],
+        subcommands: [DemoCommand.self, ReplayCommand.self, WatchCommand.self, GenerateCommand.self, BenchCommand.self, ThemesCommand.self],
         defaultSubcommand: DemoCommand.self)
 
     /// Parses arguments and runs; every error is one line on stderr (help goes to stdout as usual).

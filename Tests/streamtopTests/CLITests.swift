@@ -179,6 +179,19 @@ func run(_ args: [String], stdin: Data? = nil, whileRunning: ((Process) -> Void)
         #expect(p.status != 0 && p.stderr.hasPrefix("streamtop: The value 'chaos' is invalid for '--policy <policy>'"))
     }
 
+    @Test func themesAreListedAndChecked() throws {
+        let list = try run(["themes", "list"])
+        for name in ["default", "light", "high-contrast", "mono", "nord"] { #expect(list.stdout.contains(name)) }
+        let ok = try run(["themes", "check"])
+        #expect(ok.status == 0, "\(ok.stdout)")
+        let bad = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(getpid()).theme").path
+        try "name = \"bad\"\n[roles]\n\"title\" = { fg = \"chartreuse\" }\n\"nope\" = {}\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        let r = try run(["themes", "check", bad])
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("\(bad):3: role 'title': unknown colour 'chartreuse'"), "\(r.stdout)")
+        #expect(r.stdout.contains("\(bad):4: unknown role 'nope'"))
+    }
+
     @Test func generateIsSeeded() throws {
         let a = try run(["generate", "--lines", "200", "--seed", "9"])
         let b = try run(["generate", "--lines", "200", "--seed", "9"])

@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import StreamtopTUI
+
+/// `streamtop themes`: list and validate dashboard themes.
+struct ThemesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "themes",
+        abstract: "List the dashboard themes, or check theme files for mistakes.",
+        subcommands: [ListThemes.self, CheckThemes.self],
+        defaultSubcommand: ListThemes.self)
+
+    /// Every `.theme` file in the theme folders, by name (the first folder wins for a name).
+    static func available() -> [(name: String, path: String)] {
+        var seen = Set<String>()
+        var out: [(String, String)] = []
+        for dir in DashboardRunner.themeDirectories {
+            let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".theme") }.sorted()
+            for f in files {
+                let name = String(f.dropLast(".theme".count))
+                if seen.insert(name).inserted { out.append((name, "\(dir)/\(f)")) }
+            }
+        }
+        return out
+    }
+}
+
+struct ListThemes: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the themes --theme can name.")
+    func run() throws {
+        for (name, path) in ThemesCommand.available() { print("\(name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(path)") }
+    }
+}
+
+struct CheckThemes: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Check themes (all of them by default): every warning with its file and line; exit 1 if any.")
+
+    @Argument(help: ArgumentHelp("Theme names or .theme files.", valueName: "theme"))
+    var themes: [String] = []
+
+    func run() throws {
+        let targets = themes.isEmpty ? ThemesCommand.available().map(\.path) : themes
+        var problems = 0
+        for target in targets {
+            do {
+                let (theme, warnings) = try Theme.load(target, directories: DashboardRunner.themeDirectories)
+                for w in warnings { print("\(target):\(w.line): \(w.message)") }
+                problems += warnings.count
+                if warnings.isEmpty { print("\(target): ok (\(theme.name), \(theme.styles.count) roles)") }
+            } catch {
+                print("\(target): \(error)")
+                problems += 1
+            }
+        }
+        if problems > 0 { throw ExitCode(1) }
+    }
+}
