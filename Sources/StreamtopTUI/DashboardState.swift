@@ -27,6 +27,8 @@ public enum DashboardEffect: Equatable, Sendable {
     case runCommand(String)
     /// Switch to the next theme.
     case nextTheme
+    /// Revert the last operator action.
+    case undo
     /// Leave the dashboard.
     case quit
 }
@@ -49,6 +51,8 @@ public enum DashboardReducer {
             state.showRejects.toggle()
         case .cycleTheme:
             return [.nextTheme]
+        case .undo:
+            return [.undo]
         case .quit:
             return [.quit]
         case .togglePause:

@@ -286,15 +286,18 @@ public enum DashboardView {
     static func drawHelp(_ buf: inout ScreenBuffer) {
         let rows = Keymap.bindings.map { b in (b.keys.map(\.label).joined(separator: " "), b.help) }
         let keyWidth = rows.map { Sanitizer.width(of: $0.0) }.max() ?? 0
-        let boxWidth = min(buf.width - 4, 76)
-        let boxHeight = min(buf.height - 2, rows.count + 4)
+        let boxWidth = min(buf.width - 2, 100)
+        // Title, the bindings, then the closing hint; when the screen is short the blank line goes.
+        let spacious = rows.count + 4 <= buf.height - 1
+        let boxHeight = min(buf.height - 1, rows.count + (spacious ? 4 : 2))
         let x0 = (buf.width - boxWidth) / 2
-        let y0 = (buf.height - boxHeight) / 2
+        let y0 = max(0, (buf.height - 1 - boxHeight) / 2)
         buf.fill(x: x0, y: y0, width: boxWidth, height: boxHeight, role: .help)
         buf.put(" streamtop keys ", x: x0 + 2, y: y0, role: .title)
-        for (i, (keys, help)) in rows.prefix(boxHeight - 4).enumerated() {
-            buf.put(keys, x: x0 + 2, y: y0 + 2 + i, role: .hintKey)
-            buf.put(Sanitizer.truncate(help, to: boxWidth - keyWidth - 6), x: x0 + 4 + keyWidth, y: y0 + 2 + i, role: .help)
+        let first = y0 + (spacious ? 2 : 1)
+        for (i, (keys, help)) in rows.prefix(boxHeight - (spacious ? 4 : 2)).enumerated() {
+            buf.put(keys, x: x0 + 2, y: first + i, role: .hintKey)
+            buf.put(Sanitizer.truncate(help, to: boxWidth - keyWidth - 6), x: x0 + 4 + keyWidth, y: first + i, role: .help)
         }
         buf.put("press ? or Esc to close", x: x0 + 2, y: y0 + boxHeight - 1, role: .dim)
     }

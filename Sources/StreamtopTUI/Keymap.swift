@@ -43,6 +43,7 @@ public enum Action: Hashable, Sendable {
     case commandLine
     case toggleRejects
     case cycleTheme
+    case undo
     case toggleHelp
     case quit
 }
@@ -81,6 +82,7 @@ public enum Keymap {
         KeyBinding(keys: [.char("s")], action: .replayStep, hint: nil, help: "while the replay is paused, step 10 s of the recording"),
         KeyBinding(keys: [.char(":")], action: .commandLine, hint: "cmd", help: "type a command: pause T, resume T, priority T N, workers T N, pin T, policy P, speed X", rank: 2),
         KeyBinding(keys: [.char("r")], action: .toggleRejects, hint: "rejects", help: "show or hide the most recent malformed lines, with their reasons", rank: 3),
+        KeyBinding(keys: [.char("u")], action: .undo, hint: "undo", help: "undo the last operator action (pause, priority, workers, pin, policy, speed)", rank: 3),
         KeyBinding(keys: [.char("T")], action: .cycleTheme, hint: "theme", help: "switch to the next theme in themes/", rank: 4),
         KeyBinding(keys: [.char("?"), .char("h"), .function(1)], action: .toggleHelp, hint: "help", help: "show or hide this help", rank: 0),
         KeyBinding(keys: [.char("q"), .function(10)], action: .quit, hint: "quit", help: "quit and restore the terminal", rank: 0),

@@ -38,6 +38,21 @@ struct DashboardRunner {
         snapshots?.start()
         var state = DashboardState()
         var currentTheme = themeName
+        // What the operator did, newest last, as the commands that put it back.
+        var undo: [(OperatorCommand, String)] = []
+        func remember(_ command: OperatorCommand, _ label: String) {
+            switch command {
+            case .engine(let c):
+                if let back = c.inverse(before: engine.publish()) { undo.append((.engine(back), label)) }
+            case .speed:
+                if let pacer { undo.append((.speed(pacer.speed.isFinite ? pacer.speed : nil), label)) }
+            case .replayPause(let p):
+                if let pacer { undo.append((.replayPause(p == nil ? nil : pacer.isPaused), label)) }
+            case .step, .seek:
+                break
+            }
+            if undo.count > 100 { undo.removeFirst() }
+        }
         var summary = pipeline.aggregate.summary()
         var lastSummary = Date.distantPast
         var lastFrame = Date.distantPast
@@ -61,11 +76,21 @@ struct DashboardRunner {
                 for effect in effects {
                     switch effect {
                     case .quit: quit = true
-                    case .command(let c): engine.send(c)
+                    case .command(let c):
+                        remember(.engine(c), state.message ?? "\(c)")
+                        engine.send(c)
                     case .scaleSpeed(let f):
                         guard let pacer else { break }
                         let v = min(1000, max(0.1, pacer.speed.isFinite ? pacer.speed * f : 1000))
+                        remember(.speed(v), "speed")
                         state.message = applier.apply(.speed(v))
+                    case .undo:
+                        guard let (back, label) = undo.popLast() else {
+                            state.message = "nothing to undo"
+                            break
+                        }
+                        _ = applier.apply(back)
+                        state.message = "undid: \(label)"
                     case .nextTheme:
                         let all = ThemesCommand.available()
                         guard !all.isEmpty else { break }
@@ -79,6 +104,7 @@ struct DashboardRunner {
                     case .runCommand(let text):
                         do {
                             let command = try applier.parse(text)
+                            remember(command, text)
                             let result = applier.apply(command)
                             state.message = result == "sent" ? ":\(text)" : result
                         } catch {

@@ -5,7 +5,7 @@ import Testing
 
 @Suite struct KeymapTests {
     @Test func everyActionHasAKeyAndNoKeyIsBoundTwice() {
-        let all: [Action] = [.selectNext, .selectPrevious, .togglePause, .priorityUp, .priorityDown, .addWorker, .removeWorker, .replayFaster, .replaySlower, .replayPause, .replayStep, .togglePin, .cyclePolicy, .commandLine, .toggleRejects, .cycleTheme, .toggleHelp, .quit]
+        let all: [Action] = [.selectNext, .selectPrevious, .togglePause, .priorityUp, .priorityDown, .addWorker, .removeWorker, .replayFaster, .replaySlower, .replayPause, .replayStep, .togglePin, .cyclePolicy, .commandLine, .toggleRejects, .cycleTheme, .undo, .toggleHelp, .quit]
         for a in all { #expect(Keymap.bindings.contains { $0.action == a }, "\(a)") }
         let keys = Keymap.bindings.flatMap(\.keys)
         #expect(Set(keys).count == keys.count)
@@ -33,6 +33,9 @@ import Testing
         for b in Keymap.bindings {
             #expect(buf.contains(b.keys.map(\.label).joined(separator: " ")), "help lists \(b.action)")
         }
+        // Every binding fits on the smallest supported terminal too.
+        let small = DashboardView.render(sampleModel(), state: state, width: 80, height: 24)
+        for b in Keymap.bindings { #expect(small.contains(b.keys.map(\.label).joined(separator: " ")), "80×24 help lists \(b.action)") }
         let hintRow = buf.rowText(buf.height - 1)
         for (keys, label) in Keymap.hints(fitting: 118) { #expect(hintRow.contains("\(keys) \(label)")) }
         #expect(Keymap.hints(fitting: 1000).count == Keymap.hints.count)

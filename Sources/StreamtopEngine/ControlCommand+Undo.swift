@@ -1,0 +1,23 @@
+extension ControlCommand {
+    /// The command that puts back what this one changes, given the state before it is applied (nil when
+    /// it changes nothing that can be put back).
+    public func inverse(before snap: EngineSnapshot) -> ControlCommand? {
+        func task(_ id: TaskID) -> TaskSnapshot? { snap.tasks.first { $0.id == id } }
+        switch self {
+        case .pause(let id), .resume(let id), .togglePause(let id):
+            guard let t = task(id) else { return nil }
+            return t.state == .paused ? .pause(id) : .resume(id)
+        case .setPriority(let id, _), .adjustPriority(let id, _):
+            guard let t = task(id) else { return nil }
+            return .setPriority(id, t.priority)
+        case .setWorkers(let id, _), .adjustWorkers(let id, _):
+            guard let t = task(id) else { return nil }
+            return .setWorkers(id, t.workers)
+        case .pin(let id), .unpin(let id), .togglePin(let id):
+            guard let t = task(id) else { return nil }
+            return t.pinned ? .pin(id) : .unpin(id)
+        case .setPolicy:
+            return SchedulingPolicy(rawValue: snap.policy).map { .setPolicy($0) }
+        }
+    }
+}

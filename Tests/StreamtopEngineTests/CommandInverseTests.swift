@@ -1,0 +1,27 @@
+import Testing
+@testable import StreamtopEngine
+
+@Suite struct UndoTests {
+    @Test func everyChangeHasAnInverseThatRestoresTheState() {
+        let engine = Engine(
+            source: CountingSource(batches: 10, perBatch: 4),
+            tasks: [TaskSpec(name: "a", op: PassOperator("a"), priority: 2), TaskSpec(name: "b", op: PassOperator("b"))],
+            config: EngineConfig(workers: 4), clock: ManualClock())
+        engine.start(threaded: false)
+        let a = engine.taskID(named: "a")!
+        let commands: [ControlCommand] = [.togglePause(a), .adjustPriority(a, 3), .setWorkers(a, 1), .togglePin(a), .setPolicy(.adaptive), .pause(a)]
+        for c in commands {
+            let before = engine.publish()
+            let back = c.inverse(before: before)!
+            engine.send(c)
+            engine.step()
+            engine.send(back)
+            engine.step()
+            let after = engine.publish()
+            let (t0, t1) = (before.tasks[1], after.tasks[1])
+            #expect(t0.state == .paused ? t1.state == .paused : t1.state != .paused, "\(c)")
+            #expect(t0.priority == t1.priority && t0.workers == t1.workers && t0.pinned == t1.pinned, "\(c)")
+            #expect(before.policy == after.policy, "\(c)")
+        }
+    }
+}
