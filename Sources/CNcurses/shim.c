@@ -122,3 +122,18 @@ int st_check_resize(void) {
     clearok(stdscr, TRUE);
     return 1;
 }
+
+void st_enable_mouse(void) {
+    mousemask(BUTTON1_PRESSED | BUTTON1_CLICKED, NULL);
+    mouseinterval(0);
+}
+
+int st_key_mouse(void) { return KEY_MOUSE; }
+
+int st_get_mouse(int *x, int *y) {
+    MEVENT event;
+    if (getmouse(&event) != OK) return -1;
+    *x = event.x;
+    *y = event.y;
+    return (event.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED)) ? 0 : -1;
+}

@@ -30,6 +30,7 @@ public final class CursesTerminal {
         guard st_start() == 0 else { throw TerminalError("no terminal to draw on (use --headless for scripts)") }
         started = true
         st_install_crash_handlers()
+        st_enable_mouse()
         let colors = st_colors()
         colorMode = noColor || colors < 8 ? .none : (colors >= 256 ? .indexed256 : .basic8)
         if colorMode == .none { theme = theme.monochrome() }
@@ -129,6 +130,10 @@ public final class CursesTerminal {
             case st_key_end(): return .end
             case st_key_enter(): return .enter
             case st_key_backspace(): return .backspace
+            case st_key_mouse():
+                var x: Int32 = 0
+                var y: Int32 = 0
+                return st_get_mouse(&x, &y) == 0 ? .click(x: Int(x), y: Int(y)) : nil
             default:
                 let f = c - st_key_f0()
                 if f >= 1 && f <= 12 { return .function(Int(f)) }

@@ -123,3 +123,12 @@ extension DashboardReducer {
         return []
     }
 }
+
+extension DashboardReducer {
+    /// A click on the task table selects the task under it.
+    public static func click(_ state: inout DashboardState, y: Int, tasks: [TaskSnapshot]) {
+        guard state.commandLine == nil, !state.showHelp, let i = DashboardView.task(atRow: y, taskCount: tasks.count) else { return }
+        state.selected = i
+        state.message = "selected \(tasks[i].name)"
+    }
+}

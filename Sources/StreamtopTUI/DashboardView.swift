@@ -7,6 +7,16 @@ public enum DashboardView {
     /// Smallest terminal the layout fits.
     public static let minimumSize = (width: 80, height: 24)
 
+    /// The screen row of the first task in the task table (the header, the bottleneck line and the
+    /// table's own header come first).
+    public static let firstTaskRow = 4
+
+    /// The task a click on row `y` selects, if any.
+    public static func task(atRow y: Int, taskCount: Int) -> Int? {
+        let i = y - firstTaskRow
+        return i >= 0 && i < taskCount ? i : nil
+    }
+
     /// Draws one frame.
     public static func render(_ model: DashboardModel, state: DashboardState, width: Int, height: Int) -> ScreenBuffer {
         var buf = ScreenBuffer(width: width, height: height)
@@ -18,7 +28,7 @@ public enum DashboardView {
         if let advice = BottleneckAdvisor.advise(model.engine) {
             buf.put(Sanitizer.truncate(advice.text, to: buf.width - 2), x: 1, y: 2, role: advice.role)
         }
-        var y = 3
+        var y = firstTaskRow - 1
         y = drawTasks(&buf, model, state, y: y)
         y += 1
         y = drawThroughput(&buf, model, y: y)

@@ -7,6 +7,8 @@ public enum Key: Hashable, Sendable {
     case function(Int)
     /// The terminal was resized.
     case resize
+    /// A left mouse click at a cell.
+    case click(x: Int, y: Int)
 
     /// How the key is written in help and hints.
     public var label: String {
@@ -27,6 +29,7 @@ public enum Key: Hashable, Sendable {
         case .tab: return "Tab"
         case .function(let n): return "F\(n)"
         case .resize: return "resize"
+        case .click: return "click"
         }
     }
 }

@@ -62,7 +62,9 @@ struct DashboardRunner {
                 dirty = true
                 if key == .resize { continue }
                 var effects: [DashboardEffect] = []
-                if state.commandLine != nil {
+                if case .click(_, let y) = key {
+                    DashboardReducer.click(&state, y: y, tasks: engine.snapshot().tasks)
+                } else if state.commandLine != nil {
                     effects = DashboardReducer.editCommandLine(&state, key)
                 } else if key == .escape && state.showHelp {
                     state.showHelp = false

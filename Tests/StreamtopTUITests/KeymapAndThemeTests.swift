@@ -66,6 +66,17 @@ import Testing
         #expect(DashboardReducer.reduce(&state, .togglePin, tasks: tasks, canChangeSpeed: true) == [.command(.togglePin(TaskID(2)))])
     }
 
+    @Test func clickingATaskRowSelectsIt() {
+        let model = sampleModel()
+        var state = DashboardState()
+        let buf = DashboardView.render(model, state: state, width: 80, height: 24)
+        let row = (0..<buf.height).first { buf.rowText($0).dropFirst(2).hasPrefix("sink ") }!
+        DashboardReducer.click(&state, y: row, tasks: model.engine.tasks)
+        #expect(state.selected == 3)
+        DashboardReducer.click(&state, y: 0, tasks: model.engine.tasks)  // the header: nothing happens
+        #expect(state.selected == 3)
+    }
+
     @Test func theCommandLineCollectsAndRunsACommand() {
         var state = DashboardState()
         _ = DashboardReducer.reduce(&state, .commandLine, tasks: [], canChangeSpeed: true)

@@ -53,5 +53,9 @@ int st_key_end(void);
 int st_key_enter(void);
 int st_key_backspace(void);
 int st_key_f0(void);
+/// Mouse: report left clicks as KEY_MOUSE; read the click's position (0 when it is a left click).
+void st_enable_mouse(void);
+int st_key_mouse(void);
+int st_get_mouse(int *x, int *y);
 
 #endif
