@@ -13,6 +13,8 @@ public struct DashboardState: Equatable, Sendable {
     public var message: String?
     /// The command being typed after `:`, or nil when the command line is closed.
     public var commandLine: String?
+    /// The key bindings in force (the help screen and hint bar are drawn from them).
+    public var keymap = Keymap.standard
     /// Creates the initial state.
     public init() {}
 }

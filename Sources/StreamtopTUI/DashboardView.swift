@@ -38,7 +38,7 @@ public enum DashboardView {
         drawDecisions(&buf, model, y: y + analyticsRows, rows: remaining - analyticsRows)
         drawHints(&buf, state)
         if state.showRejects { drawRejects(&buf, model) }
-        if state.showHelp { drawHelp(&buf) }
+        if state.showHelp { drawHelp(&buf, state.keymap) }
         return buf
     }
 
@@ -259,7 +259,7 @@ public enum DashboardView {
         }
         var x = 1
         let room = buf.width - 2 - (state.message.map { min(Sanitizer.width(of: $0) + 2, 24) } ?? 0)
-        for (keys, label) in Keymap.hints(fitting: room) {
+        for (keys, label) in state.keymap.hints(fitting: room) {
             let need = Sanitizer.width(of: keys) + Sanitizer.width(of: label) + 3
             if x + need > buf.width { break }
             x += buf.put(keys, x: x, y: y, role: .hintKey)
@@ -293,8 +293,8 @@ public enum DashboardView {
         buf.put("newest first · control characters shown as symbols · press r to close", x: x0 + 2, y: y0 + boxHeight - 1, role: .dim)
     }
 
-    static func drawHelp(_ buf: inout ScreenBuffer) {
-        let rows = Keymap.bindings.map { b in (b.keys.map(\.label).joined(separator: " "), b.help) }
+    static func drawHelp(_ buf: inout ScreenBuffer, _ keymap: Keymap) {
+        let rows = keymap.bindings.map { b in (b.keys.map(\.label).joined(separator: " "), b.help) }
         let keyWidth = rows.map { Sanitizer.width(of: $0.0) }.max() ?? 0
         let boxWidth = min(buf.width - 2, 100)
         // Title, the bindings, then the closing hint; when the screen is short the blank line goes.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A key press, independent of the terminal library.
 public enum Key: Hashable, Sendable {
     /// A printable character.
@@ -35,24 +37,24 @@ public enum Key: Hashable, Sendable {
 }
 
 /// What a key asks for: plain data, applied by `DashboardReducer`.
-public enum Action: Hashable, Sendable {
-    case selectNext, selectPrevious
-    case togglePause
-    case priorityUp, priorityDown
-    case addWorker, removeWorker
-    case replayFaster, replaySlower, replayPause, replayStep
-    case togglePin
-    case cyclePolicy
-    case commandLine
-    case toggleRejects
-    case cycleTheme
+public enum Action: String, Hashable, Sendable, CaseIterable {
+    case selectNext = "select-next", selectPrevious = "select-previous"
+    case togglePause = "pause"
+    case priorityUp = "priority-up", priorityDown = "priority-down"
+    case addWorker = "add-worker", removeWorker = "remove-worker"
+    case replayFaster = "replay-faster", replaySlower = "replay-slower", replayPause = "replay-pause", replayStep = "replay-step"
+    case togglePin = "pin"
+    case cyclePolicy = "policy"
+    case commandLine = "command"
+    case toggleRejects = "rejects"
+    case cycleTheme = "theme"
     case undo
-    case toggleHelp
+    case toggleHelp = "help"
     case quit
 }
 
 /// One line of the keymap: the keys, the action, a short hint label and the help text.
-public struct KeyBinding: Sendable {
+public struct KeyBinding: Sendable, Equatable {
     /// Keys bound to the action (the first is shown in hints).
     public var keys: [Key]
     /// The action.
@@ -66,10 +68,16 @@ public struct KeyBinding: Sendable {
 }
 
 /// The single table of key bindings. The help screen and the hint bar are generated from it, so they
-/// cannot drift from what the keys do.
-public enum Keymap {
-    /// The dashboard's bindings, in help order.
-    public static let bindings: [KeyBinding] = [
+/// cannot drift from what the keys do. Users rebind keys with a keymap file (`Keymap.load`).
+public struct Keymap: Sendable, Equatable {
+    /// The bindings, in help order.
+    public var bindings: [KeyBinding]
+
+    /// A keymap with these bindings.
+    public init(bindings: [KeyBinding]) { self.bindings = bindings }
+
+    /// The built-in keymap.
+    public static let standard = Keymap(bindings: [
         KeyBinding(keys: [.up, .char("k")], action: .selectPrevious, hint: "select", help: "select the previous task"),
         KeyBinding(keys: [.down, .char("j")], action: .selectNext, hint: nil, help: "select the next task"),
         KeyBinding(keys: [.char("p"), .char(" ")], action: .togglePause, hint: "pause", help: "pause or resume the selected task (its queue fills, upstream blocks, nothing is dropped)"),
@@ -89,19 +97,19 @@ public enum Keymap {
         KeyBinding(keys: [.char("T")], action: .cycleTheme, hint: "theme", help: "switch to the next theme in themes/", rank: 4),
         KeyBinding(keys: [.char("?"), .char("h"), .function(1)], action: .toggleHelp, hint: "help", help: "show or hide this help", rank: 0),
         KeyBinding(keys: [.char("q"), .function(10)], action: .quit, hint: "quit", help: "quit and restore the terminal", rank: 0),
-    ]
+    ])
 
     /// The action bound to a key, if any.
-    public static func action(for key: Key) -> Action? {
+    public func action(for key: Key) -> Action? {
         bindings.first { $0.keys.contains(key) }?.action
     }
 
     /// Hint bar entries: (keys as shown, label). A binding without a hint joins the one before it,
     /// e.g. `↑/↓ select`.
-    public static var hints: [(String, String)] { rankedHints.map { ($0.0, $0.1) } }
+    public var hints: [(String, String)] { rankedHints.map { ($0.0, $0.1) } }
 
     /// Hint bar entries with their importance.
-    public static var rankedHints: [(String, String, Int)] {
+    public var rankedHints: [(String, String, Int)] {
         var out: [(String, String, Int)] = []
         for b in bindings {
             if let h = b.hint {
@@ -115,7 +123,7 @@ public enum Keymap {
 
     /// The hints that fit in `width` columns (each takes its keys, a space, its label and two spaces),
     /// dropping the least important first and keeping table order.
-    public static func hints(fitting width: Int) -> [(String, String)] {
+    public func hints(fitting width: Int) -> [(String, String)] {
         var items = rankedHints
         func needed(_ list: [(String, String, Int)]) -> Int {
             list.reduce(0) { $0 + $1.0.count + $1.1.count + 3 }
@@ -125,4 +133,97 @@ public enum Keymap {
         }
         return items.map { ($0.0, $0.1) }
     }
+}
+
+extension Key {
+    /// Parses a key as a keymap file writes it: a character, `space`, `up`, `down`, `left`, `right`,
+    /// `pgup`, `pgdn`, `home`, `end`, `enter`, `esc`, `tab`, `backspace`, `F1`…`F12`.
+    public init?(name: String) {
+        switch name.lowercased() {
+        case "space": self = .char(" ")
+        case "up": self = .up
+        case "down": self = .down
+        case "left": self = .left
+        case "right": self = .right
+        case "pgup", "pageup": self = .pageUp
+        case "pgdn", "pagedown": self = .pageDown
+        case "home": self = .home
+        case "end": self = .end
+        case "enter", "return": self = .enter
+        case "esc", "escape": self = .escape
+        case "tab": self = .tab
+        case "backspace": self = .backspace
+        default:
+            if name.count == 1 {
+                self = .char(name.first!)
+            } else if name.lowercased().hasPrefix("f"), let n = Int(name.dropFirst()), (1...12).contains(n) {
+                self = .function(n)
+            } else {
+                return nil
+            }
+        }
+    }
+}
+
+extension Keymap {
+    /// Rebinds actions from a keymap file (TOML):
+    ///
+    ///     [keys]
+    ///     quit = ["q", "F10"]
+    ///     pause = ["p", "space"]
+    ///
+    /// Listed actions get exactly the keys given; others keep theirs. Unknown actions, unknown key names
+    /// and a key bound to two actions are errors with their line number.
+    public func applying(keymapFile text: String) throws -> Keymap {
+        var overrides: [Action: [Key]] = [:]
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        var inKeys = false
+        for (i, raw) in lines.enumerated() {
+            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)?.trimmingCharacters(in: .whitespaces) ?? ""
+            if line.isEmpty { continue }
+            if line.hasPrefix("[") {
+                inKeys = line == "[keys]"
+                if !inKeys { throw KeymapError("line \(i + 1): unknown section \(line) (expected [keys])") }
+                continue
+            }
+            guard inKeys else { throw KeymapError("line \(i + 1): bindings go under [keys]") }
+            let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2 else { throw KeymapError("line \(i + 1): expected ACTION = [\"key\", …]") }
+            let actionName = parts[0].trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+            guard let action = Action(rawValue: actionName) else {
+                throw KeymapError("line \(i + 1): unknown action '\(actionName)' (\(Action.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            let list = parts[1]
+            guard list.hasPrefix("["), list.hasSuffix("]") else { throw KeymapError("line \(i + 1): keys must be a list like [\"q\", \"F10\"]") }
+            var keys: [Key] = []
+            for item in list.dropFirst().dropLast().split(separator: ",") {
+                let name = item.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+                guard let key = Key(name: name) else { throw KeymapError("line \(i + 1): unknown key '\(name)'") }
+                keys.append(key)
+            }
+            guard !keys.isEmpty else { throw KeymapError("line \(i + 1): \(actionName) needs at least one key") }
+            overrides[action] = keys
+        }
+        var out = self
+        for i in out.bindings.indices {
+            if let keys = overrides[out.bindings[i].action] { out.bindings[i].keys = keys }
+        }
+        var owner: [Key: Action] = [:]
+        for b in out.bindings {
+            for k in b.keys {
+                if let other = owner[k], other != b.action {
+                    throw KeymapError("key \(k.label) is bound to both \(other.rawValue) and \(b.action.rawValue)")
+                }
+                owner[k] = b.action
+            }
+        }
+        return out
+    }
+}
+
+/// A keymap file that cannot be used.
+public struct KeymapError: Error, CustomStringConvertible, Equatable {
+    /// What is wrong, with the line.
+    public let description: String
+    init(_ d: String) { description = d }
 }

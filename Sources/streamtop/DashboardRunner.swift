@@ -15,6 +15,7 @@ struct DashboardRunner {
     let themeName: String
     let applier: CommandApplier
     let sourceNames: [String]
+    let keymap: Keymap
 
     /// Folders searched for `NAME.theme`: ./themes, then the themes shipped with the binary.
     static var themeDirectories: [String] {
@@ -37,6 +38,7 @@ struct DashboardRunner {
         player?.start()
         snapshots?.start()
         var state = DashboardState()
+        state.keymap = keymap
         var currentTheme = themeName
         // What the operator did, newest last, as the commands that put it back.
         var undo: [(OperatorCommand, String)] = []
@@ -68,7 +70,7 @@ struct DashboardRunner {
                     effects = DashboardReducer.editCommandLine(&state, key)
                 } else if key == .escape && state.showHelp {
                     state.showHelp = false
-                } else if let action = Keymap.action(for: key) {
+                } else if let action = state.keymap.action(for: key) {
                     let snap = engine.snapshot()
                     effects = DashboardReducer.reduce(&state, action, tasks: snap.tasks, policy: snap.policy, canChangeSpeed: pacer != nil)
                 } else {

@@ -3,6 +3,7 @@ import Foundation
 import StreamtopEngine
 import StreamtopAnalytics
 import StreamtopLogs
+import StreamtopTUI
 
 /// Options shared by every way of running the pipeline.
 struct RunOptions: ParsableArguments {
@@ -45,6 +46,21 @@ struct RunOptions: ParsableArguments {
     @Option(help: ArgumentHelp("For --format json: the key holding a field, as FIELD=KEY (nested keys with dots), e.g. client=request.remote_ip. Fields: client, timeISO, timeEpoch, timeCLF, request, method, uri, status, size, requestTimeSeconds, requestTimeNanos. Repeatable.", valueName: "field=key"))
     var jsonField: [String] = []
 
+    @Option(help: ArgumentHelp("Rebind dashboard keys from a TOML file ([keys] quit = [\"q\"], pause = [\"p\", \"space\"] …; default ~/.config/streamtop/keys.toml when it exists).", valueName: "file"))
+    var keys: String?
+
+    /// The keymap: the standard one with the keymap file's bindings applied.
+    func keymap() throws -> Keymap {
+        let home = ProcessInfo.processInfo.environment["HOME"].map { "\($0)/.config/streamtop/keys.toml" }
+        guard let path = keys ?? home.flatMap({ FileManager.default.fileExists(atPath: $0) ? $0 : nil }) else { return .standard }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("cannot read keymap file \(path)") }
+        do {
+            return try Keymap.standard.applying(keymapFile: text)
+        } catch let e as KeymapError {
+            throw ValidationError("keymap \(path): \(e.description)")
+        }
+    }
+
     @Option(help: ArgumentHelp("Capacity of each task's input queue, in blocks.", valueName: "blocks"))
     var queueCapacity: Int = 8
 
@@ -77,6 +93,7 @@ struct RunOptions: ParsableArguments {
 
     func validate() throws {
         _ = try formatChoice()
+        _ = try keymap()
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256, got \(workers)") }
         guard (1...4096).contains(queueCapacity) else { throw ValidationError("--queue-capacity must be between 1 and 4096, got \(queueCapacity)") }
     }

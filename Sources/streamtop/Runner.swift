@@ -83,7 +83,8 @@ struct Runner {
         } else {
             try DashboardRunner(
                 pipeline: pipeline, header: header, pacer: pacer, themeName: options.theme, applier: applier,
-                sourceNames: sourceNames.map { $0.split(separator: "/").last.map(String.init) ?? $0 })
+                sourceNames: sourceNames.map { $0.split(separator: "/").last.map(String.init) ?? $0 },
+                keymap: try options.keymap())
                 .run(snapshots: snapshots, player: player)
         }
     }

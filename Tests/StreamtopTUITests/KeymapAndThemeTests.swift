@@ -6,39 +6,39 @@ import Testing
 @Suite struct KeymapTests {
     @Test func everyActionHasAKeyAndNoKeyIsBoundTwice() {
         let all: [Action] = [.selectNext, .selectPrevious, .togglePause, .priorityUp, .priorityDown, .addWorker, .removeWorker, .replayFaster, .replaySlower, .replayPause, .replayStep, .togglePin, .cyclePolicy, .commandLine, .toggleRejects, .cycleTheme, .undo, .toggleHelp, .quit]
-        for a in all { #expect(Keymap.bindings.contains { $0.action == a }, "\(a)") }
-        let keys = Keymap.bindings.flatMap(\.keys)
+        for a in all { #expect(Keymap.standard.bindings.contains { $0.action == a }, "\(a)") }
+        let keys = Keymap.standard.bindings.flatMap(\.keys)
         #expect(Set(keys).count == keys.count)
     }
 
     @Test func issueKeysDoWhatTheySay() {
-        #expect(Keymap.action(for: .up) == .selectPrevious)
-        #expect(Keymap.action(for: .char("k")) == .selectPrevious)
-        #expect(Keymap.action(for: .down) == .selectNext)
-        #expect(Keymap.action(for: .char("j")) == .selectNext)
-        #expect(Keymap.action(for: .char("p")) == .togglePause)
-        #expect(Keymap.action(for: .char(" ")) == .togglePause)
-        #expect(Keymap.action(for: .char("+")) == .priorityUp)
-        #expect(Keymap.action(for: .char("-")) == .priorityDown)
-        #expect(Keymap.action(for: .char("]")) == .addWorker)
-        #expect(Keymap.action(for: .char("[")) == .removeWorker)
-        #expect(Keymap.action(for: .char("?")) == .toggleHelp)
-        #expect(Keymap.action(for: .char("q")) == .quit)
+        #expect(Keymap.standard.action(for: .up) == .selectPrevious)
+        #expect(Keymap.standard.action(for: .char("k")) == .selectPrevious)
+        #expect(Keymap.standard.action(for: .down) == .selectNext)
+        #expect(Keymap.standard.action(for: .char("j")) == .selectNext)
+        #expect(Keymap.standard.action(for: .char("p")) == .togglePause)
+        #expect(Keymap.standard.action(for: .char(" ")) == .togglePause)
+        #expect(Keymap.standard.action(for: .char("+")) == .priorityUp)
+        #expect(Keymap.standard.action(for: .char("-")) == .priorityDown)
+        #expect(Keymap.standard.action(for: .char("]")) == .addWorker)
+        #expect(Keymap.standard.action(for: .char("[")) == .removeWorker)
+        #expect(Keymap.standard.action(for: .char("?")) == .toggleHelp)
+        #expect(Keymap.standard.action(for: .char("q")) == .quit)
     }
 
     @Test func helpAndHintsComeFromTheTable() {
         var state = DashboardState()
         state.showHelp = true
         let buf = DashboardView.render(sampleModel(), state: state, width: 120, height: 40)
-        for b in Keymap.bindings {
+        for b in Keymap.standard.bindings {
             #expect(buf.contains(b.keys.map(\.label).joined(separator: " ")), "help lists \(b.action)")
         }
         // Every binding fits on the smallest supported terminal too.
         let small = DashboardView.render(sampleModel(), state: state, width: 80, height: 24)
-        for b in Keymap.bindings { #expect(small.contains(b.keys.map(\.label).joined(separator: " ")), "80×24 help lists \(b.action)") }
+        for b in Keymap.standard.bindings { #expect(small.contains(b.keys.map(\.label).joined(separator: " ")), "80×24 help lists \(b.action)") }
         let hintRow = buf.rowText(buf.height - 1)
-        for (keys, label) in Keymap.hints(fitting: 118) { #expect(hintRow.contains("\(keys) \(label)")) }
-        #expect(Keymap.hints(fitting: 1000).count == Keymap.hints.count)
+        for (keys, label) in Keymap.standard.hints(fitting: 118) { #expect(hintRow.contains("\(keys) \(label)")) }
+        #expect(Keymap.standard.hints(fitting: 1000).count == Keymap.standard.hints.count)
         #expect(hintRow.contains("↑/↓ select"))
         // On a narrow terminal help and quit stay; the least important hints go.
         let narrow = DashboardView.render(sampleModel(), state: DashboardState(), width: 80, height: 24).rowText(23)
@@ -64,6 +64,36 @@ import Testing
         #expect(DashboardReducer.reduce(&state, .cyclePolicy, tasks: tasks, policy: "adaptive", canChangeSpeed: true) == [.command(.setPolicy(.strictPriority))])
         state.selected = 2
         #expect(DashboardReducer.reduce(&state, .togglePin, tasks: tasks, canChangeSpeed: true) == [.command(.togglePin(TaskID(2)))])
+    }
+
+    @Test func aKeymapFileRebindsKeysAndHelpFollows() throws {
+        let map = try Keymap.standard.applying(keymapFile: """
+            # mine
+            [keys]
+            quit = ["x", "F10"]
+            pause = ["space"]
+            """)
+        #expect(map.action(for: .char("x")) == .quit)
+        #expect(map.action(for: .char("q")) == nil)
+        #expect(map.action(for: .char("p")) == nil)
+        #expect(map.action(for: .char(" ")) == .togglePause)
+        var state = DashboardState()
+        state.keymap = map
+        state.showHelp = true
+        let buf = DashboardView.render(sampleModel(), state: state, width: 120, height: 40)
+        let helpShowsIt = buf.contains("x F10") && buf.contains("quit and restore the terminal")
+        #expect(helpShowsIt)
+        let hint = buf.rowText(39)
+        #expect(hint.contains("x quit"), "\(hint)")
+        #expect(throws: KeymapError("line 2: unknown action 'explode' (select-next, select-previous, pause, priority-up, priority-down, add-worker, remove-worker, replay-faster, replay-slower, replay-pause, replay-step, pin, policy, command, rejects, theme, undo, help, quit)")) {
+            try Keymap.standard.applying(keymapFile: "[keys]\nexplode = [\"e\"]")
+        }
+        #expect(throws: KeymapError("key j is bound to both select-next and quit")) {
+            try Keymap.standard.applying(keymapFile: "[keys]\nquit = [\"j\"]")
+        }
+        #expect(throws: KeymapError("line 2: unknown key 'hyper'")) {
+            try Keymap.standard.applying(keymapFile: "[keys]\nquit = [\"hyper\"]")
+        }
     }
 
     @Test func clickingATaskRowSelectsIt() {
