@@ -3,6 +3,25 @@ import StreamtopEngine
 
 /// What the dashboard shows besides the engine's data: selection, overlays, the last message.
 public struct DashboardState: Equatable, Sendable {
+    /// The main views.
+    public enum View: String, CaseIterable, Sendable {
+        /// Tasks, throughput, top analytics and the latest decisions.
+        case pipeline
+        /// The decision log, full screen, scrollable and filterable.
+        case decisions
+        /// Top paths and clients, status codes and methods, sortable and filterable.
+        case analytics
+    }
+    /// The view on screen.
+    public var view = View.pipeline
+    /// The committed filter (substring, case-insensitive) for the decisions and analytics views.
+    public var filter = ""
+    /// The filter being typed after `/`, or nil.
+    public var filterLine: String?
+    /// Rows scrolled in the decisions or analytics view.
+    public var scroll = 0
+    /// Analytics sorted by name instead of by count.
+    public var sortByName = false
     /// Index of the selected task in the snapshot's task list.
     public var selected = 1
     /// Whether the help screen is open.
@@ -43,10 +62,28 @@ public enum DashboardReducer {
         if count > 0 { state.selected = min(max(state.selected, 0), count - 1) }
         let task = count > 0 ? tasks[state.selected] : nil
         switch action {
+        case .selectNext where state.view != .pipeline:
+            state.scroll += 1
+        case .selectPrevious where state.view != .pipeline:
+            state.scroll = max(0, state.scroll - 1)
         case .selectNext:
             if count > 0 { state.selected = min(state.selected + 1, count - 1) }
         case .selectPrevious:
             state.selected = max(state.selected - 1, 0)
+        case .scrollDown:
+            state.scroll += 10
+        case .scrollUp:
+            state.scroll = max(0, state.scroll - 10)
+        case .nextView:
+            let all = DashboardState.View.allCases
+            state.view = all[(all.firstIndex(of: state.view)! + 1) % all.count]
+            state.scroll = 0
+            state.message = "\(state.view.rawValue) view"
+        case .filter:
+            state.filterLine = state.filter
+        case .toggleSort:
+            state.sortByName.toggle()
+            state.message = state.sortByName ? "sorted by name" : "sorted by count"
         case .toggleHelp:
             state.showHelp.toggle()
         case .toggleRejects:
@@ -132,5 +169,26 @@ extension DashboardReducer {
         guard state.commandLine == nil, !state.showHelp, let i = DashboardView.task(atRow: y, taskCount: tasks.count) else { return }
         state.selected = i
         state.message = "selected \(tasks[i].name)"
+    }
+}
+
+extension DashboardReducer {
+    /// Handles a key while the filter line is open: editing, Enter applies, Esc cancels.
+    public static func editFilter(_ state: inout DashboardState, _ key: Key) {
+        guard var text = state.filterLine else { return }
+        switch key {
+        case .escape: state.filterLine = nil
+        case .enter:
+            state.filter = text.trimmingCharacters(in: .whitespaces)
+            state.filterLine = nil
+            state.scroll = 0
+            state.message = state.filter.isEmpty ? "filter cleared" : "filter: \(state.filter)"
+        case .backspace:
+            if !text.isEmpty { text.removeLast() }
+            state.filterLine = text
+        case .char(let c):
+            if text.count < 100 { state.filterLine = text + String(c) }
+        default: break
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import StreamtopAnalytics
 import StreamtopEngine
 import StreamtopLogs
 
@@ -28,14 +29,21 @@ public enum DashboardView {
         if let advice = BottleneckAdvisor.advise(model.engine) {
             buf.put(Sanitizer.truncate(advice.text, to: buf.width - 2), x: 1, y: 2, role: advice.role)
         }
-        var y = firstTaskRow - 1
-        y = drawTasks(&buf, model, state, y: y)
-        y += 1
-        y = drawThroughput(&buf, model, y: y)
-        let remaining = height - 1 - y  // the last row is the hint bar
-        let analyticsRows = max(6, remaining * 11 / 20)
-        drawAnalytics(&buf, model, y: y, rows: analyticsRows)
-        drawDecisions(&buf, model, y: y + analyticsRows, rows: remaining - analyticsRows)
+        switch state.view {
+        case .pipeline:
+            var y = firstTaskRow - 1
+            y = drawTasks(&buf, model, state, y: y)
+            y += 1
+            y = drawThroughput(&buf, model, y: y)
+            let remaining = height - 1 - y  // the last row is the hint bar
+            let analyticsRows = max(6, remaining * 11 / 20)
+            drawAnalytics(&buf, model, y: y, rows: analyticsRows)
+            drawDecisions(&buf, model, y: y + analyticsRows, rows: remaining - analyticsRows)
+        case .decisions:
+            drawDecisionLog(&buf, model, state, y: 3, rows: height - 4)
+        case .analytics:
+            drawAnalyticsView(&buf, model, state, y: 3, rows: height - 4)
+        }
         drawHints(&buf, state)
         if state.showRejects { drawRejects(&buf, model) }
         if state.showHelp { drawHelp(&buf, state.keymap) }
@@ -250,8 +258,8 @@ public enum DashboardView {
     static func drawHints(_ buf: inout ScreenBuffer, _ state: DashboardState) {
         let y = buf.height - 1
         buf.fill(x: 0, y: y, width: buf.width, role: .hint)
-        if let text = state.commandLine {
-            let x = buf.put(":", x: 0, y: y, role: .hintKey)
+        if let text = state.commandLine ?? state.filterLine {
+            let x = buf.put(state.commandLine != nil ? ":" : "/", x: 0, y: y, role: .hintKey)
             let shown = Sanitizer.width(of: text) > buf.width - 3 ? String(text.suffix(buf.width - 3)) : text
             let w = buf.put(shown, x: x, y: y, role: .hint)
             buf.put("█", x: x + w, y: y, role: .hintKey)
@@ -268,6 +276,74 @@ public enum DashboardView {
         if let msg = state.message {
             let room = buf.width - x - 1
             if room > 8 { buf.putRight(Sanitizer.truncate(msg, to: room) + " ", right: buf.width, y: y, role: .hint) }
+        }
+    }
+
+    /// Whether `text` passes the filter (case-insensitive substring; an empty filter passes everything).
+    static func matches(_ text: String, _ filter: String) -> Bool {
+        filter.isEmpty || text.range(of: filter, options: .caseInsensitive) != nil
+    }
+
+    static func viewTitle(_ buf: inout ScreenBuffer, _ title: String, _ state: DashboardState, y: Int, detail: String) {
+        buf.fill(x: 0, y: y, width: buf.width, role: .tableHeader)
+        var x = buf.put(" " + title, x: 0, y: y, role: .tableHeader)
+        if !state.filter.isEmpty { x += buf.put("  filter “\(state.filter)”", x: x, y: y, role: .warning) }
+        buf.putRight(detail + " ", right: buf.width, y: y, role: .tableHeader)
+    }
+
+    /// The decision log, newest first, filtered and scrolled.
+    static func drawDecisionLog(_ buf: inout ScreenBuffer, _ m: DashboardModel, _ state: DashboardState, y: Int, rows: Int) {
+        let lines = m.engine.decisions.reversed().filter { d in
+            matches("\(d.actor.rawValue) \(d.kind.rawValue) \(d.task ?? "") \(d.action) \(d.reason)", state.filter)
+        }
+        let first = min(state.scroll, max(0, lines.count - 1))
+        viewTitle(&buf, "Decisions (newest first)", state, y: y, detail: "\(lines.count) shown of \(m.engine.decisionCount) · / filter · PgUp/PgDn")
+        for (i, d) in lines.dropFirst(first).prefix(rows - 1).enumerated() {
+            let row = y + 1 + i
+            let role: Role = d.actor == .operator ? .decisionOperator : d.actor == .scheduler ? .decisionScheduler : .decisionEngine
+            var x = 1
+            x += buf.put(String(format: "%8.1fs ", d.time), x: x, y: row, role: .dim)
+            x += buf.put(d.actor.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0), x: x, y: row, role: role)
+            x += buf.put((d.task ?? "-").padding(toLength: 10, withPad: " ", startingAt: 0), x: x, y: row, role: .label)
+            x += buf.put(d.action, x: x, y: row, role: .normal, maxWidth: buf.width - x - 1)
+            buf.put(Sanitizer.truncate(" — " + d.reason, to: max(0, buf.width - x - 1)), x: x, y: row, role: .dim)
+        }
+    }
+
+    /// Top paths and clients with status codes and methods, filtered and sorted.
+    static func drawAnalyticsView(_ buf: inout ScreenBuffer, _ m: DashboardModel, _ state: DashboardState, y: Int, rows: Int) {
+        let s = m.summary
+        func prepare(_ list: [KeyCount]) -> [KeyCount] {
+            let kept = list.filter { matches($0.key, state.filter) }
+            return state.sortByName ? kept.sorted { $0.key < $1.key } : kept
+        }
+        let paths = prepare(s.topPaths)
+        let clients = prepare(s.topClients)
+        viewTitle(&buf, "Analytics", state, y: y, detail: "\(Format.grouped(s.uniquePaths)) paths · \(Format.grouped(s.uniqueClients)) clients · sorted by \(state.sortByName ? "name" : "count") (o)")
+        let colWidth = (buf.width - 24) / 2
+        let columns: [(String, [KeyCount], Int)] = [("Top paths", paths, 1), ("Top clients", clients, 1 + colWidth + 1)]
+        for (title, list, x) in columns {
+            buf.put(title, x: x, y: y + 1, role: .label)
+            for (i, item) in list.dropFirst(state.scroll).prefix(rows - 2).enumerated() {
+                buf.put(Sanitizer.truncate(item.key, to: colWidth - 9), x: x, y: y + 2 + i, role: .normal)
+                buf.putRight(Format.count(Double(item.count)), right: x + colWidth - 1, y: y + 2 + i, role: .headerValue)
+            }
+        }
+        let rx = buf.width - 22
+        buf.put("Status", x: rx, y: y + 1, role: .label)
+        let codes = s.status.sorted { state.sortByName ? $0.key < $1.key : ($0.value, $1.key) > ($1.value, $0.key) }
+        var row = y + 2
+        for (code, count) in codes.prefix(max(0, rows - 8)) {
+            buf.put(code, x: rx, y: row, role: statusRole(code))
+            buf.putRight(Format.grouped(count), right: buf.width - 1, y: row, role: .normal)
+            row += 1
+        }
+        row += 1
+        buf.put("Methods", x: rx, y: row, role: .label)
+        for (method, count) in s.methods.sorted(by: { $0.value > $1.value }).prefix(max(0, y + rows - row - 2)) {
+            row += 1
+            buf.put(Sanitizer.truncate(method, to: 10), x: rx, y: row, role: .normal)
+            buf.putRight(Format.grouped(count), right: buf.width - 1, y: row, role: .normal)
         }
     }
 
@@ -296,18 +372,24 @@ public enum DashboardView {
     static func drawHelp(_ buf: inout ScreenBuffer, _ keymap: Keymap) {
         let rows = keymap.bindings.map { b in (b.keys.map(\.label).joined(separator: " "), b.help) }
         let keyWidth = rows.map { Sanitizer.width(of: $0.0) }.max() ?? 0
-        let boxWidth = min(buf.width - 2, 100)
-        // Title, the bindings, then the closing hint; when the screen is short the blank line goes.
-        let spacious = rows.count + 4 <= buf.height - 1
-        let boxHeight = min(buf.height - 1, rows.count + (spacious ? 4 : 2))
+        let boxWidth = min(buf.width - 2, 140)
+        // One column when it fits, else two; the title and the closing hint take a row each.
+        let available = buf.height - 3
+        let columns = rows.count <= available ? 1 : 2
+        let perColumn = (rows.count + columns - 1) / columns
+        let boxHeight = min(buf.height - 1, perColumn + 2)
         let x0 = (buf.width - boxWidth) / 2
         let y0 = max(0, (buf.height - 1 - boxHeight) / 2)
         buf.fill(x: x0, y: y0, width: boxWidth, height: boxHeight, role: .help)
         buf.put(" streamtop keys ", x: x0 + 2, y: y0, role: .title)
-        let first = y0 + (spacious ? 2 : 1)
-        for (i, (keys, help)) in rows.prefix(boxHeight - (spacious ? 4 : 2)).enumerated() {
-            buf.put(keys, x: x0 + 2, y: first + i, role: .hintKey)
-            buf.put(Sanitizer.truncate(help, to: boxWidth - keyWidth - 6), x: x0 + 4 + keyWidth, y: first + i, role: .help)
+        let columnWidth = (boxWidth - 2) / columns
+        for (i, (keys, help)) in rows.enumerated() {
+            let column = i / perColumn
+            let x = x0 + 2 + column * columnWidth
+            let y = y0 + 1 + i % perColumn
+            guard y < y0 + boxHeight - 1 else { continue }
+            buf.put(keys, x: x, y: y, role: .hintKey)
+            buf.put(Sanitizer.truncate(help, to: max(0, columnWidth - keyWidth - 3)), x: x + keyWidth + 1, y: y, role: .help)
         }
         buf.put("press ? or Esc to close", x: x0 + 2, y: y0 + boxHeight - 1, role: .dim)
     }

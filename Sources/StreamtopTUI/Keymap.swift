@@ -49,6 +49,10 @@ public enum Action: String, Hashable, Sendable, CaseIterable {
     case toggleRejects = "rejects"
     case cycleTheme = "theme"
     case undo
+    case nextView = "view"
+    case filter
+    case toggleSort = "sort"
+    case scrollUp = "page-up", scrollDown = "page-down"
     case toggleHelp = "help"
     case quit
 }
@@ -93,6 +97,11 @@ public struct Keymap: Sendable, Equatable {
         KeyBinding(keys: [.char("s")], action: .replayStep, hint: nil, help: "while the replay is paused, step 10 s of the recording"),
         KeyBinding(keys: [.char(":")], action: .commandLine, hint: "cmd", help: "type a command: pause T, resume T, priority T N, workers T N, pin T, policy P, speed X", rank: 2),
         KeyBinding(keys: [.char("r")], action: .toggleRejects, hint: "rejects", help: "show or hide the most recent malformed lines, with their reasons", rank: 3),
+        KeyBinding(keys: [.tab], action: .nextView, hint: "view", help: "switch view: pipeline → decisions → analytics", rank: 1),
+        KeyBinding(keys: [.char("/")], action: .filter, hint: "filter", help: "filter the decisions or analytics view (Enter applies, empty clears)", rank: 3),
+        KeyBinding(keys: [.char("o")], action: .toggleSort, hint: nil, help: "analytics: sort by count or by name"),
+        KeyBinding(keys: [.pageUp], action: .scrollUp, hint: nil, help: "scroll the decisions or analytics view up"),
+        KeyBinding(keys: [.pageDown], action: .scrollDown, hint: nil, help: "scroll down"),
         KeyBinding(keys: [.char("u")], action: .undo, hint: "undo", help: "undo the last operator action (pause, priority, workers, pin, policy, speed)", rank: 3),
         KeyBinding(keys: [.char("T")], action: .cycleTheme, hint: "theme", help: "switch to the next theme in themes/", rank: 4),
         KeyBinding(keys: [.char("?"), .char("h"), .function(1)], action: .toggleHelp, hint: "help", help: "show or hide this help", rank: 0),

@@ -66,6 +66,8 @@ struct DashboardRunner {
                 var effects: [DashboardEffect] = []
                 if case .click(_, let y) = key {
                     DashboardReducer.click(&state, y: y, tasks: engine.snapshot().tasks)
+                } else if state.filterLine != nil {
+                    DashboardReducer.editFilter(&state, key)
                 } else if state.commandLine != nil {
                     effects = DashboardReducer.editCommandLine(&state, key)
                 } else if key == .escape && state.showHelp {
@@ -120,7 +122,7 @@ struct DashboardRunner {
             }
             let now = Date()
             if now.timeIntervalSince(lastSummary) >= 0.5 {
-                summary = pipeline.aggregate.summary()
+                summary = pipeline.aggregate.summary(top: state.view == .analytics ? 500 : 10)
                 lastSummary = now
                 dirty = true
             }

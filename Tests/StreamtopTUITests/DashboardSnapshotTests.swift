@@ -94,6 +94,42 @@ func assertSnapshot(_ buffer: ScreenBuffer, named name: String) throws {
         #expect(newest < older)
     }
 
+    @Test(arguments: [(80, 24), (120, 40)])
+    func decisionsAndAnalyticsViews(width: Int, height: Int) throws {
+        var state = DashboardState()
+        state.view = .decisions
+        try assertSnapshot(DashboardView.render(sampleModel(), state: state, width: width, height: height), named: "decisions-\(width)x\(height)")
+        state.view = .analytics
+        try assertSnapshot(DashboardView.render(sampleModel(), state: state, width: width, height: height), named: "analytics-\(width)x\(height)")
+    }
+
+    @Test func filtersScrollAndSortNarrowTheViews() {
+        var state = DashboardState()
+        let tasks = sampleModel().engine.tasks
+        _ = DashboardReducer.reduce(&state, .nextView, tasks: tasks, canChangeSpeed: true)
+        #expect(state.view == .decisions)
+        _ = DashboardReducer.reduce(&state, .filter, tasks: tasks, canChangeSpeed: true)
+        for c in "OPERATOR" { DashboardReducer.editFilter(&state, .char(c)) }
+        DashboardReducer.editFilter(&state, .enter)
+        #expect(state.filter == "OPERATOR")
+        var buf = DashboardView.render(sampleModel(), state: state, width: 100, height: 30)
+        let shown = (buf.contains("operator  parse     paused"), buf.contains("blocked by backpressure —"), buf.contains("1 shown of 3"))
+        #expect(shown == (true, false, true))
+        _ = DashboardReducer.reduce(&state, .nextView, tasks: tasks, canChangeSpeed: true)
+        #expect(state.view == .analytics)
+        _ = DashboardReducer.reduce(&state, .filter, tasks: tasks, canChangeSpeed: true)
+        for _ in 0..<8 { DashboardReducer.editFilter(&state, .backspace) }
+        for c in "index" { DashboardReducer.editFilter(&state, .char(c)) }
+        DashboardReducer.editFilter(&state, .enter)
+        buf = DashboardView.render(sampleModel(), state: state, width: 100, height: 30)
+        let filtered = (buf.contains("/index.html"), buf.contains("longlong"))
+        #expect(filtered == (true, false))
+        _ = DashboardReducer.reduce(&state, .selectNext, tasks: tasks, canChangeSpeed: true)
+        #expect(state.scroll == 1 && state.selected == 1)  // in other views ↓ scrolls instead of selecting
+        _ = DashboardReducer.reduce(&state, .nextView, tasks: tasks, canChangeSpeed: true)
+        #expect(state.view == .pipeline && state.scroll == 0)
+    }
+
     @Test func tooSmallTerminalShowsAMessage() throws {
         let buf = DashboardView.render(sampleModel(), state: DashboardState(), width: 60, height: 20)
         #expect(buf.contains("Terminal too small: 60×20"))
