@@ -20,6 +20,8 @@ public struct DashboardModel: Sendable {
     public var replayPosition: Int64?
     /// Whether the replay clock is paused.
     public var replayPaused = false
+    /// First and last event times of the recording, when known (for the position bar).
+    public var recordingSpan: ClosedRange<Int64>?
 
     /// Creates a model.
     public init(engine: EngineSnapshot, summary: AccessSummary, malformedReasons: [(String, Int)] = [], recentRejects: [String] = [], source: String, speed: String? = nil, replayPosition: Int64? = nil, replayPaused: Bool = false) {

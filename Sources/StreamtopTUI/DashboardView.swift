@@ -75,6 +75,16 @@ public enum DashboardView {
             let (y4, mo, d, _, _, _) = LogTime.civil(pos)
             x += buf.put("  at ", x: x, y: 0, role: .header)
             x += buf.put(String(format: "%04d-%02d-%02d ", y4, mo, d) + LogTime.clock(pos), x: x, y: 0, role: .headerValue)
+            if let span = m.recordingSpan, span.upperBound > span.lowerBound, buf.width >= 100 {
+                // Where the replay stands in the recording.
+                let fraction = min(1, max(0, Double(pos - span.lowerBound) / Double(span.upperBound - span.lowerBound)))
+                let width = 12
+                let filled = Int((fraction * Double(width)).rounded())
+                x += buf.put("  ", x: x, y: 0, role: .header)
+                x += buf.put(String(repeating: "█", count: filled), x: x, y: 0, role: .headerValue)
+                x += buf.put(String(repeating: "░", count: width - filled), x: x, y: 0, role: .header)
+                x += buf.put(" \(Int((fraction * 100).rounded()))%", x: x, y: 0, role: .header)
+            }
         }
         let state = m.engine.finished ? "input ended" : "up " + Format.elapsed(m.engine.time)
         buf.putRight(state + " ", right: buf.width, y: 0, role: .header)

@@ -16,6 +16,7 @@ struct DashboardRunner {
     let applier: CommandApplier
     let sourceNames: [String]
     let keymap: Keymap
+    let recordingSpan: ClosedRange<Int64>?
 
     /// Folders searched for `NAME.theme`: ./themes, then the themes shipped with the binary.
     static var themeDirectories: [String] {
@@ -132,10 +133,11 @@ struct DashboardRunner {
                 let rejects = state.showRejects ? pipeline.quarantine.recent().map { r in
                     "\(r.source < sourceNames.count ? sourceNames[r.source] : "input"):\(r.line)  \(r.reason.label): " + String(decoding: r.bytes, as: UTF8.self)
                 } : []
-                let model = DashboardModel(
+                var model = DashboardModel(
                     engine: engine.snapshot(), summary: summary, malformedReasons: reasons,
                     recentRejects: rejects, source: header, speed: pacer.map { CommandApplier.speedLabel($0.speed) } ?? (header.hasPrefix("watch") ? nil : "max"),
                     replayPosition: pacer.map { $0.position.load(ordering: .relaxed) }, replayPaused: pacer?.isPaused ?? false)
+                model.recordingSpan = recordingSpan
                 terminal.draw(DashboardView.render(model, state: state, width: w, height: h))
                 lastFrame = now
                 dirty = false

@@ -30,7 +30,8 @@ struct Runner {
             pacer = p
             lines = p
         }
-        try run(lines: lines, sourceNames: paths, header: "\(label) \(files.label)", pacer: pacer)
+        let span = pacer == nil ? nil : RecordingSpan.of(paths).map { $0.first...$0.last }
+        try run(lines: lines, sourceNames: paths, header: "\(label) \(files.label)", pacer: pacer, span: span)
     }
 
     /// Follows files or stdin.
@@ -42,10 +43,10 @@ struct Runner {
             for p in paths where FileManager.default.fileExists(atPath: p) { try FileSource.checkReadable(p) }
             lines = FollowSource(paths: paths, fromStart: fromStart)
         }
-        try run(lines: lines, sourceNames: paths, header: paths == ["-"] ? "watch stdin" : lines.label, pacer: nil)
+        try run(lines: lines, sourceNames: paths, header: paths == ["-"] ? "watch stdin" : lines.label, pacer: nil, span: nil)
     }
 
-    private func run(lines: LineSource, sourceNames: [String], header: String, pacer: ReplayPacer?) throws {
+    private func run(lines: LineSource, sourceNames: [String], header: String, pacer: ReplayPacer?, span: ClosedRange<Int64>?) throws {
         let quarantine = try Quarantine(rejectsPath: options.rejects, sourceNames: sourceNames)
         let format = try options.formatChoice()
         let pipeline = AccessPipeline(
@@ -84,7 +85,7 @@ struct Runner {
             try DashboardRunner(
                 pipeline: pipeline, header: header, pacer: pacer, themeName: options.theme, applier: applier,
                 sourceNames: sourceNames.map { $0.split(separator: "/").last.map(String.init) ?? $0 },
-                keymap: try options.keymap())
+                keymap: try options.keymap(), recordingSpan: span)
                 .run(snapshots: snapshots, player: player)
         }
     }

@@ -217,6 +217,13 @@ func drain(_ source: LineSource, limit: Int = 10_000) throws -> [String] {
         pacer.stop()
     }
 
+    @Test func recordingSpanReadsTheEnds() throws {
+        let path = try recording(5000)
+        let span = try #require(RecordingSpan.of([path]))
+        #expect(span.first == 1_704_067_200 && span.last == 1_704_067_200 + 4999)
+        #expect(RecordingSpan.of(["-"]) == nil)
+    }
+
     @Test func replaySkipsLongSilences() throws {
         let path = tempPath("gap")
         let lines = [

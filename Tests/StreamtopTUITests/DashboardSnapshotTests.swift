@@ -130,6 +130,13 @@ func assertSnapshot(_ buffer: ScreenBuffer, named name: String) throws {
         #expect(state.view == .pipeline && state.scroll == 0)
     }
 
+    @Test func theReplayBarShowsWhereTheReplayStands() {
+        var model = sampleModel()
+        model.recordingSpan = 1_732_492_800...1_732_579_200  // the whole day; position is 01:00
+        let row = DashboardView.render(model, state: DashboardState(), width: 120, height: 40).rowText(0)
+        #expect(row.contains("█░░░░░░░░░░░ 4%"), "\(row)")
+    }
+
     @Test func tooSmallTerminalShowsAMessage() throws {
         let buf = DashboardView.render(sampleModel(), state: DashboardState(), width: 60, height: 20)
         #expect(buf.contains("Terminal too small: 60×20"))
