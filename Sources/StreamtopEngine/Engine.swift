@@ -500,6 +500,11 @@ public final class Engine: @unchecked Sendable {
                     quanta: t.quanta))
         }
         if policy == .adaptive { planLocked(now: now) }
+        for (i, t) in tasks.enumerated() {
+            t.history.append(list[i].outPerSecond)
+            if t.history.count > config.historyLength { t.history.removeFirst(t.history.count - config.historyLength) }
+            list[i].history = t.history
+        }
         history.append(list[0].outPerSecond)
         if history.count > config.historyLength { history.removeFirst(history.count - config.historyLength) }
         endToEnd.rotateIfNeeded(now)

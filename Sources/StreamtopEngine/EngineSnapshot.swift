@@ -105,6 +105,8 @@ public struct TaskSnapshot: Sendable, Codable {
     public var idleRatio: Double { max(0, 1 - busyRatio - backpressuredRatio) }
     /// Quanta (batches processed) since start.
     public var quanta: Int
+    /// Records out per second, one value per tick, oldest first.
+    public var history: [Double] = []
 
     /// Queue fill between 0 and 1.
     public var queueFill: Double { queueCapacity == 0 ? 0 : Double(queueDepth) / Double(queueCapacity) }

@@ -37,6 +37,8 @@ final class TaskRuntime {
     var latency = LatencyWindow()
     /// Samples for rates over the last second: (time, in, out, busy, backpressured).
     var samples: [(t: UInt64, rin: Int, rout: Int, busy: UInt64, bp: UInt64, bin: Int, bout: Int)] = []
+    /// Records out per second, one value per tick, for the selected task's sparkline.
+    var history: [Double] = []
     /// Last reported state, to log changes once.
     var lastState: TaskState = .idle
     var stateSince: UInt64 = 0

@@ -34,7 +34,7 @@ public enum DashboardView {
             var y = firstTaskRow - 1
             y = drawTasks(&buf, model, state, y: y)
             y += 1
-            y = drawThroughput(&buf, model, y: y)
+            y = drawThroughput(&buf, model, state, y: y)
             let remaining = height - 1 - y  // the last row is the hint bar
             let analyticsRows = max(6, remaining * 11 / 20)
             drawAnalytics(&buf, model, y: y, rows: analyticsRows)
@@ -174,22 +174,37 @@ public enum DashboardView {
 
     static let sparkChars: [Character] = ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"]
 
-    static func drawThroughput(_ buf: inout ScreenBuffer, _ m: DashboardModel, y: Int) -> Int {
-        let history = m.engine.throughputHistory
-        let width = buf.width - 2
-        let samples = Array(history.suffix(width))
+    static func sparkline(_ values: [Double], width: Int) -> (String, Double) {
+        let samples = Array(values.suffix(width))
         let peak = samples.max() ?? 0
-        let current = history.last ?? 0
-        var x = buf.put("Throughput ", x: 1, y: y, role: .label)
-        x += buf.put(Format.count(current) + " lines/s", x: 1 + x, y: y, role: .headerValue)
-        buf.putRight("peak \(Format.count(peak))/s over \(samples.count / 10)s ", right: buf.width, y: y, role: .dim)
         var line = ""
         for v in samples {
             let level = peak > 0 ? Int((v / peak) * 7.999) : 0
             line.append(v > 0 ? sparkChars[max(0, min(7, level))] : " ")
         }
-        buf.put(String(repeating: " ", count: max(0, width - samples.count)) + line, x: 1, y: y + 1, role: .sparkline)
-        return y + 2
+        return (String(repeating: " ", count: max(0, width - samples.count)) + line, peak)
+    }
+
+    /// Overall throughput, and on taller terminals the selected task's, as sparklines over the last minutes.
+    static func drawThroughput(_ buf: inout ScreenBuffer, _ m: DashboardModel, _ state: DashboardState, y: Int) -> Int {
+        let history = m.engine.throughputHistory
+        let width = buf.width - 2
+        let (line, peak) = sparkline(history, width: width)
+        var x = buf.put("Throughput ", x: 1, y: y, role: .label)
+        x += buf.put(Format.count(history.last ?? 0) + " lines/s", x: 1 + x, y: y, role: .headerValue)
+        let selected = state.selected > 0 && state.selected < m.engine.tasks.count ? m.engine.tasks[state.selected] : nil
+        if let t = selected {
+            x += buf.put("  \(t.name) ", x: 1 + x, y: y, role: .label)
+            x += buf.put("\(Format.count(t.outPerSecond))/s p99 \(Format.duration(t.latency.p99))", x: 1 + x, y: y, role: .headerValue)
+        }
+        buf.putRight("peak \(Format.count(peak))/s over \(min(history.count, width) / 10)s ", right: buf.width, y: y, role: .dim)
+        buf.put(line, x: 1, y: y + 1, role: .sparkline)
+        guard let t = selected, buf.height >= 30 else { return y + 2 }
+        let (own, ownPeak) = sparkline(t.history, width: width - 26)
+        buf.put(Sanitizer.truncate(t.name, to: 10), x: 1, y: y + 2, role: .label)
+        buf.put(own, x: 12, y: y + 2, role: .queueFill)
+        buf.putRight("peak \(Format.count(ownPeak))/s ", right: buf.width, y: y + 2, role: .dim)
+        return y + 3
     }
 
     static func statusRole(_ code: String) -> Role {

@@ -13,7 +13,8 @@ func sampleModel() -> DashboardModel {
             inPerSecond: rate, outPerSecond: rate, bytesInPerSecond: rate * 180, bytesOutPerSecond: rate * 180, queueDepth: depth, queueCapacity: i == 0 ? 0 : 8,
             queuedRecords: depth * 100, inFlightRecords: 0, latency: LatencySummary(p50: p50, p95: p99, p99: p99, max: p99, count: 10),
             recordLatency: LatencySummary(p50: p50 / 100, p95: p99 / 100, p99: p99 / 100, max: p99 / 100, count: 1000),
-            nanosPerRecord: 150, busyRatio: 0.5, backpressuredRatio: 0, quanta: 42)
+            nanosPerRecord: 150, busyRatio: 0.5, backpressuredRatio: 0, quanta: 42,
+            history: (0..<200).map { Double(($0 * 13 + i * 7) % 50) * 20 })
     }
     let engine = EngineSnapshot(
         time: 83.4, workers: 2, policy: "strict-priority",
