@@ -72,6 +72,19 @@ import Testing
         s = waitFor { $0.contains("priority 1 → 2") && $0.contains("workers 2 → 1") }
         #expect(s.contains("aggregate priority 1 → 2"), "\(s)")
         #expect(taskRow(s, "aggregate").hasSuffix("1     2") || taskRow(s, "aggregate").contains(" 1     2"), "\(taskRow(s, "aggregate"))")
+        // The command line and undo: pause the sink by name, then undo it.
+        tmux("send-keys", "-t", "e2e", ":", "pause sink", "Enter")
+        s = waitFor { taskRow($0, "sink").contains("PAUSED") }
+        #expect(taskRow(s, "sink").contains("PAUSED"), "\(s)")
+        tmux("send-keys", "-t", "e2e", "u")
+        s = waitFor { !taskRow($0, "sink").contains("PAUSED") && $0.contains("undid") }
+        #expect(!taskRow(s, "sink").contains("PAUSED"), "\(s)")
+        // Tab shows the decision log, where the operator's actions are listed.
+        tmux("send-keys", "-t", "e2e", "Tab")
+        s = waitFor { $0.contains("Decisions (newest first)") }
+        #expect(s.contains("Decisions (newest first)") && s.contains("operator  sink"), "\(s)")
+        tmux("send-keys", "-t", "e2e", "Tab", "Tab")
+        s = waitFor { $0.contains("TASK") }
         // Help opens and closes.
         tmux("send-keys", "-t", "e2e", "?")
         s = waitFor { $0.contains("streamtop keys") }
