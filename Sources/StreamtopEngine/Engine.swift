@@ -502,8 +502,13 @@ public final class Engine: @unchecked Sendable {
         if policy == .adaptive { planLocked(now: now) }
         for (i, t) in tasks.enumerated() {
             t.history.append(list[i].outPerSecond)
-            if t.history.count > config.historyLength { t.history.removeFirst(t.history.count - config.historyLength) }
+            t.latencyHistory.append(Double(list[i].latency.p99))
+            if t.history.count > config.historyLength {
+                t.history.removeFirst(t.history.count - config.historyLength)
+                t.latencyHistory.removeFirst(t.latencyHistory.count - config.historyLength)
+            }
             list[i].history = t.history
+            list[i].latencyHistory = t.latencyHistory
         }
         history.append(list[0].outPerSecond)
         if history.count > config.historyLength { history.removeFirst(history.count - config.historyLength) }

@@ -107,6 +107,8 @@ public struct TaskSnapshot: Sendable, Codable {
     public var quanta: Int
     /// Records out per second, one value per tick, oldest first.
     public var history: [Double] = []
+    /// Batch latency p99 in ns, one value per tick, oldest first.
+    public var latencyHistory: [Double] = []
 
     /// Queue fill between 0 and 1.
     public var queueFill: Double { queueCapacity == 0 ? 0 : Double(queueDepth) / Double(queueCapacity) }

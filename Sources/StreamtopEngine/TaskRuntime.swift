@@ -39,6 +39,8 @@ final class TaskRuntime {
     var samples: [(t: UInt64, rin: Int, rout: Int, busy: UInt64, bp: UInt64, bin: Int, bout: Int)] = []
     /// Records out per second, one value per tick, for the selected task's sparkline.
     var history: [Double] = []
+    /// Batch latency p99 (ns), one value per tick.
+    var latencyHistory: [Double] = []
     /// Last reported state, to log changes once.
     var lastState: TaskState = .idle
     var stateSince: UInt64 = 0

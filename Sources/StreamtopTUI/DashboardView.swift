@@ -204,7 +204,12 @@ public enum DashboardView {
         buf.put(Sanitizer.truncate(t.name, to: 10), x: 1, y: y + 2, role: .label)
         buf.put(own, x: 12, y: y + 2, role: .queueFill)
         buf.putRight("peak \(Format.count(ownPeak))/s ", right: buf.width, y: y + 2, role: .dim)
-        return y + 3
+        guard buf.height >= 34 else { return y + 3 }
+        let (lat, latPeak) = sparkline(t.latencyHistory, width: width - 26)
+        buf.put("  p99", x: 1, y: y + 3, role: .label)
+        buf.put(lat, x: 12, y: y + 3, role: .warning)
+        buf.putRight("peak \(Format.duration(UInt64(latPeak))) ", right: buf.width, y: y + 3, role: .dim)
+        return y + 4
     }
 
     static func statusRole(_ code: String) -> Role {
@@ -344,12 +349,19 @@ public enum DashboardView {
         }
         let paths = prepare(s.topPaths)
         let clients = prepare(s.topClients)
-        viewTitle(&buf, "Analytics", state, y: y, detail: "\(Format.grouped(s.uniquePaths)) paths · \(Format.grouped(s.uniqueClients)) clients · sorted by \(state.sortByName ? "name" : "count") (o)")
+        viewTitle(&buf, "Analytics", state, y: y, detail: "\(Format.grouped(s.uniquePaths)) paths · \(Format.grouped(s.uniqueClients)) unique clients · sorted by \(state.sortByName ? "name" : "count") (o)")
+        // Requests per minute of event time, the last minutes of the recording or stream.
+        let perMinute = s.perMinute.map { Double($0.count) }
+        let (minutes, peak) = sparkline(perMinute, width: buf.width - 42)
+        buf.put("Requests/min", x: 1, y: y + rows - 1, role: .label)
+        buf.put(minutes, x: 14, y: y + rows - 1, role: .sparkline)
+        let last = s.perMinute.last.map { "\(Format.count(Double($0.count))) at \(LogTime.clock($0.minute).prefix(5))" } ?? "-"
+        buf.putRight("\(last), peak \(Format.count(peak)) ", right: buf.width, y: y + rows - 1, role: .dim)
         let colWidth = (buf.width - 24) / 2
         let columns: [(String, [KeyCount], Int)] = [("Top paths", paths, 1), ("Top clients", clients, 1 + colWidth + 1)]
         for (title, list, x) in columns {
             buf.put(title, x: x, y: y + 1, role: .label)
-            for (i, item) in list.dropFirst(state.scroll).prefix(rows - 2).enumerated() {
+            for (i, item) in list.dropFirst(state.scroll).prefix(rows - 3).enumerated() {
                 buf.put(Sanitizer.truncate(item.key, to: colWidth - 9), x: x, y: y + 2 + i, role: .normal)
                 buf.putRight(Format.count(Double(item.count)), right: x + colWidth - 1, y: y + 2 + i, role: .headerValue)
             }

@@ -14,7 +14,8 @@ func sampleModel() -> DashboardModel {
             queuedRecords: depth * 100, inFlightRecords: 0, latency: LatencySummary(p50: p50, p95: p99, p99: p99, max: p99, count: 10),
             recordLatency: LatencySummary(p50: p50 / 100, p95: p99 / 100, p99: p99 / 100, max: p99 / 100, count: 1000),
             nanosPerRecord: 150, busyRatio: 0.5, backpressuredRatio: 0, quanta: 42,
-            history: (0..<200).map { Double(($0 * 13 + i * 7) % 50) * 20 })
+            history: (0..<200).map { Double(($0 * 13 + i * 7) % 50) * 20 },
+            latencyHistory: (0..<200).map { Double(($0 * 7 + i) % 30) * 1000 })
     }
     let engine = EngineSnapshot(
         time: 83.4, workers: 2, policy: "strict-priority",
@@ -39,7 +40,8 @@ func sampleModel() -> DashboardModel {
                    KeyCount(key: "/\u{1B}[31mred\u{7}", count: 5), KeyCount(key: "/日本語/パス", count: 4),
                    KeyCount(key: "/" + String(repeating: "long", count: 40), count: 3)],
         topClients: [KeyCount(key: "66.249.66.1", count: 9_000), KeyCount(key: "2001:db8::1", count: 800)],
-        uniqueClients: 4_321, uniquePaths: 999, firstEvent: 1_732_492_800, lastEvent: 1_732_496_400, perMinute: [])
+        uniqueClients: 4_321, uniquePaths: 999, firstEvent: 1_732_492_800, lastEvent: 1_732_496_400,
+        perMinute: (0..<90).map { MinuteCount(minute: 1_732_492_800 + Int64($0) * 60, count: 100 + ($0 * 37) % 400) })
     return DashboardModel(
         engine: engine, summary: summary, malformedReasons: [("bad time", 400), ("unterminated quote", 56)],
         source: "demo demo-access.log", speed: "600×", replayPosition: 1_732_496_400)
