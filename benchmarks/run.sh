@@ -19,7 +19,7 @@ for w in 1 2; do
   echo "== replay --speed max --headless --workers $w (best of 5) =="
   best=""
   for i in 1 2 3 4 5; do
-    out=$(/usr/bin/time -f '%M' -o /tmp/streamtop-bench-rss "$bin" replay "$log" --speed max --headless --workers "$w")
+    out=$(/usr/bin/time -f "%M" -o /tmp/streamtop-bench-rss "$bin" replay "$log" --speed max --headless --workers "$w" 2>/dev/null)
     rate=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["lines_per_second"])' <<<"$out")
     if [ -z "$best" ] || python3 -c "import sys; sys.exit(0 if $rate > $best else 1)"; then best=$rate; bestout=$out; rss=$(cat /tmp/streamtop-bench-rss); fi
   done
