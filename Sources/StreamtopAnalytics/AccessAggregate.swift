@@ -12,6 +12,8 @@ public struct AccessAggregate {
     public var records = 0
     /// Lines that did not.
     public var malformed = 0
+    /// Records a filter removed (lines = records + malformed + filtered).
+    public var filtered = 0
     /// Sum of response sizes.
     public var bytes: Int64 = 0
     /// Count per status code 0...999.
@@ -38,6 +40,7 @@ public struct AccessAggregate {
     public mutating func add(_ block: ParsedBlock) {
         lines += block.lines.lineCount
         malformed += block.malformed
+        filtered += block.filtered
         records += block.records.count
         let base = block.lines.base
         var minute = Int64.min
@@ -84,6 +87,7 @@ public struct AccessAggregate {
         lines += other.lines
         records += other.records
         malformed += other.malformed
+        filtered += other.filtered
         bytes &+= other.bytes
         for i in 0..<1000 where other.status[i] != 0 { status[i] += other.status[i] }
         methods.merge(other.methods)
@@ -104,7 +108,7 @@ public struct AccessAggregate {
         var m: [String: Int] = [:]
         methods.forEach { k, c in m[String(decoding: k, as: UTF8.self), default: 0] += c }
         return AccessSummary(
-            lines: lines, records: records, malformed: malformed, bytes: bytes, status: st, methods: m,
+            lines: lines, records: records, malformed: malformed, filtered: filtered, bytes: bytes, status: st, methods: m,
             topPaths: paths.top(top), topClients: clients.top(top), uniqueClients: clients.count,
             uniquePaths: paths.count,
             firstEvent: records > 0 ? firstEvent : nil, lastEvent: records > 0 ? lastEvent : nil,
@@ -137,6 +141,8 @@ public struct AccessSummary: Sendable {
     public var records: Int
     /// Lines that did not.
     public var malformed: Int
+    /// Records a filter removed.
+    public var filtered: Int
     /// Sum of response sizes.
     public var bytes: Int64
     /// Status code (three digits) → records.

@@ -16,7 +16,7 @@ public final class AccessPipeline {
     public let format: FormatChoice
 
     /// Builds the pipeline over `lines` with `workers` worker threads.
-    public init(lines: LineSource, workers: Int, quarantine: Quarantine, queueCapacity: Int = 8, policy: SchedulingPolicy = .strictPriority, format: FormatChoice = FormatChoice(.combined), clock: EngineClock = MonotonicClock()) {
+    public init(lines: LineSource, workers: Int, quarantine: Quarantine, queueCapacity: Int = 8, policy: SchedulingPolicy = .strictPriority, format: FormatChoice = FormatChoice(.combined), filter: FilterExpression? = nil, clock: EngineClock = MonotonicClock()) {
         self.lines = lines
         self.format = format
         self.quarantine = quarantine
@@ -26,11 +26,12 @@ public final class AccessPipeline {
         config.policy = policy
         engine = Engine(
             source: LineBlockSource(lines, clock: clock, format: format),
-            tasks: [
-                TaskSpec(name: "parse", op: ParseOperator(quarantine: quarantine, format: format), priority: 0, queueCapacity: queueCapacity),
-                TaskSpec(name: "aggregate", op: aggregate, priority: 0, queueCapacity: queueCapacity),
-                TaskSpec(name: "sink", op: SinkOperator(), priority: 0, queueCapacity: queueCapacity),
-            ],
+            tasks: [TaskSpec(name: "parse", op: ParseOperator(quarantine: quarantine, format: format), priority: 0, queueCapacity: queueCapacity)]
+                + (filter.map { [TaskSpec(name: "filter", op: FilterOperator($0), priority: 0, queueCapacity: queueCapacity)] } ?? [])
+                + [
+                    TaskSpec(name: "aggregate", op: aggregate, priority: 0, queueCapacity: queueCapacity),
+                    TaskSpec(name: "sink", op: SinkOperator(), priority: 0, queueCapacity: queueCapacity),
+                ],
             config: config, clock: clock)
     }
 }

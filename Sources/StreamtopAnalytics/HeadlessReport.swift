@@ -17,6 +17,8 @@ public struct HeadlessReport: Encodable {
     public var decisions: [Decision]
     /// Worker threads used.
     public var workers: Int
+    /// The filter expression, when the run had one (records then counts only matching lines).
+    public var filter: String?
 
     /// Creates a report.
     public init(summary: AccessSummary, malformedReasons: [MalformedReason: Int], elapsedSeconds: Double, tasks: [TaskSnapshot], decisions: [Decision], workers: Int) {
@@ -26,6 +28,7 @@ public struct HeadlessReport: Encodable {
         self.tasks = tasks
         self.decisions = decisions
         self.workers = workers
+        self.filter = nil
     }
 
     private struct Key: CodingKey {
@@ -67,6 +70,7 @@ public struct HeadlessReport: Encodable {
         try c.encode(s.perMinute.map { MinuteEntry(minute: LogTime.iso8601($0.minute), count: $0.count) }, forKey: Key("per_minute"))
         // Extras beyond the contract.
         try c.encode(s.uniquePaths, forKey: Key("unique_paths"))
+        if let f = filter { try c.encode(f, forKey: Key("filter")); try c.encode(s.filtered, forKey: Key("filtered")) }
         if let rt = s.requestTime { try c.encode(rt, forKey: Key("request_time_us")) }
         try c.encode(
             OrderedCounts(pairs: MalformedReason.allCases.compactMap { r in malformedReasons[r].map { (r.key, $0) } }),

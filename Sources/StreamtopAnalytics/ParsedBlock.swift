@@ -9,11 +9,14 @@ public final class ParsedBlock: @unchecked Sendable {
     public let records: [ParsedRecord]
     /// Number of malformed lines in the block.
     public let malformed: Int
+    /// Records a filter removed from the block.
+    public let filtered: Int
 
     /// Creates a parsed block.
-    public init(lines: LineBlock, records: [ParsedRecord], malformed: Int) {
+    public init(lines: LineBlock, records: [ParsedRecord], malformed: Int, filtered: Int = 0) {
         self.lines = lines
         self.records = records
         self.malformed = malformed
+        self.filtered = filtered
     }
 }

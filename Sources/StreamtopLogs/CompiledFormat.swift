@@ -297,7 +297,7 @@ public struct CompiledFormat: Sendable, Equatable {
     }
 
     /// The first place at or after `from` where the `count` bytes at `needle` occur.
-    static func find(_ needle: UnsafePointer<UInt8>, _ count: Int, _ base: UnsafePointer<UInt8>, from: Int, to: Int) -> Int? {
+    public static func find(_ needle: UnsafePointer<UInt8>, _ count: Int, _ base: UnsafePointer<UInt8>, from: Int, to: Int) -> Int? {
         guard count > 0 else { return from }
         var i = from
         while let at = CombinedLogParser.find(needle[0], base, from: i, to: to) {

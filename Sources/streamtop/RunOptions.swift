@@ -61,6 +61,19 @@ struct RunOptions: ParsableArguments {
         }
     }
 
+    @Option(help: ArgumentHelp("Keep only matching records (a filter task between parse and aggregate), e.g. 'status >= 500', 'path ~ \"^/api/\" and method == POST', 'client in 10.0.0.0/8', 'not path ~ \".php$\"'.", valueName: "expression"))
+    var filter: String?
+
+    /// The compiled filter, if any.
+    func filterExpression() throws -> FilterExpression? {
+        guard let f = filter else { return nil }
+        do {
+            return try FilterExpression.parse(f)
+        } catch let e as FilterError {
+            throw ValidationError("bad --filter: \(e.description)")
+        }
+    }
+
     @Option(help: ArgumentHelp("Capacity of each task's input queue, in blocks.", valueName: "blocks"))
     var queueCapacity: Int = 8
 
@@ -94,6 +107,7 @@ struct RunOptions: ParsableArguments {
     func validate() throws {
         _ = try formatChoice()
         _ = try keymap()
+        _ = try filterExpression()
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256, got \(workers)") }
         guard (1...4096).contains(queueCapacity) else { throw ValidationError("--queue-capacity must be between 1 and 4096, got \(queueCapacity)") }
     }

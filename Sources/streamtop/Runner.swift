@@ -51,7 +51,7 @@ struct Runner {
         let format = try options.formatChoice()
         let pipeline = AccessPipeline(
             lines: lines, workers: options.workers, quarantine: quarantine, queueCapacity: options.queueCapacity,
-            policy: options.policy.policy, format: format)
+            policy: options.policy.policy, format: format, filter: try options.filterExpression())
         let engine = pipeline.engine
         let headless = options.headless
         format.onDetected = { d in
@@ -104,10 +104,11 @@ struct Runner {
         snapshots?.finish()
         stop.cancel()
         if let failure = engine.failure { throw CLIError("\(failure)") }
-        let report = HeadlessReport(
+        var report = HeadlessReport(
             summary: pipeline.aggregate.summary(), malformedReasons: pipeline.quarantine.counts(),
             elapsedSeconds: Date().timeIntervalSince(started), tasks: final.tasks, decisions: engine.allDecisions(),
             workers: final.workers)
+        report.filter = options.filter
         switch options.report {
         case .json: print(try report.json())
         }

@@ -33,7 +33,7 @@ func sampleModel() -> DashboardModel {
         decisionCount: 3, endToEndLatency: LatencySummary(p50: 900_000, p95: 1_000_000, p99: 1_200_000, max: 2_000_000, count: 5),
         throughputHistory: (0..<300).map { Double(($0 * 37) % 100) * 10 }, finished: false)
     let summary = AccessSummary(
-        lines: 123_456, records: 123_000, malformed: 456, bytes: 1_000_000,
+        lines: 123_456, records: 123_000, malformed: 456, filtered: 0, bytes: 1_000_000,
         status: ["200": 100_000, "304": 12_000, "404": 8_000, "500": 2_500, "503": 500],
         methods: ["GET": 120_000, "POST": 3_000],
         topPaths: [KeyCount(key: "/", count: 30_000), KeyCount(key: "/index.html", count: 20_000),

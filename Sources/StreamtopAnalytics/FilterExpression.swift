@@ -1,0 +1,304 @@
+import Foundation
+import StreamtopLogs
+
+/// A filter users type: `status >= 500`, `path ~ "^/api/" and method == "POST"`, `client in 10.0.0.0/8`,
+/// `not path ~ "\.php$"`. Compiled once; evaluated per record on bytes, without building strings for
+/// comparisons of numbers, equality, prefixes, suffixes and substrings.
+public indirect enum FilterExpression: Equatable, Sendable {
+    case and(FilterExpression, FilterExpression)
+    case or(FilterExpression, FilterExpression)
+    case not(FilterExpression)
+    case number(NumberField, Comparison, Int64)
+    case text(TextField, TextTest)
+    case cidr(IPv4Network)
+
+    /// Numeric fields.
+    public enum NumberField: String, Sendable { case status, size }
+    /// Text fields.
+    public enum TextField: String, Sendable { case method, path, client }
+    /// Numeric comparisons.
+    public enum Comparison: String, Sendable { case eq = "==", ne = "!=", lt = "<", le = "<=", gt = ">", ge = ">=" }
+
+    /// A test on a text field.
+    public enum TextTest: Equatable, Sendable {
+        case equals([UInt8]), notEquals([UInt8])
+        /// `~` with a pattern: `^x` prefix, `x$` suffix, `^x$` exact, else substring. Other regex syntax is
+        /// rejected at compile time with a clear message rather than run slowly per record.
+        case prefix([UInt8]), suffix([UInt8]), exact([UInt8]), contains([UInt8])
+    }
+
+    /// An IPv4 network such as `10.0.0.0/8`.
+    public struct IPv4Network: Equatable, Sendable {
+        /// Network address as a 32-bit number.
+        public var address: UInt32
+        /// Prefix length.
+        public var bits: Int
+        /// Whether an address is inside.
+        public func contains(_ a: UInt32) -> Bool {
+            bits == 0 || (a >> (32 - UInt32(bits))) == (address >> (32 - UInt32(bits)))
+        }
+    }
+
+    /// Whether a record passes.
+    @inlinable
+    public func matches(_ r: ParsedRecord, _ base: UnsafePointer<UInt8>) -> Bool {
+        switch self {
+        case .and(let a, let b): return a.matches(r, base) && b.matches(r, base)
+        case .or(let a, let b): return a.matches(r, base) || b.matches(r, base)
+        case .not(let a): return !a.matches(r, base)
+        case .number(let field, let op, let value):
+            let v = field == .status ? Int64(r.status) : r.size
+            switch op {
+            case .eq: return v == value
+            case .ne: return v != value
+            case .lt: return v < value
+            case .le: return v <= value
+            case .gt: return v > value
+            case .ge: return v >= value
+            }
+        case .text(let field, let test):
+            let (p, n): (UnsafePointer<UInt8>, Int)
+            switch field {
+            case .method: (p, n) = r.hasRequestLine ? (base + Int(r.methodStart), Int(r.methodLength)) : (FilterExpression.dash, 1)
+            case .path: (p, n) = r.hasPath ? (base + Int(r.pathStart), Int(r.pathLength)) : (FilterExpression.dash, 1)
+            case .client: (p, n) = (base + Int(r.clientStart), Int(r.clientLength))
+            }
+            return FilterExpression.test(test, p, n)
+        case .cidr(let net):
+            guard let a = FilterExpression.ipv4(base + Int(r.clientStart), Int(r.clientLength)) else { return false }
+            return net.contains(a)
+        }
+    }
+
+    @usableFromInline static let dash: UnsafePointer<UInt8> = {
+        let p = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
+        p.initialize(to: UInt8(ascii: "-"))
+        return UnsafePointer(p)
+    }()
+
+    @usableFromInline
+    static func test(_ t: TextTest, _ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        func eq(_ b: [UInt8], at offset: Int) -> Bool {
+            b.withUnsafeBufferPointer { memcmp(p + offset, $0.baseAddress!, b.count) == 0 }
+        }
+        switch t {
+        case .equals(let b), .exact(let b): return n == b.count && (n == 0 || eq(b, at: 0))
+        case .notEquals(let b): return !(n == b.count && (n == 0 || eq(b, at: 0)))
+        case .prefix(let b): return n >= b.count && (b.isEmpty || eq(b, at: 0))
+        case .suffix(let b): return n >= b.count && (b.isEmpty || eq(b, at: n - b.count))
+        case .contains(let b):
+            guard !b.isEmpty else { return true }
+            guard n >= b.count else { return false }
+            return b.withUnsafeBufferPointer { needle in CompiledFormat.find(needle.baseAddress!, b.count, p, from: 0, to: n) != nil }
+        }
+    }
+
+    /// Parses a dotted IPv4 address.
+    @usableFromInline
+    static func ipv4(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt32? {
+        var value: UInt32 = 0
+        var part: UInt32 = 0
+        var digits = 0
+        var parts = 0
+        for i in 0...n {
+            if i == n || p[i] == UInt8(ascii: ".") {
+                guard digits > 0, part <= 255 else { return nil }
+                value = value << 8 | part
+                parts += 1
+                part = 0
+                digits = 0
+            } else {
+                let d = p[i] &- 48
+                guard d < 10, digits < 3 else { return nil }
+                part = part * 10 + UInt32(d)
+                digits += 1
+            }
+        }
+        return parts == 4 ? value : nil
+    }
+}
+
+/// A filter expression that cannot be compiled, with the column of the mistake.
+public struct FilterError: Error, CustomStringConvertible, Equatable {
+    /// 1-based column in the expression.
+    public let column: Int
+    /// What is wrong.
+    public let message: String
+    public var description: String { "column \(column): \(message)" }
+}
+
+extension FilterExpression {
+    /// Compiles an expression, e.g. `status >= 500 and not path ~ "^/health"`.
+    public static func parse(_ text: String) throws -> FilterExpression {
+        var parser = FilterParser(Array(text.utf8))
+        let e = try parser.expression()
+        parser.skipSpaces()
+        guard parser.atEnd else { throw parser.error("unexpected '\(parser.word())' (expected and, or or the end)") }
+        return e
+    }
+}
+
+/// Recursive-descent parser for filter expressions.
+struct FilterParser {
+    let s: [UInt8]
+    var i = 0
+    init(_ s: [UInt8]) { self.s = s }
+
+    var atEnd: Bool { i >= s.count }
+
+    func error(_ message: String) -> FilterError { FilterError(column: i + 1, message: message) }
+
+    mutating func skipSpaces() { while i < s.count && (s[i] == 0x20 || s[i] == 0x09) { i += 1 } }
+
+    func isWordByte(_ b: UInt8) -> Bool { (b >= 0x61 && b <= 0x7A) || (b >= 0x41 && b <= 0x5A) || (b >= 0x30 && b <= 0x39) || b == 0x5F || b == 0x2E || b == 0x2F || b == 0x3A }
+
+    /// The next bare word (without consuming it).
+    func word() -> String {
+        var j = i
+        while j < s.count && isWordByte(s[j]) { j += 1 }
+        return j > i ? String(decoding: s[i..<j], as: UTF8.self) : (i < s.count ? String(UnicodeScalar(s[i])) : "end")
+    }
+
+    mutating func keyword(_ k: String) -> Bool {
+        skipSpaces()
+        let w = word()
+        guard w.lowercased() == k else { return false }
+        i += w.utf8.count
+        return true
+    }
+
+    mutating func expression() throws -> FilterExpression {
+        var left = try conjunction()
+        while keyword("or") { left = .or(left, try conjunction()) }
+        return left
+    }
+
+    mutating func conjunction() throws -> FilterExpression {
+        var left = try negation()
+        while keyword("and") { left = .and(left, try negation()) }
+        return left
+    }
+
+    mutating func negation() throws -> FilterExpression {
+        if keyword("not") { return .not(try negation()) }
+        return try comparison()
+    }
+
+    mutating func comparison() throws -> FilterExpression {
+        skipSpaces()
+        if i < s.count && s[i] == UInt8(ascii: "(") {
+            i += 1
+            let e = try expression()
+            skipSpaces()
+            guard i < s.count && s[i] == UInt8(ascii: ")") else { throw error("expected ')'") }
+            i += 1
+            return e
+        }
+        let fieldStart = i
+        let name = word().lowercased()
+        guard !atEnd, isWordByte(s[i]) else { throw error("expected a field (status, size, method, path, client)") }
+        i += name.utf8.count
+        skipSpaces()
+        if name == "client" && keyword("in") {
+            skipSpaces()
+            let at = i
+            let w = word()
+            i += w.utf8.count
+            guard let net = Self.network(w) else { throw FilterError(column: at + 1, message: "expected an IPv4 network like 10.0.0.0/8, got '\(w)'") }
+            return .cidr(net)
+        }
+        let opStart = i
+        var op = ""
+        while i < s.count, "=!<>~".utf8.contains(s[i]) {
+            op.append(Character(UnicodeScalar(s[i])))
+            i += 1
+        }
+        guard !op.isEmpty else { throw FilterError(column: opStart + 1, message: "expected an operator (== != < <= > >= ~ in) after '\(name)'") }
+        skipSpaces()
+        switch name {
+        case "status", "size", "bytes":
+            let field: FilterExpression.NumberField = name == "status" ? .status : .size
+            guard let cmp = FilterExpression.Comparison(rawValue: op) else { throw FilterError(column: opStart + 1, message: "'\(op)' does not compare numbers (== != < <= > >=)") }
+            let at = i
+            let w = word()
+            i += w.utf8.count
+            guard let v = Int64(w) else { throw FilterError(column: at + 1, message: "expected a number after '\(op)', got '\(w)'") }
+            return .number(field, cmp, v)
+        case "method", "path", "client":
+            let field = FilterExpression.TextField(rawValue: name)!
+            let at = i
+            let value = try stringValue()
+            switch op {
+            case "==": return .text(field, .equals(value))
+            case "!=": return .text(field, .notEquals(value))
+            case "~": return .text(field, try Self.pattern(value, column: at + 1))
+            default: throw FilterError(column: opStart + 1, message: "'\(op)' does not compare text (== != ~)")
+            }
+        default:
+            throw FilterError(column: fieldStart + 1, message: "unknown field '\(name)' (status, size, method, path, client)")
+        }
+    }
+
+    mutating func stringValue() throws -> [UInt8] {
+        guard i < s.count else { throw error("expected a value") }
+        if s[i] == UInt8(ascii: "\"") {
+            var out: [UInt8] = []
+            i += 1
+            while i < s.count && s[i] != UInt8(ascii: "\"") {
+                // Only \" and \\ are string escapes; other backslashes reach the pattern (\. stays \.).
+                if s[i] == UInt8(ascii: "\\") && i + 1 < s.count && (s[i + 1] == UInt8(ascii: "\"") || s[i + 1] == UInt8(ascii: "\\")) {
+                    i += 1
+                }
+                out.append(s[i])
+                i += 1
+            }
+            guard i < s.count else { throw error("unterminated string") }
+            i += 1
+            return out
+        }
+        let w = word()
+        guard !w.isEmpty, w != "end" else { throw error("expected a value") }
+        i += w.utf8.count
+        return Array(w.utf8)
+    }
+
+    static func pattern(_ p: [UInt8], column: Int) throws -> FilterExpression.TextTest {
+        var body = p
+        let anchoredStart = body.first == UInt8(ascii: "^")
+        if anchoredStart { body.removeFirst() }
+        let anchoredEnd = body.last == UInt8(ascii: "$") && !(body.count >= 2 && body[body.count - 2] == UInt8(ascii: "\\"))
+        if anchoredEnd { body.removeLast() }
+        // Backslash-escaped characters stand for themselves; other regex syntax is not supported.
+        var literal: [UInt8] = []
+        var k = 0
+        while k < body.count {
+            let b = body[k]
+            if b == UInt8(ascii: "\\") && k + 1 < body.count {
+                literal.append(body[k + 1])
+                k += 2
+                continue
+            }
+            if "*+?[](){}|.".utf8.contains(b) {
+                throw FilterError(column: column, message: "'~' takes ^prefix, suffix$, ^exact$ or a substring; '\(Character(UnicodeScalar(b)))' is regex syntax (escape it as \\\(Character(UnicodeScalar(b))))")
+            }
+            literal.append(b)
+            k += 1
+        }
+        switch (anchoredStart, anchoredEnd) {
+        case (true, true): return .exact(literal)
+        case (true, false): return .prefix(literal)
+        case (false, true): return .suffix(literal)
+        default: return .contains(literal)
+        }
+    }
+
+    static func network(_ text: String) -> FilterExpression.IPv4Network? {
+        let parts = text.split(separator: "/")
+        guard parts.count == 1 || parts.count == 2 else { return nil }
+        let bytes = Array(parts[0].utf8)
+        guard let address = bytes.withUnsafeBufferPointer({ FilterExpression.ipv4($0.baseAddress!, $0.count) }) else { return nil }
+        let bits = parts.count == 2 ? Int(parts[1]) : 32
+        guard let b = bits, (0...32).contains(b) else { return nil }
+        return FilterExpression.IPv4Network(address: address, bits: b)
+    }
+}

@@ -1,0 +1,22 @@
+import StreamtopEngine
+import StreamtopLogs
+
+/// Keeps the records that match a filter expression (stateless: any number of workers may run it).
+/// Records that do not match are counted as filtered, so in = out + filtered holds.
+public final class FilterOperator: StreamOperator {
+    /// The compiled expression.
+    public let expression: FilterExpression
+    /// Creates the operator.
+    public init(_ expression: FilterExpression) { self.expression = expression }
+
+    public var maxParallelism: Int { Int.max }
+
+    public func process(_ batch: Batch, slot: Int) -> OperatorOutput {
+        let parsed = batch.payload as! ParsedBlock
+        let base = parsed.lines.base
+        let kept = parsed.records.filter { expression.matches($0, base) }
+        let dropped = parsed.records.count - kept.count
+        let out = ParsedBlock(lines: parsed.lines, records: kept, malformed: parsed.malformed, filtered: parsed.filtered + dropped)
+        return OperatorOutput(batch: batch.derived(payload: out, records: kept.count), filtered: dropped)
+    }
+}

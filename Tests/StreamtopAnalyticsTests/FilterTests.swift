@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+@testable import StreamtopAnalytics
+@testable import StreamtopLogs
+
+@Suite struct FilterExpressionTests {
+    func matches(_ expr: String, _ line: String) throws -> Bool {
+        let e = try FilterExpression.parse(expr)
+        let bytes = Array(line.utf8)
+        return try bytes.withUnsafeBufferPointer { b in
+            guard case .record(let r) = CombinedLogParser.parse(b.baseAddress!, start: 0, count: b.count) else {
+                throw FilterError(column: 0, message: "test line does not parse")
+            }
+            return e.matches(r, b.baseAddress!)
+        }
+    }
+
+    let post = #"10.1.2.3 - - [01/Jan/2024:00:00:00 +0000] "POST /api/v1/cart?x=1 HTTP/1.1" 503 1234 "-" "ua""#
+    let get = #"192.168.0.9 - - [01/Jan/2024:00:00:00 +0000] "GET /index.php HTTP/1.1" 200 - "-" "ua""#
+
+    @Test func theIssueExamples() throws {
+        #expect(try matches("status >= 500", post))
+        #expect(try !matches("status >= 500", get))
+        #expect(try matches(#"path ~ "^/api/" and method == "POST""#, post))
+        #expect(try !matches(#"path ~ "^/api/" and method == "POST""#, get))
+        #expect(try matches("client in 10.0.0.0/8", post))
+        #expect(try !matches("client in 10.0.0.0/8", get))
+        #expect(try matches(#"not path ~ "\.php$""#, post))
+        #expect(try !matches(#"not path ~ "\.php$""#, get))
+    }
+
+    @Test func precedenceParenthesesAndNumbers() throws {
+        #expect(try matches("status == 200 or status == 503 and size > 1000", post))
+        #expect(try !matches("(status == 200 or status == 503) and size > 5000", post))
+        #expect(try matches("size == 0 and method != POST", get))
+        #expect(try matches("path ~ cart", post))
+        #expect(try matches(#"path ~ "^/index.php$""#.replacingOccurrences(of: ".", with: "\\."), get))
+    }
+
+    @Test func mistakesPointAtTheColumn() {
+        let cases: [(String, Int, String)] = [
+            ("status >= ", 11, "expected a number after '>='"),
+            ("colour == red", 1, "unknown field 'colour'"),
+            ("status ~ 5", 8, "'~' does not compare numbers"),
+            (#"path ~ "a.*""#, 8, "'~' takes ^prefix, suffix$"),
+            ("client in 10.0.0/8", 11, "expected an IPv4 network"),
+            ("status == 200 status == 300", 15, "unexpected 'status'"),
+            ("(status == 200", 15, "expected ')'"),
+        ]
+        for (text, column, message) in cases {
+            do {
+                _ = try FilterExpression.parse(text)
+                Issue.record("parsed: \(text)")
+            } catch let e as FilterError {
+                #expect(e.column == column && e.message.hasPrefix(message), "\(text): \(e)")
+            } catch {
+                Issue.record("\(error)")
+            }
+        }
+    }
+
+    @Test func aFilteredRunEqualsABruteForceRecount() throws {
+        let path = samplePath("elastic_apache_logs.log")
+        let expr = try FilterExpression.parse(#"status >= 300 and not path ~ "^/favicon" or client in 66.249.0.0/16"#)
+        // Brute force: parse every line on its own and test it.
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let block = LineBlock(copying: [UInt8](data))
+        var expected = 0
+        var statuses: [String: Int] = [:]
+        block.forEachLine { s, l, _ in
+            if case .record(let r) = CombinedLogParser.parse(block.base, start: s, count: l), expr.matches(r, block.base) {
+                expected += 1
+                statuses[String(r.status), default: 0] += 1
+            }
+        }
+        let quarantine = try Quarantine()
+        let pipeline = AccessPipeline(lines: try FileSource(paths: [path], blockSize: 16 * 1024), workers: 2, quarantine: quarantine, filter: expr)
+        pipeline.engine.start()
+        let snap = pipeline.engine.waitUntilFinished()
+        let summary = pipeline.aggregate.summary()
+        #expect(summary.records == expected && expected > 0)
+        #expect(summary.filtered == 10_000 - expected)
+        #expect(summary.records + summary.malformed + summary.filtered == summary.lines)
+        #expect(summary.status == statuses)
+        #expect(snap.tasks.map(\.name) == ["source", "parse", "filter", "aggregate", "sink"])
+    }
+}
