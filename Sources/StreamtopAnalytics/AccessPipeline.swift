@@ -14,11 +14,14 @@ public final class AccessPipeline {
     public let lines: LineSource
     /// The log format (fixed, or detected from the first block).
     public let format: FormatChoice
+    /// The windowed counts task, when the run has one.
+    public let window: WindowOperator?
 
     /// Builds the pipeline over `lines` with `workers` worker threads.
-    public init(lines: LineSource, workers: Int, quarantine: Quarantine, queueCapacity: Int = 8, policy: SchedulingPolicy = .strictPriority, format: FormatChoice = FormatChoice(.combined), filter: FilterExpression? = nil, clock: EngineClock = MonotonicClock()) {
+    public init(lines: LineSource, workers: Int, quarantine: Quarantine, queueCapacity: Int = 8, policy: SchedulingPolicy = .strictPriority, format: FormatChoice = FormatChoice(.combined), filter: FilterExpression? = nil, window: WindowOperator? = nil, clock: EngineClock = MonotonicClock()) {
         self.lines = lines
         self.format = format
+        self.window = window
         self.quarantine = quarantine
         aggregate = AggregateOperator(slots: workers)
         var config = EngineConfig(workers: workers)
@@ -28,6 +31,7 @@ public final class AccessPipeline {
             source: LineBlockSource(lines, clock: clock, format: format),
             tasks: [TaskSpec(name: "parse", op: ParseOperator(quarantine: quarantine, format: format), priority: 0, queueCapacity: queueCapacity)]
                 + (filter.map { [TaskSpec(name: "filter", op: FilterOperator($0), priority: 0, queueCapacity: queueCapacity)] } ?? [])
+                + (window.map { [TaskSpec(name: "window", op: $0, priority: 0, queueCapacity: queueCapacity)] } ?? [])
                 + [
                     TaskSpec(name: "aggregate", op: aggregate, priority: 0, queueCapacity: queueCapacity),
                     TaskSpec(name: "sink", op: SinkOperator(), priority: 0, queueCapacity: queueCapacity),

@@ -168,11 +168,11 @@ public struct ActionScript: Equatable, Sendable {
         entries = out.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
     }
 
-    /// `250ms`, `2s`, `1.5s`, `1m` → seconds.
+    /// `250ms`, `2s`, `1.5s`, `1m`, `1h`, `1d` → seconds.
     public static func seconds(_ text: String) -> Double? {
         let t = text.lowercased()
         let (num, scale): (Substring, Double) =
-            t.hasSuffix("ms") ? (t.dropLast(2), 0.001) : t.hasSuffix("s") ? (t.dropLast(1), 1) : t.hasSuffix("m") ? (t.dropLast(1), 60) : (Substring(t), 1)
+            t.hasSuffix("ms") ? (t.dropLast(2), 0.001) : t.hasSuffix("s") ? (t.dropLast(1), 1) : t.hasSuffix("m") ? (t.dropLast(1), 60) : t.hasSuffix("h") ? (t.dropLast(1), 3600) : t.hasSuffix("d") ? (t.dropLast(1), 86_400) : (Substring(t), 1)
         guard let v = Double(num), v >= 0, v.isFinite else { return nil }
         return v * scale
     }

@@ -64,6 +64,23 @@ struct RunOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Keep only matching records (a filter task between parse and aggregate), e.g. 'status >= 500', 'path ~ \"^/api/\" and method == POST', 'client in 10.0.0.0/8', 'not path ~ \".php$\"'.", valueName: "expression"))
     var filter: String?
 
+    @Option(help: ArgumentHelp("Count requests in tumbling event-time windows of this length (e.g. 1m, 5m) and write one JSON line per window to --results.", valueName: "duration"))
+    var window: String?
+
+    @Option(help: ArgumentHelp("Seconds of lateness a window accepts after newer events arrived (default 60s); later records are counted as late.", valueName: "duration"))
+    var lateness: String = "60s"
+
+    @Option(help: ArgumentHelp("Where window results go as NDJSON ('-' for stdout; default: windows.ndjson).", valueName: "file"))
+    var results: String = "windows.ndjson"
+
+    /// The window length and lateness in seconds, if windows are asked for.
+    func windowSeconds() throws -> (Int64, Int64)? {
+        guard let w = window else { return nil }
+        guard let s = ActionScript.seconds(w), s >= 1 else { throw ValidationError("--window wants a duration of at least 1s, like 1m; got '\(w)'") }
+        guard let l = ActionScript.seconds(lateness) else { throw ValidationError("--lateness wants a duration like 60s; got '\(lateness)'") }
+        return (Int64(s), Int64(l))
+    }
+
     /// The compiled filter, if any.
     func filterExpression() throws -> FilterExpression? {
         guard let f = filter else { return nil }
@@ -108,6 +125,8 @@ struct RunOptions: ParsableArguments {
         _ = try formatChoice()
         _ = try keymap()
         _ = try filterExpression()
+        _ = try windowSeconds()
+        if window != nil && results == "-" && !headless { throw ValidationError("--results - needs --headless (the dashboard owns the terminal)") }
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256, got \(workers)") }
         guard (1...4096).contains(queueCapacity) else { throw ValidationError("--queue-capacity must be between 1 and 4096, got \(queueCapacity)") }
     }

@@ -49,9 +49,11 @@ struct Runner {
     private func run(lines: LineSource, sourceNames: [String], header: String, pacer: ReplayPacer?, span: ClosedRange<Int64>?) throws {
         let quarantine = try Quarantine(rejectsPath: options.rejects, sourceNames: sourceNames)
         let format = try options.formatChoice()
+        let resultWriter = try options.windowSeconds().map { _ in try ResultWriter(path: options.results) }
+        let window = try options.windowSeconds().map { w in WindowOperator(seconds: w.0, lateness: w.1) { resultWriter?.write($0) } }
         let pipeline = AccessPipeline(
             lines: lines, workers: options.workers, quarantine: quarantine, queueCapacity: options.queueCapacity,
-            policy: options.policy.policy, format: format, filter: try options.filterExpression())
+            policy: options.policy.policy, format: format, filter: try options.filterExpression(), window: window)
         let engine = pipeline.engine
         let headless = options.headless
         format.onDetected = { d in
@@ -98,6 +100,7 @@ struct Runner {
         player?.start()
         snapshots?.start()
         let final = engine.waitUntilFinished()
+        pipeline.window?.flush()
         for skipped in player?.stop() ?? [] {
             FileHandle.standardError.write(Data("streamtop: action at line \(skipped.line) ('\(skipped.text)') not applied: the input ended first\n".utf8))
         }

@@ -85,3 +85,54 @@ import Testing
         #expect(snap.tasks.map(\.name) == ["source", "parse", "filter", "aggregate", "sink"])
     }
 }
+
+@Suite struct WindowTests {
+    func run(_ path: String, workers: Int, seconds: Int64, lateness: Int64, speed: Double? = nil) throws -> ([WindowOperator.Result], AccessSummary, Int) {
+        var results: [WindowOperator.Result] = []
+        let lock = NSLock()
+        let window = WindowOperator(seconds: seconds, lateness: lateness) { r in
+            lock.lock()
+            results.append(r)
+            lock.unlock()
+        }
+        let files = try FileSource(paths: [path], blockSize: 8 * 1024)
+        let lines: LineSource = speed.map { ReplayPacer(files, speed: $0) } ?? files
+        let pipeline = AccessPipeline(lines: lines, workers: workers, quarantine: try Quarantine(), window: window)
+        pipeline.engine.start()
+        pipeline.engine.waitUntilFinished()
+        window.flush()
+        return (results, pipeline.aggregate.summary(), window.lateRecords)
+    }
+
+    @Test(arguments: [1, 2])
+    func minuteWindowsEqualTheReportsPerMinuteCounts(workers: Int) throws {
+        let (results, summary, late) = try run(samplePath("elastic_apache_logs.log"), workers: workers, seconds: 60, lateness: 86_400 * 10)
+        #expect(late == 0)
+        let counted = Dictionary(uniqueKeysWithValues: results.map { ($0.window_start, $0.count) })
+        let perMinute = Dictionary(uniqueKeysWithValues: summary.perMinute.map { (LogTime.iso8601($0.minute), $0.count) })
+        #expect(counted == perMinute)
+        #expect(results.map(\.window_start) == results.map(\.window_start).sorted())
+        #expect(results.allSatisfy { $0.unique_clients >= 1 && $0.unique_clients <= $0.count })
+    }
+
+    @Test func lateRecordsAreCountedNotDropped() throws {
+        let (results, summary, late) = try run(samplePath("elastic_apache_logs.log"), workers: 2, seconds: 1, lateness: 0)
+        let inWindows = results.reduce(0) { $0 + $1.count }
+        #expect(late > 0)  // this log has out-of-order lines
+        #expect(inWindows + late == summary.records)
+        #expect(results.reduce(0) { $0 + $1.late_records } == late)
+    }
+
+    @Test func windowsDoNotDependOnReplaySpeed() throws {
+        // 60 lines over a minute of log, paced at 100× (0.6 s), against max speed.
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("window-\(getpid()).log").path
+        let lines = (0..<120).map { i in
+            #"10.0.0.\#(i % 7) - - [\#(LogTime.clf(1_704_067_200 + Int64(i / 2)).replacingOccurrences(of: " +0000", with: "")) +0000] "GET /p\#(i % 3) HTTP/1.1" \#(i % 5 == 0 ? 500 : 200) 1"#
+        }
+        try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let (fast, _, _) = try run(path, workers: 2, seconds: 10, lateness: 5)
+        let (paced, _, _) = try run(path, workers: 2, seconds: 10, lateness: 5, speed: 100)
+        #expect(fast == paced)
+        #expect(fast.count == 6 && fast.allSatisfy { $0.count == 20 })
+    }
+}

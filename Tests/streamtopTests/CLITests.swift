@@ -192,6 +192,18 @@ func run(_ args: [String], stdin: Data? = nil, whileRunning: ((Process) -> Void)
         #expect(r.stdout.contains("\(bad):4: unknown role 'nope'"))
     }
 
+    @Test func windowResultsAreWrittenAsNDJSON() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("windows-\(getpid()).ndjson").path
+        let r = try run(["replay", realSample, "--speed", "max", "--headless", "--window", "1h", "--lateness", "1d", "--results", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
+        let windows = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(windows.reduce(0) { $0 + ($1["count"] as! Int) } == 10_000)
+        #expect(windows.first?["window_start"] as? String == "2015-05-17T10:00:00Z")
+        let bad = try run(["replay", realSample, "--headless", "--window", "soon"])
+        #expect(bad.status != 0 && bad.stderr.hasPrefix("streamtop: --window wants a duration"))
+    }
+
     @Test func generateIsSeeded() throws {
         let a = try run(["generate", "--lines", "200", "--seed", "9"])
         let b = try run(["generate", "--lines", "200", "--seed", "9"])

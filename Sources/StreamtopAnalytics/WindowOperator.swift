@@ -1,0 +1,130 @@
+import Foundation
+import StreamtopEngine
+import StreamtopLogs
+import Synchronization
+
+/// Tumbling event-time windows over the records that pass by: per window the request count, status
+/// classes, distinct clients and top paths. A window is emitted once the watermark (the latest event time
+/// seen minus the allowed lateness) passes its end, then its state is dropped, so memory stays bounded for
+/// runs of any length. Records for a window already emitted are counted as late, never silently dropped.
+/// Results depend only on event times, so replaying at 1×, 100× or max gives the same windows.
+///
+/// Runs on one worker at a time (window state is ordered by event time); batches pass through unchanged.
+public final class WindowOperator: StreamOperator {
+    /// One emitted window.
+    public struct Result: Codable, Equatable, Sendable {
+        /// Window start and end (UTC, `YYYY-MM-DDTHH:MM:SSZ`).
+        public var window_start: String
+        public var window_end: String
+        /// Records in the window.
+        public var count: Int
+        /// Records per status class (`2xx`…).
+        public var status_classes: [String: Int]
+        /// Distinct clients in the window (exact).
+        public var unique_clients: Int
+        /// The most requested paths in the window.
+        public var top_paths: [KeyCount]
+        /// Records that arrived after this window had been emitted (reported on the next window emitted).
+        public var late_records: Int
+    }
+
+    private struct Window {
+        var count = 0
+        var classes = [Int](repeating: 0, count: 6)
+        var clients = Set<UInt64>()
+        let paths = ByteKeyCounter(initialCapacity: 256)
+    }
+
+    /// Window length in seconds.
+    public let seconds: Int64
+    /// How far behind the newest event a record may be and still count in its window.
+    public let lateness: Int64
+    private var windows: [Int64: Window] = [:]
+    private var watermark = Int64.min
+    private var emittedUpTo = Int64.min
+    private var lateSinceLastEmit = 0
+    private let lateTotal = Atomic<Int>(0)
+    private let emit: (Result) -> Void
+
+    /// Windows of `seconds`, with `lateness` seconds of grace; `emit` receives each closed window in order.
+    public init(seconds: Int64, lateness: Int64, emit: @escaping (Result) -> Void) {
+        self.seconds = max(1, seconds)
+        self.lateness = max(0, lateness)
+        self.emit = emit
+    }
+
+    public var maxParallelism: Int { 1 }
+
+    /// Records that arrived after their window was emitted.
+    public var lateRecords: Int { lateTotal.load(ordering: .relaxed) }
+
+    public func process(_ batch: Batch, slot: Int) -> OperatorOutput {
+        let parsed = batch.payload as! ParsedBlock
+        let base = parsed.lines.base
+        var newest = watermark &+ lateness
+        for r in parsed.records {
+            let start = r.time - ((r.time % seconds) + seconds) % seconds
+            if start < emittedUpTo {
+                lateSinceLastEmit += 1
+                lateTotal.add(1, ordering: .relaxed)
+                continue
+            }
+            if windows[start] == nil { windows[start] = Window() }
+            windows[start]!.count += 1
+            windows[start]!.classes[min(5, Int(r.status) / 100)] += 1
+            windows[start]!.clients.insert(ByteKeyCounter.hash(base + Int(r.clientStart), Int(r.clientLength)))
+            if r.hasPath { windows[start]!.paths.add(base + Int(r.pathStart), Int(r.pathLength)) }
+            if r.time > newest { newest = r.time }
+        }
+        if newest != Int64.min { watermark = max(watermark, newest - lateness) }
+        emitClosed(upTo: watermark)
+        return OperatorOutput(batch: batch)
+    }
+
+    /// Emits every window still open (at the end of the input).
+    public func flush() { emitClosed(upTo: Int64.max) }
+
+    private func emitClosed(upTo mark: Int64) {
+        for start in windows.keys.sorted() where mark == Int64.max || start + seconds <= mark {
+            let w = windows.removeValue(forKey: start)!
+            var classes: [String: Int] = [:]
+            for c in 1...5 where w.classes[c] > 0 { classes["\(c)xx"] = w.classes[c] }
+            emit(Result(
+                window_start: LogTime.iso8601(start), window_end: LogTime.iso8601(start + seconds), count: w.count,
+                status_classes: classes, unique_clients: w.clients.count, top_paths: w.paths.top(5),
+                late_records: lateSinceLastEmit))
+            lateSinceLastEmit = 0
+            emittedUpTo = max(emittedUpTo, start + seconds)
+        }
+    }
+}
+
+/// Writes window results as NDJSON, one object per line, flushed per line so a kill leaves whole lines.
+public final class ResultWriter: @unchecked Sendable {
+    private let handle: FileHandle
+    private let lock = NSLock()
+    /// Results written.
+    public private(set) var written = 0
+
+    /// Writes to a file (created or truncated), or to stdout for `-`.
+    public init(path: String) throws {
+        if path == "-" {
+            handle = FileHandle.standardOutput
+        } else {
+            guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
+                throw SourceError("cannot write results file \(path)")
+            }
+            handle = h
+        }
+    }
+
+    /// Appends one result.
+    public func write(_ result: WindowOperator.Result) {
+        guard var data = try? HeadlessReport.encoder().encode(result) else { return }
+        data.append(0x0A)
+        lock.lock()
+        handle.write(data)
+        written += 1
+        lock.unlock()
+    }
+}
