@@ -26,7 +26,9 @@ let package = Package(
         // The access-log tasks (parse, aggregate, sink), the default pipeline and the report.
         .target(
             name: "StreamtopAnalytics",
-            dependencies: ["StreamtopEngine", "StreamtopLogs", .product(name: "Histogram", package: "hdrhistogram-swift")]),
+            dependencies: [
+                "StreamtopEngine", "StreamtopLogs", "TOMLKit", .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]),
         // Screen buffer, layout, widgets, keymap, reducer and themes. No curses here.
         .target(
             name: "StreamtopTUI",

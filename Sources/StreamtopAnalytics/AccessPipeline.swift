@@ -1,8 +1,9 @@
 import StreamtopEngine
 import StreamtopLogs
 
-/// The default pipeline: source → parse → aggregate → sink, with the handles the dashboard and the
-/// report need (aggregates, quarantine, the line source for replay control).
+/// The pipeline: source → parse → (filter, window and the tasks of a pipeline file) → aggregate → sink,
+/// with the handles the dashboard and the report need (aggregates, quarantine, the line source for replay
+/// control). Without options it is the default pipeline behind the dashboard's standard analytics.
 public final class AccessPipeline {
     /// The running engine.
     public let engine: Engine
@@ -14,14 +15,14 @@ public final class AccessPipeline {
     public let lines: LineSource
     /// The log format (fixed, or detected from the first block).
     public let format: FormatChoice
-    /// The windowed counts task, when the run has one.
-    public let window: WindowOperator?
+    /// The windowed counts tasks of the run (flushed at the end of the input).
+    public let windows: [WindowOperator]
 
     /// Builds the pipeline over `lines` with `workers` worker threads.
-    public init(lines: LineSource, workers: Int, quarantine: Quarantine, queueCapacity: Int = 8, policy: SchedulingPolicy = .strictPriority, format: FormatChoice = FormatChoice(.combined), filter: FilterExpression? = nil, window: WindowOperator? = nil, clock: EngineClock = MonotonicClock()) {
+    public init(lines: LineSource, workers: Int, quarantine: Quarantine, queueCapacity: Int = 8, policy: SchedulingPolicy = .strictPriority, format: FormatChoice = FormatChoice(.combined), filter: FilterExpression? = nil, window: WindowOperator? = nil, middle: [TaskSpec] = [], clock: EngineClock = MonotonicClock()) {
         self.lines = lines
         self.format = format
-        self.window = window
+        self.windows = (window.map { [$0] } ?? []) + middle.compactMap { $0.op as? WindowOperator }
         self.quarantine = quarantine
         aggregate = AggregateOperator(slots: workers)
         var config = EngineConfig(workers: workers)
@@ -32,6 +33,7 @@ public final class AccessPipeline {
             tasks: [TaskSpec(name: "parse", op: ParseOperator(quarantine: quarantine, format: format), priority: 0, queueCapacity: queueCapacity)]
                 + (filter.map { [TaskSpec(name: "filter", op: FilterOperator($0), priority: 0, queueCapacity: queueCapacity)] } ?? [])
                 + (window.map { [TaskSpec(name: "window", op: $0, priority: 0, queueCapacity: queueCapacity)] } ?? [])
+                + middle
                 + [
                     TaskSpec(name: "aggregate", op: aggregate, priority: 0, queueCapacity: queueCapacity),
                     TaskSpec(name: "sink", op: SinkOperator(), priority: 0, queueCapacity: queueCapacity),

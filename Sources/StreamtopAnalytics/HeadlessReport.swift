@@ -70,7 +70,8 @@ public struct HeadlessReport: Encodable {
         try c.encode(s.perMinute.map { MinuteEntry(minute: LogTime.iso8601($0.minute), count: $0.count) }, forKey: Key("per_minute"))
         // Extras beyond the contract.
         try c.encode(s.uniquePaths, forKey: Key("unique_paths"))
-        if let f = filter { try c.encode(f, forKey: Key("filter")); try c.encode(s.filtered, forKey: Key("filtered")) }
+        try c.encode(s.filtered, forKey: Key("filtered"))
+        if let f = filter { try c.encode(f, forKey: Key("filter")) }
         if let rt = s.requestTime { try c.encode(rt, forKey: Key("request_time_us")) }
         try c.encode(
             OrderedCounts(pairs: MalformedReason.allCases.compactMap { r in malformedReasons[r].map { (r.key, $0) } }),

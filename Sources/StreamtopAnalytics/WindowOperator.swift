@@ -45,6 +45,9 @@ public final class WindowOperator: StreamOperator {
     private var lateSinceLastEmit = 0
     private let lateTotal = Atomic<Int>(0)
     private let emit: (Result) -> Void
+    /// Batches that arrived ahead of their turn (data-parallel tasks upstream finish out of order).
+    private var waiting: [Int: ParsedBlock] = [:]
+    private var nextSequence = 0
 
     /// Windows of `seconds`, with `lateness` seconds of grace; `emit` receives each closed window in order.
     public init(seconds: Int64, lateness: Int64, emit: @escaping (Result) -> Void) {
@@ -59,7 +62,16 @@ public final class WindowOperator: StreamOperator {
     public var lateRecords: Int { lateTotal.load(ordering: .relaxed) }
 
     public func process(_ batch: Batch, slot: Int) -> OperatorOutput {
-        let parsed = batch.payload as! ParsedBlock
+        // Restore source order first, so windows and lateness do not depend on worker timing.
+        waiting[batch.sequence] = (batch.payload as! ParsedBlock)
+        while let next = waiting.removeValue(forKey: nextSequence) {
+            consume(next)
+            nextSequence += 1
+        }
+        return OperatorOutput(batch: batch)
+    }
+
+    private func consume(_ parsed: ParsedBlock) {
         let base = parsed.lines.base
         var newest = watermark &+ lateness
         for r in parsed.records {
@@ -78,11 +90,13 @@ public final class WindowOperator: StreamOperator {
         }
         if newest != Int64.min { watermark = max(watermark, newest - lateness) }
         emitClosed(upTo: watermark)
-        return OperatorOutput(batch: batch)
     }
 
-    /// Emits every window still open (at the end of the input).
-    public func flush() { emitClosed(upTo: Int64.max) }
+    /// Emits every window still open (at the end of the input), after any batch still waiting its turn.
+    public func flush() {
+        for key in waiting.keys.sorted() { consume(waiting.removeValue(forKey: key)!) }
+        emitClosed(upTo: Int64.max)
+    }
 
     private func emitClosed(upTo mark: Int64) {
         for start in windows.keys.sorted() where mark == Int64.max || start + seconds <= mark {

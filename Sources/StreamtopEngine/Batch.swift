@@ -11,6 +11,9 @@ public final class Batch: @unchecked Sendable {
     public let bytes: Int
     /// Monotonic time (ns) at which the source produced the batch, for end-to-end latency.
     public let ingestNanos: UInt64
+    /// Position of the batch in the source's output (0, 1, 2…), kept by derived batches, so that an
+    /// order-sensitive task can restore source order after data-parallel tasks.
+    public internal(set) var sequence: Int = 0
 
     /// Creates a batch.
     public init(payload: AnyObject, records: Int, bytes: Int, ingestNanos: UInt64) {
@@ -22,6 +25,8 @@ public final class Batch: @unchecked Sendable {
 
     /// A new batch with another payload and count, keeping the ingestion time of this one.
     public func derived(payload: AnyObject, records: Int, bytes: Int? = nil) -> Batch {
-        Batch(payload: payload, records: records, bytes: bytes ?? self.bytes, ingestNanos: ingestNanos)
+        let b = Batch(payload: payload, records: records, bytes: bytes ?? self.bytes, ingestNanos: ingestNanos)
+        b.sequence = sequence
+        return b
     }
 }

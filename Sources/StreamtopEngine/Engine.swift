@@ -181,6 +181,7 @@ public final class Engine: @unchecked Sendable {
 
     private func acceptFromSource(_ batch: Batch, duration: UInt64, now: UInt64) {
         let src = tasks[0]
+        batch.sequence = src.quanta
         tasks[1].queue.push(batch)
         src.recordsIn += batch.records
         src.recordsOut += batch.records

@@ -8,7 +8,7 @@ struct Runner {
     let options: RunOptions
 
     /// Replays files by their timestamps (or at max speed).
-    func replay(paths patterns: [String], speed: ReplaySpeed, loop: Bool, label: String) throws {
+    func replay(paths patterns: [String], speed: ReplaySpeed, loop: Bool, label: String, middle: [TaskSpec] = []) throws {
         var paths: [String] = []
         for p in patterns {
             if Glob.isPattern(p) && !FileManager.default.fileExists(atPath: p) {
@@ -31,11 +31,11 @@ struct Runner {
             lines = p
         }
         let span = pacer == nil ? nil : RecordingSpan.of(paths).map { $0.first...$0.last }
-        try run(lines: lines, sourceNames: paths, header: "\(label) \(files.label)", pacer: pacer, span: span)
+        try run(lines: lines, sourceNames: paths, header: "\(label) \(files.label)", pacer: pacer, span: span, middle: middle)
     }
 
     /// Follows files or stdin.
-    func watch(paths: [String], fromStart: Bool) throws {
+    func watch(paths: [String], fromStart: Bool, middle: [TaskSpec] = []) throws {
         let lines: LineSource
         if paths == ["-"] {
             lines = try FileSource(paths: ["-"])
@@ -43,17 +43,17 @@ struct Runner {
             for p in paths where FileManager.default.fileExists(atPath: p) { try FileSource.checkReadable(p) }
             lines = FollowSource(paths: paths, fromStart: fromStart)
         }
-        try run(lines: lines, sourceNames: paths, header: paths == ["-"] ? "watch stdin" : lines.label, pacer: nil, span: nil)
+        try run(lines: lines, sourceNames: paths, header: paths == ["-"] ? "watch stdin" : lines.label, pacer: nil, span: nil, middle: middle)
     }
 
-    private func run(lines: LineSource, sourceNames: [String], header: String, pacer: ReplayPacer?, span: ClosedRange<Int64>?) throws {
+    private func run(lines: LineSource, sourceNames: [String], header: String, pacer: ReplayPacer?, span: ClosedRange<Int64>?, middle: [TaskSpec]) throws {
         let quarantine = try Quarantine(rejectsPath: options.rejects, sourceNames: sourceNames)
         let format = try options.formatChoice()
         let resultWriter = try options.windowSeconds().map { _ in try ResultWriter(path: options.results) }
         let window = try options.windowSeconds().map { w in WindowOperator(seconds: w.0, lateness: w.1) { resultWriter?.write($0) } }
         let pipeline = AccessPipeline(
             lines: lines, workers: options.workers, quarantine: quarantine, queueCapacity: options.queueCapacity,
-            policy: options.policy.policy, format: format, filter: try options.filterExpression(), window: window)
+            policy: options.policy.policy, format: format, filter: try options.filterExpression(), window: window, middle: middle)
         let engine = pipeline.engine
         let headless = options.headless
         format.onDetected = { d in
@@ -100,7 +100,7 @@ struct Runner {
         player?.start()
         snapshots?.start()
         let final = engine.waitUntilFinished()
-        pipeline.window?.flush()
+        pipeline.windows.forEach { $0.flush() }
         for skipped in player?.stop() ?? [] {
             FileHandle.standardError.write(Data("streamtop: action at line \(skipped.line) ('\(skipped.text)') not applied: the input ended first\n".utf8))
         }

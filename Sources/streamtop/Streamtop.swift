@@ -12,7 +12,7 @@ struct Streamtop: ParsableCommand {
             Keys in the dashboard: ↑/↓ or j/k select a task, p or space pause/resume it, +/- change its
             priority, ]/[ give it one more/one fewer worker, ? help, q quit.
             """,
-        subcommands: [DemoCommand.self, ReplayCommand.self, WatchCommand.self, GenerateCommand.self, BenchCommand.self, ThemesCommand.self],
+        subcommands: [DemoCommand.self, ReplayCommand.self, WatchCommand.self, RunPipelineCommand.self, CheckPipelineCommand.self, GenerateCommand.self, BenchCommand.self, ThemesCommand.self],
         defaultSubcommand: DemoCommand.self)
 
     /// Parses arguments and runs; every error is one line on stderr (help goes to stdout as usual).
@@ -20,6 +20,8 @@ struct Streamtop: ParsableCommand {
         do {
             var command = try parseAsRoot()
             try command.run()
+        } catch let code as ExitCode {
+            Foundation.exit(code.rawValue)
         } catch let error as SourceErrorLike {
             fail(error.description)
         } catch {

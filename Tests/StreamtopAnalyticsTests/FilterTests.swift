@@ -136,3 +136,59 @@ import Testing
         #expect(fast.count == 6 && fast.allSatisfy { $0.count == 20 })
     }
 }
+
+@Suite struct WindowOrderTests {
+    /// Parse and filter run on several workers and finish blocks out of order; the window task restores
+    /// source order, so its results do not depend on the worker count.
+    @Test func windowsAreIdenticalAcrossWorkerCounts() throws {
+        let path = samplePath("elastic_apache_logs.log")
+        func windows(_ workers: Int) throws -> [WindowOperator.Result] {
+            var out: [WindowOperator.Result] = []
+            let lock = NSLock()
+            let w = WindowOperator(seconds: 10, lateness: 0) { r in lock.lock(); out.append(r); lock.unlock() }
+            let p = AccessPipeline(lines: try FileSource(paths: [path], blockSize: 4096), workers: workers, quarantine: try Quarantine(),
+                                   filter: try FilterExpression.parse("status < 400"), window: w)
+            p.engine.start()
+            p.engine.waitUntilFinished()
+            w.flush()
+            return out
+        }
+        let one = try windows(1)
+        #expect(try windows(2) == one)
+        #expect(try windows(4) == one)
+        #expect(one.reduce(0) { $0 + $1.late_records } > 0)  // no lateness on this out-of-order log
+    }
+}
+
+@Suite struct PipelineFileTests {
+    @Test func examplesAreValid() throws {
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("examples")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".toml") }
+        #expect(files.count >= 2)
+        for f in files {
+            let p = try PipelineFile.parse(try String(contentsOf: dir.appendingPathComponent(f), encoding: .utf8), file: f)
+            #expect(!p.tasks.isEmpty)
+        }
+    }
+
+    @Test func mistakesNameTheirLine() {
+        let cases: [(String, String)] = [
+            ("workers = 0\n[source]\nfiles = [\"a\"]\n", "p.toml:1: workers must be a number from 1 to 256"),
+            ("[source]\nfiles = [\"a\"]\nspeed = \"warp\"\n", "p.toml:3: speed must be 0.1 to 1000 or \"max\""),
+            ("[source]\nfiles = [\"a\"]\n\n[[task]]\nname = \"f\"\noperator = \"sort\"\n", "p.toml:6: unknown operator 'sort' (filter, window)"),
+            ("[source]\nfiles = [\"a\"]\n\n[[task]]\nname = \"w\"\noperator = \"window\"\nevery = \"0s\"\n", "p.toml:7: a window needs every = \"1m\""),
+            ("[source]\nfiles = [\"a\"]\n[[task]]\nname = \"parse\"\noperator = \"filter\"\nexpression = \"status > 1\"\n", "p.toml:4: task name 'parse' is used twice"),
+            ("[source]\nfiles = [\"a\"]\ncolour = 1\n", "p.toml:3: unknown key 'colour' in [source]"),
+            ("[source\n", "p.toml:1: "),
+            ("workers = 2\n", "p.toml: a [source] section is required"),
+        ]
+        for (text, message) in cases {
+            do {
+                _ = try PipelineFile.parse(text, file: "p.toml")
+                Issue.record("accepted: \(text)")
+            } catch {
+                #expect("\(error)".hasPrefix(message), "\(error)")
+            }
+        }
+    }
+}

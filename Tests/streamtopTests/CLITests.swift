@@ -204,6 +204,37 @@ func run(_ args: [String], stdin: Data? = nil, whileRunning: ((Process) -> Void)
         #expect(bad.status != 0 && bad.stderr.hasPrefix("streamtop: --window wants a duration"))
     }
 
+    @Test func pipelineFilesRunAndCheck() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pipe-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let file = dir.appendingPathComponent("p.toml").path
+        let results = dir.appendingPathComponent("w.ndjson").path
+        try """
+            workers = 2
+            [source]
+            files = ["\(realSample)"]
+            speed = "max"
+            [[task]]
+            name = "notfound"
+            operator = "filter"
+            expression = "status == 404"
+            [[task]]
+            name = "hourly"
+            operator = "window"
+            every = "1h"
+            lateness = "1d"
+            results = "\(results)"
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        let check = try run(["check", file])
+        #expect(check.status == 0 && check.stdout.contains("source → parse → notfound → hourly → aggregate → sink"))
+        let r = try run(["run", file, "--headless"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        #expect(json["records"] as? Int == 213 && json["filtered"] as? Int == 10_000 - 213)
+        let windows = try String(contentsOfFile: results, encoding: .utf8).split(separator: "\n")
+        #expect(windows.map { (try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["count"] as! Int }.reduce(0, +) == 213)
+    }
+
     @Test func generateIsSeeded() throws {
         let a = try run(["generate", "--lines", "200", "--seed", "9"])
         let b = try run(["generate", "--lines", "200", "--seed", "9"])
