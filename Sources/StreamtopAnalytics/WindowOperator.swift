@@ -20,8 +20,10 @@ public final class WindowOperator: StreamOperator {
         public var count: Int
         /// Records per status class (`2xx`…).
         public var status_classes: [String: Int]
-        /// Distinct clients in the window (exact).
+        /// Distinct clients in the window (exact up to 4,096, then HyperLogLog, ±1.6%).
         public var unique_clients: Int
+        /// Whether `unique_clients` is an estimate.
+        public var unique_clients_estimated: Bool
         /// The most requested paths in the window.
         public var top_paths: [KeyCount]
         /// Records that arrived after this window had been emitted (reported on the next window emitted).
@@ -31,7 +33,7 @@ public final class WindowOperator: StreamOperator {
     private struct Window {
         var count = 0
         var classes = [Int](repeating: 0, count: 6)
-        var clients = Set<UInt64>()
+        var clients = DistinctCounter()
         let paths = ByteKeyCounter(initialCapacity: 256)
     }
 
@@ -84,7 +86,7 @@ public final class WindowOperator: StreamOperator {
             if windows[start] == nil { windows[start] = Window() }
             windows[start]!.count += 1
             windows[start]!.classes[min(5, Int(r.status) / 100)] += 1
-            windows[start]!.clients.insert(ByteKeyCounter.hash(base + Int(r.clientStart), Int(r.clientLength)))
+            windows[start]!.clients.add(ByteKeyCounter.hash(base + Int(r.clientStart), Int(r.clientLength)))
             if r.hasPath { windows[start]!.paths.add(base + Int(r.pathStart), Int(r.pathLength)) }
             if r.time > newest { newest = r.time }
         }
@@ -105,7 +107,8 @@ public final class WindowOperator: StreamOperator {
             for c in 1...5 where w.classes[c] > 0 { classes["\(c)xx"] = w.classes[c] }
             emit(Result(
                 window_start: LogTime.iso8601(start), window_end: LogTime.iso8601(start + seconds), count: w.count,
-                status_classes: classes, unique_clients: w.clients.count, top_paths: w.paths.top(5),
+                status_classes: classes, unique_clients: w.clients.count.value,
+                unique_clients_estimated: w.clients.count.estimated, top_paths: w.paths.top(5),
                 late_records: lateSinceLastEmit))
             lateSinceLastEmit = 0
             emittedUpTo = max(emittedUpTo, start + seconds)

@@ -1,0 +1,72 @@
+import Foundation
+
+/// HyperLogLog with 2^12 one-byte registers (4 KiB): distinct counts with a standard error of about
+/// 1.04/√4096 ≈ 1.6%, whatever the number of distinct values. Values are 64-bit hashes.
+public struct HyperLogLog: Sendable, Equatable {
+    static let precision = 12
+    static let count = 1 << precision
+    private var registers = [UInt8](repeating: 0, count: HyperLogLog.count)
+
+    /// An empty sketch.
+    public init() {}
+
+    /// Adds a hashed value.
+    public mutating func add(_ hash: UInt64) {
+        // Mix again: the caller's hash may have weak high bits.
+        var h = hash &* 0x9E37_79B9_7F4A_7C15
+        h ^= h >> 29
+        let index = Int(h >> UInt64(64 - HyperLogLog.precision))
+        let rest = (h << UInt64(HyperLogLog.precision)) | (1 << UInt64(HyperLogLog.precision - 1))
+        let rank = UInt8(rest.leadingZeroBitCount + 1)
+        registers.withUnsafeMutableBufferPointer { r in
+            if rank > r[index] { r[index] = rank }
+        }
+    }
+
+    /// Merges another sketch (the union of both sets).
+    public mutating func merge(_ other: HyperLogLog) {
+        for i in 0..<HyperLogLog.count where other.registers[i] > registers[i] { registers[i] = other.registers[i] }
+    }
+
+    /// The estimated number of distinct values (with the small-range correction).
+    public var estimate: Double {
+        let m = Double(HyperLogLog.count)
+        var sum = 0.0
+        var zeros = 0
+        for r in registers {
+            sum += 1 / Double(UInt64(1) << UInt64(r))
+            if r == 0 { zeros += 1 }
+        }
+        let alpha = 0.7213 / (1 + 1.079 / m)
+        let raw = alpha * m * m / sum
+        if raw <= 2.5 * m && zeros > 0 { return m * log(m / Double(zeros)) }  // linear counting
+        return raw
+    }
+}
+
+/// Counts distinct values exactly up to `exactLimit`, then with HyperLogLog, so memory stays bounded
+/// (at most `exactLimit` hashes, then 4 KiB) and the result says whether it is an estimate.
+public struct DistinctCounter: Sendable {
+    private var exact: Set<UInt64>? = []
+    private var sketch = HyperLogLog()
+    /// Above this many distinct values the count becomes an estimate.
+    public let exactLimit: Int
+
+    /// Creates a counter.
+    public init(exactLimit: Int = 4096) { self.exactLimit = exactLimit }
+
+    /// Adds a hashed value.
+    public mutating func add(_ hash: UInt64) {
+        sketch.add(hash)
+        if exact != nil {
+            exact!.insert(hash)
+            if exact!.count > exactLimit { exact = nil }
+        }
+    }
+
+    /// The count, and whether it is an estimate (standard error ≈ 1.6%).
+    public var count: (value: Int, estimated: Bool) {
+        if let e = exact { return (e.count, false) }
+        return (Int(sketch.estimate.rounded()), true)
+    }
+}
