@@ -24,8 +24,10 @@ public final class WindowOperator: StreamOperator {
         public var unique_clients: Int
         /// Whether `unique_clients` is an estimate.
         public var unique_clients_estimated: Bool
-        /// The most requested paths in the window.
+        /// The most requested paths in the window (Space-Saving over 1,000 paths).
         public var top_paths: [KeyCount]
+        /// Whether the window had more distinct paths than tracked, so `top_paths` counts are upper bounds.
+        public var top_paths_estimated: Bool
         /// Records that arrived after this window had been emitted (reported on the next window emitted).
         public var late_records: Int
     }
@@ -34,7 +36,7 @@ public final class WindowOperator: StreamOperator {
         var count = 0
         var classes = [Int](repeating: 0, count: 6)
         var clients = DistinctCounter()
-        let paths = ByteKeyCounter(initialCapacity: 256)
+        let paths = SpaceSaving(capacity: 1000)
     }
 
     /// Window length in seconds.
@@ -108,7 +110,8 @@ public final class WindowOperator: StreamOperator {
             emit(Result(
                 window_start: LogTime.iso8601(start), window_end: LogTime.iso8601(start + seconds), count: w.count,
                 status_classes: classes, unique_clients: w.clients.count.value,
-                unique_clients_estimated: w.clients.count.estimated, top_paths: w.paths.top(5),
+                unique_clients_estimated: w.clients.count.estimated, top_paths: w.paths.top(5).items,
+                top_paths_estimated: w.paths.top(5).estimated,
                 late_records: lateSinceLastEmit))
             lateSinceLastEmit = 0
             emittedUpTo = max(emittedUpTo, start + seconds)

@@ -228,3 +228,44 @@ import Testing
         return withUnsafeBytes(of: &v) { ByteKeyCounter.hash($0.bindMemory(to: UInt8.self).baseAddress!, 8) }
     }
 }
+
+@Suite struct SpaceSavingTests {
+    func add(_ s: SpaceSaving, _ key: String) {
+        let b = Array(key.utf8)
+        b.withUnsafeBufferPointer { s.add($0.baseAddress ?? UnsafePointer(bitPattern: 8)!, $0.count) }
+    }
+
+    @Test func exactWhileTheKeysFit() {
+        let s = SpaceSaving(capacity: 10)
+        let exact = ByteKeyCounter()
+        var rng = SplitMix64(seed: 11)
+        for _ in 0..<5000 {
+            let k = "/p\(rng.next() % 10)"
+            add(s, k)
+            exact.add(key: Array(k.utf8))
+        }
+        let (items, estimated) = s.top(10)
+        #expect(!estimated)
+        #expect(items == exact.top(10))
+    }
+
+    @Test func heavyHittersSurviveAndCountsAreBounded() {
+        let s = SpaceSaving(capacity: 50)
+        var truth: [String: Int] = [:]
+        var rng = SplitMix64(seed: 12)
+        for i in 0..<100_000 {
+            // Three heavy keys (about 20%, 10%, 5%) in a long tail of 20,000 keys.
+            let r = rng.next() % 100
+            let k = r < 20 ? "/heavy" : r < 30 ? "/warm" : r < 35 ? "/mild" : "/tail\(i % 20_000)"
+            add(s, k)
+            truth[k, default: 0] += 1
+        }
+        let (items, estimated) = s.top(3)
+        #expect(estimated)
+        #expect(items.map(\.key) == ["/heavy", "/warm", "/mild"])
+        for item in items {
+            let t = truth[item.key]!
+            #expect(item.count >= t && item.count - t <= 100_000 / 50, "\(item.key): \(item.count) vs \(t)")
+        }
+    }
+}
