@@ -75,7 +75,9 @@ public final class FollowSource: LineSource {
             if let block = try pollOnce() { return block }
             usleep(pollInterval)
         }
-        // Hand out whatever complete lines remain, then the held-back partial lines.
+        // Stopping: read what the files already hold (a writer may have appended since the last poll),
+        // then hand out the held-back partial lines.
+        if let block = try pollOnce() { return block }
         for f in followers {
             if let block = f.rotatedChunker?.flush() ?? f.chunker.flush() { return block }
         }

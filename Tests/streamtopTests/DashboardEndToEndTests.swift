@@ -110,7 +110,8 @@ import Testing
         defer { tmux("kill-server") }
         let command = "cd /; TERM=xterm-256color '\(binary)' replay '\(realSample)' --speed 10 & P=$!; sleep 2; kill -TERM $P; wait $P; echo STREAMTOP-EXIT=$?; stty -a | tr ' ;' '\\n\\n' | grep -x -e echo -e -echo -e icanon -e -icanon | sed 's/^/TTY:/'; sleep 30"
         tmux("new-session", "-d", "-s", "e2e", "-x", "100", "-y", "30", command)
-        let s = waitFor(15) { $0.contains("STREAMTOP-EXIT=") }
+        // Wait for stty's report too: it prints after the exit status.
+        let s = waitFor(15) { $0.contains("STREAMTOP-EXIT=") && ($0.contains("TTY:icanon") || $0.contains("TTY:-icanon")) }
         #expect(s.contains("STREAMTOP-EXIT=0"), "\(s)")
         #expect(s.contains("TTY:echo") && s.contains("TTY:icanon"), "echo and canonical mode restored: \(s)")
     }
