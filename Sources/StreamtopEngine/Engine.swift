@@ -99,16 +99,25 @@ public final class Engine: @unchecked Sendable {
     /// The latest published snapshot.
     public func snapshot() -> EngineSnapshot { latest.withLock { $0 } }
 
-    /// Stops reading input; what was read is still processed, then the engine finishes.
-    public func stopInput() {
+    /// Stops reading input: the source hands out what it already holds (or is cut off after `grace`
+    /// seconds), everything read is processed, then the engine finishes.
+    public func stopInput(grace: Double = 1.0) {
+        // Ask the source to finish: a followed file hands out what it already holds, then ends. A source
+        // stuck in a blocking read (standard input) is cut off after the grace period.
         source.stop()
         cond.lock()
-        if !sourceDone {
-            sourceDone = true
-            logLocked(.engine, .inputStopped, config.sourceName, "input stopped", "stop requested; draining what was read")
-        }
-        cond.broadcast()
+        logLocked(.engine, .inputStopped, config.sourceName, "input stopping", "stop requested; reading what is already there, then draining")
         cond.unlock()
+        Thread { [self] in
+            usleep(useconds_t(grace * 1_000_000))
+            cond.lock()
+            if !sourceDone {
+                sourceDone = true
+                logLocked(.engine, .inputStopped, config.sourceName, "input stopped", "the source did not end within \(grace) s; draining what was read")
+            }
+            cond.broadcast()
+            cond.unlock()
+        }.start()
     }
 
     /// Stops everything at once, without draining.
