@@ -44,15 +44,6 @@ public struct HeadlessReport: Encodable {
         var count: Int
     }
 
-    /// A JSON object with keys in the order given (the contract sorts status and methods by key).
-    private struct OrderedCounts: Encodable {
-        var pairs: [(String, Int)]
-        func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: Key.self)
-            for (k, v) in pairs { try c.encode(v, forKey: Key(k)) }
-        }
-    }
-
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: Key.self)
         let s = summary
@@ -60,8 +51,9 @@ public struct HeadlessReport: Encodable {
         try c.encode(s.records, forKey: Key("records"))
         try c.encode(s.malformed, forKey: Key("malformed"))
         try c.encode(s.bytes, forKey: Key("bytes"))
-        try c.encode(OrderedCounts(pairs: s.status.sorted { $0.key < $1.key }), forKey: Key("status"))
-        try c.encode(OrderedCounts(pairs: s.methods.sorted { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) }), forKey: Key("methods"))
+        // Object keys come out sorted (the encoder sorts them), as the reference prints them.
+        try c.encode(s.status, forKey: Key("status"))
+        try c.encode(s.methods, forKey: Key("methods"))
         try c.encode(s.topPaths, forKey: Key("top_paths"))
         try c.encode(s.topClients, forKey: Key("top_clients"))
         try c.encode(s.uniqueClients, forKey: Key("unique_clients"))
@@ -74,8 +66,7 @@ public struct HeadlessReport: Encodable {
         if let f = filter { try c.encode(f, forKey: Key("filter")) }
         if let rt = s.requestTime { try c.encode(rt, forKey: Key("request_time_us")) }
         try c.encode(
-            OrderedCounts(pairs: MalformedReason.allCases.compactMap { r in malformedReasons[r].map { (r.key, $0) } }),
-            forKey: Key("malformed_reasons"))
+            Dictionary(uniqueKeysWithValues: malformedReasons.map { ($0.key.key, $0.value) }), forKey: Key("malformed_reasons"))
         try c.encode((elapsedSeconds * 1000).rounded() / 1000, forKey: Key("elapsed_seconds"))
         try c.encode(elapsedSeconds > 0 ? (Double(s.lines) / elapsedSeconds).rounded() : 0, forKey: Key("lines_per_second"))
         try c.encode(workers, forKey: Key("workers"))

@@ -153,6 +153,8 @@ public final class ReplayPacer: LineSource {
                     stepUntil = nil
                     reanchor(event: frozenTime, wall: monotonicNanos())
                 }
+                // While seeking, everything before the target is processed at once (nothing is skipped).
+                var pace = !ctl.paused
                 if let target = ctl.seekTarget {
                     if t >= target {
                         transport.withLock { $0.seekTarget = nil }
@@ -160,17 +162,10 @@ public final class ReplayPacer: LineSource {
                         reanchor(event: target, wall: monotonicNanos())
                         if sawPause { frozenTime = target }
                     } else {
-                        // Fast-forward: everything before the target is processed at once, nothing skipped.
-                        if t > lastEvent { lastEvent = t }
-                        position.store(lastEvent, ordering: .relaxed)
-                        taken += 1
-                        takenEnd = min(stop + 1, block.count)
-                        start = takenEnd
-                        if taken >= maxLinesPerBlock { break }
-                        continue
+                        pace = false
                     }
                 }
-                let due = ctl.paused ? 0 : dueWall(t)
+                let due = pace ? dueWall(t) : 0
                 let now = monotonicNanos()
                 if due > now &+ coalesceNanos {
                     if taken > 0 { break }  // hand out what is due, wait for the rest next call
