@@ -91,7 +91,7 @@ public enum JSONLineParser {
     /// Parses one line with a field map.
     public static func parse(_ base: UnsafePointer<UInt8>, start: Int, count: Int, map: JSONFieldMap) -> CombinedLogParser.Outcome {
         withUnsafeTemporaryAllocation(of: Slot.self, capacity: kinds.count) { slots in
-            _ = slots.initialize(repeating: Slot())
+            slots.initialize(repeating: Slot())
             return withUnsafeTemporaryAllocation(of: (Int, Int).self, capacity: 4) { path in
                 var scanner = Scanner(base: base, i: start, end: start + count, table: map.table, slots: slots, path: path)
                 scanner.skipSpaces()

@@ -22,7 +22,7 @@ public enum RecordingSpan {
                 var buffer = [UInt8](repeating: 0, count: min(window, size))
                 let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(offset)) }
                 guard n > 0 else { continue }
-                buffer.withUnsafeBufferPointer { b in
+                _ = buffer.withUnsafeBufferPointer { b in
                     LineBlock.forEachLine(UnsafeRawBufferPointer(start: b.baseAddress, count: n)) { s, l, _ in
                         if let t = timestamp(b.baseAddress! + s, l) {
                             first = min(first, t)
