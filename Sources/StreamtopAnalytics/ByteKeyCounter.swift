@@ -60,8 +60,21 @@ public final class ByteKeyCounter {
         }
     }
 
-    @usableFromInline
-    func addHashed(_ p: UnsafePointer<UInt8>, _ length: Int, _ h: UInt64, _ n: Int) {
+    /// Adds `n` to the key's count and returns the key's stable index (0, 1, 2… in order of first sight),
+    /// so callers can keep more per-key values in arrays of their own.
+    @discardableResult
+    public func slot(_ p: UnsafePointer<UInt8>, _ length: Int, _ n: Int = 1) -> Int {
+        addHashed(p, length, ByteKeyCounter.hash(p, length), n)
+    }
+
+    /// The key bytes at an index returned by `slot`, as printed (invalid UTF-8 as U+FFFD).
+    public func key(at index: Int) -> String { printed(entries[index]) }
+
+    /// The count at an index returned by `slot`.
+    public func count(at index: Int) -> Int { entries[index].count }
+
+    @usableFromInline @discardableResult
+    func addHashed(_ p: UnsafePointer<UInt8>, _ length: Int, _ h: UInt64, _ n: Int) -> Int {
         var slot = Int(truncatingIfNeeded: h) & mask
         while true {
             let e = Int(table[slot])
@@ -69,11 +82,12 @@ public final class ByteKeyCounter {
             let entry = entries[e]
             if entry.hash == h && entry.length == length && (length == 0 || memcmp(arena + entry.offset, p, length) == 0) {
                 entries[e].count += n
-                return
+                return e
             }
             slot = (slot + 1) & mask
         }
         insert(p, length, h, n, slot: slot)
+        return count - 1
     }
 
     private func insert(_ p: UnsafePointer<UInt8>, _ length: Int, _ h: UInt64, _ n: Int, slot: Int) {

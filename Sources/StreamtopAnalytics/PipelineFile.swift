@@ -45,6 +45,7 @@ public struct PipelineFile: Sendable {
         public enum Operator: Sendable {
             case filter(FilterExpression)
             case window(seconds: Int64, lateness: Int64, results: String)
+            case group(by: GroupOperator.Key, results: String, limit: Int)
         }
         public var name: String
         public var op: Operator
@@ -127,8 +128,8 @@ public struct PipelineFile: Sendable {
         var names = Set(["source", "parse", "aggregate", "sink"])
         for (i, value) in (table["task"]?.array ?? []).enumerated() {
             guard let t = value.table else { throw Mistake(file: file, line: taskHeaders.count > i ? taskHeaders[i] + 1 : 0, message: "[[task]] must be a table") }
-            for key in t.keys where !["name", "operator", "expression", "every", "lateness", "results", "priority", "workers"].contains(key) {
-                throw fail("unknown key '\(key)' in [[task]] (name, operator, expression, every, lateness, results, priority, workers)", key, i)
+            for key in t.keys where !["name", "operator", "expression", "every", "lateness", "results", "priority", "workers", "by", "limit"].contains(key) {
+                throw fail("unknown key '\(key)' in [[task]] (name, operator, expression, every, lateness, results, by, limit, priority, workers)", key, i)
             }
             guard let name = t["name"]?.string, !name.isEmpty else { throw fail("a task needs a name", "name", i) }
             guard names.insert(name).inserted else { throw fail("task name '\(name)' is used twice (or is a built-in task)", "name", i) }
@@ -151,8 +152,15 @@ public struct PipelineFile: Sendable {
                 let lateness = ActionScript.seconds(t["lateness"]?.string ?? "60s")
                 guard let l = lateness else { throw fail("lateness must be a duration like \"60s\"", "lateness", i) }
                 op = .window(seconds: Int64(s), lateness: Int64(l), results: t["results"]?.string ?? "\(name).ndjson")
+            case "group":
+                guard let byName = t["by"]?.string, let by = GroupOperator.Key(rawValue: byName) else {
+                    throw fail("a group needs by = one of \(GroupOperator.Key.allCases.map(\.rawValue).joined(separator: ", "))", "by", i)
+                }
+                let limit = t["limit"]?.int ?? 1000
+                guard limit >= 1 else { throw fail("limit must be at least 1", "limit", i) }
+                op = .group(by: by, results: t["results"]?.string ?? "\(name).json", limit: limit)
             case let other:
-                throw fail("unknown operator '\(other ?? "")' (filter, window)", "operator", i)
+                throw fail("unknown operator '\(other ?? "")' (filter, window, group)", "operator", i)
             }
             tasks.append(Task(name: name, op: op, priority: priority, workers: taskWorkers))
         }

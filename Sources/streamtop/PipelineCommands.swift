@@ -22,6 +22,7 @@ struct RunPipelineCommand: ParsableCommand {
         if let p = pipeline.policy { opts.policy = PolicyArgument(p) }
         opts.format = pipeline.source.format
         var writers: [ResultWriter] = []
+        var groupOutputs: [(GroupOperator, String, Int)] = []
         let middle = try pipeline.tasks.map { task -> TaskSpec in
             switch task.op {
             case .filter(let e):
@@ -31,9 +32,21 @@ struct RunPipelineCommand: ParsableCommand {
                 writers.append(writer)
                 let op = WindowOperator(seconds: seconds, lateness: lateness) { writer.write($0) }
                 return TaskSpec(name: task.name, op: op, priority: task.priority, workers: 1, queueCapacity: opts.queueCapacity)
+            case .group(let by, let results, let limit):
+                let op = GroupOperator(by: by, slots: opts.workers)
+                groupOutputs.append((op, results, limit))
+                return TaskSpec(name: task.name, op: op, priority: task.priority, workers: task.workers, queueCapacity: opts.queueCapacity)
             }
         }
-        let runner = Runner(options: opts)
+        var runner = Runner(options: opts)
+        // Grouped results are written once the input has ended (atomically), and also when the dashboard quits.
+        runner.onFinished = {
+            for (op, path, limit) in groupOutputs {
+                do { try op.write(to: path, limit: limit) } catch {
+                    FileHandle.standardError.write(Data("streamtop: cannot write \(path): \(error)\n".utf8))
+                }
+            }
+        }
         if pipeline.source.mode == "watch" {
             try runner.watch(paths: pipeline.source.files, fromStart: pipeline.source.fromStart, middle: middle)
         } else {

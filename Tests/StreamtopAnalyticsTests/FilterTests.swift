@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import StreamtopAnalytics
+@testable import StreamtopEngine
 @testable import StreamtopLogs
 
 @Suite struct FilterExpressionTests {
@@ -175,7 +176,7 @@ import Testing
         let cases: [(String, String)] = [
             ("workers = 0\n[source]\nfiles = [\"a\"]\n", "p.toml:1: workers must be a number from 1 to 256"),
             ("[source]\nfiles = [\"a\"]\nspeed = \"warp\"\n", "p.toml:3: speed must be 0.1 to 1000 or \"max\""),
-            ("[source]\nfiles = [\"a\"]\n\n[[task]]\nname = \"f\"\noperator = \"sort\"\n", "p.toml:6: unknown operator 'sort' (filter, window)"),
+            ("[source]\nfiles = [\"a\"]\n\n[[task]]\nname = \"f\"\noperator = \"sort\"\n", "p.toml:6: unknown operator 'sort' (filter, window, group)"),
             ("[source]\nfiles = [\"a\"]\n\n[[task]]\nname = \"w\"\noperator = \"window\"\nevery = \"0s\"\n", "p.toml:7: a window needs every = \"1m\""),
             ("[source]\nfiles = [\"a\"]\n[[task]]\nname = \"parse\"\noperator = \"filter\"\nexpression = \"status > 1\"\n", "p.toml:4: task name 'parse' is used twice"),
             ("[source]\nfiles = [\"a\"]\ncolour = 1\n", "p.toml:3: unknown key 'colour' in [source]"),
@@ -267,5 +268,29 @@ import Testing
             let t = truth[item.key]!
             #expect(item.count >= t && item.count - t <= 100_000 / 50, "\(item.key): \(item.count) vs \(t)")
         }
+    }
+}
+
+@Suite struct GroupTests {
+    @Test(arguments: [1, 2])
+    func groupsAgreeWithTheReport(workers: Int) throws {
+        let path = samplePath("elastic_apache_logs.log")
+        let byStatus = GroupOperator(by: .status, slots: workers)
+        let byClass = GroupOperator(by: .statusClass, slots: workers)
+        let p = AccessPipeline(
+            lines: try FileSource(paths: [path], blockSize: 8192), workers: workers, quarantine: try Quarantine(),
+            middle: [TaskSpec(name: "by-status", op: byStatus), TaskSpec(name: "by-class", op: byClass)])
+        p.engine.start()
+        p.engine.waitUntilFinished()
+        let summary = p.aggregate.summary()
+        let groups = byStatus.groups()
+        #expect(Dictionary(uniqueKeysWithValues: groups.map { ($0.key, $0.count) }) == summary.status)
+        #expect(groups.reduce(0) { $0 + $1.bytes_sum } == summary.bytes)
+        #expect(byClass.groups().map(\.key) == ["2xx", "3xx", "4xx", "5xx"])
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("groups-\(getpid())-\(workers).json").path
+        try byStatus.write(to: out, limit: 3)
+        let doc = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as! [String: Any]
+        #expect(doc["group_by"] as? String == "status")
+        #expect((doc["groups"] as! [[String: Any]]).map { $0["key"] as! String } == ["200", "304", "404"])
     }
 }
