@@ -22,6 +22,8 @@ public struct TrafficGenerator {
         public var malformedFraction = 0.0005
         /// How lines are written.
         public var style: Style = .combined
+        /// Size of the client population (distinct addresses).
+        public var clients = 5000
         /// Creates the default configuration.
         public init() {}
     }
@@ -51,7 +53,7 @@ public struct TrafficGenerator {
         rng = SplitMix64(seed: config.seed)
         var pool: [[UInt8]] = []
         var r = SplitMix64(seed: config.seed ^ 0x9E37_79B9)
-        for i in 0..<5000 {
+        for i in 0..<max(1, config.clients) {
             if i % 25 == 0 {
                 pool.append(Array("2001:db8:\(String(r.next() % 0xffff, radix: 16))::\(String(r.next() % 0xffff, radix: 16))".utf8))
             } else {

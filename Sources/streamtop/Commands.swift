@@ -84,6 +84,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Event time of the first line, as UTC epoch seconds.", valueName: "epoch")) var start: Int64 = 1_732_492_800
     @Flag(help: "Plain traffic: no crawler burst, error storm or spike.") var noStory = false
     @Option(help: "Fraction of deliberately malformed lines.") var malformed: Double = 0.0005
+    @Option(help: "Distinct client addresses to draw from.") var clients: Int = 5000
     @Option(help: ArgumentHelp("Line layout: combined, timed (combined + \"$http_x_forwarded_for\" $request_time) or json.", valueName: "style"))
     var style: String = "combined"
 
@@ -91,6 +92,7 @@ struct GenerateCommand: ParsableCommand {
         guard lines >= 0 else { throw ValidationError("--lines must not be negative") }
         guard duration > 0 else { throw ValidationError("--duration must be positive") }
         guard (0...1).contains(malformed) else { throw ValidationError("--malformed must be between 0 and 1") }
+        guard clients >= 1 else { throw ValidationError("--clients must be at least 1") }
         guard TrafficGenerator.Style(rawValue: style) != nil else { throw ValidationError("--style must be combined, timed or json") }
     }
 
@@ -103,6 +105,7 @@ struct GenerateCommand: ParsableCommand {
         config.storyline = !noStory
         config.malformedFraction = malformed
         config.style = TrafficGenerator.Style(rawValue: style)!
+        config.clients = clients
         var generator = TrafficGenerator(config)
         var buffer: [UInt8] = []
         buffer.reserveCapacity(1 << 20)

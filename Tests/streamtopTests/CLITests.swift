@@ -240,5 +240,7 @@ func run(_ args: [String], stdin: Data? = nil, whileRunning: ((Process) -> Void)
         let b = try run(["generate", "--lines", "200", "--seed", "9"])
         #expect(a.status == 0 && a.stdout == b.stdout)
         #expect(a.stdout.split(separator: "\n").count == 200)
+        let few = try run(["generate", "--lines", "2000", "--clients", "3", "--malformed", "0", "--no-story"])
+        #expect(Set(few.stdout.split(separator: "\n").map { $0.split(separator: " ").first! }).count <= 3)
     }
 }
