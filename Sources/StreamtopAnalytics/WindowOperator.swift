@@ -32,7 +32,8 @@ public final class WindowOperator: StreamOperator {
         public var late_records: Int
     }
 
-    private struct Window {
+    /// One open window. A class, so that a record updates it through one lookup, in place.
+    private final class Window {
         var count = 0
         var classes = [Int](repeating: 0, count: 6)
         var clients = DistinctCounter()
@@ -78,6 +79,8 @@ public final class WindowOperator: StreamOperator {
     private func consume(_ parsed: ParsedBlock) {
         let base = parsed.lines.base
         var newest = watermark &+ lateness
+        var currentStart = Int64.min
+        var current: Window?
         for r in parsed.records {
             let start = r.time - ((r.time % seconds) + seconds) % seconds
             if start < emittedUpTo {
@@ -85,11 +88,22 @@ public final class WindowOperator: StreamOperator {
                 lateTotal.add(1, ordering: .relaxed)
                 continue
             }
-            if windows[start] == nil { windows[start] = Window() }
-            windows[start]!.count += 1
-            windows[start]!.classes[min(5, Int(r.status) / 100)] += 1
-            windows[start]!.clients.add(ByteKeyCounter.hash(base + Int(r.clientStart), Int(r.clientLength)))
-            if r.hasPath { windows[start]!.paths.add(base + Int(r.pathStart), Int(r.pathLength)) }
+            if start != currentStart || current == nil {
+                // Records of a window come in runs: look the window up once per run.
+                if let w = windows[start] {
+                    current = w
+                } else {
+                    let w = Window()
+                    windows[start] = w
+                    current = w
+                }
+                currentStart = start
+            }
+            let w = current!
+            w.count += 1
+            w.classes[min(5, Int(r.status) / 100)] += 1
+            w.clients.add(ByteKeyCounter.hash(base + Int(r.clientStart), Int(r.clientLength)))
+            if r.hasPath { w.paths.add(base + Int(r.pathStart), Int(r.pathLength)) }
             if r.time > newest { newest = r.time }
         }
         if newest != Int64.min { watermark = max(watermark, newest - lateness) }
