@@ -19,12 +19,12 @@ public final class AccessPipeline {
     public let windows: [WindowOperator]
 
     /// Builds the pipeline over `lines` with `workers` worker threads.
-    public init(lines: LineSource, workers: Int, quarantine: Quarantine, queueCapacity: Int = 8, policy: SchedulingPolicy = .strictPriority, format: FormatChoice = FormatChoice(.combined), filter: FilterExpression? = nil, window: WindowOperator? = nil, middle: [TaskSpec] = [], clock: EngineClock = MonotonicClock()) {
+    public init(lines: LineSource, workers: Int, quarantine: Quarantine, queueCapacity: Int = 8, policy: SchedulingPolicy = .strictPriority, format: FormatChoice = FormatChoice(.combined), filter: FilterExpression? = nil, window: WindowOperator? = nil, middle: [TaskSpec] = [], normalizePaths: Bool = false, clock: EngineClock = MonotonicClock()) {
         self.lines = lines
         self.format = format
         self.windows = (window.map { [$0] } ?? []) + middle.compactMap { $0.op as? WindowOperator }
         self.quarantine = quarantine
-        aggregate = AggregateOperator(slots: workers)
+        aggregate = AggregateOperator(slots: workers, normalizePaths: normalizePaths)
         var config = EngineConfig(workers: workers)
         config.sourceName = "source"
         config.policy = policy

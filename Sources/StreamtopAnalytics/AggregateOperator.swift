@@ -10,9 +10,11 @@ public final class AggregateOperator: StreamOperator {
     }
     private let slots: [Slot]
 
-    /// Creates the operator with one state slot per worker.
-    public init(slots: Int) {
+    /// Creates the operator with one state slot per worker; with `normalizePaths`, paths are counted
+    /// with their ids folded (`/users/:id`).
+    public init(slots: Int, normalizePaths: Bool = false) {
         self.slots = (0..<max(1, slots)).map { _ in Slot() }
+        for s in self.slots { s.state.withLock { $0.normalizePaths = normalizePaths } }
     }
 
     public var maxParallelism: Int { slots.count }

@@ -81,6 +81,9 @@ struct RunOptions: ParsableArguments {
         return (Int64(s), Int64(l))
     }
 
+    @Flag(help: "Count paths with their ids folded: /users/123 and /users/456 both count as /users/:id (digits, UUIDs, long hex).")
+    var normalizePaths = false
+
     /// The compiled filter, if any.
     func filterExpression() throws -> FilterExpression? {
         guard let f = filter else { return nil }

@@ -55,7 +55,8 @@ struct Runner {
         let window = try options.windowSeconds().map { w in WindowOperator(seconds: w.0, lateness: w.1) { resultWriter?.write($0) } }
         let pipeline = AccessPipeline(
             lines: lines, workers: options.workers, quarantine: quarantine, queueCapacity: options.queueCapacity,
-            policy: options.policy.policy, format: format, filter: try options.filterExpression(), window: window, middle: middle)
+            policy: options.policy.policy, format: format, filter: try options.filterExpression(), window: window, middle: middle,
+            normalizePaths: options.normalizePaths)
         let engine = pipeline.engine
         let headless = options.headless
         format.onDetected = { d in

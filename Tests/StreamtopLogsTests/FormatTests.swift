@@ -174,3 +174,25 @@ private func reason(_ format: LogFormat, _ line: String) -> MalformedReason? {
         #expect(records > 1000)  // the mutations leave many lines valid: the fuzz reaches the deep paths
     }
 }
+
+@Suite struct PathNormalizerTests {
+    func normalized(_ s: String) -> String {
+        let bytes = Array(s.utf8)
+        let out = UnsafeMutablePointer<UInt8>.allocate(capacity: bytes.count * 3 + 3)
+        defer { out.deallocate() }
+        let n = bytes.withUnsafeBufferPointer { PathNormalizer.normalize($0.baseAddress ?? UnsafePointer(bitPattern: 8)!, $0.count, into: out) }
+        return String(decoding: UnsafeBufferPointer(start: out, count: n), as: UTF8.self)
+    }
+
+    @Test func idsAreFoldedNamesAreKept() {
+        #expect(normalized("/users/123") == "/users/:id")
+        #expect(normalized("/users/123/orders/456/") == "/users/:id/orders/:id/")
+        #expect(normalized("/o/550e8400-e29b-41d4-a716-446655440000") == "/o/:id")
+        #expect(normalized("/blob/9f3c2ab1d4") == "/blob/:id")
+        #expect(normalized("/static/app.js") == "/static/app.js")
+        #expect(normalized("/category/shoes") == "/category/shoes")
+        #expect(normalized("/cafe/deadbeef") == "/cafe/deadbeef")  // hex-looking words without digits stay
+        #expect(normalized("/1/2/3") == "/:id/:id/:id")
+        #expect(normalized("") == "" && normalized("/") == "/")
+    }
+}

@@ -235,6 +235,14 @@ func run(_ args: [String], stdin: Data? = nil, whileRunning: ((Process) -> Void)
         #expect(windows.map { (try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["count"] as! Int }.reduce(0, +) == 213)
     }
 
+    @Test func normalizedPathsFoldIds() throws {
+        let r = try run(["replay", projectRoot.appendingPathComponent("demo-data/demo-access.log").path, "--speed", "max", "--headless", "--normalize-paths"])
+        let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        let keys = (json["top_paths"] as! [[String: Any]]).map { $0["key"] as! String }
+        #expect(keys.contains("/products/:id"))
+        #expect((json["unique_paths"] as! Int) < 100)
+    }
+
     @Test func generateIsSeeded() throws {
         let a = try run(["generate", "--lines", "200", "--seed", "9"])
         let b = try run(["generate", "--lines", "200", "--seed", "9"])
