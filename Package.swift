@@ -42,7 +42,7 @@ let package = Package(
         .target(
             name: "StreamtopAssets",
             path: ".",
-            exclude: ["Tests", "benchmarks", "README.md", "NOTICE", "demo-data/README.md", "Sources/CNcurses", "Sources/StreamtopEngine", "Sources/StreamtopLogs",
+            exclude: ["Tests", "benchmarks", "examples", "README.md", "NOTICE", "demo-data/README.md", "Sources/CNcurses", "Sources/StreamtopEngine", "Sources/StreamtopLogs",
                       "Sources/StreamtopAnalytics", "Sources/StreamtopTUI", "Sources/StreamtopCurses", "Sources/streamtop"],
             sources: ["Sources/StreamtopAssets"],
             resources: [.copy("demo-data/demo-access.log"), .copy("themes")]

@@ -72,9 +72,6 @@ public final class SpaceSaving {
         return (sorted.prefix(k).map { KeyCount(key: String(decoding: $0.key, as: UTF8.self), count: $0.count) }, evicted)
     }
 
-    /// The largest overcount of any tracked key (0 while exact).
-    public var maxError: Int { entries.map(\.error).max() ?? 0 }
-
     private func swapAt(_ a: Int, _ b: Int) {
         heap.swapAt(a, b)
         position[heap[a]] = a

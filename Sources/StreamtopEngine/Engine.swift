@@ -227,7 +227,7 @@ public final class Engine: @unchecked Sendable {
             cond.lock()
             let done = stopping || finished
             cond.unlock()
-            _ = publish()
+            _ = publish(tick: true)
             if done { return }
             usleep(useconds_t(config.tickNanos / 1000))
         }
@@ -476,8 +476,10 @@ public final class Engine: @unchecked Sendable {
     // MARK: - Snapshots
 
     /// Takes a consistent snapshot now (under the lock), stores it as the latest and returns it.
+    /// Only the ticker passes `tick: true`: that is what adds one sample to the histories, so other
+    /// readers (snapshot files, undo) do not distort the sparklines' time axis.
     @discardableResult
-    public func publish() -> EngineSnapshot {
+    public func publish(tick: Bool = false) -> EngineSnapshot {
         cond.lock()
         let now = clock.nanos()
         let interval = now &- lastTick
@@ -511,17 +513,21 @@ public final class Engine: @unchecked Sendable {
         }
         if policy == .adaptive { planLocked(now: now) }
         for (i, t) in tasks.enumerated() {
-            t.history.append(list[i].outPerSecond)
-            t.latencyHistory.append(Double(list[i].latency.p99))
-            if t.history.count > config.historyLength {
-                t.history.removeFirst(t.history.count - config.historyLength)
-                t.latencyHistory.removeFirst(t.latencyHistory.count - config.historyLength)
+            if tick {
+                t.history.append(list[i].outPerSecond)
+                t.latencyHistory.append(Double(list[i].latency.p99))
+                if t.history.count > config.historyLength {
+                    t.history.removeFirst(t.history.count - config.historyLength)
+                    t.latencyHistory.removeFirst(t.latencyHistory.count - config.historyLength)
+                }
             }
             list[i].history = t.history
             list[i].latencyHistory = t.latencyHistory
         }
-        history.append(list[0].outPerSecond)
-        if history.count > config.historyLength { history.removeFirst(history.count - config.historyLength) }
+        if tick {
+            history.append(list[0].outPerSecond)
+            if history.count > config.historyLength { history.removeFirst(history.count - config.historyLength) }
+        }
         endToEnd.rotateIfNeeded(now)
         let snap = EngineSnapshot(
             time: Double(now &- startNanos) / 1e9, workers: config.workers, policy: policy.rawValue, tasks: list,

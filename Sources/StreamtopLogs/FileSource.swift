@@ -17,10 +17,6 @@ public final class FileSource: LineSource {
     private var gz: gzFile?
     private var chunker: LineChunker
     private let blockSize: Int
-    /// Number of times the input was started over.
-    public private(set) var loops = 0
-    /// Called (on the source thread) each time reading starts on an input, with its index.
-    public var onInputStart: ((Int) -> Void)?
 
     /// Opens the first input at once, so a missing file fails before anything starts; later ones are
     /// checked with `FileSource.checkReadable` by the caller.
@@ -93,7 +89,6 @@ public final class FileSource: LineSource {
                 index += 1
                 if index == paths.count && loop {
                     index = 0
-                    loops += 1
                 }
                 if index < paths.count { try open(index) }
             }
@@ -116,6 +111,5 @@ public final class FileSource: LineSource {
             }
         }
         chunker = LineChunker(sourceIndex: i, blockSize: blockSize)
-        onInputStart?(i)
     }
 }

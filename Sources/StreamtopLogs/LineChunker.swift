@@ -36,9 +36,6 @@ public final class LineChunker {
         case partial
     }
 
-    /// Number of bytes of a partial line held back, waiting for its newline.
-    public var pendingBytes: Int { carryCount }
-
     /// Reads once from `fd` and returns the whole lines that are now complete.
     public func read(from fd: Int32) throws -> ReadResult {
         try read { buffer, count in Glibc.read(fd, buffer, count) }

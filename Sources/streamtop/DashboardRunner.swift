@@ -24,7 +24,10 @@ struct DashboardRunner {
     }
 
     func run(snapshots: SnapshotWriter?, player: ActionPlayer?) throws {
-        let (theme, warnings) = try Theme.load(themeName, directories: Self.themeDirectories)
+        // A binary moved away from its resources still runs with the built-in attributes-only theme.
+        let (theme, warnings) = themeName == "default"
+            ? ((try? Theme.load(themeName, directories: Self.themeDirectories)) ?? (Theme.fallback, []))
+            : try Theme.load(themeName, directories: Self.themeDirectories)
         for w in warnings { FileHandle.standardError.write(Data("streamtop: theme \(themeName): \(w)\n".utf8)) }
         let terminal = CursesTerminal(theme: theme)
         try terminal.start(noColor: ProcessInfo.processInfo.environment["NO_COLOR"].map { !$0.isEmpty } ?? false)

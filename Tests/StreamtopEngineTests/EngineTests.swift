@@ -59,7 +59,6 @@ import Testing
         let journal = Journal()
         let (engine, _, _, _) = makeEngine(batches: 6, capacity: 8, journal: journal)
         let a = engine.taskID(named: "a")!
-        let b = engine.taskID(named: "b")!
         // Fill a's queue while it is paused, then let a and b compete.
         engine.send(.pause(a))
         while engine.step() {}

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import StreamtopLogs
 
@@ -181,37 +182,32 @@ func drain(_ source: LineSource, limit: Int = 10_000) throws -> [String] {
     @Test func pauseFreezesTheClockStepAdvancesItAndResumeDoesNotBurst() throws {
         let pacer = ReplayPacer(try FileSource(paths: [try recording(600)]), speed: 10)
         pacer.coalesceNanos = 0
-        var got: [String] = []
-        let lock = NSLock()
+        let got = Mutex<Int>(0)
         let reader = Thread {
             while let block = try? pacer.nextBlock() {
-                block.forEachLine { s, l, _ in
-                    lock.lock()
-                    got.append(String(decoding: UnsafeBufferPointer(start: block.base + s, count: l), as: UTF8.self))
-                    lock.unlock()
-                }
+                got.withLock { $0 += block.lineCount }
             }
         }
         reader.start()
         usleep(300_000)  // about 3 s of recording at 10×
         pacer.pause()
         usleep(100_000)
-        lock.lock(); let atPause = got.count; lock.unlock()
+        let atPause = got.withLock { $0 }
         usleep(400_000)  // paused: nothing more
-        lock.lock(); let stillPaused = got.count; lock.unlock()
+        let stillPaused = got.withLock { $0 }
         #expect(stillPaused == atPause)
         pacer.step(seconds: 20)
         usleep(200_000)
-        lock.lock(); let afterStep = got.count; lock.unlock()
+        let afterStep = got.withLock { $0 }
         #expect(afterStep - stillPaused >= 19 && afterStep - stillPaused <= 21, "a 20 s step hands out 20 lines, got \(afterStep - stillPaused)")
         pacer.resume()
         usleep(300_000)
-        lock.lock(); let afterResume = got.count; lock.unlock()
+        let afterResume = got.withLock { $0 }
         #expect(afterResume - afterStep <= 6, "no catch-up burst after a pause: \(afterResume - afterStep) lines in 0.3 s at 10×")
         #expect(pacer.seek(to: 1_704_067_200 + 400))
         usleep(300_000)
         #expect(pacer.position.load(ordering: .relaxed) >= 1_704_067_200 + 400)
-        lock.lock(); let afterSeek = got.count; lock.unlock()
+        let afterSeek = got.withLock { $0 }
         #expect(afterSeek >= 400, "seek processes everything before the target: \(afterSeek)")
         #expect(!pacer.seek(to: 1_704_067_200))  // backwards: refused
         pacer.stop()
