@@ -15,14 +15,15 @@ public final class AccessPipeline {
     public let lines: LineSource
     /// The log format (fixed, or detected from the first block).
     public let format: FormatChoice
-    /// The windowed counts tasks of the run (flushed at the end of the input).
-    public let windows: [WindowOperator]
+    /// The stateful analytics tasks of the run (windows, groups, top-K, distinct, sessions), finished at
+    /// the end of the input so open windows are emitted and sinks completed.
+    public let analytics: [OrderedOperator]
 
     /// Builds the pipeline over `lines` with `workers` worker threads.
     public init(lines: LineSource, workers: Int, quarantine: Quarantine, queueCapacity: Int = 8, policy: SchedulingPolicy = .strictPriority, format: FormatChoice = FormatChoice(.combined), filter: FilterExpression? = nil, window: WindowOperator? = nil, middle: [TaskSpec] = [], normalizePaths: Bool = false, clock: EngineClock = MonotonicClock()) {
         self.lines = lines
         self.format = format
-        self.windows = (window.map { [$0] } ?? []) + middle.compactMap { $0.op as? WindowOperator }
+        self.analytics = (window.map { [$0] } ?? []) + middle.compactMap { $0.op as? OrderedOperator }
         self.quarantine = quarantine
         aggregate = AggregateOperator(slots: workers, normalizePaths: normalizePaths)
         var config = EngineConfig(workers: workers)

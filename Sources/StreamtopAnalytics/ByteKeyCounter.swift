@@ -70,6 +70,24 @@ public final class ByteKeyCounter {
     /// The key bytes at an index returned by `slot`, as printed (invalid UTF-8 as U+FFFD).
     public func key(at index: Int) -> String { printed(entries[index]) }
 
+    /// The raw key bytes at an index returned by `slot`.
+    public func keyBytes(at index: Int) -> [UInt8] {
+        Array(UnsafeBufferPointer(start: arena + entries[index].offset, count: entries[index].length))
+    }
+
+    /// The index of a key already counted, without counting it; nil for a new key.
+    public func index(of p: UnsafePointer<UInt8>, _ length: Int) -> Int? {
+        let h = ByteKeyCounter.hash(p, length)
+        var slot = Int(truncatingIfNeeded: h) & mask
+        while true {
+            let e = Int(table[slot])
+            if e < 0 { return nil }
+            let entry = entries[e]
+            if entry.hash == h && entry.length == length && (length == 0 || memcmp(arena + entry.offset, p, length) == 0) { return e }
+            slot = (slot + 1) & mask
+        }
+    }
+
     /// The count at an index returned by `slot`.
     public func count(at index: Int) -> Int { entries[index].count }
 

@@ -64,6 +64,17 @@ public struct DistinctCounter: Sendable {
         }
     }
 
+    /// Merges another counter (the union of both sets): exact while both are exact and the union fits.
+    public mutating func merge(_ other: DistinctCounter) {
+        sketch.merge(other.sketch)
+        if let o = other.exact, exact != nil {
+            exact!.formUnion(o)
+            if exact!.count > exactLimit { exact = nil }
+        } else {
+            exact = nil
+        }
+    }
+
     /// The count, and whether it is an estimate (standard error ≈ 1.6%).
     public var count: (value: Int, estimated: Bool) {
         if let e = exact { return (e.count, false) }

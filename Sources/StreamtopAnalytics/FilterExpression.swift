@@ -2,7 +2,7 @@ import Foundation
 import StreamtopLogs
 
 /// A filter users type: `status >= 500`, `path ~ "^/api/" and method == "POST"`, `client in 10.0.0.0/8`,
-/// `not path ~ "\.php$"`. Compiled once; evaluated per record on bytes, without building strings for
+/// `not ua ~ "bot"`, `not bot`, `request_time > 250ms`, `status_class == "5xx"`, `endpoint == "/users/:id"`. Compiled once; evaluated per record on bytes, without building strings for
 /// comparisons of numbers, equality, prefixes, suffixes and substrings.
 public indirect enum FilterExpression: Equatable, Sendable {
     case and(FilterExpression, FilterExpression)
@@ -11,11 +11,13 @@ public indirect enum FilterExpression: Equatable, Sendable {
     case number(NumberField, Comparison, Int64)
     case text(TextField, TextTest)
     case cidr(IPv4Network)
+    /// The user agent is a bot's (`BotDetector`).
+    case bot
 
-    /// Numeric fields.
-    public enum NumberField: String, Sendable { case status, size }
-    /// Text fields.
-    public enum TextField: String, Sendable { case method, path, client }
+    /// Numeric fields (`request_time` in µs; records whose format does not log it never match).
+    public enum NumberField: String, Sendable { case status, size, requestTime = "request_time" }
+    /// Text fields: any record field, stored or derived.
+    public typealias TextField = RecordField
     /// Numeric comparisons.
     public enum Comparison: String, Sendable { case eq = "==", ne = "!=", lt = "<", le = "<=", gt = ">", ge = ">=" }
 
@@ -47,7 +49,14 @@ public indirect enum FilterExpression: Equatable, Sendable {
         case .or(let a, let b): return a.matches(r, base) || b.matches(r, base)
         case .not(let a): return !a.matches(r, base)
         case .number(let field, let op, let value):
-            let v = field == .status ? Int64(r.status) : r.size
+            let v: Int64
+            switch field {
+            case .status: v = Int64(r.status)
+            case .size: v = r.size
+            case .requestTime:
+                guard r.requestMicros >= 0 else { return false }
+                v = r.requestMicros
+            }
             switch op {
             case .eq: return v == value
             case .ne: return v != value
@@ -57,13 +66,9 @@ public indirect enum FilterExpression: Equatable, Sendable {
             case .ge: return v >= value
             }
         case .text(let field, let test):
-            let (p, n): (UnsafePointer<UInt8>, Int)
-            switch field {
-            case .method: (p, n) = r.hasRequestLine ? (base + Int(r.methodStart), Int(r.methodLength)) : (FilterExpression.dash, 1)
-            case .path: (p, n) = r.hasPath ? (base + Int(r.pathStart), Int(r.pathLength)) : (FilterExpression.dash, 1)
-            case .client: (p, n) = (base + Int(r.clientStart), Int(r.clientLength))
-            }
-            return FilterExpression.test(test, p, n)
+            return field.withKey(r, base) { p, n in FilterExpression.test(test, p, n) }
+        case .bot:
+            return BotDetector.isBot(r, base)
         case .cidr(let net):
             guard let a = FilterExpression.ipv4(base + Int(r.clientStart), Int(r.clientLength)) else { return false }
             return net.contains(a)
@@ -196,8 +201,9 @@ struct FilterParser {
         }
         let fieldStart = i
         let name = word().lowercased()
-        guard !atEnd, isWordByte(s[i]) else { throw error("expected a field (status, size, method, path, client)") }
+        guard !atEnd, isWordByte(s[i]) else { throw error("expected a field (\(Self.fieldNames))") }
         i += name.utf8.count
+        if name == "bot" { return .bot }
         skipSpaces()
         if name == "client" && keyword("in") {
             skipSpaces()
@@ -216,16 +222,20 @@ struct FilterParser {
         guard !op.isEmpty else { throw FilterError(column: opStart + 1, message: "expected an operator (== != < <= > >= ~ in) after '\(name)'") }
         skipSpaces()
         switch name {
-        case "status", "size", "bytes":
-            let field: FilterExpression.NumberField = name == "status" ? .status : .size
+        case "status", "size", "bytes", "request_time":
+            let field: FilterExpression.NumberField = name == "status" ? .status : name == "request_time" ? .requestTime : .size
             guard let cmp = FilterExpression.Comparison(rawValue: op) else { throw FilterError(column: opStart + 1, message: "'\(op)' does not compare numbers (== != < <= > >=)") }
             let at = i
             let w = word()
             i += w.utf8.count
+            if field == .requestTime {
+                guard let v = Self.duration(w) else { throw FilterError(column: at + 1, message: "expected a duration like 250ms, 1.5s or 800us after '\(op)', got '\(w)'") }
+                return .number(field, cmp, v)
+            }
             guard let v = Int64(w) else { throw FilterError(column: at + 1, message: "expected a number after '\(op)', got '\(w)'") }
             return .number(field, cmp, v)
-        case "method", "path", "client":
-            let field = FilterExpression.TextField(rawValue: name)!
+        case _ where RecordField(rawValue: name) != nil:
+            let field = RecordField(rawValue: name)!
             let at = i
             let value = try stringValue()
             switch op {
@@ -235,8 +245,21 @@ struct FilterParser {
             default: throw FilterError(column: opStart + 1, message: "'\(op)' does not compare text (== != ~)")
             }
         default:
-            throw FilterError(column: fieldStart + 1, message: "unknown field '\(name)' (status, size, method, path, client)")
+            throw FilterError(column: fieldStart + 1, message: "unknown field '\(name)' (\(Self.fieldNames))")
         }
+    }
+
+    static let fieldNames = "status, size, request_time, \(RecordField.names), bot"
+
+    /// A duration in µs: `250ms`, `1.5s`, `800us`; a bare number is in milliseconds.
+    static func duration(_ w: String) -> Int64? {
+        let units: [(String, Double)] = [("us", 1), ("µs", 1), ("ms", 1000), ("s", 1_000_000)]
+        for (suffix, scale) in units where w.hasSuffix(suffix) {
+            guard let v = Double(w.dropLast(suffix.count)), v >= 0 else { return nil }
+            return Int64((v * scale).rounded())
+        }
+        guard let v = Double(w), v >= 0 else { return nil }
+        return Int64((v * 1000).rounded())
     }
 
     mutating func stringValue() throws -> [UInt8] {

@@ -1,133 +1,185 @@
 import Foundation
+import Histogram
 import StreamtopEngine
 import StreamtopLogs
-import Synchronization
 
-/// Groups records by a field and keeps per group: count, bytes sum/min/max/average, and serving time
-/// average/max where the format logs it. Each worker has its own groups (no shared lock); they are merged
-/// when the result is written — at the end of the input, atomically (a temporary file renamed into place,
-/// so a killed run never leaves half a JSON file).
-public final class GroupOperator: StreamOperator {
-    /// What to group by.
-    public enum Key: String, CaseIterable, Sendable {
-        case status, statusClass = "status_class", method, path, client
+/// Groups records by one or more fields (stored or derived: `status_class`, `endpoint`, `network`,
+/// `agent`, `user`…) and keeps per group the count, and for bytes and serving time the sum, min, max,
+/// average and chosen percentiles (HdrHistogram with two significant digits: within 1%). Over the whole
+/// input (one table at the end) or per event-time window (rows as each window closes).
+///
+/// Memory is bounded: at most `maxGroups` groups per window; records of further keys are counted in one
+/// `(other)` group and the result says so.
+public final class GroupOperator: OrderedOperator {
+    /// What the task computes.
+    public struct Spec: Sendable, Equatable {
+        /// The grouping fields.
+        public var by: [RecordField]
+        /// The numbers aggregated per group.
+        public var measures: [RecordMeasure] = RecordMeasure.allCases
+        /// Percentiles of each measure (0 < p ≤ 100).
+        public var percentiles: [Double] = []
+        /// Window length and slide in seconds (nil: the whole input).
+        public var every: Int64?
+        public var slide: Int64?
+        /// Allowed lateness, seconds.
+        public var lateness: Int64 = 60
+        /// Groups written per result, largest first.
+        public var limit = 1000
+        /// Groups tracked per window before new keys go to `(other)`.
+        public var maxGroups = 100_000
+
+        /// A group-by over the whole input.
+        public init(by: [RecordField]) { self.by = by }
     }
 
-    /// One group in the result.
-    public struct Group: Codable, Equatable, Sendable {
-        public var key: String
-        public var count: Int
-        public var bytes_sum: Int64
-        public var bytes_min: Int64
-        public var bytes_max: Int64
-        public var bytes_avg: Double
-        public var request_time_avg_us: Double?
-        public var request_time_max_us: Int64?
+    /// Per-group numbers of one measure.
+    struct Stats {
+        var count = 0
+        var sum: Int64 = 0
+        var min = Int64.max
+        var max = Int64.min
+        var histogram: Histogram<UInt32>?
     }
 
-    final class Slot {
-        struct Stats {
-            var sum: Int64 = 0
-            var min = Int64.max
-            var max = Int64.min
-            var timeSum: Int64 = 0
-            var timeCount = 0
-            var timeMax: Int64 = 0
-        }
-        let lock = Mutex(())
-        let keys = ByteKeyCounter(initialCapacity: 256)
-        var stats: [Stats] = []
+    /// The groups of one window.
+    final class Table {
+        let keys = ByteKeyCounter(initialCapacity: 64)
+        var stats: [[Stats]] = []  // [group][measure]
+        var otherCount = 0
+        var other: [Stats]
+        init(measures: Int) { other = [Stats](repeating: Stats(), count: measures) }
     }
 
-    /// The grouping field.
-    public let key: Key
-    private let slots: [Slot]
+    /// What this task computes.
+    public let spec: Spec
+    private let windows: EventTimeWindows<Table>
 
-    /// Groups by `key`, with one state per worker slot.
-    public init(by key: Key, slots: Int) {
-        self.key = key
-        self.slots = (0..<max(1, slots)).map { _ in Slot() }
+    /// Creates the task.
+    public init(name: String = "group", spec: Spec, sink: ResultSink? = nil) {
+        self.spec = spec
+        let measures = spec.measures.count
+        windows = EventTimeWindows(size: spec.every, slide: spec.slide, lateness: spec.lateness) { Table(measures: measures) }
+        super.init(name: name, sink: sink)
     }
 
-    public var maxParallelism: Int { slots.count }
+    /// Records that missed a closed window.
+    public var lateRecords: Int { windows.lateTotal }
 
-    public func process(_ batch: Batch, slot: Int) -> OperatorOutput {
-        let parsed = batch.payload as! ParsedBlock
+    public override func consume(_ parsed: ParsedBlock) {
         let base = parsed.lines.base
-        let s = slots[slot]
-        s.lock.withLock { _ in
-            var scratch: (UInt8, UInt8, UInt8) = (0, 0, 0)
-            withUnsafeMutableBytes(of: &scratch) { buf in
-                let digits = buf.baseAddress!.assumingMemoryBound(to: UInt8.self)
-                for r in parsed.records {
-                    let index: Int
-                    switch key {
-                    case .status, .statusClass:
-                        digits[0] = UInt8(48 + r.status / 100)
-                        digits[1] = key == .status ? UInt8(48 + r.status / 10 % 10) : UInt8(ascii: "x")
-                        digits[2] = key == .status ? UInt8(48 + r.status % 10) : UInt8(ascii: "x")
-                        index = s.keys.slot(digits, 3)
-                    case .method:
-                        index = r.hasRequestLine ? s.keys.slot(base + Int(r.methodStart), Int(r.methodLength)) : s.keys.slot(FilterExpression.dash, 1)
-                    case .path:
-                        index = r.hasPath ? s.keys.slot(base + Int(r.pathStart), Int(r.pathLength)) : s.keys.slot(FilterExpression.dash, 1)
-                    case .client:
-                        index = s.keys.slot(base + Int(r.clientStart), Int(r.clientLength))
-                    }
-                    if index == s.stats.count { s.stats.append(Slot.Stats()) }
-                    s.stats[index].sum += r.size
-                    s.stats[index].min = Swift.min(s.stats[index].min, r.size)
-                    s.stats[index].max = Swift.max(s.stats[index].max, r.size)
-                    if r.requestMicros >= 0 {
-                        s.stats[index].timeSum += r.requestMicros
-                        s.stats[index].timeCount += 1
-                        s.stats[index].timeMax = Swift.max(s.stats[index].timeMax, r.requestMicros)
-                    }
+        // The composite key: each field as a 2-byte length and its bytes, so any byte may appear in a field.
+        var key = [UInt8]()
+        key.reserveCapacity(256)
+        for r in parsed.records {
+            key.removeAll(keepingCapacity: true)
+            for field in spec.by {
+                field.withKey(r, base) { p, n in
+                    let len = min(n, 0xFFFF)
+                    key.append(UInt8(len >> 8))
+                    key.append(UInt8(len & 0xFF))
+                    key.append(contentsOf: UnsafeBufferPointer(start: p, count: len))
+                }
+            }
+            _ = windows.add(r.time) { table in
+                key.withUnsafeBufferPointer { k in add(r, key: k, to: table) }
+            }
+        }
+        emitClosed(all: false)
+    }
+
+    private func add(_ r: ParsedRecord, key: UnsafeBufferPointer<UInt8>, to t: Table) {
+        let index: Int
+        if t.keys.count >= spec.maxGroups {
+            // Full: existing groups still count, new keys go to (other).
+            guard t.keys.index(of: key.baseAddress!, key.count) != nil else {
+                t.otherCount += 1
+                for (m, measure) in spec.measures.enumerated() { if let v = measure.value(r) { update(&t.other[m], v) } }
+                return
+            }
+            index = t.keys.slot(key.baseAddress!, key.count)
+        } else {
+            index = t.keys.slot(key.baseAddress!, key.count)
+        }
+        if index == t.stats.count { t.stats.append([Stats](repeating: Stats(), count: spec.measures.count)) }
+        for (m, measure) in spec.measures.enumerated() {
+            if let v = measure.value(r) { update(&t.stats[index][m], v) }
+        }
+    }
+
+    private func update(_ s: inout Stats, _ v: Int64) {
+        s.count += 1
+        s.sum &+= v
+        if v < s.min { s.min = v }
+        if v > s.max { s.max = v }
+        if !spec.percentiles.isEmpty {
+            if s.histogram == nil { s.histogram = Histogram<UInt32>(highestTrackableValue: 1 << 40, numberOfSignificantValueDigits: .two) }
+            _ = s.histogram!.record(UInt64(max(0, min(v, 1 << 40))))
+        }
+    }
+
+    public override func close() { emitClosed(all: true) }
+
+    private func emitClosed(all: Bool) {
+        windows.close(all: all) { start, end, table, late in
+            publish(self.rows(table, start: start, end: end, late: late))
+        }
+    }
+
+    private func rows(_ t: Table, start: Int64?, end: Int64?, late: Int) -> [ResultRow] {
+        var order = Array(0..<t.keys.count)
+        let keys = order.map { t.keys.keyBytes(at: $0) }
+        order.sort { a, b in
+            let ca = t.keys.count(at: a), cb = t.keys.count(at: b)
+            return ca != cb ? ca > cb : keys[a].lexicographicallyPrecedes(keys[b])
+        }
+        var out: [ResultRow] = []
+        for i in order.prefix(spec.limit) {
+            var row = ResultRow()
+            EventTimeWindows<Table>.bounds(start, end, into: &row)
+            var k = keys[i][...]
+            for field in spec.by {
+                let len = Int(k[k.startIndex]) << 8 | Int(k[k.startIndex + 1])
+                let bytes = k.dropFirst(2).prefix(len)
+                row.set(field.rawValue, .string(String(decoding: bytes, as: UTF8.self)))
+                k = k.dropFirst(2 + len)
+            }
+            fill(&row, count: t.keys.count(at: i), stats: t.stats[i])
+            out.append(row)
+        }
+        if t.otherCount > 0 {
+            var row = ResultRow()
+            EventTimeWindows<Table>.bounds(start, end, into: &row)
+            for field in spec.by { row.set(field.rawValue, .string("(other)")) }
+            fill(&row, count: t.otherCount, stats: t.other)
+            out.append(row)
+        }
+        for j in out.indices {
+            // Window-wide facts repeat on each row, so every CSV line has the same columns.
+            if start != nil { out[j].set("late_records", .int(Int64(late))) }
+            out[j].set("groups_capped", .bool(t.otherCount > 0))
+        }
+        return out
+    }
+
+    private func fill(_ row: inout ResultRow, count: Int, stats: [Stats]) {
+        row.set("count", .int(Int64(count)))
+        for (m, measure) in spec.measures.enumerated() {
+            let s = stats[m]
+            let name = measure == .bytes ? "bytes" : "request_time_us"
+            guard s.count > 0 else {
+                if measure == .bytes { row.set("\(name)_sum", .int(0)) }
+                continue
+            }
+            row.set("\(name)_sum", .int(s.sum))
+            row.set("\(name)_min", .int(s.min))
+            row.set("\(name)_max", .int(s.max))
+            row.set("\(name)_avg", .double(Double(s.sum) / Double(s.count)))
+            if let h = s.histogram {
+                for p in spec.percentiles {
+                    row.set("\(name)_p\(ResultValue.format(p))", .int(Int64(h.valueAtPercentile(p))))
                 }
             }
         }
-        return OperatorOutput(batch: batch)
-    }
-
-    /// The groups of every slot merged, largest count first (ties by key), at most `limit`.
-    public func groups(limit: Int = Int.max) -> [Group] {
-        var merged: [String: (count: Int, stats: Slot.Stats)] = [:]
-        for s in slots {
-            s.lock.withLock { _ in
-                for i in 0..<s.keys.count {
-                    let k = s.keys.key(at: i)
-                    var m = merged[k] ?? (0, Slot.Stats())
-                    let st = s.stats[i]
-                    m.count += s.keys.count(at: i)
-                    m.stats.sum += st.sum
-                    m.stats.min = Swift.min(m.stats.min, st.min)
-                    m.stats.max = Swift.max(m.stats.max, st.max)
-                    m.stats.timeSum += st.timeSum
-                    m.stats.timeCount += st.timeCount
-                    m.stats.timeMax = Swift.max(m.stats.timeMax, st.timeMax)
-                    merged[k] = m
-                }
-            }
-        }
-        return merged.map { k, v in
-            Group(
-                key: k, count: v.count, bytes_sum: v.stats.sum, bytes_min: v.stats.min, bytes_max: v.stats.max,
-                bytes_avg: (Double(v.stats.sum) / Double(max(1, v.count)) * 10).rounded() / 10,
-                request_time_avg_us: v.stats.timeCount > 0 ? (Double(v.stats.timeSum) / Double(v.stats.timeCount)).rounded() : nil,
-                request_time_max_us: v.stats.timeCount > 0 ? v.stats.timeMax : nil)
-        }
-        .sorted { $0.count != $1.count ? $0.count > $1.count : $0.key < $1.key }
-        .prefix(limit).map { $0 }
-    }
-
-    /// Writes the groups as one JSON document, atomically (temporary file, then rename).
-    public func write(to path: String, limit: Int) throws {
-        struct Document: Encodable {
-            var group_by: String
-            var groups: [Group]
-        }
-        let data = try HeadlessReport.encoder().encode(Document(group_by: key.rawValue, groups: groups(limit: limit)))
-        let url = URL(fileURLWithPath: path)
-        try data.write(to: url, options: .atomic)
     }
 }

@@ -3,15 +3,16 @@ import StreamtopEngine
 import StreamtopLogs
 import TOMLKit
 
-/// A pipeline described in TOML: where the lines come from and which tasks run between parse and the
-/// report's aggregate, with their parameters, priority and workers. `streamtop run FILE` runs it,
+/// A pipeline described in TOML: where the lines come from, which tasks run between parse and the
+/// report's aggregate (filter, map, window, group, topk, distinct, sessions) with their parameters, edges,
+/// priority and workers, and where each task's results go. `streamtop run FILE` runs it,
 /// `streamtop check FILE` validates it (errors name the line).
 ///
 ///     workers = 2
 ///     policy = "adaptive"
 ///
 ///     [source]
-///     files = ["access.log"]       # or ["-"]; patterns allowed
+///     files = ["access.log"]       # or ["-"]; patterns allowed; relative to this file
 ///     mode = "replay"              # or "watch"
 ///     speed = "max"                # replay: 0.1 … 1000 or max
 ///     format = "auto"
@@ -27,7 +28,8 @@ import TOMLKit
 ///     operator = "window"
 ///     every = "1m"
 ///     lateness = "60s"
-///     results = "errors-per-minute.ndjson"
+///     results = "errors-per-minute.ndjson"   # or .csv, or "-" for stdout
+///     snapshot = "errors-per-minute.json"    # final JSON snapshot, replaced atomically
 public struct PipelineFile: Sendable {
     /// Where lines come from.
     public struct Source: Sendable, Equatable {
@@ -44,13 +46,32 @@ public struct PipelineFile: Sendable {
         /// What the task does.
         public enum Operator: Sendable {
             case filter(FilterExpression)
-            case window(seconds: Int64, lateness: Int64, results: String)
-            case group(by: GroupOperator.Key, results: String, limit: Int)
+            case map(MapOperator.Options)
+            case window(seconds: Int64, slide: Int64?, lateness: Int64)
+            case group(GroupOperator.Spec)
+            case topk(field: RecordField, k: Int, capacity: Int, every: Int64?, slide: Int64?, lateness: Int64)
+            case distinct(field: RecordField, exactLimit: Int, every: Int64?, slide: Int64?, lateness: Int64)
+            case sessions(SessionOperator.Spec)
+
+            /// Whether records leave the task as they came (true for the analytics tasks): a later task may
+            /// then read from the task before it as if from a branch.
+            public var passesThrough: Bool {
+                switch self {
+                case .filter, .map: return false
+                default: return true
+                }
+            }
         }
         public var name: String
         public var op: Operator
         public var priority: Int
         public var workers: Int?
+        /// The task it reads from (its edge); the one before it when not given.
+        public var input: String
+        /// Streaming results: NDJSON or CSV file, `-` for stdout, nil for none.
+        public var results: String?
+        /// Final JSON snapshot file, or nil.
+        public var snapshot: String?
     }
 
     public var source: Source
@@ -128,41 +149,8 @@ public struct PipelineFile: Sendable {
         var names = Set(["source", "parse", "aggregate", "sink"])
         for (i, value) in (table["task"]?.array ?? []).enumerated() {
             guard let t = value.table else { throw Mistake(file: file, line: taskHeaders.count > i ? taskHeaders[i] + 1 : 0, message: "[[task]] must be a table") }
-            for key in t.keys where !["name", "operator", "expression", "every", "lateness", "results", "priority", "workers", "by", "limit"].contains(key) {
-                throw fail("unknown key '\(key)' in [[task]] (name, operator, expression, every, lateness, results, by, limit, priority, workers)", key, i)
-            }
-            guard let name = t["name"]?.string, !name.isEmpty else { throw fail("a task needs a name", "name", i) }
-            guard names.insert(name).inserted else { throw fail("task name '\(name)' is used twice (or is a built-in task)", "name", i) }
-            let priority = t["priority"]?.int ?? 0
-            let taskWorkers = t["workers"]?.int
-            if let w = taskWorkers, w < 1 { throw fail("workers must be at least 1", "workers", i) }
-            let op: Task.Operator
-            switch t["operator"]?.string {
-            case "filter":
-                guard let expr = t["expression"]?.string else { throw fail("a filter needs expression = \"…\"", "operator", i) }
-                do {
-                    op = .filter(try FilterExpression.parse(expr))
-                } catch let e as FilterError {
-                    throw fail("expression, \(e.description)", "expression", i)
-                }
-            case "window":
-                guard let every = t["every"]?.string, let s = ActionScript.seconds(every), s >= 1 else {
-                    throw fail("a window needs every = \"1m\" (a duration of at least 1s)", "every", i)
-                }
-                let lateness = ActionScript.seconds(t["lateness"]?.string ?? "60s")
-                guard let l = lateness else { throw fail("lateness must be a duration like \"60s\"", "lateness", i) }
-                op = .window(seconds: Int64(s), lateness: Int64(l), results: t["results"]?.string ?? "\(name).ndjson")
-            case "group":
-                guard let byName = t["by"]?.string, let by = GroupOperator.Key(rawValue: byName) else {
-                    throw fail("a group needs by = one of \(GroupOperator.Key.allCases.map(\.rawValue).joined(separator: ", "))", "by", i)
-                }
-                let limit = t["limit"]?.int ?? 1000
-                guard limit >= 1 else { throw fail("limit must be at least 1", "limit", i) }
-                op = .group(by: by, results: t["results"]?.string ?? "\(name).json", limit: limit)
-            case let other:
-                throw fail("unknown operator '\(other ?? "")' (filter, window, group)", "operator", i)
-            }
-            tasks.append(Task(name: name, op: op, priority: priority, workers: taskWorkers))
+            let task = try TaskReader(table: t, index: i, fail: fail).read(names: &names, previous: tasks)
+            tasks.append(task)
         }
         return PipelineFile(source: source, tasks: tasks, workers: workers, policy: policy)
     }

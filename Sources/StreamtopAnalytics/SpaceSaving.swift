@@ -72,6 +72,14 @@ public final class SpaceSaving {
         return (sorted.prefix(k).map { KeyCount(key: String(decoding: $0.key, as: UTF8.self), count: $0.count) }, evicted)
     }
 
+    /// The `k` most counted keys with each count's error bound (the true count is in count−error…count).
+    public func topWithErrors(_ k: Int) -> [(key: String, count: Int, error: Int)] {
+        entries.sorted {
+            $0.count != $1.count ? $0.count > $1.count : String(decoding: $0.key, as: UTF8.self) < String(decoding: $1.key, as: UTF8.self)
+        }
+        .prefix(k).map { (String(decoding: $0.key, as: UTF8.self), $0.count, $0.error) }
+    }
+
     private func swapAt(_ a: Int, _ b: Int) {
         heap.swapAt(a, b)
         position[heap[a]] = a

@@ -3,14 +3,11 @@ import StreamtopEngine
 import StreamtopLogs
 import Synchronization
 
-/// Tumbling event-time windows over the records that pass by: per window the request count, status
-/// classes, distinct clients and top paths. A window is emitted once the watermark (the latest event time
-/// seen minus the allowed lateness) passes its end, then its state is dropped, so memory stays bounded for
-/// runs of any length. Records for a window already emitted are counted as late, never silently dropped.
-/// Results depend only on event times, so replaying at 1×, 100× or max gives the same windows.
-///
-/// Runs on one worker at a time (window state is ordered by event time); batches pass through unchanged.
-public final class WindowOperator: StreamOperator {
+/// The standard summary per event-time window: request count, status classes, distinct clients and top
+/// paths, tumbling (`every`) or sliding (`every` and `slide`), with watermark and allowed lateness (see
+/// `EventTimeWindows`). Results depend only on event times and source order, so replaying at 1×, 100× or
+/// max gives the same windows.
+public final class WindowOperator: OrderedOperator {
     /// One emitted window.
     public struct Result: Codable, Equatable, Sendable {
         /// Window start and end (UTC, `YYYY-MM-DDTHH:MM:SSZ`).
@@ -28,12 +25,29 @@ public final class WindowOperator: StreamOperator {
         public var top_paths: [KeyCount]
         /// Whether the window had more distinct paths than tracked, so `top_paths` counts are upper bounds.
         public var top_paths_estimated: Bool
-        /// Records that arrived after this window had been emitted (reported on the next window emitted).
+        /// Records late since the previous window was emitted (they missed a window already closed).
         public var late_records: Int
+
+        /// The result as a row for sinks.
+        public var row: ResultRow {
+            var r = ResultRow()
+            r.set("window_start", .string(window_start))
+            r.set("window_end", .string(window_end))
+            r.set("count", .int(Int64(count)))
+            var classes = ResultRow()
+            for k in status_classes.keys.sorted() { classes.set(k, .int(Int64(status_classes[k]!))) }
+            r.set("status_classes", .object(classes))
+            r.set("unique_clients", .int(Int64(unique_clients)))
+            r.set("unique_clients_estimated", .bool(unique_clients_estimated))
+            r.set("top_paths", .counts(top_paths))
+            r.set("top_paths_estimated", .bool(top_paths_estimated))
+            r.set("late_records", .int(Int64(late_records)))
+            return r
+        }
     }
 
-    /// One open window. A class, so that a record updates it through one lookup, in place.
-    private final class Window {
+    /// One open window.
+    final class Window {
         var count = 0
         var classes = [Int](repeating: 0, count: 6)
         var clients = DistinctCounter()
@@ -44,121 +58,56 @@ public final class WindowOperator: StreamOperator {
     public let seconds: Int64
     /// How far behind the newest event a record may be and still count in its window.
     public let lateness: Int64
-    private var windows: [Int64: Window] = [:]
-    private var watermark = Int64.min
-    private var emittedUpTo = Int64.min
-    private var lateSinceLastEmit = 0
+    private let windows: EventTimeWindows<Window>
     private let lateTotal = Atomic<Int>(0)
     private let emit: (Result) -> Void
-    /// Batches that arrived ahead of their turn (data-parallel tasks upstream finish out of order).
-    private var waiting: [Int: ParsedBlock] = [:]
-    private var nextSequence = 0
 
-    /// Windows of `seconds`, with `lateness` seconds of grace; `emit` receives each closed window in order.
-    public init(seconds: Int64, lateness: Int64, emit: @escaping (Result) -> Void) {
+    /// Windows of `seconds` every `slide` seconds (default: tumbling), with `lateness` seconds of grace;
+    /// `emit` receives each closed window in order, and `sink` its row.
+    public init(name: String = "window", seconds: Int64, slide: Int64? = nil, lateness: Int64, sink: ResultSink? = nil, emit: @escaping (Result) -> Void = { _ in }) {
         self.seconds = max(1, seconds)
         self.lateness = max(0, lateness)
         self.emit = emit
+        windows = EventTimeWindows(size: self.seconds, slide: slide, lateness: lateness, make: Window.init)
+        super.init(name: name, sink: sink)
     }
 
-    public var maxParallelism: Int { 1 }
-
-    /// Records that arrived after their window was emitted.
+    /// Records that missed a window already closed.
     public var lateRecords: Int { lateTotal.load(ordering: .relaxed) }
 
-    public func process(_ batch: Batch, slot: Int) -> OperatorOutput {
-        // Restore source order first, so windows and lateness do not depend on worker timing.
-        waiting[batch.sequence] = (batch.payload as! ParsedBlock)
-        while let next = waiting.removeValue(forKey: nextSequence) {
-            consume(next)
-            nextSequence += 1
-        }
-        return OperatorOutput(batch: batch)
-    }
-
-    private func consume(_ parsed: ParsedBlock) {
+    public override func consume(_ parsed: ParsedBlock) {
         let base = parsed.lines.base
-        var newest = watermark &+ lateness
-        var currentStart = Int64.min
-        var current: Window?
+        var late = 0
         for r in parsed.records {
-            let start = r.time - ((r.time % seconds) + seconds) % seconds
-            if start < emittedUpTo {
-                lateSinceLastEmit += 1
-                lateTotal.add(1, ordering: .relaxed)
-                continue
+            let onTime = windows.add(r.time) { w in
+                w.count += 1
+                w.classes[min(5, Int(r.status) / 100)] += 1
+                w.clients.add(ByteKeyCounter.hash(base + Int(r.clientStart), Int(r.clientLength)))
+                if r.hasPath { w.paths.add(base + Int(r.pathStart), Int(r.pathLength)) }
             }
-            if start != currentStart || current == nil {
-                // Records of a window come in runs: look the window up once per run.
-                if let w = windows[start] {
-                    current = w
-                } else {
-                    let w = Window()
-                    windows[start] = w
-                    current = w
-                }
-                currentStart = start
-            }
-            let w = current!
-            w.count += 1
-            w.classes[min(5, Int(r.status) / 100)] += 1
-            w.clients.add(ByteKeyCounter.hash(base + Int(r.clientStart), Int(r.clientLength)))
-            if r.hasPath { w.paths.add(base + Int(r.pathStart), Int(r.pathLength)) }
-            if r.time > newest { newest = r.time }
+            if !onTime { late += 1 }
         }
-        if newest != Int64.min { watermark = max(watermark, newest - lateness) }
-        emitClosed(upTo: watermark)
+        if late > 0 { lateTotal.add(late, ordering: .relaxed) }
+        emitClosed(all: false)
     }
 
-    /// Emits every window still open (at the end of the input), after any batch still waiting its turn.
-    public func flush() {
-        for key in waiting.keys.sorted() { consume(waiting.removeValue(forKey: key)!) }
-        emitClosed(upTo: Int64.max)
-    }
+    public override func close() { emitClosed(all: true) }
 
-    private func emitClosed(upTo mark: Int64) {
-        for start in windows.keys.sorted() where mark == Int64.max || start + seconds <= mark {
-            let w = windows.removeValue(forKey: start)!
+    /// Compatibility with callers that flush windows at the end of the input.
+    public func flush() { finish() }
+
+    private func emitClosed(all: Bool) {
+        windows.close(all: all) { start, end, w, late in
             var classes: [String: Int] = [:]
             for c in 1...5 where w.classes[c] > 0 { classes["\(c)xx"] = w.classes[c] }
-            emit(Result(
-                window_start: LogTime.iso8601(start), window_end: LogTime.iso8601(start + seconds), count: w.count,
+            let top = w.paths.top(5)
+            let result = Result(
+                window_start: LogTime.iso8601(start!), window_end: LogTime.iso8601(end!), count: w.count,
                 status_classes: classes, unique_clients: w.clients.count.value,
-                unique_clients_estimated: w.clients.count.estimated, top_paths: w.paths.top(5).items,
-                top_paths_estimated: w.paths.top(5).estimated,
-                late_records: lateSinceLastEmit))
-            lateSinceLastEmit = 0
-            emittedUpTo = max(emittedUpTo, start + seconds)
+                unique_clients_estimated: w.clients.count.estimated, top_paths: top.items,
+                top_paths_estimated: top.estimated, late_records: late)
+            emit(result)
+            sink?.write([result.row])
         }
-    }
-}
-
-/// Writes window results as NDJSON, one object per line, flushed per line so a kill leaves whole lines.
-public final class ResultWriter: @unchecked Sendable {
-    private let handle: FileHandle
-    private let lock = NSLock()
-    /// Results written.
-    public private(set) var written = 0
-
-    /// Writes to a file (created or truncated), or to stdout for `-`.
-    public init(path: String) throws {
-        if path == "-" {
-            handle = FileHandle.standardOutput
-        } else {
-            guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
-                throw SourceError("cannot write results file \(path)")
-            }
-            handle = h
-        }
-    }
-
-    /// Appends one result.
-    public func write(_ result: WindowOperator.Result) {
-        guard var data = try? HeadlessReport.encoder().encode(result) else { return }
-        data.append(0x0A)
-        lock.lock()
-        handle.write(data)
-        written += 1
-        lock.unlock()
     }
 }

@@ -93,11 +93,19 @@ public enum CombinedLogParser {
                 pathLength = Int32(q - targetStart)
             }
         }
-        return .record(
-            ParsedRecord(
-                clientStart: Int32(clientStart), clientLength: Int32(clientEnd - clientStart),
-                methodStart: methodStart, methodLength: methodLength, pathStart: pathStart, pathLength: pathLength,
-                status: status, size: size, time: time))
+        var record = ParsedRecord(
+            clientStart: Int32(clientStart), clientLength: Int32(clientEnd - clientStart),
+            methodStart: methodStart, methodLength: methodLength, pathStart: pathStart, pathLength: pathLength,
+            status: status, size: size, time: time)
+        // Combined: ` "referer" "user agent"` follows; anything else after the size is allowed but has no agent.
+        if i + 1 < end, base[i + 1] == UInt8(ascii: "\""), let refererEnd = closingQuote(base, from: i + 2, to: end),
+            refererEnd + 2 < end, base[refererEnd + 1] == UInt8(ascii: " "), base[refererEnd + 2] == UInt8(ascii: "\""),
+            let uaEnd = closingQuote(base, from: refererEnd + 3, to: end)
+        {
+            record.uaStart = Int32(refererEnd + 3)
+            record.uaLength = Int32(uaEnd - refererEnd - 3)
+        }
+        return .record(record)
     }
 
     /// Parses a line given as bytes (convenience for tests and tools; not for the hot path).

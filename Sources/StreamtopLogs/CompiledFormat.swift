@@ -363,7 +363,12 @@ public struct CompiledFormat: Sendable, Equatable {
             if n == 0 || (n == 1 && base[s] == UInt8(ascii: "-")) { return nil }
             guard let micros = Self.duration(base, s, e, kind) else { return .badNumber }
             rec.requestMicros = micros
-        case .ident, .user, .referer, .userAgent, .vhost, .ignore:
+        case .userAgent:
+            if !(n == 1 && base[s] == UInt8(ascii: "-")) {
+                rec.uaStart = Int32(s)
+                rec.uaLength = Int32(n)
+            }
+        case .ident, .user, .referer, .vhost, .ignore:
             break
         }
         return nil

@@ -24,6 +24,7 @@ public struct JSONFieldMap: Sendable, Equatable {
             .size: ["body_bytes_sent", "size", "DownstreamContentSize", "bytes_sent", "bytes"],
             .requestTimeSeconds: ["request_time", "duration"],
             .requestTimeNanos: ["Duration"],
+            .userAgent: ["http_user_agent", "user_agent", "request_User-Agent", "userAgent", "ua"],
         ]
         table = CandidateTable(keys)
     }
@@ -80,6 +81,7 @@ public enum JSONLineParser {
     static let clientIndex = index(.client), isoIndex = index(.timeISO), clfIndex = index(.timeCLF), epochIndex = index(.timeEpoch)
     static let requestIndex = index(.request), methodIndex = index(.method), uriIndex = index(.uri), statusIndex = index(.status)
     static let sizeIndex = index(.size), secondsIndex = index(.requestTimeSeconds), nanosIndex = index(.requestTimeNanos)
+    static let uaIndex = index(.userAgent)
 
     /// A value found for a field: its byte range and the rank of the key that supplied it.
     struct Slot {
@@ -146,6 +148,10 @@ public enum JSONLineParser {
             rec.requestMicros = micros
         } else if has(nanosIndex), let micros = CompiledFormat.duration(base, v[nanosIndex].s, v[nanosIndex].e, .requestTimeNanos) {
             rec.requestMicros = micros
+        }
+        if has(uaIndex), v[uaIndex].e > v[uaIndex].s {
+            rec.uaStart = Int32(v[uaIndex].s)
+            rec.uaLength = Int32(v[uaIndex].e - v[uaIndex].s)
         }
         return .record(rec)
     }

@@ -5,12 +5,17 @@
 /// A block of whole log lines in one contiguous, owned byte buffer: the unit of transfer between tasks.
 ///
 /// A block is written by one source thread and then only read, so it can be handed between threads
-/// without locks (hence `@unchecked Sendable`).
+/// without locks (hence `@unchecked Sendable`). The one exception is a map task, which may append derived
+/// bytes (normalized paths, networks) after the lines while it alone holds the block; records then point
+/// there. The queue hand-off between tasks orders those writes before any later reader.
 public final class LineBlock: @unchecked Sendable {
-    /// The bytes: whole lines, each ended by `\n` except perhaps the last one of a file.
-    public let bytes: UnsafeMutableRawBufferPointer
-    /// Number of bytes in use.
+    /// The bytes: whole lines, each ended by `\n` except perhaps the last one of a file, then any derived
+    /// bytes a map task appended.
+    public private(set) var bytes: UnsafeMutableRawBufferPointer
+    /// Number of bytes of lines.
     public let count: Int
+    /// Bytes in use: the lines and the derived bytes after them.
+    public private(set) var used: Int
     /// Which source (index into the run's list of inputs) the lines come from.
     public let sourceIndex: Int
     /// Byte offset of the first line in its source, for rejects and checkpoints.
@@ -29,6 +34,7 @@ public final class LineBlock: @unchecked Sendable {
     ) {
         self.bytes = bytes
         self.count = count
+        self.used = count
         self.sourceIndex = sourceIndex
         self.sourceOffset = sourceOffset
         self.firstLineNumber = firstLineNumber
@@ -52,6 +58,27 @@ public final class LineBlock: @unchecked Sendable {
     }
 
     deinit { bytes.deallocate() }
+
+    /// Makes room for `n` more derived bytes. May move the buffer: take `base` again afterwards.
+    public func reserveDerived(_ n: Int) {
+        guard used + n > bytes.count else { return }
+        let grown = UnsafeMutableRawBufferPointer.allocate(byteCount: max(used + n, bytes.count + bytes.count / 2), alignment: 16)
+        grown.baseAddress!.copyMemory(from: bytes.baseAddress!, byteCount: used)
+        bytes.deallocate()
+        bytes = grown
+    }
+
+    /// Where the next derived bytes go (room made with `reserveDerived`).
+    @inlinable public var derivedEnd: UnsafeMutablePointer<UInt8> {
+        bytes.baseAddress!.assumingMemoryBound(to: UInt8.self) + used
+    }
+
+    /// Marks `n` bytes written at `derivedEnd` as used and returns their offset from `base`.
+    public func commitDerived(_ n: Int) -> Int32 {
+        let offset = used
+        used += n
+        return Int32(offset)
+    }
 
     /// The start of the buffer as bytes.
     @inlinable public var base: UnsafePointer<UInt8> {

@@ -23,6 +23,12 @@ public struct ParsedRecord: Sendable {
     public var time: Int64
     /// Time the server took to serve the request, in microseconds, or -1 when the format has none.
     public var requestMicros: Int64 = -1
+    /// Offset of the user agent, or -1 when the line has none (common format, or a format without it).
+    public var uaStart: Int32 = -1
+    /// Length of the user agent.
+    public var uaLength: Int32 = 0
+    /// Derived facts a map task has settled (see `Flags`), so later tasks need not recompute them.
+    public var flags: UInt8 = 0
 
     /// Creates a record from field offsets.
     public init(
@@ -39,6 +45,17 @@ public struct ParsedRecord: Sendable {
         self.size = size
         self.time = time
     }
+
+    /// Bits of `flags`.
+    public enum Flags {
+        /// Bot detection has run on this record.
+        public static let botChecked: UInt8 = 1
+        /// The user agent is a bot's (valid when `botChecked` is set).
+        public static let bot: UInt8 = 2
+    }
+
+    /// True when the record has a user agent.
+    @inlinable public var hasUserAgent: Bool { uaStart >= 0 }
 
     /// True when the record has a method (else it is reported as `-`).
     @inlinable public var hasRequestLine: Bool { methodStart >= 0 }

@@ -2,7 +2,7 @@
 /// a segment that is all digits, a UUID, or a hex string of 8+ characters with a digit becomes `:id`.
 /// Works on bytes into a caller's buffer (no allocation per record).
 public enum PathNormalizer {
-    /// Writes the normalized form of `[p, p + n)` into `out` (at least `n + 3` bytes, since a one-byte
+    /// Writes the normalized form of `[p, p + n)` into `out` (at least `3 * n + 3` bytes, since a one-byte
     /// segment can become `:id`) and returns its length.
     @inlinable
     public static func normalize(_ p: UnsafePointer<UInt8>, _ n: Int, into out: UnsafeMutablePointer<UInt8>) -> Int {

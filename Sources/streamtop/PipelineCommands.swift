@@ -16,37 +16,16 @@ struct RunPipelineCommand: ParsableCommand {
     @OptionGroup var options: RunOptions
 
     func run() throws {
-        let pipeline = try PipelineLoader.load(file)
+        var pipeline = try PipelineLoader.load(file)
+        // Relative input paths are relative to the pipeline file (results go where the command runs).
+        let dir = (file as NSString).deletingLastPathComponent
+        pipeline.source.files = pipeline.source.files.map { $0 == "-" || $0.hasPrefix("/") || dir.isEmpty ? $0 : (dir as NSString).appendingPathComponent($0) }
         var opts = options
         if let w = pipeline.workers { opts.workers = w }
         if let p = pipeline.policy { opts.policy = PolicyArgument(p) }
         opts.format = pipeline.source.format
-        var writers: [ResultWriter] = []
-        var groupOutputs: [(GroupOperator, String, Int)] = []
-        let middle = try pipeline.tasks.map { task -> TaskSpec in
-            switch task.op {
-            case .filter(let e):
-                return TaskSpec(name: task.name, op: FilterOperator(e), priority: task.priority, workers: task.workers, queueCapacity: opts.queueCapacity)
-            case .window(let seconds, let lateness, let results):
-                let writer = try ResultWriter(path: results)
-                writers.append(writer)
-                let op = WindowOperator(seconds: seconds, lateness: lateness) { writer.write($0) }
-                return TaskSpec(name: task.name, op: op, priority: task.priority, workers: 1, queueCapacity: opts.queueCapacity)
-            case .group(let by, let results, let limit):
-                let op = GroupOperator(by: by, slots: opts.workers)
-                groupOutputs.append((op, results, limit))
-                return TaskSpec(name: task.name, op: op, priority: task.priority, workers: task.workers, queueCapacity: opts.queueCapacity)
-            }
-        }
-        var runner = Runner(options: opts)
-        // Grouped results are written once the input has ended (atomically), and also when the dashboard quits.
-        runner.onFinished = {
-            for (op, path, limit) in groupOutputs {
-                do { try op.write(to: path, limit: limit) } catch {
-                    FileHandle.standardError.write(Data("streamtop: cannot write \(path): \(error)\n".utf8))
-                }
-            }
-        }
+        let middle = try pipeline.tasks.map { try $0.makeSpec(queueCapacity: opts.queueCapacity) }
+        let runner = Runner(options: opts)
         if pipeline.source.mode == "watch" {
             try runner.watch(paths: pipeline.source.files, fromStart: pipeline.source.fromStart, middle: middle)
         } else {
@@ -72,6 +51,10 @@ struct CheckPipelineCommand: ParsableCommand {
                 let p = try PipelineLoader.load(file)
                 let tasks = (["source", "parse"] + p.tasks.map(\.name) + ["aggregate", "sink"]).joined(separator: " → ")
                 print("\(file): ok: \(tasks)")
+                for t in p.tasks {
+                    let outputs = [t.results.map { "results \($0)" }, t.snapshot.map { "snapshot \($0)" }].compactMap { $0 }
+                    print("  \(t.name): reads \(t.input)\(outputs.isEmpty ? "" : "; " + outputs.joined(separator: ", "))")
+                }
             } catch {
                 print("\(error)")
                 failed = true

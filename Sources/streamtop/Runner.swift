@@ -51,8 +51,9 @@ struct Runner {
     private func run(lines: LineSource, sourceNames: [String], header: String, pacer: ReplayPacer?, span: ClosedRange<Int64>?, middle: [TaskSpec]) throws {
         let quarantine = try Quarantine(rejectsPath: options.rejects, sourceNames: sourceNames)
         let format = try options.formatChoice()
-        let resultWriter = try options.windowSeconds().map { _ in try ResultWriter(path: options.results) }
-        let window = try options.windowSeconds().map { w in WindowOperator(seconds: w.0, lateness: w.1) { resultWriter?.write($0) } }
+        let window = try options.windowSeconds().map { w in
+            WindowOperator(seconds: w.0, lateness: w.1, sink: try ResultSink(task: "window", results: options.results))
+        }
         let pipeline = AccessPipeline(
             lines: lines, workers: options.workers, quarantine: quarantine, queueCapacity: options.queueCapacity,
             policy: options.policy.policy, format: format, filter: try options.filterExpression(), window: window, middle: middle,
@@ -87,7 +88,10 @@ struct Runner {
         if options.headless {
             try runHeadless(pipeline, snapshots: snapshots, player: player)
         } else {
-            defer { onFinished() }
+            defer {
+                pipeline.analytics.forEach { $0.finish() }
+                onFinished()
+            }
             try DashboardRunner(
                 pipeline: pipeline, header: header, pacer: pacer, themeName: options.theme, applier: applier,
                 sourceNames: sourceNames.map { $0.split(separator: "/").last.map(String.init) ?? $0 },
@@ -104,7 +108,7 @@ struct Runner {
         player?.start()
         snapshots?.start()
         let final = engine.waitUntilFinished()
-        pipeline.windows.forEach { $0.flush() }
+        pipeline.analytics.forEach { $0.finish() }
         onFinished()
         for skipped in player?.stop() ?? [] {
             FileHandle.standardError.write(Data("streamtop: action at line \(skipped.line) ('\(skipped.text)') not applied: the input ended first\n".utf8))

@@ -176,8 +176,17 @@ import Testing
         let cases: [(String, String)] = [
             ("workers = 0\n[source]\nfiles = [\"a\"]\n", "p.toml:1: workers must be a number from 1 to 256"),
             ("[source]\nfiles = [\"a\"]\nspeed = \"warp\"\n", "p.toml:3: speed must be 0.1 to 1000 or \"max\""),
-            ("[source]\nfiles = [\"a\"]\n\n[[task]]\nname = \"f\"\noperator = \"sort\"\n", "p.toml:6: unknown operator 'sort' (filter, window, group)"),
-            ("[source]\nfiles = [\"a\"]\n\n[[task]]\nname = \"w\"\noperator = \"window\"\nevery = \"0s\"\n", "p.toml:7: a window needs every = \"1m\""),
+            ("[source]\nfiles = [\"a\"]\n\n[[task]]\nname = \"f\"\noperator = \"sort\"\n", "p.toml:6: unknown operator 'sort' (filter, map, window, group, topk, distinct, sessions)"),
+            ("[source]\nfiles = [\"a\"]\n\n[[task]]\nname = \"w\"\noperator = \"window\"\nevery = \"0s\"\n", "p.toml:7: every must be a duration of whole seconds"),
+            ("[source]\nfiles = [\"a\"]\n[[task]]\nname = \"w\"\noperator = \"window\"\nevery = \"5m\"\nslide = \"2m\"\n", "p.toml:7: slide must divide every"),
+            ("[source]\nfiles = [\"a\"]\n[[task]]\nname = \"t\"\noperator = \"topk\"\nfield = \"colour\"\n", "p.toml:6: unknown field 'colour' in field"),
+            ("[source]\nfiles = [\"a\"]\n[[task]]\nname = \"t\"\noperator = \"topk\"\n", "p.toml:5: field = one of status"),
+            ("[source]\nfiles = [\"a\"]\n[[task]]\nname = \"g\"\noperator = \"group\"\nby = \"path\"\npercentiles = [50, 200]\n", "p.toml:7: percentiles must be a list of numbers in (0, 100]"),
+            ("[source]\nfiles = [\"a\"]\n[[task]]\nname = \"m\"\noperator = \"map\"\nclient_prefix = 40\n", "p.toml:6: client_prefix must be a whole number from 0 to 32"),
+            ("[source]\nfiles = [\"a\"]\n[[task]]\nname = \"f\"\noperator = \"filter\"\nexpression = \"status >= 500\"\nresults = \"x.csv\"\n", "p.toml:7: a filter task has no results"),
+            ("[source]\nfiles = [\"a\"]\n[[task]]\nname = \"f\"\noperator = \"filter\"\nexpression = \"status >= 500\"\n[[task]]\nname = \"t\"\noperator = \"topk\"\nfield = \"path\"\ninput = \"parse\"\n", "p.toml:11: input 'parse': the f task between them changes the records"),
+            ("[source]\nfiles = [\"a\"]\n[[task]]\nname = \"t\"\noperator = \"topk\"\nfield = \"path\"\ninput = \"later\"\n", "p.toml:7: input 'later' is not parse or a task defined above"),
+            ("[source]\nfiles = [\"a\"]\n[[task]]\nname = \"s\"\noperator = \"sessions\"\ngap = \"soon\"\n", "p.toml:6: gap must be a duration"),
             ("[source]\nfiles = [\"a\"]\n[[task]]\nname = \"parse\"\noperator = \"filter\"\nexpression = \"status > 1\"\n", "p.toml:4: task name 'parse' is used twice"),
             ("[source]\nfiles = [\"a\"]\ncolour = 1\n", "p.toml:3: unknown key 'colour' in [source]"),
             ("[source\n", "p.toml:1: "),
@@ -275,22 +284,42 @@ import Testing
     @Test(arguments: [1, 2])
     func groupsAgreeWithTheReport(workers: Int) throws {
         let path = samplePath("elastic_apache_logs.log")
-        let byStatus = GroupOperator(by: .status, slots: workers)
-        let byClass = GroupOperator(by: .statusClass, slots: workers)
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("groups-\(getpid())-\(workers).json").path
+        let byStatus = GroupOperator(name: "by-status", spec: GroupOperator.Spec(by: [.status]))
+        var top3 = GroupOperator.Spec(by: [.statusClass])
+        top3.limit = 3
+        let byClass = GroupOperator(name: "by-class", spec: top3, sink: try ResultSink(task: "by-class", results: nil, snapshot: out))
         let p = AccessPipeline(
             lines: try FileSource(paths: [path], blockSize: 8192), workers: workers, quarantine: try Quarantine(),
             middle: [TaskSpec(name: "by-status", op: byStatus), TaskSpec(name: "by-class", op: byClass)])
         p.engine.start()
         p.engine.waitUntilFinished()
+        p.analytics.forEach { $0.finish() }
         let summary = p.aggregate.summary()
-        let groups = byStatus.groups()
-        #expect(Dictionary(uniqueKeysWithValues: groups.map { ($0.key, $0.count) }) == summary.status)
-        #expect(groups.reduce(0) { $0 + $1.bytes_sum } == summary.bytes)
-        #expect(byClass.groups().map(\.key) == ["2xx", "3xx", "4xx", "5xx"])
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("groups-\(getpid())-\(workers).json").path
-        try byStatus.write(to: out, limit: 3)
+        let groups = byStatus.latestRows()
+        func int(_ v: ResultValue?) -> Int { if case .int(let n) = v { return Int(n) } else { return -1 } }
+        func text(_ v: ResultValue?) -> String { if case .string(let s) = v { return s } else { return "" } }
+        #expect(Dictionary(uniqueKeysWithValues: groups.map { (text($0["status"]), int($0["count"])) }) == summary.status)
+        #expect(groups.reduce(0) { $0 + int($1["bytes_sum"]) } == summary.bytes)
+        // The snapshot is one JSON document, the three largest classes.
         let doc = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as! [String: Any]
-        #expect(doc["group_by"] as? String == "status")
-        #expect((doc["groups"] as! [[String: Any]]).map { $0["key"] as! String } == ["200", "304", "404"])
+        #expect(doc["task"] as? String == "by-class" && doc["complete"] as? Bool == true)
+        #expect((doc["rows"] as! [[String: Any]]).map { $0["status_class"] as! String } == ["2xx", "3xx", "4xx"])
+    }
+
+    @Test func groupsBeyondTheCapGoToOther() throws {
+        var spec = GroupOperator.Spec(by: [.client])
+        spec.maxGroups = 10
+        let g = GroupOperator(spec: spec)
+        let p = AccessPipeline(lines: try FileSource(paths: [samplePath("elastic_apache_logs.log")]), workers: 2, quarantine: try Quarantine(), middle: [TaskSpec(name: "g", op: g)])
+        p.engine.start()
+        p.engine.waitUntilFinished()
+        g.finish()
+        let rows = g.latestRows()
+        #expect(rows.count == 11)
+        #expect(rows.last?["client"] == .string("(other)"))
+        #expect(rows.allSatisfy { $0["groups_capped"] == .bool(true) })
+        let total = rows.reduce(0) { if case .int(let n)? = $1["count"] { return $0 + Int(n) } else { return $0 } }
+        #expect(total == p.aggregate.summary().records)
     }
 }

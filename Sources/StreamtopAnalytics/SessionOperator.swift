@@ -1,0 +1,151 @@
+import Foundation
+import Synchronization
+import StreamtopEngine
+import StreamtopLogs
+
+/// Visits: a user (by default client and user agent) starts a visit with a request more than `gap`
+/// (30 minutes by default) after their previous one. Per event-time window it reports requests, visits
+/// started, distinct users and users active within `gap` of the window's end — or, with `perUser`, one row
+/// per user with their requests and visits in the window instead. Live, it knows how many users are active now.
+///
+/// State is one entry per user active within the gap (expired as the watermark passes), plus the open
+/// windows, so memory follows the active population, not the length of the run. Records later than the
+/// allowed lateness are counted as late and change nothing.
+public final class SessionOperator: OrderedOperator {
+    /// What the task computes.
+    public struct Spec: Sendable, Equatable {
+        /// What identifies a user.
+        public var user: RecordField = .user
+        /// Inactivity that ends a visit, seconds.
+        public var gap: Int64 = 1800
+        /// Window length, seconds.
+        public var every: Int64 = 300
+        /// Allowed lateness, seconds.
+        public var lateness: Int64 = 60
+        /// Also write one row per user and window.
+        public var perUser = false
+        /// Users listed per window with `perUser` (the busiest first).
+        public var limit = 100_000
+
+        /// Defaults: visits by client and user agent, 30-minute gap, 5-minute windows.
+        public init() {}
+    }
+
+    final class Window {
+        var requests = 0
+        var visits = 0
+        var users = DistinctCounter()
+        /// Per user (with `perUser`): requests in the counter, visits alongside.
+        var perUser: ByteKeyCounter?
+        var perUserVisits: [Int] = []
+    }
+
+    /// What this task computes.
+    public let spec: Spec
+    private let windows: EventTimeWindows<Window>
+    /// Last request time per user hash, for users active within the gap.
+    private var lastSeen: [UInt64: Int64] = [:]
+    private var sweptAt = Int64.min
+    /// Users of the last windows emitted, to count users active within the gap of a window's end.
+    private var recent: [(start: Int64, users: DistinctCounter)] = []
+    private let active = Atomic<Int>(0)
+    private let visitsTotal = Atomic<Int>(0)
+
+    /// Creates the task.
+    public init(name: String = "visits", spec: Spec, sink: ResultSink? = nil) {
+        self.spec = spec
+        let perUser = spec.perUser
+        windows = EventTimeWindows(size: spec.every, lateness: spec.lateness) {
+            let w = Window()
+            if perUser { w.perUser = ByteKeyCounter(initialCapacity: 256) }
+            return w
+        }
+        super.init(name: name, sink: sink)
+    }
+
+    /// Users with a request within the gap of the newest event (refreshed as state expires).
+    public var activeUsers: Int { active.load(ordering: .relaxed) }
+    /// Visits started so far.
+    public var visits: Int { visitsTotal.load(ordering: .relaxed) }
+    /// Records that missed a closed window.
+    public var lateRecords: Int { windows.lateTotal }
+    /// Users held in state now (bounded by the users active within the gap plus the lateness).
+    public var trackedUsers: Int { lastSeen.count }
+
+    public override func consume(_ parsed: ParsedBlock) {
+        let base = parsed.lines.base
+        let gap = spec.gap
+        var started = 0
+        for r in parsed.records {
+            let h = spec.user.hash(r, base)
+            let t = r.time
+            let previous = lastSeen[h]
+            var isNew = true
+            if let p = previous, t - p <= gap, p - t <= gap { isNew = false }
+            let onTime = windows.add(t) { w in
+                w.requests += 1
+                w.users.add(h)
+                if isNew { w.visits += 1 }
+                if let counter = w.perUser {
+                    let index = spec.user.withKey(r, base) { p, n in counter.slot(p, n) }
+                    if index == w.perUserVisits.count { w.perUserVisits.append(0) }
+                    if isNew { w.perUserVisits[index] += 1 }
+                }
+            }
+            guard onTime else { continue }
+            if isNew { started += 1 }
+            lastSeen[h] = max(previous ?? t, t)
+        }
+        visitsTotal.add(started, ordering: .relaxed)
+        expire()
+        emitClosed(all: false)
+    }
+
+    /// Forgets users whose last request is more than the gap behind the watermark: any request of theirs
+    /// still accepted would start a new visit anyway. Swept when the watermark has moved a tenth of the gap.
+    private func expire() {
+        let mark = windows.watermark
+        guard mark != Int64.min, sweptAt == Int64.min || mark - sweptAt >= max(1, spec.gap / 10) else { return }
+        sweptAt = mark
+        let cutoff = mark - spec.gap
+        lastSeen = lastSeen.filter { $0.value >= cutoff }
+        active.store(lastSeen.count, ordering: .relaxed)
+    }
+
+    public override func close() { emitClosed(all: true) }
+
+
+    private func emitClosed(all: Bool) {
+        windows.close(all: all) { start, end, w, late in
+            let start = start!, end = end!
+            recent.append((start, w.users))
+            recent.removeAll { $0.start + spec.every <= end - spec.gap }
+            var activeUsers = DistinctCounter()
+            for r in recent { activeUsers.merge(r.users) }
+            var row = ResultRow()
+            EventTimeWindows<Window>.bounds(start, end, into: &row)
+            row.set("requests", .int(Int64(w.requests)))
+            row.set("visits", .int(Int64(w.visits)))
+            row.set("users", .int(Int64(w.users.count.value)))
+            row.set("active_users", .int(Int64(activeUsers.count.value)))
+            row.set("estimated", .bool(w.users.count.estimated || activeUsers.count.estimated))
+            row.set("visits_per_user", .double(w.users.count.value > 0 ? Double(w.visits) / Double(w.users.count.value) : 0))
+            row.set("late_records", .int(Int64(late)))
+            publish([row], write: w.perUser == nil)
+            if let counter = w.perUser {
+                var order = Array(0..<counter.count)
+                let keys = order.map { counter.key(at: $0) }
+                order.sort { counter.count(at: $0) != counter.count(at: $1) ? counter.count(at: $0) > counter.count(at: $1) : keys[$0] < keys[$1] }
+                let rows = order.prefix(spec.limit).map { i -> ResultRow in
+                    var u = ResultRow()
+                    EventTimeWindows<Window>.bounds(start, end, into: &u)
+                    u.set("user", .string(keys[i]))
+                    u.set("requests", .int(Int64(counter.count(at: i))))
+                    u.set("visits", .int(Int64(w.perUserVisits[i])))
+                    return u
+                }
+                sink?.write(rows)
+            }
+        }
+    }
+}

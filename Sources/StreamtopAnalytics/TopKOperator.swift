@@ -1,0 +1,61 @@
+import Foundation
+import StreamtopEngine
+import StreamtopLogs
+
+/// The K most frequent values of any field (path, endpoint, client, network, user agent, user…) over the
+/// whole input or per event-time window, in bounded memory (Space-Saving over `capacity` keys). Exact while
+/// the distinct values fit the capacity; past that the result says it is an estimate and gives each count's
+/// error bound (every value seen more than N/capacity times is guaranteed to be listed).
+public final class TopKOperator: OrderedOperator {
+    /// The field ranked.
+    public let field: RecordField
+    /// Values listed.
+    public let k: Int
+    /// Values tracked.
+    public let capacity: Int
+    private let windows: EventTimeWindows<Summary>
+
+    final class Summary {
+        let counts: SpaceSaving
+        init(_ capacity: Int) { counts = SpaceSaving(capacity: capacity) }
+    }
+
+    /// Top `k` of `field` tracking `capacity` values, per window of `every` seconds (nil: the whole input).
+    public init(name: String = "topk", field: RecordField, k: Int = 10, capacity: Int = 1000, every: Int64? = nil, slide: Int64? = nil, lateness: Int64 = 60, sink: ResultSink? = nil) {
+        self.field = field
+        self.k = max(1, k)
+        self.capacity = max(capacity, self.k)
+        let cap = self.capacity
+        windows = EventTimeWindows(size: every, slide: slide, lateness: lateness) { Summary(cap) }
+        super.init(name: name, sink: sink)
+    }
+
+    public override func consume(_ parsed: ParsedBlock) {
+        let base = parsed.lines.base
+        for r in parsed.records {
+            _ = windows.add(r.time) { s in field.withKey(r, base) { p, n in s.counts.add(p, n) } }
+        }
+        emitClosed(all: false)
+    }
+
+    public override func close() { emitClosed(all: true) }
+
+    private func emitClosed(all: Bool) {
+        windows.close(all: all) { start, end, s, late in
+            var row = ResultRow()
+            EventTimeWindows<Summary>.bounds(start, end, into: &row)
+            row.set("field", .string(field.rawValue))
+            row.set("records", .int(Int64(s.counts.total)))
+            row.set("top", .list(s.counts.topWithErrors(k).map { item in
+                var e = ResultRow()
+                e.set("key", .string(item.key))
+                e.set("count", .int(Int64(item.count)))
+                if s.counts.evicted { e.set("error", .int(Int64(item.error))) }
+                return .object(e)
+            }))
+            row.set("estimated", .bool(s.counts.evicted))
+            if start != nil { row.set("late_records", .int(Int64(late))) }
+            publish([row])
+        }
+    }
+}
