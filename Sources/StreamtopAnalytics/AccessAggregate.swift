@@ -24,6 +24,13 @@ public struct AccessAggregate {
     public let paths = ByteKeyCounter(initialCapacity: 4096)
     /// Counts per client.
     public let clients = ByteKeyCounter(initialCapacity: 4096)
+    /// Distinct paths and clients kept (each) before the least counted are dropped; 0 keeps all (exact).
+    public var keyLimit = 0
+    /// Distinct clients, estimated (kept only with a key limit, for when clients have been dropped).
+    public var clientSketch = HyperLogLog()
+    /// How far a path's or client's count may fall short since keys were dropped (0 while exact).
+    public var pathsUndercount = 0
+    public var clientsUndercount = 0
     /// Records per UTC minute (epoch seconds of the minute's start).
     public var minutes: [Int64: Int] = [:]
     /// Earliest event time, or Int64.max when there are no records.
@@ -72,7 +79,13 @@ public struct AccessAggregate {
                         paths.add(AccessAggregate.dash, 1)
                     }
                 }
-                clients.add(base + Int(r.clientStart), Int(r.clientLength))
+                if keyLimit > 0 {
+                    let h = ByteKeyCounter.hash(base + Int(r.clientStart), Int(r.clientLength))
+                    clients.addHashed(base + Int(r.clientStart), Int(r.clientLength), h, 1)
+                    clientSketch.add(h)
+                } else {
+                    clients.add(base + Int(r.clientStart), Int(r.clientLength))
+                }
                 let m = r.time - ((r.time % 60) + 60) % 60
                 if m != minute {
                     if minuteCount > 0 { minutes[minute, default: 0] += minuteCount }
@@ -86,6 +99,11 @@ public struct AccessAggregate {
             }
         }
         if minuteCount > 0 { minutes[minute, default: 0] += minuteCount }
+        if keyLimit > 0 {
+            // Lossy counting: past the limit, drop the least counted half and remember the most they had.
+            if clients.count > keyLimit { clientsUndercount += clients.pruneLeastCounted() }
+            if paths.count > keyLimit { pathsUndercount += paths.pruneLeastCounted() }
+        }
         bytes &+= sum
         firstEvent = first
         lastEvent = last
@@ -102,6 +120,10 @@ public struct AccessAggregate {
         methods.merge(other.methods)
         paths.merge(other.paths)
         clients.merge(other.clients)
+        clientSketch.merge(other.clientSketch)
+        pathsUndercount += other.pathsUndercount
+        clientsUndercount += other.clientsUndercount
+        keyLimit = max(keyLimit, other.keyLimit)
         for (k, v) in other.minutes { minutes[k, default: 0] += v }
         firstEvent = min(firstEvent, other.firstEvent)
         lastEvent = max(lastEvent, other.lastEvent)
@@ -118,13 +140,15 @@ public struct AccessAggregate {
         methods.forEach { k, c in m[String(decoding: k, as: UTF8.self), default: 0] += c }
         return AccessSummary(
             lines: lines, records: records, malformed: malformed, filtered: filtered, bytes: bytes, status: st, methods: m,
-            topPaths: paths.top(top), topClients: clients.top(top), uniqueClients: clients.count,
+            topPaths: paths.top(top), topClients: clients.top(top),
+            uniqueClients: clientsUndercount > 0 ? Int(clientSketch.estimate.rounded()) : clients.count,
             uniquePaths: paths.count,
             firstEvent: records > 0 ? firstEvent : nil, lastEvent: records > 0 ? lastEvent : nil,
             perMinute: minutes.sorted { $0.key < $1.key }.map { MinuteCount(minute: $0.key, count: $0.value) },
             requestTime: requestTime.totalCount == 0 ? nil : LatencySummary(
                 p50: requestTime.valueAtPercentile(50), p95: requestTime.valueAtPercentile(95),
-                p99: requestTime.valueAtPercentile(99), max: requestTime.max, count: requestTime.totalCount))
+                p99: requestTime.valueAtPercentile(99), max: requestTime.max, count: requestTime.totalCount),
+            pathsUndercount: pathsUndercount, clientsUndercount: clientsUndercount)
     }
 
     static let dash: UnsafePointer<UInt8> = {
@@ -174,6 +198,12 @@ public struct AccessSummary: Sendable {
     public var perMinute: [MinuteCount]
     /// Time to serve requests in µs, when the format logs it.
     public var requestTime: LatencySummary? = nil
+    /// With a key limit, once paths were dropped: how far a top path's count may fall short (else 0).
+    public var pathsUndercount = 0
+    /// The same for clients; `uniqueClients` is then a HyperLogLog estimate (±1.6%).
+    public var clientsUndercount = 0
+    /// Whether `uniqueClients` is an estimate.
+    public var uniqueClientsEstimated: Bool { clientsUndercount > 0 }
 
     /// An empty summary.
     public static let empty = AccessAggregate().summary()

@@ -20,12 +20,12 @@ public final class AccessPipeline {
     public let analytics: [OrderedOperator]
 
     /// Builds the pipeline over `lines` with `workers` worker threads.
-    public init(lines: LineSource, workers: Int, quarantine: Quarantine, queueCapacity: Int = 8, policy: SchedulingPolicy = .strictPriority, format: FormatChoice = FormatChoice(.combined), filter: FilterExpression? = nil, window: WindowOperator? = nil, middle: [TaskSpec] = [], normalizePaths: Bool = false, clock: EngineClock = MonotonicClock()) {
+    public init(lines: LineSource, workers: Int, quarantine: Quarantine, queueCapacity: Int = 8, policy: SchedulingPolicy = .strictPriority, format: FormatChoice = FormatChoice(.combined), filter: FilterExpression? = nil, window: WindowOperator? = nil, middle: [TaskSpec] = [], normalizePaths: Bool = false, keyLimit: Int = 0, clock: EngineClock = MonotonicClock()) {
         self.lines = lines
         self.format = format
         self.analytics = (window.map { [$0] } ?? []) + middle.compactMap { $0.op as? OrderedOperator }
         self.quarantine = quarantine
-        aggregate = AggregateOperator(slots: workers, normalizePaths: normalizePaths)
+        aggregate = AggregateOperator(slots: workers, normalizePaths: normalizePaths, keyLimit: keyLimit)
         var config = EngineConfig(workers: workers)
         config.sourceName = "source"
         config.policy = policy

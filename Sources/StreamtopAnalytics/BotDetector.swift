@@ -28,39 +28,39 @@ public enum BotDetector {
     @inlinable
     public static func isBot(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
         if n == 0 || (n == 1 && p[0] == UInt8(ascii: "-")) { return true }
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: n) { lower in
-            let l = lower.baseAddress!
-            for i in 0..<n {
-                let b = p[i]
-                l[i] = b &- 65 < 26 ? b | 0x20 : b
-            }
-            return table.matches(l, n)
-        }
+        return table.matches(p, n)
     }
 
-    /// The markers indexed by their first byte, so each position of the agent is tried against only the
-    /// markers that can start there.
+    /// The markers indexed by their first two bytes: each position of the agent costs one lookup in a
+    /// 64 KiB bitmap, and only positions where some marker could start are compared (ignoring case).
     @usableFromInline
     final class MarkerTable: @unchecked Sendable {
-        let bytes: [[UInt8]]
-        /// For each first byte, the indices of the markers starting with it.
-        let byFirst: [[Int]]
+        let markers: [[UInt8]]
+        /// One byte per lower-case byte pair: 1 when a marker starts with it.
+        let starts: UnsafeMutablePointer<UInt8>
 
-        init(_ markers: [String]) {
-            bytes = markers.map { Array($0.utf8) }
-            var index = [[Int]](repeating: [], count: 256)
-            for (i, m) in bytes.enumerated() { index[Int(m[0])].append(i) }
-            byFirst = index
+        init(_ list: [String]) {
+            markers = list.map { Array($0.utf8) }
+            starts = .allocate(capacity: 65536)
+            starts.initialize(repeating: 0, count: 65536)
+            for m in markers { starts[Int(m[0]) << 8 | Int(m[1])] = 1 }
         }
+
+        deinit { starts.deallocate() }
+
+        @inline(__always) static func lower(_ b: UInt8) -> UInt8 { b &- 65 < 26 ? b | 0x20 : b }
 
         @usableFromInline
         func matches(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
-            for i in 0..<n {
-                for m in byFirst[Int(p[i])] {
-                    let marker = bytes[m]
-                    if marker.count <= n - i && marker.withUnsafeBufferPointer({ memcmp(p + i, $0.baseAddress!, marker.count) == 0 }) {
-                        return true
-                    }
+            guard n >= 2 else { return false }
+            var pair = Int(Self.lower(p[0]))
+            for i in 0..<(n - 1) {
+                pair = (pair << 8 | Int(Self.lower(p[i + 1]))) & 0xFFFF
+                guard starts[pair] != 0 else { continue }
+                for m in markers where m.count <= n - i && Int(m[0]) << 8 | Int(m[1]) == pair {
+                    var k = 2
+                    while k < m.count && Self.lower(p[i + k]) == m[k] { k += 1 }
+                    if k == m.count { return true }
                 }
             }
             return false

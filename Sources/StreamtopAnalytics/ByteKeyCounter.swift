@@ -147,6 +147,37 @@ public final class ByteKeyCounter {
         }
     }
 
+    /// Drops the least counted keys to bound memory: every key counted no more than the median count,
+    /// so at least half of them go. Returns that threshold — the largest count a dropped key had, which
+    /// bounds how much any key's count may now fall short. Indices from `slot` are invalid afterwards.
+    @discardableResult
+    public func pruneLeastCounted() -> Int {
+        guard count > 0 else { return 0 }
+        var counts = (0..<count).map { entries[$0].count }
+        counts.sort()
+        let threshold = counts[counts.count / 2]
+        // Entries and their bytes are in insertion order, so both compact in place, front to back.
+        var kept = 0
+        var bytes = 0
+        for i in 0..<count where entries[i].count > threshold {
+            var e = entries[i]
+            if e.length > 0 && e.offset != bytes { memmove(arena + bytes, arena + e.offset, e.length) }
+            e.offset = bytes
+            bytes += e.length
+            entries[kept] = e
+            kept += 1
+        }
+        count = kept
+        arenaCount = bytes
+        table.update(repeating: -1, count: mask + 1)
+        for i in 0..<count {
+            var slot = Int(truncatingIfNeeded: entries[i].hash) & mask
+            while table[slot] >= 0 { slot = (slot + 1) & mask }
+            table[slot] = Int32(i)
+        }
+        return threshold
+    }
+
     /// Adds every key and count of `other` into this counter.
     public func merge(_ other: ByteKeyCounter) {
         for i in 0..<other.count {

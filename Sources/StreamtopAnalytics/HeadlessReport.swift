@@ -62,6 +62,12 @@ public struct HeadlessReport: Encodable {
         try c.encode(s.perMinute.map { MinuteEntry(minute: LogTime.iso8601($0.minute), count: $0.count) }, forKey: Key("per_minute"))
         // Extras beyond the contract.
         try c.encode(s.uniquePaths, forKey: Key("unique_paths"))
+        if s.clientsUndercount > 0 || s.pathsUndercount > 0 {
+            // --max-keys dropped keys: say what is now an estimate, and by how much.
+            try c.encode(s.uniqueClientsEstimated, forKey: Key("unique_clients_estimated"))
+            try c.encode(s.clientsUndercount, forKey: Key("top_clients_max_undercount"))
+            try c.encode(s.pathsUndercount, forKey: Key("top_paths_max_undercount"))
+        }
         try c.encode(s.filtered, forKey: Key("filtered"))
         if let f = filter { try c.encode(f, forKey: Key("filter")) }
         if let rt = s.requestTime { try c.encode(rt, forKey: Key("request_time_us")) }

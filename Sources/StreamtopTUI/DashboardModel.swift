@@ -22,6 +22,8 @@ public struct DashboardModel: Sendable {
     public var replayPaused = false
     /// First and last event times of the recording, when known (for the position bar).
     public var recordingSpan: ClosedRange<Int64>?
+    /// The latest result of each analytics task of the pipeline (windows, groups, top-K, visits…).
+    public var results: [ResultSummary] = []
 
     /// Creates a model.
     public init(engine: EngineSnapshot, summary: AccessSummary, malformedReasons: [(String, Int)] = [], recentRejects: [String] = [], source: String, speed: String? = nil, replayPosition: Int64? = nil, replayPaused: Bool = false) {

@@ -342,6 +342,18 @@ public enum DashboardView {
 
     /// Top paths and clients with status codes and methods, filtered and sorted.
     static func drawAnalyticsView(_ buf: inout ScreenBuffer, _ m: DashboardModel, _ state: DashboardState, y: Int, rows: Int) {
+        var rows = rows
+        if !m.results.isEmpty {
+            // The pipeline's own results take the bottom rows, one per task.
+            let shown = min(m.results.count, max(1, rows / 3 - 1))
+            rows -= shown + 1
+            buf.put("Pipeline results", x: 1, y: y + rows, role: .label)
+            let nameWidth = min(18, (m.results.map { Sanitizer.width(of: $0.task) }.max() ?? 0) + 2)
+            for (i, r) in m.results.prefix(shown).enumerated() {
+                buf.put(Sanitizer.truncate(r.task, to: nameWidth - 2), x: 2, y: y + rows + 1 + i, role: .headerValue)
+                buf.put(Sanitizer.truncate(r.text, to: buf.width - nameWidth - 3), x: 2 + nameWidth, y: y + rows + 1 + i, role: .normal)
+            }
+        }
         let s = m.summary
         func prepare(_ list: [KeyCount]) -> [KeyCount] {
             let kept = list.filter { matches($0.key, state.filter) }

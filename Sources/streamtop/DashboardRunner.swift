@@ -60,6 +60,7 @@ struct DashboardRunner {
             if undo.count > 100 { undo.removeFirst() }
         }
         var summary = pipeline.aggregate.summary()
+        var analyticsFinished = false
         var lastSummary = Date.distantPast
         var lastFrame = Date.distantPast
         var dirty = true
@@ -125,6 +126,12 @@ struct DashboardRunner {
                 if quit { break }
             }
             let now = Date()
+            if !analyticsFinished && engine.isFinished {
+                // The input ended and every task drained: close the open windows and write the results.
+                analyticsFinished = true
+                pipeline.analytics.forEach { $0.finish() }
+                dirty = true
+            }
             if now.timeIntervalSince(lastSummary) >= 0.5 {
                 summary = pipeline.aggregate.summary(top: state.view == .analytics ? 500 : 10)
                 lastSummary = now
@@ -141,6 +148,7 @@ struct DashboardRunner {
                     recentRejects: rejects, source: header, speed: pacer.map { CommandApplier.speedLabel($0.speed) } ?? (header.hasPrefix("watch") ? nil : "max"),
                     replayPosition: pacer.map { $0.position.load(ordering: .relaxed) }, replayPaused: pacer?.isPaused ?? false)
                 model.recordingSpan = recordingSpan
+                if state.view == .analytics { model.results = pipeline.analytics.map(ResultSummary.of) }
                 terminal.draw(DashboardView.render(model, state: state, width: w, height: h))
                 lastFrame = now
                 dirty = false

@@ -84,6 +84,16 @@ struct RunOptions: ParsableArguments {
     @Flag(help: "Count paths with their ids folded: /users/123 and /users/456 both count as /users/:id (digits, UUIDs, long hex).")
     var normalizePaths = false
 
+    @Option(help: ArgumentHelp("Distinct paths and clients the report keeps exactly (per worker); past that the least counted are dropped (lossy counting), unique clients becomes a HyperLogLog estimate and the report says by how much top counts may fall short. 0 = exact, no limit. Default: 0 for replay, 1000000 for watch.", valueName: "n"))
+    var maxKeys: Int?
+
+    /// The key limit for a run that follows live input or replays files.
+    func keyLimit(watching: Bool) throws -> Int {
+        guard let n = maxKeys else { return watching ? 1_000_000 : 0 }
+        guard n >= 0 else { throw ValidationError("--max-keys wants 0 (no limit) or a positive number; got \(n)") }
+        return n == 0 ? 0 : max(n, 16)
+    }
+
     /// The compiled filter, if any.
     func filterExpression() throws -> FilterExpression? {
         guard let f = filter else { return nil }

@@ -33,7 +33,7 @@ struct Runner {
             lines = p
         }
         let span = pacer == nil ? nil : RecordingSpan.of(paths).map { $0.first...$0.last }
-        try run(lines: lines, sourceNames: paths, header: "\(label) \(files.label)", pacer: pacer, span: span, middle: middle)
+        try run(lines: lines, sourceNames: paths, header: "\(label) \(files.label)", pacer: pacer, span: span, middle: middle, watching: false)
     }
 
     /// Follows files or stdin.
@@ -45,10 +45,10 @@ struct Runner {
             for p in paths where FileManager.default.fileExists(atPath: p) { try FileSource.checkReadable(p) }
             lines = FollowSource(paths: paths, fromStart: fromStart)
         }
-        try run(lines: lines, sourceNames: paths, header: paths == ["-"] ? "watch stdin" : lines.label, pacer: nil, span: nil, middle: middle)
+        try run(lines: lines, sourceNames: paths, header: paths == ["-"] ? "watch stdin" : lines.label, pacer: nil, span: nil, middle: middle, watching: true)
     }
 
-    private func run(lines: LineSource, sourceNames: [String], header: String, pacer: ReplayPacer?, span: ClosedRange<Int64>?, middle: [TaskSpec]) throws {
+    private func run(lines: LineSource, sourceNames: [String], header: String, pacer: ReplayPacer?, span: ClosedRange<Int64>?, middle: [TaskSpec], watching: Bool) throws {
         let quarantine = try Quarantine(rejectsPath: options.rejects, sourceNames: sourceNames)
         let format = try options.formatChoice()
         let window = try options.windowSeconds().map { w in
@@ -57,7 +57,7 @@ struct Runner {
         let pipeline = AccessPipeline(
             lines: lines, workers: options.workers, quarantine: quarantine, queueCapacity: options.queueCapacity,
             policy: options.policy.policy, format: format, filter: try options.filterExpression(), window: window, middle: middle,
-            normalizePaths: options.normalizePaths)
+            normalizePaths: options.normalizePaths, keyLimit: try options.keyLimit(watching: watching))
         let engine = pipeline.engine
         let headless = options.headless
         format.onDetected = { d in

@@ -440,3 +440,20 @@ func topCounts(_ counts: [String: Int], _ k: Int) -> [(String, Int)] {
         #expect(net("crawler.example.com", 24) == "crawler.example.com")
     }
 }
+
+@Suite struct ResultRowTests {
+    @Test func untrustedTextCannotBreakJSONOrCSV() throws {
+        var row = ResultRow()
+        row.set("path", .string("/a\"b\\c\n\u{1B}[31m\u{7F}\u{2028}"))
+        row.set("client", .string("=HYPERLINK(\"x\")"))
+        row.set("n", .int(3))
+        row.set("avg", .double(2.0 / 3))
+        let json = row.json
+        #expect(!json.contains("\n") && !json.contains("\u{1B}") && !json.contains("\u{2028}"))
+        let back = try JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any]
+        #expect(back["path"] as? String == "/a\"b\\c\n\u{1B}[31m\u{7F}\u{2028}")
+        #expect(back["avg"] as? Double == 0.667)
+        let csv = row.csvLine(header: ["path", "client", "n", "missing"])
+        #expect(csv == "\"/a\"\"b\\c\n\u{1B}[31m\u{7F}\u{2028}\",\"'=HYPERLINK(\"\"x\"\")\",3,")
+    }
+}

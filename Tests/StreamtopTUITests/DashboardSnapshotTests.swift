@@ -178,3 +178,28 @@ func assertSnapshot(_ buffer: ScreenBuffer, named name: String) throws {
         }
     }
 }
+
+@Suite struct PipelineResultsPanelTests {
+    @Test func theAnalyticsViewListsEachTasksLatestResultSanitized() {
+        var row = ResultRow()
+        row.set("window_start", .string("2024-11-25T12:05:00Z"))
+        row.set("window_end", .string("2024-11-25T12:10:00Z"))
+        row.set("requests", .int(95))
+        row.set("visits", .int(81))
+        row.set("top", .counts([KeyCount(key: "/\u{1B}[2Jevil", count: 33), KeyCount(key: "/b", count: 18)]))
+        row.set("estimated", .bool(true))
+        row.set("late_records", .int(4))
+        let line = ResultSummary.describe(row, groups: 1)
+        #expect(line == "12:05–12:10  requests 95 · visits 81 · top /\u{1B}[2Jevil 33, /b 18 · ≈ · late 4")
+        var model = sampleModel()
+        model.results = [ResultSummary(task: "visits", text: "active now 12 · " + line), ResultSummary(task: "by-endpoint", text: "no window closed yet")]
+        var state = DashboardState()
+        state.view = .analytics
+        let buf = DashboardView.render(model, state: state, width: 120, height: 40)
+        let text = buf.text
+        #expect(text.contains("Pipeline results"))
+        #expect(text.contains("  visits       active now 12 · 12:05–12:10  requests 95 · visits 81 · top /␛[2Jevil 33"))
+        #expect(text.contains("  by-endpoint  no window closed yet"))
+        #expect(!text.contains("\u{1B}"))
+    }
+}

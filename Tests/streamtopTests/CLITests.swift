@@ -20,8 +20,9 @@ struct Run {
 }
 
 /// Runs the binary with arguments and optional stdin; `whileRunning` gets the process (to signal it).
-func run(_ args: [String], stdin: Data? = nil, whileRunning: ((Process) -> Void)? = nil) throws -> Run {
+func run(_ args: [String], stdin: Data? = nil, cwd: String? = nil, whileRunning: ((Process) -> Void)? = nil) throws -> Run {
     let p = Process()
+    if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
     p.executableURL = URL(fileURLWithPath: binary)
     p.arguments = args
     let out = Pipe()
@@ -233,6 +234,48 @@ func run(_ args: [String], stdin: Data? = nil, whileRunning: ((Process) -> Void)
         #expect(json["records"] as? Int == 213 && json["filtered"] as? Int == 10_000 - 213)
         let windows = try String(contentsOfFile: results, encoding: .utf8).split(separator: "\n")
         #expect(windows.map { (try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["count"] as! Int }.reduce(0, +) == 213)
+    }
+
+    @Test func theVisitsExampleWritesEverySinkFromAnyFolder() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("visits-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let example = projectRoot.appendingPathComponent("examples/visits.toml").path
+        let r = try run(["run", example, "--headless"], cwd: dir)
+        #expect(r.status == 0, "\(r.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        // Results go where the command runs; the source path is relative to the pipeline file.
+        let visits = try String(contentsOfFile: "\(dir)/visits-5m.ndjson", encoding: .utf8).split(separator: "\n")
+            .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(visits.count > 100)
+        #expect(visits.allSatisfy { ($0["visits"] as! Int) <= ($0["requests"] as! Int) && ($0["users"] as! Int) <= ($0["active_users"] as! Int) })
+        let snapshot = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/visits.json"))) as! [String: Any]
+        #expect(snapshot["complete"] as? Bool == true && (snapshot["rows"] as! [Any]).count == visits.count)
+        let csv = try String(contentsOfFile: "\(dir)/networks.csv", encoding: .utf8).split(separator: "\n")
+        #expect(csv.first == "window_start,window_end,field,records,distinct,estimated,standard_error,late_records")
+        #expect(csv.count > 100 && csv.dropFirst().allSatisfy { $0.split(separator: ",").count == 8 })
+        let latency = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/latency-by-endpoint.json"))) as! [String: Any]
+        let rows = latency["rows"] as! [[String: Any]]
+        #expect(rows.count == 20 && rows.allSatisfy { $0["bytes_p99"] != nil && ($0["endpoint"] as! String).hasPrefix("/") })
+        let humans = (report["tasks"] as! [[String: Any]]).first { $0["name"] as? String == "humans" }!
+        #expect((humans["records_filtered"] as? Int ?? 0) > 0)  // the demo day has a crawler burst
+    }
+
+    @Test func keyLimitBoundsTheReportAndSaysWhatIsEstimated() throws {
+        let exact = try JSONSerialization.jsonObject(with: Data(try run(["replay", realSample, "--speed", "max", "--headless"]).stdout.utf8)) as! [String: Any]
+        let r = try run(["replay", realSample, "--speed", "max", "--headless", "--max-keys", "100"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let bounded = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        #expect(exact["unique_clients_estimated"] == nil)
+        #expect(bounded["unique_clients_estimated"] as? Bool == true)
+        let truth = exact["unique_clients"] as! Int, estimate = bounded["unique_clients"] as! Int
+        #expect(abs(Double(estimate - truth)) < 0.064 * Double(truth))
+        // Heavy hitters survive the pruning with their counts within the stated undercount.
+        let top = (exact["top_clients"] as! [[String: Any]]).prefix(3), kept = (bounded["top_clients"] as! [[String: Any]]).prefix(3)
+        #expect(top.map { $0["key"] as! String } == kept.map { $0["key"] as! String })
+        let slack = bounded["top_clients_max_undercount"] as! Int
+        for (a, b) in zip(top, kept) { #expect((a["count"] as! Int) - (b["count"] as! Int) <= slack) }
+        #expect(bounded["records"] as? Int == exact["records"] as? Int)
     }
 
     @Test func normalizedPathsFoldIds() throws {
