@@ -107,6 +107,9 @@ struct TaskReader {
             op = .sessions(spec)
         }
 
+        if let w = workers, w > 1, op.passesThrough {
+            throw mistake("a \(opName) task runs on one worker: its state follows the order of events (filters and maps take several)", "workers")
+        }
         let input = table["input"]?.string ?? previous.last?.name ?? "parse"
         if table["input"] != nil {
             // The engine runs tasks in a line; an edge from an earlier task is honoured when every task in

@@ -261,6 +261,41 @@ func run(_ args: [String], stdin: Data? = nil, cwd: String? = nil, whileRunning:
         #expect((humans["records_filtered"] as? Int ?? 0) > 0)  // the demo day has a crawler burst
     }
 
+    @Test func aKilledRunLeavesWholeLinesAndAWholeSnapshot() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kill-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try """
+            [source]
+            files = ["\(projectRoot.path)/demo-data/demo-access.log"]
+            speed = "1000"
+            [[task]]
+            name = "visits"
+            operator = "sessions"
+            every = "1m"
+            per_user = true
+            results = "visits.csv"
+            snapshot = "visits.json"
+            [[task]]
+            name = "minutes"
+            operator = "window"
+            every = "1m"
+            results = "minutes.ndjson"
+            """.write(toFile: "\(dir)/p.toml", atomically: true, encoding: .utf8)
+        let r = try run(["run", "\(dir)/p.toml", "--headless"], cwd: dir) { p in
+            usleep(3_000_000)
+            kill(p.processIdentifier, SIGKILL)
+        }
+        #expect(r.status != 0)
+        let snapshot = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/visits.json"))) as! [String: Any]
+        #expect(snapshot["complete"] as? Bool == false && !(snapshot["rows"] as! [Any]).isEmpty)
+        let minutes = try String(contentsOfFile: "\(dir)/minutes.ndjson", encoding: .utf8)
+        #expect(minutes.hasSuffix("\n") && minutes.split(separator: "\n").count > 10)
+        for line in minutes.split(separator: "\n") { #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) != nil) }
+        let csv = try String(contentsOfFile: "\(dir)/visits.csv", encoding: .utf8)
+        #expect(csv.hasPrefix("window_start,window_end,user,requests,visits\n") && csv.hasSuffix("\n"))
+    }
+
     @Test func keyLimitBoundsTheReportAndSaysWhatIsEstimated() throws {
         let exact = try JSONSerialization.jsonObject(with: Data(try run(["replay", realSample, "--speed", "max", "--headless"]).stdout.utf8)) as! [String: Any]
         let r = try run(["replay", realSample, "--speed", "max", "--headless", "--max-keys", "100"])
