@@ -2,7 +2,8 @@
 # End-to-end and per-stage benchmarks. Usage: benchmarks/run.sh [LINES]   (default 1,000,000)
 # Builds release, generates seeded combined-log traffic, then:
 #  - per-stage speeds on one core (streamtop bench),
-#  - headless replay at --speed max with 1 and 2 workers, best of 5, with the per-task time split.
+#  - headless replay at --speed max with 1 and 2 workers, best of 5, with the per-task time split,
+#  - the analytics pipeline of benchmarks/pipeline.toml.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 lines=${1:-1000000}
@@ -32,3 +33,14 @@ for t in r['tasks']:
 PY
   echo
 done
+
+echo "== analytics pipeline (benchmarks/pipeline.toml: map, window, sliding top-K, bot filter, sessions, group) =="
+sed "s|\"INPUT\"|\"$log\"|" benchmarks/pipeline.toml > "${TMPDIR:-/tmp}/streamtop-bench-pipeline.toml"
+out=$(/usr/bin/time -f "%M" -o /tmp/streamtop-bench-rss "$bin" run "${TMPDIR:-/tmp}/streamtop-bench-pipeline.toml" --headless 2>/dev/null)
+python3 - "$(cat /tmp/streamtop-bench-rss)" <<PY
+import json, sys
+r = json.loads('''$out''')
+print(f"lines/s: {r['lines_per_second']:,.0f}   elapsed: {r['elapsed_seconds']} s   peak RSS: {int(sys.argv[1])//1024} MiB")
+for t in r['tasks']:
+    print(f"  {t['name']:<10} {t['ns_per_record']:>7.1f} ns/record")
+PY

@@ -82,7 +82,11 @@ public final class EventTimeWindows<State: AnyObject> {
     public private(set) var watermark = Int64.min
     private var open: [Int64: State] = [:]
     private let make: () -> State
+    /// The one state when there is no window size.
     private var current: (start: Int64, state: State)?
+    /// The windows of the current run of records: newest start first.
+    private var runNewest = Int64.min
+    private var runStates: [State?]
     /// Late records by the window they are reported with: the first window still open for the watermark
     /// when they came. That depends only on the records, not on when windows happen to be emitted.
     private var lateByWindow: [Int64: Int] = [:]
@@ -92,8 +96,15 @@ public final class EventTimeWindows<State: AnyObject> {
     /// Windows of `size` seconds every `slide` seconds (`slide` defaults to `size`).
     public init(size: Int64?, slide: Int64? = nil, lateness: Int64, make: @escaping () -> State) {
         self.size = size.map { max(1, $0) }
-        let s = max(1, slide ?? size ?? 1)
-        self.slide = min(s, self.size ?? s)
+        var s = min(max(1, slide ?? size ?? 1), self.size ?? Int64.max)
+        if let size = self.size, size % s != 0 {
+            // A slide that does not divide the size would give records different numbers of windows.
+            var (a, b) = (size, s)
+            while b != 0 { (a, b) = (b, a % b) }
+            s = a
+        }
+        self.slide = s
+        runStates = [State?](repeating: nil, count: Int((self.size ?? s) / s))
         self.lateness = max(0, lateness)
         self.make = make
     }
@@ -110,15 +121,26 @@ public final class EventTimeWindows<State: AnyObject> {
             return true
         }
         if time &- lateness > watermark { watermark = time &- lateness }
+        let newest = time - ((time % slide) + slide) % slide  // the latest window start containing `time`
+        if newest != runNewest {
+            // Records come in runs with the same windows: look them up once per run.
+            runNewest = newest
+            for j in runStates.indices { runStates[j] = nil }
+        }
         var onTime = true
-        var start = time - ((time % slide) + slide) % slide  // newest window containing `time`
-        while start > time &- size {
+        for j in 0..<runStates.count {
+            let start = newest &- Int64(j) &* slide
             if start &+ size <= watermark {
                 onTime = false
-            } else {
-                body(state(start))
+                continue
             }
-            start -= slide
+            if let s = runStates[j] {
+                body(s)
+            } else {
+                let s = state(start)
+                runStates[j] = s
+                body(s)
+            }
         }
         if !onTime {
             let firstOpen = watermark &- size &+ 1  // the earliest start whose window end is past the watermark
@@ -130,16 +152,9 @@ public final class EventTimeWindows<State: AnyObject> {
     }
 
     func state(_ start: Int64) -> State {
-        // Records of a window come in runs: one lookup per run.
-        if let c = current, c.start == start { return c.state }
-        let s: State
-        if let existing = open[start] {
-            s = existing
-        } else {
-            s = make()
-            open[start] = s
-        }
-        current = (start, s)
+        if let existing = open[start] { return existing }
+        let s = make()
+        open[start] = s
         return s
     }
 
@@ -155,9 +170,12 @@ public final class EventTimeWindows<State: AnyObject> {
             return
         }
         let ready = open.keys.filter { all || $0 &+ size <= watermark }.sorted()
+        if !ready.isEmpty {
+            runNewest = Int64.min
+            for j in runStates.indices { runStates[j] = nil }
+        }
         for (i, start) in ready.enumerated() {
             let s = open.removeValue(forKey: start)!
-            if current?.start == start { current = nil }
             var late = 0
             for (k, n) in lateByWindow where k <= start || (all && i == ready.count - 1) {
                 late += n

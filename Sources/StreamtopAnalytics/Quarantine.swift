@@ -34,10 +34,7 @@ public final class Quarantine: @unchecked Sendable {
         self.capacity = capacity
         self.sourceNames = sourceNames
         if let path = rejectsPath {
-            guard FileManager.default.createFile(atPath: path, contents: nil),
-                let h = FileHandle(forWritingAtPath: path)
-            else { throw SourceError("cannot write rejects file \(path)") }
-            file = h
+            file = try OutputFile.open(path, what: "rejects file")
         } else {
             file = nil
         }

@@ -33,10 +33,7 @@ public final class ResultSink: @unchecked Sendable {
         case nil: handle = nil
         case "-": handle = FileHandle.standardOutput
         case let path?:
-            guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
-                throw SourceError("cannot write results file \(path)")
-            }
-            handle = h
+            handle = try OutputFile.open(path, what: "results file")
         }
         if let s = snapshot {
             // Fail now rather than at the end of a long run.

@@ -6,91 +6,143 @@
 /// tracked; a new key replaces the least counted one and inherits its count as an error bound. Exact
 /// while the number of distinct keys fits the capacity, and it says when it no longer is. Every key seen
 /// more than N/capacity times is guaranteed to be tracked. Not thread-safe.
+///
+/// Keys are found through an open-addressing table of entry indices (linear probing, backward-shift
+/// deletion on eviction) and ordered by a min-heap of counts, so a count costs one probe and a short
+/// sift; a replaced key reuses its entry's byte buffer.
 public final class SpaceSaving {
     struct Entry {
-        var key: [UInt8]
         var hash: UInt64
         var count: Int
         var error: Int
+        var key: [UInt8]
     }
 
     /// Most keys tracked at once.
     public let capacity: Int
     private var entries: [Entry] = []
     /// Min-heap of entry indices by count, and each entry's position in it.
-    private var heap: [Int] = []
-    private var position: [Int] = []
-    private var index: [UInt64: [Int]] = [:]
+    private var heap: [Int32] = []
+    private var position: [Int32] = []
+    private var table: UnsafeMutablePointer<Int32>
+    private var mask: Int
     /// Whether a key was ever evicted (then counts are upper bounds).
     public private(set) var evicted = false
     /// Records counted.
     public private(set) var total = 0
 
-    /// Creates a summary that tracks at most `capacity` keys.
+    /// Creates a summary that tracks at most `capacity` keys (memory grows with the keys actually seen).
     public init(capacity: Int) {
         self.capacity = max(1, capacity)
-        entries.reserveCapacity(self.capacity)
+        mask = 63
+        table = .allocate(capacity: 64)
+        table.initialize(repeating: -1, count: 64)
     }
+
+    deinit { table.deallocate() }
 
     /// Counts one occurrence of the key `[p, p + n)`.
     public func add(_ p: UnsafePointer<UInt8>, _ n: Int) {
+        add(p, n, hash: ByteKeyCounter.hash(p, n))
+    }
+
+    /// Counts one occurrence of a key whose `ByteKeyCounter.hash` the caller already has (one key counted
+    /// in several windows is hashed once).
+    public func add(_ p: UnsafePointer<UInt8>, _ n: Int, hash h: UInt64) {
         total += 1
-        let h = ByteKeyCounter.hash(p, n)
-        if let candidates = index[h] {
-            for i in candidates where entries[i].key.count == n && entries[i].key.withUnsafeBufferPointer({ n == 0 || memcmp($0.baseAddress!, p, n) == 0 }) {
-                entries[i].count += 1
-                siftDown(position[i])
+        var slot = Int(truncatingIfNeeded: h) & mask
+        while true {
+            let e = Int(table[slot])
+            if e < 0 { break }
+            if entries[e].hash == h && entries[e].key.count == n
+                && (n == 0 || entries[e].key.withUnsafeBufferPointer { memcmp($0.baseAddress!, p, n) == 0 })
+            {
+                entries[e].count += 1
+                siftDown(Int(position[e]))
                 return
             }
+            slot = (slot + 1) & mask
         }
-        let key = Array(UnsafeBufferPointer(start: p, count: n))
         if entries.count < capacity {
             let i = entries.count
-            entries.append(Entry(key: key, hash: h, count: 1, error: 0))
-            position.append(heap.count)
-            heap.append(i)
-            index[h, default: []].append(i)
+            entries.append(Entry(hash: h, count: 1, error: 0, key: Array(UnsafeBufferPointer(start: p, count: n))))
+            position.append(Int32(heap.count))
+            heap.append(Int32(i))
+            table[slot] = Int32(i)
             siftUp(heap.count - 1)
+            if entries.count * 2 > mask { grow() }
             return
         }
         // Replace the least counted key; its count becomes the newcomer's error bound.
         evicted = true
-        let i = heap[0]
-        let old = entries[i]
-        index[old.hash]?.removeAll { $0 == i }
-        if index[old.hash]?.isEmpty == true { index[old.hash] = nil }
-        entries[i] = Entry(key: key, hash: h, count: old.count + 1, error: old.count)
-        index[h, default: []].append(i)
+        let i = Int(heap[0])
+        remove(entry: i)
+        let old = entries[i].count
+        entries[i].hash = h
+        entries[i].count = old + 1
+        entries[i].error = old
+        entries[i].key.removeAll(keepingCapacity: true)
+        entries[i].key.append(contentsOf: UnsafeBufferPointer(start: p, count: n))
+        insert(entry: i)
         siftDown(0)
     }
 
     /// The `k` most counted keys, with whether the counts are estimates (upper bounds).
     public func top(_ k: Int) -> (items: [KeyCount], estimated: Bool) {
-        let sorted = entries.sorted {
-            $0.count != $1.count ? $0.count > $1.count : String(decoding: $0.key, as: UTF8.self) < String(decoding: $1.key, as: UTF8.self)
-        }
-        return (sorted.prefix(k).map { KeyCount(key: String(decoding: $0.key, as: UTF8.self), count: $0.count) }, evicted)
+        (topWithErrors(k).map { KeyCount(key: $0.key, count: $0.count) }, evicted)
     }
 
     /// The `k` most counted keys with each count's error bound (the true count is in count−error…count).
     public func topWithErrors(_ k: Int) -> [(key: String, count: Int, error: Int)] {
-        entries.sorted {
-            $0.count != $1.count ? $0.count > $1.count : String(decoding: $0.key, as: UTF8.self) < String(decoding: $1.key, as: UTF8.self)
+        entries.map { (String(decoding: $0.key, as: UTF8.self), $0.count, $0.error) }
+            .sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
+            .prefix(k).map { $0 }
+    }
+
+    private func insert(entry i: Int) {
+        var slot = Int(truncatingIfNeeded: entries[i].hash) & mask
+        while table[slot] >= 0 { slot = (slot + 1) & mask }
+        table[slot] = Int32(i)
+    }
+
+    /// Takes an entry out of the table, shifting later entries of its probe run back into the hole.
+    private func remove(entry i: Int) {
+        var hole = Int(truncatingIfNeeded: entries[i].hash) & mask
+        while Int(table[hole]) != i { hole = (hole + 1) & mask }
+        var j = (hole + 1) & mask
+        while table[j] >= 0 {
+            let ideal = Int(truncatingIfNeeded: entries[Int(table[j])].hash) & mask
+            // Move j into the hole unless its ideal slot lies cyclically in (hole, j].
+            let between = hole <= j ? (ideal > hole && ideal <= j) : (ideal > hole || ideal <= j)
+            if !between {
+                table[hole] = table[j]
+                hole = j
+            }
+            j = (j + 1) & mask
         }
-        .prefix(k).map { (String(decoding: $0.key, as: UTF8.self), $0.count, $0.error) }
+        table[hole] = -1
+    }
+
+    private func grow() {
+        let size = (mask + 1) * 2
+        table.deallocate()
+        table = .allocate(capacity: size)
+        table.initialize(repeating: -1, count: size)
+        mask = size - 1
+        for i in entries.indices { insert(entry: i) }
     }
 
     private func swapAt(_ a: Int, _ b: Int) {
         heap.swapAt(a, b)
-        position[heap[a]] = a
-        position[heap[b]] = b
+        position[Int(heap[a])] = Int32(a)
+        position[Int(heap[b])] = Int32(b)
     }
 
     private func siftUp(_ start: Int) {
         var c = start
         while c > 0 {
             let parent = (c - 1) / 2
-            guard entries[heap[c]].count < entries[heap[parent]].count else { return }
+            guard entries[Int(heap[c])].count < entries[Int(heap[parent])].count else { return }
             swapAt(c, parent)
             c = parent
         }
@@ -98,12 +150,14 @@ public final class SpaceSaving {
 
     private func siftDown(_ start: Int) {
         var c = start
+        let n = heap.count
         while true {
             let l = 2 * c + 1
+            guard l < n else { return }
             let r = l + 1
             var smallest = c
-            if l < heap.count && entries[heap[l]].count < entries[heap[smallest]].count { smallest = l }
-            if r < heap.count && entries[heap[r]].count < entries[heap[smallest]].count { smallest = r }
+            if entries[Int(heap[l])].count < entries[Int(heap[smallest])].count { smallest = l }
+            if r < n && entries[Int(heap[r])].count < entries[Int(heap[smallest])].count { smallest = r }
             guard smallest != c else { return }
             swapAt(c, smallest)
             c = smallest

@@ -33,7 +33,11 @@ public final class TopKOperator: OrderedOperator {
     public override func consume(_ parsed: ParsedBlock) {
         let base = parsed.lines.base
         for r in parsed.records {
-            _ = windows.add(r.time) { s in field.withKey(r, base) { p, n in s.counts.add(p, n) } }
+            // The key is built and hashed once, then counted in each window the record belongs to.
+            field.withKey(r, base) { p, n in
+                let h = ByteKeyCounter.hash(p, n)
+                _ = windows.add(r.time) { s in s.counts.add(p, n, hash: h) }
+            }
         }
         emitClosed(all: false)
     }

@@ -152,10 +152,7 @@ final class SnapshotWriter {
     private var finished = false
 
     init(path: String, every: Int, pipeline: AccessPipeline) throws {
-        guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
-            throw CLIError("cannot write snapshots file \(path)")
-        }
-        handle = h
+        handle = try OutputFile.open(path, what: "snapshots file")
         self.every = every
         self.pipeline = pipeline
     }

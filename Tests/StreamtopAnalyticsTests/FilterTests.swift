@@ -259,6 +259,27 @@ import Testing
         #expect(items == exact.top(10))
     }
 
+    @Test func everyTrackedCountStaysWithinItsErrorBoundUnderChurn() {
+        // Many evictions exercise the table's deletions: no key may be lost or tracked twice.
+        let s = SpaceSaving(capacity: 64)
+        var truth: [String: Int] = [:]
+        var rng = SplitMix64(seed: 13)
+        for _ in 0..<200_000 {
+            let r = Int(rng.next() % 1000)
+            let k = "/k\(r * r / 1000)"  // skewed towards small numbers
+            add(s, k)
+            truth[k, default: 0] += 1
+        }
+        let all = s.topWithErrors(64)
+        #expect(all.count == 64 && Set(all.map(\.key)).count == 64)
+        #expect(all.reduce(0) { $0 + $1.count } == 200_000)
+        for item in all { #expect(item.count - item.error <= truth[item.key]! && truth[item.key]! <= item.count, "\(item)") }
+        // Counting a tracked key again finds it (one more, not a new entry).
+        let before = s.topWithErrors(1)[0]
+        add(s, before.key)
+        #expect(s.topWithErrors(1)[0].count == before.count + 1)
+    }
+
     @Test func heavyHittersSurviveAndCountsAreBounded() {
         let s = SpaceSaving(capacity: 50)
         var truth: [String: Int] = [:]
