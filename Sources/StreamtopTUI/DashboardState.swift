@@ -105,6 +105,13 @@ public enum DashboardReducer {
             return [.command(.adjustPriority(t.id, d))]
         case .addWorker, .removeWorker:
             guard let t = task else { return [] }
+            if action == .addWorker && t.workers >= t.maxParallelism {
+                // Say why nothing changes rather than pretend.
+                state.message = t.maxParallelism == 1
+                    ? "\(t.name) runs on one worker: \(t.id.index == 0 ? "the source has one reader" : "its state follows the order of events")"
+                    : "\(t.name) already has \(t.workers) workers, its limit (workers in the pool or the operator's)"
+                return []
+            }
             state.message = action == .addWorker ? "one more worker for \(t.name)" : "one fewer worker for \(t.name)"
             return [.command(.adjustWorkers(t.id, action == .addWorker ? 1 : -1))]
         case .togglePin:

@@ -56,6 +56,11 @@ import Testing
         _ = DashboardReducer.reduce(&state, .selectNext, tasks: tasks, canChangeSpeed: true)
         #expect(DashboardReducer.reduce(&state, .addWorker, tasks: tasks, canChangeSpeed: true) == [.command(.adjustWorkers(TaskID(2), 1))])
         #expect(DashboardReducer.reduce(&state, .priorityDown, tasks: tasks, canChangeSpeed: true) == [.command(.adjustPriority(TaskID(2), -1))])
+        // A task that runs on one worker (windows, sessions…) says so instead of pretending.
+        var ordered = tasks
+        ordered[2].maxParallelism = 1
+        #expect(DashboardReducer.reduce(&state, .addWorker, tasks: ordered, canChangeSpeed: true) == [])
+        #expect(state.message == "aggregate runs on one worker: its state follows the order of events")
         for _ in 0..<10 { _ = DashboardReducer.reduce(&state, .selectNext, tasks: tasks, canChangeSpeed: true) }
         #expect(state.selected == 3)
         for _ in 0..<10 { _ = DashboardReducer.reduce(&state, .selectPrevious, tasks: tasks, canChangeSpeed: true) }
