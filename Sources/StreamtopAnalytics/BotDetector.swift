@@ -36,17 +36,25 @@ public enum BotDetector {
     @usableFromInline
     final class MarkerTable: @unchecked Sendable {
         let markers: [[UInt8]]
-        /// One byte per lower-case byte pair: 1 when a marker starts with it.
-        let starts: UnsafeMutablePointer<UInt8>
+        /// Per lower-case byte pair, 1 + the index of the first marker starting with it (0: none), and per
+        /// marker the next one with the same first two bytes.
+        let first: UnsafeMutablePointer<UInt8>
+        let next: [Int]
 
         init(_ list: [String]) {
             markers = list.map { Array($0.utf8) }
-            starts = .allocate(capacity: 65536)
-            starts.initialize(repeating: 0, count: 65536)
-            for m in markers { starts[Int(m[0]) << 8 | Int(m[1])] = 1 }
+            first = .allocate(capacity: 65536)
+            first.initialize(repeating: 0, count: 65536)
+            var chain = [Int](repeating: -1, count: markers.count)
+            for (i, m) in markers.enumerated().reversed() {
+                let pair = Int(m[0]) << 8 | Int(m[1])
+                if first[pair] != 0 { chain[i] = Int(first[pair]) - 1 }
+                first[pair] = UInt8(i + 1)
+            }
+            next = chain
         }
 
-        deinit { starts.deallocate() }
+        deinit { first.deallocate() }
 
         @inline(__always) static func lower(_ b: UInt8) -> UInt8 { b &- 65 < 26 ? b | 0x20 : b }
 
@@ -56,11 +64,15 @@ public enum BotDetector {
             var pair = Int(Self.lower(p[0]))
             for i in 0..<(n - 1) {
                 pair = (pair << 8 | Int(Self.lower(p[i + 1]))) & 0xFFFF
-                guard starts[pair] != 0 else { continue }
-                for m in markers where m.count <= n - i && Int(m[0]) << 8 | Int(m[1]) == pair {
-                    var k = 2
-                    while k < m.count && Self.lower(p[i + k]) == m[k] { k += 1 }
-                    if k == m.count { return true }
+                var index = Int(first[pair]) - 1
+                while index >= 0 {
+                    let m = markers[index]
+                    if m.count <= n - i {
+                        var k = 2
+                        while k < m.count && Self.lower(p[i + k]) == m[k] { k += 1 }
+                        if k == m.count { return true }
+                    }
+                    index = next[index]
                 }
             }
             return false

@@ -46,8 +46,9 @@ public struct HyperLogLog: Sendable, Equatable {
 
 /// Counts distinct values exactly up to `exactLimit`, then with HyperLogLog, so memory stays bounded
 /// (at most `exactLimit` hashes, then 4 KiB) and the result says whether it is an estimate.
-public struct DistinctCounter: Sendable {
-    private var exact: Set<UInt64>? = []
+/// A value type: copies do not share state (the exact set is copied on write).
+public struct DistinctCounter {
+    private var exact: HashTable64? = HashTable64()
     private var sketch = HyperLogLog()
     /// Above this many distinct values the count becomes an estimate.
     public let exactLimit: Int
@@ -58,21 +59,22 @@ public struct DistinctCounter: Sendable {
     /// Adds a hashed value.
     public mutating func add(_ hash: UInt64) {
         sketch.add(hash)
-        if exact != nil {
-            exact!.insert(hash)
-            if exact!.count > exactLimit { exact = nil }
-        }
+        guard exact != nil else { return }
+        if !isKnownUniquelyReferenced(&exact!) { exact = exact!.copy() }
+        exact!.set(hash, 0)
+        if exact!.count > exactLimit { exact = nil }
     }
 
     /// Merges another counter (the union of both sets): exact while both are exact and the union fits.
     public mutating func merge(_ other: DistinctCounter) {
         sketch.merge(other.sketch)
-        if let o = other.exact, exact != nil {
-            exact!.formUnion(o)
-            if exact!.count > exactLimit { exact = nil }
-        } else {
+        guard let o = other.exact, exact != nil else {
             exact = nil
+            return
         }
+        if !isKnownUniquelyReferenced(&exact!) { exact = exact!.copy() }
+        o.forEach { k, _ in exact!.set(k, 0) }
+        if exact!.count > exactLimit { exact = nil }
     }
 
     /// The count, and whether it is an estimate (standard error ≈ 1.6%).

@@ -44,7 +44,7 @@ public final class SessionOperator: OrderedOperator {
     public let spec: Spec
     private let windows: EventTimeWindows<Window>
     /// Last request time per user hash, for users active within the gap.
-    private var lastSeen: [UInt64: Int64] = [:]
+    private let lastSeen = HashTable64(capacity: 1024)
     private var sweptAt = Int64.min
     /// Users of the last windows emitted, to count users active within the gap of a window's end.
     private var recent: [(start: Int64, users: DistinctCounter)] = []
@@ -79,7 +79,7 @@ public final class SessionOperator: OrderedOperator {
         for r in parsed.records {
             let h = spec.user.hash(r, base)
             let t = r.time
-            let previous = lastSeen[h]
+            let previous = lastSeen.get(h)
             var isNew = true
             if let p = previous, t - p <= gap, p - t <= gap { isNew = false }
             let onTime = windows.add(t) { w in
@@ -94,7 +94,7 @@ public final class SessionOperator: OrderedOperator {
             }
             guard onTime else { continue }
             if isNew { started += 1 }
-            lastSeen[h] = max(previous ?? t, t)
+            lastSeen.set(h, max(previous ?? t, t))
         }
         visitsTotal.add(started, ordering: .relaxed)
         expire()
@@ -108,7 +108,7 @@ public final class SessionOperator: OrderedOperator {
         guard mark != Int64.min, sweptAt == Int64.min || mark - sweptAt >= max(1, spec.gap / 10) else { return }
         sweptAt = mark
         let cutoff = mark - spec.gap
-        lastSeen = lastSeen.filter { $0.value >= cutoff }
+        lastSeen.filter { $0 >= cutoff }
         active.store(lastSeen.count, ordering: .relaxed)
     }
 
