@@ -22,8 +22,12 @@ public final class DistinctOperator: OrderedOperator {
         self.field = field
         self.exactLimit = max(0, exactLimit)
         let limit = self.exactLimit
-        windows = EventTimeWindows(size: every, slide: slide, lateness: lateness) { Counter(limit) }
+        windows = EventTimeWindows(size: every, slide: slide, lateness: lateness, merge: { a, b in
+            a.distinct.merge(b.distinct)
+            a.records += b.records
+        }) { Counter(limit) }
         super.init(name: name, sink: sink)
+        windows.onClose = { [unowned self] in self.emitWindow($0, $1, $2, $3) }
     }
 
     public override func consume(_ parsed: ParsedBlock) {
@@ -40,18 +44,18 @@ public final class DistinctOperator: OrderedOperator {
 
     public override func close() { emitClosed(all: true) }
 
-    private func emitClosed(all: Bool) {
-        windows.close(all: all) { start, end, c, late in
-            var row = ResultRow()
-            EventTimeWindows<Counter>.bounds(start, end, into: &row)
-            let count = c.distinct.count
-            row.set("field", .string(field.rawValue))
-            row.set("records", .int(Int64(c.records)))
-            row.set("distinct", .int(Int64(count.value)))
-            row.set("estimated", .bool(count.estimated))
-            row.set("standard_error", .double(count.estimated ? 0.016 : 0))
-            if start != nil { row.set("late_records", .int(Int64(late))) }
-            publish([row])
-        }
+    private func emitClosed(all: Bool) { windows.close(all: all) }
+
+    private func emitWindow(_ start: Int64?, _ end: Int64?, _ c: Counter, _ late: Int) {
+        var row = ResultRow()
+        EventTimeWindows<Counter>.bounds(start, end, into: &row)
+        let count = c.distinct.count
+        row.set("field", .string(field.rawValue))
+        row.set("records", .int(Int64(c.records)))
+        row.set("distinct", .int(Int64(count.value)))
+        row.set("estimated", .bool(count.estimated))
+        row.set("standard_error", .double(count.estimated ? 0.016 : 0))
+        if start != nil { row.set("late_records", .int(Int64(late))) }
+        publish([row])
     }
 }

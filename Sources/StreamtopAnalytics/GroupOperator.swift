@@ -40,6 +40,17 @@ public final class GroupOperator: OrderedOperator {
         var min = Int64.max
         var max = Int64.min
         var histogram: Histogram<UInt32>?
+
+        mutating func merge(_ o: Stats) {
+            guard o.count > 0 else { return }
+            count += o.count
+            sum &+= o.sum
+            min = Swift.min(min, o.min)
+            max = Swift.max(max, o.max)
+            if let h = o.histogram {
+                if histogram == nil { histogram = h } else { histogram!.add(h) }
+            }
+        }
     }
 
     /// The groups of one window.
@@ -49,6 +60,19 @@ public final class GroupOperator: OrderedOperator {
         var otherCount = 0
         var other: [Stats]
         init(measures: Int) { other = [Stats](repeating: Stats(), count: measures) }
+
+        /// Adds a pane's groups (sliding windows).
+        static func merge(_ a: Table, _ b: Table) {
+            for i in 0..<b.keys.count {
+                let index = b.keys.keyBytes(at: i).withUnsafeBufferPointer { k in
+                    a.keys.slot(k.baseAddress ?? UnsafePointer(bitPattern: 1)!, k.count, b.keys.count(at: i))
+                }
+                if index == a.stats.count { a.stats.append([Stats](repeating: Stats(), count: b.other.count)) }
+                for m in b.stats[i].indices { a.stats[index][m].merge(b.stats[i][m]) }
+            }
+            a.otherCount += b.otherCount
+            for m in b.other.indices { a.other[m].merge(b.other[m]) }
+        }
     }
 
     /// What this task computes.
@@ -59,8 +83,9 @@ public final class GroupOperator: OrderedOperator {
     public init(name: String = "group", spec: Spec, sink: ResultSink? = nil) {
         self.spec = spec
         let measures = spec.measures.count
-        windows = EventTimeWindows(size: spec.every, slide: spec.slide, lateness: spec.lateness) { Table(measures: measures) }
+        windows = EventTimeWindows(size: spec.every, slide: spec.slide, lateness: spec.lateness, merge: Table.merge) { Table(measures: measures) }
         super.init(name: name, sink: sink)
+        windows.onClose = { [unowned self] in self.emitWindow($0, $1, $2, $3) }
     }
 
     /// Records that missed a closed window.
@@ -120,10 +145,10 @@ public final class GroupOperator: OrderedOperator {
 
     public override func close() { emitClosed(all: true) }
 
-    private func emitClosed(all: Bool) {
-        windows.close(all: all) { start, end, table, late in
-            publish(self.rows(table, start: start, end: end, late: late))
-        }
+    private func emitClosed(all: Bool) { windows.close(all: all) }
+
+    private func emitWindow(_ start: Int64?, _ end: Int64?, _ table: Table, _ late: Int) {
+        publish(self.rows(table, start: start, end: end, late: late))
     }
 
     private func rows(_ t: Table, start: Int64?, end: Int64?, late: Int) -> [ResultRow] {

@@ -71,6 +71,10 @@ open class OrderedOperator: StreamOperator {
 /// window [start, start + size) closes once the watermark reaches its end, and a record that would belong
 /// only to closed windows is late: counted, never silently dropped. Closed windows are emitted in order
 /// and forgotten, so state is bounded by the windows open at once.
+///
+/// Sliding windows whose state can be merged are kept as panes of `slide` seconds: a record updates one
+/// pane, and a window is the merge of its `size / slide` panes when it closes (instead of a record
+/// updating every window it belongs to).
 public final class EventTimeWindows<State: AnyObject> {
     /// Window length in seconds (nil: one window over the whole input).
     public let size: Int64?
@@ -92,9 +96,19 @@ public final class EventTimeWindows<State: AnyObject> {
     private var lateByWindow: [Int64: Int] = [:]
     /// Records late in all.
     public private(set) var lateTotal = 0
+    /// Receives each closed window: start and end (nil for the whole input), state, late records.
+    public var onClose: ((Int64?, Int64?, State, Int) -> Void)?
+    /// Merges the second state into the first (pane mode), or nil.
+    private let merge: ((State, State) -> Void)?
+    /// Pane mode: every window starting at or before this has been emitted or had no pane.
+    private var closedThrough = Int64.min
+    /// The earliest open window (or pane) start, so that finding nothing to close costs nothing even when a
+    /// long lateness keeps many windows open.
+    private var minOpen = Int64.max
 
-    /// Windows of `size` seconds every `slide` seconds (`slide` defaults to `size`).
-    public init(size: Int64?, slide: Int64? = nil, lateness: Int64, make: @escaping () -> State) {
+    /// Windows of `size` seconds every `slide` seconds (`slide` defaults to `size`); with `merge`, sliding
+    /// windows are kept as panes and merged when they close.
+    public init(size: Int64?, slide: Int64? = nil, lateness: Int64, merge: ((State, State) -> Void)? = nil, make: @escaping () -> State) {
         self.size = size.map { max(1, $0) }
         var s = min(max(1, slide ?? size ?? 1), self.size ?? Int64.max)
         if let size = self.size, size % s != 0 {
@@ -107,7 +121,11 @@ public final class EventTimeWindows<State: AnyObject> {
         runStates = [State?](repeating: nil, count: Int((self.size ?? s) / s))
         self.lateness = max(0, lateness)
         self.make = make
+        self.merge = (self.size ?? s) > s ? merge : nil
     }
+
+    /// Panes per window in pane mode (1 otherwise).
+    private var panes: Int { merge == nil ? 1 : runStates.count }
 
     /// Open windows.
     public var openCount: Int { open.count }
@@ -122,6 +140,15 @@ public final class EventTimeWindows<State: AnyObject> {
         }
         if time &- lateness > watermark { watermark = time &- lateness }
         let newest = time - ((time % slide) + slide) % slide  // the latest window start containing `time`
+        if merge != nil {
+            if let emit = onClose, watermark != Int64.min {
+                let w = watermark &- size
+                if w - ((w % slide) + slide) % slide > closedThrough {
+                    if open.isEmpty { closedThrough = w - ((w % slide) + slide) % slide } else { closePanes(all: false, emit) }
+                }
+            }
+            return addToPane(newest) { body($0) }
+        }
         if newest != runNewest {
             // Records come in runs with the same windows: look them up once per run.
             runNewest = newest
@@ -142,26 +169,47 @@ public final class EventTimeWindows<State: AnyObject> {
                 body(s)
             }
         }
-        if !onTime {
-            let firstOpen = watermark &- size &+ 1  // the earliest start whose window end is past the watermark
-            let s = firstOpen - ((firstOpen % slide) + slide) % slide
-            lateByWindow[s < firstOpen ? s + slide : s, default: 0] += 1
-            lateTotal += 1
-        }
+        if !onTime { countLate() }
         return onTime
+    }
+
+    /// Pane mode: the record goes to its pane, which every window containing it will merge.
+    private func addToPane(_ pane: Int64, _ body: (State) -> Void) -> Bool {
+        let size = self.size!
+        let earliest = pane &- Int64(panes - 1) &* slide
+        let onTime = earliest &+ size > watermark
+        if pane &+ size > watermark {
+            if pane != runNewest || runStates[0] == nil {
+                runNewest = pane
+                runStates[0] = state(pane)
+            }
+            body(runStates[0]!)
+        }
+        if !onTime { countLate() }
+        return onTime
+    }
+
+    private func countLate() {
+        let size = self.size!
+        let firstOpen = watermark &- size &+ 1  // the earliest start whose window end is past the watermark
+        let s = firstOpen - ((firstOpen % slide) + slide) % slide
+        lateByWindow[s < firstOpen ? s + slide : s, default: 0] += 1
+        lateTotal += 1
     }
 
     func state(_ start: Int64) -> State {
         if let existing = open[start] { return existing }
         let s = make()
         open[start] = s
+        if start < minOpen { minOpen = start }
         return s
     }
 
     /// Emits, in order of start, every window that the watermark closed (all of them when `all`), with the
     /// late records reported with it (those reported with windows that had no records included), and
     /// forgets them.
-    public func close(all: Bool = false, _ emit: (_ start: Int64?, _ end: Int64?, _ state: State, _ late: Int) -> Void) {
+    public func close(all: Bool = false) {
+        guard let emit = onClose else { return }
         guard let size else {
             if all {
                 emit(nil, nil, current?.state ?? make(), 0)
@@ -169,7 +217,13 @@ public final class EventTimeWindows<State: AnyObject> {
             }
             return
         }
+        if merge != nil {
+            closePanes(all: all, emit)
+            return
+        }
+        guard all || (minOpen != Int64.max && minOpen &+ size <= watermark) else { return }
         let ready = open.keys.filter { all || $0 &+ size <= watermark }.sorted()
+        minOpen = open.keys.filter { !(all || $0 &+ size <= watermark) }.min() ?? Int64.max
         if !ready.isEmpty {
             runNewest = Int64.min
             for j in runStates.indices { runStates[j] = nil }
@@ -183,6 +237,56 @@ public final class EventTimeWindows<State: AnyObject> {
             }
             emit(start, start + size, s, late)
         }
+    }
+
+    /// Pane mode: merges and emits each closed window that has a pane, then drops the panes no open
+    /// window needs.
+    private func closePanes(all: Bool, _ emit: (_ start: Int64?, _ end: Int64?, _ state: State, _ late: Int) -> Void) {
+        // (Called from `add` as soon as the watermark closes a window, so that no record reaches a pane
+        // after a window using it has closed: emission does not depend on batch boundaries.)
+        let size = self.size!
+        guard all || watermark != Int64.min else { return }
+        // Windows closed now: starts up to the last one whose end the watermark passed.
+        let limit: Int64
+        if all {
+            guard let last = open.keys.max() else { return }
+            limit = last
+        } else {
+            let w = watermark &- size
+            limit = w - ((w % slide) + slide) % slide
+        }
+        guard limit > closedThrough else { return }
+        guard all || minOpen &- Int64(panes - 1) &* slide <= limit else {
+            // No open pane belongs to a window that closed.
+            closedThrough = limit
+            return
+        }
+        var starts = Set<Int64>()
+        for p in open.keys {
+            for j in 0..<panes {
+                let s = p - Int64(j) * slide
+                if s > closedThrough && s <= limit { starts.insert(s) }
+            }
+        }
+        let ordered = starts.sorted()
+        for (i, start) in ordered.enumerated() {
+            let merged = make()
+            for j in 0..<panes {
+                if let pane = open[start + Int64(j) * slide] { merge!(merged, pane) }
+            }
+            var late = 0
+            for (k, n) in lateByWindow where k <= start || (all && i == ordered.count - 1) {
+                late += n
+                lateByWindow[k] = nil
+            }
+            emit(start, start + size, merged, late)
+        }
+        closedThrough = limit
+        // A pane is needed until the window starting with it has closed.
+        for p in Array(open.keys) where p <= closedThrough { open[p] = nil }
+        minOpen = open.keys.min() ?? Int64.max
+        runNewest = Int64.min
+        runStates[0] = nil
     }
 
     /// Window bounds as result columns.

@@ -61,6 +61,7 @@ public final class SessionOperator: OrderedOperator {
             return w
         }
         super.init(name: name, sink: sink)
+        windows.onClose = { [unowned self] in self.emitWindow($0, $1, $2, $3) }
     }
 
     /// Users with a request within the gap of the newest event (refreshed as state expires).
@@ -115,37 +116,37 @@ public final class SessionOperator: OrderedOperator {
     public override func close() { emitClosed(all: true) }
 
 
-    private func emitClosed(all: Bool) {
-        windows.close(all: all) { start, end, w, late in
-            let start = start!, end = end!
-            recent.append((start, w.users))
-            recent.removeAll { $0.start + spec.every <= end - spec.gap }
-            var activeUsers = DistinctCounter()
-            for r in recent { activeUsers.merge(r.users) }
-            var row = ResultRow()
-            EventTimeWindows<Window>.bounds(start, end, into: &row)
-            row.set("requests", .int(Int64(w.requests)))
-            row.set("visits", .int(Int64(w.visits)))
-            row.set("users", .int(Int64(w.users.count.value)))
-            row.set("active_users", .int(Int64(activeUsers.count.value)))
-            row.set("estimated", .bool(w.users.count.estimated || activeUsers.count.estimated))
-            row.set("visits_per_user", .double(w.users.count.value > 0 ? Double(w.visits) / Double(w.users.count.value) : 0))
-            row.set("late_records", .int(Int64(late)))
-            publish([row], write: w.perUser == nil)
-            if let counter = w.perUser {
-                var order = Array(0..<counter.count)
-                let keys = order.map { counter.key(at: $0) }
-                order.sort { counter.count(at: $0) != counter.count(at: $1) ? counter.count(at: $0) > counter.count(at: $1) : keys[$0] < keys[$1] }
-                let rows = order.prefix(spec.limit).map { i -> ResultRow in
-                    var u = ResultRow()
-                    EventTimeWindows<Window>.bounds(start, end, into: &u)
-                    u.set("user", .string(keys[i]))
-                    u.set("requests", .int(Int64(counter.count(at: i))))
-                    u.set("visits", .int(Int64(w.perUserVisits[i])))
-                    return u
-                }
-                sink?.write(rows)
+    private func emitClosed(all: Bool) { windows.close(all: all) }
+
+    private func emitWindow(_ start: Int64?, _ end: Int64?, _ w: Window, _ late: Int) {
+        let start = start!, end = end!
+        recent.append((start, w.users))
+        recent.removeAll { $0.start + spec.every <= end - spec.gap }
+        var activeUsers = DistinctCounter()
+        for r in recent { activeUsers.merge(r.users) }
+        var row = ResultRow()
+        EventTimeWindows<Window>.bounds(start, end, into: &row)
+        row.set("requests", .int(Int64(w.requests)))
+        row.set("visits", .int(Int64(w.visits)))
+        row.set("users", .int(Int64(w.users.count.value)))
+        row.set("active_users", .int(Int64(activeUsers.count.value)))
+        row.set("estimated", .bool(w.users.count.estimated || activeUsers.count.estimated))
+        row.set("visits_per_user", .double(w.users.count.value > 0 ? Double(w.visits) / Double(w.users.count.value) : 0))
+        row.set("late_records", .int(Int64(late)))
+        publish([row], write: w.perUser == nil)
+        if let counter = w.perUser {
+            var order = Array(0..<counter.count)
+            let keys = order.map { counter.key(at: $0) }
+            order.sort { counter.count(at: $0) != counter.count(at: $1) ? counter.count(at: $0) > counter.count(at: $1) : keys[$0] < keys[$1] }
+            let rows = order.prefix(spec.limit).map { i -> ResultRow in
+                var u = ResultRow()
+                EventTimeWindows<Window>.bounds(start, end, into: &u)
+                u.set("user", .string(keys[i]))
+                u.set("requests", .int(Int64(counter.count(at: i))))
+                u.set("visits", .int(Int64(w.perUserVisits[i])))
+                return u
             }
+            sink?.write(rows)
         }
     }
 }

@@ -87,6 +87,43 @@ public final class SpaceSaving {
         siftDown(0)
     }
 
+    /// Adds another summary's counts, as when a sliding window is merged from its panes (Agarwal et al.'s
+    /// mergeable summaries): exact when neither summary evicted and the union fits the capacity; otherwise
+    /// every count stays an upper bound, its error growing by what an absent key could have had.
+    public func merge(_ other: SpaceSaving) {
+        guard other.total > 0 else { return }
+        let selfFloor = evicted ? entries[Int(heap[0])].count : 0
+        let otherFloor = other.evicted ? other.entries[Int(other.heap[0])].count : 0
+        var combined: [[UInt8]: (count: Int, error: Int, hash: UInt64)] = [:]
+        for e in entries { combined[e.key] = (e.count + otherFloor, e.error + otherFloor, e.hash) }
+        for e in other.entries {
+            if let c = combined[e.key] {
+                combined[e.key] = (c.count - otherFloor + e.count, c.error - otherFloor + e.error, c.hash)
+            } else {
+                combined[e.key] = (e.count + selfFloor, e.error + selfFloor, e.hash)
+            }
+        }
+        var kept = combined.map { (key: $0.key, value: $0.value) }
+        if kept.count > capacity {
+            kept.sort { $0.value.count != $1.value.count ? $0.value.count > $1.value.count : $0.key.lexicographicallyPrecedes($1.key) }
+            kept.removeLast(kept.count - capacity)
+            evicted = true
+        }
+        evicted = evicted || other.evicted
+        total += other.total
+        entries = kept.map { Entry(hash: $0.value.hash, count: $0.value.count, error: $0.value.error, key: $0.key) }
+        heap = (0..<entries.count).map { Int32($0) }
+        position = heap
+        for i in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(i) }
+        var size = 64
+        while size < entries.count * 2 + 2 { size <<= 1 }
+        table.deallocate()
+        table = .allocate(capacity: size)
+        table.initialize(repeating: -1, count: size)
+        mask = size - 1
+        for i in entries.indices { insert(entry: i) }
+    }
+
     /// The `k` most counted keys, with whether the counts are estimates (upper bounds).
     public func top(_ k: Int) -> (items: [KeyCount], estimated: Bool) {
         (topWithErrors(k).map { KeyCount(key: $0.key, count: $0.count) }, evicted)

@@ -26,8 +26,9 @@ public final class TopKOperator: OrderedOperator {
         self.k = max(1, k)
         self.capacity = max(capacity, self.k)
         let cap = self.capacity
-        windows = EventTimeWindows(size: every, slide: slide, lateness: lateness) { Summary(cap) }
+        windows = EventTimeWindows(size: every, slide: slide, lateness: lateness, merge: { $0.counts.merge($1.counts) }) { Summary(cap) }
         super.init(name: name, sink: sink)
+        windows.onClose = { [unowned self] in self.emitWindow($0, $1, $2, $3) }
     }
 
     public override func consume(_ parsed: ParsedBlock) {
@@ -44,22 +45,22 @@ public final class TopKOperator: OrderedOperator {
 
     public override func close() { emitClosed(all: true) }
 
-    private func emitClosed(all: Bool) {
-        windows.close(all: all) { start, end, s, late in
-            var row = ResultRow()
-            EventTimeWindows<Summary>.bounds(start, end, into: &row)
-            row.set("field", .string(field.rawValue))
-            row.set("records", .int(Int64(s.counts.total)))
-            row.set("top", .list(s.counts.topWithErrors(k).map { item in
-                var e = ResultRow()
-                e.set("key", .string(item.key))
-                e.set("count", .int(Int64(item.count)))
-                if s.counts.evicted { e.set("error", .int(Int64(item.error))) }
-                return .object(e)
-            }))
-            row.set("estimated", .bool(s.counts.evicted))
-            if start != nil { row.set("late_records", .int(Int64(late))) }
-            publish([row])
-        }
+    private func emitClosed(all: Bool) { windows.close(all: all) }
+
+    private func emitWindow(_ start: Int64?, _ end: Int64?, _ s: Summary, _ late: Int) {
+        var row = ResultRow()
+        EventTimeWindows<Summary>.bounds(start, end, into: &row)
+        row.set("field", .string(field.rawValue))
+        row.set("records", .int(Int64(s.counts.total)))
+        row.set("top", .list(s.counts.topWithErrors(k).map { item in
+            var e = ResultRow()
+            e.set("key", .string(item.key))
+            e.set("count", .int(Int64(item.count)))
+            if s.counts.evicted { e.set("error", .int(Int64(item.error))) }
+            return .object(e)
+        }))
+        row.set("estimated", .bool(s.counts.evicted))
+        if start != nil { row.set("late_records", .int(Int64(late))) }
+        publish([row])
     }
 }

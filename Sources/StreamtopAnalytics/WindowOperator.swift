@@ -52,6 +52,14 @@ public final class WindowOperator: OrderedOperator {
         var classes = [Int](repeating: 0, count: 6)
         var clients = DistinctCounter()
         let paths = SpaceSaving(capacity: 1000)
+
+        /// Adds a pane's counts (sliding windows).
+        static func merge(_ a: Window, _ b: Window) {
+            a.count += b.count
+            for i in a.classes.indices { a.classes[i] += b.classes[i] }
+            a.clients.merge(b.clients)
+            a.paths.merge(b.paths)
+        }
     }
 
     /// Window length in seconds.
@@ -68,8 +76,9 @@ public final class WindowOperator: OrderedOperator {
         self.seconds = max(1, seconds)
         self.lateness = max(0, lateness)
         self.emit = emit
-        windows = EventTimeWindows(size: self.seconds, slide: slide, lateness: lateness, make: Window.init)
+        windows = EventTimeWindows(size: self.seconds, slide: slide, lateness: lateness, merge: Window.merge, make: Window.init)
         super.init(name: name, sink: sink)
+        windows.onClose = { [unowned self] in self.emitWindow($0, $1, $2, $3) }
     }
 
     /// Records that missed a window already closed.
@@ -96,18 +105,18 @@ public final class WindowOperator: OrderedOperator {
     /// Compatibility with callers that flush windows at the end of the input.
     public func flush() { finish() }
 
-    private func emitClosed(all: Bool) {
-        windows.close(all: all) { start, end, w, late in
-            var classes: [String: Int] = [:]
-            for c in 1...5 where w.classes[c] > 0 { classes["\(c)xx"] = w.classes[c] }
-            let top = w.paths.top(5)
-            let result = Result(
-                window_start: LogTime.iso8601(start!), window_end: LogTime.iso8601(end!), count: w.count,
-                status_classes: classes, unique_clients: w.clients.count.value,
-                unique_clients_estimated: w.clients.count.estimated, top_paths: top.items,
-                top_paths_estimated: top.estimated, late_records: late)
-            emit(result)
-            sink?.write([result.row])
-        }
+    private func emitClosed(all: Bool) { windows.close(all: all) }
+
+    private func emitWindow(_ start: Int64?, _ end: Int64?, _ w: Window, _ late: Int) {
+        var classes: [String: Int] = [:]
+        for c in 1...5 where w.classes[c] > 0 { classes["\(c)xx"] = w.classes[c] }
+        let top = w.paths.top(5)
+        let result = Result(
+            window_start: LogTime.iso8601(start!), window_end: LogTime.iso8601(end!), count: w.count,
+            status_classes: classes, unique_clients: w.clients.count.value,
+            unique_clients_estimated: w.clients.count.estimated, top_paths: top.items,
+            top_paths_estimated: top.estimated, late_records: late)
+        emit(result)
+        sink?.write([result.row])
     }
 }

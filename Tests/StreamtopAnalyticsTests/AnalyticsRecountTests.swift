@@ -130,6 +130,22 @@ func topCounts(_ counts: [String: Int], _ k: Int) -> [(String, Int)] {
             slide = "1m"
             \(Self.noLateness)
             [[task]]
+            name = "paths-sliding"
+            operator = "topk"
+            field = "path"
+            k = 5
+            capacity = 1000000
+            every = "5m"
+            slide = "1m"
+            \(Self.noLateness)
+            [[task]]
+            name = "classes-sliding"
+            operator = "group"
+            by = "status_class"
+            every = "10m"
+            slide = "2m"
+            \(Self.noLateness)
+            [[task]]
             name = "visits"
             operator = "sessions"
             gap = "30m"
@@ -213,6 +229,25 @@ func topCounts(_ counts: [String: Int], _ k: Int) -> [(String, Int)] {
         for w in slid {
             #expect(w["distinct"] as! Int == slidingByName[w["window_start"] as! String]!.count)
         }
+
+        // Sliding top-K (merged from 1-minute panes) and sliding groups (10m every 2m): exact.
+        var slidingPaths: [String: [String: Int]] = [:]
+        var slidingClasses: [String: [String: Int]] = [:]
+        for r in records {
+            for j in 0..<5 { slidingPaths[iso(floorTo(r.time, 60) - Int64(j) * 60), default: [:]][r.path, default: 0] += 1 }
+            for j in 0..<5 { slidingClasses[iso(floorTo(r.time, 120) - Int64(j) * 120), default: [:]]["\(r.status / 100)xx", default: 0] += 1 }
+        }
+        let topRows = rows["paths-sliding"]!
+        #expect(topRows.map { $0["window_start"] as! String } == slidingPaths.keys.sorted(), "\(name)")
+        for w in topRows {
+            let truth = topCounts(slidingPaths[w["window_start"] as! String]!, 5)
+            let items = (w["top"] as! [[String: Any]]).map { ($0["key"] as! String, $0["count"] as! Int) }
+            #expect(w["estimated"] as! Bool == false)
+            #expect(items.map(\.0) == truth.map(\.0) && items.map(\.1) == truth.map(\.1), "\(name) \(w["window_start"]!)")
+        }
+        var groupRows: [String: [String: Int]] = [:]
+        for g in rows["classes-sliding"]! { groupRows[g["window_start"] as! String, default: [:]][g["status_class"] as! String] = g["count"] as? Int }
+        #expect(groupRows == slidingClasses, "\(name)")
 
         // Visits: a new visit after 30 minutes without a request from the same client and agent.
         var last: [String: Int64] = [:]
