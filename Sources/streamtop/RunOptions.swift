@@ -67,11 +67,24 @@ struct RunOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Count requests in tumbling event-time windows of this length (e.g. 1m, 5m) and write one JSON line per window to --results.", valueName: "duration"))
     var window: String?
 
+    @Option(help: ArgumentHelp("Make the windows slide: a new --window-long window starts every this often (must divide --window, e.g. --window 5m --slide 1m).", valueName: "duration"))
+    var slide: String?
+
     @Option(help: ArgumentHelp("Seconds of lateness a window accepts after newer events arrived (default 60s); later records are counted as late.", valueName: "duration"))
     var lateness: String = "60s"
 
-    @Option(help: ArgumentHelp("Where window results go as NDJSON ('-' for stdout; default: windows.ndjson).", valueName: "file"))
+    @Option(help: ArgumentHelp("Where window results go: NDJSON, or CSV for a .csv name ('-' for stdout; default: windows.ndjson).", valueName: "file"))
     var results: String = "windows.ndjson"
+
+    /// The window slide in seconds, if the windows slide.
+    func slideSeconds() throws -> Int64? {
+        guard let text = slide else { return nil }
+        guard let w = try windowSeconds()?.0 else { throw ValidationError("--slide needs --window (the window length)") }
+        guard let s = ActionScript.seconds(text), s >= 1, s == s.rounded(), w % Int64(s) == 0 else {
+            throw ValidationError("--slide wants whole seconds that divide --window, like --window 5m --slide 1m; got '\(text)'")
+        }
+        return Int64(s)
+    }
 
     /// The window length and lateness in seconds, if windows are asked for.
     func windowSeconds() throws -> (Int64, Int64)? {
@@ -139,6 +152,7 @@ struct RunOptions: ParsableArguments {
         _ = try keymap()
         _ = try filterExpression()
         _ = try windowSeconds()
+        _ = try slideSeconds()
         if window != nil && results == "-" && !headless { throw ValidationError("--results - needs --headless (the dashboard owns the terminal)") }
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256, got \(workers)") }
         guard (1...4096).contains(queueCapacity) else { throw ValidationError("--queue-capacity must be between 1 and 4096, got \(queueCapacity)") }

@@ -52,7 +52,7 @@ struct Runner {
         let quarantine = try Quarantine(rejectsPath: options.rejects, sourceNames: sourceNames)
         let format = try options.formatChoice()
         let window = try options.windowSeconds().map { w in
-            WindowOperator(seconds: w.0, lateness: w.1, sink: try ResultSink(task: "window", results: options.results))
+            WindowOperator(seconds: w.0, slide: try options.slideSeconds(), lateness: w.1, sink: try ResultSink(task: "window", results: options.results))
         }
         let pipeline = AccessPipeline(
             lines: lines, workers: options.workers, quarantine: quarantine, queueCapacity: options.queueCapacity,

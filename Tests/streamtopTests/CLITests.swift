@@ -203,6 +203,17 @@ func run(_ args: [String], stdin: Data? = nil, cwd: String? = nil, whileRunning:
         #expect(windows.first?["window_start"] as? String == "2015-05-17T10:00:00Z")
         let bad = try run(["replay", realSample, "--headless", "--window", "soon"])
         #expect(bad.status != 0 && bad.stderr.hasPrefix("streamtop: --window wants a duration"))
+        // Sliding hours every 30 minutes, as CSV: each record in two windows.
+        let csv = FileManager.default.temporaryDirectory.appendingPathComponent("windows-\(getpid()).csv").path
+        let sliding = try run(["replay", realSample, "--speed", "max", "--headless", "--window", "1h", "--slide", "30m", "--lateness", "1d", "--results", csv])
+        #expect(sliding.status == 0, "\(sliding.stderr)")
+        let rows = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")
+        #expect(rows.first?.hasPrefix("window_start,window_end,count,") == true)
+        let header = rows[0].split(separator: ",").map(String.init)
+        let countColumn = header.firstIndex(of: "count")!
+        #expect(rows.dropFirst().reduce(0) { $0 + Int($1.split(separator: ",")[countColumn])! } == 20_000)
+        let badSlide = try run(["replay", realSample, "--headless", "--window", "5m", "--slide", "2m"])
+        #expect(badSlide.status != 0 && badSlide.stderr.hasPrefix("streamtop: --slide wants whole seconds that divide --window"))
     }
 
     @Test func pipelineFilesRunAndCheck() throws {
