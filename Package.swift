@@ -71,6 +71,6 @@ let package = Package(
 )
 
 /// The per-record code (parsing, operators) mutates class-held state in tight loops; in release builds the
-/// runtime's dynamic exclusivity checks cost ~10% of a pipeline's time there (measured with perf). They are
+/// runtime's dynamic exclusivity checks took ~14% of a pipeline's perf samples there. They are
 /// kept in debug builds, where the tests run.
 var hotPath: [SwiftSetting] { [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))] }

@@ -37,10 +37,6 @@ public struct AccessAggregate {
     public var firstEvent = Int64.max
     /// Latest event time, or Int64.min when there are no records.
     public var lastEvent = Int64.min
-    /// Whether paths are counted with their ids folded (`/users/:id`).
-    public var normalizePaths = false
-    /// Scratch space for normalized paths (reused; grows for long paths).
-    private let scratch = ScratchBuffer()
     /// Time to serve requests (µs), for formats that log it ($request_time, %D…).
     public var requestTime = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .two)
 
@@ -63,22 +59,9 @@ public struct AccessAggregate {
             for r in recs {
                 status[Int(r.status)] += 1
                 sum &+= r.size
-                if r.hasRequestLine {
-                    methods.add(base + Int(r.methodStart), Int(r.methodLength))
-                    if normalizePaths {
-                        let out = scratch.reserve(Int(r.pathLength) * 3 + 3)
-                        paths.add(out, PathNormalizer.normalize(base + Int(r.pathStart), Int(r.pathLength), into: out))
-                    } else {
-                        paths.add(base + Int(r.pathStart), Int(r.pathLength))
-                    }
-                } else {
-                    methods.add(AccessAggregate.dash, 1)
-                    if r.hasPath {
-                        paths.add(base + Int(r.pathStart), Int(r.pathLength))
-                    } else {
-                        paths.add(AccessAggregate.dash, 1)
-                    }
-                }
+                // A record without a request line counts as method `-` and path `-`, as the contract says.
+                RecordField.method.withKey(r, base) { methods.add($0, $1) }
+                RecordField.path.withKey(r, base) { paths.add($0, $1) }
                 if keyLimit > 0 {
                     let h = ByteKeyCounter.hash(base + Int(r.clientStart), Int(r.clientLength))
                     clients.addHashed(base + Int(r.clientStart), Int(r.clientLength), h, 1)
@@ -151,11 +134,6 @@ public struct AccessAggregate {
             pathsUndercount: pathsUndercount, clientsUndercount: clientsUndercount)
     }
 
-    static let dash: UnsafePointer<UInt8> = {
-        let p = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
-        p.initialize(to: UInt8(ascii: "-"))
-        return UnsafePointer(p)
-    }()
 }
 
 /// Records in one UTC minute.
@@ -207,22 +185,4 @@ public struct AccessSummary: Sendable {
 
     /// An empty summary.
     public static let empty = AccessAggregate().summary()
-}
-
-/// A reusable byte buffer that grows when asked for more. Owned by one aggregate slot.
-final class ScratchBuffer {
-    private var pointer = UnsafeMutablePointer<UInt8>.allocate(capacity: 4096)
-    private var capacity = 4096
-
-    /// At least `n` bytes of scratch space (valid until the next call).
-    func reserve(_ n: Int) -> UnsafeMutablePointer<UInt8> {
-        if n > capacity {
-            pointer.deallocate()
-            capacity = max(n, capacity * 2)
-            pointer = .allocate(capacity: capacity)
-        }
-        return pointer
-    }
-
-    deinit { pointer.deallocate() }
 }

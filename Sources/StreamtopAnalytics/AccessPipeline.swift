@@ -25,7 +25,10 @@ public final class AccessPipeline {
         self.format = format
         self.analytics = (window.map { [$0] } ?? []) + middle.compactMap { $0.op as? OrderedOperator }
         self.quarantine = quarantine
-        aggregate = AggregateOperator(slots: workers, normalizePaths: normalizePaths, keyLimit: keyLimit)
+        aggregate = AggregateOperator(slots: workers, keyLimit: keyLimit)
+        // Folding ids for the report is the map task's job, placed just before the aggregate so that
+        // filters and windows still see the paths as logged.
+        let normalize = normalizePaths ? [TaskSpec(name: "normalize", op: MapOperator(MapOperator.Options(normalizePaths: true)), priority: 0, queueCapacity: queueCapacity)] : []
         var config = EngineConfig(workers: workers)
         config.sourceName = "source"
         config.policy = policy
@@ -35,6 +38,7 @@ public final class AccessPipeline {
                 + (filter.map { [TaskSpec(name: "filter", op: FilterOperator($0), priority: 0, queueCapacity: queueCapacity)] } ?? [])
                 + (window.map { [TaskSpec(name: "window", op: $0, priority: 0, queueCapacity: queueCapacity)] } ?? [])
                 + middle
+                + normalize
                 + [
                     TaskSpec(name: "aggregate", op: aggregate, priority: 0, queueCapacity: queueCapacity),
                     TaskSpec(name: "sink", op: SinkOperator(), priority: 0, queueCapacity: queueCapacity),

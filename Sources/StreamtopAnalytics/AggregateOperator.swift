@@ -10,17 +10,11 @@ public final class AggregateOperator: StreamOperator {
     }
     private let slots: [Slot]
 
-    /// Creates the operator with one state slot per worker; with `normalizePaths`, paths are counted
-    /// with their ids folded (`/users/:id`); with a `keyLimit`, each slot keeps at most about that many
-    /// distinct paths and clients (see `AccessAggregate.keyLimit`).
-    public init(slots: Int, normalizePaths: Bool = false, keyLimit: Int = 0) {
+    /// Creates the operator with one state slot per worker; with a `keyLimit`, each slot keeps at most
+    /// about that many distinct paths and clients (see `AccessAggregate.keyLimit`).
+    public init(slots: Int, keyLimit: Int = 0) {
         self.slots = (0..<max(1, slots)).map { _ in Slot() }
-        for s in self.slots {
-            s.state.withLock {
-                $0.normalizePaths = normalizePaths
-                $0.keyLimit = keyLimit
-            }
-        }
+        for s in self.slots { s.state.withLock { $0.keyLimit = keyLimit } }
     }
 
     public var maxParallelism: Int { slots.count }

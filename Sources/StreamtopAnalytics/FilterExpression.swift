@@ -75,12 +75,6 @@ public indirect enum FilterExpression: Equatable, Sendable {
         }
     }
 
-    @usableFromInline static let dash: UnsafePointer<UInt8> = {
-        let p = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
-        p.initialize(to: UInt8(ascii: "-"))
-        return UnsafePointer(p)
-    }()
-
     @usableFromInline
     static func test(_ t: TextTest, _ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
         func eq(_ b: [UInt8], at offset: Int) -> Bool {

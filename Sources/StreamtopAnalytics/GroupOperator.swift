@@ -88,7 +88,7 @@ public final class GroupOperator: OrderedOperator {
         windows.onClose = { [unowned self] in self.emitWindow($0, $1, $2, $3) }
     }
 
-    /// Records that missed a closed window.
+    /// Records that missed a closed window (read it once the run has ended).
     public var lateRecords: Int { windows.lateTotal }
 
     public override func consume(_ parsed: ParsedBlock) {

@@ -74,7 +74,8 @@ public final class HashTable64 {
         forEach { k, v in if keep(v) { kept.append((k, v)) } }
         var size = 16
         while size < kept.count * 2 + 2 { size <<= 1 }
-        resize(to: max(size, kept.count * 8 < mask ? size : mask + 1), entries: kept)
+        // Shrink only when most of the table went; otherwise keep its size for the users to come.
+        resize(to: kept.count * 8 < mask ? size : mask + 1, entries: kept)
     }
 
     private func resize(to size: Int, entries: [(UInt64, Int64)]? = nil) {

@@ -230,12 +230,7 @@ public final class EventTimeWindows<State: AnyObject> {
         }
         for (i, start) in ready.enumerated() {
             let s = open.removeValue(forKey: start)!
-            var late = 0
-            for (k, n) in lateByWindow where k <= start || (all && i == ready.count - 1) {
-                late += n
-                lateByWindow[k] = nil
-            }
-            emit(start, start + size, s, late)
+            emit(start, start + size, s, takeLate(upTo: start, everything: all && i == ready.count - 1))
         }
     }
 
@@ -274,12 +269,7 @@ public final class EventTimeWindows<State: AnyObject> {
             for j in 0..<panes {
                 if let pane = open[start + Int64(j) * slide] { merge!(merged, pane) }
             }
-            var late = 0
-            for (k, n) in lateByWindow where k <= start || (all && i == ordered.count - 1) {
-                late += n
-                lateByWindow[k] = nil
-            }
-            emit(start, start + size, merged, late)
+            emit(start, start + size, merged, takeLate(upTo: start, everything: all && i == ordered.count - 1))
         }
         closedThrough = limit
         // A pane is needed until the window starting with it has closed.
@@ -287,6 +277,17 @@ public final class EventTimeWindows<State: AnyObject> {
         minOpen = open.keys.min() ?? Int64.max
         runNewest = Int64.min
         runStates[0] = nil
+    }
+
+    /// The late records reported with the window starting at `start` (those of windows that had no
+    /// records before it included; with `everything`, all that are left, for the last window).
+    private func takeLate(upTo start: Int64, everything: Bool) -> Int {
+        var late = 0
+        for (k, n) in lateByWindow where k <= start || everything {
+            late += n
+            lateByWindow[k] = nil
+        }
+        return late
     }
 
     /// Window bounds as result columns.

@@ -146,7 +146,7 @@ public struct PipelineFile: Sendable {
         let source = Source(files: files, mode: mode, speed: speed, format: format, loop: src["loop"]?.bool ?? false, fromStart: src["from_start"]?.bool ?? false)
 
         var tasks: [Task] = []
-        var names = Set(["source", "parse", "aggregate", "sink"])
+        var names = Set(["source", "parse", "normalize", "aggregate", "sink"])
         for (i, value) in (table["task"]?.array ?? []).enumerated() {
             guard let t = value.table else { throw Mistake(file: file, line: taskHeaders.count > i ? taskHeaders[i] + 1 : 0, message: "[[task]] must be a table") }
             let task = try TaskReader(table: t, index: i, fail: fail).read(names: &names, previous: tasks)

@@ -61,9 +61,10 @@ struct TaskReader {
         case "group":
             var spec = GroupOperator.Spec(by: try fields("by", required: true))
             if let list = table["measures"] {
-                guard let items = list.array?.compactMap({ $0.string }), items.count == list.array?.count,
-                    let measures = Optional(items.compactMap(RecordMeasure.init(rawValue:))), measures.count == items.count, !measures.isEmpty
-                else { throw mistake("measures must be a list of \(RecordMeasure.allCases.map(\.rawValue).joined(separator: ", "))", "measures") }
+                let measures = (list.array ?? []).compactMap { $0.string.flatMap(RecordMeasure.init(rawValue:)) }
+                guard !measures.isEmpty, measures.count == list.array?.count else {
+                    throw mistake("measures must be a list of \(RecordMeasure.allCases.map(\.rawValue).joined(separator: ", "))", "measures")
+                }
                 spec.measures = measures
             }
             if let list = table["percentiles"] {

@@ -68,7 +68,7 @@ public final class SessionOperator: OrderedOperator {
     public var activeUsers: Int { active.load(ordering: .relaxed) }
     /// Visits started so far.
     public var visits: Int { visitsTotal.load(ordering: .relaxed) }
-    /// Records that missed a closed window.
+    /// Records that missed a closed window (read it once the run has ended).
     public var lateRecords: Int { windows.lateTotal }
     /// Users held in state now (bounded by the users active within the gap plus the lateness).
     public var trackedUsers: Int { lastSeen.count }

@@ -1,7 +1,6 @@
 import Foundation
 import StreamtopEngine
 import StreamtopLogs
-import Synchronization
 
 /// The standard summary per event-time window: request count, status classes, distinct clients and top
 /// paths, tumbling (`every`) or sliding (`every` and `slide`), with watermark and allowed lateness (see
@@ -67,7 +66,6 @@ public final class WindowOperator: OrderedOperator {
     /// How far behind the newest event a record may be and still count in its window.
     public let lateness: Int64
     private let windows: EventTimeWindows<Window>
-    private let lateTotal = Atomic<Int>(0)
     private let emit: (Result) -> Void
 
     /// Windows of `seconds` every `slide` seconds (default: tumbling), with `lateness` seconds of grace;
@@ -81,29 +79,23 @@ public final class WindowOperator: OrderedOperator {
         windows.onClose = { [unowned self] in self.emitWindow($0, $1, $2, $3) }
     }
 
-    /// Records that missed a window already closed.
-    public var lateRecords: Int { lateTotal.load(ordering: .relaxed) }
+    /// Records that missed a window already closed (read it once the run has ended).
+    public var lateRecords: Int { windows.lateTotal }
 
     public override func consume(_ parsed: ParsedBlock) {
         let base = parsed.lines.base
-        var late = 0
         for r in parsed.records {
-            let onTime = windows.add(r.time) { w in
+            _ = windows.add(r.time) { w in
                 w.count += 1
                 w.classes[min(5, Int(r.status) / 100)] += 1
                 w.clients.add(ByteKeyCounter.hash(base + Int(r.clientStart), Int(r.clientLength)))
                 if r.hasPath { w.paths.add(base + Int(r.pathStart), Int(r.pathLength)) }
             }
-            if !onTime { late += 1 }
         }
-        if late > 0 { lateTotal.add(late, ordering: .relaxed) }
         emitClosed(all: false)
     }
 
     public override func close() { emitClosed(all: true) }
-
-    /// Compatibility with callers that flush windows at the end of the input.
-    public func flush() { finish() }
 
     private func emitClosed(all: Bool) { windows.close(all: all) }
 

@@ -6,8 +6,6 @@ import StreamtopLogs
 /// Builds the pipeline for a command and runs it headless or in the dashboard.
 struct Runner {
     let options: RunOptions
-    /// Called once the pipeline has finished (headless) or the dashboard has quit, to write final results.
-    var onFinished: () -> Void = {}
 
     /// Replays files by their timestamps (or at max speed).
     func replay(paths patterns: [String], speed: ReplaySpeed, loop: Bool, label: String, middle: [TaskSpec] = []) throws {
@@ -88,10 +86,7 @@ struct Runner {
         if options.headless {
             try runHeadless(pipeline, snapshots: snapshots, player: player)
         } else {
-            defer {
-                pipeline.analytics.forEach { $0.finish() }
-                onFinished()
-            }
+            defer { pipeline.analytics.forEach { $0.finish() } }
             try DashboardRunner(
                 pipeline: pipeline, header: header, pacer: pacer, themeName: options.theme, applier: applier,
                 sourceNames: sourceNames.map { $0.split(separator: "/").last.map(String.init) ?? $0 },
@@ -109,7 +104,6 @@ struct Runner {
         snapshots?.start()
         let final = engine.waitUntilFinished()
         pipeline.analytics.forEach { $0.finish() }
-        onFinished()
         for skipped in player?.stop() ?? [] {
             FileHandle.standardError.write(Data("streamtop: action at line \(skipped.line) ('\(skipped.text)') not applied: the input ended first\n".utf8))
         }

@@ -101,7 +101,7 @@ import Testing
         let pipeline = AccessPipeline(lines: lines, workers: workers, quarantine: try Quarantine(), window: window)
         pipeline.engine.start()
         pipeline.engine.waitUntilFinished()
-        window.flush()
+        window.finish()
         return (results, pipeline.aggregate.summary(), window.lateRecords)
     }
 
@@ -151,7 +151,7 @@ import Testing
                                    filter: try FilterExpression.parse("status < 400"), window: w)
             p.engine.start()
             p.engine.waitUntilFinished()
-            w.flush()
+            w.finish()
             return out
         }
         let one = try windows(1)
