@@ -24,6 +24,10 @@ public enum MalformedReason: Int, CaseIterable, Sendable, Codable {
     case badNumber
     /// A JSON line is not a JSON object, or lacks a field the mapping needs.
     case badJSON
+    /// A number (size, serving time, epoch time) is too large to count with.
+    case numberOutOfRange
+    /// The line is longer than `--max-line-bytes`; only its head was kept.
+    case lineTooLong
 
     /// A short human-readable label.
     public var label: String {
@@ -40,6 +44,8 @@ public enum MalformedReason: Int, CaseIterable, Sendable, Codable {
         case .missingField: return "missing field"
         case .badNumber: return "bad number"
         case .badJSON: return "bad JSON"
+        case .numberOutOfRange: return "number out of range"
+        case .lineTooLong: return "line too long"
         }
     }
 
@@ -58,6 +64,8 @@ public enum MalformedReason: Int, CaseIterable, Sendable, Codable {
         case .missingField: return "missing_field"
         case .badNumber: return "bad_number"
         case .badJSON: return "bad_json"
+        case .numberOutOfRange: return "number_out_of_range"
+        case .lineTooLong: return "line_too_long"
         }
     }
 }
