@@ -28,6 +28,8 @@ public struct AccessAggregate {
     public var keyLimit = 0
     /// Distinct clients, estimated (kept only with a key limit, for when clients have been dropped).
     public var clientSketch = HyperLogLog()
+    /// Distinct paths, estimated (kept only with a key limit, for when paths have been dropped).
+    public var pathSketch = HyperLogLog()
     /// How far a path's or client's count may fall short since keys were dropped (0 while exact).
     public var pathsUndercount = 0
     public var clientsUndercount = 0
@@ -61,7 +63,15 @@ public struct AccessAggregate {
                 sum &+= r.size
                 // A record without a request line counts as method `-` and path `-`, as the contract says.
                 RecordField.method.withKey(r, base) { methods.add($0, $1) }
-                RecordField.path.withKey(r, base) { paths.add($0, $1) }
+                if keyLimit > 0 {
+                    RecordField.path.withKey(r, base) { p, n in
+                        let h = ByteKeyCounter.hash(p, n)
+                        paths.addHashed(p, n, h, 1)
+                        pathSketch.add(h)
+                    }
+                } else {
+                    RecordField.path.withKey(r, base) { paths.add($0, $1) }
+                }
                 if keyLimit > 0 {
                     let h = ByteKeyCounter.hash(base + Int(r.clientStart), Int(r.clientLength))
                     clients.addHashed(base + Int(r.clientStart), Int(r.clientLength), h, 1)
@@ -104,6 +114,7 @@ public struct AccessAggregate {
         paths.merge(other.paths)
         clients.merge(other.clients)
         clientSketch.merge(other.clientSketch)
+        pathSketch.merge(other.pathSketch)
         pathsUndercount += other.pathsUndercount
         clientsUndercount += other.clientsUndercount
         keyLimit = max(keyLimit, other.keyLimit)
@@ -125,7 +136,7 @@ public struct AccessAggregate {
             lines: lines, records: records, malformed: malformed, filtered: filtered, bytes: bytes, status: st, methods: m,
             topPaths: paths.top(top), topClients: clients.top(top),
             uniqueClients: clientsUndercount > 0 ? Int(clientSketch.estimate.rounded()) : clients.count,
-            uniquePaths: paths.count,
+            uniquePaths: pathsUndercount > 0 ? Int(pathSketch.estimate.rounded()) : paths.count,
             firstEvent: records > 0 ? firstEvent : nil, lastEvent: records > 0 ? lastEvent : nil,
             perMinute: minutes.sorted { $0.key < $1.key }.map { MinuteCount(minute: $0.key, count: $0.value) },
             requestTime: requestTime.totalCount == 0 ? nil : LatencySummary(
@@ -182,6 +193,8 @@ public struct AccessSummary: Sendable {
     public var clientsUndercount = 0
     /// Whether `uniqueClients` is an estimate.
     public var uniqueClientsEstimated: Bool { clientsUndercount > 0 }
+    /// Whether `uniquePaths` is an estimate (HyperLogLog, ±1.6%, once paths were dropped).
+    public var uniquePathsEstimated: Bool { pathsUndercount > 0 }
 
     /// An empty summary.
     public static let empty = AccessAggregate().summary()

@@ -20,7 +20,7 @@ public final class AccessPipeline {
     public let analytics: [OrderedOperator]
 
     /// Builds the pipeline over `lines` with `workers` worker threads.
-    public init(lines: LineSource, workers: Int, quarantine: Quarantine, queueCapacity: Int = 8, policy: SchedulingPolicy = .strictPriority, format: FormatChoice = FormatChoice(.combined), filter: FilterExpression? = nil, window: WindowOperator? = nil, middle: [TaskSpec] = [], normalizePaths: Bool = false, keyLimit: Int = 0, clock: EngineClock = MonotonicClock()) {
+    public init(lines: LineSource, workers: Int, quarantine: Quarantine, queueCapacity: Int = 8, policy: SchedulingPolicy = .strictPriority, format: FormatChoice = FormatChoice(.combined), filter: FilterExpression? = nil, window: WindowOperator? = nil, middle: [TaskSpec] = [], normalizePaths: Bool = false, keyLimit: Int = 0, maxLineBytes: Int = LineChunker.defaultMaxLineBytes, clock: EngineClock = MonotonicClock()) {
         self.lines = lines
         self.format = format
         self.analytics = (window.map { [$0] } ?? []) + middle.compactMap { $0.op as? OrderedOperator }
@@ -34,7 +34,7 @@ public final class AccessPipeline {
         config.policy = policy
         engine = Engine(
             source: LineBlockSource(lines, clock: clock, format: format),
-            tasks: [TaskSpec(name: "parse", op: ParseOperator(quarantine: quarantine, format: format), priority: 0, queueCapacity: queueCapacity)]
+            tasks: [TaskSpec(name: "parse", op: ParseOperator(quarantine: quarantine, format: format, maxLineBytes: maxLineBytes), priority: 0, queueCapacity: queueCapacity)]
                 + (filter.map { [TaskSpec(name: "filter", op: FilterOperator($0), priority: 0, queueCapacity: queueCapacity)] } ?? [])
                 + (window.map { [TaskSpec(name: "window", op: $0, priority: 0, queueCapacity: queueCapacity)] } ?? [])
                 + middle

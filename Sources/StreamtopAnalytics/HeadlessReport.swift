@@ -19,6 +19,8 @@ public struct HeadlessReport: Encodable {
     public var workers: Int
     /// The filter expression, when the run had one (records then counts only matching lines).
     public var filter: String?
+    /// Set when a second stop signal ended the run before every queued record was processed.
+    public var interrupted = false
 
     /// Creates a report.
     public init(summary: AccessSummary, malformedReasons: [MalformedReason: Int], elapsedSeconds: Double, tasks: [TaskSnapshot], decisions: [Decision], workers: Int) {
@@ -65,11 +67,13 @@ public struct HeadlessReport: Encodable {
         if s.clientsUndercount > 0 || s.pathsUndercount > 0 {
             // --max-keys dropped keys: say what is now an estimate, and by how much.
             try c.encode(s.uniqueClientsEstimated, forKey: Key("unique_clients_estimated"))
+            try c.encode(s.uniquePathsEstimated, forKey: Key("unique_paths_estimated"))
             try c.encode(s.clientsUndercount, forKey: Key("top_clients_max_undercount"))
             try c.encode(s.pathsUndercount, forKey: Key("top_paths_max_undercount"))
         }
         try c.encode(s.filtered, forKey: Key("filtered"))
         if let f = filter { try c.encode(f, forKey: Key("filter")) }
+        if interrupted { try c.encode(true, forKey: Key("interrupted")) }
         if let rt = s.requestTime { try c.encode(rt, forKey: Key("request_time_us")) }
         try c.encode(
             Dictionary(uniqueKeysWithValues: malformedReasons.map { ($0.key.key, $0.value) }), forKey: Key("malformed_reasons"))

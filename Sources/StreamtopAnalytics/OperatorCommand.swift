@@ -64,14 +64,14 @@ public enum OperatorCommand: Equatable, Sendable {
             try expectCount(3, "priority TASK N  or  priority TASK +N|-N")
             let id = try taskArg()
             let arg = words[2]
-            guard let n = Int(arg.hasPrefix("+") ? String(arg.dropFirst()) : arg) else {
-                throw CommandError("priority must be a whole number, got '\(arg)'")
+            guard let n = Int(arg.hasPrefix("+") ? String(arg.dropFirst()) : arg), (-TaskPriority.limit...TaskPriority.limit).contains(n) else {
+                throw CommandError("priority must be a whole number from -\(TaskPriority.limit) to \(TaskPriority.limit), got '\(arg)'")
             }
             return .engine(arg.hasPrefix("+") || arg.hasPrefix("-") ? .adjustPriority(id, n) : .setPriority(id, n))
         case "workers":
             try expectCount(3, "workers TASK N")
             let id = try taskArg()
-            guard let n = Int(words[2]), n >= 1 else { throw CommandError("workers must be a whole number ≥ 1, got '\(words[2])'") }
+            guard let n = Int(words[2]), (1...1024).contains(n) else { throw CommandError("workers must be a whole number from 1 to 1024, got '\(words[2])'") }
             return .engine(.setWorkers(id, n))
         case "policy":
             try expectCount(2, "policy strict|fair|adaptive")
@@ -168,12 +168,17 @@ public struct ActionScript: Equatable, Sendable {
         entries = out.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
     }
 
-    /// `250ms`, `2s`, `1.5s`, `1m`, `1h`, `1d` → seconds.
+    /// The longest duration accepted anywhere (windows, lateness, intervals, action times, seeks): ten
+    /// years. Longer ones are refused, so converting a duration to whole seconds or milliseconds never traps.
+    public static let longestSeconds: Double = 10 * 365 * 86_400
+
+    /// `250ms`, `2s`, `1.5s`, `1m`, `1h`, `1d` → seconds; nil when it is not a duration or is longer than
+    /// `longestSeconds`.
     public static func seconds(_ text: String) -> Double? {
         let t = text.lowercased()
         let (num, scale): (Substring, Double) =
             t.hasSuffix("ms") ? (t.dropLast(2), 0.001) : t.hasSuffix("s") ? (t.dropLast(1), 1) : t.hasSuffix("m") ? (t.dropLast(1), 60) : t.hasSuffix("h") ? (t.dropLast(1), 3600) : t.hasSuffix("d") ? (t.dropLast(1), 86_400) : (Substring(t), 1)
-        guard let v = Double(num), v >= 0, v.isFinite else { return nil }
+        guard let v = Double(num), v >= 0, v.isFinite, v * scale <= longestSeconds else { return nil }
         return v * scale
     }
 }

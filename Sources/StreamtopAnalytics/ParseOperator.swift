@@ -6,10 +6,13 @@ import StreamtopLogs
 public final class ParseOperator: StreamOperator {
     private let quarantine: Quarantine
     private let formatChoice: FormatChoice
-    /// Creates the operator.
-    public init(quarantine: Quarantine, format: FormatChoice = FormatChoice(.combined)) {
+    private let maxLineBytes: Int
+    /// Creates the operator. Lines longer than `maxLineBytes` are malformed ("line too long"); the source
+    /// hands out only the head of such a line, one byte over the limit, so the test is the same for both.
+    public init(quarantine: Quarantine, format: FormatChoice = FormatChoice(.combined), maxLineBytes: Int = LineChunker.defaultMaxLineBytes) {
         self.quarantine = quarantine
         self.formatChoice = format
+        self.maxLineBytes = maxLineBytes
     }
 
     public var maxParallelism: Int { Int.max }
@@ -21,15 +24,17 @@ public final class ParseOperator: StreamOperator {
         var records: [ParsedRecord] = []
         records.reserveCapacity(block.lineCount)
         var rejected: [Quarantine.Rejected] = []
+        let limit = maxLineBytes
         block.forEachLine { start, length, physical in
-            switch format.parse(base, start: start, count: length) {
+            let outcome: CombinedLogParser.Outcome = length > limit ? .malformed(.lineTooLong) : format.parse(base, start: start, count: length)
+            switch outcome {
             case .record(let r):
                 records.append(r)
             case .malformed(let reason):
                 rejected.append(
                     Quarantine.Rejected(
                         source: block.sourceIndex, line: block.firstLineNumber + physical, reason: reason,
-                        bytes: Array(UnsafeBufferPointer(start: base + start, count: length))))
+                        bytes: Array(UnsafeBufferPointer(start: base + start, count: min(length, limit)))))
             }
         }
         quarantine.add(rejected)

@@ -87,8 +87,49 @@ public struct PipelineFile: Sendable {
         public var description: String { line > 0 ? "\(file):\(line): \(message)" : "\(file): \(message)" }
     }
 
+    /// The most tasks a pipeline file may declare (each is a stage the engine schedules).
+    public static let maxTasks = 256
+    /// The deepest nesting of arrays and inline tables accepted (the TOML parser recurses per level).
+    public static let maxNesting = 32
+
+    /// The first line where arrays/inline tables nest deeper than `limit`, with the depth, or nil.
+    /// Strings and comments are skipped; a rough scan is enough, since it only has to bound recursion.
+    static func nesting(_ text: String, limit: Int) -> (Int, Int)? {
+        var depth = 0
+        var line = 1
+        var quote: UInt8 = 0
+        var escaped = false
+        var comment = false
+        for b in text.utf8 {
+            if b == 0x0A {
+                line += 1
+                comment = false
+                if quote == UInt8(ascii: "'") || quote == UInt8(ascii: "\"") { quote = 0 }
+                continue
+            }
+            if comment { continue }
+            if quote != 0 {
+                if escaped { escaped = false } else if b == UInt8(ascii: "\\") && quote == UInt8(ascii: "\"") { escaped = true } else if b == quote { quote = 0 }
+                continue
+            }
+            switch b {
+            case UInt8(ascii: "#"): comment = true
+            case UInt8(ascii: "\""), UInt8(ascii: "'"): quote = b
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                if depth > limit { return (line, depth) }
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth = max(0, depth - 1)
+            default: break
+            }
+        }
+        return nil
+    }
+
     /// Parses and validates a pipeline file.
     public static func parse(_ text: String, file: String) throws -> PipelineFile {
+        if let (line, depth) = nesting(text, limit: maxNesting) {
+            throw Mistake(file: file, line: line, message: "arrays and tables nest \(depth) deep here; the most a pipeline file may nest is \(maxNesting)")
+        }
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)
@@ -147,9 +188,20 @@ public struct PipelineFile: Sendable {
 
         var tasks: [Task] = []
         var names = Set(["source", "parse", "normalize", "aggregate", "sink"])
-        for (i, value) in (table["task"]?.array ?? []).enumerated() {
+        let taskTables = table["task"]?.array ?? []
+        guard taskTables.count <= maxTasks else {
+            throw Mistake(file: file, line: taskHeaders.count > maxTasks ? taskHeaders[maxTasks] + 1 : 0, message: "\(taskTables.count) tasks; a pipeline may have at most \(maxTasks)")
+        }
+        var outputs: [String: String] = [:]
+        for (i, value) in taskTables.enumerated() {
             guard let t = value.table else { throw Mistake(file: file, line: taskHeaders.count > i ? taskHeaders[i] + 1 : 0, message: "[[task]] must be a table") }
             let task = try TaskReader(table: t, index: i, fail: fail).read(names: &names, previous: tasks)
+            for (key, path) in [("results", task.results), ("snapshot", task.snapshot)] {
+                guard let path, path != "-" else { continue }
+                if let other = outputs[path] { throw fail("\(key) \"\(path)\" is already written by \(other); each task needs its own file", key, i) }
+                if files.contains(path) { throw fail("\(key) \"\(path)\" is an input of this pipeline; writing it would destroy it", key, i) }
+                outputs[path] = "the \(key == "results" ? "results" : "snapshot") of task '\(task.name)'"
+            }
             tasks.append(task)
         }
         return PipelineFile(source: source, tasks: tasks, workers: workers, policy: policy)

@@ -1,4 +1,5 @@
 import StreamtopEngine
+import StreamtopLogs
 import TOMLKit
 
 /// Reads one `[[task]]` table of a pipeline file into a task, with a line-numbered mistake for anything
@@ -199,8 +200,8 @@ struct TaskReader {
 extension PipelineFile.Task {
     /// Builds the task's operator with its result sink (files are created now, so a path that cannot be
     /// written fails before the run starts).
-    public func makeSpec(queueCapacity: Int) throws -> TaskSpec {
-        func sink() throws -> ResultSink { try ResultSink(task: name, results: results, snapshot: snapshot) }
+    public func makeSpec(queueCapacity: Int, outputs: OutputGuard? = nil) throws -> TaskSpec {
+        func sink() throws -> ResultSink { try ResultSink(task: name, results: results, snapshot: snapshot, outputs: outputs) }
         let op: StreamOperator
         switch self.op {
         case .filter(let e): op = FilterOperator(e)

@@ -4,6 +4,10 @@ import Synchronization
 
 /// Where malformed lines go: counted per reason, the most recent kept in memory for inspection, and all
 /// optionally appended to a rejects file with their source and line number.
+///
+/// The rejects file is for people (`cat`, `less`), so its lines are escaped (`Escaped`: control bytes as
+/// `\xHH`, a backslash doubled) unless the run asked for raw bytes. Lines kept in memory are cut to
+/// `keptBytes` (a "line too long" can be 64 KiB).
 /// Thread-safe; touched only for malformed lines, never for good ones.
 public final class Quarantine: @unchecked Sendable {
     /// One rejected line.
@@ -25,19 +29,31 @@ public final class Quarantine: @unchecked Sendable {
 
     private let state = Mutex(State())
     private let capacity: Int
-    private let file: FileHandle?
+    /// The rejects file, if any (its write failures are its own to report).
+    public let file: OutputFile?
     private let sourceNames: [String]
+    private let raw: Bool
+    /// Bytes of a rejected line kept in memory for the dashboard.
+    public static let keptBytes = 4096
 
     /// Keeps the last `capacity` rejected lines; with `rejectsPath`, appends every one to that file as
-    /// `source:line: reason: <line>`.
-    public init(capacity: Int = 200, rejectsPath: String? = nil, sourceNames: [String] = []) throws {
+    /// `source:line: reason: <line>` (escaped, or the line's own bytes with `raw`). The path is claimed
+    /// from `outputs` first, so a rejects file can never be one of the inputs.
+    public init(capacity: Int = 200, rejectsPath: String? = nil, sourceNames: [String] = [], raw: Bool = false, outputs: OutputGuard? = nil) throws {
         self.capacity = capacity
-        self.sourceNames = sourceNames
+        self.sourceNames = sourceNames.map(Escaped.text)
+        self.raw = raw
         if let path = rejectsPath {
-            file = try OutputFile.open(path, what: "rejects file")
+            try outputs?.claim(path, what: "rejects file")
+            file = try OutputFile(path, what: "rejects file", mode: .append)
         } else {
             file = nil
         }
+    }
+
+    /// Cuts a rejected line's bytes to what is kept in memory.
+    public static func kept(_ bytes: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+        Array(bytes.prefix(keptBytes))
     }
 
     /// Records the malformed lines of one block (called by the parse task).
@@ -45,15 +61,19 @@ public final class Quarantine: @unchecked Sendable {
         guard !items.isEmpty else { return }
         state.withLock { s in
             for r in items { s.counts[r.reason.rawValue] += 1 }
-            s.recent.append(contentsOf: items.suffix(capacity))
+            for r in items.suffix(capacity) {
+                var kept = r
+                if kept.bytes.count > Quarantine.keptBytes { kept.bytes.removeLast(kept.bytes.count - Quarantine.keptBytes) }
+                s.recent.append(kept)
+            }
             if s.recent.count > capacity { s.recent.removeFirst(s.recent.count - capacity) }
         }
         if let file {
-            var out = Data()
+            var out: [UInt8] = []
             for r in items {
                 let name = r.source < sourceNames.count ? sourceNames[r.source] : "input\(r.source)"
                 out.append(contentsOf: Array("\(name):\(r.line): \(r.reason.key): ".utf8))
-                out.append(contentsOf: r.bytes)
+                out.append(contentsOf: raw ? r.bytes : Escaped.bytes(r.bytes))
                 out.append(0x0A)
             }
             file.write(out)

@@ -6,11 +6,21 @@ import StreamtopLogs
 ///   line then one line per row). Each row is one `write` of a whole line, so a killed run leaves whole lines.
 /// - `snapshot`: a JSON document with the task's latest rows, replaced atomically (temporary file renamed into
 ///   place) at most once a second while running and once more at the end, so it is never half written.
+///
+/// Both are replaced at the start of a run. A write that fails (disk full, a closed pipe) never ends the run:
+/// it is reported once through `onFailure` and counted in `failures`, and the results file keeps whole lines.
 public final class ResultSink: @unchecked Sendable {
     /// How results are written.
     public enum Format: String, Sendable { case ndjson, csv }
 
-    private let handle: FileHandle?
+    private let handle: OutputFile?
+    /// Snapshot replacements that failed.
+    private var snapshotFailures = 0
+    private var snapshotError: String?
+    /// Called once per file with a one-line message when writing it first fails.
+    public var onFailure: (@Sendable (String) -> Void)? {
+        didSet { handle?.onFailure = onFailure }
+    }
     private let format: Format
     private var header: [String]?
     private let snapshotPath: String?
@@ -24,22 +34,46 @@ public final class ResultSink: @unchecked Sendable {
 
     /// A sink for task `task`: `results` is a path (format from its extension, or `format`), `-`, or nil;
     /// `snapshot` a path for the JSON snapshot keeping the last `keep` rows, or nil.
-    public init(task: String, results: String?, format: Format? = nil, snapshot: String? = nil, keep: Int = 10_000) throws {
+    /// Paths are claimed from `outputs` first, so that a results or snapshot file is never an input nor
+    /// another output of the run.
+    public init(task: String, results: String?, format: Format? = nil, snapshot: String? = nil, keep: Int = 10_000, outputs: OutputGuard? = nil) throws {
         self.task = task
         self.snapshotPath = snapshot
         self.snapshotKeep = max(1, keep)
         self.format = format ?? (results.map { $0.lowercased().hasSuffix(".csv") ? .csv : .ndjson } ?? .ndjson)
-        switch results {
-        case nil: handle = nil
-        case "-": handle = FileHandle.standardOutput
-        case let path?:
-            handle = try OutputFile.open(path, what: "results file")
-        }
+        if let r = results { try outputs?.claim(r, what: "results of task '\(task)'") }
         if let s = snapshot {
+            guard s != "-" else { throw SourceError("snapshot of task '\(task)' needs a file name ('-' is for results)") }
+            try outputs?.claim(s, what: "snapshot of task '\(task)'")
             // Fail now rather than at the end of a long run.
             let dir = (s as NSString).deletingLastPathComponent
-            guard FileManager.default.isWritableFile(atPath: dir.isEmpty ? "." : dir) else { throw SourceError("cannot write snapshot file \(s)") }
+            guard FileManager.default.isWritableFile(atPath: dir.isEmpty ? "." : dir) else { throw SourceError("cannot write snapshot file \(Escaped.text(s)): its folder is not writable") }
         }
+        switch results {
+        case nil: handle = nil
+        case "-": handle = OutputFile(descriptor: 1, name: "standard output", what: "results of task '\(task)'")
+        case let path?:
+            handle = try OutputFile(path, what: "results file")
+        }
+    }
+
+    /// Writes that failed (results lines and snapshot replacements).
+    public var failures: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return (handle?.failures ?? 0) + snapshotFailures
+    }
+
+    /// One line per file that failed, for the end of a run.
+    public var failureSummaries: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        var out: [String] = []
+        if let s = handle?.failureSummary { out.append(s) }
+        if snapshotFailures > 0, let path = snapshotPath {
+            out.append("\(snapshotFailures) replacement\(snapshotFailures == 1 ? "" : "s") of snapshot file \(Escaped.text(path)) failed (last: \(snapshotError ?? "?"))")
+        }
+        return out
     }
 
     /// Writes rows.
@@ -61,7 +95,7 @@ public final class ResultSink: @unchecked Sendable {
                     text += row.csvLine(header: header!) + "\n"
                 }
             }
-            h.write(Data(text.utf8))
+            h.write(text)
         }
         written += rows.count
         if snapshotPath != nil {
@@ -86,10 +120,10 @@ public final class ResultSink: @unchecked Sendable {
         doc.set("complete", .bool(final))
         doc.set("rows_written", .int(Int64(written)))
         doc.set("rows", .list(recent.map { .object($0) }))
-        do {
-            try Data((doc.json + "\n").utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            FileHandle.standardError.write(Data("streamtop: cannot write \(path): \(error.localizedDescription)\n".utf8))
+        if let reason = AtomicFile.replace(path, with: Array((doc.json + "\n").utf8)) {
+            snapshotFailures += 1
+            snapshotError = reason
+            if snapshotFailures == 1 { onFailure?("cannot write snapshot file \(Escaped.text(path)): \(reason)") }
         }
     }
 }

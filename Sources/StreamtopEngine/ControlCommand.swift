@@ -24,3 +24,12 @@ public enum ControlCommand: Sendable, Equatable {
     /// Switch the scheduling policy.
     case setPolicy(SchedulingPolicy)
 }
+
+/// The range of task priorities, so that priority arithmetic never overflows.
+public enum TaskPriority {
+    /// Priorities run from `-limit` to `limit`.
+    public static let limit = 1000
+
+    /// `p` kept within the range.
+    public static func clamped(_ p: Int) -> Int { max(-limit, min(limit, p)) }
+}

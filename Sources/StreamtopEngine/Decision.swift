@@ -24,6 +24,7 @@ public struct Decision: Sendable, Codable, Equatable {
         case backpressured, unblocked
         case speedChanged = "speed_changed"
         case rejected
+        case outputFailed = "output_failed"
     }
     /// Sequence number, from 1.
     public var sequence: Int

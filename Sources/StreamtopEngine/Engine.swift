@@ -139,6 +139,20 @@ public final class Engine: @unchecked Sendable {
         return publish()
     }
 
+    /// Waits up to `timeout` seconds for the end (input ended and drained, or `shutdown`); true when it came.
+    public func waitUntilFinished(timeout: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        cond.lock()
+        defer { cond.unlock() }
+        while !finished && !stopping {
+            waiters += 1
+            let signalled = cond.wait(until: deadline)
+            waiters -= 1
+            if !signalled { break }
+        }
+        return finished || stopping
+    }
+
     /// True once the input ended and everything drained.
     public var isFinished: Bool {
         cond.lock()
@@ -405,7 +419,8 @@ public final class Engine: @unchecked Sendable {
             } else {
                 logLocked(.operator, .resumed, t.name, "resumed", "operator request; draining \(t.queue.count) queued batches (\(t.queue.records) records)", numbers: ["queue_depth": Double(t.queue.count), "queued_records": Double(t.queue.records)])
             }
-        case .setPriority(let id, let p):
+        case .setPriority(let id, let requested):
+            let p = TaskPriority.clamped(requested)
             guard let t = task(id), t.priority != p else { return }
             if id.index == 0 {
                 logLocked(.operator, .rejected, t.name, "priority stays \(t.priority)", "the source reads on its own thread; priorities order the worker tasks")
@@ -415,7 +430,7 @@ public final class Engine: @unchecked Sendable {
             t.priority = p
         case .adjustPriority(let id, let d):
             guard let t = task(id) else { return }
-            apply(.setPriority(id, t.priority + d))
+            apply(.setPriority(id, TaskPriority.clamped(t.priority) + TaskPriority.clamped(d)))
         case .setWorkers(let id, let n):
             guard let t = task(id) else { return }
             let cap = id.index == 0 ? 1 : min(t.maxParallelism, config.workers)
@@ -532,7 +547,7 @@ public final class Engine: @unchecked Sendable {
         let snap = EngineSnapshot(
             time: Double(now &- startNanos) / 1e9, workers: config.workers, policy: policy.rawValue, tasks: list,
             decisions: Array(decisions.suffix(200)), decisionCount: decisionSequence,
-            endToEndLatency: endToEnd.summary(), throughputHistory: history, finished: finished)
+            endToEndLatency: endToEnd.summary(), throughputHistory: history, finished: finished, inputEnded: sourceDone)
         cond.unlock()
         latest.withLock { $0 = snap }
         return snap

@@ -18,6 +18,8 @@ public struct EngineSnapshot: Sendable {
     public var throughputHistory: [Double]
     /// True once the input has ended and every task has drained.
     public var finished: Bool
+    /// True once the source has no more input (tasks may still be draining, or paused).
+    public var inputEnded = false
 
     /// An empty snapshot, before the engine has published one.
     public static let empty = EngineSnapshot(

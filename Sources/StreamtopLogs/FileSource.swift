@@ -1,4 +1,5 @@
 import CZlib
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -12,20 +13,25 @@ public final class FileSource: LineSource {
     /// Whether to start again from the first file after the last one ends.
     public let loop: Bool
     private var index = 0
+    /// Set by `stop()` from any thread; read by the source thread.
+    private let stopped = Atomic<Bool>(false)
     private var fd: Int32 = -1
     /// Set when the current input is gzip-compressed (read through zlib instead of read(2)).
     private var gz: gzFile?
     private var chunker: LineChunker
     private let blockSize: Int
+    private let maxLineBytes: Int
 
     /// Opens the first input at once, so a missing file fails before anything starts; later ones are
-    /// checked with `FileSource.checkReadable` by the caller.
-    public init(paths: [String], loop: Bool = false, blockSize: Int = 256 * 1024) throws {
+    /// checked with `FileSource.checkReadable` by the caller. Lines longer than `maxLineBytes` are cut
+    /// (see `LineChunker`).
+    public init(paths: [String], loop: Bool = false, blockSize: Int = 256 * 1024, maxLineBytes: Int = LineChunker.defaultMaxLineBytes) throws {
         precondition(!paths.isEmpty)
         self.paths = paths
         self.loop = loop
         self.blockSize = blockSize
-        self.chunker = LineChunker(sourceIndex: 0, blockSize: blockSize)
+        self.maxLineBytes = maxLineBytes
+        self.chunker = LineChunker(sourceIndex: 0, blockSize: blockSize, maxLineBytes: maxLineBytes, name: paths[0])
         for p in paths { try FileSource.checkReadable(p) }
         try open(0)
     }
@@ -60,16 +66,32 @@ public final class FileSource: LineSource {
         return paths.count > 1 ? "\(first) (+\(paths.count - 1) more)" : first
     }
 
-    public func stop() { index = paths.count }
+    public func stop() { stopped.store(true, ordering: .relaxed) }
 
     public func nextBlock() throws -> LineBlock? {
-        while index < paths.count {
+        while index < paths.count && !stopped.load(ordering: .relaxed) {
             let result: LineChunker.ReadResult
             if let gz {
-                result = try chunker.read { buffer, count in
-                    let n = Int(gzread(gz, buffer, UInt32(min(count, Int(Int32.max)))))
-                    if n < 0 { errno = EIO }
-                    return n
+                var damage: String?
+                do {
+                    result = try chunker.read { buffer, count in
+                        let n = Int(gzread(gz, buffer, UInt32(min(count, Int(Int32.max)))))
+                        if n < 0 {
+                            damage = FileSource.gzipError(gz)
+                            errno = EIO
+                        }
+                        return n
+                    }
+                } catch {
+                    throw damaged(damage ?? "\(error)")
+                }
+                if case .endOfData = result, let problem = FileSource.gzipError(gz) {
+                    // zlib reports a truncated stream only as an error state at the end.
+                    if let tail = chunker.flush() {
+                        pendingDamage = problem
+                        return tail
+                    }
+                    throw damaged(problem)
                 }
             } else {
                 result = try chunker.read(from: fd)
@@ -79,6 +101,7 @@ public final class FileSource: LineSource {
             case .partial: continue
             case .endOfData:
                 if let tail = chunker.flush() { return tail }
+                if let problem = pendingDamage { throw damaged(problem) }
                 if let g = gz {
                     gzclose(g)
                     gz = nil
@@ -96,7 +119,27 @@ public final class FileSource: LineSource {
         return nil
     }
 
+    /// A gzip error zlib reports for an open stream (nil when the stream is fine so far).
+    static func gzipError(_ gz: gzFile) -> String? {
+        var code: Int32 = 0
+        let message = gzerror(gz, &code)
+        guard code != Z_OK && code != Z_STREAM_END else { return nil }
+        var text = message.map { String(cString: $0) } ?? ""
+        // zlib prefixes the path it was opened with, `<fd:3>: ` for a descriptor: the caller names the file.
+        if text.hasPrefix("<fd:"), let colon = text.range(of: ">: ") { text = String(text[colon.upperBound...]) }
+        return text.isEmpty ? "error \(code)" : text
+    }
+
+    /// A truncated or corrupt gzip file, found at the end of the lines that could be read from it.
+    private var pendingDamage: String?
+
+    private func damaged(_ problem: String) -> SourceError {
+        let name = paths[index]
+        return SourceError("\(name) is damaged (\(problem)) after \(chunker.linesHandedOut) lines; the lines before the damage were counted")
+    }
+
     private func open(_ i: Int) throws {
+        pendingDamage = nil
         let path = paths[i]
         if path == "-" {
             fd = 0
@@ -110,6 +153,6 @@ public final class FileSource: LineSource {
                 gz = g
             }
         }
-        chunker = LineChunker(sourceIndex: i, blockSize: blockSize)
+        chunker = LineChunker(sourceIndex: i, blockSize: blockSize, maxLineBytes: maxLineBytes, name: path == "-" ? "standard input" : path)
     }
 }

@@ -21,13 +21,22 @@ public final class FollowSource: LineSource {
         var rotatedFd: Int32 = -1
         var rotatedChunker: LineChunker?
         var graceUntil: UInt64 = 0
+        /// The first bytes of the file as read (up to `headBytes`): a copy-truncate that regrows past the
+        /// read position within one poll changes them, which the size alone cannot show.
+        var head: [UInt8] = []
+        /// Size and modification time at the last look, to skip the head check while nothing changed.
+        var lastSize: Int64 = -1
+        var lastModified = timespec()
 
-        init(path: String, index: Int, blockSize: Int) {
+        init(path: String, index: Int, chunker: LineChunker) {
             self.path = path
             self.index = index
-            chunker = LineChunker(sourceIndex: index, blockSize: blockSize)
+            self.chunker = chunker
         }
     }
+
+    /// Bytes of a file's head compared to detect a copy-truncate that regrew within one poll.
+    static let headBytes = 512
 
     private var followers: [Follower]
     /// Patterns to look for new files with, and when they were last expanded.
@@ -35,6 +44,9 @@ public final class FollowSource: LineSource {
     private var lastExpansion: UInt64 = 0
     private let stopped = Atomic<Bool>(false)
     private let blockSize: Int
+    private let maxLineBytes: Int
+    /// Most files followed at once (from the open-file limit); later pattern matches beyond it are refused.
+    private let maxFiles: Int
     let pollInterval: UInt32
     /// Seconds a renamed-away file is still read.
     public var rotationGrace: Double = 5
@@ -42,14 +54,22 @@ public final class FollowSource: LineSource {
     public var onEvent: ((String) -> Void)?
 
     /// Follows `paths`. With `fromStart`, existing content is read first; otherwise reading starts at the
-    /// current end of each file, as `tail -F -n 0` does.
-    public init(paths: [String], fromStart: Bool = false, blockSize: Int = 256 * 1024, pollMilliseconds: UInt32 = 50) {
+    /// current end of each file, as `tail -F -n 0` does. Throws when there are more files than the
+    /// process may open (see `openFileBudget`).
+    public init(paths: [String], fromStart: Bool = false, blockSize: Int = 256 * 1024, pollMilliseconds: UInt32 = 50, maxLineBytes: Int = LineChunker.defaultMaxLineBytes) throws {
         self.blockSize = blockSize
+        self.maxLineBytes = maxLineBytes
         self.pollInterval = pollMilliseconds * 1000
         patterns = paths.filter(Glob.isPattern)
         let plain = paths.filter { !Glob.isPattern($0) }
         let matched = patterns.flatMap(Glob.expand).filter { !plain.contains($0) }
-        followers = (plain + matched).enumerated().map { Follower(path: $0.element, index: $0.offset, blockSize: blockSize) }
+        let all = plain + matched
+        maxFiles = FollowSource.openFileBudget()
+        guard all.count <= maxFiles else {
+            throw SourceError("cannot follow \(all.count) files: the open-file limit allows \(maxFiles) (ulimit -n \(FollowSource.openFileLimit()), less \(FollowSource.reservedDescriptors) kept for streamtop itself); raise it with ulimit -n or follow fewer files")
+        }
+        followers = []
+        followers = all.enumerated().map { Follower(path: $0.element, index: $0.offset, chunker: makeChunker($0.offset, $0.element)) }
         for f in followers {
             if openFile(f) && !fromStart { lseek(f.fd, 0, SEEK_END) }
         }
@@ -93,7 +113,12 @@ public final class FollowSource: LineSource {
         lastExpansion = monotonicNanos()
         let known = Set(followers.map(\.path))
         for path in patterns.flatMap(Glob.expand) where !known.contains(path) {
-            let f = Follower(path: path, index: followers.count, blockSize: blockSize)
+            guard followers.count < maxFiles else {
+                if !warnedAboutLimit { onEvent?("not following \(path): already following \(followers.count) files, the most the open-file limit allows") }
+                warnedAboutLimit = true
+                continue
+            }
+            let f = Follower(path: path, index: followers.count, chunker: makeChunker(followers.count, path))
             followers.append(f)
             if openFile(f) { onEvent?("\(path) matches a followed pattern; following it from its start") }
         }
@@ -123,8 +148,11 @@ public final class FollowSource: LineSource {
             guard openFile(f) else { return nil }
             onEvent?("\(f.path) appeared; following it")
         }
+        if let tail = checkRewritten(f) { return tail }
         switch try f.chunker.read(from: f.fd) {
-        case .block(let b): return b
+        case .block(let b):
+            rememberHead(f)
+            return b
         case .partial: return nil
         case .endOfData: break
         }
@@ -137,7 +165,7 @@ public final class FollowSource: LineSource {
             f.rotatedChunker = f.chunker
             f.graceUntil = monotonicNanos() + UInt64(rotationGrace * 1e9)
             f.fd = -1
-            f.chunker = LineChunker(sourceIndex: f.index, blockSize: blockSize)
+            f.chunker = makeChunker(f.index, f.path)
             if openFile(f) { onEvent?("\(f.path) was rotated (new inode); reading the new file") }
             return nil
         }
@@ -146,14 +174,75 @@ public final class FollowSource: LineSource {
             let position = lseek(f.fd, 0, SEEK_CUR)
             if fst.st_size < position {
                 // Copy-truncate: the file shrank under us; start over from its beginning.
-                lseek(f.fd, 0, SEEK_SET)
-                let tail = f.chunker.flush()
-                f.chunker.reset()
-                onEvent?("\(f.path) was truncated; reading from its start")
-                return tail
+                return restart(f, because: "\(f.path) was truncated; reading from its start")
             }
         }
         return nil
+    }
+
+    /// Starts the file over from its beginning (after a copy-truncate); returns the held-back partial line.
+    private func restart(_ f: Follower, because event: String) -> LineBlock? {
+        lseek(f.fd, 0, SEEK_SET)
+        let tail = f.chunker.flush()
+        f.chunker.reset()
+        f.head = []
+        onEvent?(event)
+        return tail
+    }
+
+    /// Detects a copy-truncate whose new content already reaches past the read position: the file's
+    /// first bytes no longer match those read from it. Looks only when the size or mtime changed.
+    private func checkRewritten(_ f: Follower) -> LineBlock?? {
+        guard !f.head.isEmpty else { return nil }
+        var st = stat()
+        guard fstat(f.fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        let size = Int64(st.st_size)
+        if size == f.lastSize && st.st_mtim.tv_sec == f.lastModified.tv_sec && st.st_mtim.tv_nsec == f.lastModified.tv_nsec { return nil }
+        f.lastSize = size
+        f.lastModified = st.st_mtim
+        var now = [UInt8](repeating: 0, count: f.head.count)
+        let count = f.head.count
+        let n: Int = now.withUnsafeMutableBytes { buf in pread(f.fd, buf.baseAddress, count, 0) }
+        if n == f.head.count && now == f.head { return nil }
+        return .some(restart(f, because: "\(f.path) was truncated and rewritten (its first bytes changed); reading from its start"))
+    }
+
+    /// Keeps the first bytes of a regular file once they have been read (for `checkRewritten`).
+    private func rememberHead(_ f: Follower) {
+        guard f.head.count < FollowSource.headBytes else { return }
+        let position = Int(lseek(f.fd, 0, SEEK_CUR))
+        guard position > f.head.count else { return }
+        let want = min(FollowSource.headBytes, position)
+        var bytes = [UInt8](repeating: 0, count: want)
+        let n: Int = bytes.withUnsafeMutableBytes { buf in pread(f.fd, buf.baseAddress, want, 0) }
+        if n == want { f.head = bytes }
+    }
+
+    private func makeChunker(_ index: Int, _ path: String) -> LineChunker {
+        LineChunker(sourceIndex: index, blockSize: blockSize, maxLineBytes: maxLineBytes, name: path)
+    }
+
+    private var warnedAboutLimit = false
+
+    /// Descriptors kept free for everything else streamtop opens (outputs, the terminal, rotated files).
+    public static let reservedDescriptors = 64
+
+    /// The soft open-file limit, raised to the hard limit first (as many daemons do at start).
+    public static func openFileLimit() -> Int {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
+        if limit.rlim_cur < limit.rlim_max {
+            var raised = limit
+            raised.rlim_cur = limit.rlim_max
+            if setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
+        }
+        return Int(min(limit.rlim_cur, rlim_t(Int32.max)))
+    }
+
+    /// How many files can be followed: half of what is left after the reserve, since each followed file
+    /// may hold a second descriptor for a renamed-away file during its grace period.
+    public static func openFileBudget() -> Int {
+        max(1, (openFileLimit() - reservedDescriptors) / 2)
     }
 
     private func openFile(_ f: Follower) -> Bool {

@@ -6,9 +6,21 @@
 ///
 /// Reads go straight into the block's own buffer; only the partial last line is copied, into the next
 /// buffer. Used by one thread at a time.
+///
+/// Memory stays bounded whatever the input: a line longer than `maxLineBytes` is handed out as its first
+/// `maxLineBytes + 1` bytes (so the parser sees it is too long and rejects it as "line too long", head kept
+/// for inspection) and the rest of it, up to its newline, is skipped as it is read.
 public final class LineChunker {
+    /// The default longest line: longer ones are rejected (64 KiB; real access-log lines are < 8 KiB).
+    public static let defaultMaxLineBytes = 64 * 1024
     /// Bytes read per block, roughly; a block grows when a single line is longer.
     public let blockSize: Int
+    /// The longest line kept whole; see the type's summary.
+    public let maxLineBytes: Int
+    /// Skipping the tail of an over-long line whose head was already handed out.
+    private var skipping = false
+    /// The input's name, for error messages.
+    private let name: String
     private var carry: UnsafeMutableRawBufferPointer
     private var carryCount = 0
     /// Byte offset in the source of the first byte not yet handed out in a block.
@@ -18,9 +30,11 @@ public final class LineChunker {
     private let sourceIndex: Int
 
     /// Creates a chunker for the source with index `sourceIndex`.
-    public init(sourceIndex: Int, blockSize: Int = 256 * 1024) {
+    public init(sourceIndex: Int, blockSize: Int = 256 * 1024, maxLineBytes: Int = LineChunker.defaultMaxLineBytes, name: String = "input") {
         self.sourceIndex = sourceIndex
         self.blockSize = blockSize
+        self.maxLineBytes = max(1, maxLineBytes)
+        self.name = name
         carry = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 16)
     }
 
@@ -54,9 +68,11 @@ public final class LineChunker {
             let n = reader(buffer.baseAddress! + filled, capacity - filled)
             if n < 0 {
                 if errno == EINTR { continue }
+                // A non-blocking FIFO or pipe with a writer but no data yet: nothing to read for now.
+                if errno == EAGAIN || errno == EWOULDBLOCK { break }
                 let err = String(cString: strerror(errno))
                 buffer.deallocate()
-                throw SourceError("read failed: \(err)")
+                throw SourceError("cannot read \(name): \(err)")
             }
             if n == 0 {
                 sawEOF = true
@@ -69,11 +85,40 @@ public final class LineChunker {
             buffer.deallocate()
             return sawEOF ? .endOfData : .partial
         }
-        // Cut after the last newline; keep the rest for the next read.
         let base = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        if skipping {
+            // Drop the rest of the over-long line, up to and including its newline.
+            guard let nl = memchr(base, 0x0A, filled) else {
+                offset += Int64(filled)
+                buffer.deallocate()
+                return .partial
+            }
+            let skipped = base.distance(to: nl.assumingMemoryBound(to: UInt8.self)) + 1
+            offset += Int64(skipped)
+            skipping = false
+            filled -= skipped
+            if filled == 0 {
+                buffer.deallocate()
+                return .partial
+            }
+            (buffer.baseAddress! + 0).copyMemory(from: buffer.baseAddress! + skipped, byteCount: filled)
+        }
+        // Cut after the last newline; keep the rest for the next read.
         var cut = filled
         while cut > 0 && base[cut - 1] != 0x0A { cut -= 1 }
         if cut == 0 {
+            if filled > maxLineBytes {
+                // No newline within the limit: hand out the head and skip the rest of the line.
+                let headCount = maxLineBytes + 1
+                let head = UnsafeMutableRawBufferPointer.allocate(byteCount: headCount, alignment: 16)
+                head.baseAddress!.copyMemory(from: buffer.baseAddress!, byteCount: headCount)
+                buffer.deallocate()
+                carryCount = 0
+                skipping = true
+                let block = makeBlock(head, count: headCount)
+                offset += Int64(filled - headCount)
+                return .block(block)
+            }
             stash(buffer, from: 0, count: filled)
             buffer.deallocate()
             return .partial
@@ -95,6 +140,7 @@ public final class LineChunker {
     /// Drops the partial line and restarts offsets (after a truncation or when switching files).
     public func reset() {
         carryCount = 0
+        skipping = false
         offset = 0
         linesHandedOut = 0
     }

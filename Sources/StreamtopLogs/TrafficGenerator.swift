@@ -61,7 +61,18 @@ public struct TrafficGenerator {
             }
         }
         clients = pool
-        meanPerSecond = Double(config.lines) / Double(max(config.duration, 1))
+        // The rhythm's mean over this timeline is not 1 unless it is whole days (an hour from midnight is
+        // quiet): scale by it, so the lines spread over the whole timeline instead of piling up at its end.
+        let step = max(1, config.duration / 100_000)
+        var total = 0.0
+        var samples = 0.0
+        var s: Int64 = 0
+        while s < config.duration {
+            total += TrafficGenerator.intensity(at: s, duration: config.duration, storyline: config.storyline)
+            samples += 1
+            s += step
+        }
+        meanPerSecond = Double(config.lines) / Double(max(config.duration, 1)) / (total > 0 ? total / samples : 1)
     }
 
     /// True once `config.lines` lines have been produced.
@@ -81,17 +92,21 @@ public struct TrafficGenerator {
                 produced += 1
                 emitted += 1
             }
-            if second > config.duration * 4 { second = 0 }  // the rhythm under-produced: wrap (rare)
+            if second >= config.duration { second = 0 }  // rounding left a few lines: another pass
         }
     }
 
     /// Relative traffic intensity at `second` of the timeline (mean 1 over a day).
     func intensity(at second: Int64) -> Double {
+        TrafficGenerator.intensity(at: second, duration: config.duration, storyline: config.storyline)
+    }
+
+    static func intensity(at second: Int64, duration: Int64, storyline: Bool) -> Double {
         let dayFraction = Double(second % 86_400) / 86_400
         // Low at 04:00, high at 16:00 UTC.
         var v = 1 + 0.75 * sin((dayFraction - 0.416) * 2 * Double.pi)
-        if config.storyline {
-            let f = Double(second) / Double(max(config.duration, 1))
+        if storyline {
+            let f = Double(second) / Double(max(duration, 1))
             if f > 0.70 && f < 0.72 { v *= 4 }  // the sudden spike
         }
         return v

@@ -90,7 +90,10 @@ struct GenerateCommand: ParsableCommand {
 
     func validate() throws {
         guard lines >= 0 else { throw ValidationError("--lines must not be negative") }
-        guard duration > 0 else { throw ValidationError("--duration must be positive") }
+        guard duration > 0, duration <= 315_360_000 else { throw ValidationError("--duration must be from 1 second to 10 years (315360000), got \(duration)") }
+        // Timestamps are written with four-digit years, as access logs do.
+        guard start >= 0, start <= 253_402_300_799 - duration else { throw ValidationError("--start must be an epoch time from 0 such that the timeline ends before the year 10000, got \(start)") }
+        guard lines <= 10_000_000_000 else { throw ValidationError("--lines must be at most 10000000000") }
         guard (0...1).contains(malformed) else { throw ValidationError("--malformed must be between 0 and 1") }
         guard clients >= 1 else { throw ValidationError("--clients must be at least 1") }
         guard TrafficGenerator.Style(rawValue: style) != nil else { throw ValidationError("--style must be combined, timed or json") }
@@ -116,7 +119,12 @@ struct GenerateCommand: ParsableCommand {
                 var off = 0
                 while off < b.count {
                     let n = Foundation.write(1, b.baseAddress! + off, b.count - off)
-                    if n <= 0 { Foundation.exit(n == 0 ? 0 : 1) }
+                    if n < 0 && errno == EINTR { continue }
+                    if n <= 0 {
+                        let reason = n == 0 ? "nothing written" : String(cString: strerror(errno))
+                        FileHandle.standardError.write(Data("streamtop: cannot write to standard output: \(reason)\n".utf8))
+                        Foundation.exit(1)
+                    }
                     off += n
                 }
             }

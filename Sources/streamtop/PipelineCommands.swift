@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import StreamtopAnalytics
 import StreamtopEngine
+import StreamtopLogs
 
 /// `streamtop run PIPELINE.toml`.
 struct RunPipelineCommand: ParsableCommand {
@@ -24,8 +25,11 @@ struct RunPipelineCommand: ParsableCommand {
         if let w = pipeline.workers { opts.workers = w }
         if let p = pipeline.policy { opts.policy = PolicyArgument(p) }
         opts.format = pipeline.source.format
-        let middle = try pipeline.tasks.map { try $0.makeSpec(queueCapacity: opts.queueCapacity) }
-        let runner = Runner(options: opts)
+        // Claim every output before any is opened: none may be an input or another task's file.
+        let outputs = OutputGuard(inputs: pipeline.source.files)
+        let middle = try pipeline.tasks.map { try $0.makeSpec(queueCapacity: opts.queueCapacity, outputs: outputs) }
+        var runner = Runner(options: opts)
+        runner.outputs = outputs
         if pipeline.source.mode == "watch" {
             try runner.watch(paths: pipeline.source.files, fromStart: pipeline.source.fromStart, middle: middle)
         } else {

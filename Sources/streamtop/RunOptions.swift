@@ -10,16 +10,22 @@ struct RunOptions: ParsableArguments {
     @Flag(help: "Run without a terminal: no dashboard; print the final report on stdout (see --report).")
     var headless = false
 
-    @Option(help: "Final report format in headless mode. Only 'json' exists (the report contract).")
+    @Option(help: "Final report format in headless mode: json (the report contract) or none (e.g. with --results -).")
     var report: ReportFormat = .json
 
     @Option(help: "Worker threads for the pipeline's tasks (default: the number of cores).")
     var workers: Int = ProcessInfo.processInfo.activeProcessorCount
 
-    @Option(help: ArgumentHelp("Append every malformed line, with its source and line number, to this file.", valueName: "file"))
+    @Option(help: ArgumentHelp("Append every malformed line, with its source and line number, to this file (kept across runs; control bytes written as \\xHH, see --rejects-raw).", valueName: "file"))
     var rejects: String?
 
-    @Option(help: ArgumentHelp("Write a metrics snapshot as one JSON line to this file at each --every interval.", valueName: "file"))
+    @Flag(help: "Write rejected lines to --rejects as their raw bytes (escape sequences included) instead of escaped.")
+    var rejectsRaw = false
+
+    @Option(help: ArgumentHelp("Longest line kept: longer ones count as malformed ('line too long', their head kept for inspection) so memory stays bounded.", valueName: "bytes"))
+    var maxLineBytes: Int = LineChunker.defaultMaxLineBytes
+
+    @Option(help: ArgumentHelp("Write a metrics snapshot as one JSON line to this file at each --every interval (the file is replaced at start; '-' for stdout with --headless --report none).", valueName: "file"))
     var snapshots: String?
 
     @Option(help: ArgumentHelp("Interval between snapshots written to --snapshots, e.g. 500ms, 2s.", valueName: "duration"))
@@ -70,10 +76,10 @@ struct RunOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Make the windows slide: a new --window-long window starts every this often (must divide --window, e.g. --window 5m --slide 1m).", valueName: "duration"))
     var slide: String?
 
-    @Option(help: ArgumentHelp("Seconds of lateness a window accepts after newer events arrived (default 60s); later records are counted as late.", valueName: "duration"))
-    var lateness: String = "60s"
+    @Option(help: ArgumentHelp("Seconds of lateness a window accepts after newer events arrived (default 60s); later records are counted as late. Needs --window.", valueName: "duration"))
+    var lateness: String?
 
-    @Option(help: ArgumentHelp("Where window results go: NDJSON, or CSV for a .csv name ('-' for stdout; default: windows.ndjson).", valueName: "file"))
+    @Option(help: ArgumentHelp("Where window results go: NDJSON, or CSV for a .csv name; the file is replaced at start ('-' for stdout with --headless --report none; default: windows.ndjson).", valueName: "file"))
     var results: String = "windows.ndjson"
 
     /// The window slide in seconds, if the windows slide.
@@ -89,8 +95,9 @@ struct RunOptions: ParsableArguments {
     /// The window length and lateness in seconds, if windows are asked for.
     func windowSeconds() throws -> (Int64, Int64)? {
         guard let w = window else { return nil }
-        guard let s = ActionScript.seconds(w), s >= 1 else { throw ValidationError("--window wants a duration of at least 1s, like 1m; got '\(w)'") }
-        guard let l = ActionScript.seconds(lateness) else { throw ValidationError("--lateness wants a duration like 60s; got '\(lateness)'") }
+        guard let s = ActionScript.seconds(w), s >= 1 else { throw ValidationError("--window wants a duration from 1s to 10 years, like 1m; got '\(w)'") }
+        let late = lateness ?? "60s"
+        guard let l = ActionScript.seconds(late) else { throw ValidationError("--lateness wants a duration up to 10 years, like 60s; got '\(late)'") }
         return (Int64(s), Int64(l))
     }
 
@@ -154,6 +161,10 @@ struct RunOptions: ParsableArguments {
         _ = try windowSeconds()
         _ = try slideSeconds()
         if window != nil && results == "-" && !headless { throw ValidationError("--results - needs --headless (the dashboard owns the terminal)") }
+        if window != nil && results == "-" && report == .json { throw ValidationError("--results - would mix result rows into the JSON report on standard output; add --report none, or give a file") }
+        if lateness != nil && window == nil { throw ValidationError("--lateness needs --window (it is the lateness the windows accept)") }
+        if snapshots == "-" && !(headless && report == .none) { throw ValidationError("--snapshots - needs --headless --report none (standard output is the dashboard's or the report's)") }
+        guard (256...(1 << 30)).contains(maxLineBytes) else { throw ValidationError("--max-line-bytes must be between 256 and 1073741824, got \(maxLineBytes)") }
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256, got \(workers)") }
         guard (1...4096).contains(queueCapacity) else { throw ValidationError("--queue-capacity must be between 1 and 4096, got \(queueCapacity)") }
     }
@@ -162,6 +173,7 @@ struct RunOptions: ParsableArguments {
 /// Report formats.
 enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
     case json
+    case none
 }
 
 /// A duration written as `250ms`, `2s` or `1.5s`.
@@ -169,7 +181,7 @@ struct Duration: ExpressibleByArgument {
     var milliseconds: Int
     init(milliseconds: Int) { self.milliseconds = milliseconds }
     init?(argument: String) {
-        guard let seconds = ActionScript.seconds(argument), seconds >= 0.01 else { return nil }
+        guard let seconds = ActionScript.seconds(argument), seconds >= 0.01, seconds <= 86_400 else { return nil }
         milliseconds = Int(seconds * 1000)
     }
     var defaultValueDescription: String { "\(milliseconds)ms" }

@@ -2,10 +2,14 @@ import Foundation
 import StreamtopAnalytics
 import StreamtopEngine
 import StreamtopLogs
+import Synchronization
 
 /// Builds the pipeline for a command and runs it headless or in the dashboard.
 struct Runner {
     let options: RunOptions
+    /// Outputs claimed so far; set by `run PIPELINE` (whose task sinks are opened before the run), made
+    /// here otherwise.
+    var outputs: OutputGuard?
 
     /// Replays files by their timestamps (or at max speed).
     func replay(paths patterns: [String], speed: ReplaySpeed, loop: Bool, label: String, middle: [TaskSpec] = []) throws {
@@ -19,7 +23,7 @@ struct Runner {
                 paths.append(p)
             }
         }
-        let files = try FileSource(paths: paths, loop: loop)
+        let files = try FileSource(paths: paths, loop: loop, maxLineBytes: options.maxLineBytes)
         var pacer: ReplayPacer?
         let lines: LineSource
         switch speed {
@@ -31,40 +35,48 @@ struct Runner {
             lines = p
         }
         let span = pacer == nil ? nil : RecordingSpan.of(paths).map { $0.first...$0.last }
-        try run(lines: lines, sourceNames: paths, header: "\(label) \(files.label)", pacer: pacer, span: span, middle: middle, watching: false)
+        try run(lines: lines, sourceNames: paths, header: "\(label) \(files.label)", pacer: pacer, span: span, middle: middle, watching: false, outputs: outputs ?? OutputGuard(inputs: paths))
     }
 
     /// Follows files or stdin.
     func watch(paths: [String], fromStart: Bool, middle: [TaskSpec] = []) throws {
         let lines: LineSource
+        let guardian = outputs ?? OutputGuard(inputs: paths)
         if paths == ["-"] {
-            lines = try FileSource(paths: ["-"])
+            lines = try FileSource(paths: ["-"], maxLineBytes: options.maxLineBytes)
         } else {
             for p in paths where FileManager.default.fileExists(atPath: p) { try FileSource.checkReadable(p) }
-            lines = FollowSource(paths: paths, fromStart: fromStart)
+            lines = try FollowSource(paths: paths, fromStart: fromStart, maxLineBytes: options.maxLineBytes)
         }
-        try run(lines: lines, sourceNames: paths, header: paths == ["-"] ? "watch stdin" : lines.label, pacer: nil, span: nil, middle: middle, watching: true)
+        try run(lines: lines, sourceNames: paths, header: paths == ["-"] ? "watch stdin" : lines.label, pacer: nil, span: nil, middle: middle, watching: true, outputs: guardian)
     }
 
-    private func run(lines: LineSource, sourceNames: [String], header: String, pacer: ReplayPacer?, span: ClosedRange<Int64>?, middle: [TaskSpec], watching: Bool) throws {
-        let quarantine = try Quarantine(rejectsPath: options.rejects, sourceNames: sourceNames)
+    private func run(lines: LineSource, sourceNames: [String], header: String, pacer: ReplayPacer?, span: ClosedRange<Int64>?, middle: [TaskSpec], watching: Bool, outputs: OutputGuard) throws {
+        let quarantine = try Quarantine(rejectsPath: options.rejects, sourceNames: sourceNames, raw: options.rejectsRaw, outputs: outputs)
         let format = try options.formatChoice()
         let window = try options.windowSeconds().map { w in
-            WindowOperator(seconds: w.0, slide: try options.slideSeconds(), lateness: w.1, sink: try ResultSink(task: "window", results: options.results))
+            WindowOperator(seconds: w.0, slide: try options.slideSeconds(), lateness: w.1, sink: try ResultSink(task: "window", results: options.results, outputs: outputs))
         }
         let pipeline = AccessPipeline(
             lines: lines, workers: options.workers, quarantine: quarantine, queueCapacity: options.queueCapacity,
             policy: options.policy.policy, format: format, filter: try options.filterExpression(), window: window, middle: middle,
-            normalizePaths: options.normalizePaths, keyLimit: try options.keyLimit(watching: watching))
+            normalizePaths: options.normalizePaths, keyLimit: try options.keyLimit(watching: watching), maxLineBytes: options.maxLineBytes)
         let engine = pipeline.engine
         let headless = options.headless
+        // A failed write to an output is reported once per file, in the decision log and (headless) on stderr.
+        let reportFailure: @Sendable (String) -> Void = { message in
+            engine.log(.engine, kind: .outputFailed, task: "sink", action: "write failed", reason: message)
+            if headless { FileHandle.standardError.write(Data("streamtop: \(message)\n".utf8)) }
+        }
+        quarantine.file?.onFailure = reportFailure
+        for op in pipeline.analytics { op.sink?.onFailure = reportFailure }
         format.onDetected = { d in
             let summary = "\(d.format.name) (\(d.matched) of \(d.total) lines of the first block parse)"
             if d.fits {
                 engine.log(.engine, kind: .formatDetected, task: "parse", action: "format \(d.format.name)", reason: "detected: \(summary)", numbers: ["matched": Double(d.matched), "sampled": Double(d.total)])
                 if headless { FileHandle.standardError.write(Data("streamtop: format: \(summary)\n".utf8)) }
             } else {
-                let example = String(decoding: d.example, as: UTF8.self).unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : String($0) }.joined()
+                let example = Escaped.text(String(decoding: d.example.prefix(160), as: UTF8.self)) + (d.example.count > 160 ? "…" : "")
                 let message = "no known format fits the input (best: \(summary)); a line: \(example) — use --format, --nginx-format or --apache-format"
                 engine.log(.engine, kind: .formatDetected, task: "parse", action: "no format fits", reason: message, numbers: ["matched": Double(d.matched), "sampled": Double(d.total)])
                 if headless { FileHandle.standardError.write(Data("streamtop: \(message)\n".utf8)) }
@@ -82,7 +94,12 @@ struct Runner {
             let script = try ActionScript(text, file: path, task: { engine.taskID(named: $0) }, taskNames: applier.taskNames)
             return ActionPlayer(script: script, applier: applier)
         }
-        let snapshots = try options.snapshots.map { try SnapshotWriter(path: $0, every: options.every.milliseconds, pipeline: pipeline) }
+        let snapshots = try options.snapshots.map { path -> SnapshotWriter in
+            try outputs.claim(path, what: "snapshots file")
+            let w = try SnapshotWriter(path: path, every: options.every.milliseconds, pipeline: pipeline)
+            w.file.onFailure = reportFailure
+            return w
+        }
         if options.headless {
             try runHeadless(pipeline, snapshots: snapshots, player: player)
         } else {
@@ -97,26 +114,63 @@ struct Runner {
 
     private func runHeadless(_ pipeline: AccessPipeline, snapshots: SnapshotWriter?, player: ActionPlayer?) throws {
         let engine = pipeline.engine
-        let stop = SignalTrap([SIGINT, SIGTERM]) { engine.stopInput() }
+        // The first SIGINT/SIGTERM/SIGHUP stops the input and drains what was read (resuming paused tasks,
+        // which would otherwise hold it forever); a second one ends at once with what was counted.
+        let signals = Atomic<Int>(0)
+        let stop = SignalTrap([SIGINT, SIGTERM, SIGHUP]) {
+            if signals.add(1, ordering: .relaxed).newValue == 1 {
+                engine.stopInput()
+                for t in engine.snapshot().tasks where t.state == .paused {
+                    if let id = engine.taskID(named: t.name) { engine.send(.resume(id)) }
+                }
+            } else {
+                engine.shutdown()
+            }
+        }
         let started = Date()
         engine.start()
         player?.start()
         snapshots?.start()
+        var warnedPaused = false
+        while !engine.waitUntilFinished(timeout: 0.5) {
+            // The input ended but a paused task holds records: say so once, the run waits for a resume.
+            let snap = engine.snapshot()
+            if !warnedPaused, snap.inputEnded, let paused = snap.tasks.first(where: { $0.state == .paused && $0.queueDepth > 0 }) {
+                warnedPaused = true
+                FileHandle.standardError.write(Data("streamtop: the input ended while task '\(Escaped.text(paused.name))' is paused with \(paused.queueDepth) blocks queued; waiting for it to be resumed (SIGTERM ends the run with its report)\n".utf8))
+            }
+        }
         let final = engine.waitUntilFinished()
         pipeline.analytics.forEach { $0.finish() }
         for skipped in player?.stop() ?? [] {
-            FileHandle.standardError.write(Data("streamtop: action at line \(skipped.line) ('\(skipped.text)') not applied: the input ended first\n".utf8))
+            FileHandle.standardError.write(Data("streamtop: action at line \(skipped.line) ('\(Escaped.text(skipped.text))') not applied: the input ended first\n".utf8))
         }
         snapshots?.finish()
         stop.cancel()
-        if let failure = engine.failure { throw CLIError("\(failure)") }
         var report = HeadlessReport(
             summary: pipeline.aggregate.summary(), malformedReasons: pipeline.quarantine.counts(),
             elapsedSeconds: Date().timeIntervalSince(started), tasks: final.tasks, decisions: engine.allDecisions(),
             workers: final.workers)
         report.filter = options.filter
+        if signals.load(ordering: .relaxed) > 1 { report.interrupted = true }
         switch options.report {
-        case .json: print(try report.json())
+        case .json:
+            let out = OutputFile(descriptor: 1, name: "standard output", what: "report")
+            if !out.write(try report.json() + "\n") {
+                throw CLIError("cannot write the report to standard output: \(out.lastError ?? "write failed")")
+            }
+        case .none:
+            break
+        }
+        // Never a silent success: a failed input or output makes the exit status non-zero.
+        var problems: [String] = []
+        if let failure = engine.failure { problems.append("\(failure)") }
+        problems += pipeline.quarantine.file?.failureSummary.map { [$0] } ?? []
+        problems += pipeline.analytics.flatMap { $0.sink?.failureSummaries ?? [] }
+        problems += snapshots?.file.failureSummary.map { [$0] } ?? []
+        if !problems.isEmpty {
+            for p in problems.dropLast() { FileHandle.standardError.write(Data("streamtop: \(p)\n".utf8)) }
+            throw CLIError(problems.last!)
         }
     }
 }
@@ -138,7 +192,8 @@ final class SignalTrap {
 
 /// Writes periodic metric snapshots as NDJSON.
 final class SnapshotWriter {
-    private let handle: FileHandle
+    /// The NDJSON file (or standard output for `-`).
+    let file: OutputFile
     private let every: Int
     private let pipeline: AccessPipeline
     private var thread: Thread?
@@ -146,7 +201,7 @@ final class SnapshotWriter {
     private var finished = false
 
     init(path: String, every: Int, pipeline: AccessPipeline) throws {
-        handle = try OutputFile.open(path, what: "snapshots file")
+        file = path == "-" ? OutputFile(descriptor: 1, name: "standard output", what: "snapshots") : try OutputFile(path, what: "snapshots file")
         self.every = every
         self.pipeline = pipeline
     }
@@ -160,19 +215,25 @@ final class SnapshotWriter {
                 done.lock()
                 _ = done.wait(until: Date().addingTimeInterval(Double(every) / 1000))
             }
+            exited = true
+            done.broadcast()
             done.unlock()
         }
         thread = t
         t.start()
     }
 
+    /// Stops the periodic thread, waits until it has left, then writes the last line (so two writes never overlap).
     func finish() {
         done.lock()
         finished = true
-        done.signal()
+        done.broadcast()
+        while thread != nil && !exited { done.wait() }
         done.unlock()
         write()
     }
+
+    private var exited = false
 
     private var lastDecision = 0
 
@@ -198,7 +259,7 @@ final class SnapshotWriter {
             }, decisions: fresh)
         if var data = try? HeadlessReport.encoder().encode(line) {
             data.append(0x0A)
-            handle.write(data)
+            file.write(Array(data))
         }
     }
 }
