@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
+#include <ncursesw/term.h>
 
 static SCREEN *screen = NULL;
 static FILE *tty_out = NULL;
@@ -31,6 +32,14 @@ int st_start(void) {
     screen = newterm(term && *term ? NULL : "xterm-256color", tty_out ? tty_out : stdout, tty_in ? tty_in : stdin);
     if (screen == NULL) return -1;
     set_term(screen);
+    // A terminal that cannot move the cursor (TERM=dumb, a printer) would show a blank screen: refuse.
+    const char *cup = tigetstr("cup");
+    if (cup == NULL || cup == (char *)-1) {
+        endwin();
+        delscreen(screen);
+        screen = NULL;
+        return -2;
+    }
     active = 1;
     cbreak();
     noecho();

@@ -9,6 +9,10 @@ public final class AggregateOperator: StreamOperator {
         let state = Mutex(AccessAggregate())
     }
     private let slots: [Slot]
+    /// Blocks added so far: a summary is recomputed only when this moved (merging millions of keys is
+    /// costly, and an idle dashboard asks twice a second).
+    private let version = Atomic<Int>(0)
+    private let cached = Mutex<(version: Int, top: Int, summary: AccessSummary)?>(nil)
 
     /// Creates the operator with one state slot per worker; with a `keyLimit`, each slot keeps at most
     /// about that many distinct paths and clients (see `AccessAggregate.keyLimit`).
@@ -22,11 +26,20 @@ public final class AggregateOperator: StreamOperator {
     public func process(_ batch: Batch, slot: Int) -> OperatorOutput {
         let parsed = batch.payload as! ParsedBlock
         slots[slot].state.withLock { $0.add(parsed) }
+        version.add(1, ordering: .releasing)
         return OperatorOutput(batch: batch)
     }
 
-    /// The merged aggregates of every slot, summarized. Safe from any thread.
+    /// The merged aggregates of every slot, summarized (cached while nothing was added). Safe from any thread.
     public func summary(top: Int = 10) -> AccessSummary {
+        let v = version.load(ordering: .acquiring)
+        if let c = cached.withLock({ $0 }), c.version == v, c.top == top { return c.summary }
+        let fresh = computeSummary(top: top)
+        cached.withLock { $0 = (v, top, fresh) }
+        return fresh
+    }
+
+    private func computeSummary(top: Int) -> AccessSummary {
         var merged = AccessAggregate()
         var only: AccessSummary?
         var nonEmpty = 0

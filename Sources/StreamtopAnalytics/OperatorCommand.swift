@@ -150,9 +150,10 @@ public struct ActionScript: Equatable, Sendable {
     /// Parses a script. Errors name the file and line: `actions.txt:3: unknown task 'prase' …`.
     public init(_ text: String, file: String, task: (String) -> TaskID?, taskNames: [String]) throws {
         var out: [Entry] = []
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (i, raw) in text.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            // CRLF line ends (files written on Windows): the \r is whitespace here.
+            let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.isEmpty { continue }
             let parts = trimmed.split(separator: " ", maxSplits: 1).map(String.init)
             guard let at = ActionScript.seconds(parts[0]) else {

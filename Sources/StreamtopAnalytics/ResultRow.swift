@@ -72,9 +72,10 @@ public enum ResultValue: Sendable, Equatable {
         case .double, .int, .bool: return json
         case .list, .object: text = json
         }
-        // A leading = + @ makes spreadsheets evaluate the cell: log content must not be able to do that.
+        // A leading = + - @ (or a tab or carriage return before one) makes spreadsheets evaluate the cell
+        // (`-2+3+cmd|' /C calc'!A0`): log content must not be able to do that. A lone "-" (no path) stays.
         var cell = text
-        if let first = cell.unicodeScalars.first, "=+@".unicodeScalars.contains(first) { cell = "'" + cell }
+        if let first = cell.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first), cell != "-" { cell = "'" + cell }
         if cell.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) || cell.hasPrefix(" ") || cell.hasSuffix(" ") {
             return "\"" + cell.replacingOccurrences(of: "\"", with: "\"\"") + "\""
         }

@@ -1,4 +1,5 @@
 import CNcurses
+import Foundation
 import StreamtopTUI
 
 /// The real terminal: draws screen buffers through ncurses and reads keys.
@@ -27,7 +28,12 @@ public final class CursesTerminal {
 
     /// Starts curses. Throws when there is no terminal.
     public func start(noColor: Bool) throws {
-        guard st_start() == 0 else { throw TerminalError("no terminal to draw on (use --headless for scripts)") }
+        let status = st_start()
+        if status == -2 {
+            let term = ProcessInfo.processInfo.environment["TERM"] ?? ""
+            throw TerminalError("the terminal (TERM=\(term)) cannot move its cursor, so it cannot show the dashboard: use --headless, or set TERM to your terminal's type (e.g. xterm-256color)")
+        }
+        guard status == 0 else { throw TerminalError("no terminal to draw on (use --headless for scripts)") }
         started = true
         st_install_crash_handlers()
         st_enable_mouse()

@@ -54,6 +54,18 @@ public enum Escaped {
         return String(decoding: utf8, as: UTF8.self)
     }
 
+    /// A message for a terminal or a log: like `text`, but a backslash stays as it is (nothing needs to
+    /// undo the escaping, and filter or format strings read better).
+    public static func message(_ s: String) -> String {
+        guard s.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 >= 0x80 }) else { return s }
+        var out = ""
+        for part in s.split(separator: "\\", omittingEmptySubsequences: false).enumerated() {
+            if part.offset > 0 { out += "\\" }
+            out += text(String(part.element))
+        }
+        return out
+    }
+
     /// C1 controls (U+0080–U+009F, some terminals take U+009B as CSI) and the bidirectional controls
     /// that reorder what is shown (U+202A–U+202E, U+2066–U+2069).
     static func isDangerous(_ scalar: UInt32) -> Bool {

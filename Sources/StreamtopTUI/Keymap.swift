@@ -185,10 +185,12 @@ extension Keymap {
     /// and a key bound to two actions are errors with their line number.
     public func applying(keymapFile text: String) throws -> Keymap {
         var overrides: [Action: [Key]] = [:]
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        var listedOn: [Action: Int] = [:]
+        // Files written on Windows end lines with CRLF: the \r is whitespace here.
+        let lines = text.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n", omittingEmptySubsequences: false)
         var inKeys = false
         for (i, raw) in lines.enumerated() {
-            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)?.trimmingCharacters(in: .whitespaces) ?? ""
+            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
             if line.isEmpty { continue }
             if line.hasPrefix("[") {
                 inKeys = line == "[keys]"
@@ -211,6 +213,10 @@ extension Keymap {
                 keys.append(key)
             }
             guard !keys.isEmpty else { throw KeymapError("line \(i + 1): \(actionName) needs at least one key") }
+            if let first = listedOn[action] {
+                throw KeymapError("line \(i + 1): \(actionName) is already bound on line \(first); list all its keys once")
+            }
+            listedOn[action] = i + 1
             overrides[action] = keys
         }
         var out = self

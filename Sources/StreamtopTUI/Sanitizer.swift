@@ -3,6 +3,11 @@
 /// Control characters become visible symbols (ESC → ␛, BEL → ␇), C1 controls and bidirectional overrides
 /// become U+FFFD, invalid UTF-8 was already replaced by U+FFFD when the bytes were decoded. Nothing that
 /// could start an escape sequence survives.
+///
+/// Text is also brought to a form whose width every terminal agrees on, so columns never shift:
+/// zero-width characters (ZWSP/ZWJ/ZWNJ, word joiners, BOM, tag characters) become U+FFFD (visible, so
+/// `/ad\u{200B}min` cannot pass for `/admin`), emoji variation selectors and skin-tone modifiers are
+/// dropped, and regional-indicator letters (flags) are shown as the ASCII letters they stand for.
 public enum Sanitizer {
     /// The text with every unsafe character replaced.
     public static func displayable(_ text: String) -> String {
@@ -25,7 +30,15 @@ public enum Sanitizer {
     @inline(__always)
     static func isPlainSafe(_ u: Unicode.Scalar) -> Bool {
         let v = u.value
-        return (v >= 0x20 && v < 0x7F) || (v >= 0xA0 && !isBidiControl(v))
+        return (v >= 0x20 && v < 0x7F) || (v >= 0xA0 && !isBidiControl(v) && !isWidthAmbiguous(v))
+    }
+
+    /// Scalars whose width terminals disagree on, or that join their neighbours into one glyph.
+    static func isWidthAmbiguous(_ v: UInt32) -> Bool {
+        guard v >= 0x180E else { return false }
+        return v == 0x180E || (0x200B...0x200D).contains(v) || (0x2060...0x2064).contains(v) || (0xFE00...0xFE0F).contains(v)
+            || v == 0xFEFF || (0x1F1E6...0x1F1FF).contains(v) || (0x1F3FB...0x1F3FF).contains(v)
+            || (0xE0000...0xE007F).contains(v) || (0xE0100...0xE01EF).contains(v)
     }
 
     static func isBidiControl(_ v: UInt32) -> Bool {
@@ -38,6 +51,10 @@ public enum Sanitizer {
         if isPlainSafe(u) { return String(u) }
         if v < 0x20 { return String(Unicode.Scalar(0x2400 + v)!) }  // control pictures
         if v == 0x7F { return "␡" }
+        // Presentation selectors and skin tones: drop (the base character stays, at its own width).
+        if (0xFE00...0xFE0F).contains(v) || (0x1F3FB...0x1F3FF).contains(v) || (0xE0100...0xE01EF).contains(v) { return "" }
+        // Regional indicators (flags): the letter they stand for.
+        if (0x1F1E6...0x1F1FF).contains(v) { return String(Unicode.Scalar(UInt8(ascii: "A") + UInt8(v - 0x1F1E6))) }
         return "\u{FFFD}"
     }
 
@@ -50,10 +67,16 @@ public enum Sanitizer {
         {
             return 0
         }
-        if (0x1100...0x115F).contains(v) || (0x2E80...0xA4CF).contains(v) || (0xAC00...0xD7A3).contains(v)
-            || (0xF900...0xFAFF).contains(v) || (0xFE30...0xFE4F).contains(v) || (0xFF00...0xFF60).contains(v)
+        if v < 0x1100 { return 1 }
+        // East Asian Wide and Fullwidth, and characters shown as emoji by default (🚀 ⚡ ✅ ⌚): two columns,
+        // as terminals (wcwidth of Unicode 9 and later) draw them.
+        if (0x1100...0x115F).contains(v) || (0x2E80...0x303E).contains(v) || (0x3041...0x33FF).contains(v)
+            || (0x3400...0x4DBF).contains(v) || (0x4E00...0x9FFF).contains(v) || (0xA000...0xA4CF).contains(v)
+            || (0xA960...0xA97F).contains(v) || (0xAC00...0xD7A3).contains(v) || (0xF900...0xFAFF).contains(v)
+            || (0xFE10...0xFE19).contains(v) || (0xFE30...0xFE6F).contains(v) || (0xFF00...0xFF60).contains(v)
             || (0xFFE0...0xFFE6).contains(v) || (0x1F300...0x1F64F).contains(v) || (0x1F900...0x1F9FF).contains(v)
-            || (0x20000...0x3FFFD).contains(v)
+            || (0x16FE0...0x18AFF).contains(v) || (0x1B000...0x1B2FF).contains(v) || (0x20000...0x3FFFD).contains(v)
+            || (first.properties.isEmojiPresentation && v >= 0x231A)
         {
             return 2
         }

@@ -163,6 +163,8 @@ public struct Theme: Sendable {
     /// Parses a theme file. Unknown keys, unknown roles and bad colours are warnings with line numbers;
     /// a file that is not TOML at all is an error.
     public static func parse(_ text: String, name: String) throws -> (Theme, [ThemeWarning]) {
+        if text.utf8.contains(0) { throw ThemeError("not a text file (it holds NUL bytes)") }
+        if text.utf8.count > 1 << 20 { throw ThemeError("too large for a theme (over 1 MiB)") }
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)
@@ -213,10 +215,17 @@ public struct Theme: Sendable {
                     switch attr {
                     case "fg": if let v = spec[attr]?.string, let c = color(v, role: key, line: line) { style.fg = c }
                     case "bg": if let v = spec[attr]?.string, let c = color(v, role: key, line: line) { style.bg = c }
-                    case "bold": style.bold = spec[attr]?.bool ?? false
-                    case "dim": style.dim = spec[attr]?.bool ?? false
-                    case "underline": style.underline = spec[attr]?.bool ?? false
-                    case "reverse": style.reverse = spec[attr]?.bool ?? false
+                    case "bold", "dim", "underline", "reverse":
+                        guard let on = spec[attr]?.bool else {
+                            warnings.append(ThemeWarning(line: line, message: "role '\(key)': \(attr) must be true or false"))
+                            continue
+                        }
+                        switch attr {
+                        case "bold": style.bold = on
+                        case "dim": style.dim = on
+                        case "underline": style.underline = on
+                        default: style.reverse = on
+                        }
                     default:
                         warnings.append(ThemeWarning(line: line, message: "role '\(key)': unknown attribute '\(attr)' (fg, bg, bold, dim, underline, reverse)"))
                     }
@@ -224,6 +233,7 @@ public struct Theme: Sendable {
                 styles[role] = style
             }
         }
+        if table["roles"] == nil { warnings.append(ThemeWarning(line: 0, message: "no [roles] section: this theme changes nothing")) }
         return (Theme(name: table["name"]?.string ?? name, styles: styles), warnings)
     }
 

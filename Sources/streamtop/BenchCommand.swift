@@ -35,15 +35,25 @@ struct StagesBench: ParsableCommand {
 
     func run() throws {
         try FileSource.checkReadable(file)
+        var st = stat()
+        guard stat(file, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0 else {
+            throw CLIError("bench stages needs a non-empty regular file (it reads it several times); \(file) is not one")
+        }
         // Read stage: the file source alone, in blocks.
         var lines = 0
+        var readError: Error?
         let read = best {
-            let src = try! FileSource(paths: [file])
-            lines = 0
-            while let b = try! src.nextBlock() { lines += b.lineCount }
+            do {
+                let src = try FileSource(paths: [file])
+                lines = 0
+                while let b = try src.nextBlock() { lines += b.lineCount }
+            } catch {
+                readError = error
+            }
         }
+        if let readError { throw CLIError("cannot read \(file): \(readError)") }
         report("read (256 KiB blocks)", lines, read)
-        let data = try Data(contentsOf: URL(fileURLWithPath: file))
+        guard let data = FileManager.default.contents(atPath: file) else { throw CLIError("cannot read \(file)") }
         let block = LineBlock(copying: [UInt8](data))
         let split = best {
             var n = 0

@@ -122,7 +122,7 @@ struct GenerateCommand: ParsableCommand {
                     if n < 0 && errno == EINTR { continue }
                     if n <= 0 {
                         let reason = n == 0 ? "nothing written" : String(cString: strerror(errno))
-                        FileHandle.standardError.write(Data("streamtop: cannot write to standard output: \(reason)\n".utf8))
+                        warn("cannot write to standard output: \(reason)")
                         Foundation.exit(1)
                     }
                     off += n

@@ -28,7 +28,7 @@ struct DashboardRunner {
         let (theme, warnings) = themeName == "default"
             ? ((try? Theme.load(themeName, directories: Self.themeDirectories)) ?? (Theme.fallback, []))
             : try Theme.load(themeName, directories: Self.themeDirectories)
-        for w in warnings { FileHandle.standardError.write(Data("streamtop: theme \(themeName): \(w)\n".utf8)) }
+        for w in warnings { warn("theme \(themeName): \(w)") }
         let terminal = CursesTerminal(theme: theme)
         try terminal.start(noColor: ProcessInfo.processInfo.environment["NO_COLOR"].map { !$0.isEmpty } ?? false)
         let quitRequested = Atomic<Bool>(false)
@@ -62,6 +62,7 @@ struct DashboardRunner {
         var summary = pipeline.aggregate.summary()
         var analyticsFinished = false
         var lastSummary = Date.distantPast
+        var summaryInterval = 0.5
         var lastFrame = Date.distantPast
         var dirty = true
         while !quitRequested.load(ordering: .relaxed) {
@@ -132,8 +133,11 @@ struct DashboardRunner {
                 pipeline.analytics.forEach { $0.finish() }
                 dirty = true
             }
-            if now.timeIntervalSince(lastSummary) >= 0.5 {
+            // With millions of distinct keys a summary costs real time: refresh at most every 0.5 s, and
+            // never spend more than a tenth of the time on it.
+            if now.timeIntervalSince(lastSummary) >= summaryInterval {
                 summary = pipeline.aggregate.summary(top: state.view == .analytics ? 500 : 10)
+                summaryInterval = max(0.5, 10 * Date().timeIntervalSince(now))
                 lastSummary = now
                 dirty = true
             }

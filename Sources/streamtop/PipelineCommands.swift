@@ -54,13 +54,13 @@ struct CheckPipelineCommand: ParsableCommand {
             do {
                 let p = try PipelineLoader.load(file)
                 let tasks = (["source", "parse"] + p.tasks.map(\.name) + ["aggregate", "sink"]).joined(separator: " → ")
-                print("\(file): ok: \(tasks)")
+                print(Escaped.message("\(file): ok: \(tasks)"))
                 for t in p.tasks {
                     let outputs = [t.results.map { "results \($0)" }, t.snapshot.map { "snapshot \($0)" }].compactMap { $0 }
-                    print("  \(t.name): reads \(t.input)\(outputs.isEmpty ? "" : "; " + outputs.joined(separator: ", "))")
+                    print(Escaped.message("  \(t.name): reads \(t.input)\(outputs.isEmpty ? "" : "; " + outputs.joined(separator: ", "))"))
                 }
             } catch {
-                print("\(error)")
+                print(Escaped.message("\(error)"))
                 failed = true
             }
         }

@@ -66,7 +66,7 @@ struct Runner {
         // A failed write to an output is reported once per file, in the decision log and (headless) on stderr.
         let reportFailure: @Sendable (String) -> Void = { message in
             engine.log(.engine, kind: .outputFailed, task: "sink", action: "write failed", reason: message)
-            if headless { FileHandle.standardError.write(Data("streamtop: \(message)\n".utf8)) }
+            if headless { warn("\(message)") }
         }
         quarantine.file?.onFailure = reportFailure
         for op in pipeline.analytics { op.sink?.onFailure = reportFailure }
@@ -74,12 +74,12 @@ struct Runner {
             let summary = "\(d.format.name) (\(d.matched) of \(d.total) lines of the first block parse)"
             if d.fits {
                 engine.log(.engine, kind: .formatDetected, task: "parse", action: "format \(d.format.name)", reason: "detected: \(summary)", numbers: ["matched": Double(d.matched), "sampled": Double(d.total)])
-                if headless { FileHandle.standardError.write(Data("streamtop: format: \(summary)\n".utf8)) }
+                if headless { warn("format: \(summary)") }
             } else {
                 let example = Escaped.text(String(decoding: d.example.prefix(160), as: UTF8.self)) + (d.example.count > 160 ? "…" : "")
                 let message = "no known format fits the input (best: \(summary)); a line: \(example) — use --format, --nginx-format or --apache-format"
                 engine.log(.engine, kind: .formatDetected, task: "parse", action: "no format fits", reason: message, numbers: ["matched": Double(d.matched), "sampled": Double(d.total)])
-                if headless { FileHandle.standardError.write(Data("streamtop: \(message)\n".utf8)) }
+                if headless { warn("\(message)") }
             }
         }
         // Source events (rotation, skipped gaps) go to the decision log, beside the scheduler's.
@@ -137,13 +137,13 @@ struct Runner {
             let snap = engine.snapshot()
             if !warnedPaused, snap.inputEnded, let paused = snap.tasks.first(where: { $0.state == .paused && $0.queueDepth > 0 }) {
                 warnedPaused = true
-                FileHandle.standardError.write(Data("streamtop: the input ended while task '\(Escaped.text(paused.name))' is paused with \(paused.queueDepth) blocks queued; waiting for it to be resumed (SIGTERM ends the run with its report)\n".utf8))
+                warn("the input ended while task '\(Escaped.text(paused.name))' is paused with \(paused.queueDepth) blocks queued; waiting for it to be resumed (SIGTERM ends the run with its report)")
             }
         }
         let final = engine.waitUntilFinished()
         pipeline.analytics.forEach { $0.finish() }
         for skipped in player?.stop() ?? [] {
-            FileHandle.standardError.write(Data("streamtop: action at line \(skipped.line) ('\(Escaped.text(skipped.text))') not applied: the input ended first\n".utf8))
+            warn("action at line \(skipped.line) ('\(Escaped.text(skipped.text))') not applied: the input ended first")
         }
         snapshots?.finish()
         stop.cancel()
@@ -169,7 +169,7 @@ struct Runner {
         problems += pipeline.analytics.flatMap { $0.sink?.failureSummaries ?? [] }
         problems += snapshots?.file.failureSummary.map { [$0] } ?? []
         if !problems.isEmpty {
-            for p in problems.dropLast() { FileHandle.standardError.write(Data("streamtop: \(p)\n".utf8)) }
+            for p in problems.dropLast() { warn("\(p)") }
             throw CLIError(problems.last!)
         }
     }

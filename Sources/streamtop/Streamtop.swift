@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import StreamtopLogs
 
 /// `streamtop`: top for a live stream-processing pipeline over web access logs.
 @main
@@ -12,8 +13,12 @@ struct Streamtop: ParsableCommand {
             Keys in the dashboard: ↑/↓ or j/k select a task, p or space pause/resume it, +/- change its
             priority, ]/[ give it one more/one fewer worker, ? help, q quit.
             """,
+        version: Streamtop.version,
         subcommands: [DemoCommand.self, ReplayCommand.self, WatchCommand.self, RunPipelineCommand.self, CheckPipelineCommand.self, GenerateCommand.self, BenchCommand.self, ThemesCommand.self],
         defaultSubcommand: DemoCommand.self)
+
+    /// The release, printed by `--version`.
+    static let version = "streamtop 0.3.0"
 
     /// Parses arguments and runs; every error is one line on stderr (help goes to stdout as usual).
     static func main() {
@@ -32,9 +37,15 @@ struct Streamtop: ParsableCommand {
     }
 
     static func fail(_ message: String, code: Int32 = 1) -> Never {
-        FileHandle.standardError.write(Data("streamtop: \(message)\n".utf8))
+        warn(message)
         Foundation.exit(code == 0 ? 1 : code)
     }
+}
+
+/// Writes `streamtop: MESSAGE` on stderr, with control bytes escaped (messages quote file names, task
+/// names and log content, which may hold escape sequences).
+func warn(_ message: String) {
+    FileHandle.standardError.write(Data("streamtop: \(Escaped.message(message))\n".utf8))
 }
 
 /// Errors whose description is already a complete one-line message.

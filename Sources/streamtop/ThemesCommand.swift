@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import StreamtopLogs
 import StreamtopTUI
 
 /// `streamtop themes`: list and validate dashboard themes.
@@ -46,11 +47,11 @@ struct CheckThemes: ParsableCommand {
         for target in targets {
             do {
                 let (theme, warnings) = try Theme.load(target, directories: DashboardRunner.themeDirectories)
-                for w in warnings { print("\(target):\(w.line): \(w.message)") }
+                for w in warnings { print(Escaped.message("\(target):\(w.line): \(w.message)")) }
                 problems += warnings.count
-                if warnings.isEmpty { print("\(target): ok (\(theme.name), \(theme.styles.count) roles)") }
+                if warnings.isEmpty { print(Escaped.message("\(target): ok (\(theme.name), \(theme.styles.count) roles)")) }
             } catch {
-                print("\(target): \(error)")
+                print(Escaped.message("\(target): \(error)"))
                 problems += 1
             }
         }
