@@ -224,8 +224,9 @@ public final class FollowSource: LineSource {
 
     private var warnedAboutLimit = false
 
-    /// Descriptors kept free for everything else streamtop opens (outputs, the terminal, rotated files).
-    public static let reservedDescriptors = 64
+    /// Descriptors kept free for everything else streamtop opens (outputs, the terminal, threads' pipes):
+    /// a quarter of the limit, at most 64.
+    public static var reservedDescriptors: Int { min(64, openFileLimit() / 4) }
 
     /// The soft open-file limit, raised to the hard limit first (as many daemons do at start).
     public static func openFileLimit() -> Int {

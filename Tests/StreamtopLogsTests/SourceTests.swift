@@ -84,7 +84,7 @@ func drain(_ source: LineSource, limit: Int = 10_000) throws -> [String] {
     @Test func followsAppendsAndHoldsPartialLines() throws {
         let path = tempPath("follow")
         try "old line\n".write(toFile: path, atomically: false, encoding: .utf8)
-        let f = FollowSource(paths: [path], pollMilliseconds: 5)
+        let f = try FollowSource(paths: [path], pollMilliseconds: 5)
         var lines: [String] = []
         append(path, "one\ntw")
         try collect(f, 1, into: &lines)
@@ -97,7 +97,7 @@ func drain(_ source: LineSource, limit: Int = 10_000) throws -> [String] {
     @Test func survivesRenameRotationAndReadsLateWritesToTheOldFile() throws {
         let path = tempPath("rotate")
         try "".write(toFile: path, atomically: false, encoding: .utf8)
-        let f = FollowSource(paths: [path], pollMilliseconds: 5)
+        let f = try FollowSource(paths: [path], pollMilliseconds: 5)
         var events: [String] = []
         f.onEvent = { events.append($0) }
         var lines: [String] = []
@@ -118,7 +118,7 @@ func drain(_ source: LineSource, limit: Int = 10_000) throws -> [String] {
     @Test func survivesCopyTruncate() throws {
         let path = tempPath("truncate")
         try "".write(toFile: path, atomically: false, encoding: .utf8)
-        let f = FollowSource(paths: [path], pollMilliseconds: 5)
+        let f = try FollowSource(paths: [path], pollMilliseconds: 5)
         var lines: [String] = []
         append(path, "first line that is long\n")
         try collect(f, 1, into: &lines)
@@ -133,7 +133,7 @@ func drain(_ source: LineSource, limit: Int = 10_000) throws -> [String] {
         let dir = tempPath("glob")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try "a1\n".write(toFile: dir + "/a.log", atomically: false, encoding: .utf8)
-        let f = FollowSource(paths: [dir + "/*.log"], fromStart: true, pollMilliseconds: 5)
+        let f = try FollowSource(paths: [dir + "/*.log"], fromStart: true, pollMilliseconds: 5)
         var lines: [String] = []
         try collect(f, 1, into: &lines)
         try "b1\n".write(toFile: dir + "/b.log", atomically: false, encoding: .utf8)
@@ -147,7 +147,7 @@ func drain(_ source: LineSource, limit: Int = 10_000) throws -> [String] {
 
     @Test func waitsForAFileThatDoesNotExistYet() throws {
         let path = tempPath("later")
-        let f = FollowSource(paths: [path], pollMilliseconds: 5)
+        let f = try FollowSource(paths: [path], pollMilliseconds: 5)
         var lines: [String] = []
         try collect(f, 1, into: &lines, seconds: 0.3)
         #expect(lines.isEmpty)
