@@ -39,7 +39,10 @@ func runTasks(_ toml: String, files: [String], workers: Int = 2, speed: Double? 
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tasks-\(getpid())-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    var file = try PipelineFile.parse("[source]\nfiles = [\"x\"]\n" + toml, file: "test.toml")
+    // Tasks name a placeholder results file; each gets its own (a pipeline refuses two tasks on one file).
+    let parts = toml.components(separatedBy: "results = \"x.ndjson\"")
+    let unique = parts.enumerated().map { $0.offset == 0 ? $0.element : "results = \"x\($0.offset).ndjson\"" + $0.element }.joined()
+    var file = try PipelineFile.parse("[source]\nfiles = [\"x\"]\n" + unique, file: "test.toml")
     for i in file.tasks.indices where file.tasks[i].results != nil || file.tasks[i].snapshot != nil {
         file.tasks[i].results = "\(dir)/\(file.tasks[i].name).ndjson"
         file.tasks[i].snapshot = nil

@@ -33,7 +33,9 @@ import Testing
         let cases: [(String, String)] = [
             ("pause prase", "unknown task 'prase' (tasks: source, parse, aggregate, sink)"),
             ("workers parse", "usage: workers TASK N"),
-            ("workers parse zero", "workers must be a whole number ≥ 1, got 'zero'"),
+            ("workers parse zero", "workers must be a whole number from 1 to 1024, got 'zero'"),
+            ("priority parse 9223372036854775807", "priority must be a whole number from -1000 to 1000"),
+            ("seek +99999999999999999999s", "seek wants HH:MM[:SS], +DURATION"),
             ("policy random", "unknown policy 'random' (strict-priority, fair-share, adaptive)"),
             ("speed 5000", "speed must be 0.1 to 1000 or max, got '5000'"),
             ("frobnicate", "unknown command 'frobnicate'"),
