@@ -240,10 +240,18 @@ public final class ByteKeyCounter {
         String(decoding: UnsafeBufferPointer(start: arena + e.offset, count: e.length), as: UTF8.self)
     }
 
-    /// A fast 64-bit hash of a byte range (8 bytes at a time, multiply-xorshift mixing).
+    /// A fast 64-bit hash of a byte range (8 bytes at a time, multiply-xorshift mixing), seeded with the
+    /// process's random `KeyHashSeed`: keys come from strangers, and the tables probe linearly, so a log
+    /// crafted to collide under a known hash must not make counting quadratic.
     @inlinable @inline(__always)
     public static func hash(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
-        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(truncatingIfNeeded: n)
+        hash(p, n, seed: KeyHashSeed.value)
+    }
+
+    /// The hash with an explicit seed (tests, and restoring state hashed under a saved seed).
+    @inlinable @inline(__always)
+    public static func hash(_ p: UnsafePointer<UInt8>, _ n: Int, seed: UInt64) -> UInt64 {
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ seed ^ UInt64(truncatingIfNeeded: n)
         var i = 0
         let raw = UnsafeRawPointer(p)
         while i + 8 <= n {

@@ -81,10 +81,8 @@ public enum OperatorCommand: Equatable, Sendable {
             return .engine(.setPolicy(p))
         case "speed":
             try expectCount(2, "speed X|max")
-            if words[1].lowercased() == "max" { return .speed(nil) }
-            let s = words[1].hasSuffix("x") || words[1].hasSuffix("×") ? String(words[1].dropLast()) : words[1]
-            guard let v = Double(s), v >= 0.1, v <= 1000 else { throw CommandError("speed must be 0.1 to 1000 or max, got '\(words[1])'") }
-            return .speed(v)
+            guard let v = Quantity.speed(words[1]) else { throw CommandError("speed must be 0.1 to 1000 or max, got '\(words[1])'") }
+            return .speed(v.isFinite ? v : nil)
         case "replay":
             try expectCount(2, "replay pause|resume")
             switch words[1].lowercased() {
@@ -169,17 +167,9 @@ public struct ActionScript: Equatable, Sendable {
         entries = out.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
     }
 
-    /// The longest duration accepted anywhere (windows, lateness, intervals, action times, seeks): ten
-    /// years. Longer ones are refused, so converting a duration to whole seconds or milliseconds never traps.
-    public static let longestSeconds: Double = 10 * 365 * 86_400
+    /// The longest duration accepted anywhere (see `Quantity.longestSeconds`).
+    public static let longestSeconds = Quantity.longestSeconds
 
-    /// `250ms`, `2s`, `1.5s`, `1m`, `1h`, `1d` → seconds; nil when it is not a duration or is longer than
-    /// `longestSeconds`.
-    public static func seconds(_ text: String) -> Double? {
-        let t = text.lowercased()
-        let (num, scale): (Substring, Double) =
-            t.hasSuffix("ms") ? (t.dropLast(2), 0.001) : t.hasSuffix("s") ? (t.dropLast(1), 1) : t.hasSuffix("m") ? (t.dropLast(1), 60) : t.hasSuffix("h") ? (t.dropLast(1), 3600) : t.hasSuffix("d") ? (t.dropLast(1), 86_400) : (Substring(t), 1)
-        guard let v = Double(num), v >= 0, v.isFinite, v * scale <= longestSeconds else { return nil }
-        return v * scale
-    }
+    /// `250ms`, `2s`, `1.5s`, `1m`, `1h`, `1d` → seconds (`Quantity.seconds`, the one duration parser).
+    public static func seconds(_ text: String) -> Double? { Quantity.seconds(text) }
 }

@@ -178,7 +178,7 @@ public struct PipelineFile: Sendable {
         guard ["replay", "watch"].contains(mode) else { throw fail("mode must be replay or watch", "mode", -1) }
         let speed = src["speed"]?.string ?? (src["speed"]?.double.map { String($0) } ?? src["speed"]?.int.map { String($0) } ?? "max")
         if speed != "max" {
-            guard let v = Double(speed), v >= 0.1, v <= 1000 else { throw fail("speed must be 0.1 to 1000 or \"max\"", "speed", -1) }
+            guard Quantity.speed(speed) != nil else { throw fail("speed must be 0.1 to 1000 or \"max\"", "speed", -1) }
         }
         let format = src["format"]?.string ?? "auto"
         guard format == "auto" || LogFormat.preset(format) != nil else {

@@ -181,7 +181,7 @@ struct Duration: ExpressibleByArgument {
     var milliseconds: Int
     init(milliseconds: Int) { self.milliseconds = milliseconds }
     init?(argument: String) {
-        guard let seconds = ActionScript.seconds(argument), seconds >= 0.01, seconds <= 86_400 else { return nil }
+        guard let seconds = Quantity.seconds(argument), seconds >= 0.01, seconds <= 86_400 else { return nil }
         milliseconds = Int(seconds * 1000)
     }
     var defaultValueDescription: String { "\(milliseconds)ms" }
@@ -193,13 +193,8 @@ enum ReplaySpeed: ExpressibleByArgument, CustomStringConvertible {
     case max
 
     init?(argument: String) {
-        if argument.lowercased() == "max" {
-            self = .max
-            return
-        }
-        let s = argument.hasSuffix("x") || argument.hasSuffix("×") ? String(argument.dropLast()) : argument
-        guard let v = Double(s), v >= 0.1, v <= 1000 else { return nil }
-        self = .factor(v)
+        guard let v = Quantity.speed(argument) else { return nil }
+        self = v.isFinite ? .factor(v) : .max
     }
 
     var description: String {

@@ -1,0 +1,30 @@
+/// The one parser for the durations and replay speeds users write, wherever they write them: command-line
+/// options, pipeline files, action scripts, the `:` line. Pure and thread-safe.
+public enum Quantity {
+    /// The longest duration accepted (ten years): longer ones are refused, so converting a duration to
+    /// whole seconds or milliseconds never traps.
+    public static let longestSeconds: Double = 10 * 365 * 86_400
+
+    /// `250ms`, `2s`, `1.5s`, `1m`, `1h`, `1d` (a bare number is seconds) → seconds; nil when it is not a
+    /// duration, is negative, or is longer than `longestSeconds`.
+    public static func seconds(_ text: String) -> Double? {
+        let t = text.lowercased()
+        let (num, scale): (Substring, Double) =
+            t.hasSuffix("ms") ? (t.dropLast(2), 0.001) : t.hasSuffix("s") ? (t.dropLast(1), 1) : t.hasSuffix("m") ? (t.dropLast(1), 60) : t.hasSuffix("h") ? (t.dropLast(1), 3600) : t.hasSuffix("d") ? (t.dropLast(1), 86_400) : (Substring(t), 1)
+        guard !num.isEmpty, num.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }), let v = Double(num), v.isFinite, v * scale <= longestSeconds else { return nil }
+        return v * scale
+    }
+
+    /// The slowest and fastest replay speeds.
+    public static let speeds: ClosedRange<Double> = 0.1...1000
+
+    /// A replay speed: `max` → `.infinity`; `10`, `10x`, `10×`, `0.5` → the factor; nil when it is none of
+    /// these or outside `speeds`.
+    public static func speed(_ text: String) -> Double? {
+        let t = text.lowercased()
+        if t == "max" { return .infinity }
+        let s = t.hasSuffix("x") ? String(t.dropLast()) : t.hasSuffix("×") ? String(t.dropLast()) : t
+        guard let v = Double(s), speeds.contains(v) else { return nil }
+        return v
+    }
+}

@@ -1,0 +1,53 @@
+import Testing
+@testable import StreamtopAnalytics
+
+/// Keys come from strangers: a set of keys crafted to collide under a known hash must not collide under
+/// the process's seeded one (the tables probe linearly, so collisions would make counting quadratic).
+@Suite struct KeyHashTests {
+    static let c1: UInt64 = 0xFF51_AFD7_ED55_8CCD
+
+    /// The multiplicative inverse of an odd number modulo 2^64 (Newton's iteration).
+    static func inverse(_ a: UInt64) -> UInt64 {
+        var x = a
+        for _ in 0..<6 { x = x &* (2 &- a &* x) }
+        return x
+    }
+
+    /// One 8-byte round of the hash, and its inverse.
+    static func round(_ h: UInt64, _ v: UInt64) -> UInt64 {
+        var x = (h ^ v) &* c1
+        x ^= x >> 32
+        return x
+    }
+
+    static func unround(_ y: UInt64) -> UInt64 { (y ^ (y >> 32)) &* inverse(c1) }
+
+    /// `count` distinct 16-byte keys that all hash to the same value under seed 0.
+    static func collidingKeys(_ count: Int) -> [[UInt8]] {
+        let start: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ 0 ^ 16
+        let target: UInt64 = 0x1234_5678_9ABC_DEF0
+        return (0..<count).map { i in
+            let v1 = UInt64(i) &* 0x0101_0101_0101_0101 ^ 0x4142_4344_4546_4748
+            let a = round(start, v1)
+            let v2 = unround(target) ^ a
+            return withUnsafeBytes(of: v1.littleEndian) { Array($0) } + withUnsafeBytes(of: v2.littleEndian) { Array($0) }
+        }
+    }
+
+    @Test func craftedCollisionsSpreadUnderTheSeededHash() {
+        let keys = Self.collidingKeys(5000)
+        #expect(Set(keys).count == 5000)
+        func buckets(_ seed: UInt64) -> Int {
+            Set(keys.map { k in k.withUnsafeBufferPointer { ByteKeyCounter.hash($0.baseAddress!, 16, seed: seed) & 0xFFFF } }).count
+        }
+        // Unseeded (seed 0) every key lands in one bucket: a table would probe 5000²/2 times.
+        #expect(buckets(0) == 1)
+        // With the process's seed they spread like random keys (~4,820 distinct of 65,536 expected).
+        #expect(KeyHashSeed.value != 0)
+        #expect(buckets(KeyHashSeed.value) > 4500)
+        // And every key is counted as itself.
+        let counter = ByteKeyCounter(initialCapacity: 16)
+        for k in keys { k.withUnsafeBufferPointer { counter.add($0.baseAddress!, 16) } }
+        #expect(counter.count == 5000)
+    }
+}
