@@ -9,8 +9,12 @@ import Synchronization
 public final class FormatChoice: @unchecked Sendable {
     private var chosen: LogFormat
     private let needsDetection = Atomic<Bool>(false)
-    /// Called once with the detection result (on the source thread).
-    public var onDetected: ((FormatDetector.Detection) -> Void)?
+    /// Called once with the detection result (on the source thread; at once when set after detection).
+    public var onDetected: ((FormatDetector.Detection) -> Void)? {
+        didSet { if let d = detection { onDetected?(d) } }
+    }
+    /// The detection, once it happened.
+    public private(set) var detection: FormatDetector.Detection?
 
     /// A fixed format.
     public init(_ format: LogFormat) { chosen = format }
@@ -30,6 +34,7 @@ public final class FormatChoice: @unchecked Sendable {
         guard needsDetection.load(ordering: .relaxed), block.lineCount > 0 else { return }
         let d = FormatDetector.detect(block)
         chosen = d.format
+        detection = d
         needsDetection.store(false, ordering: .relaxed)
         onDetected?(d)
     }

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// What a field of a log format holds.
 public enum FieldKind: String, Equatable, Sendable, CaseIterable {
     case client, ident, user
@@ -43,6 +47,22 @@ public enum LogFormat: Sendable {
         case .combined: return CombinedLogParser.parse(base, start: start, count: count)
         case .compiled(let c): return c.parse(base, start: start, count: count)
         case .jsonLines(let m): return JSONLineParser.parse(base, start: start, count: count, map: m)
+        }
+    }
+
+    /// The event time of the line `[start, end)` (UTC seconds), or nil when it has none this format reads.
+    /// For pacing replays and the recording's span: combined logs take the first `[...]` timestamp even
+    /// when the rest of the line is malformed; other formats parse the line.
+    public func eventTime(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Int64? {
+        switch self {
+        case .combined:
+            guard end > start, let open = memchr(base + start, Int32(UInt8(ascii: "[")), end - start) else { return nil }
+            let i = base.distance(to: open.assumingMemoryBound(to: UInt8.self)) + 1
+            guard i + 27 <= end, base[i + 26] == UInt8(ascii: "]") else { return nil }
+            return LogTime.parseCLF(base + i, count: 26)
+        default:
+            if case .record(let r) = parse(base, start: start, count: end - start) { return r.time }
+            return nil
         }
     }
 

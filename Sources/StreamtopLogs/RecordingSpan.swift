@@ -5,8 +5,8 @@
 /// The first and last event times of recorded files, read from their first and last 64 KiB (cheap even
 /// for gigabytes), for the replay position bar. Gzipped files and standard input have no known span.
 public enum RecordingSpan {
-    /// Earliest and latest timestamps found, or nil when none can be read.
-    public static func of(_ paths: [String]) -> (first: Int64, last: Int64)? {
+    /// Earliest and latest timestamps found (read with `format`), or nil when none can be read.
+    public static func of(_ paths: [String], format: LogFormat = .combined) -> (first: Int64, last: Int64)? {
         var first = Int64.max
         var last = Int64.min
         for path in paths where path != "-" {
@@ -24,7 +24,7 @@ public enum RecordingSpan {
                 guard n > 0 else { continue }
                 _ = buffer.withUnsafeBufferPointer { b in
                     LineBlock.forEachLine(UnsafeRawBufferPointer(start: b.baseAddress, count: n)) { s, l, _ in
-                        if let t = timestamp(b.baseAddress! + s, l) {
+                        if let t = format.eventTime(b.baseAddress!, s, s + l) {
                             first = min(first, t)
                             last = max(last, t)
                         }
@@ -33,13 +33,5 @@ public enum RecordingSpan {
             }
         }
         return first <= last ? (first, last) : nil
-    }
-
-    /// The first `[...]` timestamp of a line.
-    static func timestamp(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int64? {
-        guard let open = memchr(p, Int32(UInt8(ascii: "[")), n) else { return nil }
-        let i = p.distance(to: open.assumingMemoryBound(to: UInt8.self)) + 1
-        guard i + 27 <= n, p[i + 26] == UInt8(ascii: "]") else { return nil }
-        return LogTime.parseCLF(p + i, count: 26)
     }
 }

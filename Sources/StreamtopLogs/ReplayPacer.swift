@@ -54,9 +54,15 @@ public final class ReplayPacer: LineSource {
     /// blocks of lines rather than single lines.
     public var coalesceNanos: UInt64 = 30_000_000
 
-    /// Paces `upstream` at `speed` times the recording's own rate.
-    public init(_ upstream: LineSource, speed: Double) {
+    /// Reads a line's event time: `(base, start, end)` → UTC seconds, or nil (the line is then due at once).
+    public typealias TimeReader = (UnsafePointer<UInt8>, Int, Int) -> Int64?
+    private let timeOf: TimeReader
+
+    /// Paces `upstream` at `speed` times the recording's own rate, reading each line's time with `timeOf`
+    /// (the run's log format: JSON, ISO 8601, epoch and custom formats pace like combined logs).
+    public init(_ upstream: LineSource, speed: Double, timeOf: TimeReader? = nil) {
         self.upstream = upstream
+        self.timeOf = timeOf ?? LogFormat.combined.eventTime
         speedBits.store(speed.bitPattern, ordering: .relaxed)
     }
 
@@ -263,11 +269,7 @@ public final class ReplayPacer: LineSource {
         return count
     }
 
-    /// The event time of a line: the first `[...]` holding a valid timestamp, else nil (then it is due at once).
     private func eventTime(_ base: UnsafePointer<UInt8>, _ start: Int, _ stop: Int) -> Int64? {
-        guard stop > start, let open = memchr(base + start, Int32(UInt8(ascii: "[")), stop - start) else { return nil }
-        let i = base.distance(to: open.assumingMemoryBound(to: UInt8.self)) + 1
-        guard i + 27 <= stop, base[i + 26] == UInt8(ascii: "]") else { return nil }
-        return LogTime.parseCLF(base + i, count: 26)
+        stop > start ? timeOf(base, start, stop) : nil
     }
 }

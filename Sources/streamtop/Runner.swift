@@ -24,18 +24,24 @@ struct Runner {
             }
         }
         let files = try FileSource(paths: paths, loop: loop, maxLineBytes: options.maxLineBytes)
+        let format = try options.formatChoice()
         var pacer: ReplayPacer?
         let lines: LineSource
         switch speed {
         case .max:
             lines = files
         case .factor(let v):
-            let p = ReplayPacer(files, speed: v)
+            // A paced replay hands out small blocks: detect the format on a real sample of the first file
+            // first, so that pacing reads each line's time with the right format from the start.
+            if paths[0] != "-", let sample = try? FileSource(paths: [paths[0]], maxLineBytes: options.maxLineBytes).nextBlock() {
+                format.detectIfNeeded(sample)
+            }
+            let p = ReplayPacer(files, speed: v, timeOf: { format.format.eventTime($0, $1, $2) })
             pacer = p
             lines = p
         }
-        let span = pacer == nil ? nil : RecordingSpan.of(paths).map { $0.first...$0.last }
-        try run(lines: lines, sourceNames: paths, header: "\(label) \(files.label)", pacer: pacer, span: span, middle: middle, watching: false, outputs: outputs ?? OutputGuard(inputs: paths))
+        let span = pacer == nil ? nil : RecordingSpan.of(paths, format: format.format).map { $0.first...$0.last }
+        try run(lines: lines, sourceNames: paths, header: "\(label) \(files.label)", pacer: pacer, span: span, middle: middle, watching: false, outputs: outputs ?? OutputGuard(inputs: paths), format: format)
     }
 
     /// Follows files or stdin.
@@ -48,12 +54,11 @@ struct Runner {
             for p in paths where FileManager.default.fileExists(atPath: p) { try FileSource.checkReadable(p) }
             lines = try FollowSource(paths: paths, fromStart: fromStart, maxLineBytes: options.maxLineBytes)
         }
-        try run(lines: lines, sourceNames: paths, header: paths == ["-"] ? "watch stdin" : lines.label, pacer: nil, span: nil, middle: middle, watching: true, outputs: guardian)
+        try run(lines: lines, sourceNames: paths, header: paths == ["-"] ? "watch stdin" : lines.label, pacer: nil, span: nil, middle: middle, watching: true, outputs: guardian, format: try options.formatChoice())
     }
 
-    private func run(lines: LineSource, sourceNames: [String], header: String, pacer: ReplayPacer?, span: ClosedRange<Int64>?, middle: [TaskSpec], watching: Bool, outputs: OutputGuard) throws {
+    private func run(lines: LineSource, sourceNames: [String], header: String, pacer: ReplayPacer?, span: ClosedRange<Int64>?, middle: [TaskSpec], watching: Bool, outputs: OutputGuard, format: FormatChoice) throws {
         let quarantine = try Quarantine(rejectsPath: options.rejects, sourceNames: sourceNames, raw: options.rejectsRaw, outputs: outputs)
-        let format = try options.formatChoice()
         let window = try options.windowSeconds().map { w in
             WindowOperator(seconds: w.0, slide: try options.slideSeconds(), lateness: w.1, sink: try ResultSink(task: "window", results: options.results, outputs: outputs))
         }

@@ -171,6 +171,20 @@ func drain(_ source: LineSource, limit: Int = 10_000) throws -> [String] {
         #expect(pacer.position.load(ordering: .relaxed) == LogTime.parseCLF(Array("01/Jan/2024:00:00:20 +0000".utf8)))
     }
 
+    @Test func replayPacesJSONLinesByTheirOwnTimestamps() throws {
+        let path = tempPath("replay-json")
+        let lines = (0..<11).map { #"{"remote_addr":"1.2.3.4","time_iso8601":"2024-01-01T00:00:\#(String(format: "%02d", $0 * 2))+00:00","request":"GET / HTTP/1.1","status":200}"# }
+        try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let json = LogFormat.preset("json")!
+        let pacer = ReplayPacer(try FileSource(paths: [path]), speed: 40, timeOf: json.eventTime)  // 20 s in 0.5 s
+        let start = Date()
+        #expect(try drain(pacer) == lines)
+        let elapsed = Date().timeIntervalSince(start)
+        #expect(elapsed >= 0.4, "20 s of JSON lines at 40× must take about 0.5 s, took \(elapsed)")
+        #expect(pacer.position.load(ordering: .relaxed) == 1_704_067_220)
+        #expect(RecordingSpan.of([path], format: json).map { [$0.first, $0.last] } == [1_704_067_200, 1_704_067_220])
+    }
+
     /// A recording of one line per second for `seconds` seconds.
     func recording(_ seconds: Int) throws -> String {
         let path = tempPath("transport")
