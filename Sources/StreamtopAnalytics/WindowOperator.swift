@@ -109,6 +109,7 @@ public final class WindowOperator: OrderedOperator {
             unique_clients_estimated: w.clients.count.estimated, top_paths: top.items,
             top_paths_estimated: top.estimated, late_records: late)
         emit(result)
-        sink?.write([result.row])
+        // Like every analytics task: the latest window is this task's result (the dashboard shows it).
+        publish([result.row])
     }
 }

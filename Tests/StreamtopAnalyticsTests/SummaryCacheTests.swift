@@ -33,3 +33,17 @@ import StreamtopLogs
         #expect(op.summary(top: 10).topPaths.count == 2)
     }
 }
+
+/// Every analytics task publishes its latest result for the dashboard (the window task once did not, so
+/// the dashboard said "no window closed yet" forever).
+@Suite struct PublishedResultsTests {
+    @Test func aClosedWindowIsTheWindowTasksLatestResult() {
+        let op = WindowOperator(seconds: 60, lateness: 0)
+        let lines = (0..<5).map { #"1.2.3.4 - - [25/Nov/2024:00:0\#($0):10 +0000] "GET /a HTTP/1.1" 200 10"# }
+        let batch = SummaryCacheTests().block(lines)
+        _ = op.process(batch, slot: 0)
+        let rows = op.latestRows()
+        #expect(rows.count == 1)
+        #expect(rows.first?.json.contains("\"window_start\":\"2024-11-25T00:03:00Z\"") == true, "\(rows.first?.json ?? "")")
+    }
+}
