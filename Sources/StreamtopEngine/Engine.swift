@@ -26,6 +26,9 @@ public final class Engine: @unchecked Sendable {
     private var lastTick: UInt64 = 0
     private let latest = Mutex<EngineSnapshot>(.empty)
     private var threads: [Thread] = []
+    /// Worker and ticker threads that have not exited yet (the source thread may sit in a blocking read
+    /// and is not waited for: it never touches an operator).
+    private var liveThreads = 0
     /// Threads blocked in `cond.wait()`; wake-ups are skipped when nobody waits (saves a futex call per quantum).
     private var waiters = 0
     /// The active scheduling policy.
@@ -74,6 +77,9 @@ public final class Engine: @unchecked Sendable {
         list.append(Thread { [self] in runSource() })
         for w in 0..<config.workers { list.append(Thread { [self] in runWorker(slot: w) }) }
         list.append(Thread { [self] in runTicker() })
+        cond.lock()
+        liveThreads = list.count - 1
+        cond.unlock()
         for (i, t) in list.enumerated() {
             t.name = i == 0 ? "streamtop-source" : (i == list.count - 1 ? "streamtop-ticker" : "streamtop-worker-\(i - 1)")
             t.start()
@@ -120,13 +126,21 @@ public final class Engine: @unchecked Sendable {
         }.start()
     }
 
-    /// Stops everything at once, without draining.
+    /// Stops everything at once, without draining, and returns once no worker is inside an operator (so
+    /// the caller may finish the operators).
     public func shutdown() {
         source.stop()
         cond.lock()
         stopping = true
         cond.broadcast()
+        while liveThreads > 0 { cond.wait() }
         cond.unlock()
+    }
+
+    /// Called by a worker or the ticker as it exits (lock held).
+    private func threadExitedLocked() {
+        liveThreads -= 1
+        cond.broadcast()
     }
 
     /// Blocks until the input has ended and every queue has drained (or `shutdown`), then publishes a
@@ -135,6 +149,8 @@ public final class Engine: @unchecked Sendable {
     public func waitUntilFinished() -> EngineSnapshot {
         cond.lock()
         while !finished && !stopping { cond.wait() }
+        // After a shutdown, wait until no worker is inside an operator.
+        while stopping && liveThreads > 0 { cond.wait() }
         cond.unlock()
         return publish()
     }
@@ -233,6 +249,7 @@ public final class Engine: @unchecked Sendable {
                 waitLocked()
             }
         }
+        threadExitedLocked()
         cond.unlock()
     }
 
@@ -242,7 +259,12 @@ public final class Engine: @unchecked Sendable {
             let done = stopping || finished
             cond.unlock()
             _ = publish(tick: true)
-            if done { return }
+            if done {
+                cond.lock()
+                threadExitedLocked()
+                cond.unlock()
+                return
+            }
             usleep(useconds_t(config.tickNanos / 1000))
         }
     }
