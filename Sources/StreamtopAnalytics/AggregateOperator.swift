@@ -6,13 +6,13 @@ import Synchronization
 /// this task without sharing state; a slot's lock is only contended when a reader takes a summary.
 public final class AggregateOperator: StreamOperator {
     private final class Slot {
-        let state = Mutex(AccessAggregate())
+        let state = Locked(AccessAggregate())
     }
     private let slots: [Slot]
     /// Blocks added so far: a summary is recomputed only when this moved (merging millions of keys is
     /// costly, and an idle dashboard asks twice a second).
     private let version = Atomic<Int>(0)
-    private let cached = Mutex<(version: Int, top: Int, summary: AccessSummary)?>(nil)
+    private let cached = Locked<(version: Int, top: Int, summary: AccessSummary)?>(nil)
 
     /// Creates the operator with one state slot per worker; with a `keyLimit`, each slot keeps at most
     /// about that many distinct paths and clients (see `AccessAggregate.keyLimit`).

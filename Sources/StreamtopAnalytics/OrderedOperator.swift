@@ -11,12 +11,12 @@ open class OrderedOperator: StreamOperator {
     /// Batches that arrived ahead of their turn.
     private var waiting: [Int: ParsedBlock] = [:]
     private var nextSequence = 0
-    private let finished = Mutex(false)
+    private let finished = Locked(false)
     /// The task's name (results say which task produced them).
     public let name: String
     /// Where results go (nil: kept for the caller only).
     public let sink: ResultSink?
-    private let latestLock = Mutex<[ResultRow]>([])
+    private let latestLock = Locked<[ResultRow]>([])
 
     /// Creates the operator.
     public init(name: String, sink: ResultSink?) {

@@ -27,7 +27,7 @@ public final class Quarantine: @unchecked Sendable {
         var recent: [Rejected] = []
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let capacity: Int
     /// The rejects file, if any (its write failures are its own to report).
     public let file: OutputFile?

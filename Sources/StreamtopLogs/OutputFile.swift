@@ -35,7 +35,7 @@ public final class OutputFile: @unchecked Sendable {
     private let fd: Int32
     private let owned: Bool
     private let regular: Bool
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// Called once, on the first failed write, with a one-line message naming the file and the reason.
     public var onFailure: (@Sendable (String) -> Void)?
 

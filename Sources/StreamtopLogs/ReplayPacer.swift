@@ -32,7 +32,7 @@ public final class ReplayPacer: LineSource {
         var stepSeconds: Int64 = 0
         var seekTarget: Int64?
     }
-    private let transport = Mutex(Transport())
+    private let transport = Locked(Transport())
     /// Source-thread state of the transport: whether it saw the pause, where the clock stood.
     private var sawPause = false
     private var frozenTime: Int64 = 0

@@ -161,7 +161,7 @@ import Testing
 @Suite struct OutputFileTests {
     @Test func aFullDiskIsReportedOnceAndCounted() throws {
         let out = try OutputFile("/dev/full", what: "results file")
-        let messages = Mutex<[String]>([])
+        let messages = Locked<[String]>([])
         out.onFailure = { m in messages.withLock { $0.append(m) } }
         for _ in 0..<3 { #expect(!out.write("row\n")) }
         #expect(out.failures == 3)

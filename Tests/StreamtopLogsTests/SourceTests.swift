@@ -196,7 +196,7 @@ func drain(_ source: LineSource, limit: Int = 10_000) throws -> [String] {
     @Test func pauseFreezesTheClockStepAdvancesItAndResumeDoesNotBurst() throws {
         let pacer = ReplayPacer(try FileSource(paths: [try recording(600)]), speed: 10)
         pacer.coalesceNanos = 0
-        let got = Mutex<Int>(0)
+        let got = Locked<Int>(0)
         let reader = Thread {
             while let block = try? pacer.nextBlock() {
                 got.withLock { $0 += block.lineCount }

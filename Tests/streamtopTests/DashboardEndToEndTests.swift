@@ -45,11 +45,8 @@ import Testing
         screen.split(separator: "\n").first { $0.dropFirst(2).hasPrefix(name + " ") }.map(String.init) ?? ""
     }
 
-    @Test func keysDoWhatTheySayAndQuitRestoresTheTerminal() throws {
-        guard Self.tmux != nil else {
-            print("skipped: tmux is not installed")
-            return
-        }
+    @Test(.enabled(if: DashboardEndToEndTests.tmux != nil, "tmux is not installed"))
+    func keysDoWhatTheySayAndQuitRestoresTheTerminal() throws {
         defer { tmux("kill-server") }
         let command = "cd / && TERM=xterm-256color '\(binary)' replay '\(realSample)' --speed 1000 --loop; echo STREAMTOP-EXIT=$?; sleep 30"
         tmux("new-session", "-d", "-s", "e2e", "-x", "100", "-y", "30", command)
