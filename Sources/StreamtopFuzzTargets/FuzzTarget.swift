@@ -127,7 +127,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
 
     /// Calls `body` with each non-empty line (as `LineBlock` splits them), copied to an exact-size buffer.
     static func eachLine(_ bytes: [UInt8], _ body: (UnsafePointer<UInt8>, Int) -> Void) {
-        bytes.withUnsafeBytes { raw in
+        _ = bytes.withUnsafeBytes { raw in
             LineBlock.forEachLine(raw) { s, n, _ in
                 let line = UnsafeMutablePointer<UInt8>.allocate(capacity: n)
                 defer { line.deallocate() }
