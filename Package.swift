@@ -71,6 +71,7 @@ let package = Package(
             name: "StreamtopTUITests", dependencies: ["StreamtopTUI", "StreamtopEngine", "StreamtopAnalytics"],
             exclude: ["Snapshots"]),
         .testTarget(name: "streamtopTests", dependencies: ["StreamtopAnalytics"]),
+        .testTarget(name: "StreamtopFuzzTargetsTests", dependencies: ["StreamtopFuzzTargets"]),
     ],
     swiftLanguageModes: [.v5]
 )
