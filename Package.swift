@@ -44,7 +44,8 @@ let package = Package(
             name: "StreamtopAssets",
             path: ".",
             exclude: ["Tests", "benchmarks", "examples", "README.md", "NOTICE", "demo-data/README.md", "Sources/CNcurses", "Sources/StreamtopEngine", "Sources/StreamtopLogs",
-                      "Sources/StreamtopAnalytics", "Sources/StreamtopTUI", "Sources/StreamtopCurses", "Sources/streamtop"],
+                      "Sources/StreamtopAnalytics", "Sources/StreamtopTUI", "Sources/StreamtopCurses", "Sources/streamtop",
+                      "Sources/StreamtopFuzzTargets", "Sources/StreamtopFuzz", "fuzz"],
             sources: ["Sources/StreamtopAssets"],
             resources: [.copy("demo-data/demo-access.log"), .copy("themes")]
         ),
@@ -55,6 +56,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
         ),
+        // Every parser of untrusted text as a function of one input's bytes (fuzz targets).
+        .target(name: "StreamtopFuzzTargets", dependencies: ["StreamtopLogs", "StreamtopAnalytics", "StreamtopEngine", "StreamtopTUI"]),
+        // libFuzzer binary with -D FUZZING (fuzz/run.sh), else a replayer of saved inputs.
+        .executableTarget(name: "streamtop-fuzz", dependencies: ["StreamtopFuzzTargets"], path: "Sources/StreamtopFuzz"),
         .testTarget(name: "StreamtopEngineTests", dependencies: ["StreamtopEngine"]),
         .testTarget(name: "StreamtopLogsTests", dependencies: ["StreamtopLogs"]),
         .testTarget(
@@ -66,6 +71,7 @@ let package = Package(
             name: "StreamtopTUITests", dependencies: ["StreamtopTUI", "StreamtopEngine", "StreamtopAnalytics"],
             exclude: ["Snapshots"]),
         .testTarget(name: "streamtopTests", dependencies: ["StreamtopAnalytics"]),
+        .testTarget(name: "StreamtopFuzzTargetsTests", dependencies: ["StreamtopFuzzTargets"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -60,7 +60,9 @@ public struct AccessAggregate {
         block.records.withUnsafeBufferPointer { recs in
             for r in recs {
                 status[Int(r.status)] += 1
-                sum &+= r.size
+                // Saturates: parsers keep each size below 10^18, but enough of them could still wrap.
+                let (added, overflow) = sum.addingReportingOverflow(r.size)
+                sum = overflow ? .max : added
                 // A record without a request line counts as method `-` and path `-`, as the contract says.
                 RecordField.method.withKey(r, base) { methods.add($0, $1) }
                 if keyLimit > 0 {
@@ -97,7 +99,8 @@ public struct AccessAggregate {
             if clients.count > keyLimit { clientsUndercount += clients.pruneLeastCounted() }
             if paths.count > keyLimit { pathsUndercount += paths.pruneLeastCounted() }
         }
-        bytes &+= sum
+        let (total, overflow) = bytes.addingReportingOverflow(sum)
+        bytes = overflow ? .max : total
         firstEvent = first
         lastEvent = last
     }
@@ -108,7 +111,8 @@ public struct AccessAggregate {
         records += other.records
         malformed += other.malformed
         filtered += other.filtered
-        bytes &+= other.bytes
+        let (total, overflow) = bytes.addingReportingOverflow(other.bytes)
+        bytes = overflow ? .max : total
         for i in 0..<1000 where other.status[i] != 0 { status[i] += other.status[i] }
         methods.merge(other.methods)
         paths.merge(other.paths)

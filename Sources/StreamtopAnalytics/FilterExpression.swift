@@ -141,7 +141,24 @@ extension FilterExpression {
 struct FilterParser {
     let s: [UInt8]
     var i = 0
+    /// Parentheses and `not`s open around the current position.
+    var depth = 0
+    /// Comparisons parsed so far.
+    var terms = 0
     init(_ s: [UInt8]) { self.s = s }
+
+    /// Deepest nesting of parentheses and `not`. Parsing, matching and even freeing an expression recurse
+    /// once per level, so without a bound 30,000 parentheses overflow the stack; real filters nest a few levels.
+    static let maxDepth = 64
+    /// Most comparisons in one filter: a chain of `and`/`or` is a tree as deep as it is long, walked
+    /// recursively per record on worker threads with small stacks.
+    static let maxTerms = 1000
+
+    /// Enters one level of nesting, or refuses past `maxDepth`.
+    mutating func nest() throws {
+        depth += 1
+        guard depth <= Self.maxDepth else { throw error("the filter nests deeper than \(Self.maxDepth) levels of parentheses and 'not'") }
+    }
 
     var atEnd: Bool { i >= s.count }
 
@@ -179,13 +196,19 @@ struct FilterParser {
     }
 
     mutating func negation() throws -> FilterExpression {
-        if keyword("not") { return .not(try negation()) }
+        if keyword("not") {
+            try nest()
+            defer { depth -= 1 }
+            return .not(try negation())
+        }
         return try comparison()
     }
 
     mutating func comparison() throws -> FilterExpression {
         skipSpaces()
         if i < s.count && s[i] == UInt8(ascii: "(") {
+            try nest()
+            defer { depth -= 1 }
             i += 1
             let e = try expression()
             skipSpaces()
@@ -193,6 +216,8 @@ struct FilterParser {
             i += 1
             return e
         }
+        terms += 1
+        guard terms <= Self.maxTerms else { throw error("the filter has more than \(Self.maxTerms) comparisons") }
         let fieldStart = i
         let name = word().lowercased()
         guard !atEnd, isWordByte(s[i]) else { throw error("expected a field (\(Self.fieldNames))") }
@@ -245,15 +270,21 @@ struct FilterParser {
 
     static let fieldNames = "status, size, request_time, \(RecordField.names), bot"
 
-    /// A duration in µs: `250ms`, `1.5s`, `800us`; a bare number is in milliseconds.
+    /// A duration in µs: `250ms`, `1.5s`, `800us`; a bare number is in milliseconds. Nil when it is not a
+    /// number or its microseconds do not fit in `Int64` (`Int64(Double)` would trap on those, and on `inf`).
     static func duration(_ w: String) -> Int64? {
         let units: [(String, Double)] = [("us", 1), ("µs", 1), ("ms", 1000), ("s", 1_000_000)]
-        for (suffix, scale) in units where w.hasSuffix(suffix) {
-            guard let v = Double(w.dropLast(suffix.count)), v >= 0 else { return nil }
-            return Int64((v * scale).rounded())
+        var number = Substring(w)
+        var scale = 1000.0
+        if let (suffix, unit) = units.first(where: { w.hasSuffix($0.0) }) {
+            number = w.dropLast(suffix.count)
+            scale = unit
         }
-        guard let v = Double(w), v >= 0 else { return nil }
-        return Int64((v * 1000).rounded())
+        guard let v = Double(number), v >= 0 else { return nil }
+        let micros = (v * scale).rounded()
+        // 2^63 is the first Double past Int64.max; NaN fails the comparison too.
+        guard micros < 9_223_372_036_854_775_808.0 else { return nil }
+        return Int64(micros)
     }
 
     mutating func stringValue() throws -> [UInt8] {

@@ -41,10 +41,17 @@ public final class GroupOperator: OrderedOperator {
         var max = Int64.min
         var histogram: Histogram<UInt32>?
 
+        /// `a + b`, clamped to the Int64 range instead of wrapping (measures are not negative, so in
+        /// practice to `Int64.max`): a total that reached the limit stays there rather than turning negative.
+        static func saturatingSum(_ a: Int64, _ b: Int64) -> Int64 {
+            let (s, overflow) = a.addingReportingOverflow(b)
+            return overflow ? (b < 0 ? .min : .max) : s
+        }
+
         mutating func merge(_ o: Stats) {
             guard o.count > 0 else { return }
             count += o.count
-            sum &+= o.sum
+            sum = Stats.saturatingSum(sum, o.sum)
             min = Swift.min(min, o.min)
             max = Swift.max(max, o.max)
             if let h = o.histogram {
@@ -134,7 +141,7 @@ public final class GroupOperator: OrderedOperator {
 
     private func update(_ s: inout Stats, _ v: Int64) {
         s.count += 1
-        s.sum &+= v
+        s.sum = Stats.saturatingSum(s.sum, v)
         if v < s.min { s.min = v }
         if v > s.max { s.max = v }
         if !spec.percentiles.isEmpty {

@@ -20,6 +20,7 @@ public enum CombinedLogParser {
     /// Parses the line `[start, start + count)` of `base`. Offsets in the record are relative to `base`.
     @inlinable
     public static func parse(_ base: UnsafePointer<UInt8>, start: Int, count: Int) -> Outcome {
+        guard offsetsFit(start: start, count: count) else { return .malformed(.lineTooLong) }
         let end = start + count
         var i = start
         // client, ident, user: runs of non-whitespace, each followed by exactly one space.
@@ -68,13 +69,19 @@ public enum CombinedLogParser {
             i += 1
         } else {
             let sizeStart = i
+            var tooLarge = false
             while i < end {
                 let d = base[i] &- 48
                 if d >= 10 { break }
+                // Sizes stay below 10^18, so this never wraps; one comparison per digit (see `CompiledFormat.integer`).
+                if size >= CompiledFormat.digitLimit { tooLarge = true }
                 size = size &* 10 &+ Int64(d)
                 i += 1
             }
             guard i > sizeStart else { return .malformed(.badSize) }
+            // Garbage after the digits is the more specific reason, so it is checked first.
+            guard i == end || base[i] == UInt8(ascii: " ") else { return .malformed(.trailingGarbage) }
+            guard !tooLarge else { return .malformed(.numberOutOfRange) }
         }
         guard i == end || base[i] == UInt8(ascii: " ") else { return .malformed(.trailingGarbage) }
         // The request splits on single spaces: method, target, protocol...
@@ -114,6 +121,14 @@ public enum CombinedLogParser {
             guard let b = buf.baseAddress else { return .malformed(.badLeadingFields) }
             return parse(b, start: 0, count: buf.count)
         }
+    }
+
+    /// Whether every offset of a line `[start, start + count)` fits the `Int32` fields of `ParsedRecord`.
+    /// Checked once per line so that no conversion can trap; a line ending past 2 GiB into its block is
+    /// reported as too long rather than crashing the process.
+    @inlinable
+    public static func offsetsFit(start: Int, count: Int) -> Bool {
+        start >= 0 && count >= 0 && count <= Int(Int32.max) - start
     }
 
     /// Whitespace as Python's bytes `\s` sees it: space, \t, \n, \v, \f, \r.

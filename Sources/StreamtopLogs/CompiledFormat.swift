@@ -262,6 +262,7 @@ public struct CompiledFormat: Sendable, Equatable {
 
     /// Parses one line. Offsets in the record are relative to `base`.
     public func parse(_ base: UnsafePointer<UInt8>, start: Int, count: Int) -> CombinedLogParser.Outcome {
+        guard CombinedLogParser.offsetsFit(start: start, count: count) else { return .malformed(.lineTooLong) }
         let end = start + count
         var i = start
         var rec = ParsedRecord(clientStart: 0, clientLength: 0, methodStart: -1, methodLength: 0, pathStart: 0, pathLength: 0, status: 0, size: 0, time: 0)
@@ -357,12 +358,18 @@ public struct CompiledFormat: Sendable, Equatable {
             rec.status = UInt16(base[s] &- 48) * 100 + UInt16(base[s + 1] &- 48) * 10 + UInt16(base[s + 2] &- 48)
         case .size:
             if n == 1 && base[s] == UInt8(ascii: "-") { return nil }
-            guard let v = Self.integer(base, s, e) else { return .badSize }
-            rec.size = v
+            switch Self.integer(base, s, e) {
+            case .value(let v): rec.size = v
+            case .notANumber: return .badSize
+            case .outOfRange: return .numberOutOfRange
+            }
         case .requestTimeSeconds, .requestTimeMillis, .requestTimeMicros, .requestTimeNanos:
             if n == 0 || (n == 1 && base[s] == UInt8(ascii: "-")) { return nil }
-            guard let micros = Self.duration(base, s, e, kind) else { return .badNumber }
-            rec.requestMicros = micros
+            switch Self.duration(base, s, e, kind) {
+            case .value(let micros): rec.requestMicros = micros
+            case .notANumber: return .badNumber
+            case .outOfRange: return .numberOutOfRange
+            }
         case .userAgent:
             if !(n == 1 && base[s] == UInt8(ascii: "-")) {
                 rec.uaStart = Int32(s)
@@ -374,28 +381,56 @@ public struct CompiledFormat: Sendable, Equatable {
         return nil
     }
 
-    static func integer(_ base: UnsafePointer<UInt8>, _ s: Int, _ e: Int) -> Int64? {
-        guard e > s, e - s <= 18 else { return nil }
-        var v: Int64 = 0
-        for i in s..<e {
-            let d = base[i] &- 48
-            guard d < 10 else { return nil }
-            v = v * 10 + Int64(d)
-        }
-        return v
+    /// A number read from a field: its value, or why there is none.
+    enum Number {
+        case value(Int64)
+        /// Not digits (with a fraction where the field allows one).
+        case notANumber
+        /// Digits whose value does not fit (see `integer` and `duration`).
+        case outOfRange
     }
 
-    /// A duration in the field's unit (seconds may have a fraction) as microseconds.
-    static func duration(_ base: UnsafePointer<UInt8>, _ s: Int, _ e: Int, _ kind: FieldKind) -> Int64? {
+    /// Values stay below 10^18, so `v * 10 + d` never overflows: one comparison per digit, checked before
+    /// the multiplication, instead of overflow-reporting arithmetic. Leading zeros cost nothing.
+    @usableFromInline static let digitLimit: Int64 = 100_000_000_000_000_000
+
+    /// A byte count: digits only, below 10^18 (an exabyte; larger is `.outOfRange`, so that a sum of a few
+    /// stays far from `Int64.max`).
+    static func integer(_ base: UnsafePointer<UInt8>, _ s: Int, _ e: Int) -> Number {
+        guard e > s else { return .notANumber }
+        var v: Int64 = 0
+        var i = s
+        while i < e {
+            let d = base[i] &- 48
+            guard d < 10 else { return .notANumber }
+            guard v < digitLimit else { return Self.allDigits(base, i, e) ? .outOfRange : .notANumber }
+            v = v &* 10 &+ Int64(d)
+            i += 1
+        }
+        return .value(v)
+    }
+
+    /// Whether `[s, e)` is all digits (to tell a long number from garbage).
+    static func allDigits(_ base: UnsafePointer<UInt8>, _ s: Int, _ e: Int) -> Bool {
+        var i = s
+        while i < e && base[i] &- 48 < 10 { i += 1 }
+        return i == e
+    }
+
+    /// A duration in the field's unit (seconds may have a fraction) as microseconds. `.outOfRange` when
+    /// the whole part has 18 digits or more, or the microseconds do not fit in `Int64`.
+    static func duration(_ base: UnsafePointer<UInt8>, _ s: Int, _ e: Int, _ kind: FieldKind) -> Number {
         var whole: Int64 = 0
         var fraction: Int64 = 0
         var fractionDigits = 0
+        var tooLong = false
         var i = s
         while i < e && base[i] &- 48 < 10 {
+            if whole >= digitLimit { tooLong = true }
             whole = whole &* 10 &+ Int64(base[i] &- 48)
             i += 1
         }
-        guard i > s else { return nil }
+        guard i > s else { return .notANumber }
         if i < e && base[i] == UInt8(ascii: ".") {
             i += 1
             while i < e && base[i] &- 48 < 10 {
@@ -406,16 +441,24 @@ public struct CompiledFormat: Sendable, Equatable {
                 i += 1
             }
         }
-        guard i == e else { return nil }
+        guard i == e else { return .notANumber }
+        guard !tooLong else { return .outOfRange }
         while fractionDigits < 6 {
             fraction *= 10
             fractionDigits += 1
         }
         switch kind {
-        case .requestTimeSeconds: return whole * 1_000_000 + fraction
-        case .requestTimeMillis: return whole * 1000 + fraction / 1000
-        case .requestTimeMicros: return whole
-        default: return whole / 1000
+        case .requestTimeSeconds:
+            // Only seconds can overflow here: whole < 10^18 µs, ms and ns all fit.
+            let (micros, overflow) = whole.multipliedReportingOverflow(by: 1_000_000)
+            guard !overflow, micros <= Int64.max - fraction else { return .outOfRange }
+            return .value(micros + fraction)
+        case .requestTimeMillis:
+            let (micros, overflow) = whole.multipliedReportingOverflow(by: 1000)
+            guard !overflow, micros <= Int64.max - fraction / 1000 else { return .outOfRange }
+            return .value(micros + fraction / 1000)
+        case .requestTimeMicros: return .value(whole)
+        default: return .value(whole / 1000)
         }
     }
 }

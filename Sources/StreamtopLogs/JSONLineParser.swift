@@ -92,7 +92,8 @@ public enum JSONLineParser {
 
     /// Parses one line with a field map.
     public static func parse(_ base: UnsafePointer<UInt8>, start: Int, count: Int, map: JSONFieldMap) -> CombinedLogParser.Outcome {
-        withUnsafeTemporaryAllocation(of: Slot.self, capacity: kinds.count) { slots in
+        guard CombinedLogParser.offsetsFit(start: start, count: count) else { return .malformed(.lineTooLong) }
+        return withUnsafeTemporaryAllocation(of: Slot.self, capacity: kinds.count) { slots in
             slots.initialize(repeating: Slot())
             return withUnsafeTemporaryAllocation(of: (Int, Int).self, capacity: 4) { path in
                 var scanner = Scanner(base: base, i: start, end: start + count, table: map.table, slots: slots, path: path)
@@ -129,8 +130,11 @@ public enum JSONLineParser {
         if has(sizeIndex) {
             let sz = v[sizeIndex]
             if !(sz.e - sz.s == 1 && base[sz.s] == UInt8(ascii: "-")) {
-                guard let n = CompiledFormat.integer(base, sz.s, sz.e) else { return .malformed(.badSize) }
-                rec.size = n
+                switch CompiledFormat.integer(base, sz.s, sz.e) {
+                case .value(let n): rec.size = n
+                case .notANumber: return .malformed(.badSize)
+                case .outOfRange: return .malformed(.numberOutOfRange)
+                }
             }
         }
         if has(methodIndex) && has(uriIndex) && v[methodIndex].e > v[methodIndex].s {
@@ -144,10 +148,15 @@ public enum JSONLineParser {
         } else if has(requestIndex) {
             RequestLine.split(base, v[requestIndex].s, v[requestIndex].e, into: &rec)
         }
-        if has(secondsIndex), let micros = CompiledFormat.duration(base, v[secondsIndex].s, v[secondsIndex].e, .requestTimeSeconds) {
-            rec.requestMicros = micros
-        } else if has(nanosIndex), let micros = CompiledFormat.duration(base, v[nanosIndex].s, v[nanosIndex].e, .requestTimeNanos) {
-            rec.requestMicros = micros
+        // A serving time that is not a plain number (Go may write 5e-05) is skipped, as before; one too
+        // large to count with makes the line malformed, as in the other formats.
+        var served = CompiledFormat.Number.notANumber
+        if has(secondsIndex) { served = CompiledFormat.duration(base, v[secondsIndex].s, v[secondsIndex].e, .requestTimeSeconds) }
+        if case .notANumber = served, has(nanosIndex) { served = CompiledFormat.duration(base, v[nanosIndex].s, v[nanosIndex].e, .requestTimeNanos) }
+        switch served {
+        case .value(let micros): rec.requestMicros = micros
+        case .notANumber: break
+        case .outOfRange: return .malformed(.numberOutOfRange)
         }
         if has(uaIndex), v[uaIndex].e > v[uaIndex].s {
             rec.uaStart = Int32(v[uaIndex].s)
