@@ -89,47 +89,9 @@ public struct PipelineFile: Sendable {
 
     /// The most tasks a pipeline file may declare (each is a stage the engine schedules).
     public static let maxTasks = 256
-    /// The deepest nesting of arrays and inline tables accepted (the TOML parser recurses per level).
-    public static let maxNesting = 32
-
-    /// The first line where arrays/inline tables nest deeper than `limit`, with the depth, or nil.
-    /// Strings and comments are skipped; a rough scan is enough, since it only has to bound recursion.
-    static func nesting(_ text: String, limit: Int) -> (Int, Int)? {
-        var depth = 0
-        var line = 1
-        var quote: UInt8 = 0
-        var escaped = false
-        var comment = false
-        for b in text.utf8 {
-            if b == 0x0A {
-                line += 1
-                comment = false
-                if quote == UInt8(ascii: "'") || quote == UInt8(ascii: "\"") { quote = 0 }
-                continue
-            }
-            if comment { continue }
-            if quote != 0 {
-                if escaped { escaped = false } else if b == UInt8(ascii: "\\") && quote == UInt8(ascii: "\"") { escaped = true } else if b == quote { quote = 0 }
-                continue
-            }
-            switch b {
-            case UInt8(ascii: "#"): comment = true
-            case UInt8(ascii: "\""), UInt8(ascii: "'"): quote = b
-            case UInt8(ascii: "["), UInt8(ascii: "{"):
-                depth += 1
-                if depth > limit { return (line, depth) }
-            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth = max(0, depth - 1)
-            default: break
-            }
-        }
-        return nil
-    }
-
     /// Parses and validates a pipeline file.
     public static func parse(_ text: String, file: String) throws -> PipelineFile {
-        if let (line, depth) = nesting(text, limit: maxNesting) {
-            throw Mistake(file: file, line: line, message: "arrays and tables nest \(depth) deep here; the most a pipeline file may nest is \(maxNesting)")
-        }
+        if let problem = TOMLGuard.check(text) { throw Mistake(file: file, line: problem.line, message: problem.message) }
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)

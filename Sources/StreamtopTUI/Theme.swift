@@ -1,4 +1,5 @@
 import Foundation
+import StreamtopAnalytics
 import TOMLKit
 
 /// A colour as a theme writes it.
@@ -163,8 +164,8 @@ public struct Theme: Sendable {
     /// Parses a theme file. Unknown keys, unknown roles and bad colours are warnings with line numbers;
     /// a file that is not TOML at all is an error.
     public static func parse(_ text: String, name: String) throws -> (Theme, [ThemeWarning]) {
-        if text.utf8.contains(0) { throw ThemeError("not a text file (it holds NUL bytes)") }
         if text.utf8.count > 1 << 20 { throw ThemeError("too large for a theme (over 1 MiB)") }
+        if let problem = TOMLGuard.check(text) { throw ThemeError(problem.description) }
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)
