@@ -32,6 +32,8 @@ public final class Engine: @unchecked Sendable {
     /// Worker and ticker threads that have not exited yet (the source thread may sit in a blocking read
     /// and is not waited for: it never touches an operator).
     private var liveThreads = 0
+    /// Set by `start(threaded: true)`: the engine's own ticker publishes; nobody else may.
+    private var isThreaded = false
     /// Threads blocked in `cond.wait()`; wake-ups are skipped when nobody waits (saves a futex call per quantum).
     private var waiters = 0
     /// The active scheduling policy.
@@ -62,6 +64,8 @@ public final class Engine: @unchecked Sendable {
         lastTick = startNanos
         let summary = runtimes.dropFirst().map { "\($0.name)×\($0.allocation)" }.joined(separator: ", ")
         logLocked(.engine, .started, nil, "started", "\(config.workers) workers, policy \(config.policy.rawValue); allocation \(summary)", numbers: ["workers": Double(config.workers)])
+        // A first snapshot, so readers see every task before the ticker's first tick.
+        publish(tick: false)
     }
 
     /// The task ids by name, source first.
@@ -76,6 +80,7 @@ public final class Engine: @unchecked Sendable {
     /// drive the engine with `step()` and `publish()`.
     public func start(threaded: Bool = true) {
         guard threaded else { return }
+        isThreaded = true
         var list: [Thread] = []
         list.append(Thread { [self] in runSource() })
         for w in 0..<config.workers { list.append(Thread { [self] in runWorker(slot: w) }) }
@@ -156,10 +161,23 @@ public final class Engine: @unchecked Sendable {
     public func waitUntilFinished() -> EngineSnapshot {
         cond.lock()
         while !finished && !stopping { cond.wait() }
-        // After a shutdown, wait until no worker is inside an operator.
-        while stopping && liveThreads > 0 { cond.wait() }
+        // Wait for the workers and the ticker to leave: no worker is then inside an operator, and the
+        // ticker has published the final snapshot on its way out.
+        while isThreaded && liveThreads > 0 { cond.wait() }
+        let threaded = isThreaded
         cond.unlock()
-        return publish()
+        return threaded ? snapshot() : publish(tick: true)
+    }
+
+    /// Runs the periodic work (rates, latency windows, the adaptive plan) and publishes a snapshot — in
+    /// step mode (`start(threaded: false)`), where the caller drives the engine. A threaded engine ticks
+    /// on its own thread; there this only returns the latest snapshot, so no other thread mutates state.
+    @discardableResult
+    public func tick() -> EngineSnapshot {
+        cond.lock()
+        let threaded = isThreaded
+        cond.unlock()
+        return threaded ? snapshot() : publish(tick: true)
     }
 
     /// Waits up to `timeout` seconds for the end (input ended and drained, or `shutdown`); true when it came.
@@ -519,11 +537,11 @@ public final class Engine: @unchecked Sendable {
 
     // MARK: - Snapshots
 
-    /// Takes a consistent snapshot now (under the lock), stores it as the latest and returns it.
-    /// Only the ticker passes `tick: true`: that is what adds one sample to the histories, so other
-    /// readers (snapshot files, undo) do not distort the sparklines' time axis.
+    /// The periodic work and the snapshot: under the lock, updates rates, rotates latency windows, runs the
+    /// adaptive plan, and stores the result as the latest snapshot. Only the engine's ticker (or, in step
+    /// mode, the driver through `tick()`) calls it; with `tick: true` it adds one sample to the histories.
     @discardableResult
-    public func publish(tick: Bool = false) -> EngineSnapshot {
+    private func publish(tick: Bool) -> EngineSnapshot {
         cond.lock()
         let now = clock.nanos()
         let interval = now &- lastTick

@@ -49,7 +49,7 @@ struct DashboardRunner {
         func remember(_ command: OperatorCommand, _ label: String) {
             switch command {
             case .engine(let c):
-                if let back = c.inverse(before: engine.publish()) { undo.append((.engine(back), label)) }
+                if let back = c.inverse(before: engine.snapshot()) { undo.append((.engine(back), label)) }
             case .speed:
                 if let pacer { undo.append((.speed(pacer.speed.isFinite ? pacer.speed : nil), label)) }
             case .replayPause(let p):

@@ -32,7 +32,7 @@ struct EngineBench: ParsableCommand {
         if step {
             engine.start(threaded: false)
             while engine.step() {}
-            snap = engine.publish()
+            snap = engine.tick()
         } else {
             engine.start()
             snap = engine.waitUntilFinished()

@@ -243,7 +243,7 @@ final class SnapshotWriter {
     private var lastDecision = 0
 
     private func write() {
-        let snap = pipeline.engine.publish()
+        let snap = pipeline.engine.snapshot()
         let fresh = snap.decisions.filter { $0.sequence > lastDecision }
         lastDecision = snap.decisions.last?.sequence ?? lastDecision
         let s = pipeline.aggregate.summary(top: 5)

@@ -11,13 +11,13 @@ import Testing
         let a = engine.taskID(named: "a")!
         let commands: [ControlCommand] = [.togglePause(a), .adjustPriority(a, 3), .setWorkers(a, 1), .togglePin(a), .setPolicy(.adaptive), .pause(a)]
         for c in commands {
-            let before = engine.publish()
+            let before = engine.tick()
             let back = c.inverse(before: before)!
             engine.send(c)
             engine.step()
             engine.send(back)
             engine.step()
-            let after = engine.publish()
+            let after = engine.tick()
             let (t0, t1) = (before.tasks[1], after.tasks[1])
             #expect(t0.state == .paused ? t1.state == .paused : t1.state != .paused, "\(c)")
             #expect(t0.priority == t1.priority && t0.workers == t1.workers && t0.pinned == t1.pinned, "\(c)")

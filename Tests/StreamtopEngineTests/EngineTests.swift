@@ -20,11 +20,11 @@ import Testing
         var steps = 0
         while engine.step() {
             steps += 1
-            let snap = engine.publish()
+            let snap = engine.tick()
             #expect(checkConservation(snap) == nil, "step \(steps)")
             for t in snap.tasks where t.queueCapacity > 0 { #expect(t.queueDepth <= t.queueCapacity) }
         }
-        let snap = engine.publish()
+        let snap = engine.tick()
         #expect(snap.finished)
         #expect(snap.tasks[0].recordsOut == 500)
         let expected = (0..<500).filter { $0 % 7 != 0 }
@@ -37,7 +37,7 @@ import Testing
         engine.send(.pause(engine.taskID(named: "a")!))
         var guardSteps = 0
         while engine.step() && guardSteps < 1000 { guardSteps += 1 }
-        let snap = engine.publish()
+        let snap = engine.tick()
         #expect(a.seen.withLock { $0 }.isEmpty)
         #expect(snap.tasks[1].state == .paused)
         #expect(snap.tasks[1].queueDepth == 3)
@@ -49,7 +49,7 @@ import Testing
 
         engine.send(.resume(engine.taskID(named: "a")!))
         while engine.step() {}
-        let done = engine.publish()
+        let done = engine.tick()
         #expect(done.finished)
         #expect(b.seen.withLock { $0 }.count == (0..<500).filter { $0 % 7 != 0 }.count)
         #expect(done.decisions.contains { $0.action == "resumed" && $0.reason.contains("draining 3 queued batches") })
@@ -70,7 +70,7 @@ import Testing
         #expect(engine.step())
         #expect(engine.step())
         #expect(journal.all.suffix(2) == ["a", "a"])
-        let snap = engine.publish()
+        let snap = engine.tick()
         #expect(snap.decisions.contains { $0.action == "priority 0 → 5" && $0.actor == .operator })
     }
 
@@ -81,7 +81,7 @@ import Testing
         engine.send(.adjustWorkers(a, -1))
         engine.send(.setWorkers(TaskID(0), 3))
         engine.step()
-        let snap = engine.publish()
+        let snap = engine.tick()
         #expect(snap.tasks[1].workers == 1)
         let log = snap.decisions.map { "\($0.task ?? "") \($0.action) | \($0.reason)" }
         #expect(log.contains { $0.hasPrefix("a workers stay 2") && $0.contains("capped at 2") })
@@ -123,12 +123,12 @@ import Testing
         engine.start()
         // While b is paused, a's output queue fills and everything upstream stops.
         var waited = 0
-        while engine.publish().tasks[2].queueDepth < 4 && waited < 500 {
+        while engine.tick().tasks[2].queueDepth < 4 && waited < 500 {
             usleep(2000)
             waited += 1
         }
         usleep(50_000)
-        let paused = engine.publish()
+        let paused = engine.tick()
         #expect(paused.tasks[2].queueDepth == 4)
         #expect(paused.tasks[2].recordsIn == 0)
         #expect(checkConservation(paused) == nil)

@@ -59,7 +59,7 @@ final class SlowOperator: StreamOperator, @unchecked Sendable {
 
     @Test func strictPriorityRunsTheKHighestPriorityRunnableTasks() {
         let engine = allRunnable()
-        let snap = engine.publish()
+        let snap = engine.tick()
         #expect(snap.tasks.dropFirst().allSatisfy { $0.queueDepth > 0 }, "\(snap.tasks.map(\.queueDepth))")
         for (n, p) in [("A", 1), ("B", 4), ("C", 3), ("D", 2)] { engine.send(.setPriority(engine.taskID(named: n)!, p)) }
         engine.send(.setPolicy(.strictPriority))
@@ -99,7 +99,7 @@ final class SlowOperator: StreamOperator, @unchecked Sendable {
         let b = ran.filter { $0 == "B" }.count
         #expect(a + b == 90)
         #expect(abs(a - 30) <= 2 && abs(b - 60) <= 2, "A ran \(a), B ran \(b): weights 1 and 2 should give 30 and 60")
-        #expect(engine.publish().decisions.contains { $0.kind == .policyChanged && $0.action == "policy strict-priority → fair-share" })
+        #expect(engine.tick().decisions.contains { $0.kind == .policyChanged && $0.action == "policy strict-priority → fair-share" })
     }
 
     @Test func strictPriorityStarvesTheLowerPriorityWhileTheHigherIsRunnable() {
@@ -126,9 +126,9 @@ final class SlowOperator: StreamOperator, @unchecked Sendable {
 
     /// Records delivered by the last task per second, measured over `seconds`.
     func throughput(_ engine: Engine, over seconds: Double) -> Double {
-        let a = engine.publish().tasks.last!.recordsOut
+        let a = engine.tick().tasks.last!.recordsOut
         usleep(UInt32(seconds * 1e6))
-        let b = engine.publish().tasks.last!.recordsOut
+        let b = engine.tick().tasks.last!.recordsOut
         return Double(b - a) / seconds
     }
 
@@ -157,7 +157,7 @@ final class SlowOperator: StreamOperator, @unchecked Sendable {
         adaptive.start()
         usleep(1_500_000)  // a few planning rounds
         let adaptiveRate = throughput(adaptive, over: 1)
-        let snap = adaptive.publish()
+        let snap = adaptive.tick()
         adaptive.shutdown()
         let slow = snap.tasks.first { $0.name == "slow" }!
         #expect(slow.workers >= 3, "slow stage has \(slow.workers) workers")
@@ -175,12 +175,12 @@ final class SlowOperator: StreamOperator, @unchecked Sendable {
         engine.start(threaded: false)
         engine.send(.setWorkers(engine.taskID(named: "a")!, 2))
         engine.step()
-        let snap = engine.publish()
+        let snap = engine.tick()
         #expect(snap.tasks[1].pinned)
         #expect(snap.decisions.contains { $0.kind == .pinned })
         engine.send(.togglePin(engine.taskID(named: "a")!))
         engine.step()
-        #expect(!engine.publish().tasks[1].pinned)
+        #expect(!engine.tick().tasks[1].pinned)
     }
 }
 
@@ -212,7 +212,7 @@ final class SlowOperator: StreamOperator, @unchecked Sendable {
             case 6: engine.send(.togglePin(id))
             default: break
             }
-            let snap = engine.publish()
+            let snap = engine.tick()
             snapshots += 1
             #expect(checkConservation(snap) == nil, "seed \(seed)")
             for t in snap.tasks where t.queueCapacity > 0 { #expect(t.queueDepth <= t.queueCapacity, "seed \(seed)") }
