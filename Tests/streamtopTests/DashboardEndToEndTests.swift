@@ -31,7 +31,7 @@ import Testing
     func screen() -> String { tmux("capture-pane", "-p", "-t", "e2e") }
 
     /// Waits until the screen satisfies `ok` (up to `seconds`).
-    func waitFor(_ seconds: Double = 10, _ ok: (String) -> Bool) -> String {
+    func waitFor(_ seconds: Double = 20, _ ok: (String) -> Bool) -> String {
         let deadline = Date().addingTimeInterval(seconds)
         var s = screen()
         while !ok(s) && Date() < deadline {
