@@ -78,5 +78,6 @@ let package = Package(
 
 /// The per-record code (parsing, operators) mutates class-held state in tight loops; in release builds the
 /// runtime's dynamic exclusivity checks took ~14% of a pipeline's perf samples there. They are
-/// kept in debug builds, where the tests run.
+/// kept in debug builds, where the tests run; .ci/run also runs these targets' tests in a release build
+/// (with the flag), so it never hides what a debug run would catch.
 var hotPath: [SwiftSetting] { [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))] }
