@@ -36,7 +36,8 @@ public final class MapOperator: StreamOperator {
 
     public func process(_ batch: Batch, slot: Int) -> OperatorOutput {
         let parsed = batch.payload as! ParsedBlock
-        let lines = parsed.lines
+        // After a fan-out other tasks read the same block: rewrite a copy of it.
+        let lines = batch.shared ? parsed.lines.copy() : parsed.lines
         // Room for the longest possible rewrite of every record, made once so the buffer moves at most once.
         var room = 0
         for r in parsed.records {

@@ -50,18 +50,20 @@ public enum AdaptivePlanner {
         public var targetRate: [Double]
     }
 
-    /// Plans worker allocation for `tasks` (the worker tasks, in pipeline order) given the source's rate
-    /// (records/s it can deliver) and the pool size. Returns nil when some task cannot be measured yet.
-    public static func plan(sourceRate: Double, tasks: [TaskMeasure], workers: Int) -> Plan? {
+    /// Plans worker allocation for `tasks` (the worker tasks, upstream before downstream) given the
+    /// source's rate (records/s it can deliver) and the pool size. `inputs[i]` lists the tasks task `i`
+    /// reads (indices into `tasks`, -1 for the source); nil means a line. A task's target rate is the sum
+    /// of what its inputs put out at their own targets. Returns nil when some task cannot be measured yet.
+    public static func plan(sourceRate: Double, tasks: [TaskMeasure], workers: Int, inputs: [[Int]]? = nil) -> Plan? {
         guard sourceRate > 0, !tasks.isEmpty else { return nil }
-        var target = sourceRate
         var need: [Double] = []
         var targets: [Double] = []
-        for t in tasks {
+        for (i, t) in tasks.enumerated() {
             guard let rate = t.trueRate else { return nil }
+            let reads = inputs?[i] ?? [i - 1]
+            let target = reads.reduce(0.0) { sum, j in sum + (j < 0 ? sourceRate : targets[j] * tasks[j].selectivity) }
             targets.append(target)
             need.append(target / rate)
-            target *= t.selectivity
         }
         // Pinned tasks keep their workers; the rest share what is left, at least one each.
         var allocation = tasks.map { $0.pinned ? $0.allocation : 1 }

@@ -14,6 +14,9 @@ public final class Batch: @unchecked Sendable {
     /// Position of the batch in the source's output (0, 1, 2…), kept by derived batches, so that an
     /// order-sensitive task can restore source order after data-parallel tasks.
     public internal(set) var sequence: Int = 0
+    /// Set when the batch went to several tasks (fan-out): they read the same payload, so none may change
+    /// it in place (a map task copies it first). Written before the hand-off, read after it.
+    public internal(set) var shared = false
 
     /// Creates a batch.
     public init(payload: AnyObject, records: Int, bytes: Int, ingestNanos: UInt64) {
@@ -27,6 +30,7 @@ public final class Batch: @unchecked Sendable {
     public func derived(payload: AnyObject, records: Int, bytes: Int? = nil) -> Batch {
         let b = Batch(payload: payload, records: records, bytes: bytes ?? self.bytes, ingestNanos: ingestNanos)
         b.sequence = sequence
+        b.shared = shared
         return b
     }
 }

@@ -44,7 +44,9 @@ public final class Engine: @unchecked Sendable {
     /// The error that ended the input early, if any.
     public private(set) var failure: Error?
 
-    /// Builds an engine over `source` and a linear pipeline of `specs` (each feeds the next).
+    /// Builds an engine over `source` and the graph of `specs`: each task reads the tasks it names (the
+    /// one before it by default, so a list without inputs is a line). An input that is unknown or not
+    /// declared earlier is a programming error: pipeline files are checked before they get here.
     public init(source: StreamSource, tasks specs: [TaskSpec], config: EngineConfig, clock: EngineClock = MonotonicClock()) {
         precondition(!specs.isEmpty, "a pipeline needs at least one task after the source")
         self.source = source
@@ -61,6 +63,17 @@ public final class Engine: @unchecked Sendable {
                     allocation: min(spec.workers ?? limit, limit), queueCapacity: max(1, spec.queueCapacity)))
         }
         tasks = runtimes
+        let index = Dictionary(runtimes.enumerated().map { ($0.element.name, $0.offset) }, uniquingKeysWith: { a, _ in a })
+        for (i, spec) in specs.enumerated() {
+            let names = spec.inputs ?? [i == 0 ? config.sourceName : specs[i - 1].name]
+            precondition(!names.isEmpty, "task \(spec.name) reads nothing")
+            for name in names {
+                guard let from = index[name], from <= i else { preconditionFailure("task \(spec.name) reads '\(name)', which is not an earlier task") }
+                let edge = Edge(from: from, to: i + 1, capacity: max(1, spec.queueCapacity))
+                runtimes[from].outputs.append(edge)
+                runtimes[i + 1].inputs.append(edge)
+            }
+        }
         lastTick = startNanos
         let summary = runtimes.dropFirst().map { "\($0.name)×\($0.allocation)" }.joined(separator: ", ")
         logLocked(.engine, .started, nil, "started", "\(config.workers) workers, policy \(config.policy.rawValue); allocation \(summary)", numbers: ["workers": Double(config.workers)])
@@ -205,24 +218,23 @@ public final class Engine: @unchecked Sendable {
 
     private func runSource() {
         let src = tasks[0]
-        let first = tasks[1]
         cond.lock()
         while true {
             var waitStart: UInt64 = 0
-            while !stopping && !sourceDone && (src.paused || !first.hasRoom) {
+            while !stopping && !sourceDone && (src.paused || !src.outputsHaveRoom) {
                 if !src.paused && waitStart == 0 { waitStart = clock.nanos() }
                 waitLocked()
             }
             if waitStart != 0 { src.backpressuredNanos &+= clock.nanos() &- waitStart }
             if stopping || sourceDone { break }
-            first.reserved += 1
+            for e in src.outputs { e.reserved += 1 }
             src.running = 1
             cond.unlock()
             let t0 = clock.nanos()
             let result = Result { try source.next() }
             let t1 = clock.nanos()
             cond.lock()
-            first.reserved -= 1
+            for e in src.outputs { e.reserved -= 1 }
             src.running = 0
             src.busyNanos &+= t1 &- t0
             switch result {
@@ -246,7 +258,7 @@ public final class Engine: @unchecked Sendable {
     private func acceptFromSource(_ batch: Batch, duration: UInt64, now: UInt64) {
         let src = tasks[0]
         batch.sequence = src.quanta
-        tasks[1].queue.push(batch)
+        for e in src.outputs { e.queue.push(batch) }
         src.recordsIn += batch.records
         src.recordsOut += batch.records
         src.bytesIn += batch.bytes
@@ -322,7 +334,7 @@ public final class Engine: @unchecked Sendable {
             return true
         }
         let src = tasks[0]
-        if !sourceDone && !src.paused && tasks[1].hasRoom {
+        if !sourceDone && !src.paused && src.outputsHaveRoom {
             let t0 = clock.nanos()
             do {
                 if let batch = try source.next() {
@@ -347,6 +359,10 @@ public final class Engine: @unchecked Sendable {
     /// downstream. Strict priority: the highest priority, ties to the task furthest downstream (so the
     /// pipeline drains before it fills). Fair share and adaptive: the least weighted processing time.
     private func pickLocked() -> (TaskRuntime, Batch)? {
+        pickWithEdgeLocked().map { ($0.0, $0.1) }
+    }
+
+    private func pickWithEdgeLocked() -> (TaskRuntime, Batch, Edge)? {
         var best: TaskRuntime?
         for i in 1..<tasks.count {
             let t = tasks[i]
@@ -361,7 +377,7 @@ public final class Engine: @unchecked Sendable {
             }
             best = t
         }
-        guard let task = best, let batch = task.queue.pop() else { return nil }
+        guard let task = best, let (batch, edge) = task.popInput() else { return nil }
         if policy != .strictPriority {
             // Tasks that could not run earn no credit meanwhile, so they cannot monopolize when they return.
             for i in 1..<tasks.count where tasks[i].virtualTime < task.virtualTime && !isRunnableLocked(i) {
@@ -370,31 +386,31 @@ public final class Engine: @unchecked Sendable {
         }
         task.running += 1
         task.inFlightRecords += batch.records
-        if task.id.index + 1 < tasks.count { tasks[task.id.index + 1].reserved += 1 }
-        return (task, batch)
+        for e in task.outputs { e.reserved += 1 }
+        return (task, batch, edge)
     }
 
     /// Input waiting, not paused, below its allocation, and room downstream.
     private func isRunnableLocked(_ i: Int) -> Bool {
         let t = tasks[i]
-        guard !t.paused, !t.queue.isEmpty, t.running < effectiveAllocation(t) else { return false }
-        return i + 1 >= tasks.count || tasks[i + 1].hasRoom
+        guard !t.paused, t.hasInput, t.running < effectiveAllocation(t) else { return false }
+        return t.outputsHaveRoom
     }
 
     /// Test hook: which tasks `k` free workers would run now, in pick order (nothing is changed).
     func simulatePicks(_ k: Int) -> [String] {
         cond.lock()
         defer { cond.unlock() }
-        var taken: [(TaskRuntime, Batch)] = []
+        var taken: [(TaskRuntime, Batch, Edge)] = []
         for _ in 0..<k {
-            guard let p = pickLocked() else { break }
+            guard let p = pickWithEdgeLocked() else { break }
             taken.append(p)
         }
-        for (task, batch) in taken.reversed() {
-            task.queue.pushFront(batch)
+        for (task, batch, edge) in taken.reversed() {
+            edge.queue.pushFront(batch)
             task.running -= 1
             task.inFlightRecords -= batch.records
-            if task.id.index + 1 < tasks.count { tasks[task.id.index + 1].reserved -= 1 }
+            for e in task.outputs { e.reserved -= 1 }
         }
         return taken.map { $0.0.name }
     }
@@ -413,11 +429,12 @@ public final class Engine: @unchecked Sendable {
         task.busyNanos &+= duration
         task.virtualTime += Double(max(duration, 1000)) / SchedulingPolicy.weight(priority: task.priority)
         task.latency.record(duration, records: batch.records, now: now)
-        let next = task.id.index + 1
-        if next < tasks.count {
-            tasks[next].reserved -= 1
+        if !task.outputs.isEmpty {
+            for e in task.outputs { e.reserved -= 1 }
             if let out = output.batch {
-                tasks[next].queue.push(out)
+                // Fan-out: every downstream task gets the same immutable batch.
+                if task.outputs.count > 1 { out.shared = true }
+                for e in task.outputs { e.queue.push(out) }
                 task.recordsOut += out.records
                 task.bytesOut += out.bytes
             }
@@ -433,7 +450,7 @@ public final class Engine: @unchecked Sendable {
     private func checkFinishedLocked() -> Bool {
         if finished { return true }
         guard sourceDone, tasks[0].running == 0 else { return false }
-        for t in tasks.dropFirst() where !t.queue.isEmpty || t.running > 0 || t.reserved > 0 { return false }
+        for t in tasks.dropFirst() where t.running > 0 || t.inputs.contains(where: { !$0.queue.isEmpty || $0.reserved > 0 }) { return false }
         finished = true
         for t in tasks { t.finished = true }
         logLocked(.engine, .finished, nil, "finished", "input ended and every queue drained")
@@ -462,9 +479,9 @@ public final class Engine: @unchecked Sendable {
             guard pause != t.paused else { return }
             t.paused = pause
             if pause {
-                logLocked(.operator, .paused, t.name, "paused", "operator request; input queue \(t.queue.count)/\(t.queue.capacity) will fill, upstream will block", numbers: ["queue_depth": Double(t.queue.count), "queue_capacity": Double(t.queue.capacity)])
+                logLocked(.operator, .paused, t.name, "paused", "operator request; input queue \(t.inputCount)/\(t.inputCapacity) will fill, upstream will block", numbers: ["queue_depth": Double(t.inputCount), "queue_capacity": Double(t.inputCapacity)])
             } else {
-                logLocked(.operator, .resumed, t.name, "resumed", "operator request; draining \(t.queue.count) queued batches (\(t.queue.records) records)", numbers: ["queue_depth": Double(t.queue.count), "queued_records": Double(t.queue.records)])
+                logLocked(.operator, .resumed, t.name, "resumed", "operator request; draining \(t.inputCount) queued batches (\(t.inputRecords) records)", numbers: ["queue_depth": Double(t.inputCount), "queued_records": Double(t.inputRecords)])
             }
         case .setPriority(let id, let requested):
             let p = TaskPriority.clamped(requested)
@@ -565,8 +582,8 @@ public final class Engine: @unchecked Sendable {
                     recordsOut: t.recordsOut, recordsFiltered: t.filtered, bytesIn: t.bytesIn, bytesOut: t.bytesOut,
                     inPerSecond: rate(first.rin, t.recordsIn), outPerSecond: rate(first.rout, t.recordsOut),
                     bytesInPerSecond: rate(first.bin, t.bytesIn), bytesOutPerSecond: rate(first.bout, t.bytesOut),
-                    queueDepth: t.queue.count, queueCapacity: i == 0 ? 0 : t.queue.capacity,
-                    queuedRecords: t.queue.records, inFlightRecords: t.inFlightRecords, latency: t.latency.summary(),
+                    queueDepth: t.inputCount, queueCapacity: t.inputCapacity,
+                    queuedRecords: t.inputRecords, inFlightRecords: t.inFlightRecords, latency: t.latency.summary(),
                     recordLatency: t.latency.perRecordSummary(),
                     nanosPerRecord: t.latency.nanosPerRecord(),
                     busyRatio: dt > 0 ? min(1, Double(t.busyNanos &- first.busy) / 1e9 / dt / alloc) : 0,
@@ -585,6 +602,7 @@ public final class Engine: @unchecked Sendable {
             }
             list[i].history = t.history
             list[i].latencyHistory = t.latencyHistory
+            list[i].inputs = t.inputs.map { tasks[$0.from].name }
         }
         if tick {
             history.append(list[0].outPerSecond)
@@ -594,7 +612,8 @@ public final class Engine: @unchecked Sendable {
         let snap = EngineSnapshot(
             time: Double(now &- startNanos) / 1e9, workers: config.workers, policy: policy.rawValue, tasks: list,
             decisions: Array(decisions.suffix(200)), decisionCount: decisionSequence,
-            endToEndLatency: endToEnd.summary(), throughputHistory: history, finished: finished, inputEnded: sourceDone)
+            endToEndLatency: endToEnd.summary(), throughputHistory: history, finished: finished, inputEnded: sourceDone,
+            edges: tasks.flatMap { t in t.outputs.map { EdgeSnapshot(from: t.name, to: tasks[$0.to].name, depth: $0.queue.count, capacity: $0.queue.capacity, records: $0.queue.records) } })
         cond.unlock()
         latestLock.lock()
         latestValue = snap
@@ -624,7 +643,8 @@ public final class Engine: @unchecked Sendable {
                 busySeconds: Double(t.busyNanos &- t.planMark.busy) / 1e9, allocation: t.allocation,
                 maxParallelism: min(t.maxParallelism, config.workers), pinned: t.pinned)
         }
-        guard let plan = AdaptivePlanner.plan(sourceRate: sourceRate, tasks: measures, workers: config.workers) else { return }
+        let inputs = tasks.dropFirst().map { t in t.inputs.map { $0.from - 1 } }
+        guard let plan = AdaptivePlanner.plan(sourceRate: sourceRate, tasks: measures, workers: config.workers, inputs: inputs) else { return }
         let current = measures.map(\.allocation)
         guard plan.allocation != current else { return }
         var changes: [String] = []
@@ -661,11 +681,11 @@ public final class Engine: @unchecked Sendable {
         if t.paused { return .paused }
         if i == 0 {
             if sourceDone { return .finished }
-            return tasks[1].hasRoom || t.running > 0 ? .running : .backpressured
+            return t.outputsHaveRoom || t.running > 0 ? .running : .backpressured
         }
         if t.running > 0 { return .running }
-        if t.queue.isEmpty { return .idle }
-        if i + 1 < tasks.count && !tasks[i + 1].hasRoom { return .backpressured }
+        if !t.hasInput { return .idle }
+        if !t.outputsHaveRoom { return .backpressured }
         return .running
     }
 
@@ -675,11 +695,12 @@ public final class Engine: @unchecked Sendable {
         if isBP {
             if t.backpressuredSince == 0 { t.backpressuredSince = now }
             if t.lastState != .backpressured && now &- t.backpressuredSince >= 500_000_000 {
-                let down = tasks[i + 1]
+                let edge = t.blockedOutput ?? t.outputs[0]
+                let down = tasks[edge.to]
                 let why = down.paused ? "\(down.name) is paused" : "\(down.name) cannot keep up"
                 logLocked(.scheduler, .backpressured, t.name, "blocked by backpressure",
-                          "\(down.name)'s input queue is full (\(down.queue.count)/\(down.queue.capacity) batches, \(down.queue.records) records); \(why)",
-                          numbers: ["queue_depth": Double(down.queue.count), "queue_capacity": Double(down.queue.capacity), "queued_records": Double(down.queue.records)])
+                          "\(down.name)'s input queue is full (\(edge.queue.count)/\(edge.queue.capacity) batches, \(edge.queue.records) records); \(why)",
+                          numbers: ["queue_depth": Double(edge.queue.count), "queue_capacity": Double(edge.queue.capacity), "queued_records": Double(edge.queue.records)])
                 t.lastState = .backpressured
             }
         } else {

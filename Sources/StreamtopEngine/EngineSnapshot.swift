@@ -20,6 +20,8 @@ public struct EngineSnapshot: Sendable {
     public var finished: Bool
     /// True once the source has no more input (tasks may still be draining, or paused).
     public var inputEnded = false
+    /// Every edge of the task graph with its queue, upstream tasks first.
+    public var edges: [EdgeSnapshot] = []
 
     /// An empty snapshot, before the engine has published one.
     public static let empty = EngineSnapshot(
@@ -47,6 +49,20 @@ public struct LatencySummary: Sendable, Codable, Equatable {
         self.max = max
         self.count = count
     }
+}
+
+/// One edge of the task graph: the bounded queue from one task to another.
+public struct EdgeSnapshot: Sendable, Codable, Equatable {
+    /// Upstream task.
+    public var from: String
+    /// Downstream task.
+    public var to: String
+    /// Batches waiting.
+    public var depth: Int
+    /// Capacity in batches.
+    public var capacity: Int
+    /// Records waiting.
+    public var records: Int
 }
 
 /// One task's state and metrics at one instant.
@@ -111,6 +127,8 @@ public struct TaskSnapshot: Sendable, Codable {
     public var history: [Double] = []
     /// Batch latency p99 in ns, one value per tick, oldest first.
     public var latencyHistory: [Double] = []
+    /// The tasks this one reads (empty for the source).
+    public var inputs: [String] = []
 
     /// Queue fill between 0 and 1.
     public var queueFill: Double { queueCapacity == 0 ? 0 : Double(queueDepth) / Double(queueCapacity) }

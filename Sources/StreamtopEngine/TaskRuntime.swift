@@ -11,10 +11,14 @@ final class TaskRuntime {
     var running = 0
     /// Records in batches that workers are processing now.
     var inFlightRecords = 0
-    /// Input queue (nil capacity 0 for the source).
-    var queue: BlockQueue
-    /// Slots reserved in this task's input queue by upstream workers that are processing a batch.
-    var reserved = 0
+    /// Input edges, one bounded queue each (none for the source). Several inputs are a union.
+    var inputs: [Edge] = []
+    /// Output edges: every output batch goes to each (fan-out shares the same immutable batch).
+    var outputs: [Edge] = []
+    /// The input edge to look at first next time (round-robin over a union).
+    var nextInput = 0
+    /// Capacity of each input edge, in batches.
+    let queueCapacity: Int
 
     /// Whether an operator pinned the allocation (the adaptive policy leaves it alone).
     var pinned = false
@@ -51,10 +55,52 @@ final class TaskRuntime {
         self.op = op
         self.priority = priority
         self.allocation = allocation
-        queue = BlockQueue(capacity: queueCapacity)
+        self.queueCapacity = queueCapacity
     }
 
     var maxParallelism: Int { op?.maxParallelism ?? 1 }
+
+    /// Batches waiting on every input edge.
+    var inputCount: Int { inputs.reduce(0) { $0 + $1.queue.count } }
+    /// Capacity of every input edge together.
+    var inputCapacity: Int { inputs.reduce(0) { $0 + $1.queue.capacity } }
+    /// Records waiting on every input edge.
+    var inputRecords: Int { inputs.reduce(0) { $0 + $1.queue.records } }
+    /// Whether some input edge holds a batch.
+    var hasInput: Bool { inputs.contains { !$0.queue.isEmpty } }
+    /// Whether every output edge can take one more batch (true for a task with no outputs).
+    var outputsHaveRoom: Bool { outputs.allSatisfy(\.hasRoom) }
+    /// The first output edge that is full, if any.
+    var blockedOutput: Edge? { outputs.first { !$0.hasRoom } }
+
+    /// Takes the next batch from the inputs, round-robin, with the edge it came from.
+    func popInput() -> (Batch, Edge)? {
+        for k in 0..<inputs.count {
+            let e = inputs[(nextInput + k) % inputs.count]
+            if let b = e.queue.pop() {
+                nextInput = (nextInput + k + 1) % inputs.count
+                return (b, e)
+            }
+        }
+        return nil
+    }
+}
+
+/// An edge of the task graph: a bounded queue of batches from one task to another. Only touched with the
+/// engine's lock held.
+final class Edge {
+    /// Upstream and downstream task indices.
+    let from: Int
+    let to: Int
+    var queue: BlockQueue
+    /// Slots reserved by upstream workers that are processing a batch bound for this edge.
+    var reserved = 0
+
+    init(from: Int, to: Int, capacity: Int) {
+        self.from = from
+        self.to = to
+        queue = BlockQueue(capacity: capacity)
+    }
 
     /// Whether the queue can take one more batch, counting reservations.
     var hasRoom: Bool { queue.count + reserved < queue.capacity }

@@ -8,16 +8,21 @@ public struct TaskSpec {
     public var priority: Int
     /// Initial worker allocation; nil means as many as the operator and the pool allow.
     public var workers: Int?
-    /// Capacity of the task's input queue, in batches.
+    /// Capacity of each of the task's input queues (one per input edge), in batches.
     public var queueCapacity: Int
+    /// The tasks it reads, by name (the source is `EngineConfig.sourceName`); several are a union. nil:
+    /// the task before it in the list (the source for the first), so a list without inputs is a line.
+    /// Inputs must come earlier in the list, so the graph has no cycle.
+    public var inputs: [String]?
 
     /// Creates a task description.
-    public init(name: String, op: StreamOperator, priority: Int = 0, workers: Int? = nil, queueCapacity: Int = 16) {
+    public init(name: String, op: StreamOperator, priority: Int = 0, workers: Int? = nil, queueCapacity: Int = 16, inputs: [String]? = nil) {
         self.name = name
         self.op = op
         self.priority = priority
         self.workers = workers
         self.queueCapacity = queueCapacity
+        self.inputs = inputs
     }
 }
 

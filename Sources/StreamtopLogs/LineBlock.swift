@@ -59,6 +59,15 @@ public final class LineBlock: @unchecked Sendable {
 
     deinit { bytes.deallocate() }
 
+    /// A copy of the lines and derived bytes, for a task that must change a block other tasks also read.
+    public func copy() -> LineBlock {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 16)
+        buffer.baseAddress!.copyMemory(from: bytes.baseAddress!, byteCount: used)
+        let b = LineBlock(owning: buffer, count: count, sourceIndex: sourceIndex, sourceOffset: sourceOffset, firstLineNumber: firstLineNumber)
+        b.used = used
+        return b
+    }
+
     /// Makes room for `n` more derived bytes. May move the buffer: take `base` again afterwards.
     public func reserveDerived(_ n: Int) {
         guard used + n > bytes.count else { return }

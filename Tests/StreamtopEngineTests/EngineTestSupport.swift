@@ -57,11 +57,11 @@ final class Journal: @unchecked Sendable {
     var all: [String] { entries.withLock { $0 } }
 }
 
-/// The invariant of every task: what the task upstream put out = records in + queued + in flight, and
-/// records in = out + filtered.
+/// The invariant of every task: what the tasks upstream put out = records in + queued + in flight, and
+/// records in = out + filtered (on a graph: summed over the task's inputs).
 func checkConservation(_ snap: EngineSnapshot) -> String? {
     for (i, t) in snap.tasks.enumerated() where i > 0 {
-        let arrived = snap.tasks[i - 1].recordsOut
+        let arrived = t.inputs.reduce(0) { sum, name in sum + (snap.tasks.first { $0.name == name }?.recordsOut ?? 0) }
         if arrived != t.recordsIn + t.queuedRecords + t.inFlightRecords {
             return "\(t.name): upstream out \(arrived) != in \(t.recordsIn) + queued \(t.queuedRecords) + in flight \(t.inFlightRecords)"
         }
