@@ -1,9 +1,12 @@
 import StreamtopEngine
 import StreamtopLogs
 
-/// The pipeline: source → parse → (filter, window and the tasks of a pipeline file) → aggregate → sink,
-/// with the handles the dashboard and the report need (aggregates, quarantine, the line source for replay
-/// control). Without options it is the default pipeline behind the dashboard's standard analytics.
+/// The pipeline, a graph of tasks: source → parse → (`--filter`) → the report's branch (maps that enrich
+/// every record → aggregate → sink), with `--window` and the tasks of a pipeline file as branches that read
+/// where they say (by default the task before them). A filter in a pipeline file therefore only changes
+/// the tasks that read it, never the report. Holds the handles the dashboard and the report need
+/// (aggregates, quarantine, the line source for replay control). Without options it is the default
+/// pipeline behind the dashboard's standard analytics.
 public final class AccessPipeline {
     /// The running engine.
     public let engine: Engine
@@ -20,29 +23,45 @@ public final class AccessPipeline {
     public let analytics: [OrderedOperator]
 
     /// Builds the pipeline over `lines` with `workers` worker threads.
-    public init(lines: LineSource, workers: Int, quarantine: Quarantine, queueCapacity: Int = 8, policy: SchedulingPolicy = .strictPriority, format: FormatChoice = FormatChoice(.combined), filter: FilterExpression? = nil, window: WindowOperator? = nil, middle: [TaskSpec] = [], normalizePaths: Bool = false, keyLimit: Int = 0, maxLineBytes: Int = LineChunker.defaultMaxLineBytes, clock: EngineClock = MonotonicClock()) {
+    public init(lines: LineSource, workers: Int, quarantine: Quarantine, queueCapacity: Int = 8, policy: SchedulingPolicy = .strictPriority, format: FormatChoice = FormatChoice(.combined), filter: FilterExpression? = nil, window: WindowOperator? = nil, middle: [TaskSpec] = [], normalizePaths: Bool = false, keyLimit: Int = 0, maxLineBytes: Int = LineChunker.defaultMaxLineBytes, reportInput: String? = nil, clock: EngineClock = MonotonicClock()) {
         self.lines = lines
         self.format = format
         self.analytics = (window.map { [$0] } ?? []) + middle.compactMap { $0.op as? OrderedOperator }
         self.quarantine = quarantine
         aggregate = AggregateOperator(slots: workers, keyLimit: keyLimit)
-        // Folding ids for the report is the map task's job, placed just before the aggregate so that
-        // filters and windows still see the paths as logged.
-        let normalize = normalizePaths ? [TaskSpec(name: "normalize", op: MapOperator(MapOperator.Options(normalizePaths: true)), priority: 0, queueCapacity: queueCapacity)] : []
         var config = EngineConfig(workers: workers)
         config.sourceName = "source"
         config.policy = policy
+        var specs = [TaskSpec(name: "parse", op: ParseOperator(quarantine: quarantine, format: format, maxLineBytes: maxLineBytes), priority: 0, queueCapacity: queueCapacity)]
+        // `--filter` narrows everything, the report included: it is the head of the line the rest reads.
+        var head = "parse"
+        if let filter {
+            specs.append(TaskSpec(name: "filter", op: FilterOperator(filter), priority: 0, queueCapacity: queueCapacity, inputs: [head]))
+            head = "filter"
+        }
+        if let window { specs.append(TaskSpec(name: "window", op: window, priority: 0, queueCapacity: queueCapacity, inputs: [head])) }
+        // A pipeline file's "parse" is the head of the line.
+        for var spec in middle {
+            spec.inputs = (spec.inputs ?? [specs.last!.name]).map { $0 == "parse" ? head : $0 }
+            specs.append(spec)
+        }
+        var report = reportInput.map { $0 == "parse" ? head : $0 } ?? AccessPipeline.reportInput(head: head, middle: middle)
+        // Folding ids for the report is a map task's job, placed on the report's branch so that filters and
+        // windows still see the paths as logged.
+        if normalizePaths {
+            specs.append(TaskSpec(name: "normalize", op: MapOperator(MapOperator.Options(normalizePaths: true)), priority: 0, queueCapacity: queueCapacity, inputs: [report]))
+            report = "normalize"
+        }
+        specs.append(TaskSpec(name: "aggregate", op: aggregate, priority: 0, queueCapacity: queueCapacity, inputs: [report]))
+        specs.append(TaskSpec(name: "sink", op: SinkOperator(), priority: 0, queueCapacity: queueCapacity, inputs: ["aggregate"]))
         engine = Engine(
             source: LineBlockSource(lines, clock: clock, format: format),
-            tasks: [TaskSpec(name: "parse", op: ParseOperator(quarantine: quarantine, format: format, maxLineBytes: maxLineBytes), priority: 0, queueCapacity: queueCapacity)]
-                + (filter.map { [TaskSpec(name: "filter", op: FilterOperator($0), priority: 0, queueCapacity: queueCapacity)] } ?? [])
-                + (window.map { [TaskSpec(name: "window", op: $0, priority: 0, queueCapacity: queueCapacity)] } ?? [])
-                + middle
-                + normalize
-                + [
-                    TaskSpec(name: "aggregate", op: aggregate, priority: 0, queueCapacity: queueCapacity),
-                    TaskSpec(name: "sink", op: SinkOperator(), priority: 0, queueCapacity: queueCapacity),
-                ],
+            tasks: specs,
             config: config, clock: clock)
+    }
+
+    /// Where the report reads by default (see `PipelineGraph.reportInput`).
+    static func reportInput(head: String, middle: [TaskSpec]) -> String {
+        PipelineGraph.reportInput(head: head, tasks: middle.map { ($0.name, $0.inputs?.first ?? head, $0.op is MapOperator && ($0.inputs?.count ?? 1) == 1) })
     }
 }

@@ -55,6 +55,19 @@ public struct PipelineFile: Sendable {
 
             /// Whether records leave the task as they came (true for the analytics tasks): a later task may
             /// then read from the task before it as if from a branch.
+            /// The operator's name as pipeline files write it.
+            public var kindName: String {
+                switch self {
+                case .filter: return "filter"
+                case .map: return "map"
+                case .window: return "window"
+                case .group: return "group"
+                case .topk: return "topk"
+                case .distinct: return "distinct"
+                case .sessions: return "sessions"
+                }
+            }
+
             public var passesThrough: Bool {
                 switch self {
                 case .filter, .map: return false
@@ -78,6 +91,9 @@ public struct PipelineFile: Sendable {
     public var tasks: [Task]
     public var workers: Int?
     public var policy: SchedulingPolicy?
+    /// The task whose records the report counts (`report_input`); nil: the maps that enrich every record
+    /// (see `AccessPipeline.reportInput`), so a filter placed for one task never changes the report.
+    public var reportInput: String?
 
     /// A mistake in a pipeline file, with its line (0 when unknown).
     public struct Mistake: Error, CustomStringConvertible, Equatable {
@@ -114,8 +130,8 @@ public struct PipelineFile: Sendable {
         }
         func fail(_ message: String, _ key: String, _ section: Int) -> Mistake { Mistake(file: file, line: line(key, in: section), message: message) }
 
-        for key in table.keys where !["workers", "policy", "source", "task"].contains(key) {
-            throw fail("unknown key '\(key)' (workers, policy, [source], [[task]])", key, -2)
+        for key in table.keys where !["workers", "policy", "source", "task", "report_input"].contains(key) {
+            throw fail("unknown key '\(key)' (workers, policy, report_input, [source], [[task]])", key, -2)
         }
         var workers: Int?
         if let w = table["workers"] {
@@ -159,13 +175,20 @@ public struct PipelineFile: Sendable {
             guard let t = value.table else { throw Mistake(file: file, line: taskHeaders.count > i ? taskHeaders[i] + 1 : 0, message: "[[task]] must be a table") }
             let task = try TaskReader(table: t, index: i, fail: fail).read(names: &names, previous: tasks)
             for (key, path) in [("results", task.results), ("snapshot", task.snapshot)] {
-                guard let path, path != "-" else { continue }
+                guard let path, path != "-", !path.hasPrefix("/dev/") else { continue }
                 if let other = outputs[path] { throw fail("\(key) \"\(path)\" is already written by \(other); each task needs its own file", key, i) }
                 if files.contains(path) { throw fail("\(key) \"\(path)\" is an input of this pipeline; writing it would destroy it", key, i) }
                 outputs[path] = "the \(key == "results" ? "results" : "snapshot") of task '\(task.name)'"
             }
             tasks.append(task)
         }
-        return PipelineFile(source: source, tasks: tasks, workers: workers, policy: policy)
+        var reportInput: String?
+        if let r = table["report_input"] {
+            guard let name = r.string, name == "parse" || tasks.contains(where: { $0.name == name }) else {
+                throw fail("report_input must name parse or a task of this file", "report_input", -2)
+            }
+            reportInput = name
+        }
+        return PipelineFile(source: source, tasks: tasks, workers: workers, policy: policy, reportInput: reportInput)
     }
 }

@@ -112,16 +112,11 @@ struct TaskReader {
         if let w = workers, w > 1, op.passesThrough {
             throw mistake("a \(opName) task runs on one worker: its state follows the order of events (filters and maps take several)", "workers")
         }
+        // An edge of the task graph: the task named, or the one above (parse for the first).
         let input = table["input"]?.string ?? previous.last?.name ?? "parse"
         if table["input"] != nil {
-            // The engine runs tasks in a line; an edge from an earlier task is honoured when every task in
-            // between passes records through unchanged.
             guard input == "parse" || previous.contains(where: { $0.name == input }) else {
                 throw mistake("input '\(input)' is not parse or a task defined above", "input")
-            }
-            let after = input == "parse" ? previous[...] : previous[(previous.firstIndex { $0.name == input }! + 1)...]
-            if let changer = after.first(where: { !$0.op.passesThrough }) {
-                throw mistake("input '\(input)': the \(changer.name) task between them changes the records; define this task before \(changer.name)", "input")
             }
         }
         var results: String? = table["results"]?.string
@@ -215,6 +210,6 @@ extension PipelineFile.Task {
             op = DistinctOperator(name: name, field: field, exactLimit: exactLimit, every: every, slide: slide, lateness: lateness, sink: try sink())
         case .sessions(let spec): op = SessionOperator(name: name, spec: spec, sink: try sink())
         }
-        return TaskSpec(name: name, op: op, priority: priority, workers: op.maxParallelism == 1 ? 1 : workers, queueCapacity: queueCapacity)
+        return TaskSpec(name: name, op: op, priority: priority, workers: op.maxParallelism == 1 ? 1 : workers, queueCapacity: queueCapacity, inputs: [input])
     }
 }

@@ -30,6 +30,7 @@ struct RunPipelineCommand: ParsableCommand {
         let middle = try pipeline.tasks.map { try $0.makeSpec(queueCapacity: opts.queueCapacity, outputs: outputs) }
         var runner = Runner(options: opts)
         runner.outputs = outputs
+        runner.reportInput = pipeline.reportInput
         if pipeline.source.mode == "watch" {
             try runner.watch(paths: pipeline.source.files, fromStart: pipeline.source.fromStart, middle: middle)
         } else {
@@ -53,12 +54,8 @@ struct CheckPipelineCommand: ParsableCommand {
         for file in files {
             do {
                 let p = try PipelineLoader.load(file)
-                let tasks = (["source", "parse"] + p.tasks.map(\.name) + ["aggregate", "sink"]).joined(separator: " → ")
-                print(Escaped.message("\(file): ok: \(tasks)"))
-                for t in p.tasks {
-                    let outputs = [t.results.map { "results \($0)" }, t.snapshot.map { "snapshot \($0)" }].compactMap { $0 }
-                    print(Escaped.message("  \(t.name): reads \(t.input)\(outputs.isEmpty ? "" : "; " + outputs.joined(separator: ", "))"))
-                }
+                print(Escaped.message("\(file): ok: \(p.tasks.count + 3) tasks"))
+                for line in PipelineGraph.lines(p) { print(Escaped.message("  " + line)) }
             } catch {
                 print(Escaped.message("\(error)"))
                 failed = true

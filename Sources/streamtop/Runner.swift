@@ -10,6 +10,8 @@ struct Runner {
     /// Outputs claimed so far; set by `run PIPELINE` (whose task sinks are opened before the run), made
     /// here otherwise.
     var outputs: OutputGuard?
+    /// The task the report reads (a pipeline file's `report_input`), or nil for the default.
+    var reportInput: String?
 
     /// Replays files by their timestamps (or at max speed).
     func replay(paths patterns: [String], speed: ReplaySpeed, loop: Bool, label: String, middle: [TaskSpec] = []) throws {
@@ -65,7 +67,8 @@ struct Runner {
         let pipeline = AccessPipeline(
             lines: lines, workers: options.workers, quarantine: quarantine, queueCapacity: options.queueCapacity,
             policy: options.policy.policy, format: format, filter: try options.filterExpression(), window: window, middle: middle,
-            normalizePaths: options.normalizePaths, keyLimit: try options.keyLimit(watching: watching), maxLineBytes: options.maxLineBytes)
+            normalizePaths: options.normalizePaths, keyLimit: try options.keyLimit(watching: watching), maxLineBytes: options.maxLineBytes,
+            reportInput: reportInput)
         let engine = pipeline.engine
         let headless = options.headless
         // A failed write to an output is reported once per file, in the decision log and (headless) on stderr.

@@ -238,13 +238,26 @@ func run(_ args: [String], stdin: Data? = nil, cwd: String? = nil, whileRunning:
             results = "\(results)"
             """.write(toFile: file, atomically: true, encoding: .utf8)
         let check = try run(["check", file])
-        #expect(check.status == 0 && check.stdout.contains("source → parse → notfound → hourly → aggregate → sink"))
+        #expect(check.status == 0)
+        #expect(check.stdout.contains("""
+              source → parse
+              ├─ filter "notfound"
+              │  └─ window "hourly" → results \(results)
+              └─ aggregate (the report) → sink
+            """), "\(check.stdout)")
+        // The filter narrows the branch that reads it, not the report.
         let r = try run(["run", file, "--headless"])
         #expect(r.status == 0, "\(r.stderr)")
         let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
-        #expect(json["records"] as? Int == 213 && json["filtered"] as? Int == 10_000 - 213)
+        #expect(json["records"] as? Int == 10_000 && json["filtered"] as? Int == 0)
         let windows = try String(contentsOfFile: results, encoding: .utf8).split(separator: "\n")
         #expect(windows.map { (try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["count"] as! Int }.reduce(0, +) == 213)
+        // report_input makes the report read the filter.
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        try ("report_input = \"notfound\"\n" + text).write(toFile: file, atomically: true, encoding: .utf8)
+        let narrowed = try run(["run", file, "--headless"])
+        let j = try JSONSerialization.jsonObject(with: Data(narrowed.stdout.utf8)) as! [String: Any]
+        #expect(j["records"] as? Int == 213 && j["filtered"] as? Int == 10_000 - 213, "\(narrowed.stderr)")
     }
 
     @Test func theVisitsExampleWritesEverySinkFromAnyFolder() throws {
