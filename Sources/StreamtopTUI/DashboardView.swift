@@ -128,9 +128,15 @@ public enum DashboardView {
 
     static func drawTasks(_ buf: inout ScreenBuffer, _ m: DashboardModel, _ state: DashboardState, y: Int) -> Int {
         let w = buf.width
-        // Columns: marker, name, state, in/s, out/s, p50, p99, queue bar + count, workers, priority.
-        let barWidth = max(8, w - 74)
-        let cols = (name: 2, state: 13, inRate: 22, outRate: 31, p50: 40, p99: 49, queue: 58, workers: 58 + barWidth + 7, prio: 58 + barWidth + 11)
+        // Columns: marker, name (with the graph's shape), state, in/s, out/s, p50, p99, queue bar + count,
+        // workers, priority. Wider terminals give the names room first, then the queue bar.
+        let tree = TaskTree.prefixes(m.engine.tasks)
+        let longest = zip(tree, m.engine.tasks).map { Sanitizer.width(of: $0) + Sanitizer.width(of: $1.name) }.max() ?? 0
+        let nameWidth = max(10, min(longest, 24, w - 96))
+        let shift = nameWidth - 10
+        // The bar stops at 40 cells: past that it only spreads the numbers apart.
+        let barWidth = max(8, min(40, w - 74 - shift))
+        let cols = (name: 2, state: 13 + shift, inRate: 22 + shift, outRate: 31 + shift, p50: 40 + shift, p99: 49 + shift, queue: 58 + shift, workers: 58 + shift + barWidth + 7, prio: 58 + shift + barWidth + 11)
         buf.fill(x: 0, y: y, width: w, role: .tableHeader)
         buf.put("TASK", x: cols.name, y: y, role: .tableHeader)
         buf.put("STATE", x: cols.state, y: y, role: .tableHeader)
@@ -147,7 +153,9 @@ public enum DashboardView {
             if selected { buf.fill(x: 0, y: row, width: w, role: .selected) }
             let base: Role = selected ? .selected : .normal
             buf.put(selected ? "▶" : " ", x: 0, y: row, role: base)
-            buf.put(Sanitizer.truncate(t.name, to: 10), x: cols.name, y: row, role: base)
+            let prefix = tree.indices.contains(i) ? tree[i] : ""
+            let used = buf.put(prefix, x: cols.name, y: row, role: selected ? .selected : .dim)
+            buf.put(Sanitizer.truncate(t.name, to: max(3, nameWidth - used)), x: cols.name + used, y: row, role: base)
             let (label, role) = stateLabel(t.state)
             buf.put(label, x: cols.state, y: row, role: selected ? .selected : role)
             buf.putRight(Format.count(t.inPerSecond), right: cols.inRate + 8, y: row, role: base)

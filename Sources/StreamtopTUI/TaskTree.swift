@@ -1,0 +1,44 @@
+import StreamtopEngine
+
+/// The shape of the task graph for the task table: a prefix per task (in the engine's order) drawn with
+/// box-drawing connectors, so an operator sees which task feeds which. A chain stays in one column; where
+/// a task feeds several, each gets `├ ` or `└ ` and its own branch below:
+///
+///     source
+///     parse
+///     enrich
+///     ├ endpoints
+///     ├ humans
+///     │ └ visits
+///     └ aggregate
+///       sink
+///
+/// A task's place in the tree is its first input; a union's other inputs are listed in the detail line.
+/// Pure.
+public enum TaskTree {
+    /// One prefix per task of `tasks` (same order).
+    public static func prefixes(_ tasks: [TaskSnapshot]) -> [String] {
+        var children: [String: [Int]] = [:]
+        for (i, t) in tasks.enumerated() {
+            if let parent = t.inputs.first { children[parent, default: []].append(i) }
+        }
+        var out = [String](repeating: "", count: tasks.count)
+        var seen = Set<Int>()
+        func walk(_ i: Int, _ prefix: String) {
+            guard seen.insert(i).inserted else { return }
+            out[i] = prefix
+            let kids = children[tasks[i].name] ?? []
+            if kids.count == 1 {
+                // A chain continues under the same prefix, without a connector of its own.
+                walk(kids[0], prefix.replacingOccurrences(of: "├ ", with: "│ ").replacingOccurrences(of: "└ ", with: "  "))
+                return
+            }
+            let base = prefix.replacingOccurrences(of: "├ ", with: "│ ").replacingOccurrences(of: "└ ", with: "  ")
+            for (k, kid) in kids.enumerated() {
+                walk(kid, base + (k == kids.count - 1 ? "└ " : "├ "))
+            }
+        }
+        if !tasks.isEmpty { walk(0, "") }
+        return out
+    }
+}
