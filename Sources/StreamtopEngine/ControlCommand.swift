@@ -23,6 +23,45 @@ public enum ControlCommand: Sendable, Equatable {
     case togglePin(TaskID)
     /// Switch the scheduling policy.
     case setPolicy(SchedulingPolicy)
+    /// Steer the source (a paced replay): applied by the source when the engine drains its mailbox.
+    case transport(TransportCommand)
+}
+
+/// A request to the source's transport (replay speed, pause, step, seek). The engine hands it to
+/// `StreamSource.control` when it applies its mailbox and logs the outcome.
+public enum TransportCommand: Sendable, Equatable {
+    /// Replay speed factor; nil: as fast as possible.
+    case speed(Double?)
+    /// Pause (true) or resume (false) the replay clock; nil toggles.
+    case pause(Bool?)
+    /// While paused, hand out the next stretch of the recording (seconds).
+    case step(Int64)
+    /// Go forward to an event time (UTC epoch seconds).
+    case seekAbsolute(Int64)
+    /// Go forward to a time of day (seconds after midnight UTC) on the day of the current position.
+    case seekTimeOfDay(Int64)
+    /// Go forward by some seconds.
+    case seekAhead(Int64)
+}
+
+/// What a source did with a transport command, for the decision log.
+public struct TransportOutcome: Sendable, Equatable {
+    /// Whether it changed anything.
+    public var applied: Bool
+    /// What changed (or what was asked), e.g. `replay speed 10× → 20×`.
+    public var action: String
+    /// Why, or why not.
+    public var reason: String
+    /// Numbers behind it.
+    public var numbers: [String: Double]
+
+    /// Creates an outcome.
+    public init(applied: Bool, action: String, reason: String, numbers: [String: Double] = [:]) {
+        self.applied = applied
+        self.action = action
+        self.reason = reason
+        self.numbers = numbers
+    }
 }
 
 /// The range of task priorities, so that priority arithmetic never overflows.

@@ -529,6 +529,9 @@ public final class Engine: @unchecked Sendable {
             t.pinned = pin
             logLocked(.operator, pin ? .pinned : .unpinned, t.name, pin ? "pinned at \(t.allocation)" : "unpinned",
                       pin ? "operator request; the adaptive policy will not move its workers" : "operator request; the adaptive policy may move its workers")
+        case .transport(let c):
+            let outcome = source.control(c)
+            logLocked(.operator, outcome.applied ? .speedChanged : .rejected, tasks[0].name, outcome.action, outcome.reason, numbers: outcome.numbers)
         case .setPolicy(let p):
             guard p != policy else { return }
             logLocked(.operator, .policyChanged, nil, "policy \(policy.rawValue) → \(p.rawValue)", "operator request")

@@ -30,4 +30,13 @@ public protocol StreamSource: AnyObject {
     func next() throws -> Batch?
     /// Makes a waiting `next` return nil soon (any thread).
     func stop()
+    /// Applies a transport command (called by the engine while it applies its mailbox, lock held: it must
+    /// not call back into the engine). Sources without a transport refuse.
+    func control(_ command: TransportCommand) -> TransportOutcome
+}
+
+extension StreamSource {
+    public func control(_ command: TransportCommand) -> TransportOutcome {
+        TransportOutcome(applied: false, action: "transport unchanged", reason: "the input is not a paced replay")
+    }
 }

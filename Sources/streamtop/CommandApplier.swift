@@ -15,57 +15,51 @@ struct CommandApplier {
         try OperatorCommand.parse(text, task: { pipeline.engine.taskID(named: $0) }, taskNames: taskNames)
     }
 
-    /// Applies a command and returns a short message for the operator.
+    /// Applies a command and returns a short message for the operator. Everything goes through the
+    /// engine's mailbox and is logged when the engine applies it; the replay's state is only read here,
+    /// to answer at once what cannot work.
     @discardableResult
     func apply(_ command: OperatorCommand) -> String {
+        let engine = pipeline.engine
         switch command {
         case .engine(let c):
-            pipeline.engine.send(c)
+            engine.send(c)
             return "sent"
         case .speed(let v):
-            guard let pacer else {
-                pipeline.engine.log(.operator, kind: .rejected, task: "source", action: "speed unchanged", reason: "the input is not a paced replay")
-                return "speed applies to paced replays only"
-            }
-            let old = pacer.speed
-            let new = v ?? .infinity
-            pacer.speed = new
-            pipeline.engine.log(.operator, kind: .speedChanged, task: "source", action: "replay speed \(Self.speedLabel(old)) → \(Self.speedLabel(new))", reason: "operator request", numbers: ["from": old.isFinite ? old : -1, "to": new.isFinite ? new : -1])
-            return "replay speed \(Self.speedLabel(new))"
+            guard pacer != nil else { return rejected("speed", .speed(v)) }
+            engine.send(.transport(.speed(v)))
+            return "replay speed \(Self.speedLabel(v ?? .infinity))"
         case .replayPause(let request):
-            guard let pacer else { return rejected("replay pause") }
+            guard let pacer else { return rejected("replay pause", .pause(request)) }
             let pause = request ?? !pacer.isPaused
             guard pacer.isPaused != pause else { return pause ? "replay already paused" : "replay already playing" }
-            pause ? pacer.pause() : pacer.resume()
-            pipeline.engine.log(.operator, kind: .speedChanged, task: "source", action: pause ? "replay paused" : "replay resumed",
-                                reason: pause ? "operator request; the replay clock stops (the pipeline drains what it has)" : "operator request; the replay clock goes on from where it stopped")
+            engine.send(.transport(.pause(pause)))
             return pause ? "replay paused (s steps, z resumes)" : "replay playing"
         case .step(let seconds):
-            guard let pacer else { return rejected("step") }
+            guard let pacer else { return rejected("step", .step(seconds)) }
             guard pacer.isPaused else { return "step works while the replay is paused (z)" }
-            pacer.step(seconds: seconds)
-            pipeline.engine.log(.operator, kind: .speedChanged, task: "source", action: "replay step \(seconds) s", reason: "operator request")
+            engine.send(.transport(.step(seconds)))
             return "stepped \(seconds) s"
         case .seek(let target):
-            guard let pacer else { return rejected("seek") }
-            let now = pacer.position.load(ordering: .relaxed)
-            let epoch: Int64
+            let transport: TransportCommand
             switch target {
-            case .absolute(let t): epoch = t
-            case .ahead(let s): epoch = now + s
-            case .timeOfDay(let s): epoch = now - ((now % 86_400) + 86_400) % 86_400 + s
+            case .absolute(let t): transport = .seekAbsolute(t)
+            case .ahead(let s): transport = .seekAhead(s)
+            case .timeOfDay(let s): transport = .seekTimeOfDay(s)
             }
-            guard pacer.seek(to: epoch) else {
-                return "seek goes forward only: \(LogTime.iso8601(epoch)) is not after \(LogTime.iso8601(now))"
-            }
-            pipeline.engine.log(.operator, kind: .speedChanged, task: "source", action: "replay seek to \(LogTime.iso8601(epoch))",
-                                reason: "operator request; lines before it are processed at once, nothing is skipped")
+            guard let pacer else { return rejected("seek", transport) }
+            let now = pacer.position.load(ordering: .relaxed)
+            let epoch = LineBlockSource.seekTarget(transport, from: now)
+            guard epoch > now else { return "seek goes forward only: \(LogTime.iso8601(epoch)) is not after \(LogTime.iso8601(now))" }
+            engine.send(.transport(transport))
             return "seeking to \(LogTime.clock(epoch))"
         }
     }
 
-    private func rejected(_ what: String) -> String {
-        pipeline.engine.log(.operator, kind: .rejected, task: "source", action: "\(what) ignored", reason: "the input is not a paced replay")
+    /// A transport command for an input without a transport: sent anyway, so the engine logs the refusal
+    /// like any command.
+    private func rejected(_ what: String, _ command: TransportCommand) -> String {
+        pipeline.engine.send(.transport(command))
         return "\(what) applies to paced replays only"
     }
 

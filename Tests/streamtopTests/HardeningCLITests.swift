@@ -139,7 +139,8 @@ import Testing
         let actions = try file("a5.txt", "0s pause parse\n")
         for sig in [SIGTERM, SIGINT, SIGHUP] {
             let r = try run(["replay", input, "--speed", "max", "--headless", "--actions", actions], whileRunning: { p in
-                usleep(1_500_000)
+                // Long enough for the input to end and the warning to appear, even on a loaded machine.
+                usleep(3_000_000)
                 kill(p.processIdentifier, sig)
             })
             #expect(r.status == 0, "signal \(sig): \(r.stderr)")
