@@ -50,7 +50,8 @@ open class OrderedOperator: StreamOperator {
     /// Emits what is still open at the end of the input.
     open func close() {}
 
-    /// Ends the task: consumes batches still waiting, emits everything open, finishes the sink. Runs once.
+    /// Ends the task: consumes batches still waiting, emits everything open, finishes the sink. Runs once;
+    /// the engine calls it at the end of the input (or after a shutdown).
     public func finish() {
         let first = finished.withLock { done -> Bool in
             defer { done = true }

@@ -32,6 +32,10 @@ public final class Engine: @unchecked Sendable {
     /// Worker and ticker threads that have not exited yet (the source thread may sit in a blocking read
     /// and is not waited for: it never touches an operator).
     private var liveThreads = 0
+    /// Set by `stopInput`: tasks may no longer be paused.
+    private var draining = false
+    /// Whether the operators were finished (once, at the end or after a shutdown).
+    private var operatorsFinished = false
     /// Set by `start(threaded: true)`: the engine's own ticker publishes; nobody else may.
     private var isThreaded = false
     /// Threads blocked in `cond.wait()`; wake-ups are skipped when nobody waits (saves a futex call per quantum).
@@ -138,6 +142,14 @@ public final class Engine: @unchecked Sendable {
         source.stop()
         cond.lock()
         logLocked(.engine, .inputStopped, config.sourceName, "input stopping", "stop requested; reading what is already there, then draining")
+        // Draining means every task runs: paused ones are resumed, and later pauses refused, so what was
+        // read is counted and the run ends.
+        draining = true
+        for t in tasks where t.paused {
+            t.paused = false
+            logLocked(.engine, .resumed, t.name, "resumed", "the input is stopping; draining what was read (\(t.inputCount) queued batches)")
+        }
+        cond.broadcast()
         cond.unlock()
         Thread { [self] in
             usleep(useconds_t(grace * 1_000_000))
@@ -159,7 +171,20 @@ public final class Engine: @unchecked Sendable {
         stopping = true
         cond.broadcast()
         while liveThreads > 0 { cond.wait() }
+        // No worker is left inside an operator: finish them here (windows still open are emitted).
+        finishOperatorsUnlocking()
         cond.unlock()
+    }
+
+    /// Finishes every operator once, upstream first. Called with the lock held when no worker is inside an
+    /// operator (all drained, or after a shutdown joined them); the lock is released meanwhile, and workers
+    /// that look see `operatorsFinished` and leave. The engine drives this lifecycle, not its callers.
+    private func finishOperatorsUnlocking() {
+        guard !operatorsFinished else { return }
+        operatorsFinished = true
+        cond.unlock()
+        for t in tasks { t.op?.finish() }
+        cond.lock()
     }
 
     /// Called by a worker or the ticker as it exits (lock held).
@@ -446,13 +471,17 @@ public final class Engine: @unchecked Sendable {
         }
     }
 
+    /// Ends the run once the input ended and every queue drained: finishes the operators (outside the lock:
+    /// finishing writes results, and a failed write logs a decision), then marks the engine finished.
+    /// Called with the lock held; may release and retake it.
     @discardableResult
     private func checkFinishedLocked() -> Bool {
-        if finished { return true }
+        if finished || operatorsFinished { return true }
         guard sourceDone, tasks[0].running == 0 else { return false }
         for t in tasks.dropFirst() where t.running > 0 || t.inputs.contains(where: { !$0.queue.isEmpty || $0.reserved > 0 }) { return false }
-        finished = true
         for t in tasks { t.finished = true }
+        finishOperatorsUnlocking()
+        finished = true
         logLocked(.engine, .finished, nil, "finished", "input ended and every queue drained")
         cond.broadcast()
         return true
@@ -477,6 +506,10 @@ public final class Engine: @unchecked Sendable {
             default: pause = !t.paused
             }
             guard pause != t.paused else { return }
+            if pause && draining {
+                logLocked(.operator, .rejected, t.name, "stays running", "the input is stopping: every task drains what was read")
+                return
+            }
             t.paused = pause
             if pause {
                 logLocked(.operator, .paused, t.name, "paused", "operator request; input queue \(t.inputCount)/\(t.inputCapacity) will fill, upstream will block", numbers: ["queue_depth": Double(t.inputCount), "queue_capacity": Double(t.inputCapacity)])

@@ -8,6 +8,14 @@ public protocol StreamOperator: AnyObject {
     var maxParallelism: Int { get }
     /// Processes one batch and returns what goes downstream.
     func process(_ batch: Batch, slot: Int) -> OperatorOutput
+    /// Ends the operator's work (close open windows, write final results). The engine calls it once, when
+    /// the input has ended and every queue drained, or after `shutdown`, never while a worker runs the
+    /// operator; upstream tasks are finished first.
+    func finish()
+}
+
+extension StreamOperator {
+    public func finish() {}
 }
 
 /// The result of processing one batch.

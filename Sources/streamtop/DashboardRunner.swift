@@ -128,9 +128,9 @@ struct DashboardRunner {
             }
             let now = Date()
             if !analyticsFinished && engine.isFinished {
-                // The input ended and every task drained: close the open windows and write the results.
+                // The input ended and every task drained; the engine has closed the windows and written the
+                // results: show them.
                 analyticsFinished = true
-                pipeline.analytics.forEach { $0.finish() }
                 dirty = true
             }
             // With millions of distinct keys a summary costs real time: refresh at most every 0.5 s, and

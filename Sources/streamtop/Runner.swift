@@ -111,7 +111,6 @@ struct Runner {
         if options.headless {
             try runHeadless(pipeline, snapshots: snapshots, player: player)
         } else {
-            defer { pipeline.analytics.forEach { $0.finish() } }
             try DashboardRunner(
                 pipeline: pipeline, header: header, pacer: pacer, themeName: options.theme, applier: applier,
                 sourceNames: sourceNames.map { $0.split(separator: "/").last.map(String.init) ?? $0 },
@@ -122,15 +121,13 @@ struct Runner {
 
     private func runHeadless(_ pipeline: AccessPipeline, snapshots: SnapshotWriter?, player: ActionPlayer?) throws {
         let engine = pipeline.engine
-        // The first SIGINT/SIGTERM/SIGHUP stops the input and drains what was read (resuming paused tasks,
-        // which would otherwise hold it forever); a second one ends at once with what was counted.
+        // The first SIGINT/SIGTERM/SIGHUP stops the input and drains what was read (the engine resumes paused
+        // tasks, which would otherwise hold it forever, and refuses new pauses); a second one ends at once
+        // with what was counted.
         let signals = Atomic<Int>(0)
         let stop = SignalTrap([SIGINT, SIGTERM, SIGHUP]) {
             if signals.add(1, ordering: .relaxed).newValue == 1 {
                 engine.stopInput()
-                for t in engine.snapshot().tasks where t.state == .paused {
-                    if let id = engine.taskID(named: t.name) { engine.send(.resume(id)) }
-                }
             } else {
                 engine.shutdown()
             }
@@ -148,8 +145,8 @@ struct Runner {
                 warn("the input ended while task '\(Escaped.text(paused.name))' is paused with \(paused.queueDepth) blocks queued; waiting for it to be resumed (SIGTERM ends the run with its report)")
             }
         }
+        // The engine finished the operators (windows emitted, sinks completed) on its way out.
         let final = engine.waitUntilFinished()
-        pipeline.analytics.forEach { $0.finish() }
         for skipped in player?.stop() ?? [] {
             warn("action at line \(skipped.line) ('\(Escaped.text(skipped.text))') not applied: the input ended first")
         }

@@ -104,3 +104,28 @@ import Testing
         #expect(plan.need == [2, 2, 3])
     }
 }
+
+/// Stopping the input drains what was read: paused tasks resume and new pauses are refused, so a
+/// stopped run always ends (a paused task once held a headless run forever).
+@Suite struct DrainOnStopTests {
+    @Test func stoppingResumesPausedTasksAndRefusesNewPauses() {
+        let source = CountingSource(batches: 20, perBatch: 10)
+        let a = PassOperator("a")
+        let engine = Engine(source: source, tasks: [TaskSpec(name: "a", op: a, queueCapacity: 2)], config: EngineConfig(workers: 1), clock: ManualClock())
+        engine.start(threaded: false)
+        let id = engine.taskID(named: "a")!
+        engine.send(.pause(id))
+        var n = 0
+        while engine.step() && n < 1000 { n += 1 }
+        #expect(!engine.tick().finished)
+        engine.stopInput(grace: 0.01)
+        engine.send(.pause(id))
+        usleep(50_000)
+        while engine.step() {}
+        let done = engine.tick()
+        #expect(done.finished)
+        #expect(a.seen.withLock { $0 }.count == done.tasks[0].recordsOut)
+        #expect(done.decisions.contains { $0.task == "a" && $0.action == "resumed" && $0.reason.contains("the input is stopping") })
+        #expect(done.decisions.contains { $0.task == "a" && $0.action == "stays running" })
+    }
+}
