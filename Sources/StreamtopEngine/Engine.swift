@@ -9,42 +9,42 @@ import Synchronization
 /// input may block. With `start(threaded: false)` nothing runs by itself and `step()` runs one quantum
 /// inline, for deterministic tests.
 public final class Engine: @unchecked Sendable {
-    private let cond = NSCondition()
-    private let tasks: [TaskRuntime]
-    private let source: StreamSource
-    private let config: EngineConfig
-    private let clock: EngineClock
-    private let startNanos: UInt64
-    private var mailbox: [ControlCommand] = []
-    private var decisions: [Decision] = []
-    private var decisionSequence = 0
-    private var sourceDone = false
-    private var stopping = false
-    private var finished = false
-    private var endToEnd = LatencyWindow()
-    private var history: [Double] = []
-    private var lastTick: UInt64 = 0
+    let cond = NSCondition()
+    let tasks: [TaskRuntime]
+    let source: StreamSource
+    let config: EngineConfig
+    let clock: EngineClock
+    let startNanos: UInt64
+    var mailbox: [ControlCommand] = []
+    var decisions: [Decision] = []
+    var decisionSequence = 0
+    var sourceDone = false
+    var stopping = false
+    var finished = false
+    var endToEnd = LatencyWindow()
+    var history: [Double] = []
+    var lastTick: UInt64 = 0
     /// The last published snapshot. A pthread lock, not `Mutex`: ThreadSanitizer cannot see the latter's
     /// futex calls on Linux and would report every read as a race.
-    private let latestLock = NSLock()
-    private var latestValue = EngineSnapshot.empty
-    private var threads: [Thread] = []
+    let latestLock = NSLock()
+    var latestValue = EngineSnapshot.empty
+    var threads: [Thread] = []
     /// Worker and ticker threads that have not exited yet (the source thread may sit in a blocking read
     /// and is not waited for: it never touches an operator).
-    private var liveThreads = 0
+    var liveThreads = 0
     /// Set by `stopInput`: tasks may no longer be paused.
-    private var draining = false
+    var draining = false
     /// Whether the operators were finished (once, at the end or after a shutdown).
-    private var operatorsFinished = false
+    var operatorsFinished = false
     /// Set by `start(threaded: true)`: the engine's own ticker publishes; nobody else may.
-    private var isThreaded = false
+    var isThreaded = false
     /// Threads blocked in `cond.wait()`; wake-ups are skipped when nobody waits (saves a futex call per quantum).
-    private var waiters = 0
+    var waiters = 0
     /// The active scheduling policy.
-    private var policy: SchedulingPolicy
+    var policy: SchedulingPolicy
     /// When the adaptive policy last planned, and until when it leaves a new allocation to settle.
-    private var lastPlan: UInt64 = 0
-    private var settleUntil: UInt64 = 0
+    var lastPlan: UInt64 = 0
+    var settleUntil: UInt64 = 0
     /// The error that ended the input early, if any.
     public private(set) var failure: Error?
 
@@ -179,7 +179,7 @@ public final class Engine: @unchecked Sendable {
     /// Finishes every operator once, upstream first. Called with the lock held when no worker is inside an
     /// operator (all drained, or after a shutdown joined them); the lock is released meanwhile, and workers
     /// that look see `operatorsFinished` and leave. The engine drives this lifecycle, not its callers.
-    private func finishOperatorsUnlocking() {
+    func finishOperatorsUnlocking() {
         guard !operatorsFinished else { return }
         operatorsFinished = true
         cond.unlock()
@@ -188,7 +188,7 @@ public final class Engine: @unchecked Sendable {
     }
 
     /// Called by a worker or the ticker as it exits (lock held).
-    private func threadExitedLocked() {
+    func threadExitedLocked() {
         liveThreads -= 1
         cond.broadcast()
     }
@@ -241,7 +241,7 @@ public final class Engine: @unchecked Sendable {
 
     // MARK: - Threads
 
-    private func runSource() {
+    func runSource() {
         let src = tasks[0]
         cond.lock()
         while true {
@@ -280,7 +280,7 @@ public final class Engine: @unchecked Sendable {
         cond.unlock()
     }
 
-    private func acceptFromSource(_ batch: Batch, duration: UInt64, now: UInt64) {
+    func acceptFromSource(_ batch: Batch, duration: UInt64, now: UInt64) {
         let src = tasks[0]
         batch.sequence = src.quanta
         for e in src.outputs { e.queue.push(batch) }
@@ -292,7 +292,7 @@ public final class Engine: @unchecked Sendable {
         src.latency.record(duration, records: batch.records, now: now)
     }
 
-    private func runWorker(slot: Int) {
+    func runWorker(slot: Int) {
         cond.lock()
         while true {
             applyMailboxLocked()
@@ -315,7 +315,7 @@ public final class Engine: @unchecked Sendable {
         cond.unlock()
     }
 
-    private func runTicker() {
+    func runTicker() {
         while true {
             cond.lock()
             let done = stopping || finished
@@ -331,13 +331,13 @@ public final class Engine: @unchecked Sendable {
         }
     }
 
-    private func waitLocked() {
+    func waitLocked() {
         waiters += 1
         cond.wait()
         waiters -= 1
     }
 
-    private func wakeLocked() {
+    func wakeLocked() {
         if waiters > 0 { cond.broadcast() }
     }
 
@@ -378,207 +378,9 @@ public final class Engine: @unchecked Sendable {
         return false
     }
 
-    // MARK: - Scheduling (lock held)
+    func task(_ id: TaskID) -> TaskRuntime? { id.index >= 0 && id.index < tasks.count ? tasks[id.index] : nil }
 
-    /// Picks the next task to run by the active policy, takes a batch from its queue and reserves room
-    /// downstream. Strict priority: the highest priority, ties to the task furthest downstream (so the
-    /// pipeline drains before it fills). Fair share and adaptive: the least weighted processing time.
-    private func pickLocked() -> (TaskRuntime, Batch)? {
-        pickWithEdgeLocked().map { ($0.0, $0.1) }
-    }
-
-    private func pickWithEdgeLocked() -> (TaskRuntime, Batch, Edge)? {
-        var best: TaskRuntime?
-        for i in 1..<tasks.count {
-            let t = tasks[i]
-            guard isRunnableLocked(i) else { continue }
-            if let b = best {
-                switch policy {
-                case .strictPriority:
-                    if b.priority > t.priority { continue }
-                case .fairShare, .adaptive:
-                    if b.virtualTime < t.virtualTime { continue }
-                }
-            }
-            best = t
-        }
-        guard let task = best, let (batch, edge) = task.popInput() else { return nil }
-        if policy != .strictPriority {
-            // Tasks that could not run earn no credit meanwhile, so they cannot monopolize when they return.
-            for i in 1..<tasks.count where tasks[i].virtualTime < task.virtualTime && !isRunnableLocked(i) {
-                tasks[i].virtualTime = task.virtualTime
-            }
-        }
-        task.running += 1
-        task.inFlightRecords += batch.records
-        for e in task.outputs { e.reserved += 1 }
-        return (task, batch, edge)
-    }
-
-    /// Input waiting, not paused, below its allocation, and room downstream.
-    private func isRunnableLocked(_ i: Int) -> Bool {
-        let t = tasks[i]
-        guard !t.paused, t.hasInput, t.running < effectiveAllocation(t) else { return false }
-        return t.outputsHaveRoom
-    }
-
-    /// Test hook: which tasks `k` free workers would run now, in pick order (nothing is changed).
-    func simulatePicks(_ k: Int) -> [String] {
-        cond.lock()
-        defer { cond.unlock() }
-        var taken: [(TaskRuntime, Batch, Edge)] = []
-        for _ in 0..<k {
-            guard let p = pickWithEdgeLocked() else { break }
-            taken.append(p)
-        }
-        for (task, batch, edge) in taken.reversed() {
-            edge.queue.pushFront(batch)
-            task.running -= 1
-            task.inFlightRecords -= batch.records
-            for e in task.outputs { e.reserved -= 1 }
-        }
-        return taken.map { $0.0.name }
-    }
-
-    private func effectiveAllocation(_ t: TaskRuntime) -> Int {
-        min(t.allocation, t.maxParallelism, config.workers)
-    }
-
-    private func completeLocked(_ task: TaskRuntime, _ batch: Batch, _ output: OperatorOutput, duration: UInt64, now: UInt64) {
-        task.running -= 1
-        task.inFlightRecords -= batch.records
-        task.quanta += 1
-        task.recordsIn += batch.records
-        task.bytesIn += batch.bytes
-        task.filtered += output.filtered
-        task.busyNanos &+= duration
-        task.virtualTime += Double(max(duration, 1000)) / SchedulingPolicy.weight(priority: task.priority)
-        task.latency.record(duration, records: batch.records, now: now)
-        if !task.outputs.isEmpty {
-            for e in task.outputs { e.reserved -= 1 }
-            if let out = output.batch {
-                // Fan-out: every downstream task gets the same immutable batch.
-                if task.outputs.count > 1 { out.shared = true }
-                for e in task.outputs { e.queue.push(out) }
-                task.recordsOut += out.records
-                task.bytesOut += out.bytes
-            }
-        } else {
-            // The last task delivers to the outside world.
-            task.recordsOut += output.batch?.records ?? (batch.records - output.filtered)
-            task.bytesOut += output.batch?.bytes ?? batch.bytes
-            endToEnd.record(now &- batch.ingestNanos, records: batch.records, now: now)
-        }
-    }
-
-    /// Ends the run once the input ended and every queue drained: finishes the operators (outside the lock:
-    /// finishing writes results, and a failed write logs a decision), then marks the engine finished.
-    /// Called with the lock held; may release and retake it.
-    @discardableResult
-    private func checkFinishedLocked() -> Bool {
-        if finished || operatorsFinished { return true }
-        guard sourceDone, tasks[0].running == 0 else { return false }
-        for t in tasks.dropFirst() where t.running > 0 || t.inputs.contains(where: { !$0.queue.isEmpty || $0.reserved > 0 }) { return false }
-        for t in tasks { t.finished = true }
-        finishOperatorsUnlocking()
-        finished = true
-        logLocked(.engine, .finished, nil, "finished", "input ended and every queue drained")
-        cond.broadcast()
-        return true
-    }
-
-    private func applyMailboxLocked() {
-        guard !mailbox.isEmpty else { return }
-        let commands = mailbox
-        mailbox.removeAll()
-        for c in commands { apply(c) }
-        cond.broadcast()
-    }
-
-    private func apply(_ command: ControlCommand) {
-        switch command {
-        case .pause(let id), .resume(let id), .togglePause(let id):
-            guard let t = task(id) else { return }
-            let pause: Bool
-            switch command {
-            case .pause: pause = true
-            case .resume: pause = false
-            default: pause = !t.paused
-            }
-            guard pause != t.paused else { return }
-            if pause && draining {
-                logLocked(.operator, .rejected, t.name, "stays running", "the input is stopping: every task drains what was read")
-                return
-            }
-            t.paused = pause
-            if pause {
-                logLocked(.operator, .paused, t.name, "paused", "operator request; input queue \(t.inputCount)/\(t.inputCapacity) will fill, upstream will block", numbers: ["queue_depth": Double(t.inputCount), "queue_capacity": Double(t.inputCapacity)])
-            } else {
-                logLocked(.operator, .resumed, t.name, "resumed", "operator request; draining \(t.inputCount) queued batches (\(t.inputRecords) records)", numbers: ["queue_depth": Double(t.inputCount), "queued_records": Double(t.inputRecords)])
-            }
-        case .setPriority(let id, let requested):
-            let p = TaskPriority.clamped(requested)
-            guard let t = task(id), t.priority != p else { return }
-            if id.index == 0 {
-                logLocked(.operator, .rejected, t.name, "priority stays \(t.priority)", "the source reads on its own thread; priorities order the worker tasks")
-                return
-            }
-            logLocked(.operator, .priorityChanged, t.name, "priority \(t.priority) → \(p)", "operator request", numbers: ["from": Double(t.priority), "to": Double(p)])
-            t.priority = p
-        case .adjustPriority(let id, let d):
-            guard let t = task(id) else { return }
-            apply(.setPriority(id, TaskPriority.clamped(t.priority) + TaskPriority.clamped(d)))
-        case .setWorkers(let id, let n):
-            guard let t = task(id) else { return }
-            let cap = id.index == 0 ? 1 : min(t.maxParallelism, config.workers)
-            let v = min(max(n, 1), cap)
-            var reason = "operator request"
-            if v != n {
-                reason += id.index == 0 ? "; the source reads on one thread" :
-                    (n > cap ? "; capped at \(cap) (\(t.maxParallelism < config.workers ? "the operator's parallelism limit" : "workers in the pool"))" : "; at least 1")
-            }
-            if v == t.allocation {
-                logLocked(.operator, .rejected, t.name, "workers stay \(v)", reason, numbers: ["requested": Double(n), "workers": Double(v)])
-                return
-            }
-            logLocked(.operator, .workersChanged, t.name, "workers \(t.allocation) → \(v)", reason, numbers: ["from": Double(t.allocation), "to": Double(v)])
-            t.allocation = v
-            if policy == .adaptive && !t.pinned && id.index > 0 {
-                t.pinned = true
-                logLocked(.operator, .pinned, t.name, "pinned at \(v)", "workers set by hand while the adaptive policy runs; unpin to let it move them again")
-            }
-        case .adjustWorkers(let id, let d):
-            guard let t = task(id) else { return }
-            apply(.setWorkers(id, t.allocation + d))
-        case .pin(let id), .unpin(let id), .togglePin(let id):
-            guard let t = task(id), id.index > 0 else { return }
-            let pin: Bool
-            switch command {
-            case .pin: pin = true
-            case .unpin: pin = false
-            default: pin = !t.pinned
-            }
-            guard pin != t.pinned else { return }
-            t.pinned = pin
-            logLocked(.operator, pin ? .pinned : .unpinned, t.name, pin ? "pinned at \(t.allocation)" : "unpinned",
-                      pin ? "operator request; the adaptive policy will not move its workers" : "operator request; the adaptive policy may move its workers")
-        case .transport(let c):
-            let outcome = source.control(c)
-            logLocked(.operator, outcome.applied ? .speedChanged : .rejected, tasks[0].name, outcome.action, outcome.reason, numbers: outcome.numbers)
-        case .setPolicy(let p):
-            guard p != policy else { return }
-            logLocked(.operator, .policyChanged, nil, "policy \(policy.rawValue) → \(p.rawValue)", "operator request")
-            policy = p
-            // Start fair share from a level field, so no task is owed a burst of past time.
-            let floor = tasks.dropFirst().map(\.virtualTime).max() ?? 0
-            for t in tasks { t.virtualTime = floor }
-            lastPlan = 0
-        }
-    }
-
-    private func task(_ id: TaskID) -> TaskRuntime? { id.index >= 0 && id.index < tasks.count ? tasks[id.index] : nil }
-
-    private func logLocked(_ actor: Decision.Actor, _ kind: Decision.Kind, _ task: String?, _ action: String, _ reason: String, numbers: [String: Double] = [:]) {
+    func logLocked(_ actor: Decision.Actor, _ kind: Decision.Kind, _ task: String?, _ action: String, _ reason: String, numbers: [String: Double] = [:]) {
         decisionSequence += 1
         let d = Decision(
             sequence: decisionSequence, time: Double(clock.nanos() &- startNanos) / 1e9, actor: actor,
@@ -588,164 +390,10 @@ public final class Engine: @unchecked Sendable {
         if decisions.count > config.decisionCapacity { decisions.removeFirst(decisions.count - config.decisionCapacity / 2) }
     }
 
-    // MARK: - Snapshots
-
-    /// The periodic work and the snapshot: under the lock, updates rates, rotates latency windows, runs the
-    /// adaptive plan, and stores the result as the latest snapshot. Only the engine's ticker (or, in step
-    /// mode, the driver through `tick()`) calls it; with `tick: true` it adds one sample to the histories.
-    @discardableResult
-    private func publish(tick: Bool) -> EngineSnapshot {
-        cond.lock()
-        let now = clock.nanos()
-        let interval = now &- lastTick
-        lastTick = now
-        var list: [TaskSnapshot] = []
-        for (i, t) in tasks.enumerated() {
-            let state = stateLocked(i)
-            if state == .backpressured && i > 0 { t.backpressuredNanos &+= interval }
-            noteStateLocked(t, state, now: now, index: i)
-            t.samples.append((now, t.recordsIn, t.recordsOut, t.busyNanos, t.backpressuredNanos, t.bytesIn, t.bytesOut))
-            while let first = t.samples.first, now &- first.t > 1_000_000_000, t.samples.count > 2 { t.samples.removeFirst() }
-            let first = t.samples.first!
-            let dt = Double(now &- first.t) / 1e9
-            let rate = { (a: Int, b: Int) -> Double in dt > 0 ? Double(b - a) / dt : 0 }
-            let alloc = Double(max(1, i == 0 ? 1 : effectiveAllocation(t)))
-            t.latency.rotateIfNeeded(now)
-            list.append(
-                TaskSnapshot(
-                    id: t.id, name: t.name, state: state, priority: t.priority, workers: i == 0 ? 1 : t.allocation,
-                    workersBusy: t.running, maxParallelism: t.maxParallelism, pinned: t.pinned, recordsIn: t.recordsIn,
-                    recordsOut: t.recordsOut, recordsFiltered: t.filtered, bytesIn: t.bytesIn, bytesOut: t.bytesOut,
-                    inPerSecond: rate(first.rin, t.recordsIn), outPerSecond: rate(first.rout, t.recordsOut),
-                    bytesInPerSecond: rate(first.bin, t.bytesIn), bytesOutPerSecond: rate(first.bout, t.bytesOut),
-                    queueDepth: t.inputCount, queueCapacity: t.inputCapacity,
-                    queuedRecords: t.inputRecords, inFlightRecords: t.inFlightRecords, latency: t.latency.summary(),
-                    recordLatency: t.latency.perRecordSummary(),
-                    nanosPerRecord: t.latency.nanosPerRecord(),
-                    busyRatio: dt > 0 ? min(1, Double(t.busyNanos &- first.busy) / 1e9 / dt / alloc) : 0,
-                    backpressuredRatio: dt > 0 ? min(1, Double(t.backpressuredNanos &- first.bp) / 1e9 / dt) : 0,
-                    quanta: t.quanta))
-        }
-        if policy == .adaptive { planLocked(now: now) }
-        for (i, t) in tasks.enumerated() {
-            if tick {
-                t.history.append(list[i].outPerSecond)
-                t.latencyHistory.append(Double(list[i].latency.p99))
-                if t.history.count > config.historyLength {
-                    t.history.removeFirst(t.history.count - config.historyLength)
-                    t.latencyHistory.removeFirst(t.latencyHistory.count - config.historyLength)
-                }
-            }
-            list[i].history = t.history
-            list[i].latencyHistory = t.latencyHistory
-            list[i].inputs = t.inputs.map { tasks[$0.from].name }
-        }
-        if tick {
-            history.append(list[0].outPerSecond)
-            if history.count > config.historyLength { history.removeFirst(history.count - config.historyLength) }
-        }
-        endToEnd.rotateIfNeeded(now)
-        let snap = EngineSnapshot(
-            time: Double(now &- startNanos) / 1e9, workers: config.workers, policy: policy.rawValue, tasks: list,
-            decisions: Array(decisions.suffix(200)), decisionCount: decisionSequence,
-            endToEndLatency: endToEnd.summary(), throughputHistory: history, finished: finished, inputEnded: sourceDone,
-            edges: tasks.flatMap { t in t.outputs.map { EdgeSnapshot(from: t.name, to: tasks[$0.to].name, depth: $0.queue.count, capacity: $0.queue.capacity, records: $0.queue.records) } })
-        cond.unlock()
-        latestLock.lock()
-        latestValue = snap
-        latestLock.unlock()
-        return snap
-    }
-
-    /// The adaptive policy's periodic step: measure each task's true rate over the window since the last
-    /// plan, plan with `AdaptivePlanner`, and move workers when the plan differs. After a move it waits
-    /// two windows, so it judges the new allocation on fresh numbers instead of oscillating.
-    private func planLocked(now: UInt64) {
-        guard now &- lastPlan >= config.adaptiveIntervalNanos else { return }
-        defer {
-            lastPlan = now
-            for t in tasks { t.planMark = (t.recordsIn, t.recordsOut, t.busyNanos) }
-        }
-        guard lastPlan != 0, now >= settleUntil else { return }
-        let src = tasks[0]
-        let srcRecords = Double(src.recordsOut - src.planMark.rout)
-        let srcBusy = Double(src.busyNanos &- src.planMark.busy) / 1e9
-        // The source's own rate: records per second spent inside the source (reading, or pacing a replay).
-        guard srcRecords > 0, srcBusy > 0 else { return }
-        let sourceRate = srcRecords / srcBusy
-        let measures = tasks.dropFirst().map { t in
-            AdaptivePlanner.TaskMeasure(
-                name: t.name, recordsIn: Double(t.recordsIn - t.planMark.rin), recordsOut: Double(t.recordsOut - t.planMark.rout),
-                busySeconds: Double(t.busyNanos &- t.planMark.busy) / 1e9, allocation: t.allocation,
-                maxParallelism: min(t.maxParallelism, config.workers), pinned: t.pinned)
-        }
-        let inputs = tasks.dropFirst().map { t in t.inputs.map { $0.from - 1 } }
-        guard let plan = AdaptivePlanner.plan(sourceRate: sourceRate, tasks: measures, workers: config.workers, inputs: inputs) else { return }
-        let current = measures.map(\.allocation)
-        guard plan.allocation != current else { return }
-        var changes: [String] = []
-        var numbers: [String: Double] = ["source_rate": sourceRate]
-        for (i, m) in measures.enumerated() {
-            numbers["\(m.name).true_rate"] = m.trueRate ?? 0
-            numbers["\(m.name).need"] = plan.need[i]
-            if plan.allocation[i] != current[i] { changes.append("\(m.name) \(current[i]) → \(plan.allocation[i])") }
-        }
-        let detail = measures.enumerated().map { i, m in
-            "\(m.name) \(Self.rate(m.trueRate ?? 0))/s per worker, needs \(String(format: "%.1f", plan.need[i]))"
-        }.joined(separator: "; ")
-        logLocked(.scheduler, .workersMoved, nil, "workers " + changes.joined(separator: ", "),
-                  "source delivers \(Self.rate(sourceRate))/s; true rates: \(detail)", numbers: numbers)
-        for (i, t) in tasks.dropFirst().enumerated() { t.allocation = plan.allocation[i] }
-        settleUntil = now &+ 2 * config.adaptiveIntervalNanos
-        wakeLocked()
-    }
-
-    static func rate(_ v: Double) -> String {
-        v >= 1e6 ? String(format: "%.2fM", v / 1e6) : v >= 1e3 ? String(format: "%.1fk", v / 1e3) : String(format: "%.0f", v)
-    }
-
     /// Every decision still in memory (the newest `decisionCapacity`), oldest first.
     public func allDecisions() -> [Decision] {
         cond.lock()
         defer { cond.unlock() }
         return decisions
-    }
-
-    private func stateLocked(_ i: Int) -> TaskState {
-        let t = tasks[i]
-        if t.finished { return .finished }
-        if t.paused { return .paused }
-        if i == 0 {
-            if sourceDone { return .finished }
-            return t.outputsHaveRoom || t.running > 0 ? .running : .backpressured
-        }
-        if t.running > 0 { return .running }
-        if !t.hasInput { return .idle }
-        if !t.outputsHaveRoom { return .backpressured }
-        return .running
-    }
-
-    /// Logs a task entering or leaving backpressure once it has lasted half a second, with the numbers.
-    private func noteStateLocked(_ t: TaskRuntime, _ state: TaskState, now: UInt64, index i: Int) {
-        let isBP = state == .backpressured
-        if isBP {
-            if t.backpressuredSince == 0 { t.backpressuredSince = now }
-            if t.lastState != .backpressured && now &- t.backpressuredSince >= 500_000_000 {
-                let edge = t.blockedOutput ?? t.outputs[0]
-                let down = tasks[edge.to]
-                let why = down.paused ? "\(down.name) is paused" : "\(down.name) cannot keep up"
-                logLocked(.scheduler, .backpressured, t.name, "blocked by backpressure",
-                          "\(down.name)'s input queue is full (\(edge.queue.count)/\(edge.queue.capacity) batches, \(edge.queue.records) records); \(why)",
-                          numbers: ["queue_depth": Double(edge.queue.count), "queue_capacity": Double(edge.queue.capacity), "queued_records": Double(edge.queue.records)])
-                t.lastState = .backpressured
-            }
-        } else {
-            if t.lastState == .backpressured {
-                let waited = Double(now &- t.backpressuredSince) / 1e9
-                logLocked(.scheduler, .unblocked, t.name, "unblocked", "room downstream again after \(String(format: "%.1f", waited)) s", numbers: ["blocked_seconds": waited])
-            }
-            t.backpressuredSince = 0
-            t.lastState = state
-        }
     }
 }

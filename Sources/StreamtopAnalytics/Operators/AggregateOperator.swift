@@ -1,0 +1,58 @@
+import Foundation
+import StreamtopEngine
+import StreamtopLogs
+import Synchronization
+
+/// Keeps the report's aggregates. Each worker slot has its own aggregates, so several workers can run
+/// this task without sharing state; a slot's lock is only contended when a reader takes a summary.
+public final class AggregateOperator: StreamOperator {
+    private final class Slot {
+        let state = Locked(AccessAggregate())
+    }
+    private let slots: [Slot]
+    /// Blocks added so far: a summary is recomputed only when this moved (merging millions of keys is
+    /// costly, and an idle dashboard asks twice a second).
+    private let version = Atomic<Int>(0)
+    private let cached = Locked<(version: Int, top: Int, summary: AccessSummary)?>(nil)
+
+    /// Creates the operator with one state slot per worker; with a `keyLimit`, each slot keeps at most
+    /// about that many distinct paths and clients (see `AccessAggregate.keyLimit`).
+    public init(slots: Int, keyLimit: Int = 0) {
+        self.slots = (0..<max(1, slots)).map { _ in Slot() }
+        for s in self.slots { s.state.withLock { $0.keyLimit = keyLimit } }
+    }
+
+    public var maxParallelism: Int { slots.count }
+
+    public func process(_ batch: Batch, slot: Int) -> OperatorOutput {
+        let parsed = batch.payload as! ParsedBlock
+        slots[slot].state.withLock { $0.add(parsed) }
+        version.add(1, ordering: .releasing)
+        return OperatorOutput(batch: batch)
+    }
+
+    /// The merged aggregates of every slot, summarized (cached while nothing was added). Safe from any thread.
+    public func summary(top: Int = 10) -> AccessSummary {
+        let v = version.load(ordering: .acquiring)
+        if let c = cached.withLock({ $0 }), c.version == v, c.top == top { return c.summary }
+        let fresh = computeSummary(top: top)
+        cached.withLock { $0 = (v, top, fresh) }
+        return fresh
+    }
+
+    private func computeSummary(top: Int) -> AccessSummary {
+        var merged = AccessAggregate()
+        var only: AccessSummary?
+        var nonEmpty = 0
+        for s in slots {
+            s.state.withLock { a in
+                guard a.lines > 0 else { return }
+                nonEmpty += 1
+                if nonEmpty == 1 { only = a.summary(top: top) }
+                merged.merge(a)
+            }
+        }
+        if nonEmpty == 0 { return AccessSummary.empty }
+        return nonEmpty == 1 ? only! : merged.summary(top: top)
+    }
+}

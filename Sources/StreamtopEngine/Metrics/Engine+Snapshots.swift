@@ -1,0 +1,111 @@
+import Foundation
+
+/// Publishing: the periodic work and the immutable snapshot readers take (ticker or step-mode driver).
+extension Engine {
+    // MARK: - Snapshots
+
+    /// The periodic work and the snapshot: under the lock, updates rates, rotates latency windows, runs the
+    /// adaptive plan, and stores the result as the latest snapshot. Only the engine's ticker (or, in step
+    /// mode, the driver through `tick()`) calls it; with `tick: true` it adds one sample to the histories.
+    @discardableResult
+    func publish(tick: Bool) -> EngineSnapshot {
+        cond.lock()
+        let now = clock.nanos()
+        let interval = now &- lastTick
+        lastTick = now
+        var list: [TaskSnapshot] = []
+        for (i, t) in tasks.enumerated() {
+            let state = stateLocked(i)
+            if state == .backpressured && i > 0 { t.backpressuredNanos &+= interval }
+            noteStateLocked(t, state, now: now, index: i)
+            t.samples.append((now, t.recordsIn, t.recordsOut, t.busyNanos, t.backpressuredNanos, t.bytesIn, t.bytesOut))
+            while let first = t.samples.first, now &- first.t > 1_000_000_000, t.samples.count > 2 { t.samples.removeFirst() }
+            let first = t.samples.first!
+            let dt = Double(now &- first.t) / 1e9
+            let rate = { (a: Int, b: Int) -> Double in dt > 0 ? Double(b - a) / dt : 0 }
+            let alloc = Double(max(1, i == 0 ? 1 : effectiveAllocation(t)))
+            t.latency.rotateIfNeeded(now)
+            list.append(
+                TaskSnapshot(
+                    id: t.id, name: t.name, state: state, priority: t.priority, workers: i == 0 ? 1 : t.allocation,
+                    workersBusy: t.running, maxParallelism: t.maxParallelism, pinned: t.pinned, recordsIn: t.recordsIn,
+                    recordsOut: t.recordsOut, recordsFiltered: t.filtered, bytesIn: t.bytesIn, bytesOut: t.bytesOut,
+                    inPerSecond: rate(first.rin, t.recordsIn), outPerSecond: rate(first.rout, t.recordsOut),
+                    bytesInPerSecond: rate(first.bin, t.bytesIn), bytesOutPerSecond: rate(first.bout, t.bytesOut),
+                    queueDepth: t.inputCount, queueCapacity: t.inputCapacity,
+                    queuedRecords: t.inputRecords, inFlightRecords: t.inFlightRecords, latency: t.latency.summary(),
+                    recordLatency: t.latency.perRecordSummary(),
+                    nanosPerRecord: t.latency.nanosPerRecord(),
+                    busyRatio: dt > 0 ? min(1, Double(t.busyNanos &- first.busy) / 1e9 / dt / alloc) : 0,
+                    backpressuredRatio: dt > 0 ? min(1, Double(t.backpressuredNanos &- first.bp) / 1e9 / dt) : 0,
+                    quanta: t.quanta))
+        }
+        if policy == .adaptive { planLocked(now: now) }
+        for (i, t) in tasks.enumerated() {
+            if tick {
+                t.history.append(list[i].outPerSecond)
+                t.latencyHistory.append(Double(list[i].latency.p99))
+                if t.history.count > config.historyLength {
+                    t.history.removeFirst(t.history.count - config.historyLength)
+                    t.latencyHistory.removeFirst(t.latencyHistory.count - config.historyLength)
+                }
+            }
+            list[i].history = t.history
+            list[i].latencyHistory = t.latencyHistory
+            list[i].inputs = t.inputs.map { tasks[$0.from].name }
+        }
+        if tick {
+            history.append(list[0].outPerSecond)
+            if history.count > config.historyLength { history.removeFirst(history.count - config.historyLength) }
+        }
+        endToEnd.rotateIfNeeded(now)
+        let snap = EngineSnapshot(
+            time: Double(now &- startNanos) / 1e9, workers: config.workers, policy: policy.rawValue, tasks: list,
+            decisions: Array(decisions.suffix(200)), decisionCount: decisionSequence,
+            endToEndLatency: endToEnd.summary(), throughputHistory: history, finished: finished, inputEnded: sourceDone,
+            edges: tasks.flatMap { t in t.outputs.map { EdgeSnapshot(from: t.name, to: tasks[$0.to].name, depth: $0.queue.count, capacity: $0.queue.capacity, records: $0.queue.records) } })
+        cond.unlock()
+        latestLock.lock()
+        latestValue = snap
+        latestLock.unlock()
+        return snap
+    }
+
+    func stateLocked(_ i: Int) -> TaskState {
+        let t = tasks[i]
+        if t.finished { return .finished }
+        if t.paused { return .paused }
+        if i == 0 {
+            if sourceDone { return .finished }
+            return t.outputsHaveRoom || t.running > 0 ? .running : .backpressured
+        }
+        if t.running > 0 { return .running }
+        if !t.hasInput { return .idle }
+        if !t.outputsHaveRoom { return .backpressured }
+        return .running
+    }
+
+    /// Logs a task entering or leaving backpressure once it has lasted half a second, with the numbers.
+    func noteStateLocked(_ t: TaskRuntime, _ state: TaskState, now: UInt64, index i: Int) {
+        let isBP = state == .backpressured
+        if isBP {
+            if t.backpressuredSince == 0 { t.backpressuredSince = now }
+            if t.lastState != .backpressured && now &- t.backpressuredSince >= 500_000_000 {
+                let edge = t.blockedOutput ?? t.outputs[0]
+                let down = tasks[edge.to]
+                let why = down.paused ? "\(down.name) is paused" : "\(down.name) cannot keep up"
+                logLocked(.scheduler, .backpressured, t.name, "blocked by backpressure",
+                          "\(down.name)'s input queue is full (\(edge.queue.count)/\(edge.queue.capacity) batches, \(edge.queue.records) records); \(why)",
+                          numbers: ["queue_depth": Double(edge.queue.count), "queue_capacity": Double(edge.queue.capacity), "queued_records": Double(edge.queue.records)])
+                t.lastState = .backpressured
+            }
+        } else {
+            if t.lastState == .backpressured {
+                let waited = Double(now &- t.backpressuredSince) / 1e9
+                logLocked(.scheduler, .unblocked, t.name, "unblocked", "room downstream again after \(String(format: "%.1f", waited)) s", numbers: ["blocked_seconds": waited])
+            }
+            t.backpressuredSince = 0
+            t.lastState = state
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+
+/// The adaptive policy's planning step inside the engine (lock held).
+extension Engine {
+    /// The adaptive policy's periodic step: measure each task's true rate over the window since the last
+    /// plan, plan with `AdaptivePlanner`, and move workers when the plan differs. After a move it waits
+    /// two windows, so it judges the new allocation on fresh numbers instead of oscillating.
+    func planLocked(now: UInt64) {
+        guard now &- lastPlan >= config.adaptiveIntervalNanos else { return }
+        defer {
+            lastPlan = now
+            for t in tasks { t.planMark = (t.recordsIn, t.recordsOut, t.busyNanos) }
+        }
+        guard lastPlan != 0, now >= settleUntil else { return }
+        let src = tasks[0]
+        let srcRecords = Double(src.recordsOut - src.planMark.rout)
+        let srcBusy = Double(src.busyNanos &- src.planMark.busy) / 1e9
+        // The source's own rate: records per second spent inside the source (reading, or pacing a replay).
+        guard srcRecords > 0, srcBusy > 0 else { return }
+        let sourceRate = srcRecords / srcBusy
+        let measures = tasks.dropFirst().map { t in
+            AdaptivePlanner.TaskMeasure(
+                name: t.name, recordsIn: Double(t.recordsIn - t.planMark.rin), recordsOut: Double(t.recordsOut - t.planMark.rout),
+                busySeconds: Double(t.busyNanos &- t.planMark.busy) / 1e9, allocation: t.allocation,
+                maxParallelism: min(t.maxParallelism, config.workers), pinned: t.pinned)
+        }
+        let inputs = tasks.dropFirst().map { t in t.inputs.map { $0.from - 1 } }
+        guard let plan = AdaptivePlanner.plan(sourceRate: sourceRate, tasks: measures, workers: config.workers, inputs: inputs) else { return }
+        let current = measures.map(\.allocation)
+        guard plan.allocation != current else { return }
+        var changes: [String] = []
+        var numbers: [String: Double] = ["source_rate": sourceRate]
+        for (i, m) in measures.enumerated() {
+            numbers["\(m.name).true_rate"] = m.trueRate ?? 0
+            numbers["\(m.name).need"] = plan.need[i]
+            if plan.allocation[i] != current[i] { changes.append("\(m.name) \(current[i]) → \(plan.allocation[i])") }
+        }
+        let detail = measures.enumerated().map { i, m in
+            "\(m.name) \(Self.rate(m.trueRate ?? 0))/s per worker, needs \(String(format: "%.1f", plan.need[i]))"
+        }.joined(separator: "; ")
+        logLocked(.scheduler, .workersMoved, nil, "workers " + changes.joined(separator: ", "),
+                  "source delivers \(Self.rate(sourceRate))/s; true rates: \(detail)", numbers: numbers)
+        for (i, t) in tasks.dropFirst().enumerated() { t.allocation = plan.allocation[i] }
+        settleUntil = now &+ 2 * config.adaptiveIntervalNanos
+        wakeLocked()
+    }
+
+    static func rate(_ v: Double) -> String {
+        v >= 1e6 ? String(format: "%.2fM", v / 1e6) : v >= 1e3 ? String(format: "%.1fk", v / 1e3) : String(format: "%.0f", v)
+    }
+}
