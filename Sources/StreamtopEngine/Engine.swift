@@ -73,7 +73,7 @@ public final class Engine: @unchecked Sendable {
             precondition(!names.isEmpty, "task \(spec.name) reads nothing")
             for name in names {
                 guard let from = index[name], from <= i else { preconditionFailure("task \(spec.name) reads '\(name)', which is not an earlier task") }
-                let edge = Edge(from: from, to: i + 1, capacity: max(1, spec.queueCapacity))
+                let edge = Edge(from: from, to: runtimes[i + 1], index: i + 1, capacity: max(1, spec.queueCapacity))
                 runtimes[from].outputs.append(edge)
                 runtimes[i + 1].inputs.append(edge)
             }
@@ -283,7 +283,7 @@ public final class Engine: @unchecked Sendable {
     func acceptFromSource(_ batch: Batch, duration: UInt64, now: UInt64) {
         let src = tasks[0]
         batch.sequence = src.quanta
-        for e in src.outputs { e.queue.push(batch) }
+        for e in src.outputs { e.push(batch) }
         src.recordsIn += batch.records
         src.recordsOut += batch.records
         src.bytesIn += batch.bytes

@@ -19,6 +19,8 @@ final class TaskRuntime {
     var nextInput = 0
     /// Capacity of each input edge, in batches.
     let queueCapacity: Int
+    /// Batches waiting on all input edges, kept by the edges (so a pick need not walk them).
+    var queuedBatches = 0
 
     /// Whether an operator pinned the allocation (the adaptive policy leaves it alone).
     var pinned = false
@@ -66,10 +68,13 @@ final class TaskRuntime {
     var inputCapacity: Int { inputs.reduce(0) { $0 + $1.queue.capacity } }
     /// Records waiting on every input edge.
     var inputRecords: Int { inputs.reduce(0) { $0 + $1.queue.records } }
-    /// Whether some input edge holds a batch.
-    var hasInput: Bool { inputs.contains { !$0.queue.isEmpty } }
+    /// Whether some input edge holds a batch (a counter: this runs for every task on every pick).
+    var hasInput: Bool { queuedBatches > 0 }
     /// Whether every output edge can take one more batch (true for a task with no outputs).
-    var outputsHaveRoom: Bool { outputs.allSatisfy(\.hasRoom) }
+    var outputsHaveRoom: Bool {
+        for e in outputs where e.queue.count + e.reserved >= e.queue.capacity { return false }
+        return true
+    }
     /// The first output edge that is full, if any.
     var blockedOutput: Edge? { outputs.first { !$0.hasRoom } }
 
@@ -77,7 +82,7 @@ final class TaskRuntime {
     func popInput() -> (Batch, Edge)? {
         for k in 0..<inputs.count {
             let e = inputs[(nextInput + k) % inputs.count]
-            if let b = e.queue.pop() {
+            if let b = e.pop() {
                 nextInput = (nextInput + k + 1) % inputs.count
                 return (b, e)
             }
@@ -92,14 +97,33 @@ final class Edge {
     /// Upstream and downstream task indices.
     let from: Int
     let to: Int
-    var queue: BlockQueue
+    /// The downstream task, whose count of queued batches the edge keeps.
+    unowned let target: TaskRuntime
+    private(set) var queue: BlockQueue
     /// Slots reserved by upstream workers that are processing a batch bound for this edge.
     var reserved = 0
 
-    init(from: Int, to: Int, capacity: Int) {
+    init(from: Int, to target: TaskRuntime, index: Int, capacity: Int) {
         self.from = from
-        self.to = to
+        self.to = index
+        self.target = target
         queue = BlockQueue(capacity: capacity)
+    }
+
+    func push(_ batch: Batch) {
+        queue.push(batch)
+        target.queuedBatches += 1
+    }
+
+    func pushFront(_ batch: Batch) {
+        queue.pushFront(batch)
+        target.queuedBatches += 1
+    }
+
+    func pop() -> Batch? {
+        guard let b = queue.pop() else { return nil }
+        target.queuedBatches -= 1
+        return b
     }
 
     /// Whether the queue can take one more batch, counting reservations.

@@ -56,7 +56,7 @@ extension Engine {
             taken.append(p)
         }
         for (task, batch, edge) in taken.reversed() {
-            edge.queue.pushFront(batch)
+            edge.pushFront(batch)
             task.running -= 1
             task.inFlightRecords -= batch.records
             for e in task.outputs { e.reserved -= 1 }
@@ -83,7 +83,7 @@ extension Engine {
             if let out = output.batch {
                 // Fan-out: every downstream task gets the same immutable batch.
                 if task.outputs.count > 1 { out.shared = true }
-                for e in task.outputs { e.queue.push(out) }
+                for e in task.outputs { e.push(out) }
                 task.recordsOut += out.records
                 task.bytesOut += out.bytes
             }
