@@ -183,8 +183,9 @@ public final class Engine: @unchecked Sendable {
         guard !operatorsFinished else { return }
         operatorsFinished = true
         cond.unlock()
-        for t in tasks { t.op?.finish() }
+        let finals = tasks.map { $0.op?.finish() }
         cond.lock()
+        for (t, p) in zip(tasks, finals) where p != nil { t.published = p }
     }
 
     /// Called by a worker or the ticker as it exits (lock held).

@@ -1,4 +1,5 @@
 import StreamtopAnalytics
+import StreamtopEngine
 import StreamtopLogs
 
 /// One line per analytics task of the pipeline for the dashboard: the latest window's numbers, or the
@@ -15,20 +16,21 @@ public struct ResultSummary: Sendable, Equatable {
         self.text = text
     }
 
-    /// The line for a task.
-    public static func of(_ op: OrderedOperator) -> ResultSummary {
-        var parts: [String] = []
-        if let s = op as? SessionOperator {
-            parts.append("active now \(Format.grouped(s.activeUsers))")
-            parts.append("visits \(Format.grouped(s.visits))")
-        }
-        let rows = op.latestRows()
-        if let first = rows.first {
-            parts.append(describe(first, groups: rows.count))
+    /// The line for a task from the result it published (read from the engine's snapshot, never from
+    /// the live operator).
+    public static func of(task: String, _ result: AnalyticsResult) -> ResultSummary {
+        var parts = result.live.map { "\($0.name) \(Format.grouped($0.value))" }
+        if let first = result.rows.first {
+            parts.append(describe(first, groups: result.rows.count))
         } else {
-            parts.append(op is SessionOperator ? "no window closed yet" : "no window closed yet (whole-input results come at the end of the input)")
+            parts.append(result.live.isEmpty ? "no window closed yet (whole-input results come at the end of the input)" : "no window closed yet")
         }
-        return ResultSummary(task: op.name, text: parts.joined(separator: " · "))
+        return ResultSummary(task: task, text: parts.joined(separator: " · "))
+    }
+
+    /// One line per analytics task that has published a result, in the engine's task order.
+    public static func all(in snapshot: EngineSnapshot) -> [ResultSummary] {
+        snapshot.tasks.compactMap { t in (snapshot.published[t.name] as? AnalyticsResult).map { of(task: t.name, $0) } }
     }
 
     /// A row as `12:05–12:10  count 95 · users 89 · top /a 33, /b 18` (nested lists shortened).

@@ -152,7 +152,7 @@ struct DashboardRunner {
                     recentRejects: rejects, source: header, speed: pacer.map { CommandApplier.speedLabel($0.speed) } ?? (header.hasPrefix("watch") ? nil : "max"),
                     replayPosition: pacer.map { $0.position.load(ordering: .relaxed) }, replayPaused: pacer?.isPaused ?? false)
                 model.recordingSpan = recordingSpan
-                if state.view == .analytics { model.results = pipeline.analytics.map(ResultSummary.of) }
+                if state.view == .analytics { model.results = ResultSummary.all(in: model.engine) }
                 terminal.draw(DashboardView.render(model, state: state, width: w, height: h))
                 lastFrame = now
                 dirty = false

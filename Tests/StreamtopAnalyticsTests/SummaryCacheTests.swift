@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import StreamtopAnalytics
 import StreamtopEngine
@@ -45,5 +46,28 @@ import StreamtopLogs
         let rows = op.latestRows()
         #expect(rows.count == 1)
         #expect(rows.first?.json.contains("\"window_start\":\"2024-11-25T00:03:00Z\"") == true, "\(rows.first?.json ?? "")")
+    }
+}
+
+/// Results reach readers through the engine's snapshot as immutable values, never by reading the live
+/// operator; the final one (windows closed at the end of the input) is there once the run finished.
+@Suite struct SnapshotResultsTests {
+    @Test func theFinalSnapshotCarriesEveryAnalyticsTasksResult() throws {
+        let lines = (0..<600).map { #"1.2.3.\#($0 % 9) - - [25/Nov/2024:00:\#(String(format: "%02d", $0 / 60)):\#(String(format: "%02d", $0 % 60)) +0000] "GET /p\#($0 % 4) HTTP/1.1" 200 10 "-" "Mozilla/5.0""# }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("published-\(getpid()).log").path
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let minutes = WindowOperator(name: "minutes", seconds: 60, lateness: 0)
+        let visits = SessionOperator(name: "visits", spec: SessionOperator.Spec(), sink: nil)
+        let pipeline = AccessPipeline(
+            lines: try FileSource(paths: [path]), workers: 2, quarantine: try Quarantine(),
+            middle: [TaskSpec(name: "minutes", op: minutes, queueCapacity: 4), TaskSpec(name: "visits", op: visits, queueCapacity: 4, inputs: ["parse"])])
+        pipeline.engine.start()
+        let done = pipeline.engine.waitUntilFinished()
+        let windows = try #require(done.published["minutes"] as? AnalyticsResult)
+        // The last of the ten minutes, closed by the engine finishing the task at the end of the input.
+        #expect(windows.rows.first?.json.contains("\"window_start\":\"2024-11-25T00:09:00Z\"") == true, "\(windows.rows.first?.json ?? "")")
+        let sessions = try #require(done.published["visits"] as? AnalyticsResult)
+        #expect(sessions.live.map(\.name) == ["active now", "visits"])
+        #expect(done.published["aggregate"] == nil)
     }
 }

@@ -32,8 +32,17 @@ open class OrderedOperator: StreamOperator {
             consume(next)
             nextSequence += 1
         }
-        return OperatorOutput(batch: batch)
+        // The result so far, as a value the engine publishes (rows are shared, not copied).
+        return OperatorOutput(batch: batch, published: result())
     }
+
+    /// The latest result as an immutable value.
+    public func result() -> AnalyticsResult {
+        AnalyticsResult(rows: latestRows(), live: liveFigures())
+    }
+
+    /// Live figures between results (sessions: active users and visits); none by default.
+    open func liveFigures() -> [AnalyticsResult.LiveFigure] { [] }
 
     /// The rows of the latest result (the whole-input result once the input has ended).
     public func latestRows() -> [ResultRow] { latestLock.withLock { $0 } }
@@ -50,17 +59,21 @@ open class OrderedOperator: StreamOperator {
     /// Emits what is still open at the end of the input.
     open func close() {}
 
-    /// Ends the task: consumes batches still waiting, emits everything open, finishes the sink. Runs once;
-    /// the engine calls it at the end of the input (or after a shutdown).
-    public func finish() {
+    /// Ends the task: consumes batches still waiting, emits everything open, finishes the sink, and returns
+    /// the final result. Runs once (later calls only return the result); the engine calls it at the end of
+    /// the input (or after a shutdown).
+    @discardableResult
+    public func finish() -> (any Sendable)? {
         let first = finished.withLock { done -> Bool in
             defer { done = true }
             return !done
         }
-        guard first else { return }
-        for key in waiting.keys.sorted() { consume(waiting.removeValue(forKey: key)!) }
-        close()
-        sink?.finish()
+        if first {
+            for key in waiting.keys.sorted() { consume(waiting.removeValue(forKey: key)!) }
+            close()
+            sink?.finish()
+        }
+        return result()
     }
 }
 

@@ -66,6 +66,10 @@ public final class SessionOperator: OrderedOperator {
 
     /// Users with a request within the gap of the newest event (refreshed as state expires).
     public var activeUsers: Int { active.load(ordering: .relaxed) }
+
+    public override func liveFigures() -> [AnalyticsResult.LiveFigure] {
+        [.init(name: "active now", value: activeUsers), .init(name: "visits", value: visits)]
+    }
     /// Visits started so far.
     public var visits: Int { visitsTotal.load(ordering: .relaxed) }
     /// Records that missed a closed window (read it once the run has ended).

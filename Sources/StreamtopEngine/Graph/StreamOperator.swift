@@ -10,12 +10,12 @@ public protocol StreamOperator: AnyObject {
     func process(_ batch: Batch, slot: Int) -> OperatorOutput
     /// Ends the operator's work (close open windows, write final results). The engine calls it once, when
     /// the input has ended and every queue drained, or after `shutdown`, never while a worker runs the
-    /// operator; upstream tasks are finished first.
-    func finish()
+    /// operator; upstream tasks are finished first. Returns the final result to publish, if any.
+    func finish() -> (any Sendable)?
 }
 
 extension StreamOperator {
-    public func finish() {}
+    public func finish() -> (any Sendable)? { nil }
 }
 
 /// The result of processing one batch.
@@ -24,11 +24,15 @@ public struct OperatorOutput {
     public var batch: Batch?
     /// Records removed on purpose (filtered, rejected as malformed) so that in = out + filtered holds.
     public var filtered: Int
+    /// The task's latest result as an immutable value (analytics results), published in the engine's
+    /// snapshot so that readers never touch the live operator; nil leaves the previous one.
+    public var published: (any Sendable)?
 
     /// Creates an output.
-    public init(batch: Batch?, filtered: Int = 0) {
+    public init(batch: Batch?, filtered: Int = 0, published: (any Sendable)? = nil) {
         self.batch = batch
         self.filtered = filtered
+        self.published = published
     }
 }
 

@@ -21,6 +21,8 @@ final class TaskRuntime {
     let queueCapacity: Int
     /// Batches waiting on all input edges, kept by the edges (so a pick need not walk them).
     var queuedBatches = 0
+    /// The operator's latest published result (immutable), for the snapshot.
+    var published: (any Sendable)?
 
     /// Whether an operator pinned the allocation (the adaptive policy leaves it alone).
     var pinned = false

@@ -59,12 +59,13 @@ extension Engine {
             if history.count > config.historyLength { history.removeFirst(history.count - config.historyLength) }
         }
         endToEnd.rotateIfNeeded(now)
-        let snap = EngineSnapshot(
+        var snap = EngineSnapshot(
             time: Double(now &- startNanos) / 1e9, workers: config.workers, policy: policy.rawValue, tasks: list,
             decisions: Array(decisions.suffix(200)), decisionCount: decisionSequence,
             endToEndLatency: endToEnd.summary(), throughputHistory: history, finished: finished, inputEnded: sourceDone,
             edges: tasks.flatMap { t in t.outputs.map { EdgeSnapshot(from: t.name, to: tasks[$0.to].name, depth: $0.queue.count, capacity: $0.queue.capacity, records: $0.queue.records) } })
         cond.unlock()
+        for t in tasks { if let p = t.published { snap.published[t.name] = p } }
         latestLock.lock()
         latestValue = snap
         latestLock.unlock()

@@ -78,6 +78,7 @@ extension Engine {
         task.busyNanos &+= duration
         task.virtualTime += Double(max(duration, 1000)) / SchedulingPolicy.weight(priority: task.priority)
         task.latency.record(duration, records: batch.records, now: now)
+        if let p = output.published { task.published = p }
         if !task.outputs.isEmpty {
             for e in task.outputs { e.reserved -= 1 }
             if let out = output.batch {

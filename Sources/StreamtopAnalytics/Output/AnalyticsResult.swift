@@ -1,0 +1,29 @@
+/// An analytics task's latest result as an immutable value: what the operator publishes through the
+/// engine's snapshot, so the dashboard, the report and any exporter read results without touching the
+/// live operator (which only its worker may use).
+public struct AnalyticsResult: Sendable, Equatable {
+    /// The rows of the latest result: the last window closed, or the whole-input table once written.
+    public var rows: [ResultRow]
+    /// Live figures that move between results (`active now`, `visits` for sessions), in display order.
+    public var live: [LiveFigure]
+
+    /// One named live number.
+    public struct LiveFigure: Sendable, Equatable {
+        /// Its label, e.g. `active now`.
+        public var name: String
+        /// Its value.
+        public var value: Int
+
+        /// Creates a figure.
+        public init(name: String, value: Int) {
+            self.name = name
+            self.value = value
+        }
+    }
+
+    /// Creates a result.
+    public init(rows: [ResultRow], live: [LiveFigure] = []) {
+        self.rows = rows
+        self.live = live
+    }
+}
