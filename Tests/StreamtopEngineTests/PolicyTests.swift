@@ -164,7 +164,8 @@ final class SlowOperator: StreamOperator, @unchecked Sendable {
         #expect(adaptiveRate > 2 * evenRate, "adaptive \(adaptiveRate)/s vs even split \(evenRate)/s")
         let moves = snap.decisions.filter { $0.kind == .workersMoved }
         #expect(!moves.isEmpty && moves.count <= 2, "settles in a few decisions, not oscillating: \(moves.map(\.action))")
-        #expect(moves.first?.numbers["slow.true_rate"].map { $0 > 20_000 && $0 < 40_000 } == true, "true rate ≈ 64 records / 2 ms = 32 k/s")
+        // A sleep only ever overshoots, and more so on a loaded 2-core machine: the bound below is loose.
+        #expect(moves.first?.numbers["slow.true_rate"].map { $0 > 12_000 && $0 < 40_000 } == true, "true rate ≈ 64 records / 2 ms = 32 k/s")
         #expect(moves.first?.reason.contains("true rates") == true)
     }
 
