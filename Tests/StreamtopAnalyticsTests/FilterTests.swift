@@ -185,6 +185,9 @@ import Testing
             ("[source]\nfiles = [\"a\"]\n[[task]]\nname = \"m\"\noperator = \"map\"\nclient_prefix = 40\n", "p.toml:6: client_prefix must be a whole number from 0 to 32"),
             ("[source]\nfiles = [\"a\"]\n[[task]]\nname = \"f\"\noperator = \"filter\"\nexpression = \"status >= 500\"\nresults = \"x.csv\"\n", "p.toml:7: a filter task has no results"),
             ("report_input = \"nowhere\"\n[source]\nfiles = [\"a\"]\n", "p.toml:1: report_input must name parse or a task of this file"),
+            // A header with a comment after it is still a header (the fuzzer found this one crashing).
+            ("[source]  # logs\nfiles = [\"a\"]\n[[task]]  # first\nname = \"t\"\noperator = \"topk\"\nfield = \"nope\"\n", "p.toml:6: unknown field 'nope'"),
+            ("[source]\nfiles = [\"a\"]\ntask = [{ name = \"t\", operator = \"topk\", field = \"nope\" }]\n", "p.toml:"),
             ("[source]\nfiles = [\"a\"]\n[[task]]\nname = \"t\"\noperator = \"topk\"\nfield = \"path\"\ninput = \"later\"\n", "p.toml:7: input 'later' is not parse or a task defined above"),
             ("[source]\nfiles = [\"a\"]\n[[task]]\nname = \"s\"\noperator = \"sessions\"\ngap = \"soon\"\n", "p.toml:6: gap must be a duration"),
             ("[source]\nfiles = [\"a\"]\n[[task]]\nname = \"parse\"\noperator = \"filter\"\nexpression = \"status > 1\"\n", "p.toml:4: task name 'parse' is used twice"),

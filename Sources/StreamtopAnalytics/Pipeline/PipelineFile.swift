@@ -115,15 +115,24 @@ public struct PipelineFile: Sendable {
             throw Mistake(file: file, line: e.source.begin.line, message: e.description)
         }
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-        let taskHeaders = lines.indices.filter { lines[$0] == "[[task]]" }
-        let sourceHeader = lines.firstIndex(of: "[source]")
+        // Section headers, also with a comment after them (`[[task]]  # errors`).
+        func isHeader(_ line: String, _ name: String) -> Bool {
+            guard line.hasPrefix(name) else { return false }
+            let rest = line.dropFirst(name.count).trimmingCharacters(in: .whitespaces)
+            return rest.isEmpty || rest.hasPrefix("#")
+        }
+        let taskHeaders = lines.indices.filter { isHeader(lines[$0], "[[task]]") }
+        let sourceHeader = lines.firstIndex { isHeader($0, "[source]") }
         /// The line of `key = …` inside a section (task index, or -1 for [source], -2 for the top).
         func line(_ key: String, in section: Int) -> Int {
             let (from, to): (Int, Int)
             switch section {
             case -2: (from, to) = (0, ([sourceHeader].compactMap { $0 } + taskHeaders).min() ?? lines.count)
             case -1: (from, to) = (sourceHeader ?? 0, taskHeaders.first(where: { $0 > (sourceHeader ?? 0) }) ?? lines.count)
-            default: (from, to) = (taskHeaders[section], section + 1 < taskHeaders.count ? taskHeaders[section + 1] : lines.count)
+            default:
+                // Tasks written as inline tables (`task = [{…}]`) have no header line: no line number then.
+                guard section < taskHeaders.count else { return 0 }
+                (from, to) = (taskHeaders[section], section + 1 < taskHeaders.count ? taskHeaders[section + 1] : lines.count)
             }
             for i in from..<to where lines[i].hasPrefix(key + " ") || lines[i].hasPrefix(key + "=") { return i + 1 }
             return section >= 0 ? taskHeaders[section] + 1 : 0
