@@ -82,10 +82,19 @@ final class ActionPlayer {
         self.applier = applier
     }
 
+    /// Applies the entries at 0 s at once — call it before the engine starts, so "at 0 s" means before the
+    /// first record — then plays the rest on its own thread.
     func start() {
         let start = Date()
+        done.lock()
+        while next < script.entries.count && script.entries[next].at <= 0 {
+            applier.apply(script.entries[next].command)
+            next += 1
+        }
+        let first = next
+        done.unlock()
         Thread { [self] in
-            for (i, entry) in script.entries.enumerated() {
+            for (i, entry) in script.entries.enumerated() where i >= first {
                 done.lock()
                 while !stopped && Date().timeIntervalSince(start) < entry.at {
                     _ = done.wait(until: start.addingTimeInterval(entry.at))

@@ -38,8 +38,9 @@ struct DashboardRunner {
             terminal.stop()
         }
         let engine = pipeline.engine
-        engine.start()
+        // Actions at 0 s go to the mailbox first, so the engine applies them before its first record.
         player?.start()
+        engine.start()
         snapshots?.start()
         var state = DashboardState()
         state.keymap = keymap

@@ -133,8 +133,9 @@ struct Runner {
             }
         }
         let started = Date()
-        engine.start()
+        // Actions at 0 s go to the mailbox first, so the engine applies them before its first record.
         player?.start()
+        engine.start()
         snapshots?.start()
         var warnedPaused = false
         while !engine.waitUntilFinished(timeout: 0.5) {
