@@ -28,7 +28,7 @@ struct CommandApplier {
         case .speed(let v):
             guard pacer != nil else { return rejected("speed", .speed(v)) }
             engine.send(.transport(.speed(v)))
-            return "replay speed \(Self.speedLabel(v ?? .infinity))"
+            return "replay speed \(Quantity.speedLabel(v ?? .infinity))"
         case .replayPause(let request):
             guard let pacer else { return rejected("replay pause", .pause(request)) }
             let pause = request ?? !pacer.isPaused
@@ -61,11 +61,6 @@ struct CommandApplier {
     private func rejected(_ what: String, _ command: TransportCommand) -> String {
         pipeline.engine.send(.transport(command))
         return "\(what) applies to paced replays only"
-    }
-
-    static func speedLabel(_ v: Double) -> String {
-        if !v.isFinite { return "max" }
-        return v >= 10 || v == v.rounded() ? "\(Int(v.rounded()))×" : String(format: "%.1f×", v)
     }
 }
 

@@ -150,7 +150,7 @@ struct DashboardRunner {
                 } : []
                 var model = DashboardModel(
                     engine: engine.snapshot(), summary: summary, malformedReasons: reasons,
-                    recentRejects: rejects, source: header, speed: pacer.map { CommandApplier.speedLabel($0.speed) } ?? (header.hasPrefix("watch") ? nil : "max"),
+                    recentRejects: rejects, source: header, speed: pacer.map { Quantity.speedLabel($0.speed) } ?? (header.hasPrefix("watch") ? nil : "max"),
                     replayPosition: pacer.map { $0.position.load(ordering: .relaxed) }, replayPaused: pacer?.isPaused ?? false)
                 model.recordingSpan = recordingSpan
                 if state.view == .analytics { model.results = ResultSummary.all(in: model.engine) }

@@ -21,6 +21,12 @@ private func reason(_ format: LogFormat, _ line: String) -> MalformedReason? {
 }
 
 @Suite struct CustomFormatTests {
+    @Test func everyPresetNameResolves() {
+        for name in LogFormat.presetNames { #expect(LogFormat.preset(name) != nil, "\(name)") }
+        #expect(LogFormat.preset("nginx-timed")?.name == "nginx-timed")
+        #expect(LogFormat.detectionCandidates.count == 5)
+    }
+
     @Test func nginxLogFormatWithRequestTime() throws {
         let f = LogFormat.compiled(try CompiledFormat.nginx(#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" rt=$request_time uct="$upstream_connect_time""#))
         let r = try #require(fields(f, #"10.1.2.3 - bob [10/Oct/2000:13:55:36 -0700] "GET /a?b=1 HTTP/1.1" 200 512 "-" "curl/8" rt=0.250 uct="0.001""#))

@@ -26,16 +26,12 @@ public final class LineBlockSource: StreamSource {
         guard let pacer = lines as? ReplayPacer else {
             return TransportOutcome(applied: false, action: "transport unchanged", reason: "the input is not a paced replay")
         }
-        func label(_ v: Double) -> String {
-            if !v.isFinite { return "max" }
-            return v >= 10 || v == v.rounded() ? "\(Int(v.rounded()))×" : String(format: "%.1f×", v)
-        }
         switch command {
         case .speed(let v):
             let old = pacer.speed
             let new = v ?? .infinity
             pacer.speed = new
-            return TransportOutcome(applied: true, action: "replay speed \(label(old)) → \(label(new))", reason: "operator request", numbers: ["from": old.isFinite ? old : -1, "to": new.isFinite ? new : -1])
+            return TransportOutcome(applied: true, action: "replay speed \(Quantity.speedLabel(old)) → \(Quantity.speedLabel(new))", reason: "operator request", numbers: ["from": old.isFinite ? old : -1, "to": new.isFinite ? new : -1])
         case .pause(let request):
             let pause = request ?? !pacer.isPaused
             guard pacer.isPaused != pause else {

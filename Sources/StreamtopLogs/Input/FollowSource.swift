@@ -64,11 +64,12 @@ public final class FollowSource: LineSource {
         let plain = paths.filter { !Glob.isPattern($0) }
         let matched = patterns.flatMap(Glob.expand).filter { !plain.contains($0) }
         let all = plain + matched
-        maxFiles = FollowSource.openFileBudget()
+        let limit = FollowSource.openFileLimit()
+        maxFiles = FollowSource.openFileBudget(limit: limit)
         guard all.count <= maxFiles else {
-            throw SourceError("cannot follow \(all.count) files: the open-file limit allows \(maxFiles) (ulimit -n \(FollowSource.openFileLimit()), less \(FollowSource.reservedDescriptors) kept for streamtop itself); raise it with ulimit -n or follow fewer files")
+            throw SourceError("cannot follow \(all.count) files: the open-file limit allows \(maxFiles) (ulimit -n \(limit), less \(FollowSource.reservedDescriptors(limit: limit)) kept for streamtop itself); raise it with ulimit -n or follow fewer files")
         }
-        followers = []
+        followers = []  // every stored property set before `makeChunker` (a method) is called below
         followers = all.enumerated().map { Follower(path: $0.element, index: $0.offset, chunker: makeChunker($0.offset, $0.element)) }
         for f in followers {
             if openFile(f) && !fromStart { lseek(f.fd, 0, SEEK_END) }
@@ -148,7 +149,9 @@ public final class FollowSource: LineSource {
             guard openFile(f) else { return nil }
             onEvent?("\(f.path) appeared; following it")
         }
-        if let tail = checkRewritten(f) { return tail }
+        if wasRewritten(f) {
+            return restart(f, because: "\(f.path) was truncated and rewritten (its first bytes changed); reading from its start")
+        }
         switch try f.chunker.read(from: f.fd) {
         case .block(let b):
             rememberHead(f)
@@ -192,22 +195,21 @@ public final class FollowSource: LineSource {
 
     /// Detects a copy-truncate whose new content already reaches past the read position: the file's
     /// first bytes no longer match those read from it. Looks only when the size or mtime changed.
-    private func checkRewritten(_ f: Follower) -> LineBlock?? {
-        guard !f.head.isEmpty else { return nil }
+    private func wasRewritten(_ f: Follower) -> Bool {
+        guard !f.head.isEmpty else { return false }
         var st = stat()
-        guard fstat(f.fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        guard fstat(f.fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return false }
         let size = Int64(st.st_size)
-        if size == f.lastSize && st.st_mtim.tv_sec == f.lastModified.tv_sec && st.st_mtim.tv_nsec == f.lastModified.tv_nsec { return nil }
+        if size == f.lastSize && st.st_mtim.tv_sec == f.lastModified.tv_sec && st.st_mtim.tv_nsec == f.lastModified.tv_nsec { return false }
         f.lastSize = size
         f.lastModified = st.st_mtim
-        var now = [UInt8](repeating: 0, count: f.head.count)
         let count = f.head.count
+        var now = [UInt8](repeating: 0, count: count)
         let n: Int = now.withUnsafeMutableBytes { buf in pread(f.fd, buf.baseAddress, count, 0) }
-        if n == f.head.count && now == f.head { return nil }
-        return .some(restart(f, because: "\(f.path) was truncated and rewritten (its first bytes changed); reading from its start"))
+        return n != count || now != f.head
     }
 
-    /// Keeps the first bytes of a regular file once they have been read (for `checkRewritten`).
+    /// Keeps the first bytes of a regular file once they have been read (for `wasRewritten`).
     private func rememberHead(_ f: Follower) {
         guard f.head.count < FollowSource.headBytes else { return }
         let position = Int(lseek(f.fd, 0, SEEK_CUR))
@@ -226,7 +228,7 @@ public final class FollowSource: LineSource {
 
     /// Descriptors kept free for everything else streamtop opens (outputs, the terminal, threads' pipes):
     /// a quarter of the limit, at most 64.
-    public static var reservedDescriptors: Int { min(64, openFileLimit() / 4) }
+    public static func reservedDescriptors(limit: Int) -> Int { min(64, limit / 4) }
 
     /// The soft open-file limit, raised to the hard limit first (as many daemons do at start).
     public static func openFileLimit() -> Int {
@@ -242,8 +244,8 @@ public final class FollowSource: LineSource {
 
     /// How many files can be followed: half of what is left after the reserve, since each followed file
     /// may hold a second descriptor for a renamed-away file during its grace period.
-    public static func openFileBudget() -> Int {
-        max(1, (openFileLimit() - reservedDescriptors) / 2)
+    public static func openFileBudget(limit: Int = openFileLimit()) -> Int {
+        max(1, (limit - reservedDescriptors(limit: limit)) / 2)
     }
 
     private func openFile(_ f: Follower) -> Bool {

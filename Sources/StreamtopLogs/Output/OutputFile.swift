@@ -120,20 +120,6 @@ public final class OutputFile: @unchecked Sendable {
             return "\(s.failures) write\(s.failures == 1 ? "" : "s") to \(what) \(Escaped.text(path)) failed (last: \(s.lastError ?? "?"))"
         }
     }
-
-    /// Records a failure that happened outside `write` (e.g. replacing a snapshot file).
-    public func recordFailure(_ reason: String) {
-        var message: String?
-        state.withLock { s in
-            s.failures += 1
-            s.lastError = reason
-            if !s.reported {
-                s.reported = true
-                message = "cannot write \(what) \(Escaped.text(path)): \(reason)"
-            }
-        }
-        if let message { onFailure?(message) }
-    }
 }
 
 /// Refuses outputs that would destroy an input or another output of the same run: the same file (device

@@ -18,6 +18,13 @@ public enum Quantity {
     /// The slowest and fastest replay speeds.
     public static let speeds: ClosedRange<Double> = 0.1...1000
 
+    /// A replay speed as shown: `max`, `10×`, `2.5×`.
+    public static func speedLabel(_ v: Double) -> String {
+        if !v.isFinite { return "max" }
+        if v >= 10 || v == v.rounded() { return "\(Int(v.rounded()))×" }
+        return "\((v * 10).rounded() / 10)×"
+    }
+
     /// A replay speed: `max` → `.infinity`; `10`, `10x`, `10×`, `0.5` → the factor; nil when it is none of
     /// these or outside `speeds`.
     public static func speed(_ text: String) -> Double? {
