@@ -78,6 +78,7 @@ public final class Engine: @unchecked Sendable {
                 runtimes[i + 1].inputs.append(edge)
             }
         }
+        Self.checkPayloadTypes(runtimes, source: source)
         lastTick = startNanos
         let summary = runtimes.dropFirst().map { "\($0.name)×\($0.allocation)" }.joined(separator: ", ")
         logLocked(.engine, .started, nil, "started", "\(config.workers) workers, policy \(config.policy.rawValue); allocation \(summary)", numbers: ["workers": Double(config.workers)])
@@ -171,9 +172,11 @@ public final class Engine: @unchecked Sendable {
         stopping = true
         cond.broadcast()
         while liveThreads > 0 { cond.wait() }
-        // No worker is left inside an operator: finish them here (windows still open are emitted).
+        // No worker is left inside an operator: finish them here (windows still open are emitted), and
+        // publish their final results (the ticker has left).
         finishOperatorsUnlocking()
         cond.unlock()
+        publish(tick: false)
     }
 
     /// Finishes every operator once, upstream first. Called with the lock held when no worker is inside an
@@ -216,7 +219,9 @@ public final class Engine: @unchecked Sendable {
         cond.lock()
         let threaded = isThreaded
         cond.unlock()
-        return threaded ? snapshot() : publish(tick: true)
+        if threaded { return snapshot() }
+        refreshResults()
+        return publish(tick: true)
     }
 
     /// Waits up to `timeout` seconds for the end (input ended and drained, or `shutdown`); true when it came.
@@ -321,6 +326,7 @@ public final class Engine: @unchecked Sendable {
             cond.lock()
             let done = stopping || finished
             cond.unlock()
+            if !done { refreshResults() }
             _ = publish(tick: true)
             if done {
                 cond.lock()

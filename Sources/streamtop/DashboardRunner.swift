@@ -60,10 +60,8 @@ struct DashboardRunner {
             }
             if undo.count > 100 { undo.removeFirst() }
         }
-        var summary = pipeline.aggregate.summary()
+        var summary = AccessSummary.empty
         var analyticsFinished = false
-        var lastSummary = Date.distantPast
-        var summaryInterval = 0.5
         var lastFrame = Date.distantPast
         var dirty = true
         while !quitRequested.load(ordering: .relaxed) {
@@ -134,22 +132,18 @@ struct DashboardRunner {
                 analyticsFinished = true
                 dirty = true
             }
-            // With millions of distinct keys a summary costs real time: refresh at most every 0.5 s, and
-            // never spend more than a tenth of the time on it.
-            if now.timeIntervalSince(lastSummary) >= summaryInterval {
-                summary = pipeline.aggregate.summary(top: state.view == .analytics ? 500 : 10)
-                summaryInterval = max(0.5, 10 * Date().timeIntervalSince(now))
-                lastSummary = now
-                dirty = true
-            }
             if dirty || now.timeIntervalSince(lastFrame) >= 0.1 {
+                // The report's aggregates as the engine published them (it rebuilds them at most every
+                // 0.5 s: with millions of keys a merge costs real time).
+                let snap = engine.snapshot()
+                summary = AccessSummary.published(in: snap, top: state.view == .analytics ? AggregateOperator.publishedTop : 10)
                 let (w, h) = terminal.size
                 let reasons = pipeline.quarantine.counts().sorted { $0.value > $1.value }.map { ($0.key.label, $0.value) }
                 let rejects = state.showRejects ? pipeline.quarantine.recent().map { r in
                     "\(r.source < sourceNames.count ? sourceNames[r.source] : "input"):\(r.line)  \(r.reason.label): " + String(decoding: r.bytes, as: UTF8.self)
                 } : []
                 var model = DashboardModel(
-                    engine: engine.snapshot(), summary: summary, malformedReasons: reasons,
+                    engine: snap, summary: summary, malformedReasons: reasons,
                     recentRejects: rejects, source: header, speed: pacer.map { Quantity.speedLabel($0.speed) } ?? (header.hasPrefix("watch") ? nil : "max"),
                     replayPosition: pacer.map { $0.position.load(ordering: .relaxed) }, replayPaused: pacer?.isPaused ?? false)
                 model.recordingSpan = recordingSpan

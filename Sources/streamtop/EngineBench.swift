@@ -70,7 +70,7 @@ final class BenchSource: StreamSource {
     func stop() { produced = blocks }
 }
 
-final class BenchPayload: @unchecked Sendable {}
+final class BenchPayload: BatchPayload, @unchecked Sendable {}
 
 /// A task that does nothing but hand its batch on.
 final class TouchOperator: StreamOperator {

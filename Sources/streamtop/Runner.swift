@@ -154,7 +154,7 @@ struct Runner {
         snapshots?.finish()
         stop.cancel()
         var report = HeadlessReport(
-            summary: pipeline.aggregate.summary(), malformedReasons: pipeline.quarantine.counts(),
+            summary: AccessSummary.published(in: final), malformedReasons: pipeline.quarantine.counts(),
             elapsedSeconds: Date().timeIntervalSince(started), tasks: final.tasks, decisions: engine.allDecisions(),
             workers: final.workers)
         report.filter = options.filter
@@ -247,7 +247,7 @@ final class SnapshotWriter {
         let snap = pipeline.engine.snapshot()
         let fresh = snap.decisions.filter { $0.sequence > lastDecision }
         lastDecision = snap.decisions.last?.sequence ?? lastDecision
-        let s = pipeline.aggregate.summary(top: 5)
+        let s = AccessSummary.published(in: snap, top: 5)
         let line = SnapshotLine(
             time: (snap.time * 1000).rounded() / 1000, lines: s.lines, records: s.records, malformed: s.malformed,
             finished: snap.finished, policy: snap.policy, end_to_end_latency_ns: snap.endToEndLatency,

@@ -51,6 +51,7 @@ import StreamtopLogs
 
 /// Results reach readers through the engine's snapshot as immutable values, never by reading the live
 /// operator; the final one (windows closed at the end of the input) is there once the run finished.
+/// (`AccessSummary.published` reads the report's.)
 @Suite struct SnapshotResultsTests {
     @Test func theFinalSnapshotCarriesEveryAnalyticsTasksResult() throws {
         let lines = (0..<600).map { #"1.2.3.\#($0 % 9) - - [25/Nov/2024:00:\#(String(format: "%02d", $0 / 60)):\#(String(format: "%02d", $0 % 60)) +0000] "GET /p\#($0 % 4) HTTP/1.1" 200 10 "-" "Mozilla/5.0""# }
@@ -68,6 +69,30 @@ import StreamtopLogs
         #expect(windows.rows.first?.json.contains("\"window_start\":\"2024-11-25T00:09:00Z\"") == true, "\(windows.rows.first?.json ?? "")")
         let sessions = try #require(done.published["visits"] as? AnalyticsResult)
         #expect(sessions.live.map(\.name) == ["active now", "visits"])
-        #expect(done.published["aggregate"] == nil)
+        // The report's aggregates too: the headless report and the dashboard read them from here.
+        let report = AccessSummary.published(in: done)
+        #expect(report.lines == 600 && report.uniqueClients == 9)
+        #expect(report.topPaths.map(\.count) == [150, 150, 150, 150])
+    }
+
+    /// While the run goes on, the engine's ticker republishes the report's aggregates (at most every 0.5 s):
+    /// the dashboard shows counts growing, not zero until the end.
+    @Test func theReportsAggregatesArePublishedWhileTheRunGoesOn() throws {
+        let lines = (0..<600).map { #"1.2.3.\#($0 % 9) - - [25/Nov/2024:00:\#(String(format: "%02d", $0 / 60)):\#(String(format: "%02d", $0 % 60)) +0000] "GET /p\#($0 % 4) HTTP/1.1" 200 10 "-" "Mozilla/5.0""# }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("growing-\(getpid()).log").path
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        // 10 minutes of events at 300×: about 2 s.
+        let pipeline = AccessPipeline(lines: ReplayPacer(try FileSource(paths: [path], blockSize: 512), speed: 300), workers: 2, quarantine: try Quarantine())
+        pipeline.engine.start()
+        var seenDuringRun: Set<Int> = []
+        while !pipeline.engine.isFinished {
+            let snap = pipeline.engine.snapshot()
+            let n = AccessSummary.published(in: snap).lines
+            if !snap.finished && n > 0 && n < 600 { seenDuringRun.insert(n) }
+            usleep(50_000)
+        }
+        #expect(!seenDuringRun.isEmpty, "no partial count was published before the end")
+        #expect(AccessSummary.published(in: pipeline.engine.waitUntilFinished()).lines == 600)
     }
 }

@@ -21,7 +21,7 @@ final class CountingSource: StreamSource, @unchecked Sendable {
     func stop() {}
 }
 
-final class Box: @unchecked Sendable {
+final class Box: BatchPayload, @unchecked Sendable {
     let values: [Int]
     init(_ v: [Int]) { values = v }
 }
@@ -42,7 +42,7 @@ final class PassOperator: StreamOperator, @unchecked Sendable {
     }
     var maxParallelism: Int { parallelism }
     func process(_ batch: Batch, slot: Int) -> OperatorOutput {
-        let box = batch.payload as! Box
+        let box = batch.payload(as: Box.self)
         journal?.note(name)
         let kept = box.values.filter { !drop($0) }
         seen.withLock { $0.append(contentsOf: kept) }

@@ -129,3 +129,40 @@ import Testing
         #expect(done.decisions.contains { $0.task == "a" && $0.action == "stays running" })
     }
 }
+
+/// A task that declares the payload type it takes.
+final class TypedOperator: StreamOperator, @unchecked Sendable {
+    final class Other: BatchPayload, @unchecked Sendable {}
+    let type: any BatchPayload.Type
+    init(_ type: any BatchPayload.Type) { self.type = type }
+    var maxParallelism: Int { 1 }
+    var takes: (any BatchPayload.Type)? { type }
+    func process(_ batch: Batch, slot: Int) -> OperatorOutput { OperatorOutput(batch: batch) }
+}
+
+/// A source that says it gives `Box` batches.
+final class TypedSource: StreamSource, @unchecked Sendable {
+    var gives: (any BatchPayload.Type)? { Box.self }
+    func next() throws -> Batch? { nil }
+    func stop() {}
+}
+
+/// Edges are typed: a task reading batches of another type than it takes is refused when the graph is
+/// built (naming both ends), not found by a failed cast in the middle of a run.
+@Suite struct PayloadTypeTests {
+    @Test func aGraphWhoseEdgeCarriesTheWrongPayloadIsRefusedWhenBuilt() async {
+        await #expect(processExitsWith: .failure) {
+            // source (Box) → pass (passes Box on) → typed (takes Other)
+            _ = Engine(source: TypedSource(), tasks: [
+                TaskSpec(name: "pass", op: PassOperator("pass"), queueCapacity: 2),
+                TaskSpec(name: "typed", op: TypedOperator(TypedOperator.Other.self), queueCapacity: 2),
+            ], config: EngineConfig(workers: 1))
+        }
+        // The right type behind the same pass-through is accepted.
+        let engine = Engine(source: TypedSource(), tasks: [
+            TaskSpec(name: "pass", op: PassOperator("pass"), queueCapacity: 2),
+            TaskSpec(name: "typed", op: TypedOperator(Box.self), queueCapacity: 2),
+        ], config: EngineConfig(workers: 1))
+        #expect(engine.taskID(named: "typed") != nil)
+    }
+}

@@ -23,13 +23,38 @@ public final class AggregateOperator: StreamOperator {
     }
 
     public var maxParallelism: Int { slots.count }
+    public var takes: (any BatchPayload.Type)? { ParsedBlock.self }
 
     public func process(_ batch: Batch, slot: Int) -> OperatorOutput {
-        let parsed = batch.payload as! ParsedBlock
+        let parsed = batch.payload(as: ParsedBlock.self)
         slots[slot].state.withLock { $0.add(parsed) }
         version.add(1, ordering: .releasing)
         return OperatorOutput(batch: batch)
     }
+
+    /// Entries of the top lists in the published summary (the dashboard's analytics view lists this many;
+    /// the report and the other views take the first ones: `AccessSummary.limited`).
+    public static let publishedTop = 500
+
+    /// When the published summary was last built, and the pause before the next: with millions of distinct
+    /// keys a merge costs real time, so it is rebuilt at most every 0.5 s and never for more than a tenth
+    /// of the time. Only the engine's ticker calls `refreshResult`.
+    private let refreshClock = Locked<(last: UInt64, interval: UInt64, version: Int)>((0, 0, -1))
+
+    /// The summary as of now, for the engine's snapshot (nil when nothing changed or too soon).
+    public func refreshResult() -> (any Sendable)? {
+        let now = DispatchTime.now().uptimeNanoseconds
+        let v = version.load(ordering: .acquiring)
+        let due = refreshClock.withLock { c in c.version != v && now &- c.last >= c.interval }
+        guard due else { return nil }
+        let fresh = summary(top: Self.publishedTop)
+        let spent = DispatchTime.now().uptimeNanoseconds &- now
+        refreshClock.withLock { $0 = (now, max(500_000_000, 10 * spent), v) }
+        return fresh
+    }
+
+    /// The final summary, published when the run ends.
+    public func finish() -> (any Sendable)? { summary(top: Self.publishedTop) }
 
     /// The merged aggregates of every slot, summarized (cached while nothing was added). Safe from any thread.
     public func summary(top: Int = 10) -> AccessSummary {

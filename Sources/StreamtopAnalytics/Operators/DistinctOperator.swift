@@ -9,7 +9,7 @@ public final class DistinctOperator: OrderedOperator {
     public let field: RecordField
     /// Distinct values counted exactly before switching to the estimate.
     public let exactLimit: Int
-    private let windows: EventTimeWindows<Counter>
+    private var windows: PartitionedWindows<Counter>!
 
     final class Counter {
         var distinct: DistinctCounter
@@ -18,33 +18,34 @@ public final class DistinctOperator: OrderedOperator {
     }
 
     /// Distinct values of `field`, per window of `every` seconds (nil: the whole input).
-    public init(name: String = "distinct", field: RecordField, exactLimit: Int = 4096, every: Int64? = nil, slide: Int64? = nil, lateness: Int64 = 60, sink: ResultSink? = nil) {
+    /// With several `partitions`, each counts the values of its keys and the result is their union.
+    public init(name: String = "distinct", field: RecordField, exactLimit: Int = 4096, every: Int64? = nil, slide: Int64? = nil, lateness: Int64 = 60, sink: ResultSink? = nil, partitions: Int = 1) {
         self.field = field
         self.exactLimit = max(0, exactLimit)
         let limit = self.exactLimit
-        windows = EventTimeWindows(size: every, slide: slide, lateness: lateness, merge: { a, b in
+        super.init(name: name, sink: sink, partitions: partitions)
+        windows = PartitionedWindows(partitions: self.partitions, size: every, slide: slide, lateness: lateness, merge: { a, b in
             a.distinct.merge(b.distinct)
             a.records += b.records
-        }) { Counter(limit) }
-        super.init(name: name, sink: sink)
-        windows.onClose = { [unowned self] in self.emitWindow($0, $1, $2, $3) }
+        }, make: { Counter(limit) }) { [unowned self] in self.emitWindow($0, $1, $2, $3) }
     }
 
-    public override func consume(_ parsed: ParsedBlock) {
-        let base = parsed.lines.base
-        for r in parsed.records {
+    public override func partitionHash(_ r: ParsedRecord, _ base: UnsafePointer<UInt8>) -> UInt64 { field.hash(r, base) }
+
+    public override func consume(_ slice: PartitionSlice) {
+        let base = slice.block.lines.base
+        let windows = self.windows.windows(slice.partition)
+        slice.forEach { r, newest in
             let h = field.hash(r, base)
-            _ = windows.add(r.time) { c in
+            _ = windows.add(r.time, newest: newest) { c in
                 c.distinct.add(h)
                 c.records += 1
             }
         }
-        emitClosed(all: false)
+        self.windows.endBatch(slice)
     }
 
-    public override func close() { emitClosed(all: true) }
-
-    private func emitClosed(all: Bool) { windows.close(all: all) }
+    public override func close() { windows.finish() }
 
     private func emitWindow(_ start: Int64?, _ end: Int64?, _ c: Counter, _ late: Int) {
         var row = ResultRow()

@@ -10,9 +10,10 @@ public final class FilterOperator: StreamOperator {
     public init(_ expression: FilterExpression) { self.expression = expression }
 
     public var maxParallelism: Int { Int.max }
+    public var takes: (any BatchPayload.Type)? { ParsedBlock.self }
 
     public func process(_ batch: Batch, slot: Int) -> OperatorOutput {
-        let parsed = batch.payload as! ParsedBlock
+        let parsed = batch.payload(as: ParsedBlock.self)
         let base = parsed.lines.base
         let kept = parsed.records.filter { expression.matches($0, base) }
         let dropped = parsed.records.count - kept.count

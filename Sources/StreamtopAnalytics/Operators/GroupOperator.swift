@@ -84,45 +84,61 @@ public final class GroupOperator: OrderedOperator {
 
     /// What this task computes.
     public let spec: Spec
-    private let windows: EventTimeWindows<Table>
+    private var windows: PartitionedWindows<Table>!
+    /// Groups a partition tracks per window before new keys go to `(other)`.
+    private let maxGroupsPerPartition: Int
 
-    /// Creates the task.
-    public init(name: String = "group", spec: Spec, sink: ResultSink? = nil) {
+    /// Creates the task. With several `partitions`, each keeps the groups whose key hashes to it (at most
+    /// its share of `maxGroups`) and a window's table merges them.
+    public init(name: String = "group", spec: Spec, sink: ResultSink? = nil, partitions: Int = 1) {
         self.spec = spec
         let measures = spec.measures.count
-        windows = EventTimeWindows(size: spec.every, slide: spec.slide, lateness: spec.lateness, merge: Table.merge) { Table(measures: measures) }
-        super.init(name: name, sink: sink)
-        windows.onClose = { [unowned self] in self.emitWindow($0, $1, $2, $3) }
+        maxGroupsPerPartition = max(1, (spec.maxGroups + max(1, partitions) - 1) / max(1, partitions))
+        super.init(name: name, sink: sink, partitions: partitions)
+        windows = PartitionedWindows(partitions: self.partitions, size: spec.every, slide: spec.slide, lateness: spec.lateness, merge: Table.merge, make: { Table(measures: measures) }) { [unowned self] in self.emitWindow($0, $1, $2, $3) }
     }
 
     /// Records that missed a closed window (read it once the run has ended).
     public var lateRecords: Int { windows.lateTotal }
 
-    public override func consume(_ parsed: ParsedBlock) {
-        let base = parsed.lines.base
-        // The composite key: each field as a 2-byte length and its bytes, so any byte may appear in a field.
+    /// The composite key: each field as a 2-byte length and its bytes, so any byte may appear in a field.
+    @inline(__always)
+    private func buildKey(_ r: ParsedRecord, _ base: UnsafePointer<UInt8>, into key: inout [UInt8]) {
+        key.removeAll(keepingCapacity: true)
+        for field in spec.by {
+            field.withKey(r, base) { p, n in
+                let len = min(n, 0xFFFF)
+                key.append(UInt8(len >> 8))
+                key.append(UInt8(len & 0xFF))
+                key.append(contentsOf: UnsafeBufferPointer(start: p, count: len))
+            }
+        }
+    }
+
+    public override func partitionHash(_ r: ParsedRecord, _ base: UnsafePointer<UInt8>) -> UInt64 {
+        if spec.by.count == 1 { return spec.by[0].hash(r, base) }
+        var h: UInt64 = 0
+        for field in spec.by { h = (h ^ field.hash(r, base)) &* 0x9E37_79B9_7F4A_7C15 }
+        return h
+    }
+
+    public override func consume(_ slice: PartitionSlice) {
+        let base = slice.block.lines.base
+        let windows = self.windows.windows(slice.partition)
         var key = [UInt8]()
         key.reserveCapacity(256)
-        for r in parsed.records {
-            key.removeAll(keepingCapacity: true)
-            for field in spec.by {
-                field.withKey(r, base) { p, n in
-                    let len = min(n, 0xFFFF)
-                    key.append(UInt8(len >> 8))
-                    key.append(UInt8(len & 0xFF))
-                    key.append(contentsOf: UnsafeBufferPointer(start: p, count: len))
-                }
-            }
-            _ = windows.add(r.time) { table in
+        slice.forEach { r, newest in
+            buildKey(r, base, into: &key)
+            _ = windows.add(r.time, newest: newest) { table in
                 key.withUnsafeBufferPointer { k in add(r, key: k, to: table) }
             }
         }
-        emitClosed(all: false)
+        self.windows.endBatch(slice)
     }
 
     private func add(_ r: ParsedRecord, key: UnsafeBufferPointer<UInt8>, to t: Table) {
         let index: Int
-        if t.keys.count >= spec.maxGroups {
+        if t.keys.count >= maxGroupsPerPartition {
             // Full: existing groups still count, new keys go to (other).
             guard t.keys.index(of: key.baseAddress!, key.count) != nil else {
                 t.otherCount += 1
@@ -150,9 +166,7 @@ public final class GroupOperator: OrderedOperator {
         }
     }
 
-    public override func close() { emitClosed(all: true) }
-
-    private func emitClosed(all: Bool) { windows.close(all: all) }
+    public override func close() { windows.finish() }
 
     private func emitWindow(_ start: Int64?, _ end: Int64?, _ table: Table, _ late: Int) {
         publish(self.rows(table, start: start, end: end, late: late))

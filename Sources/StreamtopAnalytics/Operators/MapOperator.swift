@@ -33,9 +33,10 @@ public final class MapOperator: StreamOperator {
     public init(_ options: Options) { self.options = options }
 
     public var maxParallelism: Int { Int.max }
+    public var takes: (any BatchPayload.Type)? { ParsedBlock.self }
 
     public func process(_ batch: Batch, slot: Int) -> OperatorOutput {
-        let parsed = batch.payload as! ParsedBlock
+        let parsed = batch.payload(as: ParsedBlock.self)
         // After a fan-out other tasks read the same block: rewrite a copy of it.
         let lines = batch.shared ? parsed.lines.copy() : parsed.lines
         // Room for the longest possible rewrite of every record, made once so the buffer moves at most once.

@@ -1,39 +1,145 @@
-import Synchronization
+import Foundation
 import StreamtopEngine
 import StreamtopLogs
 
-/// Base of the stateful analytics tasks (windows, groups, top-K, distinct counts, sessions): it sees the
-/// records in source order, whatever the number of workers upstream (batches carry the source sequence and
-/// those that arrive early wait their turn), so results depend only on the input — not on worker counts,
-/// replay speed, pauses or reallocations. Runs on one worker; batches pass through unchanged.
-/// Subclasses override `consume` and `close`.
+/// Base of the stateful analytics tasks (windows, groups, top-K, distinct counts, sessions): keyed,
+/// partitioned state that several workers can run, with results that depend only on the input.
+///
+/// The state is split into a fixed number of partitions (`partitions`, chosen by the pipeline, not by the
+/// worker count). Each record goes to the partition its key hashes to (`partitionHash`), so each key has
+/// one owner. A partition takes its share of each batch in source order (batches carry the source sequence;
+/// those that arrive early wait their turn), so per key the records come in source order. Any worker that
+/// runs the task routes its batch, then drains whichever partitions no other worker holds: up to
+/// `partitions` workers work at once, and a partition is never run by two. Results are merged from the
+/// partitions in a fixed order, so they are byte-identical for 1, 2 or 4 workers, at any replay speed,
+/// through pauses and reallocations. Batches pass through unchanged.
+///
+/// Subclasses override `partitionHash` (unless one partition), `consume` and `close`.
 open class OrderedOperator: StreamOperator {
-    /// Batches that arrived ahead of their turn.
-    private var waiting: [Int: ParsedBlock] = [:]
-    private var nextSequence = 0
+    /// One partition: its waiting slices, and the lock its draining worker holds.
+    private final class Lane {
+        struct Inbox {
+            var slices: [Int: PartitionSlice] = [:]
+            var next = 0
+        }
+        let inbox = Locked(Inbox())
+        /// Held by the one worker consuming this partition's slices.
+        let owner = NSLock()
+
+        /// The next slice in order, if it has arrived.
+        func take() -> PartitionSlice? {
+            inbox.withLock { i in
+                guard let s = i.slices.removeValue(forKey: i.next) else { return nil }
+                i.next += 1
+                return s
+            }
+        }
+
+        var hasNext: Bool { inbox.withLock { $0.slices[$0.next] != nil } }
+        var backlog: Int { inbox.withLock { $0.slices.count } }
+    }
+
+    private let lanes: [Lane]
+    /// Signalled when a partition took a slice, for workers waiting for a backlog to shrink.
+    private let progress = NSCondition()
     private let finished = Locked(false)
     /// The task's name (results say which task produced them).
     public let name: String
     /// Where results go (nil: kept for the caller only).
     public let sink: ResultSink?
+    /// Partitions of the state.
+    public let partitions: Int
     private let latestLock = Locked<[ResultRow]>([])
+    /// Slices a partition may have waiting before a worker that routed more waits for it to catch up
+    /// (bounds memory when one partition is slower than the others).
+    private static let maxBacklog = 8
 
-    /// Creates the operator.
-    public init(name: String, sink: ResultSink?) {
+    /// Creates the operator with `partitions` partitions (at least 1).
+    public init(name: String, sink: ResultSink?, partitions: Int = 1) {
         self.name = name
         self.sink = sink
+        self.partitions = max(1, partitions)
+        lanes = (0..<self.partitions).map { _ in Lane() }
     }
 
-    public var maxParallelism: Int { 1 }
+    public var maxParallelism: Int { partitions }
+    public var takes: (any BatchPayload.Type)? { ParsedBlock.self }
+
+    /// The hash of the record's key, which picks its partition (records with equal keys must hash
+    /// equally). Only called with several partitions.
+    open func partitionHash(_ r: ParsedRecord, _ base: UnsafePointer<UInt8>) -> UInt64 { 0 }
 
     public func process(_ batch: Batch, slot: Int) -> OperatorOutput {
-        waiting[batch.sequence] = (batch.payload as! ParsedBlock)
-        while let next = waiting.removeValue(forKey: nextSequence) {
-            consume(next)
-            nextSequence += 1
+        let block = batch.payload(as: ParsedBlock.self)
+        for slice in route(block, sequence: batch.sequence) {
+            lanes[slice.partition].inbox.withLock { $0.slices[slice.sequence] = slice }
         }
-        // The result so far, as a value the engine publishes (rows are shared, not copied).
-        return OperatorOutput(batch: batch, published: result())
+        drainAll(from: slot)
+        // The result so far, as a value the engine publishes (rows are shared, not copied). With several
+        // partitions, another worker may still be reading the block: later tasks must not change it in place.
+        let out = partitions > 1 ? batch.derived(payload: block, records: batch.records, shared: true) : batch
+        return OperatorOutput(batch: out, published: result())
+    }
+
+    /// Splits a block into one slice per partition (empty slices too: each partition sees every sequence).
+    private func route(_ block: ParsedBlock, sequence: Int) -> [PartitionSlice] {
+        guard partitions > 1 else {
+            return [PartitionSlice(partition: 0, sequence: sequence, block: block, indices: nil, newest: nil, batchNewest: Int64.min)]
+        }
+        let n = block.records.count
+        var indices = [[Int32]](repeating: [], count: partitions)
+        for p in 0..<partitions { indices[p].reserveCapacity(n / partitions + n / (4 * partitions) + 8) }
+        var newest = [Int64](repeating: 0, count: n)
+        var m = Int64.min
+        let base = block.lines.base
+        let count = UInt64(partitions)
+        block.records.withUnsafeBufferPointer { records in
+            for i in 0..<n {
+                let r = records[i]
+                // The high bits: the tables use the low ones, so keys of one partition still spread there.
+                let p = Int(((partitionHash(r, base) >> 32) &* count) >> 32)
+                indices[p].append(Int32(i))
+                if r.time > m { m = r.time }
+                newest[i] = m
+            }
+        }
+        let shared = PartitionSlice.Newest(newest)
+        return (0..<partitions).map {
+            PartitionSlice(partition: $0, sequence: sequence, block: block, indices: indices[$0], newest: shared, batchNewest: m)
+        }
+    }
+
+    /// Consumes the waiting slices of every partition no other worker holds, starting at a different one
+    /// per worker; then, while some partition's backlog is long and another worker is working it, waits
+    /// for it to catch up (never while holding a partition, so waits cannot deadlock).
+    private func drainAll(from slot: Int) {
+        while true {
+            for i in 0..<partitions { drain(lanes[(slot + i) % partitions]) }
+            guard let busy = lanes.first(where: { $0.backlog > Self.maxBacklog && $0.hasNext }) else { return }
+            progress.lock()
+            if busy.backlog > Self.maxBacklog { _ = progress.wait(until: Date(timeIntervalSinceNow: 0.002)) }
+            progress.unlock()
+        }
+    }
+
+    /// Consumes a partition's slices in order while this worker can hold it. After letting go it looks
+    /// again: a slice may have arrived between its last look and the release, when the worker that added
+    /// it found the partition held.
+    private func drain(_ lane: Lane) {
+        while lane.owner.try() {
+            var took = false
+            while let slice = lane.take() {
+                consume(slice)
+                took = true
+            }
+            lane.owner.unlock()
+            if took {
+                progress.lock()
+                progress.broadcast()
+                progress.unlock()
+            }
+            guard lane.hasNext else { return }
+        }
     }
 
     /// The latest result as an immutable value.
@@ -53,15 +159,16 @@ open class OrderedOperator: StreamOperator {
         if write { sink?.write(rows) }
     }
 
-    /// Takes the records of one block, in source order.
-    open func consume(_ block: ParsedBlock) {}
+    /// Takes one partition's records of one block, in source order (called for every block and partition,
+    /// in order of sequence, by one worker at a time per partition).
+    open func consume(_ slice: PartitionSlice) {}
 
     /// Emits what is still open at the end of the input.
     open func close() {}
 
-    /// Ends the task: consumes batches still waiting, emits everything open, finishes the sink, and returns
+    /// Ends the task: consumes slices still waiting, emits everything open, finishes the sink, and returns
     /// the final result. Runs once (later calls only return the result); the engine calls it at the end of
-    /// the input (or after a shutdown).
+    /// the input (or after a shutdown), when no worker runs the task.
     @discardableResult
     public func finish() -> (any Sendable)? {
         let first = finished.withLock { done -> Bool in
@@ -69,7 +176,13 @@ open class OrderedOperator: StreamOperator {
             return !done
         }
         if first {
-            for key in waiting.keys.sorted() { consume(waiting.removeValue(forKey: key)!) }
+            for lane in lanes {
+                let rest = lane.inbox.withLock { i -> [PartitionSlice] in
+                    defer { i.slices.removeAll() }
+                    return i.slices.keys.sorted().map { i.slices[$0]! }
+                }
+                for slice in rest { consume(slice) }
+            }
             close()
             sink?.finish()
         }
@@ -77,238 +190,38 @@ open class OrderedOperator: StreamOperator {
     }
 }
 
-/// Event-time windows: which windows a record belongs to, the watermark, what is late, and when a
-/// window closes. Tumbling when `slide == size`, sliding when `slide < size` (a record then belongs to
-/// `size / slide` windows); one window over the whole input when `size` is nil.
-///
-/// The watermark is the newest event time seen minus the allowed lateness, advanced record by record; a
-/// window [start, start + size) closes once the watermark reaches its end, and a record that would belong
-/// only to closed windows is late: counted, never silently dropped. Closed windows are emitted in order
-/// and forgotten, so state is bounded by the windows open at once.
-///
-/// Sliding windows whose state can be merged are kept as panes of `slide` seconds: a record updates one
-/// pane, and a window is the merge of its `size / slide` panes when it closes (instead of a record
-/// updating every window it belongs to).
-public final class EventTimeWindows<State: AnyObject> {
-    /// Window length in seconds (nil: one window over the whole input).
-    public let size: Int64?
-    /// Seconds between window starts.
-    public let slide: Int64
-    /// Seconds a record may lag the newest event and still count.
-    public let lateness: Int64
-    /// Newest event time minus lateness.
-    public private(set) var watermark = Int64.min
-    private var open: [Int64: State] = [:]
-    private let make: () -> State
-    /// The one state when there is no window size.
-    private var current: (start: Int64, state: State)?
-    /// The windows of the current run of records: newest start first.
-    private var runNewest = Int64.min
-    private var runStates: [State?]
-    /// Late records by the window they are reported with: the first window still open for the watermark
-    /// when they came. That depends only on the records, not on when windows happen to be emitted.
-    private var lateByWindow: [Int64: Int] = [:]
-    /// Records late in all.
-    public private(set) var lateTotal = 0
-    /// Receives each closed window: start and end (nil for the whole input), state, late records.
-    public var onClose: ((Int64?, Int64?, State, Int) -> Void)?
-    /// Merges the second state into the first (pane mode), or nil.
-    private let merge: ((State, State) -> Void)?
-    /// Pane mode: every window starting at or before this has been emitted or had no pane.
-    private var closedThrough = Int64.min
-    /// The earliest open window (or pane) start, so that finding nothing to close costs nothing even when a
-    /// long lateness keeps many windows open.
-    private var minOpen = Int64.max
-
-    /// Windows of `size` seconds every `slide` seconds (`slide` defaults to `size`); with `merge`, sliding
-    /// windows are kept as panes and merged when they close.
-    public init(size: Int64?, slide: Int64? = nil, lateness: Int64, merge: ((State, State) -> Void)? = nil, make: @escaping () -> State) {
-        self.size = size.map { max(1, $0) }
-        var s = min(max(1, slide ?? size ?? 1), self.size ?? Int64.max)
-        if let size = self.size, size % s != 0 {
-            // A slide that does not divide the size would give records different numbers of windows.
-            var (a, b) = (size, s)
-            while b != 0 { (a, b) = (b, a % b) }
-            s = a
-        }
-        self.slide = s
-        runStates = [State?](repeating: nil, count: Int((self.size ?? s) / s))
-        self.lateness = max(0, lateness)
-        self.make = make
-        self.merge = (self.size ?? s) > s ? merge : nil
+/// One partition's records of one block: the records whose key hashes to the partition, in source order.
+public struct PartitionSlice: @unchecked Sendable {
+    /// The newest event time in source order up to each record of a block (shared by its slices).
+    final class Newest {
+        let times: [Int64]
+        init(_ times: [Int64]) { self.times = times }
     }
 
-    /// Panes per window in pane mode (1 otherwise).
-    private var panes: Int { merge == nil ? 1 : runStates.count }
+    /// The partition.
+    public let partition: Int
+    /// The block's position in the source.
+    public let sequence: Int
+    /// The block.
+    public let block: ParsedBlock
+    /// Indices of this partition's records in `block.records` (nil: all of them).
+    let indices: [Int32]?
+    let newest: Newest?
+    /// The newest event time in the whole block (every partition's watermark moves to it at the block's end).
+    public let batchNewest: Int64
 
-    /// Open windows.
-    public var openCount: Int { open.count }
-
-    /// Calls `body` with the state of every open window the record at `time` belongs to (and advances the
-    /// watermark). Returns false when the record is late for at least one of its windows.
-    public func add(_ time: Int64, _ body: (State) -> Void) -> Bool {
-        guard let size else {
-            if current == nil { current = (0, make()) }
-            body(current!.state)
-            return true
-        }
-        if time &- lateness > watermark { watermark = time &- lateness }
-        let newest = time - ((time % slide) + slide) % slide  // the latest window start containing `time`
-        if merge != nil {
-            if let emit = onClose, watermark != Int64.min {
-                let w = watermark &- size
-                if w - ((w % slide) + slide) % slide > closedThrough {
-                    if open.isEmpty { closedThrough = w - ((w % slide) + slide) % slide } else { closePanes(all: false, emit) }
-                }
+    /// Calls `body` with each record of the slice and the newest event time in source order up to it (for
+    /// the watermark: the records of other partitions count too).
+    @inline(__always)
+    public func forEach(_ body: (ParsedRecord, Int64) -> Void) {
+        block.records.withUnsafeBufferPointer { records in
+            guard let indices, let newest else {
+                for r in records { body(r, r.time) }
+                return
             }
-            return addToPane(newest) { body($0) }
-        }
-        if newest != runNewest {
-            // Records come in runs with the same windows: look them up once per run.
-            runNewest = newest
-            for j in runStates.indices { runStates[j] = nil }
-        }
-        var onTime = true
-        for j in 0..<runStates.count {
-            let start = newest &- Int64(j) &* slide
-            if start &+ size <= watermark {
-                onTime = false
-                continue
+            newest.times.withUnsafeBufferPointer { times in
+                for i in indices { body(records[Int(i)], times[Int(i)]) }
             }
-            if let s = runStates[j] {
-                body(s)
-            } else {
-                let s = state(start)
-                runStates[j] = s
-                body(s)
-            }
-        }
-        if !onTime { countLate() }
-        return onTime
-    }
-
-    /// Pane mode: the record goes to its pane, which every window containing it will merge.
-    private func addToPane(_ pane: Int64, _ body: (State) -> Void) -> Bool {
-        let size = self.size!
-        let earliest = pane &- Int64(panes - 1) &* slide
-        let onTime = earliest &+ size > watermark
-        if pane &+ size > watermark {
-            if pane != runNewest || runStates[0] == nil {
-                runNewest = pane
-                runStates[0] = state(pane)
-            }
-            body(runStates[0]!)
-        }
-        if !onTime { countLate() }
-        return onTime
-    }
-
-    private func countLate() {
-        let size = self.size!
-        let firstOpen = watermark &- size &+ 1  // the earliest start whose window end is past the watermark
-        let s = firstOpen - ((firstOpen % slide) + slide) % slide
-        lateByWindow[s < firstOpen ? s + slide : s, default: 0] += 1
-        lateTotal += 1
-    }
-
-    func state(_ start: Int64) -> State {
-        if let existing = open[start] { return existing }
-        let s = make()
-        open[start] = s
-        if start < minOpen { minOpen = start }
-        return s
-    }
-
-    /// Emits, in order of start, every window that the watermark closed (all of them when `all`), with the
-    /// late records reported with it (those reported with windows that had no records included), and
-    /// forgets them.
-    public func close(all: Bool = false) {
-        guard let emit = onClose else { return }
-        guard let size else {
-            if all {
-                emit(nil, nil, current?.state ?? make(), 0)
-                current = nil
-            }
-            return
-        }
-        if merge != nil {
-            closePanes(all: all, emit)
-            return
-        }
-        guard all || (minOpen != Int64.max && minOpen &+ size <= watermark) else { return }
-        let ready = open.keys.filter { all || $0 &+ size <= watermark }.sorted()
-        minOpen = open.keys.filter { !(all || $0 &+ size <= watermark) }.min() ?? Int64.max
-        if !ready.isEmpty {
-            runNewest = Int64.min
-            for j in runStates.indices { runStates[j] = nil }
-        }
-        for (i, start) in ready.enumerated() {
-            let s = open.removeValue(forKey: start)!
-            emit(start, start + size, s, takeLate(upTo: start, everything: all && i == ready.count - 1))
-        }
-    }
-
-    /// Pane mode: merges and emits each closed window that has a pane, then drops the panes no open
-    /// window needs.
-    private func closePanes(all: Bool, _ emit: (_ start: Int64?, _ end: Int64?, _ state: State, _ late: Int) -> Void) {
-        // (Called from `add` as soon as the watermark closes a window, so that no record reaches a pane
-        // after a window using it has closed: emission does not depend on batch boundaries.)
-        let size = self.size!
-        guard all || watermark != Int64.min else { return }
-        // Windows closed now: starts up to the last one whose end the watermark passed.
-        let limit: Int64
-        if all {
-            guard let last = open.keys.max() else { return }
-            limit = last
-        } else {
-            let w = watermark &- size
-            limit = w - ((w % slide) + slide) % slide
-        }
-        guard limit > closedThrough else { return }
-        guard all || minOpen &- Int64(panes - 1) &* slide <= limit else {
-            // No open pane belongs to a window that closed.
-            closedThrough = limit
-            return
-        }
-        var starts = Set<Int64>()
-        for p in open.keys {
-            for j in 0..<panes {
-                let s = p - Int64(j) * slide
-                if s > closedThrough && s <= limit { starts.insert(s) }
-            }
-        }
-        let ordered = starts.sorted()
-        for (i, start) in ordered.enumerated() {
-            let merged = make()
-            for j in 0..<panes {
-                if let pane = open[start + Int64(j) * slide] { merge!(merged, pane) }
-            }
-            emit(start, start + size, merged, takeLate(upTo: start, everything: all && i == ordered.count - 1))
-        }
-        closedThrough = limit
-        // A pane is needed until the window starting with it has closed.
-        for p in Array(open.keys) where p <= closedThrough { open[p] = nil }
-        minOpen = open.keys.min() ?? Int64.max
-        runNewest = Int64.min
-        runStates[0] = nil
-    }
-
-    /// The late records reported with the window starting at `start` (those of windows that had no
-    /// records before it included; with `everything`, all that are left, for the last window).
-    private func takeLate(upTo start: Int64, everything: Bool) -> Int {
-        var late = 0
-        for (k, n) in lateByWindow where k <= start || everything {
-            late += n
-            lateByWindow[k] = nil
-        }
-        return late
-    }
-
-    /// Window bounds as result columns.
-    public static func bounds(_ start: Int64?, _ end: Int64?, into row: inout ResultRow) {
-        if let start, let end {
-            row.set("window_start", .string(LogTime.iso8601(start)))
-            row.set("window_end", .string(LogTime.iso8601(end)))
         }
     }
 }

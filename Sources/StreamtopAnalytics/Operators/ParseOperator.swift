@@ -16,9 +16,11 @@ public final class ParseOperator: StreamOperator {
     }
 
     public var maxParallelism: Int { Int.max }
+    public var takes: (any BatchPayload.Type)? { LineBlock.self }
+    public var gives: (any BatchPayload.Type)? { ParsedBlock.self }
 
     public func process(_ batch: Batch, slot: Int) -> OperatorOutput {
-        let block = batch.payload as! LineBlock
+        let block = batch.payload(as: LineBlock.self)
         let base = block.base
         let format = formatChoice.format
         var records: [ParsedRecord] = []

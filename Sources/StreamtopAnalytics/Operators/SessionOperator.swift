@@ -38,34 +38,58 @@ public final class SessionOperator: OrderedOperator {
         /// Per user (with `perUser`): requests in the counter, visits alongside.
         var perUser: ByteKeyCounter?
         var perUserVisits: [Int] = []
+
+        /// Adds another partition's window (its users are not in this one: a user has one partition).
+        static func merge(_ a: Window, _ b: Window) {
+            a.requests += b.requests
+            a.visits += b.visits
+            a.users.merge(b.users)
+            guard let theirs = b.perUser else { return }
+            if a.perUser == nil { a.perUser = ByteKeyCounter(initialCapacity: 256) }
+            let mine = a.perUser!
+            for i in 0..<theirs.count {
+                let index = theirs.keyBytes(at: i).withUnsafeBufferPointer { k in
+                    mine.slot(k.baseAddress ?? UnsafePointer(bitPattern: 1)!, k.count, theirs.count(at: i))
+                }
+                if index == a.perUserVisits.count { a.perUserVisits.append(0) }
+                a.perUserVisits[index] += b.perUserVisits[i]
+            }
+        }
+    }
+
+    /// One partition's users: last request time per user hash, for users active within the gap.
+    private final class Users {
+        let lastSeen = HashTable64(capacity: 1024)
+        var sweptAt = Int64.min
+        /// Users held now, refreshed as state expires (read by the dashboard while the worker runs).
+        let tracked = Atomic<Int>(0)
     }
 
     /// What this task computes.
     public let spec: Spec
-    private let windows: EventTimeWindows<Window>
-    /// Last request time per user hash, for users active within the gap.
-    private let lastSeen = HashTable64(capacity: 1024)
-    private var sweptAt = Int64.min
+    private var windows: PartitionedWindows<Window>!
+    private let users: [Users]
     /// Users of the last windows emitted, to count users active within the gap of a window's end.
     private var recent: [(start: Int64, users: DistinctCounter)] = []
-    private let active = Atomic<Int>(0)
     private let visitsTotal = Atomic<Int>(0)
 
     /// Creates the task.
-    public init(name: String = "visits", spec: Spec, sink: ResultSink? = nil) {
+    /// With several `partitions`, users are split by their hash: each partition keeps its users' visits.
+    public init(name: String = "visits", spec: Spec, sink: ResultSink? = nil, partitions: Int = 1) {
         self.spec = spec
         let perUser = spec.perUser
-        windows = EventTimeWindows(size: spec.every, lateness: spec.lateness) {
+        let count = max(1, partitions)
+        users = (0..<count).map { _ in Users() }
+        super.init(name: name, sink: sink, partitions: partitions)
+        windows = PartitionedWindows(partitions: count, size: spec.every, lateness: spec.lateness, merge: Window.merge, make: {
             let w = Window()
             if perUser { w.perUser = ByteKeyCounter(initialCapacity: 256) }
             return w
-        }
-        super.init(name: name, sink: sink)
-        windows.onClose = { [unowned self] in self.emitWindow($0, $1, $2, $3) }
+        }) { [unowned self] in self.emitWindow($0, $1, $2, $3) }
     }
 
     /// Users with a request within the gap of the newest event (refreshed as state expires).
-    public var activeUsers: Int { active.load(ordering: .relaxed) }
+    public var activeUsers: Int { users.reduce(0) { $0 + $1.tracked.load(ordering: .relaxed) } }
 
     public override func liveFigures() -> [AnalyticsResult.LiveFigure] {
         [.init(name: "active now", value: activeUsers), .init(name: "visits", value: visits)]
@@ -74,20 +98,25 @@ public final class SessionOperator: OrderedOperator {
     public var visits: Int { visitsTotal.load(ordering: .relaxed) }
     /// Records that missed a closed window (read it once the run has ended).
     public var lateRecords: Int { windows.lateTotal }
-    /// Users held in state now (bounded by the users active within the gap plus the lateness).
-    public var trackedUsers: Int { lastSeen.count }
+    /// Users held in state now (bounded by the users active within the gap plus the lateness; read it once
+    /// the run has ended).
+    public var trackedUsers: Int { users.reduce(0) { $0 + $1.lastSeen.count } }
 
-    public override func consume(_ parsed: ParsedBlock) {
-        let base = parsed.lines.base
+    public override func partitionHash(_ r: ParsedRecord, _ base: UnsafePointer<UInt8>) -> UInt64 { spec.user.hash(r, base) }
+
+    public override func consume(_ slice: PartitionSlice) {
+        let base = slice.block.lines.base
         let gap = spec.gap
+        let windows = self.windows.windows(slice.partition)
+        let lastSeen = users[slice.partition].lastSeen
         var started = 0
-        for r in parsed.records {
+        slice.forEach { r, newest in
             let h = spec.user.hash(r, base)
             let t = r.time
             let previous = lastSeen.get(h)
             var isNew = true
             if let p = previous, t - p <= gap, p - t <= gap { isNew = false }
-            let onTime = windows.add(t) { w in
+            let onTime = windows.add(t, newest: newest) { w in
                 w.requests += 1
                 w.users.add(h)
                 if isNew { w.visits += 1 }
@@ -97,30 +126,29 @@ public final class SessionOperator: OrderedOperator {
                     if isNew { w.perUserVisits[index] += 1 }
                 }
             }
-            guard onTime else { continue }
+            guard onTime else { return }
             if isNew { started += 1 }
             lastSeen.set(h, max(previous ?? t, t))
         }
         visitsTotal.add(started, ordering: .relaxed)
-        expire()
-        emitClosed(all: false)
+        windows.raise(slice.batchNewest)
+        expire(slice.partition)
+        self.windows.endBatch(slice)
     }
 
     /// Forgets users whose last request is more than the gap behind the watermark: any request of theirs
     /// still accepted would start a new visit anyway. Swept when the watermark has moved a tenth of the gap.
-    private func expire() {
-        let mark = windows.watermark
-        guard mark != Int64.min, sweptAt == Int64.min || mark - sweptAt >= max(1, spec.gap / 10) else { return }
-        sweptAt = mark
+    private func expire(_ partition: Int) {
+        let u = users[partition]
+        let mark = windows.windows(partition).watermark
+        guard mark != Int64.min, u.sweptAt == Int64.min || mark - u.sweptAt >= max(1, spec.gap / 10) else { return }
+        u.sweptAt = mark
         let cutoff = mark - spec.gap
-        lastSeen.filter { $0 >= cutoff }
-        active.store(lastSeen.count, ordering: .relaxed)
+        u.lastSeen.filter { $0 >= cutoff }
+        u.tracked.store(u.lastSeen.count, ordering: .relaxed)
     }
 
-    public override func close() { emitClosed(all: true) }
-
-
-    private func emitClosed(all: Bool) { windows.close(all: all) }
+    public override func close() { windows.finish() }
 
     private func emitWindow(_ start: Int64?, _ end: Int64?, _ w: Window, _ late: Int) {
         let start = start!, end = end!

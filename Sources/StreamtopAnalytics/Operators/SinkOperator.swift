@@ -7,5 +7,6 @@ public final class SinkOperator: StreamOperator {
     /// Creates the sink.
     public init() {}
     public var maxParallelism: Int { 1 }
+    public var takes: (any BatchPayload.Type)? { ParsedBlock.self }
     public func process(_ batch: Batch, slot: Int) -> OperatorOutput { OperatorOutput(batch: nil) }
 }

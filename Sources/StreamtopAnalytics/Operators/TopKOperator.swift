@@ -13,7 +13,7 @@ public final class TopKOperator: OrderedOperator {
     public let k: Int
     /// Values tracked.
     public let capacity: Int
-    private let windows: EventTimeWindows<Summary>
+    private var windows: PartitionedWindows<Summary>!
 
     final class Summary {
         let counts: SpaceSaving
@@ -21,31 +21,32 @@ public final class TopKOperator: OrderedOperator {
     }
 
     /// Top `k` of `field` tracking `capacity` values, per window of `every` seconds (nil: the whole input).
-    public init(name: String = "topk", field: RecordField, k: Int = 10, capacity: Int = 1000, every: Int64? = nil, slide: Int64? = nil, lateness: Int64 = 60, sink: ResultSink? = nil) {
+    /// With several `partitions`, each tracks `capacity` values of its keys and the result merges them.
+    public init(name: String = "topk", field: RecordField, k: Int = 10, capacity: Int = 1000, every: Int64? = nil, slide: Int64? = nil, lateness: Int64 = 60, sink: ResultSink? = nil, partitions: Int = 1) {
         self.field = field
         self.k = max(1, k)
         self.capacity = max(capacity, self.k)
         let cap = self.capacity
-        windows = EventTimeWindows(size: every, slide: slide, lateness: lateness, merge: { $0.counts.merge($1.counts) }) { Summary(cap) }
-        super.init(name: name, sink: sink)
-        windows.onClose = { [unowned self] in self.emitWindow($0, $1, $2, $3) }
+        super.init(name: name, sink: sink, partitions: partitions)
+        windows = PartitionedWindows(partitions: self.partitions, size: every, slide: slide, lateness: lateness, merge: { $0.counts.merge($1.counts) }, make: { Summary(cap) }) { [unowned self] in self.emitWindow($0, $1, $2, $3) }
     }
 
-    public override func consume(_ parsed: ParsedBlock) {
-        let base = parsed.lines.base
-        for r in parsed.records {
+    public override func partitionHash(_ r: ParsedRecord, _ base: UnsafePointer<UInt8>) -> UInt64 { field.hash(r, base) }
+
+    public override func consume(_ slice: PartitionSlice) {
+        let base = slice.block.lines.base
+        let windows = self.windows.windows(slice.partition)
+        slice.forEach { r, newest in
             // The key is built and hashed once, then counted in each window the record belongs to.
             field.withKey(r, base) { p, n in
                 let h = ByteKeyCounter.hash(p, n)
-                _ = windows.add(r.time) { s in s.counts.add(p, n, hash: h) }
+                _ = windows.add(r.time, newest: newest) { s in s.counts.add(p, n, hash: h) }
             }
         }
-        emitClosed(all: false)
+        self.windows.endBatch(slice)
     }
 
-    public override func close() { emitClosed(all: true) }
-
-    private func emitClosed(all: Bool) { windows.close(all: all) }
+    public override func close() { windows.finish() }
 
     private func emitWindow(_ start: Int64?, _ end: Int64?, _ s: Summary, _ late: Int) {
         var row = ResultRow()

@@ -65,39 +65,43 @@ public final class WindowOperator: OrderedOperator {
     public let seconds: Int64
     /// How far behind the newest event a record may be and still count in its window.
     public let lateness: Int64
-    private let windows: EventTimeWindows<Window>
+    private var windows: PartitionedWindows<Window>!
     private let emit: (Result) -> Void
 
     /// Windows of `seconds` every `slide` seconds (default: tumbling), with `lateness` seconds of grace;
     /// `emit` receives each closed window in order, and `sink` its row.
-    public init(name: String = "window", seconds: Int64, slide: Int64? = nil, lateness: Int64, sink: ResultSink? = nil, emit: @escaping (Result) -> Void = { _ in }) {
+    /// With several `partitions`, records are split by client (so distinct clients stay exact as long as
+    /// they can) and each window merges the partitions' counts.
+    public init(name: String = "window", seconds: Int64, slide: Int64? = nil, lateness: Int64, sink: ResultSink? = nil, partitions: Int = 1, emit: @escaping (Result) -> Void = { _ in }) {
         self.seconds = max(1, seconds)
         self.lateness = max(0, lateness)
         self.emit = emit
-        windows = EventTimeWindows(size: self.seconds, slide: slide, lateness: lateness, merge: Window.merge, make: Window.init)
-        super.init(name: name, sink: sink)
-        windows.onClose = { [unowned self] in self.emitWindow($0, $1, $2, $3) }
+        super.init(name: name, sink: sink, partitions: partitions)
+        windows = PartitionedWindows(partitions: self.partitions, size: self.seconds, slide: slide, lateness: lateness, merge: Window.merge, make: Window.init) { [unowned self] in self.emitWindow($0, $1, $2, $3) }
     }
 
     /// Records that missed a window already closed (read it once the run has ended).
     public var lateRecords: Int { windows.lateTotal }
 
-    public override func consume(_ parsed: ParsedBlock) {
-        let base = parsed.lines.base
-        for r in parsed.records {
-            _ = windows.add(r.time) { w in
+    public override func partitionHash(_ r: ParsedRecord, _ base: UnsafePointer<UInt8>) -> UInt64 {
+        ByteKeyCounter.hash(base + Int(r.clientStart), Int(r.clientLength))
+    }
+
+    public override func consume(_ slice: PartitionSlice) {
+        let base = slice.block.lines.base
+        let windows = self.windows.windows(slice.partition)
+        slice.forEach { r, newest in
+            _ = windows.add(r.time, newest: newest) { w in
                 w.count += 1
                 w.classes[min(5, Int(r.status) / 100)] += 1
                 w.clients.add(ByteKeyCounter.hash(base + Int(r.clientStart), Int(r.clientLength)))
                 if r.hasPath { w.paths.add(base + Int(r.pathStart), Int(r.pathLength)) }
             }
         }
-        emitClosed(all: false)
+        self.windows.endBatch(slice)
     }
 
-    public override func close() { emitClosed(all: true) }
-
-    private func emitClosed(all: Bool) { windows.close(all: all) }
+    public override func close() { windows.finish() }
 
     private func emitWindow(_ start: Int64?, _ end: Int64?, _ w: Window, _ late: Int) {
         var classes: [String: Int] = [:]

@@ -21,6 +21,8 @@ public final class AccessPipeline {
     /// The stateful analytics tasks of the run (windows, groups, top-K, distinct, sessions), finished at
     /// the end of the input so open windows are emitted and sinks completed.
     public let analytics: [OrderedOperator]
+    /// The name of the task that keeps the report's aggregates (its summary is published under it).
+    public static let aggregateTask = "aggregate"
 
     /// Builds the pipeline over `lines` with `workers` worker threads.
     public init(lines: LineSource, workers: Int, quarantine: Quarantine, queueCapacity: Int = 8, policy: SchedulingPolicy = .strictPriority, format: FormatChoice = FormatChoice(.combined), filter: FilterExpression? = nil, window: WindowOperator? = nil, middle: [TaskSpec] = [], normalizePaths: Bool = false, keyLimit: Int = 0, maxLineBytes: Int = LineChunker.defaultMaxLineBytes, reportInput: String? = nil, clock: EngineClock = MonotonicClock()) {
@@ -52,8 +54,8 @@ public final class AccessPipeline {
             specs.append(TaskSpec(name: "normalize", op: MapOperator(MapOperator.Options(normalizePaths: true)), priority: 0, queueCapacity: queueCapacity, inputs: [report]))
             report = "normalize"
         }
-        specs.append(TaskSpec(name: "aggregate", op: aggregate, priority: 0, queueCapacity: queueCapacity, inputs: [report]))
-        specs.append(TaskSpec(name: "sink", op: SinkOperator(), priority: 0, queueCapacity: queueCapacity, inputs: ["aggregate"]))
+        specs.append(TaskSpec(name: Self.aggregateTask, op: aggregate, priority: 0, queueCapacity: queueCapacity, inputs: [report]))
+        specs.append(TaskSpec(name: "sink", op: SinkOperator(), priority: 0, queueCapacity: queueCapacity, inputs: [Self.aggregateTask]))
         engine = Engine(
             source: LineBlockSource(lines, clock: clock, format: format),
             tasks: specs,

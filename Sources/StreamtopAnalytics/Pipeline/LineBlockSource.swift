@@ -14,6 +14,8 @@ public final class LineBlockSource: StreamSource {
         self.clock = clock
         self.format = format
     }
+    public var gives: (any BatchPayload.Type)? { LineBlock.self }
+
     public func next() throws -> Batch? {
         guard let block = try lines.nextBlock() else { return nil }
         format?.detectIfNeeded(block)

@@ -79,6 +79,9 @@ public struct PipelineFile: Sendable {
         public var op: Operator
         public var priority: Int
         public var workers: Int?
+        /// Partitions of a stateful task's keyed state: up to this many workers can run it, and its results
+        /// depend on this number, never on the workers (1 for filters and maps, which keep no state).
+        public var partitions = 1
         /// The task it reads from (its edge); the one before it when not given.
         public var input: String
         /// Streaming results: NDJSON or CSV file, `-` for stdout, nil for none.

@@ -19,7 +19,8 @@ public enum PipelineGraph {
             if name == "aggregate" { return "aggregate (the report) → sink" }
             guard let t = byName[name] else { return name }
             let outputs = [t.results.map { "results \($0)" }, t.snapshot.map { "snapshot \($0)" }].compactMap { $0 }
-            return "\(t.op.kindName) \"\(name)\"" + (outputs.isEmpty ? "" : " → " + outputs.joined(separator: ", "))
+            let split = t.partitions > 1 ? " (\(t.partitions) partitions)" : ""
+            return "\(t.op.kindName) \"\(name)\"\(split)" + (outputs.isEmpty ? "" : " → " + outputs.joined(separator: ", "))
         }
         var out = ["source → parse"]
         func walk(_ name: String, _ prefix: String) {

@@ -9,7 +9,7 @@ struct TaskReader {
     let index: Int
     let fail: (String, String, Int) -> PipelineFile.Mistake
 
-    static let common = ["name", "operator", "priority", "workers", "input", "results", "snapshot"]
+    static let common = ["name", "operator", "priority", "workers", "partitions", "input", "results", "snapshot"]
     static let windowKeys = ["every", "slide", "lateness"]
     static let keys: [String: [String]] = [
         "filter": ["expression"],
@@ -109,8 +109,16 @@ struct TaskReader {
             op = .sessions(spec)
         }
 
-        if let w = workers, w > 1, op.passesThrough {
-            throw mistake("a \(opName) task runs on one worker: its state follows the order of events (filters and maps take several)", "workers")
+        // Stateful tasks split their keyed state into partitions, fixed here so that results never depend
+        // on how many workers run them (by default one per worker asked for).
+        var partitions = 1
+        if op.passesThrough {
+            partitions = try int("partitions", default: workers ?? 1, in: 1...64)
+            if let w = workers, w > partitions {
+                throw mistake("a \(opName) task runs on at most one worker per partition: workers = \(w) needs partitions = \(w) or more", "workers")
+            }
+        } else if table["partitions"] != nil {
+            throw mistake("a \(opName) task keeps no state to partition: workers = N is enough", "partitions")
         }
         // An edge of the task graph: the task named, or the one above (parse for the first).
         let input = table["input"]?.string ?? previous.last?.name ?? "parse"
@@ -128,15 +136,17 @@ struct TaskReader {
             guard results == nil, snapshot == nil else { throw mistake("a \(opName) task has no results: it changes the records for the tasks after it", table["results"] != nil ? "results" : "snapshot") }
         case .group(let spec) where spec.every == nil:
             // A whole-input table is one result: a JSON snapshot unless asked otherwise.
-            if results == nil && snapshot == nil { return task(name, op, priority, workers, input, nil, "\(name).json") }
+            if results == nil && snapshot == nil { return task(name, op, priority, workers, partitions, input, nil, "\(name).json") }
         default:
             if results == nil && snapshot == nil { results = "\(name).ndjson" }
         }
-        return task(name, op, priority, workers, input, results, snapshot)
+        return task(name, op, priority, workers, partitions, input, results, snapshot)
     }
 
-    private func task(_ name: String, _ op: PipelineFile.Task.Operator, _ priority: Int, _ workers: Int?, _ input: String, _ results: String?, _ snapshot: String?) -> PipelineFile.Task {
-        PipelineFile.Task(name: name, op: op, priority: priority, workers: workers, input: input, results: results, snapshot: snapshot)
+    private func task(_ name: String, _ op: PipelineFile.Task.Operator, _ priority: Int, _ workers: Int?, _ partitions: Int, _ input: String, _ results: String?, _ snapshot: String?) -> PipelineFile.Task {
+        var t = PipelineFile.Task(name: name, op: op, priority: priority, workers: workers, input: input, results: results, snapshot: snapshot)
+        t.partitions = partitions
+        return t
     }
 
     private func int(_ key: String, default d: Int, in range: ClosedRange<Int>) throws -> Int {
@@ -202,13 +212,13 @@ extension PipelineFile.Task {
         case .filter(let e): op = FilterOperator(e)
         case .map(let o): op = MapOperator(o)
         case .window(let seconds, let slide, let lateness):
-            op = WindowOperator(name: name, seconds: seconds, slide: slide, lateness: lateness, sink: try sink())
-        case .group(let spec): op = GroupOperator(name: name, spec: spec, sink: try sink())
+            op = WindowOperator(name: name, seconds: seconds, slide: slide, lateness: lateness, sink: try sink(), partitions: partitions)
+        case .group(let spec): op = GroupOperator(name: name, spec: spec, sink: try sink(), partitions: partitions)
         case .topk(let field, let k, let capacity, let every, let slide, let lateness):
-            op = TopKOperator(name: name, field: field, k: k, capacity: capacity, every: every, slide: slide, lateness: lateness, sink: try sink())
+            op = TopKOperator(name: name, field: field, k: k, capacity: capacity, every: every, slide: slide, lateness: lateness, sink: try sink(), partitions: partitions)
         case .distinct(let field, let exactLimit, let every, let slide, let lateness):
-            op = DistinctOperator(name: name, field: field, exactLimit: exactLimit, every: every, slide: slide, lateness: lateness, sink: try sink())
-        case .sessions(let spec): op = SessionOperator(name: name, spec: spec, sink: try sink())
+            op = DistinctOperator(name: name, field: field, exactLimit: exactLimit, every: every, slide: slide, lateness: lateness, sink: try sink(), partitions: partitions)
+        case .sessions(let spec): op = SessionOperator(name: name, spec: spec, sink: try sink(), partitions: partitions)
         }
         return TaskSpec(name: name, op: op, priority: priority, workers: op.maxParallelism == 1 ? 1 : workers, queueCapacity: queueCapacity, inputs: [input])
     }

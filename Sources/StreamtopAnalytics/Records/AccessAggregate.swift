@@ -200,6 +200,20 @@ public struct AccessSummary: Sendable {
     /// Whether `uniquePaths` is an estimate (HyperLogLog, ±1.6%, once paths were dropped).
     public var uniquePathsEstimated: Bool { pathsUndercount > 0 }
 
+    /// The summary with its top lists cut to `top` entries (they are sorted, so this is what `top` would
+    /// have given).
+    public func limited(_ top: Int) -> AccessSummary {
+        var s = self
+        s.topPaths = Array(topPaths.prefix(top))
+        s.topClients = Array(topClients.prefix(top))
+        return s
+    }
+
+    /// The published summary of the report's aggregate task in an engine snapshot (empty before the first).
+    public static func published(in snapshot: EngineSnapshot, top: Int = 10) -> AccessSummary {
+        (snapshot.published[AccessPipeline.aggregateTask] as? AccessSummary)?.limited(top) ?? .empty
+    }
+
     /// An empty summary.
     public static let empty = AccessAggregate().summary()
 }

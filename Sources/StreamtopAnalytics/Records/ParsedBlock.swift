@@ -1,8 +1,12 @@
+import StreamtopEngine
 import StreamtopLogs
+
+/// Blocks of lines travel from the source to the parse task.
+extension LineBlock: BatchPayload {}
 
 /// A block of lines with its parsed records: the payload between the parse and aggregate tasks.
 /// Written once by the parse task, then only read.
-public final class ParsedBlock: @unchecked Sendable {
+public final class ParsedBlock: BatchPayload, @unchecked Sendable {
     /// The lines the records point into.
     public let lines: LineBlock
     /// The records, in line order.

@@ -12,10 +12,21 @@ public protocol StreamOperator: AnyObject {
     /// the input has ended and every queue drained, or after `shutdown`, never while a worker runs the
     /// operator; upstream tasks are finished first. Returns the final result to publish, if any.
     func finish() -> (any Sendable)?
+    /// A fresh result for the snapshot, for operators whose result is costly to build (merging every
+    /// worker's tables): the engine's ticker calls it before each publication, outside the engine's lock
+    /// and off the workers' path. nil keeps the previous result (e.g. nothing changed, or too soon).
+    func refreshResult() -> (any Sendable)?
+    /// The payload type the operator reads (nil: any).
+    var takes: (any BatchPayload.Type)? { get }
+    /// The payload type it hands on (nil: the one it reads, passed through).
+    var gives: (any BatchPayload.Type)? { get }
 }
 
 extension StreamOperator {
+    public var takes: (any BatchPayload.Type)? { nil }
+    public var gives: (any BatchPayload.Type)? { nil }
     public func finish() -> (any Sendable)? { nil }
+    public func refreshResult() -> (any Sendable)? { nil }
 }
 
 /// The result of processing one batch.
@@ -45,9 +56,12 @@ public protocol StreamSource: AnyObject {
     /// Applies a transport command (called by the engine while it applies its mailbox, lock held: it must
     /// not call back into the engine). Sources without a transport refuse.
     func control(_ command: TransportCommand) -> TransportOutcome
+    /// The payload type of its batches (nil: not declared).
+    var gives: (any BatchPayload.Type)? { get }
 }
 
 extension StreamSource {
+    public var gives: (any BatchPayload.Type)? { nil }
     public func control(_ command: TransportCommand) -> TransportOutcome {
         TransportOutcome(applied: false, action: "transport unchanged", reason: "the input is not a paced replay")
     }

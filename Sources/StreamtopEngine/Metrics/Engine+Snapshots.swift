@@ -4,6 +4,18 @@ import Foundation
 extension Engine {
     // MARK: - Snapshots
 
+    /// Asks each operator for a fresh result (outside the lock: building one may take a while) and keeps
+    /// those it gave for the next publication. Called by the ticker, or the step-mode driver's `tick`.
+    func refreshResults() {
+        let fresh = tasks.map { $0.op?.refreshResult() }
+        cond.lock()
+        if !operatorsFinished {
+            for (t, r) in zip(tasks, fresh) where r != nil { t.published = r }
+        }
+        cond.unlock()
+    }
+
+
     /// The periodic work and the snapshot: under the lock, updates rates, rotates latency windows, runs the
     /// adaptive plan, and stores the result as the latest snapshot. Only the engine's ticker (or, in step
     /// mode, the driver through `tick()`) calls it; with `tick: true` it adds one sample to the histories.

@@ -82,8 +82,9 @@ extension Engine {
         if !task.outputs.isEmpty {
             for e in task.outputs { e.reserved -= 1 }
             if let out = output.batch {
-                // Fan-out: every downstream task gets the same immutable batch.
-                if task.outputs.count > 1 { out.shared = true }
+                // Fan-out: every downstream task gets the same immutable batch. (A batch already shared may
+                // be in other tasks' hands: it is not written again.)
+                if task.outputs.count > 1 && !out.shared { out.shared = true }
                 for e in task.outputs { e.push(out) }
                 task.recordsOut += out.records
                 task.bytesOut += out.bytes

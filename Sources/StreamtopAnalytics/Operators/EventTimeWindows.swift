@@ -1,0 +1,238 @@
+import StreamtopLogs
+
+/// Event-time windows: which windows a record belongs to, the watermark, what is late, and when a
+/// window closes. Tumbling when `slide == size`, sliding when `slide < size` (a record then belongs to
+/// `size / slide` windows); one window over the whole input when `size` is nil.
+///
+/// The watermark is the newest event time seen minus the allowed lateness, advanced record by record; a
+/// window [start, start + size) closes once the watermark reaches its end, and a record that would belong
+/// only to closed windows is late: counted, never silently dropped. Closed windows are emitted in order
+/// and forgotten, so state is bounded by the windows open at once.
+///
+/// Sliding windows whose state can be merged are kept as panes of `slide` seconds: a record updates one
+/// pane, and a window is the merge of its `size / slide` panes when it closes (instead of a record
+/// updating every window it belongs to).
+public final class EventTimeWindows<State: AnyObject> {
+    /// Window length in seconds (nil: one window over the whole input).
+    public let size: Int64?
+    /// Seconds between window starts.
+    public let slide: Int64
+    /// Seconds a record may lag the newest event and still count.
+    public let lateness: Int64
+    /// Newest event time minus lateness.
+    public private(set) var watermark = Int64.min
+    private var open: [Int64: State] = [:]
+    private let make: () -> State
+    /// The one state when there is no window size.
+    private var current: (start: Int64, state: State)?
+    /// The windows of the current run of records: newest start first.
+    private var runNewest = Int64.min
+    private var runStates: [State?]
+    /// Late records by the window they are reported with: the first window still open for the watermark
+    /// when they came. That depends only on the records, not on when windows happen to be emitted.
+    private var lateByWindow: [Int64: Int] = [:]
+    /// Records late in all.
+    public private(set) var lateTotal = 0
+    /// Receives each closed window: start and end (nil for the whole input) and state. Late records are
+    /// taken separately (`takeLate`), so that partitions' counts can be merged before they are reported.
+    public var onClose: ((Int64?, Int64?, State) -> Void)?
+    /// Merges the second state into the first (pane mode), or nil.
+    private let merge: ((State, State) -> Void)?
+    /// Pane mode: every window starting at or before this has been emitted or had no pane.
+    private var closedThrough = Int64.min
+    /// The earliest open window (or pane) start, so that finding nothing to close costs nothing even when a
+    /// long lateness keeps many windows open.
+    private var minOpen = Int64.max
+
+    /// Windows of `size` seconds every `slide` seconds (`slide` defaults to `size`); with `merge`, sliding
+    /// windows are kept as panes and merged when they close.
+    public init(size: Int64?, slide: Int64? = nil, lateness: Int64, merge: ((State, State) -> Void)? = nil, make: @escaping () -> State) {
+        self.size = size.map { max(1, $0) }
+        var s = min(max(1, slide ?? size ?? 1), self.size ?? Int64.max)
+        if let size = self.size, size % s != 0 {
+            // A slide that does not divide the size would give records different numbers of windows.
+            var (a, b) = (size, s)
+            while b != 0 { (a, b) = (b, a % b) }
+            s = a
+        }
+        self.slide = s
+        runStates = [State?](repeating: nil, count: Int((self.size ?? s) / s))
+        self.lateness = max(0, lateness)
+        self.make = make
+        self.merge = (self.size ?? s) > s ? merge : nil
+    }
+
+    /// Panes per window in pane mode (1 otherwise).
+    private var panes: Int { merge == nil ? 1 : runStates.count }
+
+    /// Open windows.
+    public var openCount: Int { open.count }
+
+    /// Calls `body` with the state of every open window the record at `time` belongs to (and advances the
+    /// watermark). Returns false when the record is late for at least one of its windows.
+    ///
+    /// `newest` is the newest event time in source order up to this record, when the record is one of a
+    /// partition's (the others' records advance the watermark too); by default the record's own time.
+    @inline(__always)
+    public func add(_ time: Int64, newest: Int64 = Int64.min, _ body: (State) -> Void) -> Bool {
+        guard let size else {
+            if current == nil { current = (0, make()) }
+            body(current!.state)
+            return true
+        }
+        raise(max(time, newest))
+        let newest = time - ((time % slide) + slide) % slide  // the latest window start containing `time`
+        if merge != nil { return addToPane(newest) { body($0) } }
+        if newest != runNewest {
+            // Records come in runs with the same windows: look them up once per run.
+            runNewest = newest
+            for j in runStates.indices { runStates[j] = nil }
+        }
+        var onTime = true
+        for j in 0..<runStates.count {
+            let start = newest &- Int64(j) &* slide
+            if start &+ size <= watermark {
+                onTime = false
+                continue
+            }
+            if let s = runStates[j] {
+                body(s)
+            } else {
+                let s = state(start)
+                runStates[j] = s
+                body(s)
+            }
+        }
+        if !onTime { countLate() }
+        return onTime
+    }
+
+    /// Advances the watermark to `newest` minus the lateness (records of other partitions, or the end of a
+    /// batch). In pane mode, closes the windows it passed at once, so that no record reaches a pane after a
+    /// window using it has closed.
+    public func raise(_ newest: Int64) {
+        guard let size, newest != Int64.min, newest &- lateness > watermark else { return }
+        watermark = newest &- lateness
+        if merge != nil, let emit = onClose {
+            let w = watermark &- size
+            if w - ((w % slide) + slide) % slide > closedThrough {
+                if open.isEmpty { closedThrough = w - ((w % slide) + slide) % slide } else { closePanes(all: false, emit) }
+            }
+        }
+    }
+
+    /// Pane mode: the record goes to its pane, which every window containing it will merge.
+    private func addToPane(_ pane: Int64, _ body: (State) -> Void) -> Bool {
+        let size = self.size!
+        let earliest = pane &- Int64(panes - 1) &* slide
+        let onTime = earliest &+ size > watermark
+        if pane &+ size > watermark {
+            if pane != runNewest || runStates[0] == nil {
+                runNewest = pane
+                runStates[0] = state(pane)
+            }
+            body(runStates[0]!)
+        }
+        if !onTime { countLate() }
+        return onTime
+    }
+
+    private func countLate() {
+        let size = self.size!
+        let firstOpen = watermark &- size &+ 1  // the earliest start whose window end is past the watermark
+        let s = firstOpen - ((firstOpen % slide) + slide) % slide
+        lateByWindow[s < firstOpen ? s + slide : s, default: 0] += 1
+        lateTotal += 1
+    }
+
+    func state(_ start: Int64) -> State {
+        if let existing = open[start] { return existing }
+        let s = make()
+        open[start] = s
+        if start < minOpen { minOpen = start }
+        return s
+    }
+
+    /// Emits, in order of start, every window that the watermark closed (all of them when `all`), and
+    /// forgets them.
+    public func close(all: Bool = false) {
+        guard let emit = onClose else { return }
+        guard let size else {
+            if all {
+                emit(nil, nil, current?.state ?? make())
+                current = nil
+            }
+            return
+        }
+        if merge != nil {
+            closePanes(all: all, emit)
+            return
+        }
+        guard all || (minOpen != Int64.max && minOpen &+ size <= watermark) else { return }
+        let ready = open.keys.filter { all || $0 &+ size <= watermark }.sorted()
+        minOpen = open.keys.filter { !(all || $0 &+ size <= watermark) }.min() ?? Int64.max
+        if !ready.isEmpty {
+            runNewest = Int64.min
+            for j in runStates.indices { runStates[j] = nil }
+        }
+        for start in ready { emit(start, start + size, open.removeValue(forKey: start)!) }
+    }
+
+    /// Pane mode: merges and emits each closed window that has a pane, then drops the panes no open
+    /// window needs.
+    private func closePanes(all: Bool, _ emit: (_ start: Int64?, _ end: Int64?, _ state: State) -> Void) {
+        // (Called from `add` as soon as the watermark closes a window, so that no record reaches a pane
+        // after a window using it has closed: emission does not depend on batch boundaries.)
+        let size = self.size!
+        guard all || watermark != Int64.min else { return }
+        // Windows closed now: starts up to the last one whose end the watermark passed.
+        let limit: Int64
+        if all {
+            guard let last = open.keys.max() else { return }
+            limit = last
+        } else {
+            let w = watermark &- size
+            limit = w - ((w % slide) + slide) % slide
+        }
+        guard limit > closedThrough else { return }
+        guard all || minOpen &- Int64(panes - 1) &* slide <= limit else {
+            // No open pane belongs to a window that closed.
+            closedThrough = limit
+            return
+        }
+        var starts = Set<Int64>()
+        for p in open.keys {
+            for j in 0..<panes {
+                let s = p - Int64(j) * slide
+                if s > closedThrough && s <= limit { starts.insert(s) }
+            }
+        }
+        for start in starts.sorted() {
+            let merged = make()
+            for j in 0..<panes {
+                if let pane = open[start + Int64(j) * slide] { merge!(merged, pane) }
+            }
+            emit(start, start + size, merged)
+        }
+        closedThrough = limit
+        // A pane is needed until the window starting with it has closed.
+        for p in Array(open.keys) where p <= closedThrough { open[p] = nil }
+        minOpen = open.keys.min() ?? Int64.max
+        runNewest = Int64.min
+        runStates[0] = nil
+    }
+
+    /// The late records counted since the last call, by the window they are reported with.
+    public func takeLate() -> [Int64: Int] {
+        defer { lateByWindow.removeAll(keepingCapacity: true) }
+        return lateByWindow
+    }
+
+    /// Window bounds as result columns.
+    public static func bounds(_ start: Int64?, _ end: Int64?, into row: inout ResultRow) {
+        if let start, let end {
+            row.set("window_start", .string(LogTime.iso8601(start)))
+            row.set("window_end", .string(LogTime.iso8601(end)))
+        }
+    }
+}

@@ -1,0 +1,139 @@
+import StreamtopLogs
+
+/// The event-time windows of a partitioned operator (see `OrderedOperator`): one `EventTimeWindows` per
+/// partition, each touched only by the worker draining that partition, and the merge of what they close.
+///
+/// Every partition sees the same watermark at a batch's end (its own records plus the newest event time of
+/// the whole batch), so after batch N all partitions have closed the same windows. Once the last partition
+/// has passed batch N, the windows closed there are merged across partitions (in partition order) and
+/// emitted in order of start, with the late records of every partition reported together. Emission thus
+/// depends on the input and the partition count only, never on which worker ran what, or when.
+public final class PartitionedWindows<State: AnyObject> {
+    private typealias Closed = (start: Int64?, end: Int64?, state: State)
+
+    private final class Part {
+        let windows: EventTimeWindows<State>
+        /// Windows this partition closed during the current batch.
+        var closed: [Closed] = []
+        init(_ windows: EventTimeWindows<State>) { self.windows = windows }
+    }
+
+    /// Per batch: what each partition closed, and how many partitions passed it.
+    private struct Pending {
+        var closed: [[Closed]]
+        var late: [Int64: Int] = [:]
+        var passed = 0
+    }
+
+    private struct Merger {
+        var pending: [Int: Pending] = [:]
+        var next = 0
+        /// Late records not reported yet, by the window they are reported with.
+        var late: [Int64: Int] = [:]
+    }
+
+    private let parts: [Part]
+    private let make: () -> State
+    private let merge: (State, State) -> Void
+    private let merger = Locked(Merger())
+    /// Receives each merged window in order: start and end (nil: the whole input), state, late records.
+    private let emit: (Int64?, Int64?, State, Int) -> Void
+
+    /// `partitions` window sets of `size` seconds every `slide` (see `EventTimeWindows`); `merge` adds the
+    /// second state into the first (panes of sliding windows, and partitions); `emit` gets each window.
+    public init(partitions: Int, size: Int64?, slide: Int64? = nil, lateness: Int64, merge: @escaping (State, State) -> Void, make: @escaping () -> State, emit: @escaping (Int64?, Int64?, State, Int) -> Void) {
+        self.make = make
+        self.merge = merge
+        self.emit = emit
+        parts = (0..<max(1, partitions)).map { _ in
+            Part(EventTimeWindows(size: size, slide: slide, lateness: lateness, merge: merge, make: make))
+        }
+        for part in parts {
+            part.windows.onClose = { [unowned part] start, end, state in part.closed.append((start, end, state)) }
+        }
+    }
+
+    /// The windows of one partition (only its draining worker may use them).
+    public func windows(_ partition: Int) -> EventTimeWindows<State> { parts[partition].windows }
+
+    /// Records that missed a closed window, in every partition (read it once the run has ended).
+    public var lateTotal: Int { parts.reduce(0) { $0 + $1.windows.lateTotal } }
+
+    /// Ends a partition's share of a batch: advances its watermark to the batch's newest event time, closes
+    /// what that passed, and emits the windows every partition has now closed.
+    public func endBatch(_ slice: PartitionSlice) {
+        let part = parts[slice.partition]
+        part.windows.raise(slice.batchNewest)
+        part.windows.close()
+        let closed = part.closed
+        part.closed.removeAll()
+        let late = part.windows.takeLate()
+        let count = parts.count
+        merger.withLock { m in
+            var p = m.pending[slice.sequence] ?? Pending(closed: Array(repeating: [], count: count))
+            p.closed[slice.partition] = closed
+            for (k, n) in late { p.late[k, default: 0] += n }
+            p.passed += 1
+            m.pending[slice.sequence] = p
+            while let ready = m.pending[m.next], ready.passed == count {
+                m.pending[m.next] = nil
+                m.next += 1
+                for (k, n) in ready.late { m.late[k, default: 0] += n }
+                emitMerged(ready.closed, &m, last: false)
+            }
+        }
+    }
+
+    /// Closes every window of every partition and emits them (the end of the input). Batches some partition
+    /// never passed (none, when the engine drained every queue) are emitted first, in order.
+    public func finish() {
+        for part in parts { part.windows.close(all: true) }
+        merger.withLock { m in
+            for seq in m.pending.keys.sorted() {
+                let p = m.pending[seq]!
+                for (k, n) in p.late { m.late[k, default: 0] += n }
+                emitMerged(p.closed, &m, last: false)
+            }
+            m.pending.removeAll()
+            for part in parts {
+                for (k, n) in part.windows.takeLate() { m.late[k, default: 0] += n }
+            }
+            emitMerged(parts.map(\.closed), &m, last: true)
+        }
+        for part in parts { part.closed.removeAll() }
+    }
+
+    /// Merges windows with the same start across partitions and emits them in order of start, each with the
+    /// late records reported with it: those counted for it or an earlier window that had no records, and
+    /// with `last`, everything left.
+    private func emitMerged(_ closed: [[Closed]], _ m: inout Merger, last: Bool) {
+        var byStart: [Int64: [Closed]] = [:]
+        var whole: [Closed] = []
+        for list in closed {
+            for c in list {
+                if let s = c.start { byStart[s, default: []].append(c) } else { whole.append(c) }
+            }
+        }
+        var ordered: [(Int64?, Int64?, State)] = byStart.keys.sorted().map { s in
+            let same = byStart[s]!
+            return (s, same[0].end, combined(same.map(\.state)))
+        }
+        if !whole.isEmpty { ordered.append((nil, nil, combined(whole.map(\.state)))) }
+        for (i, (start, end, state)) in ordered.enumerated() {
+            var late = 0
+            let everything = last && i == ordered.count - 1
+            for (k, n) in m.late where everything || (start.map { k <= $0 } ?? true) {
+                late += n
+                m.late[k] = nil
+            }
+            emit(start, end, state, late)
+        }
+    }
+
+    private func combined(_ states: [State]) -> State {
+        if states.count == 1 { return states[0] }
+        let merged = make()
+        for s in states { merge(merged, s) }
+        return merged
+    }
+}
