@@ -432,6 +432,35 @@ func topCounts(_ counts: [String: Int], _ k: Int) -> [(String, Int)] {
     }
 }
 
+/// Visits do not depend on where blocks are cut: a user is forgotten only once no record still on time
+/// could continue their visit (the first version forgot users one window too early, at block ends, so a
+/// block boundary could split one visit into two).
+@Suite struct VisitExpiryTests {
+    @Test func aVisitIsNotSplitByABlockBoundaryBeforeARecordThatContinuesIt() throws {
+        // gap 60 s, 60 s windows, lateness 120 s. A at 1100; B at 1300 moves the watermark to 1180; A at
+        // 1150 is on time (its window ends at 1200) and 50 s after A's last request: the same visit.
+        func line(_ client: String, _ t: Int64) -> String {
+            #"\#(client) - - [\#(LogTime.clf(1_704_067_200 + t))] "GET / HTTP/1.1" 200 1 "-" "agent""#
+        }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("visits-\(UUID().uuidString).log").path
+        try ([line("10.0.0.1", 1100), line("10.0.0.2", 1300), line("10.0.0.1", 1150)].joined(separator: "\n") + "\n")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var spec = SessionOperator.Spec()
+        spec.gap = 60
+        spec.every = 60
+        spec.lateness = 120
+        for blockSize in [80, 1 << 20] {  // one line per block, or all in one
+            let visits = SessionOperator(name: "visits", spec: spec)
+            let p = AccessPipeline(lines: try FileSource(paths: [path], blockSize: blockSize), workers: 1, quarantine: try Quarantine(),
+                                   middle: [TaskSpec(name: "visits", op: visits, queueCapacity: 4)])
+            p.engine.start()
+            p.engine.waitUntilFinished()
+            #expect(visits.visits == 2, "block size \(blockSize)")
+        }
+    }
+}
+
 @Suite struct EnrichmentTests {
     func count(_ expression: String, _ path: String) throws -> Int {
         let p = AccessPipeline(

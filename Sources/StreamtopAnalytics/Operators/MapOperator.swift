@@ -29,6 +29,9 @@ public final class MapOperator: StreamOperator {
     /// What this task does.
     public let options: Options
 
+    /// Bot verdicts per worker slot, so that each worker keeps its own without locking per record.
+    private let caches = Locked<[Int: BotVerdictCache]>([:])
+
     /// Creates the operator.
     public init(_ options: Options) { self.options = options }
 
@@ -47,6 +50,12 @@ public final class MapOperator: StreamOperator {
         }
         if room > 0 { lines.reserveDerived(room) }
         let base = lines.base
+        let bots = options.markBots ? caches.withLock { c in
+            if let cache = c[slot] { return cache }
+            let cache = BotVerdictCache()
+            c[slot] = cache
+            return cache
+        } : nil
         var records = parsed.records
         records.withUnsafeMutableBufferPointer { recs in
             for k in recs.indices {
@@ -61,8 +70,10 @@ public final class MapOperator: StreamOperator {
                     r.clientStart = lines.commitDerived(n)
                     r.clientLength = Int32(n)
                 }
-                if options.markBots {
-                    r.flags |= ParsedRecord.Flags.botChecked | (BotDetector.isBot(r, base) ? ParsedRecord.Flags.bot : 0)
+                if let bots {
+                    let bot = r.flags & ParsedRecord.Flags.botChecked != 0 ? BotDetector.isBot(r, base)
+                        : r.hasUserAgent && bots.isBot(base + Int(r.uaStart), Int(r.uaLength))
+                    r.flags |= ParsedRecord.Flags.botChecked | (bot ? ParsedRecord.Flags.bot : 0)
                 }
                 recs[k] = r
             }

@@ -113,22 +113,24 @@ public final class SessionOperator: OrderedOperator {
         slice.forEach { r, newest in
             let h = spec.user.hash(r, base)
             let t = r.time
-            let previous = lastSeen.get(h)
-            var isNew = true
-            if let p = previous, t - p <= gap, p - t <= gap { isNew = false }
-            let onTime = windows.add(t, newest: newest) { w in
-                w.requests += 1
-                w.users.add(h)
-                if isNew { w.visits += 1 }
-                if let counter = w.perUser {
-                    let index = spec.user.withKey(r, base) { p, n in counter.slot(p, n) }
-                    if index == w.perUserVisits.count { w.perUserVisits.append(0) }
-                    if isNew { w.perUserVisits[index] += 1 }
+            // One lookup of the user for the read and the write (the windows never touch `lastSeen`).
+            lastSeen.update(h) { previous in
+                var isNew = true
+                if let p = previous, t - p <= gap, p - t <= gap { isNew = false }
+                let onTime = windows.add(t, newest: newest) { w in
+                    w.requests += 1
+                    w.users.add(h)
+                    if isNew { w.visits += 1 }
+                    if let counter = w.perUser {
+                        let index = spec.user.withKey(r, base) { p, n in counter.slot(p, n) }
+                        if index == w.perUserVisits.count { w.perUserVisits.append(0) }
+                        if isNew { w.perUserVisits[index] += 1 }
+                    }
                 }
+                guard onTime else { return nil }
+                if isNew { started += 1 }
+                return max(previous ?? t, t)
             }
-            guard onTime else { return }
-            if isNew { started += 1 }
-            lastSeen.set(h, max(previous ?? t, t))
         }
         visitsTotal.add(started, ordering: .relaxed)
         windows.raise(slice.batchNewest)
@@ -136,16 +138,24 @@ public final class SessionOperator: OrderedOperator {
         self.windows.endBatch(slice)
     }
 
-    /// Forgets users whose last request is more than the gap behind the watermark: any request of theirs
-    /// still accepted would start a new visit anyway. Swept when the watermark has moved a tenth of the gap.
+    /// Forgets users who can no longer continue a visit: a record still on time is at most one window
+    /// behind the watermark, so a user whose last request is more than the gap plus a window behind it
+    /// would start a new visit anyway. Forgetting them is then invisible in the results, whenever it
+    /// happens (it runs at block ends, and blocks are cut differently at each replay speed). Swept when
+    /// the watermark has moved half the gap, which bounds state to the users of about two gaps.
     private func expire(_ partition: Int) {
         let u = users[partition]
         let mark = windows.windows(partition).watermark
-        guard mark != Int64.min, u.sweptAt == Int64.min || mark - u.sweptAt >= max(1, spec.gap / 10) else { return }
+        guard mark != Int64.min, u.sweptAt == Int64.min || mark - u.sweptAt >= max(1, spec.gap / 2) else { return }
         u.sweptAt = mark
-        let cutoff = mark - spec.gap
-        u.lastSeen.filter { $0 >= cutoff }
-        u.tracked.store(u.lastSeen.count, ordering: .relaxed)
+        let cutoff = mark - spec.gap - spec.every
+        let recent = mark - spec.gap
+        var active = 0
+        u.lastSeen.filter { last in
+            if last >= recent { active += 1 }
+            return last >= cutoff
+        }
+        u.tracked.store(active, ordering: .relaxed)
     }
 
     public override func close() { windows.finish() }

@@ -73,6 +73,7 @@ public struct DistinctCounter {
             return
         }
         if !isKnownUniquelyReferenced(&exact!) { exact = exact!.copy() }
+        exact!.reserve(min(exact!.count + o.count, exactLimit + 1))
         o.forEach { k, _ in exact!.set(k, 0) }
         if exact!.count > exactLimit { exact = nil }
     }

@@ -62,6 +62,27 @@ public final class HashTable64 {
         return true
     }
 
+    /// Looks a key up once for a read and a write: `body` gets the value (nil when absent) and returns
+    /// the value to store (nil: leave the table as it was).
+    @inline(__always)
+    public func update(_ key: UInt64, _ body: (Int64?) -> Int64?) {
+        let (slot, found) = find(key)
+        guard let value = body(found ? values[slot] : nil) else { return }
+        values[slot] = value
+        if found { return }
+        keys[slot] = key
+        used[slot] = true
+        count += 1
+        if count * 2 > mask { resize(to: (mask + 1) * 2) }
+    }
+
+    /// Makes room for `n` entries in all, so that adding them does not grow the table step by step.
+    public func reserve(_ n: Int) {
+        var size = mask + 1
+        while n * 2 > size - 1 { size <<= 1 }
+        if size > mask + 1 { resize(to: size) }
+    }
+
     /// Calls `body` with every key and value.
     public func forEach(_ body: (UInt64, Int64) -> Void) {
         for i in 0...mask where used[i] { body(keys[i], values[i]) }

@@ -94,24 +94,26 @@ public final class SpaceSaving {
         guard other.total > 0 else { return }
         let selfFloor = evicted ? entries[Int(heap[0])].count : 0
         let otherFloor = other.evicted ? other.entries[Int(other.heap[0])].count : 0
-        var combined: [[UInt8]: (count: Int, error: Int, hash: UInt64)] = [:]
-        for e in entries { combined[e.key] = (e.count + otherFloor, e.error + otherFloor, e.hash) }
+        // This summary's entries (their indices in `kept` are those of `entries`, found through the
+        // table), then the other's keys it lacks.
+        var kept = entries.map { Entry(hash: $0.hash, count: $0.count + otherFloor, error: $0.error + otherFloor, key: $0.key) }
+        kept.reserveCapacity(entries.count + other.entries.count)
         for e in other.entries {
-            if let c = combined[e.key] {
-                combined[e.key] = (c.count - otherFloor + e.count, c.error - otherFloor + e.error, c.hash)
+            if let i = index(of: e.key, hash: e.hash) {
+                kept[i].count += e.count - otherFloor
+                kept[i].error += e.error - otherFloor
             } else {
-                combined[e.key] = (e.count + selfFloor, e.error + selfFloor, e.hash)
+                kept.append(Entry(hash: e.hash, count: e.count + selfFloor, error: e.error + selfFloor, key: e.key))
             }
         }
-        var kept = combined.map { (key: $0.key, value: $0.value) }
         if kept.count > capacity {
-            kept.sort { $0.value.count != $1.value.count ? $0.value.count > $1.value.count : $0.key.lexicographicallyPrecedes($1.key) }
+            kept.sort { $0.count != $1.count ? $0.count > $1.count : $0.key.lexicographicallyPrecedes($1.key) }
             kept.removeLast(kept.count - capacity)
             evicted = true
         }
         evicted = evicted || other.evicted
         total += other.total
-        entries = kept.map { Entry(hash: $0.value.hash, count: $0.value.count, error: $0.value.error, key: $0.key) }
+        entries = kept
         heap = (0..<entries.count).map { Int32($0) }
         position = heap
         for i in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(i) }
@@ -134,6 +136,17 @@ public final class SpaceSaving {
         entries.map { (String(decoding: $0.key, as: UTF8.self), $0.count, $0.error) }
             .sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
             .prefix(k).map { $0 }
+    }
+
+    /// The entry holding `key`, if tracked.
+    private func index(of key: [UInt8], hash h: UInt64) -> Int? {
+        var slot = Int(truncatingIfNeeded: h) & mask
+        while true {
+            let e = Int(table[slot])
+            if e < 0 { return nil }
+            if entries[e].hash == h && entries[e].key == key { return e }
+            slot = (slot + 1) & mask
+        }
     }
 
     private func insert(entry i: Int) {
