@@ -201,4 +201,21 @@ private func reason(_ format: LogFormat, _ line: String) -> MalformedReason? {
         #expect(normalized("/1/2/3") == "/:id/:id/:id")
         #expect(normalized("") == "" && normalized("/") == "/")
     }
+
+    /// A map task normalizes paths once and flags the records, and `endpoint` then takes the path as it
+    /// is: that is only right if normalizing twice changes nothing, for any bytes.
+    @Test func normalizingTwiceIsNormalizingOnce() {
+        var seed: UInt64 = 7
+        let pieces = ["/", "users", "123", ":id", "%2F", "?", "q=1", "&", "550e8400-e29b-41d4-a716-446655440000", "9f3c2ab1d4", "deadbeef", ".", "..", "a-1", "0x1f", "\u{00e9}", "/", "//", "#", ";"]
+        for _ in 0..<3000 {
+            var path = ""
+            for _ in 0..<Int(seed % 9) {
+                seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                path += pieces[Int(seed >> 33) % pieces.count]
+            }
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1
+            let once = normalized(path)
+            #expect(normalized(once) == once, "\(path)")
+        }
+    }
 }

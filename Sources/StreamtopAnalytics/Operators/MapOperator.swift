@@ -64,6 +64,7 @@ public final class MapOperator: StreamOperator {
                     let n = PathNormalizer.normalize(base + Int(r.pathStart), Int(r.pathLength), into: lines.derivedEnd)
                     r.pathStart = lines.commitDerived(n)
                     r.pathLength = Int32(n)
+                    r.flags |= ParsedRecord.Flags.pathNormalized
                 }
                 if let bits = options.clientPrefix {
                     let n = RecordField.network(base + Int(r.clientStart), Int(r.clientLength), ipv4Bits: bits, ipv6Groups: options.ipv6Groups, into: lines.derivedEnd)

@@ -70,7 +70,7 @@ public final class SessionOperator: OrderedOperator {
     private var windows: PartitionedWindows<Window>!
     private let users: [Users]
     /// Users of the last windows emitted, to count users active within the gap of a window's end.
-    private var recent: [(start: Int64, users: DistinctCounter)] = []
+    private var recent: [(start: Int64, users: DistinctCounter, sketch: HyperLogLog)] = []
     private let visitsTotal = Atomic<Int>(0)
 
     /// Creates the task.
@@ -160,19 +160,38 @@ public final class SessionOperator: OrderedOperator {
 
     public override func close() { windows.finish() }
 
+    /// Users of the recent windows (the union of their sets), counted as a `DistinctCounter` of the union
+    /// would: exact up to its limit, else the union's HyperLogLog estimate. The union's sketch is the
+    /// registers' maximum over the windows' sketches (each built once), so a union far past the limit
+    /// costs a few register passes instead of re-adding every user of every recent window; only a union
+    /// that may fit the limit is merged value by value.
+    private func activeUsersCount() -> (value: Int, estimated: Bool) {
+        let limit = DistinctCounter.defaultExactLimit
+        let sum = recent.reduce(0) { $0 + ($1.users.count.estimated ? limit + 1 : $1.users.count.value) }
+        if sum > limit {
+            var union = HyperLogLog()
+            for r in recent { union.merge(r.sketch) }
+            let estimate = union.estimate
+            // Far enough past the limit that the exact union cannot fit it (HyperLogLog's error is 1.6%).
+            if estimate > Double(limit) * 1.25 { return (Int(estimate.rounded()), true) }
+        }
+        var union = DistinctCounter()
+        for r in recent { union.merge(r.users) }
+        return union.count
+    }
+
     private func emitWindow(_ start: Int64?, _ end: Int64?, _ w: Window, _ late: Int) {
         let start = start!, end = end!
-        recent.append((start, w.users))
+        recent.append((start, w.users, w.users.sketchOfValues))
         recent.removeAll { $0.start + spec.every <= end - spec.gap }
-        var activeUsers = DistinctCounter()
-        for r in recent { activeUsers.merge(r.users) }
+        let activeUsers = activeUsersCount()
         var row = ResultRow()
         EventTimeWindows<Window>.bounds(start, end, into: &row)
         row.set("requests", .int(Int64(w.requests)))
         row.set("visits", .int(Int64(w.visits)))
         row.set("users", .int(Int64(w.users.count.value)))
-        row.set("active_users", .int(Int64(activeUsers.count.value)))
-        row.set("estimated", .bool(w.users.count.estimated || activeUsers.count.estimated))
+        row.set("active_users", .int(Int64(activeUsers.value)))
+        row.set("estimated", .bool(w.users.count.estimated || activeUsers.estimated))
         row.set("visits_per_user", .double(w.users.count.value > 0 ? Double(w.visits) / Double(w.users.count.value) : 0))
         row.set("late_records", .int(Int64(late)))
         publish([row], write: w.perUser == nil)

@@ -57,6 +57,7 @@ public enum RecordField: String, CaseIterable, Sendable {
             }
         case .endpoint:
             guard r.hasPath else { return body(RecordField.dash, 1) }
+            if r.flags & ParsedRecord.Flags.pathNormalized != 0 { return body(base + Int(r.pathStart), Int(r.pathLength)) }
             let n = Int(r.pathLength)
             return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 3 * n + 3) { out in
                 body(out.baseAddress!, PathNormalizer.normalize(base + Int(r.pathStart), n, into: out.baseAddress!))

@@ -52,6 +52,8 @@ public struct ParsedRecord: Sendable {
         public static let botChecked: UInt8 = 1
         /// The user agent is a bot's (valid when `botChecked` is set).
         public static let bot: UInt8 = 2
+        /// The path was normalized by a map task (normalizing is idempotent: the endpoint is the path).
+        public static let pathNormalized: UInt8 = 4
     }
 
     /// True when the record has a user agent.
