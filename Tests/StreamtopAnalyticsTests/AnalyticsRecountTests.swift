@@ -432,6 +432,70 @@ func topCounts(_ counts: [String: Int], _ k: Int) -> [(String, Int)] {
     }
 }
 
+/// A task may read several tasks (a union): it gets each of their records once, and results stay the
+/// same whatever the worker count (the engine numbers each input's share of a block apart).
+@Suite struct UnionPipelineTests {
+    static let toml = """
+        [[task]]
+        name = "errors"
+        operator = "filter"
+        input = "parse"
+        expression = "status >= 500"
+        [[task]]
+        name = "missing"
+        operator = "filter"
+        input = "parse"
+        expression = "status == 404"
+        [[task]]
+        name = "bad"
+        operator = "group"
+        input = ["errors", "missing"]
+        by = ["status"]
+        every = "30s"
+        lateness = "3s"
+        results = "x.ndjson"
+        """
+
+    @Test func aUnionCountsEveryRecordOfItsInputsOnceAndIdenticallyForAnyWorkerCount() throws {
+        let log = AnalyticsDeterminismTests.writeLog()
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let one = try runTasks(Self.toml, files: [log], workers: 1)
+        var counted: [String: Int] = [:]
+        for row in one["bad"]! { counted[row["status"] as! String, default: 0] += row["count"] as! Int }
+        // Late records are a window's fact, repeated on each of its rows.
+        let late = Dictionary(one["bad"]!.map { ($0["window_start"] as! String, $0["late_records"] as! Int) }, uniquingKeysWith: { a, _ in a }).values.reduce(0, +)
+        let truth = try plainRecords(log).reduce(into: [String: Int]()) { t, r in
+            if r.status >= 500 || r.status == 404 { t[String(r.status), default: 0] += 1 }
+        }
+        // Every 404 and 500 is counted once, in a window or as late (late ones missed their window).
+        #expect(counted.values.reduce(0, +) + late == truth.values.reduce(0, +))
+        #expect(Set(counted.keys) == Set(truth.keys))
+        let reference = try AnalyticsDeterminismTests().canonical(one)
+        for workers in [2, 4] {
+            #expect(try AnalyticsDeterminismTests().canonical(runTasks(Self.toml, files: [log], workers: workers)) == reference, "workers \(workers)")
+        }
+        // `check` draws the union under its first input and points to it from the other.
+        let file = try PipelineFile.parse("[source]\nfiles = [\"x\"]\n" + Self.toml, file: "union.toml")
+        #expect(file.tasks.last?.inputs == ["errors", "missing"])
+        let tree = PipelineGraph.lines(file).joined(separator: "\n")
+        #expect(tree.contains("group \"bad\""), "\(tree)")
+        #expect(tree.contains("also feeds \"bad\""), "\(tree)")
+    }
+
+    @Test func aUnionNamingAnUnknownOrRepeatedTaskIsRefusedWithItsLine() {
+        for (input, message) in [(#"["errors", "nope"]"#, "input 'nope' is not parse or a task defined above"), (#"["errors", "errors"]"#, "input lists a task twice"), ("[]", "input must name a task")] {
+            let toml = "[source]\nfiles = [\"x\"]\n[[task]]\nname = \"errors\"\noperator = \"filter\"\nexpression = \"status >= 500\"\n[[task]]\nname = \"u\"\noperator = \"topk\"\nfield = \"path\"\ninput = \(input)\n"
+            #expect(throws: PipelineFile.Mistake.self) { try PipelineFile.parse(toml, file: "u.toml") }
+            do {
+                _ = try PipelineFile.parse(toml, file: "u.toml")
+            } catch {
+                #expect("\(error)".contains(message), "\(error)")
+                #expect("\(error)".contains("u.toml:11"), "\(error)")
+            }
+        }
+    }
+}
+
 /// Visits do not depend on where blocks are cut: a user is forgotten only once no record still on time
 /// could continue their visit (the first version forgot users one window too early, at block ends, so a
 /// block boundary could split one visit into two).

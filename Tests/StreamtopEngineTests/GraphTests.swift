@@ -166,3 +166,38 @@ final class TypedSource: StreamSource, @unchecked Sendable {
         #expect(engine.taskID(named: "typed") != nil)
     }
 }
+
+/// Records the sequence and values of each batch it gets.
+final class SequenceRecorder: StreamOperator, @unchecked Sendable {
+    let seen = TestLocked<[(Int, [Int])]>([])
+    var maxParallelism: Int { 2 }
+    func process(_ batch: Batch, slot: Int) -> OperatorOutput {
+        let values = batch.payload(as: Box.self).values
+        seen.withLock { $0.append((batch.sequence, values)) }
+        return OperatorOutput(batch: batch)
+    }
+}
+
+/// A union renumbers what it reads, so an order-sensitive task after it can restore one order: block k
+/// from input i arrives as k × inputs + i, each sequence exactly once.
+@Suite struct UnionSequenceTests {
+    @Test(arguments: [1, 2])
+    func aUnionNumbersEachInputsShareOfABlockApart(workers: Int) {
+        let source = CountingSource(batches: 30, perBatch: 10)
+        let union = SequenceRecorder()
+        let engine = Engine(source: source, tasks: [
+            TaskSpec(name: "evens", op: PassOperator("evens", drop: { $0 % 2 == 1 }), queueCapacity: 2, inputs: ["source"]),
+            TaskSpec(name: "all", op: PassOperator("all"), queueCapacity: 2, inputs: ["source"]),
+            TaskSpec(name: "union", op: union, queueCapacity: 2, inputs: ["evens", "all"]),
+        ], config: EngineConfig(workers: workers))
+        engine.start()
+        engine.waitUntilFinished()
+        let got = union.seen.withLock { $0 }.sorted { $0.0 < $1.0 }
+        #expect(got.map(\.0) == Array(0..<60))
+        for (sequence, values) in got {
+            let block = sequence / 2
+            let expected = Array(block * 10..<block * 10 + 10).filter { sequence % 2 == 1 || $0 % 2 == 0 }
+            #expect(values == expected, "sequence \(sequence)")
+        }
+    }
+}

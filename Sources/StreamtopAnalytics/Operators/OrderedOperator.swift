@@ -72,7 +72,12 @@ open class OrderedOperator: StreamOperator {
     public func process(_ batch: Batch, slot: Int) -> OperatorOutput {
         let block = batch.payload(as: ParsedBlock.self)
         for slice in route(block, sequence: batch.sequence) {
-            lanes[slice.partition].inbox.withLock { $0.slices[slice.sequence] = slice }
+            lanes[slice.partition].inbox.withLock { i in
+                // The engine numbers every batch a task gets apart (a union's inputs too): a sequence seen
+                // twice would silently replace a block's records, so it stops the program instead.
+                precondition(i.slices[slice.sequence] == nil && slice.sequence >= i.next, "task \(name) got block \(slice.sequence) twice")
+                i.slices[slice.sequence] = slice
+            }
         }
         drainAll(from: slot)
         // The result so far, as a value the engine publishes (rows are shared, not copied). With several

@@ -12,11 +12,16 @@ public enum PipelineGraph {
     public static func lines(_ file: PipelineFile) -> [String] {
         let report = file.reportInput ?? defaultReportInput(file)
         var children: [String: [String]] = [:]
-        for t in file.tasks { children[t.input, default: []].append(t.name) }
+        for t in file.tasks {
+            children[t.input, default: []].append(t.name)
+            // A union hangs under its first input; under the others a line points to it.
+            for other in t.inputs.dropFirst() { children[other, default: []].append("→" + t.name) }
+        }
         children[report, default: []].append("aggregate")
         let byName = Dictionary(file.tasks.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         func label(_ name: String) -> String {
             if name == "aggregate" { return "aggregate (the report) → sink" }
+            if name.hasPrefix("→") { return "also feeds \"\(name.dropFirst())\" (a union, shown under its first input)" }
             guard let t = byName[name] else { return name }
             let outputs = [t.results.map { "results \($0)" }, t.snapshot.map { "snapshot \($0)" }].compactMap { $0 }
             let split = t.partitions > 1 ? " (\(t.partitions) partitions)" : ""
@@ -38,7 +43,8 @@ public enum PipelineGraph {
     /// The report's default input in a file.
     static func defaultReportInput(_ file: PipelineFile) -> String {
         reportInput(head: "parse", tasks: file.tasks.map { t in
-            if case .map = t.op { return (t.name, t.input, true) }
+            // A map that reads a union does not enrich every record of one line.
+            if case .map = t.op, t.inputs.count == 1 { return (t.name, t.input, true) }
             return (t.name, t.input, false)
         })
     }

@@ -120,12 +120,21 @@ struct TaskReader {
         } else if table["partitions"] != nil {
             throw mistake("a \(opName) task keeps no state to partition: workers = N is enough", "partitions")
         }
-        // An edge of the task graph: the task named, or the one above (parse for the first).
-        let input = table["input"]?.string ?? previous.last?.name ?? "parse"
-        if table["input"] != nil {
-            guard input == "parse" || previous.contains(where: { $0.name == input }) else {
+        // The edges of the task graph: the task named, or several (a union), or the one above (parse for
+        // the first). Inputs must be defined above, so the graph has no cycle.
+        var inputs = [previous.last?.name ?? "parse"]
+        if let value = table["input"] {
+            if let one = value.string {
+                inputs = [one]
+            } else if let list = value.array, !list.isEmpty, list.allSatisfy({ $0.string != nil }) {
+                inputs = list.compactMap(\.string)
+            } else {
+                throw mistake("input must name a task, or list several for a union: input = [\"a\", \"b\"]", "input")
+            }
+            for input in inputs where !(input == "parse" || previous.contains(where: { $0.name == input })) {
                 throw mistake("input '\(input)' is not parse or a task defined above", "input")
             }
+            guard Set(inputs).count == inputs.count else { throw mistake("input lists a task twice", "input") }
         }
         var results: String? = table["results"]?.string
         if table["results"] != nil && results == nil { throw mistake("results must be a file name (.ndjson, .jsonl, .csv) or \"-\"", "results") }
@@ -136,15 +145,15 @@ struct TaskReader {
             guard results == nil, snapshot == nil else { throw mistake("a \(opName) task has no results: it changes the records for the tasks after it", table["results"] != nil ? "results" : "snapshot") }
         case .group(let spec) where spec.every == nil:
             // A whole-input table is one result: a JSON snapshot unless asked otherwise.
-            if results == nil && snapshot == nil { return task(name, op, priority, workers, partitions, input, nil, "\(name).json") }
+            if results == nil && snapshot == nil { return task(name, op, priority, workers, partitions, inputs, nil, "\(name).json") }
         default:
             if results == nil && snapshot == nil { results = "\(name).ndjson" }
         }
-        return task(name, op, priority, workers, partitions, input, results, snapshot)
+        return task(name, op, priority, workers, partitions, inputs, results, snapshot)
     }
 
-    private func task(_ name: String, _ op: PipelineFile.Task.Operator, _ priority: Int, _ workers: Int?, _ partitions: Int, _ input: String, _ results: String?, _ snapshot: String?) -> PipelineFile.Task {
-        var t = PipelineFile.Task(name: name, op: op, priority: priority, workers: workers, input: input, results: results, snapshot: snapshot)
+    private func task(_ name: String, _ op: PipelineFile.Task.Operator, _ priority: Int, _ workers: Int?, _ partitions: Int, _ inputs: [String], _ results: String?, _ snapshot: String?) -> PipelineFile.Task {
+        var t = PipelineFile.Task(name: name, op: op, priority: priority, workers: workers, inputs: inputs, results: results, snapshot: snapshot)
         t.partitions = partitions
         return t
     }
@@ -220,6 +229,6 @@ extension PipelineFile.Task {
             op = DistinctOperator(name: name, field: field, exactLimit: exactLimit, every: every, slide: slide, lateness: lateness, sink: try sink(), partitions: partitions)
         case .sessions(let spec): op = SessionOperator(name: name, spec: spec, sink: try sink(), partitions: partitions)
         }
-        return TaskSpec(name: name, op: op, priority: priority, workers: op.maxParallelism == 1 ? 1 : workers, queueCapacity: queueCapacity, inputs: [input])
+        return TaskSpec(name: name, op: op, priority: priority, workers: op.maxParallelism == 1 ? 1 : workers, queueCapacity: queueCapacity, inputs: inputs)
     }
 }

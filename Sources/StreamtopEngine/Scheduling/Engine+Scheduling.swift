@@ -7,8 +7,16 @@ extension Engine {
     /// Picks the next task to run by the active policy, takes a batch from its queue and reserves room
     /// downstream. Strict priority: the highest priority, ties to the task furthest downstream (so the
     /// pipeline drains before it fills). Fair share and adaptive: the least weighted processing time.
+    ///
+    /// A union's batches are renumbered: the same source block reaches it once per input, so the k-th
+    /// block from input i becomes k × inputs + i. Sequences then stay unique and gap-free, and an
+    /// order-sensitive task after a union sees every input's share of a block in a fixed order.
     func pickLocked() -> (TaskRuntime, Batch)? {
-        pickWithEdgeLocked().map { ($0.0, $0.1) }
+        guard let (task, batch, edge) = pickWithEdgeLocked() else { return nil }
+        guard task.inputs.count > 1, let i = task.inputs.firstIndex(where: { $0 === edge }) else { return (task, batch) }
+        let renumbered = batch.derived(payload: batch.payload, records: batch.records, bytes: batch.bytes)
+        renumbered.sequence = batch.sequence * task.inputs.count + i
+        return (task, renumbered)
     }
 
     func pickWithEdgeLocked() -> (TaskRuntime, Batch, Edge)? {
