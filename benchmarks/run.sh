@@ -34,13 +34,22 @@ PY
   echo
 done
 
-echo "== analytics pipeline (benchmarks/pipeline.toml: map, window, sliding top-K, bot filter, sessions, group) =="
-sed "s|\"INPUT\"|\"$log\"|" benchmarks/pipeline.toml > "${TMPDIR:-/tmp}/streamtop-bench-pipeline.toml"
-out=$(/usr/bin/time -f "%M" -o /tmp/streamtop-bench-rss "$bin" run "${TMPDIR:-/tmp}/streamtop-bench-pipeline.toml" --headless 2>/dev/null)
-python3 - "$(cat /tmp/streamtop-bench-rss)" <<PY
+analytics() {  # $1: label, $2: pipeline file
+  echo "== analytics pipeline, $1 =="
+  out=$(/usr/bin/time -f "%M" -o /tmp/streamtop-bench-rss "$bin" run "$2" --headless 2>/dev/null)
+  python3 - "$(cat /tmp/streamtop-bench-rss)" <<PY
 import json, sys
 r = json.loads('''$out''')
 print(f"lines/s: {r['lines_per_second']:,.0f}   elapsed: {r['elapsed_seconds']} s   peak RSS: {int(sys.argv[1])//1024} MiB")
 for t in r['tasks']:
     print(f"  {t['name']:<10} {t['ns_per_record']:>7.1f} ns/record")
 PY
+  echo
+}
+plain=${TMPDIR:-/tmp}/streamtop-bench-pipeline.toml
+split=${TMPDIR:-/tmp}/streamtop-bench-pipeline-partitioned.toml
+sed "s|\"INPUT\"|\"$log\"|" benchmarks/pipeline.toml > "$plain"
+# The same pipeline with every stateful task split into 2 partitions (run by up to 2 workers each).
+sed -E 's/^(operator = "(window|topk|sessions|group|distinct)")$/\1\npartitions = 2\nworkers = 2/' "$plain" > "$split"
+analytics "benchmarks/pipeline.toml: map, window, sliding top-K, bot filter, sessions, group" "$plain"
+analytics "same with partitions = 2 on the stateful tasks" "$split"

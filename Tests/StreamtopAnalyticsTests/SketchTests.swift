@@ -42,3 +42,68 @@ import Testing
         #expect(a.count == (3000, false))
     }
 }
+
+/// The tables built on `SlotIndex` behave like a dictionary through growth, in-place filters and
+/// evictions (backward-shift deletion).
+@Suite struct SlotIndexTests {
+    @Test func hashTable64MatchesADictionary() {
+        let table = HashTable64()
+        var model: [UInt64: Int64] = [:]
+        var seed: UInt64 = 3
+        func next() -> UInt64 {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return seed >> 20
+        }
+        for round in 0..<20 {
+            for _ in 0..<2000 {
+                let key = next() % 5000 &* 0x9E37_79B9_7F4A_7C15
+                let value = Int64(next() % 1000)
+                if next() % 2 == 0 {
+                    #expect(table.set(key, value) == (model[key] == nil))
+                    model[key] = value
+                } else {
+                    table.update(key) { old in
+                        #expect(old == model[key])
+                        return value % 3 == 0 ? nil : value
+                    }
+                    if value % 3 != 0 { model[key] = value }
+                }
+            }
+            if round % 4 == 3 {
+                table.filter { $0 >= 500 }
+                model = model.filter { $0.value >= 500 }
+            }
+            if round == 10 { table.reserve(20_000) }
+            #expect(table.count == model.count)
+            for (k, v) in model { #expect(table.get(k) == v) }
+            var seen = 0
+            table.forEach { k, v in
+                seen += 1
+                #expect(model[k] == v)
+            }
+            #expect(seen == model.count)
+        }
+    }
+
+    @Test func spaceSavingKeepsEveryTrackedKeyFindableThroughEvictions() {
+        let s = SpaceSaving(capacity: 64)
+        var seed: UInt64 = 11
+        for _ in 0..<50_000 {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            // Skewed: a few hot keys, a long tail that keeps evicting.
+            let k = (seed >> 33) % 4 == 0 ? (seed >> 40) % 8 : (seed >> 40) % 10_000
+            let key = Array("k\(k)".utf8)
+            key.withUnsafeBufferPointer { s.add($0.baseAddress!, $0.count) }
+        }
+        let all = s.topWithErrors(64)
+        #expect(s.evicted)
+        #expect(Set(all.map(\.key)).count == all.count)
+        #expect(all.reduce(0) { $0 + $1.count } == s.total)  // Space-Saving's counts always sum to the total
+        // The hot keys are tracked, and adding one again finds it (its count grows by one).
+        for hot in 0..<8 { #expect(all.contains { $0.key == "k\(hot)" }) }
+        let before = s.topWithErrors(64).first { $0.key == "k3" }!.count
+        let key = Array("k3".utf8)
+        key.withUnsafeBufferPointer { s.add($0.baseAddress!, $0.count) }
+        #expect(s.topWithErrors(64).first { $0.key == "k3" }!.count == before + 1)
+    }
+}

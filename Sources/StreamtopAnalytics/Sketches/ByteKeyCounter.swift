@@ -23,16 +23,11 @@ public final class ByteKeyCounter {
     private var entryCapacity: Int
     /// Number of distinct keys.
     public private(set) var count = 0
-    private var table: UnsafeMutablePointer<Int32>
-    private var mask: Int
+    private var slots: SlotIndex
 
     /// Creates an empty counter.
     public init(initialCapacity: Int = 1024) {
-        var cap = 16
-        while cap < initialCapacity * 2 { cap <<= 1 }
-        mask = cap - 1
-        table = .allocate(capacity: cap)
-        table.initialize(repeating: -1, count: cap)
+        slots = SlotIndex(capacity: initialCapacity)
         entryCapacity = max(initialCapacity, 8)
         entries = .allocate(capacity: entryCapacity)
         arenaCapacity = max(initialCapacity * 16, 256)
@@ -40,7 +35,7 @@ public final class ByteKeyCounter {
     }
 
     deinit {
-        table.deallocate()
+        slots.free()
         entries.deallocate()
         arena.deallocate()
     }
@@ -78,14 +73,15 @@ public final class ByteKeyCounter {
     /// The index of a key already counted, without counting it; nil for a new key.
     public func index(of p: UnsafePointer<UInt8>, _ length: Int) -> Int? {
         let h = ByteKeyCounter.hash(p, length)
-        var slot = Int(truncatingIfNeeded: h) & mask
-        while true {
-            let e = Int(table[slot])
-            if e < 0 { return nil }
-            let entry = entries[e]
-            if entry.hash == h && entry.length == length && (length == 0 || memcmp(arena + entry.offset, p, length) == 0) { return e }
-            slot = (slot + 1) & mask
-        }
+        let e = slots.find(h) { isKey($0, p, length, h) }.entry
+        return e < 0 ? nil : e
+    }
+
+    /// Whether entry `e` holds the key `[p, p + length)` with hash `h`.
+    @inline(__always)
+    private func isKey(_ e: Int, _ p: UnsafePointer<UInt8>, _ length: Int, _ h: UInt64) -> Bool {
+        let entry = entries[e]
+        return entry.hash == h && entry.length == length && (length == 0 || memcmp(arena + entry.offset, p, length) == 0)
     }
 
     /// The count at an index returned by `slot`.
@@ -93,16 +89,10 @@ public final class ByteKeyCounter {
 
     @usableFromInline @discardableResult
     func addHashed(_ p: UnsafePointer<UInt8>, _ length: Int, _ h: UInt64, _ n: Int) -> Int {
-        var slot = Int(truncatingIfNeeded: h) & mask
-        while true {
-            let e = Int(table[slot])
-            if e < 0 { break }
-            let entry = entries[e]
-            if entry.hash == h && entry.length == length && (length == 0 || memcmp(arena + entry.offset, p, length) == 0) {
-                entries[e].count += n
-                return e
-            }
-            slot = (slot + 1) & mask
+        let (slot, e) = slots.find(h) { isKey($0, p, length, h) }
+        if e >= 0 {
+            entries[e].count += n
+            return e
         }
         insert(p, length, h, n, slot: slot)
         return count - 1
@@ -128,23 +118,9 @@ public final class ByteKeyCounter {
         }
         let valid = ByteKeyCounter.isValidUTF8(p, length)
         (entries + count).initialize(to: Entry(hash: h, offset: arenaCount, length: length, count: n, validUTF8: valid))
-        table[slot] = Int32(count)
         arenaCount += length
         count += 1
-        if count * 2 > mask { grow() }
-    }
-
-    private func grow() {
-        let cap = (mask + 1) * 2
-        table.deallocate()
-        table = .allocate(capacity: cap)
-        table.initialize(repeating: -1, count: cap)
-        mask = cap - 1
-        for i in 0..<count {
-            var slot = Int(truncatingIfNeeded: entries[i].hash) & mask
-            while table[slot] >= 0 { slot = (slot + 1) & mask }
-            table[slot] = Int32(i)
-        }
+        slots.insert(count - 1, at: slot, count: count) { entries[$0].hash }
     }
 
     /// Drops the least counted keys to bound memory: every key counted no more than the median count,
@@ -169,12 +145,7 @@ public final class ByteKeyCounter {
         }
         count = kept
         arenaCount = bytes
-        table.update(repeating: -1, count: mask + 1)
-        for i in 0..<count {
-            var slot = Int(truncatingIfNeeded: entries[i].hash) & mask
-            while table[slot] >= 0 { slot = (slot + 1) & mask }
-            table[slot] = Int32(i)
-        }
+        slots.rebuild(count: count) { entries[$0].hash }
         return threshold
     }
 

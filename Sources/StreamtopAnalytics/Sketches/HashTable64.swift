@@ -1,30 +1,27 @@
-/// An open-addressing hash table from 64-bit hashes to 64-bit values (linear probing), for state keyed
-/// by hashes that are already well mixed: no rehashing of the key (Swift's `Set` and `Dictionary` run
-/// SipHash on every lookup) and one flat allocation. Used as a set (distinct counts) and a map (last
-/// request per user). Not thread-safe.
+/// A table from 64-bit hashes to 64-bit values, for state keyed by hashes that are already well mixed (and
+/// seeded): no rehashing of the key (Swift's `Set` and `Dictionary` run SipHash on every lookup), entries
+/// kept densely (a scan or a filter walks only them), a `SlotIndex` to find them. Used as a set (distinct
+/// counts) and a map (last request per user). Not thread-safe.
 public final class HashTable64 {
     private var keys: UnsafeMutablePointer<UInt64>
     private var values: UnsafeMutablePointer<Int64>
-    private var used: UnsafeMutablePointer<Bool>
-    private var mask: Int
+    private var capacity: Int
+    private var slots: SlotIndex
     /// Entries held.
     public private(set) var count = 0
 
-    /// An empty table.
+    /// An empty table with room for `capacity` entries.
     public init(capacity: Int = 16) {
-        var size = 16
-        while size < capacity * 2 { size <<= 1 }
-        mask = size - 1
-        keys = .allocate(capacity: size)
-        values = .allocate(capacity: size)
-        used = .allocate(capacity: size)
-        used.initialize(repeating: false, count: size)
+        self.capacity = max(8, capacity)
+        keys = .allocate(capacity: self.capacity)
+        values = .allocate(capacity: self.capacity)
+        slots = SlotIndex(capacity: self.capacity)
     }
 
     deinit {
         keys.deallocate()
         values.deallocate()
-        used.deallocate()
+        slots.free()
     }
 
     /// A copy of the table.
@@ -34,31 +31,28 @@ public final class HashTable64 {
         return t
     }
 
-    @inline(__always) private func find(_ key: UInt64) -> (slot: Int, found: Bool) {
-        var slot = Int(truncatingIfNeeded: key ^ (key >> 29)) & mask
-        while used[slot] {
-            if keys[slot] == key { return (slot, true) }
-            slot = (slot + 1) & mask
-        }
-        return (slot, false)
+    /// Where the table looks a key up first: mixed, as the caller's hash may have weak low bits.
+    @inline(__always) private static func spread(_ key: UInt64) -> UInt64 { key ^ (key >> 29) }
+
+    @inline(__always) private func find(_ key: UInt64) -> (slot: Int, entry: Int) {
+        slots.find(Self.spread(key)) { keys[$0] == key }
     }
 
     /// The value for a key, or nil.
     public func get(_ key: UInt64) -> Int64? {
-        let (slot, found) = find(key)
-        return found ? values[slot] : nil
+        let e = find(key).entry
+        return e >= 0 ? values[e] : nil
     }
 
     /// Sets a key's value. Returns true when the key is new.
     @discardableResult
     public func set(_ key: UInt64, _ value: Int64) -> Bool {
-        let (slot, found) = find(key)
-        values[slot] = value
-        if found { return false }
-        keys[slot] = key
-        used[slot] = true
-        count += 1
-        if count * 2 > mask { resize(to: (mask + 1) * 2) }
+        let (slot, e) = find(key)
+        if e >= 0 {
+            values[e] = value
+            return false
+        }
+        append(key, value, at: slot)
         return true
     }
 
@@ -66,54 +60,54 @@ public final class HashTable64 {
     /// the value to store (nil: leave the table as it was).
     @inline(__always)
     public func update(_ key: UInt64, _ body: (Int64?) -> Int64?) {
-        let (slot, found) = find(key)
-        guard let value = body(found ? values[slot] : nil) else { return }
-        values[slot] = value
-        if found { return }
-        keys[slot] = key
-        used[slot] = true
+        let (slot, e) = find(key)
+        guard let value = body(e >= 0 ? values[e] : nil) else { return }
+        if e >= 0 { values[e] = value } else { append(key, value, at: slot) }
+    }
+
+    private func append(_ key: UInt64, _ value: Int64, at slot: Int) {
+        if count == capacity { grow(to: capacity * 2) }
+        keys[count] = key
+        values[count] = value
         count += 1
-        if count * 2 > mask { resize(to: (mask + 1) * 2) }
+        slots.insert(count - 1, at: slot, count: count) { Self.spread(keys[$0]) }
+    }
+
+    private func grow(to n: Int) {
+        let k = UnsafeMutablePointer<UInt64>.allocate(capacity: n)
+        let v = UnsafeMutablePointer<Int64>.allocate(capacity: n)
+        k.update(from: keys, count: count)
+        v.update(from: values, count: count)
+        keys.deallocate()
+        values.deallocate()
+        keys = k
+        values = v
+        capacity = n
     }
 
     /// Makes room for `n` entries in all, so that adding them does not grow the table step by step.
     public func reserve(_ n: Int) {
-        var size = mask + 1
-        while n * 2 > size - 1 { size <<= 1 }
-        if size > mask + 1 { resize(to: size) }
+        guard n > capacity else { return }
+        grow(to: n)
+        slots.rebuild(count: count, size: SlotIndex.size(for: n)) { Self.spread(keys[$0]) }
     }
 
     /// Calls `body` with every key and value.
     public func forEach(_ body: (UInt64, Int64) -> Void) {
-        for i in 0...mask where used[i] { body(keys[i], values[i]) }
+        for i in 0..<count { body(keys[i], values[i]) }
     }
 
-    /// Keeps the entries whose value passes `keep` (and shrinks the table when it got much emptier).
+    /// Keeps the entries whose value passes `keep` (in place; the index shrinks when most entries went).
     public func filter(keepingValues keep: (Int64) -> Bool) {
-        var kept: [(UInt64, Int64)] = []
-        kept.reserveCapacity(count)
-        forEach { k, v in if keep(v) { kept.append((k, v)) } }
-        var size = 16
-        while size < kept.count * 2 + 2 { size <<= 1 }
-        // Shrink only when most of the table went; otherwise keep its size for the users to come.
-        resize(to: kept.count * 8 < mask ? size : mask + 1, entries: kept)
-    }
-
-    private func resize(to size: Int, entries: [(UInt64, Int64)]? = nil) {
-        var all = entries ?? []
-        if entries == nil {
-            all.reserveCapacity(count)
-            forEach { all.append(($0, $1)) }
+        var kept = 0
+        for i in 0..<count where keep(values[i]) {
+            keys[kept] = keys[i]
+            values[kept] = values[i]
+            kept += 1
         }
-        keys.deallocate()
-        values.deallocate()
-        used.deallocate()
-        mask = size - 1
-        keys = .allocate(capacity: size)
-        values = .allocate(capacity: size)
-        used = .allocate(capacity: size)
-        used.initialize(repeating: false, count: size)
-        count = 0
-        for (k, v) in all { set(k, v) }
+        count = kept
+        // Shrink only when most of the table went; otherwise keep its size for the users to come.
+        let size = kept * 8 < slots.mask ? SlotIndex.size(for: kept) : nil
+        slots.rebuild(count: count, size: size) { Self.spread(keys[$0]) }
     }
 }

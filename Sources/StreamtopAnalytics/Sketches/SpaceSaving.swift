@@ -7,9 +7,8 @@
 /// while the number of distinct keys fits the capacity, and it says when it no longer is. Every key seen
 /// more than N/capacity times is guaranteed to be tracked. Not thread-safe.
 ///
-/// Keys are found through an open-addressing table of entry indices (linear probing, backward-shift
-/// deletion on eviction) and ordered by a min-heap of counts, so a count costs one probe and a short
-/// sift; a replaced key reuses its entry's byte buffer.
+/// Keys are found through a `SlotIndex` (backward-shift deletion on eviction) and ordered by a min-heap
+/// of counts, so a count costs one probe and a short sift; a replaced key reuses its entry's byte buffer.
 public final class SpaceSaving {
     struct Entry {
         var hash: UInt64
@@ -24,8 +23,7 @@ public final class SpaceSaving {
     /// Min-heap of entry indices by count, and each entry's position in it.
     private var heap: [Int32] = []
     private var position: [Int32] = []
-    private var table: UnsafeMutablePointer<Int32>
-    private var mask: Int
+    private var slots = SlotIndex(capacity: 32)
     /// Whether a key was ever evicted (then counts are upper bounds).
     public private(set) var evicted = false
     /// Records counted.
@@ -34,12 +32,9 @@ public final class SpaceSaving {
     /// Creates a summary that tracks at most `capacity` keys (memory grows with the keys actually seen).
     public init(capacity: Int) {
         self.capacity = max(1, capacity)
-        mask = 63
-        table = .allocate(capacity: 64)
-        table.initialize(repeating: -1, count: 64)
     }
 
-    deinit { table.deallocate() }
+    deinit { slots.free() }
 
     /// Counts one occurrence of the key `[p, p + n)`.
     public func add(_ p: UnsafePointer<UInt8>, _ n: Int) {
@@ -50,40 +45,36 @@ public final class SpaceSaving {
     /// in several windows is hashed once).
     public func add(_ p: UnsafePointer<UInt8>, _ n: Int, hash h: UInt64) {
         total += 1
-        var slot = Int(truncatingIfNeeded: h) & mask
-        while true {
-            let e = Int(table[slot])
-            if e < 0 { break }
-            if entries[e].hash == h && entries[e].key.count == n
+        let (slot, e) = slots.find(h) { e in
+            entries[e].hash == h && entries[e].key.count == n
                 && (n == 0 || entries[e].key.withUnsafeBufferPointer { memcmp($0.baseAddress!, p, n) == 0 })
-            {
-                entries[e].count += 1
-                siftDown(Int(position[e]))
-                return
-            }
-            slot = (slot + 1) & mask
+        }
+        if e >= 0 {
+            entries[e].count += 1
+            siftDown(Int(position[e]))
+            return
         }
         if entries.count < capacity {
             let i = entries.count
             entries.append(Entry(hash: h, count: 1, error: 0, key: Array(UnsafeBufferPointer(start: p, count: n))))
             position.append(Int32(heap.count))
             heap.append(Int32(i))
-            table[slot] = Int32(i)
             siftUp(heap.count - 1)
-            if entries.count * 2 > mask { grow() }
+            slots.insert(i, at: slot, count: entries.count) { entries[$0].hash }
             return
         }
         // Replace the least counted key; its count becomes the newcomer's error bound.
         evicted = true
         let i = Int(heap[0])
-        remove(entry: i)
+        slots.remove(i, hash: entries[i].hash) { entries[$0].hash }
         let old = entries[i].count
         entries[i].hash = h
         entries[i].count = old + 1
         entries[i].error = old
         entries[i].key.removeAll(keepingCapacity: true)
         entries[i].key.append(contentsOf: UnsafeBufferPointer(start: p, count: n))
-        insert(entry: i)
+        // Removing the old key may have moved the run: look for the newcomer's free slot again.
+        slots.insert(i, at: slots.find(h) { _ in false }.slot, count: entries.count) { entries[$0].hash }
         siftDown(0)
     }
 
@@ -117,13 +108,7 @@ public final class SpaceSaving {
         heap = (0..<entries.count).map { Int32($0) }
         position = heap
         for i in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(i) }
-        var size = 64
-        while size < entries.count * 2 + 2 { size <<= 1 }
-        table.deallocate()
-        table = .allocate(capacity: size)
-        table.initialize(repeating: -1, count: size)
-        mask = size - 1
-        for i in entries.indices { insert(entry: i) }
+        slots.rebuild(count: entries.count, size: SlotIndex.size(for: entries.count)) { entries[$0].hash }
     }
 
     /// The `k` most counted keys, with whether the counts are estimates (upper bounds).
@@ -140,46 +125,8 @@ public final class SpaceSaving {
 
     /// The entry holding `key`, if tracked.
     private func index(of key: [UInt8], hash h: UInt64) -> Int? {
-        var slot = Int(truncatingIfNeeded: h) & mask
-        while true {
-            let e = Int(table[slot])
-            if e < 0 { return nil }
-            if entries[e].hash == h && entries[e].key == key { return e }
-            slot = (slot + 1) & mask
-        }
-    }
-
-    private func insert(entry i: Int) {
-        var slot = Int(truncatingIfNeeded: entries[i].hash) & mask
-        while table[slot] >= 0 { slot = (slot + 1) & mask }
-        table[slot] = Int32(i)
-    }
-
-    /// Takes an entry out of the table, shifting later entries of its probe run back into the hole.
-    private func remove(entry i: Int) {
-        var hole = Int(truncatingIfNeeded: entries[i].hash) & mask
-        while Int(table[hole]) != i { hole = (hole + 1) & mask }
-        var j = (hole + 1) & mask
-        while table[j] >= 0 {
-            let ideal = Int(truncatingIfNeeded: entries[Int(table[j])].hash) & mask
-            // Move j into the hole unless its ideal slot lies cyclically in (hole, j].
-            let between = hole <= j ? (ideal > hole && ideal <= j) : (ideal > hole || ideal <= j)
-            if !between {
-                table[hole] = table[j]
-                hole = j
-            }
-            j = (j + 1) & mask
-        }
-        table[hole] = -1
-    }
-
-    private func grow() {
-        let size = (mask + 1) * 2
-        table.deallocate()
-        table = .allocate(capacity: size)
-        table.initialize(repeating: -1, count: size)
-        mask = size - 1
-        for i in entries.indices { insert(entry: i) }
+        let e = slots.find(h) { entries[$0].hash == h && entries[$0].key == key }.entry
+        return e < 0 ? nil : e
     }
 
     private func swapAt(_ a: Int, _ b: Int) {
