@@ -65,7 +65,9 @@ struct CommandApplier {
 }
 
 /// Plays an action script against a running pipeline on its own thread, each command at its time.
-final class ActionPlayer {
+/// Sendable by its lock: `stopped` and `next` are only touched under `done`; the script is immutable and
+/// the applier only sends commands to the engine's mailbox, which takes them from any thread.
+final class ActionPlayer: @unchecked Sendable {
     private let script: ActionScript
     private let applier: CommandApplier
     private let done = NSCondition()

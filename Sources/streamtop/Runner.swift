@@ -196,8 +196,10 @@ final class SignalTrap {
     func cancel() { sources.forEach { $0.cancel() } }
 }
 
-/// Writes periodic metric snapshots as NDJSON.
-final class SnapshotWriter {
+/// Writes periodic metric snapshots as NDJSON. Sendable by its lock: `finished`, `exited` and `thread`
+/// are only touched under `done`, and the writing state only by the writer thread, then by `finish`
+/// once that thread has left.
+final class SnapshotWriter: @unchecked Sendable {
     /// The NDJSON file (or standard output for `-`).
     let file: OutputFile
     private let every: Int

@@ -141,9 +141,11 @@ public enum RecordField: String, CaseIterable, Sendable {
         return w
     }
 
-    @usableFromInline static let dash = constant("-")
-    @usableFromInline static let bot = constant("bot")
-    @usableFromInline static let human = constant("human")
+    // Constant keys for records without the field: allocated once and never written, so sharing them
+    // across threads is safe although a pointer is not `Sendable`.
+    @usableFromInline nonisolated(unsafe) static let dash = constant("-")
+    @usableFromInline nonisolated(unsafe) static let bot = constant("bot")
+    @usableFromInline nonisolated(unsafe) static let human = constant("human")
 
     static func constant(_ s: String) -> UnsafePointer<UInt8> {
         let bytes = Array(s.utf8)

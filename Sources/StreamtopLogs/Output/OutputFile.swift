@@ -200,7 +200,7 @@ public final class OutputGuard: @unchecked Sendable {
         let name = (full as NSString).lastPathComponent
         var resolved = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         if realpath(dir, &resolved) != nil {
-            let d = String(cString: resolved)
+            let d = String(decoding: resolved.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             return (d == "/" ? "" : d) + "/" + name
         }
         return (full as NSString).standardizingPath
