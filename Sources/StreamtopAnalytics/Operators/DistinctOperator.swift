@@ -33,10 +33,8 @@ public final class DistinctOperator: OrderedOperator {
     public override func partitionHash(_ r: ParsedRecord, _ base: UnsafePointer<UInt8>) -> UInt64 { field.hash(r, base) }
 
     public override func consume(_ slice: PartitionSlice) {
-        let base = slice.block.lines.base
         let windows = self.windows.windows(slice.partition)
-        slice.forEach { r, newest in
-            let h = field.hash(r, base)
+        forEachRecord(slice) { r, newest, h in
             _ = windows.add(r.time, newest: newest) { c in
                 c.distinct.add(h)
                 c.records += 1

@@ -89,28 +89,31 @@ open class OrderedOperator: StreamOperator {
     /// Splits a block into one slice per partition (empty slices too: each partition sees every sequence).
     private func route(_ block: ParsedBlock, sequence: Int) -> [PartitionSlice] {
         guard partitions > 1 else {
-            return [PartitionSlice(partition: 0, sequence: sequence, block: block, indices: nil, newest: nil, batchNewest: Int64.min)]
+            return [PartitionSlice(partition: 0, sequence: sequence, block: block, indices: nil, routing: nil, batchNewest: Int64.min)]
         }
         let n = block.records.count
         var indices = [[Int32]](repeating: [], count: partitions)
         for p in 0..<partitions { indices[p].reserveCapacity(n / partitions + n / (4 * partitions) + 8) }
         var newest = [Int64](repeating: 0, count: n)
+        var hashes = [UInt64](repeating: 0, count: n)
         var m = Int64.min
         let base = block.lines.base
         let count = UInt64(partitions)
         block.records.withUnsafeBufferPointer { records in
             for i in 0..<n {
                 let r = records[i]
+                let h = partitionHash(r, base)
                 // The high bits: the tables use the low ones, so keys of one partition still spread there.
-                let p = Int(((partitionHash(r, base) >> 32) &* count) >> 32)
+                let p = Int(((h >> 32) &* count) >> 32)
                 indices[p].append(Int32(i))
                 if r.time > m { m = r.time }
                 newest[i] = m
+                hashes[i] = h
             }
         }
-        let shared = PartitionSlice.Newest(newest)
+        let shared = PartitionSlice.Routing(newest: newest, hashes: hashes)
         return (0..<partitions).map {
-            PartitionSlice(partition: $0, sequence: sequence, block: block, indices: indices[$0], newest: shared, batchNewest: m)
+            PartitionSlice(partition: $0, sequence: sequence, block: block, indices: indices[$0], routing: shared, batchNewest: m)
         }
     }
 
@@ -168,6 +171,24 @@ open class OrderedOperator: StreamOperator {
     /// in order of sequence, by one worker at a time per partition).
     open func consume(_ slice: PartitionSlice) {}
 
+    /// Calls `body` with each record of the slice, the newest event time in source order up to it, and its
+    /// `partitionHash` (computed once: when routing with several partitions, else here).
+    @inline(__always)
+    public func forEachRecord(_ slice: PartitionSlice, _ body: (ParsedRecord, Int64, UInt64) -> Void) {
+        slice.block.records.withUnsafeBufferPointer { records in
+            guard let indices = slice.indices, let routing = slice.routing else {
+                let base = slice.block.lines.base
+                for r in records { body(r, r.time, partitionHash(r, base)) }
+                return
+            }
+            routing.newest.withUnsafeBufferPointer { times in
+                routing.hashes.withUnsafeBufferPointer { hashes in
+                    for i in indices { body(records[Int(i)], times[Int(i)], hashes[Int(i)]) }
+                }
+            }
+        }
+    }
+
     /// Emits what is still open at the end of the input.
     open func close() {}
 
@@ -197,10 +218,15 @@ open class OrderedOperator: StreamOperator {
 
 /// One partition's records of one block: the records whose key hashes to the partition, in source order.
 public struct PartitionSlice: @unchecked Sendable {
-    /// The newest event time in source order up to each record of a block (shared by its slices).
-    final class Newest {
-        let times: [Int64]
-        init(_ times: [Int64]) { self.times = times }
+    /// Per record of a block: the newest event time in source order up to it, and its key's hash (shared
+    /// by the block's slices).
+    final class Routing {
+        let newest: [Int64]
+        let hashes: [UInt64]
+        init(newest: [Int64], hashes: [UInt64]) {
+            self.newest = newest
+            self.hashes = hashes
+        }
     }
 
     /// The partition.
@@ -211,7 +237,7 @@ public struct PartitionSlice: @unchecked Sendable {
     public let block: ParsedBlock
     /// Indices of this partition's records in `block.records` (nil: all of them).
     let indices: [Int32]?
-    let newest: Newest?
+    let routing: Routing?
     /// The newest event time in the whole block (every partition's watermark moves to it at the block's end).
     public let batchNewest: Int64
 
@@ -220,11 +246,11 @@ public struct PartitionSlice: @unchecked Sendable {
     @inline(__always)
     public func forEach(_ body: (ParsedRecord, Int64) -> Void) {
         block.records.withUnsafeBufferPointer { records in
-            guard let indices, let newest else {
+            guard let indices, let routing else {
                 for r in records { body(r, r.time) }
                 return
             }
-            newest.times.withUnsafeBufferPointer { times in
+            routing.newest.withUnsafeBufferPointer { times in
                 for i in indices { body(records[Int(i)], times[Int(i)]) }
             }
         }

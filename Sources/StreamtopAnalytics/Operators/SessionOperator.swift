@@ -110,8 +110,7 @@ public final class SessionOperator: OrderedOperator {
         let windows = self.windows.windows(slice.partition)
         let lastSeen = users[slice.partition].lastSeen
         var started = 0
-        slice.forEach { r, newest in
-            let h = spec.user.hash(r, base)
+        forEachRecord(slice) { r, newest, h in
             let t = r.time
             // One lookup of the user for the read and the write (the windows never touch `lastSeen`).
             lastSeen.update(h) { previous in

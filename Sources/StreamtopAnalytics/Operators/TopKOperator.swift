@@ -36,10 +36,10 @@ public final class TopKOperator: OrderedOperator {
     public override func consume(_ slice: PartitionSlice) {
         let base = slice.block.lines.base
         let windows = self.windows.windows(slice.partition)
-        slice.forEach { r, newest in
-            // The key is built and hashed once, then counted in each window the record belongs to.
+        forEachRecord(slice) { r, newest, h in
+            // The key is built and hashed once (its hash is the partition's), then counted in each window
+            // the record belongs to.
             field.withKey(r, base) { p, n in
-                let h = ByteKeyCounter.hash(p, n)
                 _ = windows.add(r.time, newest: newest) { s in s.counts.add(p, n, hash: h) }
             }
         }

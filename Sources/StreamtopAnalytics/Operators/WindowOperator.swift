@@ -90,11 +90,11 @@ public final class WindowOperator: OrderedOperator {
     public override func consume(_ slice: PartitionSlice) {
         let base = slice.block.lines.base
         let windows = self.windows.windows(slice.partition)
-        slice.forEach { r, newest in
+        forEachRecord(slice) { r, newest, client in
             _ = windows.add(r.time, newest: newest) { w in
                 w.count += 1
                 w.classes[min(5, Int(r.status) / 100)] += 1
-                w.clients.add(ByteKeyCounter.hash(base + Int(r.clientStart), Int(r.clientLength)))
+                w.clients.add(client)
                 if r.hasPath { w.paths.add(base + Int(r.pathStart), Int(r.pathLength)) }
             }
         }
