@@ -48,7 +48,7 @@ public final class Engine: @unchecked Sendable {
     var lastPlan: UInt64 = 0
     var settleUntil: UInt64 = 0
     /// The error that ended the input early, if any.
-    public private(set) var failure: Error?
+    public internal(set) var failure: Error?
 
     /// Builds an engine over `source` and the graph of `specs`: each task reads the tasks it names (the
     /// one before it by default, so a list without inputs is a line). An input that is unknown or not
@@ -245,127 +245,6 @@ public final class Engine: @unchecked Sendable {
         cond.lock()
         defer { cond.unlock() }
         return finished
-    }
-
-    // MARK: - Threads
-
-    func runSource() {
-        let src = tasks[0]
-        cond.lock()
-        while true {
-            var waitStart: UInt64 = 0
-            while !stopping && !sourceDone && (src.paused || !src.outputsHaveRoom) {
-                if !src.paused && waitStart == 0 { waitStart = clock.nanos() }
-                sourceWaiting = true
-                waitLocked()
-                sourceWaiting = false
-            }
-            if waitStart != 0 { src.backpressuredNanos &+= clock.nanos() &- waitStart }
-            if stopping || sourceDone { break }
-            for e in src.outputs { e.reserved += 1 }
-            src.running = 1
-            cond.unlock()
-            let t0 = clock.nanos()
-            let result = Result { try source.next() }
-            let t1 = clock.nanos()
-            cond.lock()
-            for e in src.outputs { e.reserved -= 1 }
-            src.running = 0
-            src.busyNanos &+= t1 &- t0
-            switch result {
-            case .success(let batch?):
-                acceptFromSource(batch, duration: t1 &- t0, now: t1)
-            case .success(nil):
-                if !sourceDone { logLocked(.engine, .inputEnded, src.name, "input ended", "the source has no more lines") }
-                sourceDone = true
-            case .failure(let error):
-                failure = error
-                sourceDone = true
-                logLocked(.engine, .inputFailed, src.name, "input failed", "\(error)")
-            }
-            wakeLocked()
-        }
-        src.finished = true
-        checkFinishedLocked()
-        cond.unlock()
-    }
-
-    func acceptFromSource(_ batch: Batch, duration: UInt64, now: UInt64) {
-        let src = tasks[0]
-        batch.sequence = src.quanta
-        for e in src.outputs { e.push(batch) }
-        src.recordsIn += batch.records
-        src.recordsOut += batch.records
-        src.bytesIn += batch.bytes
-        src.bytesOut += batch.bytes
-        src.quanta += 1
-        src.latency.record(duration, records: batch.records, now: now)
-    }
-
-    func runWorker(slot: Int) {
-        cond.lock()
-        while true {
-            applyMailboxLocked()
-            if stopping || finished { break }
-            if let (task, batch) = pickLocked() {
-                cond.unlock()
-                let t0 = clock.nanos()
-                let output = task.op!.process(batch, slot: slot)
-                let t1 = clock.nanos()
-                cond.lock()
-                completeLocked(task, batch, output, duration: t1 &- t0, now: t1)
-                wakeAfterQuantumLocked()
-            } else if checkFinishedLocked() {
-                break
-            } else {
-                waitLocked()
-            }
-        }
-        threadExitedLocked()
-        cond.unlock()
-    }
-
-    func runTicker() {
-        while true {
-            cond.lock()
-            let done = stopping || finished
-            cond.unlock()
-            if !done { refreshResults() }
-            _ = publish(tick: true)
-            if done {
-                cond.lock()
-                threadExitedLocked()
-                cond.unlock()
-                return
-            }
-            usleep(useconds_t(config.tickNanos / 1000))
-        }
-    }
-
-    func waitLocked() {
-        waiters += 1
-        cond.wait()
-        waiters -= 1
-    }
-
-    func wakeLocked() {
-        if waiters > 0 { cond.broadcast() }
-    }
-
-    /// After a worker's quantum: wakes the sleepers only when one of them has something to do — a second
-    /// queued batch (the worker takes one itself as it loops), or room for a source waiting on its
-    /// outputs. Waking every sleeper after every quantum cost an inter-processor interrupt and a futex
-    /// call per batch: about a tenth of a 2-core pipeline's time. A sleeper that finds nothing goes back
-    /// to sleep, so waking too often is only slower; and since the worker stays awake and picks whatever
-    /// is pickable, waking too rarely cannot strand a batch.
-    func wakeAfterQuantumLocked() {
-        guard waiters > 0 else { return }
-        if sourceWaiting && tasks[0].outputsHaveRoom { return cond.broadcast() }
-        var queued = 0
-        for t in tasks where t.queuedBatches > 0 {
-            queued += t.queuedBatches
-            if queued > 1 { return cond.broadcast() }
-        }
     }
 
     // MARK: - Deterministic stepping
