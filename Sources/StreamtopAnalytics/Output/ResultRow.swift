@@ -74,7 +74,14 @@ public enum ResultValue: Sendable, Equatable {
         }
         // A leading = + - @ (or a tab or carriage return before one) makes spreadsheets evaluate the cell
         // (`-2+3+cmd|' /C calc'!A0`): log content must not be able to do that. A lone "-" (no path) stays.
-        var cell = text
+        // Control characters (ESC and the other C0 and C1 codes, DEL) are written as \xHH, as everywhere
+        // log text is printed: `cat results.csv` must not send a log's escape sequences to a terminal.
+        var cell = text.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" && $0 != "\n" && $0 != "\r" || ($0.value >= 0x7F && $0.value < 0xA0) })
+            ? String(String.UnicodeScalarView(text.unicodeScalars.flatMap { c -> [Unicode.Scalar] in
+                guard c.value < 0x20 && c != "\t" && c != "\n" && c != "\r" || (c.value >= 0x7F && c.value < 0xA0) else { return [c] }
+                return Array(String(format: "\\x%02x", c.value).unicodeScalars)
+            }))
+            : text
         if let first = cell.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first), cell != "-" { cell = "'" + cell }
         if cell.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) || cell.hasPrefix(" ") || cell.hasSuffix(" ") {
             return "\"" + cell.replacingOccurrences(of: "\"", with: "\"\"") + "\""

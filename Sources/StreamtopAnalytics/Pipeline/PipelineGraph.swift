@@ -11,17 +11,17 @@ public enum PipelineGraph {
     /// The lines of the tree, without a trailing newline each.
     public static func lines(_ file: PipelineFile) -> [String] {
         let report = file.reportInput ?? defaultReportInput(file)
-        var children: [String: [String]] = [:]
+        // Children by parent: a task, or (for a union's other inputs) a pointer to it.
+        var children: [String: [(name: String, pointer: Bool)]] = [:]
         for t in file.tasks {
-            children[t.input, default: []].append(t.name)
+            children[t.input, default: []].append((t.name, false))
             // A union hangs under its first input; under the others a line points to it.
-            for other in t.inputs.dropFirst() { children[other, default: []].append("→" + t.name) }
+            for other in t.inputs.dropFirst() { children[other, default: []].append((t.name, true)) }
         }
-        children[report, default: []].append("aggregate")
+        children[report, default: []].append(("aggregate", false))
         let byName = Dictionary(file.tasks.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         func label(_ name: String) -> String {
             if name == "aggregate" { return "aggregate (the report) → sink" }
-            if name.hasPrefix("→") { return "also feeds \"\(name.dropFirst())\" (a union, shown under its first input)" }
             guard let t = byName[name] else { return name }
             let outputs = [t.results.map { "results \($0)" }, t.snapshot.map { "snapshot \($0)" }].compactMap { $0 }
             let split = t.partitions > 1 ? " (\(t.partitions) partitions)" : ""
@@ -32,8 +32,12 @@ public enum PipelineGraph {
             let kids = children[name] ?? []
             for (i, kid) in kids.enumerated() {
                 let last = i == kids.count - 1
-                out.append(prefix + (last ? "└─ " : "├─ ") + label(kid))
-                walk(kid, prefix + (last ? "   " : "│  "))
+                if kid.pointer {
+                    out.append(prefix + (last ? "└─ " : "├─ ") + "also feeds \"\(kid.name)\" (a union, shown under its first input)")
+                    continue
+                }
+                out.append(prefix + (last ? "└─ " : "├─ ") + label(kid.name))
+                walk(kid.name, prefix + (last ? "   " : "│  "))
             }
         }
         walk("parse", "")
