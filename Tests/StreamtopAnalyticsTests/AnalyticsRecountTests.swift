@@ -470,6 +470,18 @@ func topCounts(_ counts: [String: Int], _ k: Int) -> [(String, Int)] {
         #expect(tree.contains("also feeds \"w\""), "\(tree)")
     }
 
+    /// A mistake is reported on its key's line however the key is written (quoted keys are keys too).
+    @Test func aQuotedOrIndentedKeyIsReportedOnItsOwnLine() {
+        for key in ["\"partitions\" = 0", "  partitions = 0", "'partitions'=0"] {
+            do {
+                _ = try parse("[[task]]\nname = \"t\"\noperator = \"distinct\"\nfield = \"client\"\n" + key + "\n")
+                Issue.record("accepted \(key)")
+            } catch {
+                #expect("\(error)".hasPrefix("u.toml:7:"), "\(key): \(error)")
+            }
+        }
+    }
+
     @Test func partitionsFromWorkersKeepTheLimitAndSlidesTheirPaneCount() {
         let cases = [
             ("operator = \"distinct\"\nfield = \"client\"\nworkers = 65", "at most 64"),

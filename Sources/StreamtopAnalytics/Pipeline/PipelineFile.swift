@@ -139,7 +139,12 @@ public struct PipelineFile: Sendable {
                 guard section < taskHeaders.count else { return 0 }
                 (from, to) = (taskHeaders[section], section + 1 < taskHeaders.count ? taskHeaders[section + 1] : lines.count)
             }
-            for i in from..<to where lines[i].hasPrefix(key + " ") || lines[i].hasPrefix(key + "=") { return i + 1 }
+            // The key bare, or quoted (`"partitions" = 0` is the same key to TOML), perhaps indented.
+            let spellings = [key, "\"" + key + "\"", "'" + key + "'"]
+            for i in from..<to {
+                let text = lines[i].drop { $0 == " " || $0 == "\t" }
+                if spellings.contains(where: { text.hasPrefix($0 + " ") || text.hasPrefix($0 + "=") || text.hasPrefix($0 + "\t") }) { return i + 1 }
+            }
             return section >= 0 ? taskHeaders[section] + 1 : 0
         }
         func fail(_ message: String, _ key: String, _ section: Int) -> Mistake { Mistake(file: file, line: line(key, in: section), message: message) }
