@@ -88,6 +88,25 @@ public final class Engine: @unchecked Sendable {
         publish(tick: false)
     }
 
+    /// Checks that every edge carries the payload type its reader takes: a wiring mistake stops the
+    /// program here, naming the tasks, instead of as a failed cast in the middle of a run. A task that
+    /// declares no output type passes on what it reads.
+    static func checkPayloadTypes(_ tasks: [TaskRuntime], source: StreamSource) {
+        var gives: [(any BatchPayload.Type)?] = [source.gives]
+        for t in tasks.dropFirst() {
+            let takes = t.op?.takes
+            var incoming: (any BatchPayload.Type)?
+            for edge in t.inputs {
+                guard let g = gives[edge.from] else { continue }
+                if let takes, ObjectIdentifier(takes) != ObjectIdentifier(g) {
+                    preconditionFailure("task \(t.name) takes \(takes) batches, but \(tasks[edge.from].name) gives \(g)")
+                }
+                incoming = g
+            }
+            gives.append(t.op?.gives ?? incoming ?? takes)
+        }
+    }
+
     /// The task ids by name, source first.
     public var taskNames: [(TaskID, String)] { tasks.map { ($0.id, $0.name) } }
 

@@ -60,7 +60,6 @@ struct DashboardRunner {
             }
             if undo.count > 100 { undo.removeFirst() }
         }
-        var summary = AccessSummary.empty
         var analyticsFinished = false
         var lastFrame = Date.distantPast
         var dirty = true
@@ -136,7 +135,7 @@ struct DashboardRunner {
                 // The report's aggregates as the engine published them (it rebuilds them at most every
                 // 0.5 s: with millions of keys a merge costs real time).
                 let snap = engine.snapshot()
-                summary = AccessSummary.published(in: snap, top: state.view == .analytics ? AggregateOperator.publishedTop : 10)
+                let summary = AccessSummary.published(in: snap, top: state.view == .analytics ? AggregateOperator.publishedTop : 10)
                 let (w, h) = terminal.size
                 let reasons = pipeline.quarantine.counts().sorted { $0.value > $1.value }.map { ($0.key.label, $0.value) }
                 let rejects = state.showRejects ? pipeline.quarantine.recent().map { r in

@@ -70,10 +70,7 @@ public final class GroupOperator: OrderedOperator {
 
         /// Adds a pane's groups (sliding windows).
         static func merge(_ a: Table, _ b: Table) {
-            for i in 0..<b.keys.count {
-                let index = b.keys.keyBytes(at: i).withUnsafeBufferPointer { k in
-                    a.keys.slot(k.baseAddress ?? UnsafePointer(bitPattern: 1)!, k.count, b.keys.count(at: i))
-                }
+            a.keys.merge(b.keys) { i, index in
                 if index == a.stats.count { a.stats.append([Stats](repeating: Stats(), count: b.other.count)) }
                 for m in b.stats[i].indices { a.stats[index][m].merge(b.stats[i][m]) }
             }

@@ -66,7 +66,7 @@ open class OrderedOperator: StreamOperator {
     public var takes: (any BatchPayload.Type)? { ParsedBlock.self }
 
     /// The hash of the record's key, which picks its partition (records with equal keys must hash
-    /// equally). Only called with several partitions.
+    /// equally); `forEachRecord` hands it to `consume`, so the task need not hash the key again.
     open func partitionHash(_ r: ParsedRecord, _ base: UnsafePointer<UInt8>) -> UInt64 { 0 }
 
     public func process(_ batch: Batch, slot: Int) -> OperatorOutput {

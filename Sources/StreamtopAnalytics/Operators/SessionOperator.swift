@@ -46,11 +46,7 @@ public final class SessionOperator: OrderedOperator {
             a.users.merge(b.users)
             guard let theirs = b.perUser else { return }
             if a.perUser == nil { a.perUser = ByteKeyCounter(initialCapacity: 256) }
-            let mine = a.perUser!
-            for i in 0..<theirs.count {
-                let index = theirs.keyBytes(at: i).withUnsafeBufferPointer { k in
-                    mine.slot(k.baseAddress ?? UnsafePointer(bitPattern: 1)!, k.count, theirs.count(at: i))
-                }
+            a.perUser!.merge(theirs) { i, index in
                 if index == a.perUserVisits.count { a.perUserVisits.append(0) }
                 a.perUserVisits[index] += b.perUserVisits[i]
             }
@@ -166,7 +162,7 @@ public final class SessionOperator: OrderedOperator {
     /// that may fit the limit is merged value by value.
     private func activeUsersCount() -> (value: Int, estimated: Bool) {
         let limit = DistinctCounter.defaultExactLimit
-        let sum = recent.reduce(0) { $0 + ($1.users.count.estimated ? limit + 1 : $1.users.count.value) }
+        let sum = recent.reduce(0) { $0 + ($1.users.isEstimated ? limit + 1 : $1.users.count.value) }
         if sum > limit {
             var union = HyperLogLog()
             for r in recent { union.merge(r.sketch) }

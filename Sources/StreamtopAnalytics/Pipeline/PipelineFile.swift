@@ -82,10 +82,8 @@ public struct PipelineFile: Sendable {
         /// Partitions of a stateful task's keyed state: up to this many workers can run it, and its results
         /// depend on this number, never on the workers (1 for filters and maps, which keep no state).
         public var partitions = 1
-        /// The tasks it reads from (its edges; several make a union); the one before it when not given.
-        public var inputs: [String]
-        /// Its first input (where the task hangs in the printed tree).
-        public var input: String { inputs[0] }
+        /// The task it reads from (its edge); the one before it when not given.
+        public var input: String
         /// Streaming results: NDJSON or CSV file, `-` for stdout, nil for none.
         public var results: String?
         /// Final JSON snapshot file, or nil.

@@ -11,14 +11,9 @@ public enum PipelineGraph {
     /// The lines of the tree, without a trailing newline each.
     public static func lines(_ file: PipelineFile) -> [String] {
         let report = file.reportInput ?? defaultReportInput(file)
-        // Children by parent: a task, or (for a union's other inputs) a pointer to it.
-        var children: [String: [(name: String, pointer: Bool)]] = [:]
-        for t in file.tasks {
-            children[t.input, default: []].append((t.name, false))
-            // A union hangs under its first input; under the others a line points to it.
-            for other in t.inputs.dropFirst() { children[other, default: []].append((t.name, true)) }
-        }
-        children[report, default: []].append(("aggregate", false))
+        var children: [String: [String]] = [:]
+        for t in file.tasks { children[t.input, default: []].append(t.name) }
+        children[report, default: []].append("aggregate")
         let byName = Dictionary(file.tasks.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         func label(_ name: String) -> String {
             if name == "aggregate" { return "aggregate (the report) → sink" }
@@ -32,12 +27,8 @@ public enum PipelineGraph {
             let kids = children[name] ?? []
             for (i, kid) in kids.enumerated() {
                 let last = i == kids.count - 1
-                if kid.pointer {
-                    out.append(prefix + (last ? "└─ " : "├─ ") + "also feeds \"\(kid.name)\" (a union, shown under its first input)")
-                    continue
-                }
-                out.append(prefix + (last ? "└─ " : "├─ ") + label(kid.name))
-                walk(kid.name, prefix + (last ? "   " : "│  "))
+                out.append(prefix + (last ? "└─ " : "├─ ") + label(kid))
+                walk(kid, prefix + (last ? "   " : "│  "))
             }
         }
         walk("parse", "")
@@ -47,8 +38,7 @@ public enum PipelineGraph {
     /// The report's default input in a file.
     static func defaultReportInput(_ file: PipelineFile) -> String {
         reportInput(head: "parse", tasks: file.tasks.map { t in
-            // A map that reads a union does not enrich every record of one line.
-            if case .map = t.op, t.inputs.count == 1 { return (t.name, t.input, true) }
+            if case .map = t.op { return (t.name, t.input, true) }
             return (t.name, t.input, false)
         })
     }

@@ -123,28 +123,19 @@ struct TaskReader {
         } else if table["partitions"] != nil {
             throw mistake("a \(opName) task keeps no state to partition: workers = N is enough", "partitions")
         }
-        // The edges of the task graph: the task named, or several (a union), or the one above (parse for
-        // the first). Inputs must be defined above, so the graph has no cycle.
-        var inputs = [previous.last?.name ?? "parse"]
+        // An edge of the task graph: the task named, or the one above (parse for the first). Inputs must be
+        // defined above, so the graph has no cycle.
+        let input = table["input"]?.string ?? previous.last?.name ?? "parse"
         if let value = table["input"] {
-            if let one = value.string {
-                inputs = [one]
-            } else if let list = value.array, !list.isEmpty, list.allSatisfy({ $0.string != nil }) {
-                inputs = list.compactMap(\.string)
-            } else {
-                throw mistake("input must name a task, or list several for a union: input = [\"a\", \"b\"]", "input")
-            }
-            for input in inputs where !(input == "parse" || previous.contains(where: { $0.name == input })) {
-                throw mistake("input '\(input)' is not parse or a task defined above", "input")
-            }
-            if let twice = inputs.first(where: { name in inputs.filter { $0 == name }.count > 1 }) {
-                throw mistake("input lists '\(twice)' twice", "input")
-            }
             // The engine reads unions, but a pipeline's tasks after one would get a block's records input
             // by input, not in time order (windows would count in-order records as late, the report would
             // count lines once per input): refused until unions merge blocks in source order.
-            guard inputs.count == 1 else {
+            if value.array != nil {
                 throw mistake("input lists several tasks (a union), which pipeline files do not support yet: their records would reach the tasks after it out of time order; use one filter with 'or' instead", "input")
+            }
+            guard value.string != nil else { throw mistake("input must name a task", "input") }
+            guard input == "parse" || previous.contains(where: { $0.name == input }) else {
+                throw mistake("input '\(input)' is not parse or a task defined above", "input")
             }
         }
         var results: String? = table["results"]?.string
@@ -156,15 +147,15 @@ struct TaskReader {
             guard results == nil, snapshot == nil else { throw mistake("a \(opName) task has no results: it changes the records for the tasks after it", table["results"] != nil ? "results" : "snapshot") }
         case .group(let spec) where spec.every == nil:
             // A whole-input table is one result: a JSON snapshot unless asked otherwise.
-            if results == nil && snapshot == nil { return task(name, op, priority, workers, partitions, inputs, nil, "\(name).json") }
+            if results == nil && snapshot == nil { return task(name, op, priority, workers, partitions, input, nil, "\(name).json") }
         default:
             if results == nil && snapshot == nil { results = "\(name).ndjson" }
         }
-        return task(name, op, priority, workers, partitions, inputs, results, snapshot)
+        return task(name, op, priority, workers, partitions, input, results, snapshot)
     }
 
-    private func task(_ name: String, _ op: PipelineFile.Task.Operator, _ priority: Int, _ workers: Int?, _ partitions: Int, _ inputs: [String], _ results: String?, _ snapshot: String?) -> PipelineFile.Task {
-        var t = PipelineFile.Task(name: name, op: op, priority: priority, workers: workers, inputs: inputs, results: results, snapshot: snapshot)
+    private func task(_ name: String, _ op: PipelineFile.Task.Operator, _ priority: Int, _ workers: Int?, _ partitions: Int, _ input: String, _ results: String?, _ snapshot: String?) -> PipelineFile.Task {
+        var t = PipelineFile.Task(name: name, op: op, priority: priority, workers: workers, input: input, results: results, snapshot: snapshot)
         t.partitions = partitions
         return t
     }
@@ -242,6 +233,6 @@ extension PipelineFile.Task {
             op = DistinctOperator(name: name, field: field, exactLimit: exactLimit, every: every, slide: slide, lateness: lateness, sink: try sink(), partitions: partitions)
         case .sessions(let spec): op = SessionOperator(name: name, spec: spec, sink: try sink(), partitions: partitions)
         }
-        return TaskSpec(name: name, op: op, priority: priority, workers: op.maxParallelism == 1 ? 1 : workers, queueCapacity: queueCapacity, inputs: inputs)
+        return TaskSpec(name: name, op: op, priority: priority, workers: op.maxParallelism == 1 ? 1 : workers, queueCapacity: queueCapacity, inputs: [input])
     }
 }

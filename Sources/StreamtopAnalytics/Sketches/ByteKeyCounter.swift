@@ -150,10 +150,14 @@ public final class ByteKeyCounter {
     }
 
     /// Adds every key and count of `other` into this counter.
-    public func merge(_ other: ByteKeyCounter) {
+    public func merge(_ other: ByteKeyCounter) { merge(other) { _, _ in } }
+
+    /// Adds every key and count of `other`, calling `body(theirs, mine)` with each key's index in `other`
+    /// and in this counter, for callers that keep more per-key values in arrays beside the counter.
+    public func merge(_ other: ByteKeyCounter, _ body: (Int, Int) -> Void) {
         for i in 0..<other.count {
             let e = other.entries[i]
-            addHashed(other.arena + e.offset, e.length, e.hash, e.count)
+            body(i, addHashed(other.arena + e.offset, e.length, e.hash, e.count))
         }
     }
 

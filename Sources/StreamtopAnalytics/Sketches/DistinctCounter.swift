@@ -76,9 +76,7 @@ public struct DistinctCounter {
 
     /// Switches from the exact set to the sketch of its values.
     private mutating func overflow() {
-        var s = HyperLogLog()
-        exact?.forEach { k, _ in s.add(k) }
-        sketch = s
+        sketch = sketchOfValues
         exact = nil
     }
 
@@ -92,11 +90,7 @@ public struct DistinctCounter {
             return
         }
         if exact != nil { overflow() }
-        if let o = other.exact {
-            o.forEach { k, _ in sketch!.add(k) }
-        } else if let o = other.sketch {
-            sketch!.merge(o)
-        }
+        sketch!.merge(other.sketchOfValues)
     }
 
     /// The HyperLogLog sketch of the values (built from the exact set while there is one).
@@ -106,6 +100,9 @@ public struct DistinctCounter {
         exact?.forEach { k, _ in s.add(k) }
         return s
     }
+
+    /// Whether the count is an estimate (without computing it).
+    public var isEstimated: Bool { exact == nil }
 
     /// The count, and whether it is an estimate (standard error ≈ 1.6%).
     public var count: (value: Int, estimated: Bool) {

@@ -174,32 +174,3 @@ struct BlockQueue {
         return b
     }
 }
-
-extension Engine {
-    /// Checks that every edge carries the payload type its reader takes: a wiring mistake stops the
-    /// program here, naming the tasks, instead of as a failed cast in the middle of a run.
-    static func checkPayloadTypes(_ tasks: [TaskRuntime], source: StreamSource) {
-        var gives: [ObjectIdentifier?] = [source.gives.map { ObjectIdentifier($0) }]
-        var names: [String] = [source.gives.map { "\($0)" } ?? "?"]
-        for t in tasks.dropFirst() {
-            let takes = t.op?.takes
-            var incoming: ObjectIdentifier?
-            var incomingName = "?"
-            for edge in t.inputs {
-                guard let g = gives[edge.from] else { continue }
-                if let takes, ObjectIdentifier(takes) != g {
-                    preconditionFailure("task \(t.name) takes \(takes) batches, but \(tasks[edge.from].name) gives \(names[edge.from])")
-                }
-                incoming = g
-                incomingName = names[edge.from]
-            }
-            if let out = t.op?.gives {
-                gives.append(ObjectIdentifier(out))
-                names.append("\(out)")
-            } else {
-                gives.append(incoming ?? takes.map { ObjectIdentifier($0) })
-                names.append(incoming == nil ? takes.map { "\($0)" } ?? "?" : incomingName)
-            }
-        }
-    }
-}

@@ -15,7 +15,6 @@ extension Engine {
         cond.unlock()
     }
 
-
     /// The periodic work and the snapshot: under the lock, updates rates, rotates latency windows, runs the
     /// adaptive plan, and stores the result as the latest snapshot. Only the engine's ticker (or, in step
     /// mode, the driver through `tick()`) calls it; with `tick: true` it adds one sample to the histories.
