@@ -47,6 +47,15 @@ public final class Engine: @unchecked Sendable {
     /// When the adaptive policy last planned, and until when it leaves a new allocation to settle.
     var lastPlan: UInt64 = 0
     var settleUntil: UInt64 = 0
+    /// Checkpoints (nil: none are taken), the last one's number and status, when the next is due, and
+    /// whether the source thread waits for the pipeline to drain for one.
+    var checkpointSettings: CheckpointSettings?
+    var checkpointNumber = 0
+    var checkpointStatus = CheckpointStatus()
+    var nextCheckpointAt: UInt64 = 0
+    var checkpointWaiting = false
+    var checkpointDeferred = false
+    var finalCheckpointTaken = false
     /// The error that ended the input early, if any.
     public internal(set) var failure: Error?
 

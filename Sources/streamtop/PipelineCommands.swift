@@ -25,12 +25,18 @@ struct RunPipelineCommand: ParsableCommand {
         if let w = pipeline.workers { opts.workers = w }
         if let p = pipeline.policy { opts.policy = PolicyArgument(p) }
         opts.format = pipeline.source.format
+        // Like results files, the state directory is where the command runs (inputs are beside the file).
+        if opts.state == nil { opts.state = pipeline.state }
+        if opts.checkpointEvery == nil, let every = pipeline.checkpointEvery { opts.checkpointEvery = Duration(milliseconds: Int(every * 1000)) }
         // Claim every output before any is opened: none may be an input or another task's file.
         let outputs = OutputGuard(inputs: pipeline.source.files)
+        // The state directory first: a resumed run keeps its results files instead of emptying them.
+        let session = try CheckpointSession.open(opts, outputs: outputs)
         let middle = try pipeline.tasks.map { try $0.makeSpec(queueCapacity: opts.queueCapacity, outputs: outputs) }
         var runner = Runner(options: opts)
         runner.outputs = outputs
         runner.reportInput = pipeline.reportInput
+        runner.checkpoints = session
         if pipeline.source.mode == "watch" {
             try runner.watch(paths: pipeline.source.files, fromStart: pipeline.source.fromStart, middle: middle)
         } else {

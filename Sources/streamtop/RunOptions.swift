@@ -124,6 +124,15 @@ struct RunOptions: ParsableArguments {
         }
     }
 
+    @Option(help: ArgumentHelp("Keep checkpoints in this directory: a run started again with the same one restores every count, window and top list and reads on exactly where the last checkpoint left off (lines appended or rotated while it was down included).", valueName: "dir"))
+    var state: String?
+
+    @Flag(help: "With --state: ignore and replace the checkpoint there, starting over.")
+    var fresh = false
+
+    @Option(help: ArgumentHelp("Interval between checkpoints with --state, e.g. 10s (the default), 1m; one more is taken on a clean stop.", valueName: "duration"))
+    var checkpointEvery: Duration?
+
     @Option(help: ArgumentHelp("Capacity of each task's input queue, in blocks.", valueName: "blocks"))
     var queueCapacity: Int = 8
 
@@ -166,6 +175,8 @@ struct RunOptions: ParsableArguments {
         if snapshots == "-" && !(headless && report == .none) { throw ValidationError("--snapshots - needs --headless --report none (standard output is the dashboard's or the report's)") }
         guard (256...(1 << 30)).contains(maxLineBytes) else { throw ValidationError("--max-line-bytes must be between 256 and 1073741824, got \(maxLineBytes)") }
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256, got \(workers)") }
+        if fresh && state == nil { throw ValidationError("--fresh needs --state (the directory whose checkpoint to replace)") }
+        if checkpointEvery != nil && state == nil { throw ValidationError("--checkpoint-every needs --state (where checkpoints go)") }
         guard (1...4096).contains(queueCapacity) else { throw ValidationError("--queue-capacity must be between 1 and 4096, got \(queueCapacity)") }
     }
 }

@@ -12,6 +12,9 @@ struct Runner {
     var outputs: OutputGuard?
     /// The task the report reads (a pipeline file's `report_input`), or nil for the default.
     var reportInput: String?
+    /// The state directory, when opened by the caller (`run PIPELINE` opens it before its sinks); made
+    /// here from `--state` otherwise.
+    var checkpoints: CheckpointSession?
 
     /// Replays files by their timestamps (or at max speed).
     func replay(paths patterns: [String], speed: ReplaySpeed, loop: Bool, label: String, middle: [TaskSpec] = []) throws {
@@ -43,7 +46,9 @@ struct Runner {
             lines = p
         }
         let span = pacer == nil ? nil : RecordingSpan.of(paths, format: format.format).map { $0.first...$0.last }
-        try run(lines: lines, sourceNames: paths, header: "\(label) \(files.label)", pacer: pacer, span: span, middle: middle, watching: false, outputs: outputs ?? OutputGuard(inputs: paths), format: format)
+        let guardian = outputs ?? OutputGuard(inputs: paths)
+        let session = try checkpoints ?? CheckpointSession.open(options, outputs: guardian)
+        try run(lines: lines, sourceNames: paths, header: "\(label) \(files.label)", pacer: pacer, span: span, middle: middle, watching: false, outputs: guardian, format: format, checkpoints: session)
     }
 
     /// Follows files or stdin.
@@ -56,10 +61,11 @@ struct Runner {
             for p in paths where FileManager.default.fileExists(atPath: p) { try FileSource.checkReadable(p) }
             lines = try FollowSource(paths: paths, fromStart: fromStart, maxLineBytes: options.maxLineBytes)
         }
-        try run(lines: lines, sourceNames: paths, header: paths == ["-"] ? "watch stdin" : lines.label, pacer: nil, span: nil, middle: middle, watching: true, outputs: guardian, format: try options.formatChoice())
+        let session = try checkpoints ?? CheckpointSession.open(options, outputs: guardian)
+        try run(lines: lines, sourceNames: paths, header: paths == ["-"] ? "watch stdin" : lines.label, pacer: nil, span: nil, middle: middle, watching: true, outputs: guardian, format: try options.formatChoice(), checkpoints: session)
     }
 
-    private func run(lines: LineSource, sourceNames: [String], header: String, pacer: ReplayPacer?, span: ClosedRange<Int64>?, middle: [TaskSpec], watching: Bool, outputs: OutputGuard, format: FormatChoice) throws {
+    private func run(lines: LineSource, sourceNames: [String], header: String, pacer: ReplayPacer?, span: ClosedRange<Int64>?, middle: [TaskSpec], watching: Bool, outputs: OutputGuard, format: FormatChoice, checkpoints: CheckpointSession?) throws {
         let quarantine = try Quarantine(rejectsPath: options.rejects, sourceNames: sourceNames, raw: options.rejectsRaw, outputs: outputs)
         let window = try options.windowSeconds().map { w in
             WindowOperator(seconds: w.0, slide: try options.slideSeconds(), lateness: w.1, sink: try ResultSink(task: "window", results: options.results, outputs: outputs))
@@ -94,6 +100,8 @@ struct Runner {
         let note: (String) -> Void = { engine.log(.engine, task: "source", action: "source event", reason: $0) }
         (lines as? FollowSource)?.onEvent = note
         pacer?.onEvent = note
+        // Set back to the checkpoint (if any) before anything runs; then checkpoints are taken.
+        for line in try checkpoints?.attach(to: pipeline, sourceNames: sourceNames) ?? [] where headless { warn(line) }
         let applier = CommandApplier(pipeline: pipeline, pacer: pacer)
         let player = try options.actions.map { path -> ActionPlayer in
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {

@@ -81,3 +81,27 @@ public final class AggregateOperator: StreamOperator {
         return nonEmpty == 1 ? only! : merged.summary(top: top)
     }
 }
+
+extension AggregateOperator: CheckpointableOperator {
+    public var stateShape: String { "aggregate" }
+
+    /// Writes the slots merged into one: a restored run may have another worker count, and merging is
+    /// exact (counts add, sketches take maxima), so the report is the same either way.
+    public func saveState(_ w: inout StateWriter) {
+        var merged = AccessAggregate()
+        for s in slots { s.state.withLock { merged.merge($0) } }
+        merged.keyLimit = slots[0].state.withLock { $0.keyLimit }
+        merged.saveState(&w)
+    }
+
+    /// Puts the saved aggregates in the first slot.
+    public func restoreState(_ r: inout StateReader) throws {
+        var a = AccessAggregate()
+        try a.restoreState(&r)
+        let limit = slots[0].state.withLock { $0.keyLimit }
+        a.keyLimit = limit
+        slots[0].state.withLock { $0 = a }
+        for s in slots.dropFirst() { s.state.withLock { $0 = AccessAggregate(); $0.keyLimit = limit } }
+        version.add(1, ordering: .releasing)
+    }
+}

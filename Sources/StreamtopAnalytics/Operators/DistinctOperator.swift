@@ -45,6 +45,25 @@ public final class DistinctOperator: OrderedOperator {
 
     public override func close() { windows.finish() }
 
+    public override var stateShape: String { "distinct field=\(field.rawValue) exact=\(exactLimit) \(windows.shape)" }
+
+    public override func saveWindows(_ w: inout StateWriter) {
+        windows.saveState(&w) { c, w in
+            w.int(c.records)
+            c.distinct.saveState(&w)
+        }
+    }
+
+    public override func restoreWindows(_ r: inout StateReader) throws {
+        let limit = exactLimit
+        try windows.restoreState(&r) { r in
+            let c = Counter(limit)
+            c.records = try r.int()
+            c.distinct = try DistinctCounter(restoring: &r)
+            return c
+        }
+    }
+
     private func emitWindow(_ start: Int64?, _ end: Int64?, _ c: Counter, _ late: Int) {
         var row = ResultRow()
         EventTimeWindows<Counter>.bounds(start, end, into: &row)

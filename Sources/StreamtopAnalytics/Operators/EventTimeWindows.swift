@@ -1,3 +1,4 @@
+import StreamtopEngine
 import StreamtopLogs
 
 /// Event-time windows: which windows a record belongs to, the watermark, what is late, and when a
@@ -220,6 +221,42 @@ public final class EventTimeWindows<State: AnyObject> {
         minOpen = open.keys.min() ?? Int64.max
         runNewest = Int64.min
         runStates[0] = nil
+    }
+
+    /// Writes the watermark, the open windows (or panes) with `state` writing each, and the late counts.
+    public func saveState(_ w: inout StateWriter, _ state: (State, inout StateWriter) -> Void) {
+        w.i64(watermark)
+        w.i64(closedThrough)
+        w.int(lateTotal)
+        w.counts(lateByWindow)
+        w.bool(current != nil)
+        if let current {
+            w.i64(current.start)
+            state(current.state, &w)
+        }
+        w.int(open.count)
+        for start in open.keys.sorted() {
+            w.i64(start)
+            state(open[start]!, &w)
+        }
+    }
+
+    /// Replaces everything with saved windows, reading each state with `state`.
+    public func restoreState(_ r: inout StateReader, _ state: (inout StateReader) throws -> State) throws {
+        watermark = try r.i64()
+        closedThrough = try r.i64()
+        lateTotal = try r.int()
+        lateByWindow = try r.counts()
+        current = try r.bool() ? (try r.i64(), try state(&r)) : nil
+        let n = try r.count(max: 1 << 24)
+        open = [:]
+        for _ in 0..<n {
+            let start = try r.i64()
+            open[start] = try state(&r)
+        }
+        minOpen = open.keys.min() ?? Int64.max
+        runNewest = Int64.min
+        for j in runStates.indices { runStates[j] = nil }
     }
 
     /// The late records counted since the last call, by the window they are reported with.

@@ -48,6 +48,25 @@ public final class GroupOperator: OrderedOperator {
             return overflow ? (b < 0 ? .min : .max) : s
         }
 
+        func save(_ w: inout StateWriter) {
+            w.int(count)
+            w.i64(sum)
+            w.i64(min)
+            w.i64(max)
+            w.bool(histogram != nil)
+            if let histogram { w.histogram(histogram) }
+        }
+
+        init() {}
+
+        init(restoring r: inout StateReader) throws {
+            count = try r.int()
+            sum = try r.i64()
+            min = try r.i64()
+            max = try r.i64()
+            histogram = try r.bool() ? try r.histogram() : nil
+        }
+
         mutating func merge(_ o: Stats) {
             guard o.count > 0 else { return }
             count += o.count
@@ -164,6 +183,31 @@ public final class GroupOperator: OrderedOperator {
     }
 
     public override func close() { windows.finish() }
+
+    public override var stateShape: String { "group \(spec) \(windows.shape)" }
+
+    public override func saveWindows(_ w: inout StateWriter) {
+        windows.saveState(&w) { t, w in
+            t.keys.saveState(&w)
+            w.int(t.otherCount)
+            for s in t.other { s.save(&w) }
+            for group in t.stats {
+                for s in group { s.save(&w) }
+            }
+        }
+    }
+
+    public override func restoreWindows(_ r: inout StateReader) throws {
+        let measures = spec.measures.count
+        try windows.restoreState(&r) { r in
+            let t = Table(measures: measures)
+            try t.keys.restoreState(&r)
+            t.otherCount = try r.int()
+            t.other = try (0..<measures).map { _ in try Stats(restoring: &r) }
+            t.stats = try (0..<t.keys.count).map { _ in try (0..<measures).map { _ in try Stats(restoring: &r) } }
+            return t
+        }
+    }
 
     private func emitWindow(_ start: Int64?, _ end: Int64?, _ table: Table, _ late: Int) {
         publish(self.rows(table, start: start, end: end, late: late))

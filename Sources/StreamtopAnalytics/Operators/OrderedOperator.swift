@@ -15,7 +15,7 @@ import StreamtopLogs
 /// through pauses and reallocations. Batches pass through unchanged.
 ///
 /// Subclasses override `partitionHash` (unless one partition), `consume` and `close`.
-open class OrderedOperator: StreamOperator {
+open class OrderedOperator: StreamOperator, CheckpointableOperator {
     /// One partition: its waiting slices, and the lock its draining worker holds.
     private final class Lane {
         struct Inbox {
@@ -191,6 +191,45 @@ open class OrderedOperator: StreamOperator {
 
     /// Emits what is still open at the end of the input.
     open func close() {}
+
+    // MARK: - Checkpoints
+
+    /// The operator's kind and every setting that shapes its state (subclasses add theirs).
+    open var stateShape: String { "\(type(of: self)) partitions=\(partitions)" }
+
+    /// Writes the operator's windows (subclasses).
+    open func saveWindows(_ w: inout StateWriter) {}
+
+    /// Restores the operator's windows (subclasses).
+    open func restoreWindows(_ r: inout StateReader) throws {}
+
+    /// Writes where each partition stands in the block sequence, the latest result, the sink's state and
+    /// the windows (the pipeline is quiet: every slice routed has been consumed).
+    public func saveState(_ w: inout StateWriter) {
+        w.numbers(lanes.map { lane in Int64(lane.inbox.withLock { $0.next }) })
+        w.rows(latestRows())
+        w.bool(sink != nil)
+        sink?.saveState(&w)
+        w.section { saveWindows(&$0) }
+    }
+
+    /// Restores a saved state; the sink cuts its results file back to the checkpoint.
+    public func restoreState(_ r: inout StateReader) throws {
+        let next = try r.numbers(Int64.self)
+        try r.check(next.count == lanes.count, "the partition count differs")
+        for (lane, n) in zip(lanes, next) {
+            lane.inbox.withLock { i in
+                i.next = Int(n)
+                i.slices = [:]
+            }
+        }
+        let rows = try r.rows()
+        latestLock.withLock { $0 = rows }
+        let hasSink = try r.bool()
+        try r.check(hasSink == (sink != nil), "the checkpoint \(hasSink ? "has" : "lacks") a results sink for task \(name)")
+        try sink?.restoreState(&r)
+        try r.section("windows of \(name)") { try restoreWindows(&$0) }
+    }
 
     /// Ends the task: consumes slices still waiting, emits everything open, finishes the sink, and returns
     /// the final result. Runs once (later calls only return the result); the engine calls it at the end of

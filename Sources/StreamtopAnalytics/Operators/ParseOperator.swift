@@ -44,3 +44,19 @@ public final class ParseOperator: StreamOperator {
         return OperatorOutput(batch: batch.derived(payload: parsed, records: records.count), filtered: rejected.count)
     }
 }
+
+extension ParseOperator: CheckpointableOperator {
+    public var stateShape: String { "parse" }
+
+    /// The malformed-line counts and rejects file, and the detected format.
+    public func saveState(_ w: inout StateWriter) {
+        quarantine.saveState(&w)
+        w.string(formatChoice.detectedName ?? "")
+    }
+
+    public func restoreState(_ r: inout StateReader) throws {
+        try quarantine.restoreState(&r)
+        let name = try r.string()
+        if !name.isEmpty { formatChoice.adopt(detected: name) }
+    }
+}

@@ -1,3 +1,4 @@
+import StreamtopEngine
 import StreamtopLogs
 
 /// The event-time windows of a partitioned operator (see `OrderedOperator`): one `EventTimeWindows` per
@@ -53,6 +54,12 @@ public final class PartitionedWindows<State: AnyObject> {
         }
     }
 
+    /// The windows' settings, for a checkpoint's shape.
+    public var shape: String {
+        let w = parts[0].windows
+        return "windows=\(w.size.map(String.init) ?? "whole") slide=\(w.slide) lateness=\(w.lateness) partitions=\(parts.count)"
+    }
+
     /// The windows of one partition (only its draining worker may use them).
     public func windows(_ partition: Int) -> EventTimeWindows<State> { parts[partition].windows }
 
@@ -101,6 +108,35 @@ public final class PartitionedWindows<State: AnyObject> {
             emitMerged(parts.map(\.closed), &m, last: true)
         }
         for part in parts { part.closed.removeAll() }
+    }
+
+    /// Writes every partition's windows and the merger's position (the pipeline is quiet: no partition is
+    /// mid-batch, so nothing waits to be merged).
+    public func saveState(_ w: inout StateWriter, _ state: (State, inout StateWriter) -> Void) {
+        w.int(parts.count)
+        for part in parts { part.windows.saveState(&w, state) }
+        merger.withLock { m in
+            w.int(m.next)
+            w.counts(m.late)
+            w.int(m.pending.count)
+        }
+    }
+
+    /// Replaces every partition's windows with saved ones.
+    public func restoreState(_ r: inout StateReader, _ state: (inout StateReader) throws -> State) throws {
+        try r.check(try r.int() == parts.count, "the partition count differs")
+        for part in parts {
+            try part.windows.restoreState(&r, state)
+            part.closed.removeAll()
+        }
+        let next = try r.count(max: Int.max)
+        let late = try r.counts()
+        try r.check(try r.int() == 0, "windows were pending a merge")
+        merger.withLock { m in
+            m.next = next
+            m.late = late
+            m.pending = [:]
+        }
     }
 
     /// Merges windows with the same start across partitions and emits them in order of start, each with the

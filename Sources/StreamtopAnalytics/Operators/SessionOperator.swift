@@ -155,6 +155,58 @@ public final class SessionOperator: OrderedOperator {
 
     public override func close() { windows.finish() }
 
+    public override var stateShape: String { "sessions \(spec) \(windows.shape)" }
+
+    public override func saveWindows(_ w: inout StateWriter) {
+        windows.saveState(&w) { s, w in
+            w.int(s.requests)
+            w.int(s.visits)
+            s.users.saveState(&w)
+            w.bool(s.perUser != nil)
+            s.perUser?.saveState(&w)
+            w.numbers(s.perUserVisits.map { Int64($0) })
+        }
+        w.int(users.count)
+        for u in users {
+            u.lastSeen.saveState(&w)
+            w.i64(u.sweptAt)
+            w.int(u.tracked.load(ordering: .relaxed))
+        }
+        w.int(recent.count)
+        for r in recent {
+            w.i64(r.start)
+            r.users.saveState(&w)
+            r.sketch.saveState(&w)
+        }
+        w.int(visits)
+    }
+
+    public override func restoreWindows(_ r: inout StateReader) throws {
+        try windows.restoreState(&r) { r in
+            let s = Window()
+            s.requests = try r.int()
+            s.visits = try r.int()
+            s.users = try DistinctCounter(restoring: &r)
+            if try r.bool() {
+                let counter = ByteKeyCounter(initialCapacity: 256)
+                try counter.restoreState(&r)
+                s.perUser = counter
+            }
+            s.perUserVisits = try r.numbers(Int64.self).map { Int($0) }
+            try r.check(s.perUserVisits.count == (s.perUser?.count ?? 0), "per-user visits")
+            return s
+        }
+        try r.check(try r.int() == users.count, "the partition count differs")
+        for u in users {
+            try u.lastSeen.restoreState(&r)
+            u.sweptAt = try r.i64()
+            u.tracked.store(try r.int(), ordering: .relaxed)
+        }
+        let n = try r.count(max: 1 << 20)
+        recent = try (0..<n).map { _ in (try r.i64(), try DistinctCounter(restoring: &r), try HyperLogLog(restoring: &r)) }
+        visitsTotal.store(try r.int(), ordering: .relaxed)
+    }
+
     /// Users of the recent windows (the union of their sets), counted as a `DistinctCounter` of the union
     /// would: exact up to its limit, else the union's HyperLogLog estimate. The union's sketch is the
     /// registers' maximum over the windows' sketches (each built once), so a union far past the limit

@@ -48,6 +48,21 @@ public final class TopKOperator: OrderedOperator {
 
     public override func close() { windows.finish() }
 
+    public override var stateShape: String { "topk field=\(field.rawValue) k=\(k) capacity=\(capacity) \(windows.shape)" }
+
+    public override func saveWindows(_ w: inout StateWriter) {
+        windows.saveState(&w) { s, w in s.counts.saveState(&w) }
+    }
+
+    public override func restoreWindows(_ r: inout StateReader) throws {
+        let cap = capacity
+        try windows.restoreState(&r) { r in
+            let s = Summary(cap)
+            try s.counts.restoreState(&r)
+            return s
+        }
+    }
+
     private func emitWindow(_ start: Int64?, _ end: Int64?, _ s: Summary, _ late: Int) {
         var row = ResultRow()
         EventTimeWindows<Summary>.bounds(start, end, into: &row)

@@ -103,6 +103,29 @@ public final class WindowOperator: OrderedOperator {
 
     public override func close() { windows.finish() }
 
+    public override var stateShape: String { "window \(windows.shape)" }
+
+    public override func saveWindows(_ w: inout StateWriter) {
+        windows.saveState(&w) { s, w in
+            w.int(s.count)
+            w.numbers(s.classes.map { Int64($0) })
+            s.clients.saveState(&w)
+            s.paths.saveState(&w)
+        }
+    }
+
+    public override func restoreWindows(_ r: inout StateReader) throws {
+        try windows.restoreState(&r) { r in
+            let s = Window()
+            s.count = try r.int()
+            s.classes = try r.numbers(Int64.self).map { Int($0) }
+            try r.check(s.classes.count == 6, "status classes")
+            s.clients = try DistinctCounter(restoring: &r)
+            try s.paths.restoreState(&r)
+            return s
+        }
+    }
+
     private func emitWindow(_ start: Int64?, _ end: Int64?, _ w: Window, _ late: Int) {
         var classes: [String: Int] = [:]
         for c in 1...5 where w.classes[c] > 0 { classes["\(c)xx"] = w.classes[c] }

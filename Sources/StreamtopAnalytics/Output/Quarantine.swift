@@ -1,4 +1,5 @@
 import Foundation
+import StreamtopEngine
 import StreamtopLogs
 import Synchronization
 
@@ -86,6 +87,40 @@ public final class Quarantine: @unchecked Sendable {
             var d: [MalformedReason: Int] = [:]
             for r in MalformedReason.allCases where s.counts[r.rawValue] > 0 { d[r] = s.counts[r.rawValue] }
             return d
+        }
+    }
+
+    /// Writes the counts, the lines kept for the dashboard and the rejects file's length (for a checkpoint).
+    public func saveState(_ w: inout StateWriter) {
+        state.withLock { s in
+            w.numbers(s.counts.map { Int64($0) })
+            w.int(s.recent.count)
+            for r in s.recent {
+                w.int(r.source)
+                w.int(r.line)
+                w.int(r.reason.rawValue)
+                w.bytes(r.bytes)
+            }
+        }
+        w.i64(file?.length ?? -1)
+    }
+
+    /// Restores saved counts and cuts the rejects file back to its length at the checkpoint.
+    public func restoreState(_ r: inout StateReader) throws {
+        let counts = try r.numbers(Int64.self).map { Int($0) }
+        try r.check(counts.count == MalformedReason.allCases.count, "malformed reasons differ")
+        let n = try r.count(max: 1 << 20)
+        var recent: [Rejected] = []
+        for _ in 0..<n {
+            let source = try r.int(), line = try r.int()
+            guard let reason = MalformedReason(rawValue: try r.int()) else { throw StateReader.Damaged("unknown malformed reason") }
+            recent.append(Rejected(source: source, line: line, reason: reason, bytes: try r.bytes()))
+        }
+        let length = try r.i64()
+        if let file, length >= 0 { try file.truncate(to: length) }
+        state.withLock { s in
+            s.counts = counts
+            s.recent = recent
         }
     }
 

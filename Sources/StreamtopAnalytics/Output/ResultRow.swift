@@ -104,6 +104,9 @@ public struct ResultRow: Sendable, Equatable {
     /// An empty row.
     public init() { fields = [] }
 
+    /// A row of nulls with these column names (a CSV header kept in a checkpoint).
+    init(names: [String]) { fields = names.map { Field(name: $0, value: .null) } }
+
     /// Appends a column.
     public mutating func set(_ name: String, _ value: ResultValue) {
         fields.append(Field(name: name, value: value))

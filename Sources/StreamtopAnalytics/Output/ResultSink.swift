@@ -1,4 +1,5 @@
 import Foundation
+import StreamtopEngine
 import StreamtopLogs
 
 /// Where an analytics task's results go, as they are produced:
@@ -53,7 +54,7 @@ public final class ResultSink: @unchecked Sendable {
         case nil: handle = nil
         case "-": handle = OutputFile(descriptor: 1, name: "standard output", what: "results of task '\(task)'")
         case let path?:
-            handle = try OutputFile(path, what: "results file")
+            handle = try OutputFile(path, what: "results file", mode: outputs?.resuming == true ? .append : .truncate)
         }
     }
 
@@ -103,6 +104,32 @@ public final class ResultSink: @unchecked Sendable {
             if recent.count > snapshotKeep { recent.removeFirst(recent.count - snapshotKeep) }
             if Date().timeIntervalSince(lastSnapshot) >= 1 { writeSnapshot(final: false) }
         }
+    }
+
+    /// Writes what a checkpoint keeps: the results file's length, the CSV header, rows written and the
+    /// rows the snapshot file shows.
+    public func saveState(_ w: inout StateWriter) {
+        lock.lock()
+        defer { lock.unlock() }
+        w.i64(handle?.length ?? -1)
+        w.bool(header != nil)
+        if let header { w.rows([ResultRow(names: header)]) }
+        w.int(written)
+        w.rows(snapshotPath == nil ? [] : recent)
+    }
+
+    /// Restores a saved state and cuts the results file back to its length then.
+    public func restoreState(_ r: inout StateReader) throws {
+        let length = try r.i64()
+        let names = try r.bool() ? try r.rows().first?.names : nil
+        let count = try r.int()
+        let rows = try r.rows()
+        lock.lock()
+        defer { lock.unlock() }
+        if let handle, length >= 0 { try handle.truncate(to: length) }
+        header = names
+        written = count
+        recent = rows
     }
 
     /// Writes the final snapshot (also when no row was produced).

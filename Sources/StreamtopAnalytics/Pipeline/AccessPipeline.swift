@@ -16,6 +16,8 @@ public final class AccessPipeline {
     public let quarantine: Quarantine
     /// The line source (for its label and, when it is a replay, its speed and position).
     public let lines: LineSource
+    /// The engine's source: the line source as batches (its position goes into checkpoints).
+    public let blockSource: LineBlockSource
     /// The log format (fixed, or detected from the first block).
     public let format: FormatChoice
     /// The stateful analytics tasks of the run (windows, groups, top-K, distinct, sessions), finished at
@@ -56,8 +58,9 @@ public final class AccessPipeline {
         }
         specs.append(TaskSpec(name: Self.aggregateTask, op: aggregate, priority: 0, queueCapacity: queueCapacity, inputs: [report]))
         specs.append(TaskSpec(name: "sink", op: SinkOperator(), priority: 0, queueCapacity: queueCapacity, inputs: [Self.aggregateTask]))
+        blockSource = LineBlockSource(lines, clock: clock, format: format)
         engine = Engine(
-            source: LineBlockSource(lines, clock: clock, format: format),
+            source: blockSource,
             tasks: specs,
             config: config, clock: clock)
     }

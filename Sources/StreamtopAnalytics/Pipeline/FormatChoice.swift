@@ -29,6 +29,17 @@ public final class FormatChoice: @unchecked Sendable {
     /// The format in use.
     public var format: LogFormat { chosen }
 
+    /// The detected format's name, for a checkpoint (nil when the format was given, or not detected yet).
+    public var detectedName: String? { detection == nil ? nil : chosen.name }
+
+    /// Takes the format a checkpointed run detected, so a resumed run parses as it did instead of
+    /// detecting again from the middle of the input.
+    public func adopt(detected name: String) {
+        guard needsDetection.load(ordering: .relaxed), let preset = LogFormat.preset(name) else { return }
+        chosen = preset
+        needsDetection.store(false, ordering: .relaxed)
+    }
+
     /// Detects the format from `block` the first time it is called with lines (auto mode only).
     public func detectIfNeeded(_ block: LineBlock) {
         guard needsDetection.load(ordering: .relaxed), block.lineCount > 0 else { return }

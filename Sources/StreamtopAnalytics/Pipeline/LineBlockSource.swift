@@ -16,8 +16,22 @@ public final class LineBlockSource: StreamSource {
     }
     public var gives: (any BatchPayload.Type)? { LineBlock.self }
 
+    /// With checkpoints, a followed file that stays quiet hands the engine an empty batch this often (s),
+    /// so a due checkpoint is taken even while no line arrives.
+    public var heartbeatSeconds: Double?
+
     public func next() throws -> Batch? {
+        if let beat = heartbeatSeconds, let follow = lines as? FollowSource {
+            guard let block = try follow.nextBlockOrNil(within: beat) else {
+                return follow.isStopped ? try lines.nextBlock().map(batch) : Batch(payload: LineBlock(copying: []), records: 0, bytes: 0, ingestNanos: clock.nanos())
+            }
+            return batch(block)
+        }
         guard let block = try lines.nextBlock() else { return nil }
+        return batch(block)
+    }
+
+    private func batch(_ block: LineBlock) -> Batch {
         format?.detectIfNeeded(block)
         return Batch(payload: block, records: block.lineCount, bytes: block.count, ingestNanos: clock.nanos())
     }
@@ -64,5 +78,48 @@ public final class LineBlockSource: StreamSource {
         case .seekTimeOfDay(let s): return now - ((now % 86_400) + 86_400) % 86_400 + s
         default: return now
         }
+    }
+}
+
+extension LineBlockSource: CheckpointableSource {
+    public var isResumable: Bool { (lines as? ResumableLineSource)?.isResumable ?? false }
+
+    public func savePosition(_ w: inout StateWriter) {
+        let list = (lines as? ResumableLineSource)?.positions() ?? []
+        w.int(list.count)
+        for p in list {
+            w.string(p.path)
+            w.int(p.index)
+            w.u64(p.device)
+            w.u64(p.inode)
+            w.i64(p.offset)
+            w.int(p.lines)
+            w.bool(p.skipping)
+            w.u64(p.fingerprint)
+            w.bool(p.rotated)
+        }
+    }
+
+    public func restorePosition(_ r: inout StateReader) throws -> String {
+        let n = try r.count(max: 1 << 20)
+        var list: [FilePosition] = []
+        for _ in 0..<n {
+            list.append(FilePosition(
+                path: try r.string(), index: try r.int(), device: try r.u64(), inode: try r.u64(), offset: try r.i64(),
+                lines: try r.int(), skipping: try r.bool(), fingerprint: try r.u64(), rotated: try r.bool()))
+        }
+        guard let source = lines as? ResumableLineSource, source.isResumable else {
+            return "standard input from where it stands (what it held while streamtop was down is not read again)"
+        }
+        return try source.resume(at: list)
+    }
+
+    public var positionSummary: String {
+        guard let source = lines as? ResumableLineSource, source.isResumable else { return "standard input (not resumable)" }
+        let list = source.positions()
+        guard !list.isEmpty else { return "no file open yet" }
+        return list.map { p in
+            p.path.isEmpty ? "every input read" : "\(Escaped.text((p.path as NSString).lastPathComponent)) at byte \(p.offset.formatted())\(p.rotated ? " (rotated)" : "")"
+        }.joined(separator: ", ")
     }
 }

@@ -41,6 +41,10 @@ public struct PipelineFile: Sendable {
         public var fromStart: Bool
     }
 
+    /// Where checkpoints are kept (`state = "DIR"`), and how often (`checkpoint_every`), if the file asks.
+    public var state: String?
+    public var checkpointEvery: Double?
+
     /// One task between parse and aggregate.
     public struct Task: Sendable {
         /// What the task does.
@@ -147,8 +151,21 @@ public struct PipelineFile: Sendable {
         }
         func fail(_ message: String, _ key: String, _ section: Int) -> Mistake { Mistake(file: file, line: line(key, in: section), message: message) }
 
-        for key in table.keys where !["workers", "policy", "source", "task", "report_input"].contains(key) {
-            throw fail("unknown key '\(key)' (workers, policy, report_input, [source], [[task]])", key, -2)
+        for key in table.keys where !["workers", "policy", "source", "task", "report_input", "state", "checkpoint_every"].contains(key) {
+            throw fail("unknown key '\(key)' (workers, policy, report_input, state, checkpoint_every, [source], [[task]])", key, -2)
+        }
+        var state: String?
+        if let v = table["state"] {
+            guard let dir = v.string, !dir.isEmpty else { throw fail("state must be a directory path, e.g. state = \"/var/lib/streamtop/site\"", "state", -2) }
+            state = dir
+        }
+        var checkpointEvery: Double?
+        if let v = table["checkpoint_every"] {
+            guard let text = v.string, let seconds = Quantity.seconds(text), seconds >= 0.01, seconds <= 86_400 else {
+                throw fail("checkpoint_every must be a duration from 10ms to 24h, e.g. \"10s\"", "checkpoint_every", -2)
+            }
+            guard state != nil else { throw fail("checkpoint_every needs state = \"DIR\" (where checkpoints go)", "checkpoint_every", -2) }
+            checkpointEvery = seconds
         }
         var workers: Int?
         if let w = table["workers"] {
@@ -206,6 +223,9 @@ public struct PipelineFile: Sendable {
             }
             reportInput = name
         }
-        return PipelineFile(source: source, tasks: tasks, workers: workers, policy: policy, reportInput: reportInput)
+        var pipeline = PipelineFile(source: source, tasks: tasks, workers: workers, policy: policy, reportInput: reportInput)
+        pipeline.state = state
+        pipeline.checkpointEvery = checkpointEvery
+        return pipeline
     }
 }

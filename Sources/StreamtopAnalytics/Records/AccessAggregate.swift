@@ -105,6 +105,41 @@ public struct AccessAggregate {
         lastEvent = last
     }
 
+    /// Writes every count, table and sketch (for a checkpoint).
+    public func saveState(_ w: inout StateWriter) {
+        for v in [lines, records, malformed, filtered, keyLimit, pathsUndercount, clientsUndercount] { w.int(v) }
+        w.i64(bytes)
+        w.i64(firstEvent)
+        w.i64(lastEvent)
+        w.numbers(status.map { Int64($0) })
+        methods.saveState(&w)
+        paths.saveState(&w)
+        clients.saveState(&w)
+        clientSketch.saveState(&w)
+        pathSketch.saveState(&w)
+        w.counts(minutes)
+        w.histogram(requestTime)
+    }
+
+    /// Replaces everything with saved aggregates.
+    public mutating func restoreState(_ r: inout StateReader) throws {
+        (lines, records, malformed, filtered) = (try r.int(), try r.int(), try r.int(), try r.int())
+        (keyLimit, pathsUndercount, clientsUndercount) = (try r.int(), try r.int(), try r.int())
+        bytes = try r.i64()
+        firstEvent = try r.i64()
+        lastEvent = try r.i64()
+        let st = try r.numbers(Int64.self)
+        try r.check(st.count == status.count, "status counts have \(st.count) entries")
+        status = st.map { Int($0) }
+        try methods.restoreState(&r)
+        try paths.restoreState(&r)
+        try clients.restoreState(&r)
+        clientSketch = try HyperLogLog(restoring: &r)
+        pathSketch = try HyperLogLog(restoring: &r)
+        minutes = try r.counts()
+        requestTime = try r.histogram()
+    }
+
     /// Adds another slot's aggregates into these.
     public mutating func merge(_ other: AccessAggregate) {
         lines += other.lines

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
     import Glibc
 #endif
+import StreamtopEngine
 
 /// Counts occurrences of byte-string keys without allocating per lookup: keys are hashed and compared
 /// in place, and copied into an arena only the first time they are seen.
@@ -147,6 +148,52 @@ public final class ByteKeyCounter {
         arenaCount = bytes
         slots.rebuild(count: count) { entries[$0].hash }
         return threshold
+    }
+
+    /// Writes every key, its count and hash, in order of first sight (for a checkpoint).
+    public func saveState(_ w: inout StateWriter) {
+        w.int(count)
+        w.numbers((0..<count).map { entries[$0].hash })
+        w.numbers((0..<count).map { Int64(entries[$0].length) })
+        w.numbers((0..<count).map { Int64(entries[$0].count) })
+        var bytes = 0
+        for i in 0..<count { bytes += entries[i].length }
+        w.int(bytes)
+        for i in 0..<count where entries[i].length > 0 {
+            w.appendRaw(UnsafeRawPointer(arena + entries[i].offset), count: entries[i].length)
+        }
+    }
+
+    /// Replaces the contents with saved ones (hashes were taken under the checkpoint's seed, which the
+    /// restored run adopts).
+    public func restoreState(_ r: inout StateReader) throws {
+        let n = try r.count()
+        let hashes = try r.numbers(UInt64.self)
+        let lengths = try r.numbers(Int64.self)
+        let counts = try r.numbers(Int64.self)
+        try r.check(hashes.count == n && lengths.count == n && counts.count == n, "key table lengths differ")
+        let total = try r.count()
+        try r.check(lengths.reduce(0, { $0 + Int($1) }) == total && lengths.allSatisfy { $0 >= 0 }, "key bytes do not add up")
+        let bytes = try r.rawBytes(total)
+        slots.free()
+        entries.deallocate()
+        arena.deallocate()
+        entryCapacity = max(n, 8)
+        entries = .allocate(capacity: entryCapacity)
+        arenaCapacity = max(total, 256)
+        arena = .allocate(capacity: arenaCapacity)
+        bytes.withUnsafeBufferPointer { if total > 0 { arena.update(from: $0.baseAddress!, count: total) } }
+        var offset = 0
+        for i in 0..<n {
+            let length = Int(lengths[i])
+            let valid = ByteKeyCounter.isValidUTF8(arena + offset, length)
+            (entries + i).initialize(to: Entry(hash: hashes[i], offset: offset, length: length, count: Int(counts[i]), validUTF8: valid))
+            offset += length
+        }
+        arenaCount = total
+        count = n
+        slots = SlotIndex(capacity: max(n, 16))
+        slots.rebuild(count: n) { entries[$0].hash }
     }
 
     /// Adds every key and count of `other` into this counter.

@@ -1,3 +1,4 @@
+import StreamtopEngine
 import Foundation
 
 /// HyperLogLog with 2^12 one-byte registers (4 KiB): distinct counts with a standard error of about
@@ -26,6 +27,16 @@ public struct HyperLogLog: Sendable, Equatable {
     /// Merges another sketch (the union of both sets).
     public mutating func merge(_ other: HyperLogLog) {
         for i in 0..<HyperLogLog.count where other.registers[i] > registers[i] { registers[i] = other.registers[i] }
+    }
+
+    /// Writes the registers.
+    public func saveState(_ w: inout StateWriter) { w.bytes(registers) }
+
+    /// Reads registers written by `saveState`.
+    public init(restoring r: inout StateReader) throws {
+        let regs = try r.bytes()
+        try r.check(regs.count == HyperLogLog.count, "a HyperLogLog sketch has \(regs.count) registers")
+        registers = regs
     }
 
     /// The estimated number of distinct values (with the small-range correction).
@@ -99,6 +110,27 @@ public struct DistinctCounter {
         var s = HyperLogLog()
         exact?.forEach { k, _ in s.add(k) }
         return s
+    }
+
+    /// Writes the exact set or the sketch.
+    public func saveState(_ w: inout StateWriter) {
+        w.int(exactLimit)
+        w.bool(exact != nil)
+        if let exact { exact.saveState(&w) } else { sketch!.saveState(&w) }
+    }
+
+    /// Reads a counter written by `saveState`.
+    public init(restoring r: inout StateReader) throws {
+        exactLimit = try r.int()
+        if try r.bool() {
+            let t = HashTable64()
+            try t.restoreState(&r)
+            exact = t
+            sketch = nil
+        } else {
+            exact = nil
+            sketch = try HyperLogLog(restoring: &r)
+        }
     }
 
     /// Whether the count is an estimate (without computing it).

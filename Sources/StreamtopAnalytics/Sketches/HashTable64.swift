@@ -1,3 +1,4 @@
+import StreamtopEngine
 /// A table from 64-bit hashes to 64-bit values, for state keyed by hashes that are already well mixed (and
 /// seeded): no rehashing of the key (Swift's `Set` and `Dictionary` run SipHash on every lookup), entries
 /// kept densely (a scan or a filter walks only them), a `SlotIndex` to find them. Used as a set (distinct
@@ -90,6 +91,25 @@ public final class HashTable64 {
         guard n > capacity else { return }
         grow(to: n)
         slots.rebuild(count: count, size: SlotIndex.size(for: n)) { Self.spread(keys[$0]) }
+    }
+
+    /// Writes every key and value, in order (for a checkpoint).
+    public func saveState(_ w: inout StateWriter) {
+        w.numbers(Array(UnsafeBufferPointer(start: keys, count: count)))
+        w.numbers(Array(UnsafeBufferPointer(start: values, count: count)))
+    }
+
+    /// Replaces the contents with saved ones.
+    public func restoreState(_ r: inout StateReader) throws {
+        let k = try r.numbers(UInt64.self)
+        let v = try r.numbers(Int64.self)
+        try r.check(k.count == v.count, "a table's keys and values differ in number")
+        count = 0
+        reserve(k.count)
+        k.withUnsafeBufferPointer { if !$0.isEmpty { keys.update(from: $0.baseAddress!, count: $0.count) } }
+        v.withUnsafeBufferPointer { if !$0.isEmpty { values.update(from: $0.baseAddress!, count: $0.count) } }
+        count = k.count
+        slots.rebuild(count: count) { Self.spread(keys[$0]) }
     }
 
     /// Calls `body` with every key and value.

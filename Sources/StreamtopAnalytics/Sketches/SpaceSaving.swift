@@ -1,6 +1,7 @@
 #if canImport(Glibc)
     import Glibc
 #endif
+import StreamtopEngine
 
 /// Top-K of byte keys in bounded memory (Metwally et al.'s Space-Saving): at most `capacity` keys are
 /// tracked; a new key replaces the least counted one and inherits its count as an error bound. Exact
@@ -121,6 +122,39 @@ public final class SpaceSaving {
         entries.map { (String(decoding: $0.key, as: UTF8.self), $0.count, $0.error) }
             .sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
             .prefix(k).map { $0 }
+    }
+
+    /// Writes the whole summary — entries, heap order, flags — so a restored one evicts the same keys.
+    public func saveState(_ w: inout StateWriter) {
+        w.int(capacity)
+        w.bool(evicted)
+        w.int(total)
+        w.int(entries.count)
+        for e in entries {
+            w.u64(e.hash)
+            w.int(e.count)
+            w.int(e.error)
+            w.bytes(e.key)
+        }
+        w.numbers(heap)
+    }
+
+    /// Replaces the contents with saved ones.
+    public func restoreState(_ r: inout StateReader) throws {
+        try r.check(try r.int() == capacity, "a top-K summary's capacity differs")
+        evicted = try r.bool()
+        total = try r.int()
+        let n = try r.count(max: capacity)
+        var list: [Entry] = []
+        list.reserveCapacity(n)
+        for _ in 0..<n { list.append(Entry(hash: try r.u64(), count: try r.int(), error: try r.int(), key: try r.bytes())) }
+        let h = try r.numbers(Int32.self)
+        try r.check(h.count == n && Set(h).count == n && h.allSatisfy { $0 >= 0 && Int($0) < n }, "a top-K heap is not a permutation")
+        entries = list
+        heap = h
+        position = [Int32](repeating: 0, count: n)
+        for (i, e) in heap.enumerated() { position[Int(e)] = Int32(i) }
+        slots.rebuild(count: n, size: SlotIndex.size(for: n)) { entries[$0].hash }
     }
 
     /// The entry holding `key`, if tracked.

@@ -25,6 +25,8 @@ public struct Decision: Sendable, Codable, Equatable {
         case speedChanged = "speed_changed"
         case rejected
         case outputFailed = "output_failed"
+        case checkpoint, restored
+        case checkpointFailed = "checkpoint_failed", checkpointDeferred = "checkpoint_deferred"
     }
     /// Sequence number, from 1.
     public var sequence: Int

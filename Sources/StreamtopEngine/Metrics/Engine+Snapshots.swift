@@ -75,6 +75,7 @@ extension Engine {
             decisions: Array(decisions.suffix(200)), decisionCount: decisionSequence,
             endToEndLatency: endToEnd.summary(), throughputHistory: history, finished: finished, inputEnded: sourceDone,
             edges: tasks.flatMap { t in t.outputs.map { EdgeSnapshot(from: t.name, to: tasks[$0.to].name, depth: $0.queue.count, capacity: $0.queue.capacity, records: $0.queue.records) } })
+        if checkpointSettings != nil || checkpointStatus.restored != nil { snap.checkpoint = checkpointStatus }
         cond.unlock()
         for t in tasks { if let p = t.published { snap.published[t.name] = p } }
         latestLock.lock()

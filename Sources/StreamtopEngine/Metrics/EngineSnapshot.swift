@@ -22,6 +22,8 @@ public struct EngineSnapshot: Sendable {
     public var inputEnded = false
     /// Every edge of the task graph with its queue, upstream tasks first.
     public var edges: [EdgeSnapshot] = []
+    /// The last checkpoint (nil when the run takes none).
+    public var checkpoint: CheckpointStatus?
     /// Each task's latest published result (immutable values the operators handed over), by task name.
     public var published: [String: any Sendable] = [:]
 

@@ -114,6 +114,8 @@ extension Engine {
         guard sourceDone, tasks[0].running == 0 else { return false }
         for t in tasks.dropFirst() where t.running > 0 || t.inputs.contains(where: { !$0.queue.isEmpty || $0.reserved > 0 }) { return false }
         for t in tasks { t.finished = true }
+        takeFinalCheckpointLocked()
+        if finished || operatorsFinished { return true }
         finishOperatorsUnlocking()
         finished = true
         logLocked(.engine, .finished, nil, "finished", "input ended and every queue drained")

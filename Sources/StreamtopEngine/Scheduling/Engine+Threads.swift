@@ -8,12 +8,17 @@ extension Engine {
         let src = tasks[0]
         cond.lock()
         while true {
+            if checkpointDueLocked() { takeCheckpointLocked() }
             var waitStart: UInt64 = 0
-            while !stopping && !sourceDone && (src.paused || !src.outputsHaveRoom) {
+            while !stopping && !sourceDone && (src.paused || !src.outputsHaveRoom) && !checkpointDueLocked() {
                 if !src.paused && waitStart == 0 { waitStart = clock.nanos() }
                 sourceWaiting = true
-                waitLocked()
+                waitLocked(until: checkpointSettings == nil ? nil : nextCheckpointAt)
                 sourceWaiting = false
+            }
+            if checkpointDueLocked() {
+                if waitStart != 0 { src.backpressuredNanos &+= clock.nanos() &- waitStart }
+                continue
             }
             if waitStart != 0 { src.backpressuredNanos &+= clock.nanos() &- waitStart }
             if stopping || sourceDone { break }
@@ -28,6 +33,8 @@ extension Engine {
             src.running = 0
             src.busyNanos &+= t1 &- t0
             switch result {
+            case .success(let batch?) where batch.records == 0 && batch.bytes == 0:
+                break  // an idle source's heartbeat: nothing to hand on, but a chance to take a due checkpoint
             case .success(let batch?):
                 acceptFromSource(batch, duration: t1 &- t0, now: t1)
             case .success(nil):
@@ -103,6 +110,16 @@ extension Engine {
         waiters -= 1
     }
 
+    /// Waits until woken or, with a deadline (engine clock, ns), until it passes.
+    func waitLocked(until deadline: UInt64?) {
+        guard let deadline else { return waitLocked() }
+        let now = clock.nanos()
+        guard deadline > now else { return }
+        waiters += 1
+        _ = cond.wait(until: Date(timeIntervalSinceNow: Double(deadline - now) / 1e9))
+        waiters -= 1
+    }
+
     func wakeLocked() {
         if waiters > 0 { cond.broadcast() }
     }
@@ -115,6 +132,7 @@ extension Engine {
     /// is pickable, waking too rarely cannot strand a batch.
     func wakeAfterQuantumLocked() {
         guard waiters > 0 else { return }
+        if checkpointWaiting { return cond.broadcast() }
         if sourceWaiting && tasks[0].outputsHaveRoom { return cond.broadcast() }
         var queued = 0
         for t in tasks where t.queuedBatches > 0 {

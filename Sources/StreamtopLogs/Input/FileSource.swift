@@ -102,13 +102,7 @@ public final class FileSource: LineSource {
             case .endOfData:
                 if let tail = chunker.flush() { return tail }
                 if let problem = pendingDamage { throw damaged(problem) }
-                if let g = gz {
-                    gzclose(g)
-                    gz = nil
-                } else if fd > 2 {
-                    close(fd)
-                }
-                fd = -1
+                closeCurrent()
                 index += 1
                 if index == paths.count && loop {
                     index = 0
@@ -138,6 +132,17 @@ public final class FileSource: LineSource {
         return SourceError("\(name) is damaged (\(problem)) after \(chunker.linesHandedOut) lines; the lines before the damage were counted")
     }
 
+    /// Closes the input being read (zlib closes its descriptor itself; standard input stays open).
+    private func closeCurrent() {
+        if let g = gz {
+            gzclose(g)
+            gz = nil
+        } else if fd > 2 {
+            close(fd)
+        }
+        fd = -1
+    }
+
     private func open(_ i: Int) throws {
         pendingDamage = nil
         let path = paths[i]
@@ -154,5 +159,66 @@ public final class FileSource: LineSource {
             }
         }
         chunker = LineChunker(sourceIndex: i, blockSize: blockSize, maxLineBytes: maxLineBytes, name: path == "-" ? "standard input" : path)
+    }
+}
+
+extension FileSource: ResumableLineSource {
+    public var isResumable: Bool { !paths.contains("-") }
+
+    /// The file being read and how far, or (after the last one) the end of the list.
+    public func positions() -> [FilePosition] {
+        guard index < paths.count, fd >= 0 || gz != nil else {
+            return [FilePosition(path: "", index: paths.count, device: 0, inode: 0, offset: 0, lines: 0, skipping: false, fingerprint: 0)]
+        }
+        return [position(index: index, offset: chunker.offset, lines: chunker.linesHandedOut, skipping: chunker.skipping)]
+    }
+
+    /// The position `offset` bytes into the current file (a paced replay hands out less than was read).
+    public func position(index i: Int, offset: Int64, lines: Int, skipping: Bool = false) -> FilePosition {
+        let id = FilePosition.identity(fd: fd)
+        return FilePosition(
+            path: paths[i], index: i, device: id.device, inode: id.inode, offset: offset, lines: lines,
+            skipping: skipping, fingerprint: fingerprintNow(offset: offset) ?? 0)
+    }
+
+    /// A gzip file is fingerprinted whole (its compressed bytes; the offset counts decompressed ones).
+    private func fingerprintNow(offset: Int64) -> UInt64? {
+        if gz != nil {
+            var st = stat()
+            guard fstat(fd, &st) == 0 else { return nil }
+            return FilePosition.fingerprint(fd: fd, offset: Int64(st.st_size))
+        }
+        return FilePosition.fingerprint(fd: fd, offset: offset)
+    }
+
+    public func resume(at positions: [FilePosition]) throws -> String {
+        guard let p = positions.first else { return "from the start" }
+        guard p.index < paths.count else {
+            index = paths.count
+            closeCurrent()
+            return "after the end of every input"
+        }
+        guard paths[p.index] == p.path else {
+            throw SourceError("the checkpoint read \(Escaped.text(p.path)) as input \(p.index + 1), this run \(Escaped.text(paths[p.index])); give the same inputs, or use --fresh")
+        }
+        closeCurrent()
+        index = p.index
+        try open(index)
+        let name = Escaped.text(p.path)
+        guard let print = fingerprintNow(offset: p.offset) else {
+            throw SourceError("\(name) is shorter than when checkpoint was taken (it was read to byte \(p.offset)): it was replaced or truncated; use --fresh to start over")
+        }
+        guard print == p.fingerprint else {
+            throw SourceError("\(name) is not the file the checkpoint read (its bytes before \(p.offset) differ): it was replaced or rewritten; use --fresh to start over")
+        }
+        if let g = gz {
+            guard gzseek(g, off_t(p.offset), SEEK_SET) == off_t(p.offset) else {
+                throw SourceError("cannot resume \(name) at byte \(p.offset) of its decompressed lines")
+            }
+        } else if lseek(fd, off_t(p.offset), SEEK_SET) != off_t(p.offset) {
+            throw SourceError("cannot resume \(name) at byte \(p.offset): \(String(cString: strerror(errno)))")
+        }
+        chunker.resume(offset: p.offset, lines: p.lines, skipping: p.skipping)
+        return "\(name) at byte \(p.offset.formatted())"
     }
 }

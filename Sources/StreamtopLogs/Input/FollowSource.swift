@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Synchronization
     import Glibc
@@ -50,6 +51,9 @@ public final class FollowSource: LineSource {
     let pollInterval: UInt32
     /// Seconds a renamed-away file is still read.
     public var rotationGrace: Double = 5
+    /// Whether a stop hands out the partial last line of each file (a writer may be mid-line). A run that
+    /// keeps checkpoints leaves it unread instead, so the resumed run reads the whole line once it ends.
+    public var flushPartialLinesOnStop = true
     /// Called (on the source thread) with a human-readable event: rotation, truncation, file appeared.
     public var onEvent: ((String) -> Void)?
 
@@ -91,6 +95,9 @@ public final class FollowSource: LineSource {
 
     public func stop() { stopped.store(true, ordering: .relaxed) }
 
+    /// Whether `stop` was called.
+    public var isStopped: Bool { stopped.load(ordering: .relaxed) }
+
     public func nextBlock() throws -> LineBlock? {
         while !stopped.load(ordering: .relaxed) {
             if let block = try pollOnce() { return block }
@@ -100,7 +107,8 @@ public final class FollowSource: LineSource {
         // then hand out the held-back partial lines.
         if let block = try pollOnce() { return block }
         for f in followers {
-            if let block = f.rotatedChunker?.flush() ?? f.chunker.flush() { return block }
+            if let block = f.rotatedChunker?.flush() { return block }
+            if flushPartialLinesOnStop, let block = f.chunker.flush() { return block }
         }
         return nil
     }
@@ -273,9 +281,109 @@ extension FollowSource {
     /// For tests and callers that must not block indefinitely.
     public func nextBlockOrNil(within seconds: Double) throws -> LineBlock? {
         let deadline = monotonicNanos() + UInt64(seconds * 1e9)
-        while monotonicNanos() < deadline {
+        while monotonicNanos() < deadline && !isStopped {
             if let b = try pollOnce() { return b }
             usleep(pollInterval)
+        }
+        return nil
+    }
+}
+
+extension FollowSource: ResumableLineSource {
+    public var isResumable: Bool { true }
+
+    /// Each followed file's position, and that of a renamed-away file still being read.
+    public func positions() -> [FilePosition] {
+        var list: [FilePosition] = []
+        for f in followers {
+            if f.rotatedFd >= 0, let rc = f.rotatedChunker {
+                list.append(position(f, fd: f.rotatedFd, chunker: rc, rotated: true))
+            }
+            if f.fd >= 0 { list.append(position(f, fd: f.fd, chunker: f.chunker, rotated: false)) }
+        }
+        return list
+    }
+
+    private func position(_ f: Follower, fd: Int32, chunker: LineChunker, rotated: Bool) -> FilePosition {
+        let id = FilePosition.identity(fd: fd)
+        return FilePosition(
+            path: f.path, index: f.index, device: id.device, inode: id.inode, offset: chunker.offset,
+            lines: chunker.linesHandedOut, skipping: chunker.skipping,
+            fingerprint: FilePosition.fingerprint(fd: fd, offset: chunker.offset) ?? 0, rotated: rotated)
+    }
+
+    /// Resumes each file where the checkpoint left it, applying `watch`'s rotation rules to what happened
+    /// while streamtop was down: a file renamed away (found by its inode beside the path) or copied and
+    /// truncated (found by the fingerprint of what was read) is finished from the checkpoint's byte, and
+    /// the new file is read from its start.
+    public func resume(at positions: [FilePosition]) throws -> String {
+        var said: [String] = []
+        for p in positions {
+            guard let f = followers.first(where: { $0.path == p.path }) else {
+                said.append("\(Escaped.text(p.path)) is no longer followed")
+                continue
+            }
+            let name = Escaped.text(p.path)
+            if p.rotated {
+                if let (fd, found) = openMatching(p, besides: p.path, sameInode: true) {
+                    startRotated(f, fd: fd, at: p)
+                    said.append("the rotated \(Escaped.text(found)) at byte \(p.offset.formatted())")
+                } else {
+                    said.append("the rotated file of \(name) is gone (its lines after byte \(p.offset.formatted()) are lost)")
+                }
+                continue
+            }
+            if f.fd >= 0 {
+                let id = FilePosition.identity(fd: f.fd)
+                if id.device == p.device && id.inode == p.inode && p.matches(fd: f.fd) {
+                    lseek(f.fd, off_t(p.offset), SEEK_SET)
+                    f.chunker.resume(offset: p.offset, lines: p.lines, skipping: p.skipping)
+                    said.append("\(name) at byte \(p.offset.formatted())")
+                    continue
+                }
+                lseek(f.fd, 0, SEEK_SET)
+                f.chunker.reset()
+            }
+            // The file at the path is not the one read, or no longer holds what was read: it was rotated
+            // while streamtop was down. Finish the old content, wherever it went, then read the new file.
+            let renamed = f.fd < 0 || FilePosition.identity(fd: f.fd) != (p.device, p.inode)
+            if let (fd, found) = openMatching(p, besides: p.path, sameInode: renamed) {
+                startRotated(f, fd: fd, at: p)
+                said.append("\(name) was rotated while streamtop was down: finishing \(Escaped.text(found)) from byte \(p.offset.formatted()), then \(name) from its start")
+            } else {
+                said.append("\(name) was \(renamed ? "replaced" : "truncated") while streamtop was down and what was read is nowhere beside it: reading it from its start (lines written after byte \(p.offset.formatted()) before the rotation are lost)")
+            }
+            onEvent?(said.last!)
+        }
+        return said.isEmpty ? "the followed files from their end" : said.joined(separator: "; ")
+    }
+
+    private func startRotated(_ f: Follower, fd: Int32, at p: FilePosition) {
+        if f.rotatedFd >= 0 { close(f.rotatedFd) }
+        lseek(fd, off_t(p.offset), SEEK_SET)
+        let chunker = makeChunker(f.index, f.path)
+        chunker.resume(offset: p.offset, lines: p.lines, skipping: p.skipping)
+        f.rotatedFd = fd
+        f.rotatedChunker = chunker
+        f.graceUntil = monotonicNanos() + UInt64(rotationGrace * 1e9)
+    }
+
+    /// Looks in the folder of `path` for the file the position was taken on: by inode (renamed away), or
+    /// by the fingerprint of what was read (a copy made before a truncation). Returns it open.
+    private func openMatching(_ p: FilePosition, besides path: String, sameInode: Bool) -> (Int32, String)? {
+        let dir = (path as NSString).deletingLastPathComponent
+        let folder = dir.isEmpty ? "." : dir
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted()
+        for name in names {
+            let candidate = dir.isEmpty ? name : dir + "/" + name
+            guard candidate != path else { continue }
+            var st = stat()
+            guard stat(candidate, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, Int64(st.st_size) >= p.offset else { continue }
+            if sameInode && (UInt64(st.st_dev) != p.device || UInt64(st.st_ino) != p.inode) { continue }
+            let fd = open(candidate, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+            guard fd >= 0 else { continue }
+            if p.matches(fd: fd) { return (fd, candidate) }
+            close(fd)
         }
         return nil
     }

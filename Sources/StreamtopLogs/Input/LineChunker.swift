@@ -18,7 +18,7 @@ public final class LineChunker {
     /// The longest line kept whole; see the type's summary.
     public let maxLineBytes: Int
     /// Skipping the tail of an over-long line whose head was already handed out.
-    private var skipping = false
+    public private(set) var skipping = false
     /// The input's name, for error messages.
     private let name: String
     private var carry: UnsafeMutableRawBufferPointer
@@ -135,6 +135,15 @@ public final class LineChunker {
         let n = carryCount
         carryCount = 0
         return makeBlock(buffer, count: n)
+    }
+
+    /// Starts at a checkpoint's position: the caller has moved the input to byte `offset`, after `lines`
+    /// physical lines.
+    public func resume(offset: Int64, lines: Int, skipping: Bool = false) {
+        carryCount = 0
+        self.skipping = skipping
+        self.offset = offset
+        linesHandedOut = lines
     }
 
     /// Drops the partial line and restarts offsets (after a truncation or when switching files).

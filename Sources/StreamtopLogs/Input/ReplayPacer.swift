@@ -273,3 +273,20 @@ public final class ReplayPacer: LineSource {
         stop > start ? timeOf(base, start, stop) : nil
     }
 }
+
+extension ReplayPacer: ResumableLineSource {
+    public var isResumable: Bool { (upstream as? ResumableLineSource)?.isResumable ?? false }
+
+    /// Where the lines handed out end: inside the block being paced out, or where the input stands.
+    public func positions() -> [FilePosition] {
+        if let block = pending, let files = upstream as? FileSource {
+            return [files.position(index: block.sourceIndex, offset: block.sourceOffset + Int64(pendingCursor), lines: pendingLine - 1)]
+        }
+        return (upstream as? ResumableLineSource)?.positions() ?? []
+    }
+
+    public func resume(at positions: [FilePosition]) throws -> String {
+        guard let files = upstream as? ResumableLineSource else { return "from the start" }
+        return try files.resume(at: positions)
+    }
+}

@@ -107,6 +107,28 @@ public final class OutputFile: @unchecked Sendable {
         return ok
     }
 
+    /// Bytes in the file after the last whole write (for a checkpoint: a resumed run cuts back to it).
+    public var length: Int64 { state.withLock { $0.position } }
+
+    /// Whether the output is a regular file (which can be cut back), not a pipe, device or terminal.
+    public var isRegularFile: Bool { regular }
+
+    /// Cuts a regular file back to `length` bytes, so a resumed run writes on from its checkpoint and no
+    /// row is there twice. Throws when the file is shorter (changed since) or cannot be cut.
+    public func truncate(to length: Int64) throws {
+        guard regular else { return }
+        try state.withLock { s in
+            let end = lseek(fd, 0, SEEK_END)
+            guard end >= length else {
+                throw SourceError("\(what) \(Escaped.text(path)) holds \(end) bytes but the checkpoint recorded \(length): it was changed since")
+            }
+            guard ftruncate(fd, off_t(length)) == 0 else {
+                throw SourceError("cannot cut \(what) \(Escaped.text(path)) back to its checkpoint: \(String(cString: strerror(errno)))")
+            }
+            s.position = length
+        }
+    }
+
     /// Writes that failed so far.
     public var failures: Int { state.withLock { $0.failures } }
 
@@ -132,6 +154,9 @@ public final class OutputGuard: @unchecked Sendable {
     }
 
     private let lock = NSLock()
+    /// Set when the run resumes from a checkpoint: results files are then kept (and cut back to the
+    /// checkpoint by the tasks that restore their state) instead of emptied.
+    public var resuming = false
     private var inputIDs: [Identity: String] = [:]
     private var inputPaths: [String: String] = [:]
     private var inputPatterns: [String] = []
