@@ -59,6 +59,15 @@ public enum Format {
         return String(format: "%.2fs", v / 1e9)
     }
 
+    /// Bytes as `512B`, `12.3kB`, `4.56MB`, `1.20GB`.
+    public static func bytes(_ v: Int) -> String {
+        let d = Double(v)
+        if d >= 1e9 { return String(format: "%.2fGB", d / 1e9) }
+        if d >= 1e6 { return String(format: "%.2fMB", d / 1e6) }
+        if d >= 1e3 { return String(format: "%.1fkB", d / 1e3) }
+        return "\(v)B"
+    }
+
     /// `1234567` → `1,234,567`.
     public static func grouped(_ v: Int) -> String {
         let s = String(abs(v))

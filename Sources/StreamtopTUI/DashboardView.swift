@@ -104,6 +104,7 @@ public enum DashboardView {
         }
         let e2e = m.engine.endToEndLatency
         if e2e.count > 0 { items.append(("e2e p99", Format.duration(e2e.p99), .headerValue)) }
+        if let c = m.engine.checkpoint { items.append(checkpointItem(c, now: m.engine.time)) }
         items.append(("workers", "\(m.engine.workers)", .headerValue))
         items.append(("policy", m.engine.policy, .headerValue))
         var cx = 1
@@ -114,6 +115,18 @@ public enum DashboardView {
             cx += buf.put(value, x: cx, y: 1, role: role == .warning ? .headerWarning : role)
             cx += 2
         }
+    }
+
+    /// The last checkpoint in the totals line: its number, age, pause and size; a failed attempt in the
+    /// warning colour with its count (the reason is in the decision log).
+    static func checkpointItem(_ c: CheckpointStatus, now: Double) -> (String, String, Role) {
+        if c.failure != nil {
+            return ("checkpoint", "FAILED ×\(c.failures)" + (c.number > 0 ? ", last #\(c.number)" : ""), .warning)
+        }
+        guard c.number > 0 else { return ("checkpoint", "none yet", .headerValue) }
+        guard c.time > 0 || c.restored != c.number else { return ("checkpoint", "#\(c.number) restored", .headerValue) }
+        let age = Format.elapsed(max(0, now - c.time))
+        return ("checkpoint", "#\(c.number) \(age) ago, \(Format.duration(c.pauseNanos)) pause, \(Format.bytes(c.bytes))", .headerValue)
     }
 
     static func stateLabel(_ s: TaskState) -> (String, Role) {

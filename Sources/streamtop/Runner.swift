@@ -182,6 +182,11 @@ struct Runner {
         problems += pipeline.quarantine.file?.failureSummary.map { [$0] } ?? []
         problems += pipeline.analytics.flatMap { $0.sink?.failureSummaries ?? [] }
         problems += snapshots?.file.failureSummary.map { [$0] } ?? []
+        if let c = final.checkpoint, c.failures > 0 {
+            // The latest attempt decides: the one on disk is then older than the run, so a restart redoes work.
+            let line = "\(c.failures) checkpoint\(c.failures == 1 ? "" : "s") failed (last: \(c.failure ?? "a later one succeeded"))"
+            if c.failure != nil { problems.append(line) } else { warn(line) }
+        }
         if !problems.isEmpty {
             for p in problems.dropLast() { warn("\(p)") }
             throw CLIError(problems.last!)
@@ -272,7 +277,12 @@ final class SnapshotWriter: @unchecked Sendable {
                     idle_ratio: ($0.idleRatio * 1000).rounded() / 1000, pinned: $0.pinned,
                     bytes_in: $0.bytesIn, bytes_out: $0.bytesOut, bytes_in_per_second: $0.bytesInPerSecond.rounded(),
                     batch_latency_ns: $0.latency, record_latency_ns: $0.recordLatency)
-            }, decisions: fresh)
+            }, decisions: fresh,
+            checkpoint: snap.checkpoint.map {
+                SnapshotLine.Checkpoint(
+                    number: $0.number, restored: $0.restored, drain_ns: $0.drainNanos, pause_ns: $0.pauseNanos,
+                    write_ns: $0.writeNanos, bytes: $0.bytes, failures: $0.failures, failure: $0.failure)
+            })
         if var data = try? HeadlessReport.encoder().encode(line) {
             data.append(0x0A)
             file.write(Array(data))
@@ -314,4 +324,16 @@ struct SnapshotLine: Encodable {
     var end_to_end_latency_ns: LatencySummary
     var tasks: [Task]
     var decisions: [Decision]
+    /// The last complete checkpoint (with --state).
+    struct Checkpoint: Encodable {
+        var number: Int
+        var restored: Int?
+        var drain_ns: UInt64
+        var pause_ns: UInt64
+        var write_ns: UInt64
+        var bytes: Int
+        var failures: Int
+        var failure: String?
+    }
+    var checkpoint: Checkpoint?
 }

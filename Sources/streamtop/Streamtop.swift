@@ -22,6 +22,9 @@ struct Streamtop: ParsableCommand {
 
     /// Parses arguments and runs; every error is one line on stderr (help goes to stdout as usual).
     static func main() {
+        // A file-size limit (ulimit -f) makes a write fail with EFBIG, reported like a full disk, instead
+        // of killing the process.
+        signal(SIGXFSZ, SIG_IGN)
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -119,7 +119,7 @@ extension LineBlockSource: CheckpointableSource {
         let list = source.positions()
         guard !list.isEmpty else { return "no file open yet" }
         return list.map { p in
-            p.path.isEmpty ? "every input read" : "\(Escaped.text((p.path as NSString).lastPathComponent)) at byte \(p.offset.formatted())\(p.rotated ? " (rotated)" : "")"
+            "\(Escaped.text((p.path as NSString).lastPathComponent)) at byte \(p.offset.formatted())\(p.rotated ? " (rotated)" : "")"
         }.joined(separator: ", ")
     }
 }

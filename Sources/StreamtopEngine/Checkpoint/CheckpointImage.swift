@@ -116,7 +116,9 @@ public struct CheckpointStatus: Sendable, Equatable {
     public var number = 0
     /// Seconds since the engine started when it was taken.
     public var time: Double = 0
-    /// How long the pipeline paused for it (draining and capturing), ns.
+    /// How long the source waited for the queues to drain before it (the workers went on), ns.
+    public var drainNanos: UInt64 = 0
+    /// How long the pipeline stood still while the state was captured, ns.
     public var pauseNanos: UInt64 = 0
     /// How long writing it took (the workers went on meanwhile), ns.
     public var writeNanos: UInt64 = 0

@@ -17,7 +17,10 @@ extension Engine {
         cond.lock()
         checkpointSettings = settings
         checkpointNumber = settings.nextNumber - 1
-        nextCheckpointAt = clock.nanos() &+ settings.intervalNanos
+        // A fresh run takes its first checkpoint before it reads anything: it records where the outputs
+        // stood (a rejects file keeps earlier runs' lines), so a run killed before its next checkpoint is
+        // cut back to that instead of starting over on top of what it had written.
+        nextCheckpointAt = settings.nextNumber == 1 ? 0 : clock.nanos() &+ settings.intervalNanos
         checkpointStatus.number = max(checkpointStatus.number, settings.nextNumber - 1)
         cond.unlock()
     }
@@ -85,7 +88,11 @@ extension Engine {
 
     /// Whether a periodic checkpoint is due (lock held).
     func checkpointDueLocked() -> Bool {
-        checkpointSettings != nil && !stopping && !sourceDone && clock.nanos() >= nextCheckpointAt
+        guard let settings = checkpointSettings, !stopping, !sourceDone else { return false }
+        let now = clock.nanos()
+        // A clock that went back (a test clock; the monotonic one cannot) must not stop checkpoints.
+        if nextCheckpointAt > now &+ settings.intervalNanos { nextCheckpointAt = now &+ settings.intervalNanos }
+        return now >= nextCheckpointAt
     }
 
     /// Every queue drained and no worker inside an operator (lock held).
@@ -117,7 +124,7 @@ extension Engine {
         checkpointWaiting = false
         guard !stopping else { return }
         checkpointDeferred = false
-        captureAndWriteLocked(settings, final: false, since: t0)
+        captureAndWriteLocked(settings, final: false, drained: clock.nanos() &- t0)
         nextCheckpointAt = clock.nanos() &+ settings.intervalNanos
     }
 
@@ -127,19 +134,21 @@ extension Engine {
     func takeFinalCheckpointLocked() {
         guard let settings = checkpointSettings, !finalCheckpointTaken, failure == nil else { return }
         finalCheckpointTaken = true
-        captureAndWriteLocked(settings, final: true, since: clock.nanos())
+        captureAndWriteLocked(settings, final: true, drained: 0)
     }
 
-    /// Captures an image (lock held), writes it with the lock released, and logs the outcome. `t0` is when
-    /// the source stopped reading for it: the pause includes the drain.
-    private func captureAndWriteLocked(_ settings: CheckpointSettings, final: Bool, since t0: UInt64) {
+    /// Captures an image (lock held), writes it with the lock released, and logs the outcome. `drained` is
+    /// how long the source waited for the queues to empty (workers were busy meanwhile); the capture is the
+    /// true pause, when no worker can run.
+    private func captureAndWriteLocked(_ settings: CheckpointSettings, final: Bool, drained: UInt64) {
+        let t0 = clock.nanos()
         let image = captureLocked(final: final)
         let t1 = clock.nanos()
         cond.unlock()
         let written = settings.write(image)
         let t2 = clock.nanos()
         cond.lock()
-        recordCheckpointLocked(image, written, pause: t1 &- t0, write: t2 &- t1)
+        recordCheckpointLocked(image, written, drain: drained, capture: t1 &- t0, write: t2 &- t1)
     }
 
     /// Captures the image (lock held, pipeline quiet: nothing runs an operator meanwhile; the ticker only
@@ -162,20 +171,21 @@ extension Engine {
             sourceSummary: src?.positionSummary ?? "the input", tasks: list, final: final)
     }
 
-    private func recordCheckpointLocked(_ image: CheckpointImage, _ written: Result<Int, CheckpointFailure>, pause: UInt64, write: UInt64) {
+    private func recordCheckpointLocked(_ image: CheckpointImage, _ written: Result<Int, CheckpointFailure>, drain: UInt64, capture: UInt64, write: UInt64) {
         let lines = tasks[0].recordsOut
         switch written {
         case .success(let bytes):
             checkpointStatus.number = image.number
             checkpointStatus.time = Double(clock.nanos() &- startNanos) / 1e9
-            checkpointStatus.pauseNanos = pause
+            checkpointStatus.drainNanos = drain
+            checkpointStatus.pauseNanos = capture
             checkpointStatus.writeNanos = write
             checkpointStatus.bytes = bytes
             checkpointStatus.failure = nil
             logLocked(
                 .engine, .checkpoint, config.sourceName, "checkpoint \(image.number)",
-                "\(lines.formatted()) lines, \(image.sourceSummary); paused \(Self.milliseconds(pause)), written in \(Self.milliseconds(write)), \(bytes.formatted()) bytes\(image.final ? " (final)" : "")",
-                numbers: ["checkpoint": Double(image.number), "pause_ms": Double(pause) / 1e6, "write_ms": Double(write) / 1e6, "bytes": Double(bytes), "lines": Double(lines)])
+                "\(lines.formatted()) lines, \(image.sourceSummary); drained in \(Self.milliseconds(drain)), captured in \(Self.milliseconds(capture)) (the pause), written in \(Self.milliseconds(write)), \(bytes.formatted()) bytes\(image.final ? " (final)" : "")",
+                numbers: ["checkpoint": Double(image.number), "drain_ms": Double(drain) / 1e6, "pause_ms": Double(capture) / 1e6, "write_ms": Double(write) / 1e6, "bytes": Double(bytes), "lines": Double(lines)])
         case .failure(let f):
             checkpointNumber -= 1
             checkpointStatus.failure = f.description

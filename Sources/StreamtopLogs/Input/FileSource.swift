@@ -102,6 +102,9 @@ public final class FileSource: LineSource {
             case .endOfData:
                 if let tail = chunker.flush() { return tail }
                 if let problem = pendingDamage { throw damaged(problem) }
+                // Kept for a checkpoint taken after the last file: a resumed run then checks that file is
+                // still the one read (and reads what was appended to it since).
+                if paths[index] != "-" { lastFinished = position(index: index, offset: chunker.offset, lines: chunker.linesHandedOut) }
                 closeCurrent()
                 index += 1
                 if index == paths.count && loop {
@@ -123,6 +126,9 @@ public final class FileSource: LineSource {
         if text.hasPrefix("<fd:"), let colon = text.range(of: ">: ") { text = String(text[colon.upperBound...]) }
         return text.isEmpty ? "error \(code)" : text
     }
+
+    /// The position at the end of the last file read to its end.
+    private var lastFinished: FilePosition?
 
     /// A truncated or corrupt gzip file, found at the end of the lines that could be read from it.
     private var pendingDamage: String?
@@ -167,9 +173,7 @@ extension FileSource: ResumableLineSource {
 
     /// The file being read and how far, or (after the last one) the end of the list.
     public func positions() -> [FilePosition] {
-        guard index < paths.count, fd >= 0 || gz != nil else {
-            return [FilePosition(path: "", index: paths.count, device: 0, inode: 0, offset: 0, lines: 0, skipping: false, fingerprint: 0)]
-        }
+        guard index < paths.count, fd >= 0 || gz != nil else { return lastFinished.map { [$0] } ?? [] }
         return [position(index: index, offset: chunker.offset, lines: chunker.linesHandedOut, skipping: chunker.skipping)]
     }
 
@@ -193,20 +197,16 @@ extension FileSource: ResumableLineSource {
 
     public func resume(at positions: [FilePosition]) throws -> String {
         guard let p = positions.first else { return "from the start" }
-        guard p.index < paths.count else {
-            index = paths.count
-            closeCurrent()
-            return "after the end of every input"
-        }
-        guard paths[p.index] == p.path else {
-            throw SourceError("the checkpoint read \(Escaped.text(p.path)) as input \(p.index + 1), this run \(Escaped.text(paths[p.index])); give the same inputs, or use --fresh")
+        guard p.index < paths.count, paths[p.index] == p.path else {
+            let here = p.index < paths.count ? Escaped.text(paths[p.index]) : "has \(paths.count) inputs"
+            throw SourceError("the checkpoint read \(Escaped.text(p.path)) as input \(p.index + 1), this run \(here); give the same inputs, or use --fresh")
         }
         closeCurrent()
         index = p.index
         try open(index)
         let name = Escaped.text(p.path)
         guard let print = fingerprintNow(offset: p.offset) else {
-            throw SourceError("\(name) is shorter than when checkpoint was taken (it was read to byte \(p.offset)): it was replaced or truncated; use --fresh to start over")
+            throw SourceError("\(name) is shorter than when the checkpoint was taken (it was read to byte \(p.offset)): it was replaced or truncated; use --fresh to start over")
         }
         guard print == p.fingerprint else {
             throw SourceError("\(name) is not the file the checkpoint read (its bytes before \(p.offset) differ): it was replaced or rewritten; use --fresh to start over")

@@ -349,11 +349,10 @@ extension FollowSource: ResumableLineSource {
             let renamed = f.fd < 0 || FilePosition.identity(fd: f.fd) != (p.device, p.inode)
             if let (fd, found) = openMatching(p, besides: p.path, sameInode: renamed) {
                 startRotated(f, fd: fd, at: p)
-                said.append("\(name) was rotated while streamtop was down: finishing \(Escaped.text(found)) from byte \(p.offset.formatted()), then \(name) from its start")
+                said.append("\(Escaped.text(found)) from byte \(p.offset.formatted()) (\(name) was rotated while streamtop was down), then the new \(name) from its start")
             } else {
-                said.append("\(name) was \(renamed ? "replaced" : "truncated") while streamtop was down and what was read is nowhere beside it: reading it from its start (lines written after byte \(p.offset.formatted()) before the rotation are lost)")
+                said.append("\(name) from its start (it was \(renamed ? "replaced" : "truncated") while streamtop was down and what was read is nowhere beside it: lines written after byte \(p.offset.formatted()) before that are lost)")
             }
-            onEvent?(said.last!)
         }
         return said.isEmpty ? "the followed files from their end" : said.joined(separator: "; ")
     }
