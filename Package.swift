@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(name: "StreamtopLogsTests", dependencies: ["StreamtopLogs"], swiftSettings: tests),
         .testTarget(
             name: "StreamtopAnalyticsTests",
-            dependencies: ["StreamtopAnalytics", "StreamtopEngine", "StreamtopLogs"],
+            dependencies: ["StreamtopAnalytics", "StreamtopEngine", "StreamtopLogs", .product(name: "Histogram", package: "hdrhistogram-swift")],
             resources: [.copy("Samples")],
             swiftSettings: tests
         ),

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 target="${1:-all}"
 seconds="${2:-60}"
-targets=(combined compiled format-string json detect time filter pipeline keymap theme actions)
+targets=(combined compiled format-string json detect time filter pipeline keymap theme actions checkpoint)
 if [[ "$target" != all ]]; then
     [[ " ${targets[*]} " == *" $target "* ]] || { echo "unknown target '$target' (${targets[*]} or all)" >&2; exit 2; }
     targets=("$target")

@@ -56,6 +56,8 @@ public final class Engine: @unchecked Sendable {
     var checkpointWaiting = false
     var checkpointDeferred = false
     var finalCheckpointTaken = false
+    /// Set while the source thread captures a checkpoint with the lock released.
+    var capturing = false
     /// The error that ended the input early, if any.
     public internal(set) var failure: Error?
 
@@ -201,7 +203,8 @@ public final class Engine: @unchecked Sendable {
         cond.lock()
         stopping = true
         cond.broadcast()
-        while liveThreads > 0 { cond.wait() }
+        // A checkpoint being captured reads the operators: let it finish before they are.
+        while liveThreads > 0 || capturing { cond.wait() }
         // No worker is left inside an operator: finish them here (windows still open are emitted), and
         // publish their final results (the ticker has left).
         finishOperatorsUnlocking()

@@ -34,6 +34,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case theme
     /// `ActionScript` (an `--actions` file), then every line as an `OperatorCommand`.
     case actions
+    /// A checkpoint edited by hand: `CheckpointImage` decoding, then the bytes as the saved state of every
+    /// stateful operator, each finished after a successful restore (windows emitted from that state).
+    case checkpoint
 
     /// Runs the target on one input. The bytes are copied into an allocation of their exact size, so
     /// the address sanitizer sees a read one past the end even when the caller's buffer is larger.
@@ -57,6 +60,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .keymap: _ = try? Keymap.standard.applying(keymapFile: Self.text(bytes))
         case .theme: _ = try? Theme.parse(Self.text(bytes), name: "fuzz")
         case .actions: Self.actions(bytes)
+        case .checkpoint: Self.checkpoint(bytes)
         }
     }
 
@@ -192,4 +196,33 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     }
 
     static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
+
+    /// The input as a checkpoint image; each task's state (or, when the input is no image, the input
+    /// itself) is restored into a fresh operator of every stateful kind, and those that accept it are
+    /// finished, so windows are emitted from whatever the state says.
+    static func checkpoint(_ bytes: [UInt8]) {
+        guard let image = try? CheckpointImage(decoding: bytes) else { return restoreEverywhere(bytes) }
+        for t in image.tasks where !t.state.isEmpty { restoreEverywhere(t.state) }
+    }
+
+    static func restoreEverywhere(_ state: [UInt8]) {
+        guard let quarantine = try? Quarantine() else { return }
+        var sessions = SessionOperator.Spec()
+        sessions.perUser = true
+        var group = GroupOperator.Spec(by: [.statusClass, .method])
+        group.percentiles = [50, 99]
+        group.every = 60
+        let operators: [CheckpointableOperator] = [
+            WindowOperator(seconds: 60, lateness: 60), WindowOperator(seconds: 300, slide: 60, lateness: 60, partitions: 2),
+            TopKOperator(field: .endpoint, every: 300, slide: 60), DistinctOperator(field: .client, every: 60),
+            GroupOperator(spec: group), GroupOperator(spec: GroupOperator.Spec(by: [.path])), SessionOperator(spec: sessions),
+            AggregateOperator(slots: 2), ParseOperator(quarantine: quarantine),
+        ]
+        for op in operators {
+            var r = StateReader(state)
+            guard (try? op.restoreState(&r)) != nil else { continue }
+            _ = op.finish()
+            if let a = op as? AggregateOperator { _ = a.summary(top: 10) }
+        }
+    }
 }

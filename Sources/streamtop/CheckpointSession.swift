@@ -12,6 +12,8 @@ final class CheckpointSession {
     /// The checkpoint to resume from (nil: a fresh start).
     let loaded: CheckpointStore.Loaded?
     let intervalSeconds: Double
+    /// How long reading and checking the checkpoint took, ns.
+    private var readNanos: UInt64 = 0
 
     /// Opens `directory` (`--fresh` deletes its checkpoint) and reads the latest checkpoint; marks the
     /// run's outputs as resuming when there is one.
@@ -19,7 +21,9 @@ final class CheckpointSession {
         do {
             store = try CheckpointStore(path: directory, seed: KeyHashSeed.value)
             if fresh { try store.removeAll() }
+            let t0 = DispatchTime.now().uptimeNanoseconds
             loaded = fresh ? nil : try store.loadLatest()
+            readNanos = DispatchTime.now().uptimeNanoseconds - t0
         } catch let f as CheckpointFailure {
             throw CLIError(f.description)
         }
@@ -52,7 +56,7 @@ final class CheckpointSession {
         }
         if let loaded {
             do {
-                said.append(try engine.restore(loaded.image))
+                said.append(try engine.restore(loaded.image, readNanos: readNanos))
             } catch let f as CheckpointFailure {
                 throw CLIError("\(f.description); use --fresh to start over")
             } catch let e as SourceError {

@@ -153,6 +153,12 @@ struct DashboardRunner {
             }
         }
         _ = player?.stop()
+        if engine.snapshot().checkpoint != nil {
+            // With --state, quitting is a clean stop: what was read drains and a final checkpoint is taken,
+            // so the next run resumes exactly here (bounded, in case a task is stuck).
+            engine.stopInput()
+            _ = engine.waitUntilFinished(timeout: 10)
+        }
         engine.shutdown()
         snapshots?.finish()
     }

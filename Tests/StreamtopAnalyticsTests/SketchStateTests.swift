@@ -1,3 +1,4 @@
+import Histogram
 import StreamtopEngine
 import Testing
 @testable import StreamtopAnalytics
@@ -72,6 +73,26 @@ import Testing
             }
             #expect(restored.count == original.count)
         }
+    }
+
+    @Test func aRestoredHistogramAnswersAsTheOriginal() throws {
+        var h = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .two)
+        var x: UInt64 = 99
+        for _ in 0..<50_000 {
+            x = x &* 6_364_136_223_846_793_005 &+ 1
+            _ = h.record((x >> 40) % 5_000_000 + 1)
+        }
+        var r = roundTrip { $0.histogram(h) }
+        let back = try r.histogram(into: Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .two))
+        #expect(back.totalCount == h.totalCount)
+        #expect(back.max == h.max)
+        for p in [0.0, 1, 50, 90, 99, 99.9, 100] { #expect(back.valueAtPercentile(p) == h.valueAtPercentile(p), "p\(p)") }
+        // A value outside the layout (a hand-edited checkpoint) is refused, not recorded out of range.
+        var w = StateWriter()
+        w.numbers([UInt64(1) << 50])
+        w.numbers([UInt64(1)])
+        var bad = StateReader(w.bytes)
+        #expect(throws: StateReader.Damaged.self) { try bad.histogram(into: Histogram<UInt64>(highestTrackableValue: 1000, numberOfSignificantValueDigits: .two)) }
     }
 
     @Test func aDamagedSketchFailsCleanlyAtEveryCut() throws {

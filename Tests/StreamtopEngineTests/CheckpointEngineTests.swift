@@ -58,6 +58,36 @@ final class SummingOperator: CheckpointableOperator, @unchecked Sendable {
 
 /// Checkpoints are taken while the pipeline is quiet, so each holds exactly the blocks before its
 /// position; a fresh engine set back to one and run on ends where an uninterrupted run ends.
+/// Real monotonic time, set back by an hour once `jump` is called (a clock stepped backwards).
+final class JumpingClock: EngineClock {
+    private let back = Atomic<UInt64>(0)
+    private let base = MonotonicClock()
+    func nanos() -> UInt64 { base.nanos() &+ 10_000_000_000_000 &- back.load(ordering: .relaxed) }
+    func jump() { back.store(3_600_000_000_000, ordering: .relaxed) }
+}
+
+/// A source that steps the clock back after `jumpAt` batches.
+final class JumpingSource: CheckpointableSource, @unchecked Sendable {
+    let inner: ResumableCountingSource
+    let clock: JumpingClock
+    let jumpAt: Int
+    init(_ inner: ResumableCountingSource, clock: JumpingClock, jumpAt: Int) {
+        self.inner = inner
+        self.clock = clock
+        self.jumpAt = jumpAt
+    }
+    func next() throws -> Batch? {
+        if inner.handed == jumpAt { clock.jump() }
+        if inner.handed > jumpAt { usleep(200) }  // slow enough for several checkpoints after the jump
+        return try inner.next()
+    }
+    func stop() {}
+    var isResumable: Bool { true }
+    func savePosition(_ w: inout StateWriter) { inner.savePosition(&w) }
+    func restorePosition(_ r: inout StateReader) throws -> String { try inner.restorePosition(&r) }
+    var positionSummary: String { inner.positionSummary }
+}
+
 @Suite struct CheckpointEngineTests {
     static func makeEngine(_ source: ResumableCountingSource, _ sum: SummingOperator, workers: Int) -> Engine {
         Engine(
@@ -130,6 +160,15 @@ final class SummingOperator: CheckpointableOperator, @unchecked Sendable {
         #expect(snap.tasks.first { $0.name == "sum" }?.recordsIn == whole.total.count)
         #expect(snap.tasks.first { $0.name == "source" }?.recordsOut == 400 * 40)
         #expect(snap.decisions.contains { $0.kind == .restored })
+    }
+
+    @Test func checkpointsGoOnWhenTheClockStepsBackwards() throws {
+        let clock = JumpingClock()
+        let source = JumpingSource(ResumableCountingSource(batches: 800, perBatch: 10), clock: clock, jumpAt: 200)
+        let engine = Engine(source: source, tasks: [TaskSpec(name: "sum", op: SummingOperator(), queueCapacity: 4)], config: EngineConfig(workers: 2), clock: clock)
+        let images = Self.runCollecting(engine)
+        // Checkpoints every millisecond before the jump, and still after it (not an hour later).
+        #expect(images.filter { !$0.final && $0.blocks > 250 }.count >= 3, "\(images.map(\.blocks))")
     }
 
     @Test func aCheckpointOfAnotherPipelineIsRefusedNamingTheDifference() throws {

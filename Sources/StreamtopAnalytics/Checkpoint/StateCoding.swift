@@ -1,4 +1,3 @@
-import Foundation
 import Histogram
 import StreamtopEngine
 
@@ -47,9 +46,22 @@ extension StateWriter {
         for r in list { row(r) }
     }
 
-    /// Writes a histogram (its own Codable form: the library keeps its internals private).
+    /// Writes a histogram as its recorded values and counts. Not its Codable form: that decodes whatever
+    /// JSON it is given without checking it against the bucket layout, so a hand-edited checkpoint could
+    /// make a later read index out of range. Re-recording into a histogram of the known layout cannot.
     public mutating func histogram<C>(_ h: Histogram<C>) {
-        bytes((try? JSONEncoder().encode(h)).map(Array.init) ?? [])
+        var values: [UInt64] = []
+        var counts: [UInt64] = []
+        for v in h.recordedValues() {
+            values.append(v.value)
+            counts.append(UInt64(v.count))
+        }
+        // The lowest and highest buckets get the exact smallest and largest values recorded (the 100th
+        // percentile and the maximum are those, not their buckets' ends).
+        if let first = values.first, h.min > 0, h.valuesAreEquivalent(first, h.min) { values[0] = h.min }
+        if let last = values.last, h.valuesAreEquivalent(last, h.maxRecorded) { values[values.count - 1] = h.maxRecorded }
+        numbers(values)
+        numbers(counts)
     }
 }
 
@@ -89,13 +101,16 @@ extension StateReader {
         return list
     }
 
-    /// Reads a histogram written by `StateWriter.histogram`.
-    public mutating func histogram<C>(_ type: Histogram<C>.Type = Histogram<C>.self) throws -> Histogram<C> {
-        let data = try bytes()
-        do {
-            return try JSONDecoder().decode(Histogram<C>.self, from: Data(data))
-        } catch {
-            throw Damaged("a histogram does not decode (\(error))")
+    /// Reads a histogram written by `StateWriter.histogram` into `empty`, a histogram of the layout the
+    /// writer had (the same value in the same bucket gives the same percentiles, maximum and count).
+    public mutating func histogram<C>(into empty: Histogram<C>) throws -> Histogram<C> {
+        var h = empty
+        let values = try numbers(UInt64.self)
+        let counts = try numbers(UInt64.self)
+        try check(values.count == counts.count, "a histogram's values and counts differ in number")
+        for (v, n) in zip(values, counts) {
+            guard let c = C(exactly: n), h.record(v, count: c) else { throw Damaged("a histogram value \(v) ×\(n) does not fit its layout") }
         }
+        return h
     }
 }

@@ -48,6 +48,9 @@ public final class GroupOperator: OrderedOperator {
             return overflow ? (b < 0 ? .min : .max) : s
         }
 
+        /// A measure's histogram layout: up to 2^40, two significant digits.
+        static let emptyHistogram = Histogram<UInt32>(highestTrackableValue: 1 << 40, numberOfSignificantValueDigits: .two)
+
         func save(_ w: inout StateWriter) {
             w.int(count)
             w.i64(sum)
@@ -64,7 +67,7 @@ public final class GroupOperator: OrderedOperator {
             sum = try r.i64()
             min = try r.i64()
             max = try r.i64()
-            histogram = try r.bool() ? try r.histogram() : nil
+            histogram = try r.bool() ? try r.histogram(into: Stats.emptyHistogram) : nil
         }
 
         mutating func merge(_ o: Stats) {
@@ -177,7 +180,7 @@ public final class GroupOperator: OrderedOperator {
         if v < s.min { s.min = v }
         if v > s.max { s.max = v }
         if !spec.percentiles.isEmpty {
-            if s.histogram == nil { s.histogram = Histogram<UInt32>(highestTrackableValue: 1 << 40, numberOfSignificantValueDigits: .two) }
+            if s.histogram == nil { s.histogram = Stats.emptyHistogram }
             _ = s.histogram!.record(UInt64(max(0, min(v, 1 << 40))))
         }
     }

@@ -40,7 +40,9 @@ public struct AccessAggregate {
     /// Latest event time, or Int64.min when there are no records.
     public var lastEvent = Int64.min
     /// Time to serve requests (µs), for formats that log it ($request_time, %D…).
-    public var requestTime = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .two)
+    public var requestTime = AccessAggregate.emptyRequestTime
+    /// The request-time histogram's layout: up to an hour in µs, two significant digits.
+    static let emptyRequestTime = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .two)
 
     /// Creates empty aggregates.
     public init() {}
@@ -137,7 +139,7 @@ public struct AccessAggregate {
         clientSketch = try HyperLogLog(restoring: &r)
         pathSketch = try HyperLogLog(restoring: &r)
         minutes = try r.counts()
-        requestTime = try r.histogram()
+        requestTime = try r.histogram(into: AccessAggregate.emptyRequestTime)
     }
 
     /// Adds another slot's aggregates into these.

@@ -37,7 +37,8 @@ extension Engine {
     /// Call before `start`. Throws, changing nothing the caller keeps, when the checkpoint was taken by a
     /// pipeline of another shape (another task list, window, key…) or its state does not decode.
     @discardableResult
-    public func restore(_ image: CheckpointImage) throws -> String {
+    public func restore(_ image: CheckpointImage, readNanos: UInt64 = 0) throws -> String {
+        let t0 = clock.nanos()
         let here = checkpointShape()
         guard here == image.shape else {
             let diff = zip(here, image.shape).first { $0 != $1 }
@@ -71,8 +72,11 @@ extension Engine {
         checkpointStatus.restored = image.number
         let when = Self.clockTime(image.wallTime)
         let lines = tasks[0].recordsOut
-        let message = "restored checkpoint \(image.number) from \(when): \(lines.formatted()) lines, resuming \(resumed)"
-        logLocked(.engine, .restored, config.sourceName, "restored checkpoint \(image.number)", message, numbers: ["checkpoint": Double(image.number), "lines": Double(lines)])
+        let took = clock.nanos() &- t0
+        let message = "restored checkpoint \(image.number) from \(when): \(lines.formatted()) lines, resuming \(resumed) (read in \(Self.milliseconds(readNanos)), restored in \(Self.milliseconds(took)))"
+        logLocked(
+            .engine, .restored, config.sourceName, "restored checkpoint \(image.number)", message,
+            numbers: ["checkpoint": Double(image.number), "lines": Double(lines), "read_ms": Double(readNanos) / 1e6, "restore_ms": Double(took) / 1e6])
         cond.unlock()
         publish(tick: false)
         return message
@@ -142,7 +146,26 @@ extension Engine {
     /// true pause, when no worker can run.
     private func captureAndWriteLocked(_ settings: CheckpointSettings, final: Bool, drained: UInt64) {
         let t0 = clock.nanos()
-        let image = captureLocked(final: final)
+        checkpointNumber += 1
+        let number = checkpointNumber, blocks = tasks[0].quanta
+        let counters = tasks.map { [$0.recordsIn, $0.recordsOut, $0.filtered, $0.bytesIn, $0.bytesOut, $0.quanta] }
+        let capture = { self.capture(number: number, blocks: blocks, counters: counters, final: final) }
+        let image: CheckpointImage
+        if final {
+            // The end of the run: workers arriving at the end meanwhile would finish the operators, so
+            // the lock stays held.
+            image = capture()
+        } else {
+            // Captured without the lock, so the ticker keeps publishing and commands keep arriving while a
+            // large state is copied. Nothing can touch an operator meanwhile: every queue is empty and
+            // only this thread feeds them; `shutdown` waits for `capturing` before it finishes them.
+            capturing = true
+            cond.unlock()
+            image = capture()
+            cond.lock()
+            capturing = false
+            cond.broadcast()
+        }
         let t1 = clock.nanos()
         cond.unlock()
         let written = settings.write(image)
@@ -151,23 +174,20 @@ extension Engine {
         recordCheckpointLocked(image, written, drain: drained, capture: t1 &- t0, write: t2 &- t1)
     }
 
-    /// Captures the image (lock held, pipeline quiet: nothing runs an operator meanwhile; the ticker only
-    /// reads results, which the operators guard).
-    private func captureLocked(final: Bool) -> CheckpointImage {
-        checkpointNumber += 1
+    /// Captures the image (pipeline quiet: nothing runs an operator meanwhile; the ticker only reads
+    /// results, which the operators guard); the counters were read under the lock.
+    private func capture(number: Int, blocks: Int, counters: [[Int]], final: Bool) -> CheckpointImage {
         var position = StateWriter()
         let src = source as? CheckpointableSource
         src?.savePosition(&position)
-        let list = tasks.map { t -> CheckpointImage.Task in
+        let list = zip(tasks, counters).map { t, c -> CheckpointImage.Task in
             var w = StateWriter()
             let op = t.op as? CheckpointableOperator
             op?.saveState(&w)
-            return CheckpointImage.Task(
-                name: t.name, shape: op?.stateShape ?? "", counters: [t.recordsIn, t.recordsOut, t.filtered, t.bytesIn, t.bytesOut, t.quanta],
-                state: w.bytes)
+            return CheckpointImage.Task(name: t.name, shape: op?.stateShape ?? "", counters: c, state: w.bytes)
         }
         return CheckpointImage(
-            number: checkpointNumber, wallTime: Date().timeIntervalSince1970, blocks: tasks[0].quanta, source: position.bytes,
+            number: number, wallTime: Date().timeIntervalSince1970, blocks: blocks, source: position.bytes,
             sourceSummary: src?.positionSummary ?? "the input", tasks: list, final: final)
     }
 

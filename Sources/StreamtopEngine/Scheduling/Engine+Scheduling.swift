@@ -111,7 +111,8 @@ extension Engine {
     @discardableResult
     func checkFinishedLocked() -> Bool {
         if finished || operatorsFinished { return true }
-        guard sourceDone, tasks[0].running == 0 else { return false }
+        // Not while the source thread captures a checkpoint: finishing would change the state it reads.
+        guard sourceDone, tasks[0].running == 0, !capturing else { return false }
         for t in tasks.dropFirst() where t.running > 0 || t.inputs.contains(where: { !$0.queue.isEmpty || $0.reserved > 0 }) { return false }
         for t in tasks { t.finished = true }
         takeFinalCheckpointLocked()
