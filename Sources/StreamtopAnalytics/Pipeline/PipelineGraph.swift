@@ -32,6 +32,10 @@ public enum PipelineGraph {
             }
         }
         walk("parse", "")
+        if let dir = file.state {
+            let every = file.checkpointEvery.map { $0 == $0.rounded() ? "\(Int($0))s" : "\($0)s" } ?? "10s"
+            out.append("checkpoints in \(dir), every \(every) and on a clean stop")
+        }
         return out
     }
 
