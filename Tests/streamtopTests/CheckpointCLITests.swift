@@ -188,6 +188,37 @@ import Testing
         #expect(try stable(dir + "/report-2.json") == stable(dir + "/report-ref.json"))
     }
 
+    @Test func aFollowedPatternResumesOldFilesWhereTheyStoodAndReadsNewOnesWhole() throws {
+        let dir = try tempDir("pattern")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try generate(400, to: dir + "/full.log", seed: 3)
+        let lines = try String(contentsOfFile: dir + "/full.log", encoding: .utf8).split(separator: "\n")
+        let part = { (r: Range<Int>) in lines[r].joined(separator: "\n") + "\n" }
+        try FileManager.default.createDirectory(atPath: dir + "/logs", withIntermediateDirectories: true)
+        // What a.log holds before the watch starts is not counted (it starts at the end, like tail -F).
+        try part(0..<100).write(toFile: dir + "/logs/a.log", atomically: false, encoding: .utf8)
+        let args = ["watch", "logs/*.log", "--headless", "--state", "state", "--checkpoint-every", "100ms", "--snapshots", "snap.ndjson", "--every", "100ms"]
+        let first = try start(args, cwd: dir, stdout: dir + "/r1.json", stderr: dir + "/e1.txt")
+        for _ in 0..<100 where !FileManager.default.fileExists(atPath: dir + "/state/LOCK") { usleep(50_000) }
+        usleep(500_000)
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        // While down: 50 lines appended to a.log, and b.log appears with 200.
+        let h = try #require(FileHandle(forWritingAtPath: dir + "/logs/a.log"))
+        h.seekToEndOfFile()
+        h.write(Data(part(100..<150).utf8))
+        try h.close()
+        try part(150..<350).write(toFile: dir + "/logs/b.log", atomically: false, encoding: .utf8)
+        let second = try start(args, cwd: dir, stdout: dir + "/r2.json", stderr: dir + "/e2.txt")
+        #expect(waitForLines(250, in: dir + "/snap.ndjson"))
+        usleep(300_000)
+        kill(second.processIdentifier, SIGTERM)
+        second.waitUntilExit()
+        let data = try #require(contents(dir + "/r2.json"))
+        let report = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(report["lines"] as? Int == 250, "\(String(decoding: contents(dir + "/e2.txt") ?? Data(), as: UTF8.self))")
+    }
+
     /// One line on stderr, the expected start, a failure status.
     func expectRefusal(_ r: Run, _ start: String, sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(r.status != 0, sourceLocation: sourceLocation)

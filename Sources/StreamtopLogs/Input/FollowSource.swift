@@ -76,7 +76,8 @@ public final class FollowSource: LineSource {
         followers = []  // every stored property set before `makeChunker` (a method) is called below
         followers = all.enumerated().map { Follower(path: $0.element, index: $0.offset, chunker: makeChunker($0.offset, $0.element)) }
         for f in followers {
-            if openFile(f) && !fromStart { lseek(f.fd, 0, SEEK_END) }
+            // Offsets stay absolute (a checkpoint records them): starting at the end starts the chunker there.
+            if openFile(f) && !fromStart { f.chunker.resume(offset: Int64(lseek(f.fd, 0, SEEK_END)), lines: 0) }
         }
         lastExpansion = monotonicNanos()
     }
@@ -354,7 +355,15 @@ extension FollowSource: ResumableLineSource {
                 said.append("\(name) from its start (it was \(renamed ? "replaced" : "truncated") while streamtop was down and what was read is nowhere beside it: lines written after byte \(p.offset.formatted()) before that are lost)")
             }
         }
-        return said.isEmpty ? "the followed files from their end" : said.joined(separator: "; ")
+        // A file the checkpoint has no position for appeared after it (a pattern's new match, or a path that
+        // did not exist yet): all of it is new, so it is read from its start.
+        let known = Set(positions.map(\.path))
+        for f in followers where !known.contains(f.path) && f.fd >= 0 {
+            lseek(f.fd, 0, SEEK_SET)
+            f.chunker.reset()
+            said.append("\(Escaped.text(f.path)) from its start (new since the checkpoint)")
+        }
+        return said.isEmpty ? "the followed files where they stood" : said.joined(separator: "; ")
     }
 
     private func startRotated(_ f: Follower, fd: Int32, at p: FilePosition) {
