@@ -37,7 +37,12 @@ final class CheckpointSession {
 
     /// The session the options ask for, if any.
     static func open(_ options: RunOptions, outputs: OutputGuard) throws -> CheckpointSession? {
-        guard let dir = options.state else { return nil }
+        // Checked here, not when parsing: `run` may take the directory from its pipeline file.
+        guard let dir = options.state else {
+            if options.fresh { throw CLIError("--fresh needs --state (the directory whose checkpoint to replace)") }
+            if options.checkpointEvery != nil { throw CLIError("--checkpoint-every needs --state (where checkpoints go)") }
+            return nil
+        }
         return try CheckpointSession(directory: dir, fresh: options.fresh, intervalSeconds: Double(options.checkpointEvery?.milliseconds ?? 10_000) / 1000, outputs: outputs)
     }
 
@@ -49,6 +54,11 @@ final class CheckpointSession {
         let source = pipeline.blockSource
         (source.lines as? FollowSource)?.flushPartialLinesOnStop = false
         source.heartbeatSeconds = min(1, intervalSeconds)
+        if pipeline.analytics.contains(where: { $0.sink?.writesStandardOutput == true }) {
+            let note = "results written to standard output cannot be cut back: after a restart, the rows written since the last checkpoint come again"
+            engine.log(.engine, kind: .sourceEvent, task: "sink", action: "not resumable", reason: note)
+            said.append(note)
+        }
         if !source.isResumable {
             let note = "standard input cannot be resumed: checkpoints keep the counts, but a restarted run reads standard input from where it then stands"
             engine.log(.engine, kind: .sourceEvent, task: "source", action: "not resumable", reason: note)

@@ -175,8 +175,7 @@ struct RunOptions: ParsableArguments {
         if snapshots == "-" && !(headless && report == .none) { throw ValidationError("--snapshots - needs --headless --report none (standard output is the dashboard's or the report's)") }
         guard (256...(1 << 30)).contains(maxLineBytes) else { throw ValidationError("--max-line-bytes must be between 256 and 1073741824, got \(maxLineBytes)") }
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256, got \(workers)") }
-        if fresh && state == nil { throw ValidationError("--fresh needs --state (the directory whose checkpoint to replace)") }
-        if checkpointEvery != nil && state == nil { throw ValidationError("--checkpoint-every needs --state (where checkpoints go)") }
+        if state?.isEmpty == true { throw ValidationError("--state wants a directory, e.g. --state /var/lib/streamtop/site") }
         guard (1...4096).contains(queueCapacity) else { throw ValidationError("--queue-capacity must be between 1 and 4096, got \(queueCapacity)") }
     }
 }

@@ -134,7 +134,7 @@ import Testing
         return false
     }
 
-    @Test(arguments: ["append", "rename", "copytruncate"])
+    @Test(arguments: ["append", "rename", "copytruncate", "rename-twice", "copytruncate-twice"])
     func watchResumesThroughWhatHappenedWhileItWasDown(mode: String) throws {
         let dir = try tempDir("watch-\(mode)")
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -164,14 +164,32 @@ import Testing
             try h.close()
         }
         try appendText(b, log)
+        let truncate = { try FileHandle(forWritingAtPath: log).map { try $0.truncate(atOffset: 0); try $0.close() } }
         switch mode {
         case "rename":
             try FileManager.default.moveItem(atPath: log, toPath: log + ".1")
             try c.write(toFile: log, atomically: false, encoding: .utf8)
         case "copytruncate":
             try FileManager.default.copyItem(atPath: log, toPath: log + ".1")
-            try FileHandle(forWritingAtPath: log).map { try $0.truncate(atOffset: 0); try $0.close() }
+            try truncate()
             try appendText(c, log)
+        case "rename-twice", "copytruncate-twice":
+            // logrotate with rotate 2, run twice while streamtop is down: the first rotated file holds the end
+            // of what was read, the second a whole generation written in between.
+            let (c1, c2) = (String(c.split(separator: "\n").prefix(1500).joined(separator: "\n") + "\n"), String(c.split(separator: "\n").dropFirst(1500).joined(separator: "\n") + "\n"))
+            for (i, next) in [c1, c2].enumerated() {
+                if FileManager.default.fileExists(atPath: log + ".1") { try FileManager.default.moveItem(atPath: log + ".1", toPath: log + ".2") }
+                if mode == "rename-twice" {
+                    try FileManager.default.moveItem(atPath: log, toPath: log + ".1")
+                    FileManager.default.createFile(atPath: log, contents: nil)
+                } else {
+                    try FileManager.default.copyItem(atPath: log, toPath: log + ".1")
+                    try truncate()
+                }
+                usleep(20_000)  // distinct modification times
+                try appendText(next, log)
+                _ = i
+            }
         default:
             try appendText(c, log)
         }
@@ -183,7 +201,7 @@ import Testing
         let err = String(decoding: contents(dir + "/err-2.txt") ?? Data(), as: UTF8.self)
         #expect(second.terminationStatus == 0, "\(err)")
         #expect(err.contains("restored checkpoint"), "\(err)")
-        if mode != "append" { #expect(err.contains("access.log.1 from byte"), "\(err)") }
+        if mode != "append" { #expect(err.contains(mode.hasSuffix("twice") ? "access.log.2 from byte" : "access.log.1 from byte"), "\(err)") }
         #expect(contents(dir + "/win.ndjson") == contents(dir + "/ref.ndjson"))
         #expect(try stable(dir + "/report-2.json") == stable(dir + "/report-ref.json"))
     }
@@ -258,7 +276,7 @@ import Testing
         var bytes = try #require(contents(state))
         bytes[bytes.count / 2] ^= 0x40
         try bytes.write(to: URL(fileURLWithPath: state))
-        expectRefusal(try run(replay + ["--state", "st"], cwd: dir), "checkpoint 2 in st is damaged: the checksum of state.bin does not match its manifest; use --fresh")
+        expectRefusal(try run(replay + ["--state", "st"], cwd: dir), "checkpoint 2 in st is damaged: the checksum of state.bin and its seed does not match its manifest; use --fresh")
         #expect(try run(replay + ["--state", "st", "--fresh", "--window", "1m", "--results", "w.ndjson"], cwd: dir).status == 0)
         expectRefusal(try run(replay + ["--state", "st", "--window", "5m", "--results", "w.ndjson"], cwd: dir), "checkpoint 2 was taken by another pipeline: the pipeline has 'window: window windows=300")
         let manifest = dir + "/st/" + (try #require(try FileManager.default.contentsOfDirectory(atPath: dir + "/st").first { $0.hasPrefix("checkpoint-") })) + "/MANIFEST"
@@ -272,11 +290,71 @@ import Testing
         try Data(try #require(contents(dir + "/in.log")).prefix(50_000)).write(to: URL(fileURLWithPath: dir + "/copy.log"))
         expectRefusal(try run(["replay", "copy.log", "--speed", "max", "--headless", "--report", "none", "--state", "st3"], cwd: dir), "copy.log is shorter than when the checkpoint was taken")
 
+        // The list of inputs must be the one read: reordered is refused, the same file spelled otherwise is not.
+        try FileManager.default.copyItem(atPath: dir + "/in.log", toPath: dir + "/other.log")
+        let two = ["--speed", "max", "--headless", "--report", "none", "--state", "st5", "--checkpoint-every", "10ms"]
+        #expect(try run(["replay", "in.log", "other.log"] + two, cwd: dir).status == 0)
+        expectRefusal(try run(["replay", "other.log", "in.log"] + two, cwd: dir), "the checkpoint read in.log as input 1, this run gives other.log, another file")
+        #expect(try run(["replay", "./in.log", "other.log"] + two, cwd: dir).status == 0)
+
+        // A refused restart changes no output; another results or rejects path is refused.
+        let windowed = ["replay", "in.log", "--speed", "max", "--headless", "--report", "none", "--window", "1m", "--state", "st6"]
+        #expect(try run(windowed + ["--results", "w6.ndjson", "--rejects", "r6.txt"], cwd: dir).status == 0)
+        let written = contents(dir + "/w6.ndjson")
+        try "not a log\n".write(toFile: dir + "/in.log.bak", atomically: true, encoding: .utf8)
+        try FileManager.default.moveItem(atPath: dir + "/in.log", toPath: dir + "/in.log.orig")
+        try FileManager.default.moveItem(atPath: dir + "/in.log.bak", toPath: dir + "/in.log")
+        expectRefusal(try run(windowed + ["--results", "w6.ndjson", "--rejects", "r6.txt"], cwd: dir), "in.log is shorter than when the checkpoint was taken")
+        #expect(contents(dir + "/w6.ndjson") == written)
+        try FileManager.default.removeItem(atPath: dir + "/in.log")
+        try FileManager.default.moveItem(atPath: dir + "/in.log.orig", toPath: dir + "/in.log")
+        try "keep me\n".write(toFile: dir + "/precious.txt", atomically: true, encoding: .utf8)
+        expectRefusal(try run(windowed + ["--results", "w6.ndjson", "--rejects", "precious.txt"], cwd: dir), "the checkpoint wrote the rejects file to r6.txt, this run to precious.txt")
+        #expect(contents(dir + "/precious.txt") == Data("keep me\n".utf8))
+        #expect(contents(dir + "/w6.ndjson") == written)
+        try FileManager.default.removeItem(atPath: dir + "/w6.ndjson")
+        // (A file created anew may get the deleted one's inode back: then its length gives it away.)
+        let deleted = try run(windowed + ["--results", "w6.ndjson", "--rejects", "r6.txt"], cwd: dir)
+        #expect(deleted.status != 0)
+        #expect(deleted.stderr.contains("results file w6.ndjson is not the file the checkpoint wrote") || deleted.stderr.contains("results file w6.ndjson holds 0 bytes but the checkpoint recorded"), "\(deleted.stderr)")
+
+        // The seed is covered by the checksum: an edited seed would count keys under the wrong hash.
+        let st6 = dir + "/st6/" + (try #require(try FileManager.default.contentsOfDirectory(atPath: dir + "/st6").first { $0.hasPrefix("checkpoint-") }))
+        let m6 = try String(contentsOfFile: st6 + "/MANIFEST", encoding: .utf8)
+        let edited = m6.split(separator: "\n").map { $0.hasPrefix("seed ") ? "seed 0x2" : String($0) }.joined(separator: "\n") + "\n"
+        try edited.write(toFile: st6 + "/MANIFEST", atomically: true, encoding: .utf8)
+        expectRefusal(try run(windowed + ["--results", "w7.ndjson", "--rejects", "r6.txt"], cwd: dir), "checkpoint 2 in st6 is damaged: the checksum of state.bin and its seed")
+
+        // --fresh deletes only its own checkpoints: a folder with the same name holding other files stays.
+        try FileManager.default.createDirectory(atPath: dir + "/st7/checkpoint-100000", withIntermediateDirectories: true)
+        try "weights".write(toFile: dir + "/st7/checkpoint-100000/model.bin", atomically: true, encoding: .utf8)
+        expectRefusal(try run(replay + ["--state", "st7", "--fresh"], cwd: dir), "st7/checkpoint-100000 is not a streamtop checkpoint (it holds other files)")
+        #expect(FileManager.default.fileExists(atPath: dir + "/st7/checkpoint-100000/model.bin"))
+
+        // Another filter is another pipeline.
+        #expect(try run(replay + ["--state", "st8", "--filter", "status >= 500"], cwd: dir).status == 0)
+        expectRefusal(try run(replay + ["--state", "st8", "--filter", "status < 500"], cwd: dir), "checkpoint 2 was taken by another pipeline: the pipeline has 'filter: filter")
+
         // Standard input cannot be resumed: said once; the counts are still checkpointed.
         let stdin = try run(["watch", "-", "--headless", "--state", "st4"], stdin: try #require(contents(dir + "/in.log")), cwd: dir)
         #expect(stdin.status == 0)
         #expect(stdin.stderr.contains("standard input cannot be resumed"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/st4").contains { $0.hasPrefix("checkpoint-") })
+    }
+
+    @Test func aPipelineFileKeepsItsStateWhereItSays() throws {
+        let dir = try tempDir("file-state")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try generate(5000, to: dir + "/in.log")
+        let text = "state = \"kept\"\n[source]\nfiles = [\"in.log\"]\n\n[[task]]\nname = \"w\"\noperator = \"window\"\nevery = \"1m\"\nresults = \"w.ndjson\"\n"
+        try text.write(toFile: dir + "/p.toml", atomically: true, encoding: .utf8)
+        let first = try run(["run", "p.toml", "--headless", "--report", "none", "--checkpoint-every", "50ms"], cwd: dir)
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/kept").contains { $0.hasPrefix("checkpoint-") })
+        let again = try run(["run", "p.toml", "--headless", "--report", "none"], cwd: dir)
+        #expect(again.stderr.contains("restored checkpoint"), "\(again.stderr)")
+        let fresh = try run(["run", "p.toml", "--headless", "--report", "none", "--fresh"], cwd: dir)
+        #expect(fresh.status == 0 && !fresh.stderr.contains("restored"), "\(fresh.stderr)")
     }
 
     @Test func aFullDiskFailsTheCheckpointNotTheRun() throws {

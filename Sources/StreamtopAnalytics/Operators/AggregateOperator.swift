@@ -83,7 +83,7 @@ public final class AggregateOperator: StreamOperator {
 }
 
 extension AggregateOperator: CheckpointableOperator {
-    public var stateShape: String { "aggregate" }
+    public var stateShape: String { "aggregate max_keys=\(slots[0].state.withLock { $0.keyLimit })" }
 
     /// Writes the slots merged into one: a restored run may have another worker count, and merging is
     /// exact (counts add, sketches take maxima), so the report is the same either way.

@@ -21,3 +21,10 @@ public final class FilterOperator: StreamOperator {
         return OperatorOutput(batch: batch.derived(payload: out, records: kept.count), filtered: dropped)
     }
 }
+
+extension FilterOperator: CheckpointableOperator {
+    /// No state, but part of the pipeline's shape: a checkpoint of another filter would mix two selections.
+    public var stateShape: String { "filter \(StateShape.digest(String(describing: expression)))" }
+    public func saveState(_ w: inout StateWriter) {}
+    public func restoreState(_ r: inout StateReader) throws {}
+}

@@ -83,3 +83,10 @@ public final class MapOperator: StreamOperator {
         return OperatorOutput(batch: batch.derived(payload: out, records: records.count))
     }
 }
+
+extension MapOperator: CheckpointableOperator {
+    /// No state (its caches are caches), but its options shape what every later task counts.
+    public var stateShape: String { "map \(StateShape.digest(String(describing: options)))" }
+    public func saveState(_ w: inout StateWriter) {}
+    public func restoreState(_ r: inout StateReader) throws {}
+}

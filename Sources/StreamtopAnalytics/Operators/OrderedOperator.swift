@@ -231,6 +231,9 @@ open class OrderedOperator: StreamOperator, CheckpointableOperator {
         try r.section("windows of \(name)") { try restoreWindows(&$0) }
     }
 
+    /// Cuts the results file back to the checkpoint.
+    public func commitRestore() throws { try sink?.commitRestore() }
+
     /// Ends the task: consumes slices still waiting, emits everything open, finishes the sink, and returns
     /// the final result. Runs once (later calls only return the result); the engine calls it at the end of
     /// the input (or after a shutdown), when no worker runs the task.

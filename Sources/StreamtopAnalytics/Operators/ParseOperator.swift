@@ -46,7 +46,7 @@ public final class ParseOperator: StreamOperator {
 }
 
 extension ParseOperator: CheckpointableOperator {
-    public var stateShape: String { "parse" }
+    public var stateShape: String { "parse format=\(formatChoice.requested) max_line=\(maxLineBytes)" }
 
     /// The malformed-line counts and rejects file, and the detected format.
     public func saveState(_ w: inout StateWriter) {
@@ -59,4 +59,6 @@ extension ParseOperator: CheckpointableOperator {
         let name = try r.string()
         if !name.isEmpty { formatChoice.adopt(detected: name) }
     }
+
+    public func commitRestore() throws { try quarantine.commitRestore() }
 }

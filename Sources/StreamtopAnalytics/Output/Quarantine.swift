@@ -102,6 +102,10 @@ public final class Quarantine: @unchecked Sendable {
                 w.bytes(r.bytes)
             }
         }
+        let id = file?.identity ?? (device: 0, inode: 0)
+        w.string(file?.path ?? "")
+        w.u64(id.device)
+        w.u64(id.inode)
         w.i64(file?.length ?? -1)
     }
 
@@ -116,12 +120,28 @@ public final class Quarantine: @unchecked Sendable {
             guard let reason = MalformedReason(rawValue: try r.int()) else { throw StateReader.Damaged("unknown malformed reason") }
             recent.append(Rejected(source: source, line: line, reason: reason, bytes: try r.bytes()))
         }
+        let path = try r.string(), device = try r.u64(), inode = try r.u64()
         let length = try r.i64()
-        if let file, length >= 0 { try file.truncate(to: length) }
+        if let file {
+            guard length >= 0 else {
+                throw SourceError("the checkpoint kept no rejects file, this run writes \(Escaped.text(file.path)): give the same outputs, or use --fresh")
+            }
+            try file.checkResume(path: path, device: device, inode: inode, length: length)
+        }
         state.withLock { s in
             s.counts = counts
             s.recent = recent
         }
+        pendingLength = file == nil ? -1 : length
+    }
+
+    private var pendingLength: Int64 = -1
+
+    /// Cuts the rejects file back to the checkpoint (after every task accepted it).
+    public func commitRestore() throws {
+        guard let file, pendingLength >= 0 else { return }
+        try file.truncate(to: pendingLength)
+        pendingLength = -1
     }
 
     /// The most recent rejected lines, oldest first.

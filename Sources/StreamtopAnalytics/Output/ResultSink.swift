@@ -106,11 +106,15 @@ public final class ResultSink: @unchecked Sendable {
         }
     }
 
-    /// Writes what a checkpoint keeps: the results file's length, the CSV header, rows written and the
-    /// rows the snapshot file shows.
+    /// Writes what a checkpoint keeps: the results file (path, identity, length), the CSV header, rows
+    /// written and the rows the snapshot file shows.
     public func saveState(_ w: inout StateWriter) {
         lock.lock()
         defer { lock.unlock() }
+        let id = handle?.identity ?? (device: 0, inode: 0)
+        w.string(handle?.path ?? "")
+        w.u64(id.device)
+        w.u64(id.inode)
         w.i64(handle?.length ?? -1)
         w.bool(header != nil)
         if let header { w.rows([ResultRow(names: header)]) }
@@ -118,19 +122,35 @@ public final class ResultSink: @unchecked Sendable {
         w.rows(snapshotPath == nil ? [] : recent)
     }
 
-    /// Restores a saved state and cuts the results file back to its length then.
+    /// Restores a saved state after checking the results file is the one written then (it is cut back
+    /// to its length at the checkpoint by `commitRestore`).
     public func restoreState(_ r: inout StateReader) throws {
+        let path = try r.string(), device = try r.u64(), inode = try r.u64()
         let length = try r.i64()
         let names = try r.bool() ? try r.rows().first?.names : nil
         let count = try r.int()
         let rows = try r.rows()
+        try r.check((handle == nil) == (length < 0), "the checkpoint \(length < 0 ? "has no" : "has a") results file for task '\(task)'")
+        if let handle, length >= 0 { try handle.checkResume(path: path, device: device, inode: inode, length: length) }
         lock.lock()
         defer { lock.unlock() }
-        if let handle, length >= 0 { try handle.truncate(to: length) }
         header = names
         written = count
         recent = rows
+        pendingLength = length
     }
+
+    /// Cuts the results file back to the checkpoint (after every task accepted it).
+    public func commitRestore() throws {
+        guard let handle, pendingLength >= 0 else { return }
+        try handle.truncate(to: pendingLength)
+        pendingLength = -1
+    }
+
+    /// Whether results go to standard output (which a restart cannot cut back).
+    public var writesStandardOutput: Bool { handle.map { !$0.isRegularFile && $0.path == "standard output" } ?? false }
+
+    private var pendingLength: Int64 = -1
 
     /// Writes the final snapshot (also when no row was produced).
     public func finish() {

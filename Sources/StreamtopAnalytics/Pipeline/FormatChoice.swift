@@ -16,12 +16,19 @@ public final class FormatChoice: @unchecked Sendable {
     /// The detection, once it happened.
     public private(set) var detection: FormatDetector.Detection?
 
+    /// What was asked for: `auto`, or the fixed format's name (part of a checkpoint's shape).
+    public private(set) var requested: String
+
     /// A fixed format.
-    public init(_ format: LogFormat) { chosen = format }
+    public init(_ format: LogFormat) {
+        chosen = format
+        requested = format.name
+    }
 
     /// A format to detect from the first block.
     public static func auto() -> FormatChoice {
         let c = FormatChoice(.combined)
+        c.requested = "auto"
         c.needsDetection.store(true, ordering: .relaxed)
         return c
     }

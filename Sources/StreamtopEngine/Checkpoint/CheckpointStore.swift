@@ -75,7 +75,30 @@ public final class CheckpointStore: @unchecked Sendable {
     /// The numbers of the complete checkpoints in the directory, newest first.
     public func checkpointNumbers() -> [Int] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-        return names.compactMap { $0.hasPrefix("checkpoint-") ? Int($0.dropFirst("checkpoint-".count)) : nil }.sorted(by: >)
+        return names.compactMap { name -> Int? in
+            // Exactly the names this store writes (checkpoint-000042): other folders are not its own.
+            guard name.hasPrefix("checkpoint-"), let n = Int(name.dropFirst("checkpoint-".count)), n > 0,
+                path + "/" + name == folder(n)
+            else { return nil }
+            return n
+        }.sorted(by: >)
+    }
+
+    /// Whether a checkpoint folder holds only what this store writes (so deleting it destroys nothing else).
+    func isOwn(_ number: Int) -> Bool {
+        let dir = folder(number)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        guard Set(names).isSubset(of: ["MANIFEST", "state.bin"]) else { return false }
+        guard names.contains("MANIFEST") else { return true }
+        let head = (try? String(contentsOfFile: dir + "/MANIFEST", encoding: .utf8))?.prefix(20)
+        return head.map { $0.hasPrefix("streamtop-checkpoint") } ?? true
+    }
+
+    /// Fails for a folder named like a checkpoint that holds something else.
+    private func checkOwn(_ number: Int) throws {
+        guard isOwn(number) else {
+            throw CheckpointFailure("\(folder(number)) is not a streamtop checkpoint (it holds other files); move it away or give another --state")
+        }
     }
 
     private func folder(_ number: Int) -> String { path + "/checkpoint-" + String(format: "%06d", number) }
@@ -84,6 +107,7 @@ public final class CheckpointStore: @unchecked Sendable {
     /// damaged or foreign one is an error naming what is wrong, never skipped in silence.
     public func loadLatest() throws -> Loaded? {
         guard let number = checkpointNumbers().first else { return nil }
+        try checkOwn(number)
         let dir = folder(number)
         let name = "checkpoint \(number) in \(path)"
         guard let manifestText = try? String(contentsOfFile: dir + "/MANIFEST", encoding: .utf8) else {
@@ -106,11 +130,12 @@ public final class CheckpointStore: @unchecked Sendable {
         guard let size = fields["bytes"].flatMap(Int.init), size == bytes.count else {
             throw CheckpointFailure("\(name) is damaged: state.bin holds \(bytes.count) bytes, the manifest says \(fields["bytes"] ?? "nothing"); use --fresh to start over")
         }
-        guard let sum = fields["checksum"], sum == Self.hex(Self.checksum(bytes)) else {
-            throw CheckpointFailure("\(name) is damaged: the checksum of state.bin does not match its manifest; use --fresh to start over")
-        }
-        guard let seedText = fields["seed"], let seed = UInt64(seedText.dropFirst(2), radix: 16) else {
+        guard let seedText = fields["seed"], seedText.hasPrefix("0x"), let seed = UInt64(seedText.dropFirst(2), radix: 16) else {
             throw CheckpointFailure("\(name) is damaged: its manifest has no hash seed; use --fresh to start over")
+        }
+        // The seed is covered too: tables restored under another seed would count their keys wrong.
+        guard let sum = fields["checksum"], sum == Self.hex(Self.checksum(bytes, seed: seed)) else {
+            throw CheckpointFailure("\(name) is damaged: the checksum of state.bin and its seed does not match its manifest; use --fresh to start over")
         }
         let image: CheckpointImage
         do {
@@ -126,6 +151,7 @@ public final class CheckpointStore: @unchecked Sendable {
 
     /// Deletes every checkpoint (`--fresh`).
     public func removeAll() throws {
+        for n in checkpointNumbers() { try checkOwn(n) }
         for n in checkpointNumbers() {
             do {
                 try FileManager.default.removeItem(atPath: folder(n))
@@ -145,7 +171,7 @@ public final class CheckpointStore: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: tmp)
         var manifest = "streamtop-checkpoint \(Self.version)\nnumber \(image.number)\n"
         manifest += "time \(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: image.wallTime)))\n"
-        manifest += "seed \(Self.hex(seed))\nfinal \(image.final)\nbytes \(bytes.count)\nchecksum \(Self.hex(Self.checksum(bytes)))\n"
+        manifest += "seed \(Self.hex(seed))\nfinal \(image.final)\nbytes \(bytes.count)\nchecksum \(Self.hex(Self.checksum(bytes, seed: seed)))\n"
         manifest += "position \(image.sourceSummary.replacingOccurrences(of: "\n", with: " "))\n"
         for line in image.shape { manifest += "shape \(line.replacingOccurrences(of: "\n", with: " "))\n" }
         do {
@@ -161,7 +187,7 @@ public final class CheckpointStore: @unchecked Sendable {
             try? FileManager.default.removeItem(atPath: tmp)
             return .failure(CheckpointFailure("cannot write checkpoint \(image.number) to \(path): \(error)"))
         }
-        for n in checkpointNumbers() where n != image.number {
+        for n in checkpointNumbers() where n != image.number && isOwn(n) {
             try? FileManager.default.removeItem(atPath: folder(n))
         }
         return .success(bytes.count + manifest.utf8.count)
@@ -188,9 +214,9 @@ public final class CheckpointStore: @unchecked Sendable {
         _ = fsync(fd)
     }
 
-    /// A 64-bit checksum of the state, 8 bytes at a time (a damaged byte anywhere changes it).
-    public static func checksum(_ bytes: [UInt8]) -> UInt64 {
-        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(bytes.count)
+    /// A 64-bit checksum of the state and the seed, 8 bytes at a time (a damaged byte anywhere changes it).
+    public static func checksum(_ bytes: [UInt8], seed: UInt64) -> UInt64 {
+        var h: UInt64 = (0x9E37_79B9_7F4A_7C15 ^ UInt64(bytes.count)) &* 0xFF51_AFD7_ED55_8CCD ^ seed
         bytes.withUnsafeBytes { raw in
             var i = 0
             while i + 8 <= raw.count {

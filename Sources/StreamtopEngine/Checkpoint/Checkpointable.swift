@@ -8,8 +8,15 @@ public protocol CheckpointableOperator: StreamOperator {
     var stateShape: String { get }
     /// Writes the whole state.
     func saveState(_ w: inout StateWriter)
-    /// Replaces the state with a saved one (the operator is fresh and not yet started).
+    /// Replaces the state with a saved one (the operator is fresh and not yet started). Checks its outputs
+    /// (a results file still the one written, and long enough) but does not change them yet.
     func restoreState(_ r: inout StateReader) throws
+    /// Once every task and the input accepted the checkpoint: cuts the outputs back to it.
+    func commitRestore() throws
+}
+
+extension CheckpointableOperator {
+    public func commitRestore() throws {}
 }
 
 /// A source whose read position a checkpoint keeps, so a restarted run reads on from there.

@@ -46,21 +46,30 @@ extension Engine {
                 ?? "the pipeline has \(here.count) tasks, the checkpoint \(image.shape.count)"
             throw CheckpointFailure("checkpoint \(image.number) was taken by another pipeline: \(what)")
         }
+        // Inputs first, then every state; outputs are cut back only once all of it was accepted, so a
+        // refused restart leaves every file as it found it.
+        var resumed = "the input (not resumable)"
+        if let s = source as? CheckpointableSource {
+            var r = StateReader(image.source)
+            do {
+                resumed = try s.restorePosition(&r)
+            } catch let damaged as StateReader.Damaged {
+                throw CheckpointFailure("checkpoint \(image.number) is damaged: the input positions do not decode (\(damaged))")
+            }
+        }
+        var restored: [CheckpointableOperator] = []
         for (t, saved) in zip(tasks, image.tasks) {
             guard let op = t.op as? CheckpointableOperator else { continue }
             var r = StateReader(saved.state)
             do {
                 try op.restoreState(&r)
                 try r.check(r.isAtEnd, "bytes left over")
-            } catch {
-                throw CheckpointFailure("checkpoint \(image.number) is damaged: the state of task '\(t.name)' does not decode (\(error))")
+            } catch let damaged as StateReader.Damaged {
+                throw CheckpointFailure("checkpoint \(image.number) is damaged: the state of task '\(t.name)' does not decode (\(damaged))")
             }
+            restored.append(op)
         }
-        var resumed = "the input (not resumable)"
-        if let s = source as? CheckpointableSource {
-            var r = StateReader(image.source)
-            resumed = try s.restorePosition(&r)
-        }
+        for op in restored { try op.commitRestore() }
         cond.lock()
         for (t, saved) in zip(tasks, image.tasks) where saved.counters.count == 6 {
             let c = saved.counters

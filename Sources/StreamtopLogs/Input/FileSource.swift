@@ -129,6 +129,8 @@ public final class FileSource: LineSource {
 
     /// The position at the end of the last file read to its end.
     private var lastFinished: FilePosition?
+    /// Device and inode of each input opened so far (a checkpoint keeps them).
+    private var opened: [Int: (UInt64, UInt64)] = [:]
 
     /// A truncated or corrupt gzip file, found at the end of the lines that could be read from it.
     private var pendingDamage: String?
@@ -157,6 +159,8 @@ public final class FileSource: LineSource {
         } else {
             fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { throw SourceError("cannot open \(path): \(String(cString: strerror(errno)))") }
+            let id = FilePosition.identity(fd: fd)
+            opened[i] = (id.device, id.inode)
             if FileSource.isGzip(fd) {
                 // zlib takes over the descriptor (and closes it).
                 guard let g = gzdopen(fd, "rb") else { throw SourceError("cannot read \(path): not a readable gzip file") }
@@ -171,10 +175,23 @@ public final class FileSource: LineSource {
 extension FileSource: ResumableLineSource {
     public var isResumable: Bool { !paths.contains("-") }
 
-    /// The file being read and how far, or (after the last one) the end of the list.
+    /// One entry per input: the files read to their end (`offset` -1, with the identity they had), the one
+    /// being read and how far (after the last one: the last one at its end), those not opened yet (-2).
     public func positions() -> [FilePosition] {
-        guard index < paths.count, fd >= 0 || gz != nil else { return lastFinished.map { [$0] } ?? [] }
-        return [position(index: index, offset: chunker.offset, lines: chunker.linesHandedOut, skipping: chunker.skipping)]
+        guard index < paths.count, fd >= 0 || gz != nil else {
+            guard let last = lastFinished else { return [] }
+            return listed(current: last)
+        }
+        return listed(current: position(index: index, offset: chunker.offset, lines: chunker.linesHandedOut, skipping: chunker.skipping))
+    }
+
+    /// The full list around the current file's position (a paced replay passes where its lines end).
+    public func listed(current: FilePosition) -> [FilePosition] {
+        paths.indices.map { i in
+            if i == current.index { return current }
+            let id = opened[i] ?? (0, 0)
+            return FilePosition(path: paths[i], index: i, device: id.0, inode: id.1, offset: i < current.index ? -1 : -2, lines: 0, skipping: false, fingerprint: 0)
+        }
     }
 
     /// The position `offset` bytes into the current file (a paced replay hands out less than was read).
@@ -196,10 +213,18 @@ extension FileSource: ResumableLineSource {
     }
 
     public func resume(at positions: [FilePosition]) throws -> String {
-        guard let p = positions.first else { return "from the start" }
-        guard p.index < paths.count, paths[p.index] == p.path else {
-            let here = p.index < paths.count ? Escaped.text(paths[p.index]) : "has \(paths.count) inputs"
-            throw SourceError("the checkpoint read \(Escaped.text(p.path)) as input \(p.index + 1), this run \(here); give the same inputs, or use --fresh")
+        guard let p = positions.first(where: { $0.offset >= 0 }) else { return "from the start" }
+        guard positions.count == paths.count, p.index < paths.count else {
+            throw SourceError("the checkpoint read \(positions.count) inputs, this run gives \(paths.count); give the same inputs, or use --fresh")
+        }
+        // Every input up to the current one must be the file read then (the same file, whatever the path
+        // is spelled: ./a.log is a.log): a reordered or changed list would count a file twice or never.
+        for saved in positions where saved.index <= p.index && saved.device != 0 {
+            var st = stat()
+            let same = stat(paths[saved.index], &st) == 0 && UInt64(st.st_dev) == saved.device && UInt64(st.st_ino) == saved.inode
+            guard same || (saved.index == p.index) else {
+                throw SourceError("the checkpoint read \(Escaped.text(saved.path)) as input \(saved.index + 1), this run gives \(Escaped.text(paths[saved.index])), another file; give the same inputs, or use --fresh")
+            }
         }
         closeCurrent()
         index = p.index

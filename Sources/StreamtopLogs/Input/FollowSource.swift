@@ -22,6 +22,9 @@ public final class FollowSource: LineSource {
         var rotatedFd: Int32 = -1
         var rotatedChunker: LineChunker?
         var graceUntil: UInt64 = 0
+        /// Older generations still to read after the rotated file, oldest first (found when a restart
+        /// sees the log rotated more than once while streamtop was down).
+        var backlog: [(fd: Int32, chunker: LineChunker)] = []
         /// The first bytes of the file as read (up to `headBytes`): a copy-truncate that regrows past the
         /// read position within one poll changes them, which the size alone cannot show.
         var head: [UInt8] = []
@@ -86,6 +89,7 @@ public final class FollowSource: LineSource {
         for f in followers {
             if f.fd >= 0 { close(f.fd) }
             if f.rotatedFd >= 0 { close(f.rotatedFd) }
+            for b in f.backlog { close(b.fd) }
         }
     }
 
@@ -147,6 +151,15 @@ public final class FollowSource: LineSource {
         // The renamed-away file first: its lines are older.
         if f.rotatedFd >= 0, let rc = f.rotatedChunker {
             if case .block(let b) = try rc.read(from: f.rotatedFd) { return b }
+            // A newer generation waits: this one is complete, no writer can add to it any more.
+            if !f.backlog.isEmpty {
+                close(f.rotatedFd)
+                let next = f.backlog.removeFirst()
+                (f.rotatedFd, f.rotatedChunker) = (next.fd, next.chunker)
+                f.graceUntil = monotonicNanos() + UInt64(rotationGrace * 1e9)
+                if let tail = rc.flush() { return tail }
+                return try poll(f)
+            }
             if monotonicNanos() > f.graceUntil {
                 close(f.rotatedFd)
                 f.rotatedFd = -1
@@ -350,7 +363,9 @@ extension FollowSource: ResumableLineSource {
             let renamed = f.fd < 0 || FilePosition.identity(fd: f.fd) != (p.device, p.inode)
             if let (fd, found) = openMatching(p, besides: p.path, sameInode: renamed) {
                 startRotated(f, fd: fd, at: p)
-                said.append("\(Escaped.text(found)) from byte \(p.offset.formatted()) (\(name) was rotated while streamtop was down), then the new \(name) from its start")
+                let middle = queueGenerations(f, newerThan: fd, besides: found)
+                let between = middle.isEmpty ? "" : ", then " + middle.map { Escaped.text($0) + " whole" }.joined(separator: ", ")
+                said.append("\(Escaped.text(found)) from byte \(p.offset.formatted()) (\(name) was rotated while streamtop was down)\(between), then the new \(name) from its start")
             } else {
                 said.append("\(name) from its start (it was \(renamed ? "replaced" : "truncated") while streamtop was down and what was read is nowhere beside it: lines written after byte \(p.offset.formatted()) before that are lost)")
             }
@@ -364,6 +379,38 @@ extension FollowSource: ResumableLineSource {
             said.append("\(Escaped.text(f.path)) from its start (new since the checkpoint)")
         }
         return said.isEmpty ? "the followed files where they stood" : said.joined(separator: "; ")
+    }
+
+    /// Rotated generations written after the file the checkpoint was reading (their name starts with the
+    /// log's, they changed after it did), queued oldest first to be read whole before the new file: a log
+    /// rotated twice while streamtop was down leaves one between the old file and the new.
+    private func queueGenerations(_ f: Follower, newerThan oldFD: Int32, besides old: String) -> [String] {
+        var oldStat = stat(), current = stat()
+        guard fstat(oldFD, &oldStat) == 0 else { return [] }
+        let hasCurrent = stat(f.path, &current) == 0
+        let dir = (f.path as NSString).deletingLastPathComponent
+        let base = (f.path as NSString).lastPathComponent
+        var found: [(path: String, time: timespec)] = []
+        let compressed = [".gz", ".bz2", ".xz", ".zst", ".lz4", ".Z"]
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: dir.isEmpty ? "." : dir)) ?? []
+        where name.hasPrefix(base + ".") && !compressed.contains(where: { name.hasSuffix($0) }) {
+            let candidate = dir.isEmpty ? name : dir + "/" + name
+            var st = stat()
+            guard candidate != old, stat(candidate, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
+            guard st.st_ino != oldStat.st_ino || st.st_dev != oldStat.st_dev else { continue }
+            if hasCurrent && st.st_ino == current.st_ino && st.st_dev == current.st_dev { continue }
+            let newer = st.st_mtim.tv_sec > oldStat.st_mtim.tv_sec || (st.st_mtim.tv_sec == oldStat.st_mtim.tv_sec && st.st_mtim.tv_nsec > oldStat.st_mtim.tv_nsec)
+            if newer { found.append((candidate, st.st_mtim)) }
+        }
+        found.sort { $0.time.tv_sec != $1.time.tv_sec ? $0.time.tv_sec < $1.time.tv_sec : $0.time.tv_nsec < $1.time.tv_nsec }
+        var queued: [String] = []
+        for g in found {
+            let fd = open(g.path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+            guard fd >= 0 else { continue }
+            f.backlog.append((fd, makeChunker(f.index, f.path)))
+            queued.append(g.path)
+        }
+        return queued
     }
 
     private func startRotated(_ f: Follower, fd: Int32, at p: FilePosition) {
@@ -388,6 +435,9 @@ extension FollowSource: ResumableLineSource {
             var st = stat()
             guard stat(candidate, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, Int64(st.st_size) >= p.offset else { continue }
             if sameInode && (UInt64(st.st_dev) != p.device || UInt64(st.st_ino) != p.inode) { continue }
+            // A copy is looked for among the log's rotated names only (access.log.1, access.log-20261202):
+            // another file that happens to start alike is not its copy.
+            if !sameInode && !name.hasPrefix((path as NSString).lastPathComponent) { continue }
             let fd = open(candidate, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
             guard fd >= 0 else { continue }
             if p.matches(fd: fd) { return (fd, candidate) }

@@ -280,7 +280,7 @@ extension ReplayPacer: ResumableLineSource {
     /// Where the lines handed out end: inside the block being paced out, or where the input stands.
     public func positions() -> [FilePosition] {
         if let block = pending, let files = upstream as? FileSource {
-            return [files.position(index: block.sourceIndex, offset: block.sourceOffset + Int64(pendingCursor), lines: pendingLine - 1)]
+            return files.listed(current: files.position(index: block.sourceIndex, offset: block.sourceOffset + Int64(pendingCursor), lines: pendingLine - 1))
         }
         return (upstream as? ResumableLineSource)?.positions() ?? []
     }

@@ -113,6 +113,30 @@ public final class OutputFile: @unchecked Sendable {
     /// Whether the output is a regular file (which can be cut back), not a pipe, device or terminal.
     public var isRegularFile: Bool { regular }
 
+    /// The file's device and inode (zero for a descriptor such as standard output).
+    public var identity: (device: UInt64, inode: UInt64) {
+        var st = stat()
+        guard owned, fstat(fd, &st) == 0 else { return (0, 0) }
+        return (UInt64(st.st_dev), UInt64(st.st_ino))
+    }
+
+    /// Checks that this is the file a checkpoint wrote (same path, same file) and that it still holds the
+    /// `length` bytes written then; changes nothing. Throws one line naming what differs.
+    public func checkResume(path saved: String, device: UInt64, inode: UInt64, length: Int64) throws {
+        guard regular else { return }
+        guard saved == path else {
+            throw SourceError("the checkpoint wrote the \(what) to \(Escaped.text(saved)), this run to \(Escaped.text(path)): give the same outputs, or use --fresh")
+        }
+        let id = identity
+        guard id.device == device && id.inode == inode else {
+            throw SourceError("\(what) \(Escaped.text(path)) is not the file the checkpoint wrote (it was deleted or replaced since): use --fresh to start over")
+        }
+        let end = state.withLock { _ in lseek(fd, 0, SEEK_END) }
+        guard end >= length else {
+            throw SourceError("\(what) \(Escaped.text(path)) holds \(end) bytes but the checkpoint recorded \(length): it was changed since; use --fresh to start over")
+        }
+    }
+
     /// Cuts a regular file back to `length` bytes, so a resumed run writes on from its checkpoint and no
     /// row is there twice. Throws when the file is shorter (changed since) or cannot be cut.
     public func truncate(to length: Int64) throws {
