@@ -130,7 +130,7 @@ struct RunOptions: ParsableArguments {
     @Flag(help: "With --state: ignore and replace the checkpoint there, starting over.")
     var fresh = false
 
-    @Option(help: ArgumentHelp("Interval between checkpoints with --state, e.g. 10s (the default), 1m; one more is taken on a clean stop.", valueName: "duration"))
+    @Option(help: ArgumentHelp("Interval between checkpoints with --state, from 10ms to 24h, e.g. 10s (the default), 1m; one more is taken on a clean stop.", valueName: "duration"))
     var checkpointEvery: Duration?
 
     @Option(help: ArgumentHelp("Capacity of each task's input queue, in blocks.", valueName: "blocks"))
