@@ -12,6 +12,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        // HTTP for --listen: lightweight, no swift-nio (about 14 s of a clean 2-core build; nio-based servers take minutes).
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
         // Blocks, bounded queues, task graph, scheduler, worker pool, metrics, decision log.
@@ -44,15 +46,20 @@ let package = Package(
             name: "StreamtopAssets",
             path: ".",
             exclude: ["Tests", "benchmarks", "examples", "README.md", "NOTICE", "demo-data/README.md", "Sources/CNcurses", "Sources/StreamtopEngine", "Sources/StreamtopLogs",
-                      "Sources/StreamtopAnalytics", "Sources/StreamtopTUI", "Sources/StreamtopCurses", "Sources/streamtop",
+                      "Sources/StreamtopAnalytics", "Sources/StreamtopTUI", "Sources/StreamtopCurses", "Sources/streamtop", "Sources/StreamtopService",
                       "Sources/StreamtopFuzzTargets", "Sources/StreamtopFuzz", "fuzz"],
             sources: ["Sources/StreamtopAssets"],
             resources: [.copy("demo-data/demo-access.log"), .copy("themes")]
         ),
+        // The service endpoint (--listen): Prometheus metrics and health over HTTP, from published snapshots.
+        .target(
+            name: "StreamtopService",
+            dependencies: ["StreamtopEngine", "StreamtopLogs", "StreamtopAnalytics", .product(name: "FlyingFox", package: "FlyingFox")]
+        ),
         .executableTarget(
             name: "streamtop",
             dependencies: [
-                "StreamtopEngine", "StreamtopLogs", "StreamtopAnalytics", "StreamtopTUI", "StreamtopCurses", "StreamtopAssets",
+                "StreamtopEngine", "StreamtopLogs", "StreamtopAnalytics", "StreamtopTUI", "StreamtopCurses", "StreamtopAssets", "StreamtopService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
         ),

@@ -133,6 +133,20 @@ struct RunOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Interval between checkpoints with --state, from 10ms to 24h, e.g. 10s (the default), 1m; one more is taken on a clean stop.", valueName: "duration"))
     var checkpointEvery: Duration?
 
+    @Option(help: ArgumentHelp("Serve Prometheus metrics (GET /metrics) and a health check (GET /healthz) on this IPv4 address and port, e.g. 127.0.0.1:9464 (port 0: any free port, said on stderr).", valueName: "host:port"))
+    var listen: String?
+
+    /// The address to listen on, if any.
+    func listenAddress() throws -> (host: String, port: UInt16)? {
+        guard let text = listen else { return nil }
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, let port = UInt16(parts[1]) else {
+            throw ValidationError("--listen wants HOST:PORT, e.g. 127.0.0.1:9464; got '\(text)'")
+        }
+        let host = parts[0].isEmpty || parts[0] == "localhost" ? "127.0.0.1" : String(parts[0])
+        return (host, port)
+    }
+
     @Option(help: ArgumentHelp("Capacity of each task's input queue, in blocks.", valueName: "blocks"))
     var queueCapacity: Int = 8
 
@@ -169,6 +183,7 @@ struct RunOptions: ParsableArguments {
         _ = try filterExpression()
         _ = try windowSeconds()
         _ = try slideSeconds()
+        _ = try listenAddress()
         if window != nil && results == "-" && !headless { throw ValidationError("--results - needs --headless (the dashboard owns the terminal)") }
         if window != nil && results == "-" && report == .json { throw ValidationError("--results - would mix result rows into the JSON report on standard output; add --report none, or give a file") }
         if lateness != nil && window == nil { throw ValidationError("--lateness needs --window (it is the lateness the windows accept)") }

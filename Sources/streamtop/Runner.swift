@@ -2,6 +2,7 @@ import Foundation
 import StreamtopAnalytics
 import StreamtopEngine
 import StreamtopLogs
+import StreamtopService
 import Synchronization
 
 /// Builds the pipeline for a command and runs it headless or in the dashboard.
@@ -102,6 +103,15 @@ struct Runner {
         pacer?.onEvent = note
         // Set back to the checkpoint (if any) before anything runs; then checkpoints are taken.
         for line in try checkpoints?.attach(to: pipeline, sourceNames: sourceNames) ?? [] where headless { warn(line) }
+        // The service endpoint answers from published snapshots only.
+        let service = try options.listenAddress().map { address -> ServiceServer in
+            let quarantine = pipeline.quarantine
+            let server = try ServiceServer(host: address.host, port: address.port) { (engine.snapshot(), quarantine.counts()) }
+            try server.start()
+            if address.port == 0 || headless { warn("listening on http://\(address.host):\(server.port ?? address.port) (/metrics, /healthz)") }
+            return server
+        }
+        defer { service?.stop() }
         let applier = CommandApplier(pipeline: pipeline, pacer: pacer)
         let player = try options.actions.map { path -> ActionPlayer in
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {

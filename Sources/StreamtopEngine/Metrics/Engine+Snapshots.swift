@@ -49,7 +49,7 @@ extension Engine {
                     nanosPerRecord: t.latency.nanosPerRecord(),
                     busyRatio: dt > 0 ? min(1, Double(t.busyNanos &- first.busy) / 1e9 / dt / alloc) : 0,
                     backpressuredRatio: dt > 0 ? min(1, Double(t.backpressuredNanos &- first.bp) / 1e9 / dt) : 0,
-                    quanta: t.quanta))
+                    quanta: t.quanta, busySeconds: Double(t.busyNanos) / 1e9, backpressuredSeconds: Double(t.backpressuredNanos) / 1e9))
         }
         if policy == .adaptive { planLocked(now: now) }
         for (i, t) in tasks.enumerated() {

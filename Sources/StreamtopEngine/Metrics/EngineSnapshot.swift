@@ -127,6 +127,10 @@ public struct TaskSnapshot: Sendable, Codable {
     public var idleRatio: Double { max(0, 1 - busyRatio - backpressuredRatio) }
     /// Quanta (batches processed) since start.
     public var quanta: Int
+    /// Time spent processing since the start, summed over workers (seconds).
+    public var busySeconds: Double = 0
+    /// Time spent with input waiting but no room downstream, since the start (seconds).
+    public var backpressuredSeconds: Double = 0
     /// Records out per second, one value per tick, oldest first.
     public var history: [Double] = []
     /// Batch latency p99 in ns, one value per tick, oldest first.

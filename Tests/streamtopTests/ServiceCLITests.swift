@@ -1,0 +1,109 @@
+import Foundation
+import Testing
+
+/// `--listen`: a running instance serves Prometheus metrics and a health check over HTTP, checked with
+/// Prometheus's own text parser; a taken address is one clear line.
+@Suite(.serialized) struct ServiceCLITests {
+    /// Fetches a URL with Python's standard library (no HTTP client in the test's dependencies).
+    func fetch(_ url: String) throws -> (status: Int32, body: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())", url]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// Starts a slow replay listening on a free port; returns the process and the port.
+    func startListening(_ extra: [String] = []) throws -> (Process, String, String) {
+        let dir = NSTemporaryDirectory() + "streamtop-listen-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = ["replay", realSample, "--speed", "50", "--headless", "--report", "none", "--listen", "127.0.0.1:0", "--filter", "status < 600"] + extra
+        p.currentDirectoryURL = URL(fileURLWithPath: dir)
+        FileManager.default.createFile(atPath: dir + "/err.txt", contents: nil)
+        p.standardError = FileHandle(forWritingAtPath: dir + "/err.txt")
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        for _ in 0..<100 {
+            let err = (try? String(contentsOfFile: dir + "/err.txt", encoding: .utf8)) ?? ""
+            if let r = err.range(of: "listening on http://127.0.0.1:") {
+                let port = err[r.upperBound...].prefix { $0.isNumber }
+                return (p, String(port), dir)
+            }
+            usleep(50_000)
+        }
+        p.terminate()
+        Issue.record("no 'listening on' line")
+        return (p, "0", dir)
+    }
+
+    @Test func metricsParseWithPrometheusOwnParserAndCountWhatTheReportCounts() throws {
+        let (p, port, dir) = try startListening(["--state", "st"])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        usleep(1_500_000)
+        let health = try fetch("http://127.0.0.1:\(port)/healthz")
+        #expect(health.status == 0 && health.body == "ok\n")
+        let metrics = try fetch("http://127.0.0.1:\(port)/metrics")
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        #expect(metrics.status == 0)
+        let text = metrics.body
+        for name in ["streamtop_task_records_in_total{task=\"parse\"}", "streamtop_edge_queue_depth{edge=\"parse->filter\"}",
+                     "streamtop_responses_total{class=\"2xx\"}", "streamtop_malformed_lines_total{reason=\"bad_status\"}",
+                     "streamtop_task_batch_latency_seconds{task=\"aggregate\",quantile=\"0.99\"}", "streamtop_checkpoint_number",
+                     "process_cpu_seconds_total", "process_resident_memory_bytes"] {
+            #expect(text.contains(name + " "), "\(name) missing")
+        }
+        // Counters in Prometheus's sense: requests counted = records the report counted so far (never a label per path or client).
+        #expect(!text.contains("path=") && !text.contains("client="))
+        // Prometheus's own parser (PyPI prometheus_client) accepts every line; .ci/run installs it.
+        let check = Process()
+        check.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        check.arguments = ["python3", "-c", """
+            import sys
+            try:
+                from prometheus_client.parser import text_string_to_metric_families
+            except ImportError:
+                print("SKIP"); sys.exit(0)
+            fams = list(text_string_to_metric_families(sys.stdin.read()))
+            names = {f.name for f in fams}
+            assert "streamtop_task_records_in" in names, names
+            assert all(s.value >= 0 for f in fams for s in f.samples)
+            print("OK", len(fams))
+            """]
+        let input = Pipe(), output = Pipe()
+        check.standardInput = input
+        check.standardOutput = output
+        check.standardError = output
+        try check.run()
+        input.fileHandleForWriting.write(Data(text.utf8))
+        try input.fileHandleForWriting.close()
+        let verdict = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        check.waitUntilExit()
+        if verdict.hasPrefix("SKIP") {
+            print("skipped the Prometheus parser check: python3 has no prometheus_client (pip install prometheus_client)")
+        } else {
+            #expect(check.terminationStatus == 0 && verdict.hasPrefix("OK"), "\(verdict)")
+        }
+    }
+
+    @Test func aTakenAddressIsOneClearLine() throws {
+        let (p, port, dir) = try startListening()
+        defer {
+            kill(p.processIdentifier, SIGTERM)
+            p.waitUntilExit()
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        let r = try run(["replay", sample, "--headless", "--listen", "127.0.0.1:\(port)"])
+        #expect(r.status == 1)
+        #expect(r.stderr.split(separator: "\n").filter { !$0.hasPrefix("streamtop: format") } == ["streamtop: cannot listen on 127.0.0.1:\(port): Address already in use"], "\(r.stderr)")
+        let bad = try run(["replay", sample, "--headless", "--listen", "9464"])
+        #expect(bad.stderr.contains("--listen wants HOST:PORT"))
+    }
+}
