@@ -4,23 +4,55 @@ import Foundation
 import StreamtopEngine
 import StreamtopLogs
 
-/// The HTTP endpoint of a running instance (`--listen HOST:PORT`): `GET /metrics` (Prometheus text) and
-/// `GET /healthz`. Every answer is built from the engine's latest published snapshot, never from a live
-/// operator, so a scrape never slows the pipeline down.
+/// The HTTP endpoint of a running instance (`--listen HOST:PORT`):
+/// - `GET /metrics`: Prometheus text; `GET /healthz`: `ok` (or `finished`);
+/// - `GET /api/v1/snapshot`: the engine's snapshot and the report as JSON;
+/// - `POST /api/v1/commands`: a command in the `:` line's language (`pause parse`, `workers aggregate 2`),
+///   only with `Authorization: Bearer TOKEN` matching `--control-token-file` (compared in constant time);
+///   without a token file, control is off and the endpoint says so.
 ///
+/// Every answer is built from the engine's latest published snapshot, never from a live operator, and a
+/// command goes through the engine's mailbox like a key press: a client never slows the pipeline down.
 /// FlyingFox serves it (non-blocking sockets, one task per connection, no other dependency): it adds about
 /// 14 s to a clean debug build on 2 cores, where the swift-nio-based servers add minutes.
 public final class ServiceServer: @unchecked Sendable {
-    /// What a request reads: the latest snapshot and the malformed-line counts.
-    public typealias View = @Sendable () -> (EngineSnapshot, [MalformedReason: Int])
+    /// What the endpoints read and do.
+    public struct Endpoints: Sendable {
+        /// The latest snapshot and the malformed-line counts (for /metrics).
+        public var view: @Sendable () -> (EngineSnapshot, [MalformedReason: Int])
+        /// The JSON document of /api/v1/snapshot.
+        public var document: @Sendable () -> String
+        /// Applies a command: what it did, or why it was refused.
+        public var command: @Sendable (String) -> Result<String, CommandRefused>
+        /// The bearer token that allows commands (nil: control is off).
+        public var token: String?
+
+        /// Creates the endpoints.
+        public init(view: @escaping @Sendable () -> (EngineSnapshot, [MalformedReason: Int]), document: @escaping @Sendable () -> String, command: @escaping @Sendable (String) -> Result<String, CommandRefused>, token: String?) {
+            self.view = view
+            self.document = document
+            self.command = command
+            self.token = token
+        }
+    }
+
+    /// A command that was not applied, with its one-line reason.
+    public struct CommandRefused: Error {
+        /// The reason.
+        public var reason: String
+        /// Creates the refusal.
+        public init(_ reason: String) { self.reason = reason }
+    }
 
     private let server: HTTPServer
     private let host: String
     private let requestedPort: UInt16
     private var task: Task<Void, Error>?
+    /// The longest command body accepted.
+    static let maxCommandBytes = 4096
 
-    /// A server on `host:port` (port 0: any free one) answering from `view`.
-    public init(host: String, port: UInt16, view: @escaping View) throws {
+    /// A server on `host:port` (port 0: any free one).
+    public init(host: String, port: UInt16, endpoints: Endpoints) throws {
         self.host = host
         requestedPort = port
         let address: sockaddr_in
@@ -34,18 +66,58 @@ public final class ServiceServer: @unchecked Sendable {
         let server = self.server
         Task {
             await server.appendRoute("GET /metrics") { _ in
-                let (snap, malformed) = view()
-                let text = PrometheusText.render(snap, malformed: malformed)
-                return HTTPResponse(statusCode: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: Data(text.utf8))
+                let (snap, malformed) = endpoints.view()
+                return Self.text(.ok, PrometheusText.render(snap, malformed: malformed), type: "text/plain; version=0.0.4; charset=utf-8")
             }
             await server.appendRoute("GET /healthz") { _ in
-                let (snap, _) = view()
-                let body = snap.finished ? "finished\n" : "ok\n"
-                return HTTPResponse(statusCode: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: Data(body.utf8))
+                Self.text(.ok, endpoints.view().0.finished ? "finished\n" : "ok\n")
+            }
+            await server.appendRoute("GET /api/v1/snapshot") { _ in
+                Self.text(.ok, endpoints.document() + "\n", type: "application/json")
+            }
+            await server.appendRoute("POST /api/v1/commands") { request in
+                try await Self.command(request, endpoints)
             }
             ready.signal()
         }
         ready.wait()
+    }
+
+    static func text(_ status: HTTPStatusCode, _ body: String, type: String = "text/plain; charset=utf-8") -> HTTPResponse {
+        HTTPResponse(statusCode: status, headers: [.contentType: type], body: Data(body.utf8))
+    }
+
+    /// Checks the token, then applies the body's command (plain text, or JSON `{"command": "…"}`).
+    static func command(_ request: HTTPRequest, _ endpoints: Endpoints) async throws -> HTTPResponse {
+        guard let token = endpoints.token else {
+            return text(.forbidden, "control is off: start streamtop with --control-token-file FILE to accept commands\n")
+        }
+        let given = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil } ?? ""
+        guard Self.constantTimeEqual(given, token) else {
+            return text(.unauthorized, "missing or wrong bearer token (Authorization: Bearer …)\n")
+        }
+        let body = try await request.bodyData
+        guard body.count <= maxCommandBytes else { return text(.payloadTooLarge, "a command is at most \(maxCommandBytes) bytes\n") }
+        var line = String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        if line.hasPrefix("{") {
+            guard let json = try? JSONSerialization.jsonObject(with: body) as? [String: Any], let c = json["command"] as? String else {
+                return text(.badRequest, "a JSON body needs {\"command\": \"…\"}\n")
+            }
+            line = c
+        }
+        guard !line.isEmpty, !line.contains("\n") else { return text(.badRequest, "send one command, e.g. pause parse\n") }
+        switch endpoints.command(line) {
+        case .success(let message): return text(.ok, message + "\n")
+        case .failure(let refused): return text(.badRequest, Escaped.message(refused.reason) + "\n")
+        }
+    }
+
+    /// Compares two secrets in time that depends on their lengths only, not on where they differ.
+    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        var diff = UInt8(x.count == y.count ? 0 : 1)
+        for i in 0..<max(x.count, y.count) { diff |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0) }
+        return diff == 0
     }
 
     /// Starts listening; returns once the socket listens, or throws one line (address in use…).

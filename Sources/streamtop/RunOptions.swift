@@ -136,6 +136,20 @@ struct RunOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Serve Prometheus metrics (GET /metrics) and a health check (GET /healthz) on this IPv4 address and port, e.g. 127.0.0.1:9464 (port 0: any free port, said on stderr).", valueName: "host:port"))
     var listen: String?
 
+    @Option(help: ArgumentHelp("With --listen: accept commands on POST /api/v1/commands from clients that send this file's token as 'Authorization: Bearer TOKEN' (without it, control is off).", valueName: "file"))
+    var controlTokenFile: String?
+
+    /// The control token, if a token file was given (read once, surrounding whitespace dropped).
+    func controlToken() throws -> String? {
+        guard let path = controlTokenFile else { return nil }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw CLIError("cannot read control token file \(path)") }
+        let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard token.count >= 16, !token.contains(where: { $0.isWhitespace }) else {
+            throw CLIError("control token file \(path) must hold one token of at least 16 characters")
+        }
+        return token
+    }
+
     /// The address to listen on, if any.
     func listenAddress() throws -> (host: String, port: UInt16)? {
         guard let text = listen else { return nil }
@@ -184,6 +198,7 @@ struct RunOptions: ParsableArguments {
         _ = try windowSeconds()
         _ = try slideSeconds()
         _ = try listenAddress()
+        if controlTokenFile != nil && listen == nil { throw ValidationError("--control-token-file needs --listen (the address commands arrive on)") }
         if window != nil && results == "-" && !headless { throw ValidationError("--results - needs --headless (the dashboard owns the terminal)") }
         if window != nil && results == "-" && report == .json { throw ValidationError("--results - would mix result rows into the JSON report on standard output; add --report none, or give a file") }
         if lateness != nil && window == nil { throw ValidationError("--lateness needs --window (it is the lateness the windows accept)") }

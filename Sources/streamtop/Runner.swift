@@ -105,8 +105,7 @@ struct Runner {
         for line in try checkpoints?.attach(to: pipeline, sourceNames: sourceNames) ?? [] where headless { warn(line) }
         // The service endpoint answers from published snapshots only.
         let service = try options.listenAddress().map { address -> ServiceServer in
-            let quarantine = pipeline.quarantine
-            let server = try ServiceServer(host: address.host, port: address.port) { (engine.snapshot(), quarantine.counts()) }
+            let server = try ServiceServer(host: address.host, port: address.port, endpoints: serviceEndpoints(pipeline, pacer: pacer))
             try server.start()
             if address.port == 0 || headless { warn("listening on http://\(address.host):\(server.port ?? address.port) (/metrics, /healthz)") }
             return server
@@ -135,6 +134,30 @@ struct Runner {
                 keymap: try options.keymap(), recordingSpan: span)
                 .run(snapshots: snapshots, player: player)
         }
+    }
+
+    /// What --listen serves: metrics and the JSON document from snapshots, and commands through the same
+    /// applier as keys and action scripts (so through the engine's mailbox).
+    private func serviceEndpoints(_ pipeline: AccessPipeline, pacer: ReplayPacer?) throws -> ServiceServer.Endpoints {
+        let box = UncheckedBox(pipeline: pipeline, applier: CommandApplier(pipeline: pipeline, pacer: pacer))
+        return ServiceServer.Endpoints(
+            view: { (box.pipeline.engine.snapshot(), box.pipeline.quarantine.counts()) },
+            document: {
+                let snap = box.pipeline.engine.snapshot()
+                let report = HeadlessReport(
+                    summary: AccessSummary.published(in: snap), malformedReasons: box.pipeline.quarantine.counts(),
+                    elapsedSeconds: snap.time, tasks: snap.tasks, decisions: snap.decisions, workers: snap.workers)
+                let line = (try? HeadlessReport.encoder().encode(SnapshotLine(snap, decisions: []))).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+                return "{\"snapshot\":\(line),\"report\":\((try? report.json()) ?? "null")}"
+            },
+            command: { text in
+                do {
+                    return .success(box.applier.apply(try box.applier.parse(text)))
+                } catch {
+                    return .failure(ServiceServer.CommandRefused("\(error)"))
+                }
+            },
+            token: try options.controlToken())
     }
 
     private func runHeadless(_ pipeline: AccessPipeline, snapshots: SnapshotWriter?, player: ActionPlayer?) throws {
@@ -272,27 +295,7 @@ final class SnapshotWriter: @unchecked Sendable {
         let snap = pipeline.engine.snapshot()
         let fresh = snap.decisions.filter { $0.sequence > lastDecision }
         lastDecision = snap.decisions.last?.sequence ?? lastDecision
-        let s = AccessSummary.published(in: snap, top: 5)
-        let line = SnapshotLine(
-            time: (snap.time * 1000).rounded() / 1000, lines: s.lines, records: s.records, malformed: s.malformed,
-            finished: snap.finished, policy: snap.policy, end_to_end_latency_ns: snap.endToEndLatency,
-            tasks: snap.tasks.map {
-                SnapshotLine.Task(
-                    name: $0.name, state: $0.state.rawValue, records_in: $0.recordsIn, records_out: $0.recordsOut,
-                    records_filtered: $0.recordsFiltered, queued_records: $0.queuedRecords, queue_depth: $0.queueDepth,
-                    queue_capacity: $0.queueCapacity, in_per_second: $0.inPerSecond.rounded(),
-                    out_per_second: $0.outPerSecond.rounded(), workers: $0.workers, priority: $0.priority,
-                    busy_ratio: ($0.busyRatio * 1000).rounded() / 1000,
-                    backpressured_ratio: ($0.backpressuredRatio * 1000).rounded() / 1000,
-                    idle_ratio: ($0.idleRatio * 1000).rounded() / 1000, pinned: $0.pinned,
-                    bytes_in: $0.bytesIn, bytes_out: $0.bytesOut, bytes_in_per_second: $0.bytesInPerSecond.rounded(),
-                    batch_latency_ns: $0.latency, record_latency_ns: $0.recordLatency)
-            }, decisions: fresh,
-            checkpoint: snap.checkpoint.map {
-                SnapshotLine.Checkpoint(
-                    number: $0.number, restored: $0.restored, drain_ns: $0.drainNanos, pause_ns: $0.pauseNanos,
-                    write_ns: $0.writeNanos, bytes: $0.bytes, failures: $0.failures, failure: $0.failure)
-            })
+        let line = SnapshotLine(snap, decisions: fresh)
         if var data = try? HeadlessReport.encoder().encode(line) {
             data.append(0x0A)
             file.write(Array(data))
@@ -300,7 +303,7 @@ final class SnapshotWriter: @unchecked Sendable {
     }
 }
 
-/// One NDJSON snapshot line.
+/// One NDJSON snapshot line (also the `snapshot` of GET /api/v1/snapshot).
 struct SnapshotLine: Encodable {
     struct Task: Encodable {
         var name: String
@@ -346,4 +349,38 @@ struct SnapshotLine: Encodable {
         var failure: String?
     }
     var checkpoint: Checkpoint?
+}
+
+extension SnapshotLine {
+    /// The line for a snapshot, with the decisions to report in it.
+    init(_ snap: EngineSnapshot, decisions fresh: [Decision]) {
+        let s = AccessSummary.published(in: snap, top: 5)
+        self.init(
+            time: (snap.time * 1000).rounded() / 1000, lines: s.lines, records: s.records, malformed: s.malformed,
+            finished: snap.finished, policy: snap.policy, end_to_end_latency_ns: snap.endToEndLatency,
+            tasks: snap.tasks.map {
+                SnapshotLine.Task(
+                    name: $0.name, state: $0.state.rawValue, records_in: $0.recordsIn, records_out: $0.recordsOut,
+                    records_filtered: $0.recordsFiltered, queued_records: $0.queuedRecords, queue_depth: $0.queueDepth,
+                    queue_capacity: $0.queueCapacity, in_per_second: $0.inPerSecond.rounded(),
+                    out_per_second: $0.outPerSecond.rounded(), workers: $0.workers, priority: $0.priority,
+                    busy_ratio: ($0.busyRatio * 1000).rounded() / 1000,
+                    backpressured_ratio: ($0.backpressuredRatio * 1000).rounded() / 1000,
+                    idle_ratio: ($0.idleRatio * 1000).rounded() / 1000, pinned: $0.pinned,
+                    bytes_in: $0.bytesIn, bytes_out: $0.bytesOut, bytes_in_per_second: $0.bytesInPerSecond.rounded(),
+                    batch_latency_ns: $0.latency, record_latency_ns: $0.recordLatency)
+            }, decisions: fresh,
+            checkpoint: snap.checkpoint.map {
+                SnapshotLine.Checkpoint(
+                    number: $0.number, restored: $0.restored, drain_ns: $0.drainNanos, pause_ns: $0.pauseNanos,
+                    write_ns: $0.writeNanos, bytes: $0.bytes, failures: $0.failures, failure: $0.failure)
+            })
+    }
+}
+
+/// The pipeline and its command applier, handed to the HTTP server's tasks: both are safe from any thread
+/// (snapshots are immutable, commands go through the engine's mailbox).
+struct UncheckedBox: @unchecked Sendable {
+    let pipeline: AccessPipeline
+    let applier: CommandApplier
 }

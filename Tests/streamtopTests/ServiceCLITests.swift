@@ -18,6 +18,30 @@ import Testing
         return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
+    /// Sends a request with Python's standard library; returns the HTTP status and the body.
+    func send(_ url: String, method: String = "GET", body: String? = nil, token: String? = nil) throws -> (code: Int, body: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", """
+            import sys, urllib.request, urllib.error
+            url, method, body, token = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+            req = urllib.request.Request(url, method=method, data=body.encode() if method == "POST" else None)
+            if token: req.add_header("Authorization", "Bearer " + token)
+            try:
+                r = urllib.request.urlopen(req, timeout=5); code, text = r.status, r.read().decode()
+            except urllib.error.HTTPError as e:
+                code, text = e.code, e.read().decode()
+            sys.stdout.write(str(code) + "\\n" + text)
+            """, url, method, body ?? "", token ?? ""]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        let parts = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
+        return (Int(parts.first ?? "") ?? -1, parts.count > 1 ? String(parts[1]) : "")
+    }
+
     /// Starts a slow replay listening on a free port; returns the process and the port.
     func startListening(_ extra: [String] = []) throws -> (Process, String, String) {
         let dir = NSTemporaryDirectory() + "streamtop-listen-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -91,6 +115,42 @@ import Testing
         } else {
             #expect(check.terminationStatus == 0 && verdict.hasPrefix("OK"), "\(verdict)")
         }
+    }
+
+    @Test func theSnapshotIsJSONAndCommandsNeedTheToken() throws {
+        let tokenFile = NSTemporaryDirectory() + "streamtop-token-\(getpid())"
+        try "abcdefghijklmnop-0123\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: tokenFile) }
+        let (p, port, dir) = try startListening(["--control-token-file", tokenFile])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let base = "http://127.0.0.1:\(port)"
+        usleep(800_000)
+        let doc = try send(base + "/api/v1/snapshot")
+        #expect(doc.code == 200)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(doc.body.utf8)) as? [String: Any])
+        #expect((json["snapshot"] as? [String: Any])?["tasks"] != nil)
+        #expect((json["report"] as? [String: Any])?["lines"] is Int)
+        #expect(try send(base + "/api/v1/commands", method: "POST", body: "pause parse").code == 401)
+        #expect(try send(base + "/api/v1/commands", method: "POST", body: "pause parse", token: "abcdefghijklmnop-0124").code == 401)
+        let bad = try send(base + "/api/v1/commands", method: "POST", body: "{\"command\": \"pause nosuchtask\"}", token: "abcdefghijklmnop-0123")
+        #expect(bad.code == 400 && bad.body.contains("nosuchtask"), "\(bad)")
+        #expect(try send(base + "/api/v1/commands", method: "POST", body: "pause parse", token: "abcdefghijklmnop-0123").code == 200)
+        var paused = false
+        for _ in 0..<40 where !paused {
+            usleep(50_000)
+            paused = try send(base + "/metrics").body.contains("streamtop_task_paused{task=\"parse\"} 1")
+        }
+        #expect(paused)
+        #expect(try send(base + "/api/v1/commands", method: "POST", body: "resume parse", token: "abcdefghijklmnop-0123").code == 200)
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        // Without a token file, control is off and says so.
+        let (q, port2, dir2) = try startListening()
+        defer { try? FileManager.default.removeItem(atPath: dir2) }
+        let off = try send("http://127.0.0.1:\(port2)/api/v1/commands", method: "POST", body: "pause parse", token: "anything")
+        #expect(off.code == 403 && off.body.contains("control is off"))
+        kill(q.processIdentifier, SIGTERM)
+        q.waitUntilExit()
     }
 
     @Test func aTakenAddressIsOneClearLine() throws {
