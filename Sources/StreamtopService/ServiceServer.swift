@@ -7,6 +7,7 @@ import StreamtopLogs
 /// The HTTP endpoint of a running instance (`--listen HOST:PORT`):
 /// - `GET /metrics`: Prometheus text; `GET /healthz`: `ok` (or `finished`);
 /// - `GET /api/v1/snapshot`: the engine's snapshot and the report as JSON;
+/// - `GET /api/v1/stream`: a `--snapshots` line per tick (newline-delimited JSON, chunked), until the run ends;
 /// - `POST /api/v1/commands`: a command in the `:` line's language (`pause parse`, `workers aggregate 2`),
 ///   only with `Authorization: Bearer TOKEN` matching `--control-token-file` (compared in constant time);
 ///   without a token file, control is off and the endpoint says so.
@@ -26,6 +27,10 @@ public final class ServiceServer: @unchecked Sendable {
         public var command: @Sendable (String) -> Result<String, CommandRefused>
         /// The bearer token that allows commands (nil: control is off).
         public var token: String?
+        /// The next line of /api/v1/stream, from the newest decision already sent.
+        public var streamLine: @Sendable (Int) -> (text: String, lastDecision: Int, finished: Bool) = { _ in ("{}", 0, true) }
+        /// Interval between stream lines, ns.
+        public var streamIntervalNanos: UInt64 = 100_000_000
 
         /// Creates the endpoints.
         public init(view: @escaping @Sendable () -> (EngineSnapshot, [MalformedReason: Int]), document: @escaping @Sendable () -> String, command: @escaping @Sendable (String) -> Result<String, CommandRefused>, token: String?) {
@@ -74,6 +79,10 @@ public final class ServiceServer: @unchecked Sendable {
             }
             await server.appendRoute("GET /api/v1/snapshot") { _ in
                 Self.text(.ok, endpoints.document() + "\n", type: "application/json")
+            }
+            await server.appendRoute("GET /api/v1/stream") { _ in
+                let stream = SnapshotStream(intervalNanos: endpoints.streamIntervalNanos, line: endpoints.streamLine)
+                return HTTPResponse(statusCode: .ok, headers: [.contentType: "application/x-ndjson"], body: HTTPBodySequence(from: stream))
             }
             await server.appendRoute("POST /api/v1/commands") { request in
                 try await Self.command(request, endpoints)

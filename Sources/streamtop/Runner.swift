@@ -140,7 +140,7 @@ struct Runner {
     /// applier as keys and action scripts (so through the engine's mailbox).
     private func serviceEndpoints(_ pipeline: AccessPipeline, pacer: ReplayPacer?) throws -> ServiceServer.Endpoints {
         let box = UncheckedBox(pipeline: pipeline, applier: CommandApplier(pipeline: pipeline, pacer: pacer))
-        return ServiceServer.Endpoints(
+        var endpoints = ServiceServer.Endpoints(
             view: { (box.pipeline.engine.snapshot(), box.pipeline.quarantine.counts()) },
             document: {
                 let snap = box.pipeline.engine.snapshot()
@@ -158,6 +158,14 @@ struct Runner {
                 }
             },
             token: try options.controlToken())
+        endpoints.streamLine = { last in
+            let snap = box.pipeline.engine.snapshot()
+            let fresh = snap.decisions.filter { $0.sequence > last }
+            let data = (try? HeadlessReport.encoder().encode(SnapshotLine(snap, decisions: fresh))) ?? Data("{}".utf8)
+            return (String(decoding: data, as: UTF8.self), snap.decisions.last?.sequence ?? last, snap.finished)
+        }
+        endpoints.streamIntervalNanos = UInt64(max(10, min(60_000, options.every.milliseconds))) * 1_000_000
+        return endpoints
     }
 
     private func runHeadless(_ pipeline: AccessPipeline, snapshots: SnapshotWriter?, player: ActionPlayer?) throws {

@@ -153,6 +153,38 @@ import Testing
         q.waitUntilExit()
     }
 
+    @Test func theStreamPushesALinePerTickAndAClientThatNeverReadsHoldsNothingUp() throws {
+        let (p, port, dir) = try startListening(["--every", "100ms"])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // A client that asks for the stream and never reads it.
+        let idle = Process()
+        idle.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        idle.arguments = ["python3", "-c", "import socket, time, sys; s = socket.create_connection(('127.0.0.1', int(sys.argv[1]))); s.sendall(b'GET /api/v1/stream HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n'); time.sleep(4)", port]
+        try idle.run()
+        let reader = Process()
+        reader.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        reader.arguments = ["python3", "-c", """
+            import sys, json, urllib.request
+            r = urllib.request.urlopen(sys.argv[1], timeout=5)
+            lines = [json.loads(r.readline()) for _ in range(3)]
+            print(len(lines), all("tasks" in l for l in lines), lines[0]["lines"] <= lines[2]["lines"])
+            """, "http://127.0.0.1:\(port)/api/v1/stream"]
+        let out = Pipe()
+        reader.standardOutput = out
+        try reader.run()
+        let got = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        reader.waitUntilExit()
+        #expect(got == "3 True True\n", "\(got)")
+        // The pipeline kept going meanwhile, and stops cleanly with the idle client still connected.
+        let health = try send("http://127.0.0.1:\(port)/healthz")
+        #expect(health.code == 200)
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        idle.terminate()
+        idle.waitUntilExit()
+    }
+
     @Test func aTakenAddressIsOneClearLine() throws {
         let (p, port, dir) = try startListening()
         defer {
