@@ -27,6 +27,8 @@ struct RunPipelineCommand: ParsableCommand {
         opts.format = pipeline.source.format
         // Like results files, the state directory is where the command runs (inputs are beside the file).
         if opts.state == nil { opts.state = pipeline.state }
+        if opts.listen == nil { opts.listen = pipeline.listen }
+        if opts.controlTokenFile == nil { opts.controlTokenFile = pipeline.controlTokenFile }
         if opts.checkpointEvery == nil, let every = pipeline.checkpointEvery { opts.checkpointEvery = Duration(milliseconds: Int(every * 1000)) }
         // Claim every output before any is opened: none may be an input or another task's file.
         let outputs = OutputGuard(inputs: pipeline.source.files)

@@ -198,7 +198,6 @@ struct RunOptions: ParsableArguments {
         _ = try windowSeconds()
         _ = try slideSeconds()
         _ = try listenAddress()
-        if controlTokenFile != nil && listen == nil { throw ValidationError("--control-token-file needs --listen (the address commands arrive on)") }
         if window != nil && results == "-" && !headless { throw ValidationError("--results - needs --headless (the dashboard owns the terminal)") }
         if window != nil && results == "-" && report == .json { throw ValidationError("--results - would mix result rows into the JSON report on standard output; add --report none, or give a file") }
         if lateness != nil && window == nil { throw ValidationError("--lateness needs --window (it is the lateness the windows accept)") }

@@ -103,11 +103,13 @@ struct Runner {
         pacer?.onEvent = note
         // Set back to the checkpoint (if any) before anything runs; then checkpoints are taken.
         for line in try checkpoints?.attach(to: pipeline, sourceNames: sourceNames) ?? [] where headless { warn(line) }
-        // The service endpoint answers from published snapshots only.
+        // The service endpoint answers from published snapshots only (checked here: `run` may take the
+        // address from its pipeline file).
+        if options.listen == nil && options.controlTokenFile != nil { throw CLIError("--control-token-file needs --listen (the address commands arrive on)") }
         let service = try options.listenAddress().map { address -> ServiceServer in
             let server = try ServiceServer(host: address.host, port: address.port, endpoints: serviceEndpoints(pipeline, pacer: pacer))
             try server.start()
-            if address.port == 0 || headless { warn("listening on http://\(address.host):\(server.port ?? address.port) (/metrics, /healthz)") }
+            if address.port == 0 || headless { warn("listening on http://\(address.host):\(server.port ?? address.port) (/metrics, /healthz, /api/v1)") }
             return server
         }
         defer { service?.stop() }

@@ -44,6 +44,9 @@ public struct PipelineFile: Sendable {
     /// Where checkpoints are kept (`state = "DIR"`), and how often (`checkpoint_every`), if the file asks.
     public var state: String?
     public var checkpointEvery: Double?
+    /// Where the service endpoint listens (`listen = "HOST:PORT"`), and the file of its control token.
+    public var listen: String?
+    public var controlTokenFile: String?
 
     /// One task between parse and aggregate.
     public struct Task: Sendable {
@@ -151,8 +154,21 @@ public struct PipelineFile: Sendable {
         }
         func fail(_ message: String, _ key: String, _ section: Int) -> Mistake { Mistake(file: file, line: line(key, in: section), message: message) }
 
-        for key in table.keys where !["workers", "policy", "source", "task", "report_input", "state", "checkpoint_every"].contains(key) {
-            throw fail("unknown key '\(key)' (workers, policy, report_input, state, checkpoint_every, [source], [[task]])", key, -2)
+        for key in table.keys where !["workers", "policy", "source", "task", "report_input", "state", "checkpoint_every", "listen", "control_token_file"].contains(key) {
+            throw fail("unknown key '\(key)' (workers, policy, report_input, state, checkpoint_every, listen, control_token_file, [source], [[task]])", key, -2)
+        }
+        var listen: String?
+        if let v = table["listen"] {
+            guard let text = v.string, text.split(separator: ":", omittingEmptySubsequences: false).count == 2, UInt16(text.split(separator: ":", omittingEmptySubsequences: false)[1]) != nil else {
+                throw fail("listen must be \"HOST:PORT\", e.g. listen = \"127.0.0.1:9464\"", "listen", -2)
+            }
+            listen = text
+        }
+        var controlTokenFile: String?
+        if let v = table["control_token_file"] {
+            guard let path = v.string, !path.isEmpty else { throw fail("control_token_file must be a path", "control_token_file", -2) }
+            guard listen != nil else { throw fail("control_token_file needs listen = \"HOST:PORT\" (the address commands arrive on)", "control_token_file", -2) }
+            controlTokenFile = path
         }
         var state: String?
         if let v = table["state"] {
@@ -226,6 +242,8 @@ public struct PipelineFile: Sendable {
         var pipeline = PipelineFile(source: source, tasks: tasks, workers: workers, policy: policy, reportInput: reportInput)
         pipeline.state = state
         pipeline.checkpointEvery = checkpointEvery
+        pipeline.listen = listen
+        pipeline.controlTokenFile = controlTokenFile
         return pipeline
     }
 }

@@ -36,6 +36,9 @@ public enum PipelineGraph {
             let every = file.checkpointEvery.map { $0 == $0.rounded() ? "\(Int($0))s" : "\($0)s" } ?? "10s"
             out.append("checkpoints in \(dir), every \(every) and on a clean stop")
         }
+        if let address = file.listen {
+            out.append("serving /metrics and /api/v1 on \(address)\(file.controlTokenFile == nil ? "" : ", commands with the token in \(file.controlTokenFile!)")")
+        }
         return out
     }
 
