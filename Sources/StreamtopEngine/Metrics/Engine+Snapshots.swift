@@ -76,8 +76,11 @@ extension Engine {
             endToEndLatency: endToEnd.summary(), throughputHistory: history, finished: finished, inputEnded: sourceDone,
             edges: tasks.flatMap { t in t.outputs.map { EdgeSnapshot(from: t.name, to: tasks[$0.to].name, depth: $0.queue.count, capacity: $0.queue.capacity, records: $0.queue.records) } })
         if checkpointSettings != nil || checkpointStatus.restored != nil { snap.checkpoint = checkpointStatus }
-        cond.unlock()
+        // Under the lock: workers replace `published` as they complete quanta, and copying an existential
+        // while another thread overwrites it races on its retain count (an array's storage freed while
+        // still referenced: the rare heap-corruption crash of earlier sessions, seen again in a kill test).
         for t in tasks { if let p = t.published { snap.published[t.name] = p } }
+        cond.unlock()
         latestLock.lock()
         latestValue = snap
         latestLock.unlock()
