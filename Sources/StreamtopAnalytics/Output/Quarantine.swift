@@ -132,17 +132,10 @@ public final class Quarantine: @unchecked Sendable {
             s.counts = counts
             s.recent = recent
         }
-        pendingLength = file == nil ? -1 : length
     }
-
-    private var pendingLength: Int64 = -1
 
     /// Cuts the rejects file back to the checkpoint (after every task accepted it).
-    public func commitRestore() throws {
-        guard let file, pendingLength >= 0 else { return }
-        try file.truncate(to: pendingLength)
-        pendingLength = -1
-    }
+    public func commitRestore() throws { try file?.commitResume() }
 
     /// The most recent rejected lines, oldest first.
     public func recent() -> [Rejected] { state.withLock { $0.recent } }

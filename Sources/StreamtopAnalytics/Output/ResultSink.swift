@@ -137,20 +137,13 @@ public final class ResultSink: @unchecked Sendable {
         header = names
         written = count
         recent = rows
-        pendingLength = length
     }
 
     /// Cuts the results file back to the checkpoint (after every task accepted it).
-    public func commitRestore() throws {
-        guard let handle, pendingLength >= 0 else { return }
-        try handle.truncate(to: pendingLength)
-        pendingLength = -1
-    }
+    public func commitRestore() throws { try handle?.commitResume() }
 
     /// Whether results go to standard output (which a restart cannot cut back).
-    public var writesStandardOutput: Bool { handle.map { !$0.isRegularFile && $0.path == "standard output" } ?? false }
-
-    private var pendingLength: Int64 = -1
+    public var writesStandardOutput: Bool { handle?.isInherited ?? false }
 
     /// Writes the final snapshot (also when no row was produced).
     public func finish() {

@@ -28,8 +28,6 @@ public final class CheckpointStore: @unchecked Sendable {
         public var image: CheckpointImage
         /// The hash seed the checkpointed run used (its tables hold hashes made with it).
         public var seed: UInt64
-        /// The folder it was read from.
-        public var folder: String
     }
 
     /// Opens (creating it if needed) and locks the state directory; `seed` is written into every manifest.
@@ -146,7 +144,7 @@ public final class CheckpointStore: @unchecked Sendable {
         guard image.number == number else {
             throw CheckpointFailure("\(name) is damaged: its state is checkpoint \(image.number); use --fresh to start over")
         }
-        return Loaded(image: image, seed: seed, folder: dir)
+        return Loaded(image: image, seed: seed)
     }
 
     /// Deletes every checkpoint (`--fresh`).

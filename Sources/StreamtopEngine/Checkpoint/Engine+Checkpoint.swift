@@ -25,14 +25,6 @@ extension Engine {
         cond.unlock()
     }
 
-    /// Asks for a checkpoint as soon as the pipeline can be quiet (tests, and an operator's request).
-    public func requestCheckpoint() {
-        cond.lock()
-        nextCheckpointAt = 0
-        cond.broadcast()
-        cond.unlock()
-    }
-
     /// Sets the engine back to a checkpoint: every task's counters and state, and the source's position.
     /// Call before `start`. Throws, changing nothing the caller keeps, when the checkpoint was taken by a
     /// pipeline of another shape (another task list, window, key…) or its state does not decode.

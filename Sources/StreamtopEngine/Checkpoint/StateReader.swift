@@ -58,8 +58,6 @@ public struct StateReader {
     public mutating func rawBytes(_ n: Int) throws -> [UInt8] { Array(try take(n)) }
     /// Reads a string.
     public mutating func string() throws -> String { String(decoding: try bytes(), as: UTF8.self) }
-    /// Reads an optional 64-bit integer.
-    public mutating func optionalI64() throws -> Int64? { try bool() ? try i64() : nil }
     /// Reads an array of fixed-width integers written by `StateWriter.numbers`.
     public mutating func numbers<T: FixedWidthInteger>(_ type: T.Type = T.self) throws -> [T] {
         let n = try count(max: (data.count - at) / MemoryLayout<T>.size)

@@ -25,22 +25,12 @@ public struct StateWriter {
         int(v.count)
         bytes.append(contentsOf: v)
     }
-    /// Writes `count` bytes from memory, length first.
-    public mutating func raw(_ p: UnsafeRawPointer?, count: Int) {
-        int(count)
-        if count > 0, let p { bytes.append(contentsOf: UnsafeRawBufferPointer(start: p, count: count)) }
-    }
     /// Appends bytes with no length (the reader must know it: `StateReader.rawBytes`).
     public mutating func appendRaw(_ p: UnsafeRawPointer, count: Int) {
         bytes.append(contentsOf: UnsafeRawBufferPointer(start: p, count: count))
     }
     /// Writes a string as its UTF-8 bytes.
     public mutating func string(_ v: String) { bytes(Array(v.utf8)) }
-    /// Writes an optional 64-bit integer.
-    public mutating func optionalI64(_ v: Int64?) {
-        bool(v != nil)
-        if let v { i64(v) }
-    }
     /// Writes an array of fixed-width integers (their memory, little-endian machines only; see
     /// `StateReader.numbers`).
     public mutating func numbers<T: FixedWidthInteger>(_ v: [T]) {

@@ -26,6 +26,8 @@ public final class OutputFile: @unchecked Sendable {
         var reported = false
         /// Bytes in the file after the last whole write (regular files).
         var position: Int64 = 0
+        /// The length a checked checkpoint asks to cut back to (`checkResume`, then `commitResume`).
+        var resumeLength: Int64?
     }
 
     /// The path as given.
@@ -113,6 +115,9 @@ public final class OutputFile: @unchecked Sendable {
     /// Whether the output is a regular file (which can be cut back), not a pipe, device or terminal.
     public var isRegularFile: Bool { regular }
 
+    /// Whether this is a descriptor streamtop did not open (standard output), which a restart cannot cut back.
+    public var isInherited: Bool { !owned }
+
     /// The file's device and inode (zero for a descriptor such as standard output).
     public var identity: (device: UInt64, inode: UInt64) {
         var st = stat()
@@ -121,7 +126,8 @@ public final class OutputFile: @unchecked Sendable {
     }
 
     /// Checks that this is the file a checkpoint wrote (same path, same file) and that it still holds the
-    /// `length` bytes written then; changes nothing. Throws one line naming what differs.
+    /// `length` bytes written then, and keeps that length for `commitResume`; changes nothing on disk.
+    /// Throws one line naming what differs.
     public func checkResume(path saved: String, device: UInt64, inode: UInt64, length: Int64) throws {
         guard regular else { return }
         guard saved == path else {
@@ -135,6 +141,13 @@ public final class OutputFile: @unchecked Sendable {
         guard end >= length else {
             throw SourceError("\(what) \(Escaped.text(path)) holds \(end) bytes but the checkpoint recorded \(length): it was changed since; use --fresh to start over")
         }
+        state.withLock { $0.resumeLength = length }
+    }
+
+    /// Cuts the file back to the length `checkResume` accepted (once every part of a restore was accepted).
+    public func commitResume() throws {
+        guard let length = state.withLock({ s -> Int64? in defer { s.resumeLength = nil }; return s.resumeLength }) else { return }
+        try truncate(to: length)
     }
 
     /// Cuts a regular file back to `length` bytes, so a resumed run writes on from its checkpoint and no
