@@ -67,7 +67,9 @@ let package = Package(
         .target(name: "StreamtopFuzzTargets", dependencies: ["StreamtopLogs", "StreamtopAnalytics", "StreamtopEngine", "StreamtopTUI"]),
         // libFuzzer binary with -D FUZZING (fuzz/run.sh), else a replayer of saved inputs.
         .executableTarget(name: "streamtop-fuzz", dependencies: ["StreamtopFuzzTargets"], path: "Sources/StreamtopFuzz"),
-        .testTarget(name: "StreamtopEngineTests", dependencies: ["StreamtopEngine"], swiftSettings: tests),
+        .testTarget(
+            name: "StreamtopEngineTests", dependencies: ["StreamtopEngine", .product(name: "Histogram", package: "hdrhistogram-swift")],
+            swiftSettings: tests),
         .testTarget(name: "StreamtopLogsTests", dependencies: ["StreamtopLogs"], swiftSettings: tests),
         .testTarget(
             name: "StreamtopAnalyticsTests",

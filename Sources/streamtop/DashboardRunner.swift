@@ -62,9 +62,10 @@ struct DashboardRunner {
         }
         var analyticsFinished = false
         var lastFrame = Date.distantPast
+        var lastActivity = 0
         var dirty = true
         while !quitRequested.load(ordering: .relaxed) {
-            if let key = terminal.readKey(timeoutMilliseconds: 50) {
+            if let key = terminal.readKey(timeoutMilliseconds: 100) {
                 dirty = true
                 if key == .resize { continue }
                 var effects: [DashboardEffect] = []
@@ -131,10 +132,15 @@ struct DashboardRunner {
                 analyticsFinished = true
                 dirty = true
             }
-            if dirty || now.timeIntervalSince(lastFrame) >= 0.1 {
-                // The report's aggregates as the engine published them (it rebuilds them at most every
-                // 0.5 s: with millions of keys a merge costs real time).
-                let snap = engine.snapshot()
+            // Ten frames a second while something moves; once a second when nothing does (the clock and the
+            // ages still tick), which is most of what an idle dashboard used to cost.
+            let snap = engine.snapshot()
+            let activity = Self.activity(snap)
+            let age = now.timeIntervalSince(lastFrame)
+            if dirty || (activity != lastActivity && age >= 0.1) || age >= 1 {
+                lastActivity = activity
+                // The report's aggregates as the engine published them (it rebuilds them at most once a
+                // second: with millions of keys a merge costs real time).
                 let summary = AccessSummary.published(in: snap, top: state.view == .analytics ? AggregateOperator.publishedTop : 10)
                 let (w, h) = terminal.size
                 let reasons = pipeline.quarantine.counts().sorted { $0.value > $1.value }.map { ($0.key.label, $0.value) }
@@ -161,5 +167,31 @@ struct DashboardRunner {
         }
         engine.shutdown()
         snapshots?.finish()
+    }
+
+    /// A digest of what a frame shows that changes only when the pipeline does: counts, states, workers,
+    /// queues, decisions, checkpoints, published results. Equal digests mean a frame would differ only in
+    /// its clock and ages.
+    static func activity(_ snap: EngineSnapshot) -> Int {
+        var h = Hasher()
+        h.combine(snap.decisionCount)
+        h.combine(snap.policy)
+        h.combine(snap.finished)
+        h.combine(snap.inputEnded)
+        h.combine(snap.checkpoint?.number)
+        h.combine(snap.checkpoint?.failures)
+        h.combine(snap.published.count)
+        for t in snap.tasks {
+            h.combine(t.recordsIn)
+            h.combine(t.recordsOut)
+            h.combine(t.recordsFiltered)
+            h.combine(t.quanta)
+            h.combine(t.state)
+            h.combine(t.workers)
+            h.combine(t.priority)
+            h.combine(t.queueDepth)
+            h.combine(t.inPerSecond)
+        }
+        return h.finalize()
     }
 }

@@ -11,7 +11,7 @@ public final class AggregateOperator: StreamOperator {
     }
     private let slots: [Slot]
     /// Blocks added so far: a summary is recomputed only when this moved (merging millions of keys is
-    /// costly, and an idle dashboard asks twice a second).
+    /// costly).
     private let version = Atomic<Int>(0)
     private let cached = Locked<(version: Int, top: Int, summary: AccessSummary)?>(nil)
 
@@ -37,8 +37,8 @@ public final class AggregateOperator: StreamOperator {
     public static let publishedTop = 500
 
     /// When the published summary was last built, and the pause before the next: with millions of distinct
-    /// keys a merge costs real time, so it is rebuilt at most every 0.5 s and never for more than a tenth
-    /// of the time. Only the engine's ticker calls `refreshResult`.
+    /// keys a merge costs real time, so it is rebuilt at most once a second (the pace of GoAccess's live
+    /// report; engine figures still move ten times a second) and never for more than a tenth of the time. Only the engine's ticker calls `refreshResult`.
     private let refreshClock = Locked<(last: UInt64, interval: UInt64, version: Int)>((0, 0, -1))
 
     /// The summary as of now, for the engine's snapshot (nil when nothing changed or too soon).
@@ -49,7 +49,7 @@ public final class AggregateOperator: StreamOperator {
         guard due else { return nil }
         let fresh = summary(top: Self.publishedTop)
         let spent = DispatchTime.now().uptimeNanoseconds &- now
-        refreshClock.withLock { $0 = (now, max(500_000_000, 10 * spent), v) }
+        refreshClock.withLock { $0 = (now, max(1_000_000_000, 10 * spent), v) }
         return fresh
     }
 
@@ -66,19 +66,14 @@ public final class AggregateOperator: StreamOperator {
     }
 
     private func computeSummary(top: Int) -> AccessSummary {
+        let filled = slots.filter { s in s.state.withLock { $0.lines > 0 } }
+        if filled.isEmpty { return AccessSummary.empty }
+        // One filled slot (one worker, the usual case) is summarised in place: merging it into an empty
+        // aggregate first would copy every key for nothing.
+        if filled.count == 1 { return filled[0].state.withLock { $0.summary(top: top) } }
         var merged = AccessAggregate()
-        var only: AccessSummary?
-        var nonEmpty = 0
-        for s in slots {
-            s.state.withLock { a in
-                guard a.lines > 0 else { return }
-                nonEmpty += 1
-                if nonEmpty == 1 { only = a.summary(top: top) }
-                merged.merge(a)
-            }
-        }
-        if nonEmpty == 0 { return AccessSummary.empty }
-        return nonEmpty == 1 ? only! : merged.summary(top: top)
+        for s in filled { s.state.withLock { merged.merge($0) } }
+        return merged.summary(top: top)
     }
 }
 

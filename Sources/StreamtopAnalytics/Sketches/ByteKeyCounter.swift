@@ -220,18 +220,37 @@ public final class ByteKeyCounter {
     /// the raw bytes. Invalid UTF-8 is printed as U+FFFD.
     public func top(_ k: Int) -> [KeyCount] {
         guard k > 0 else { return [] }
-        var best: [Int] = []  // entry indices, best first
-        best.reserveCapacity(k + 1)
+        // A heap of the best k so far with the worst at its root: each key costs one count comparison
+        // when it cannot enter (most keys), log k when it can. Inserting into a sorted array instead cost
+        // O(k) per entering key, which with k = 500 and many tied counts was a summary's largest part.
+        var heap: [Int] = []
+        heap.reserveCapacity(min(k, count))
         for i in 0..<count {
-            if best.count == k, entries[i].count < entries[best[k - 1]].count { continue }
-            var pos = best.count
-            while pos > 0 && ranksBefore(i, best[pos - 1]) { pos -= 1 }
-            if pos < k {
-                best.insert(i, at: pos)
-                if best.count > k { best.removeLast() }
+            if heap.count < k {
+                heap.append(i)
+                var c = heap.count - 1
+                while c > 0 {
+                    let p = (c - 1) / 2
+                    guard ranksBefore(heap[p], heap[c]) else { break }
+                    heap.swapAt(p, c)
+                    c = p
+                }
+            } else if entries[i].count >= entries[heap[0]].count && ranksBefore(i, heap[0]) {
+                heap[0] = i
+                var p = 0
+                while true {
+                    let l = 2 * p + 1, r = l + 1
+                    var worst = p
+                    if l < heap.count && ranksBefore(heap[worst], heap[l]) { worst = l }
+                    if r < heap.count && ranksBefore(heap[worst], heap[r]) { worst = r }
+                    if worst == p { break }
+                    heap.swapAt(p, worst)
+                    p = worst
+                }
             }
         }
-        return best.map { KeyCount(key: printed(entries[$0]), count: entries[$0].count) }
+        heap.sort { ranksBefore($0, $1) }
+        return heap.map { KeyCount(key: printed(entries[$0]), count: entries[$0].count) }
     }
 
     /// Total of all counts.

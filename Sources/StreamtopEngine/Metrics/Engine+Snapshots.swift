@@ -18,8 +18,9 @@ extension Engine {
     /// The periodic work and the snapshot: under the lock, updates rates, rotates latency windows, runs the
     /// adaptive plan, and stores the result as the latest snapshot. Only the engine's ticker (or, in step
     /// mode, the driver through `tick()`) calls it; with `tick: true` it adds one sample to the histories.
+    /// `skippedTicks`: ticks the ticker slept through since its last publication (see `runTicker`).
     @discardableResult
-    func publish(tick: Bool) -> EngineSnapshot {
+    func publish(tick: Bool, skippedTicks: Int = 0) -> EngineSnapshot {
         cond.lock()
         let now = clock.nanos()
         let interval = now &- lastTick
@@ -44,16 +45,23 @@ extension Engine {
                     inPerSecond: rate(first.rin, t.recordsIn), outPerSecond: rate(first.rout, t.recordsOut),
                     bytesInPerSecond: rate(first.bin, t.bytesIn), bytesOutPerSecond: rate(first.bout, t.bytesOut),
                     queueDepth: t.inputCount, queueCapacity: t.inputCapacity,
-                    queuedRecords: t.inputRecords, inFlightRecords: t.inFlightRecords, latency: t.latency.summary(),
-                    recordLatency: t.latency.perRecordSummary(),
+                    queuedRecords: t.inputRecords, inFlightRecords: t.inFlightRecords, latency: t.latency.summary(now: now, exact: finished),
+                    recordLatency: t.latency.perRecordSummary(now: now, exact: finished),
                     nanosPerRecord: t.latency.nanosPerRecord(),
                     busyRatio: dt > 0 ? min(1, Double(t.busyNanos &- first.busy) / 1e9 / dt / alloc) : 0,
                     backpressuredRatio: dt > 0 ? min(1, Double(t.backpressuredNanos &- first.bp) / 1e9 / dt) : 0,
                     quanta: t.quanta, busySeconds: Double(t.busyNanos) / 1e9, backpressuredSeconds: Double(t.backpressuredNanos) / 1e9))
         }
         if policy == .adaptive { planLocked(now: now) }
+        // Ticks a quiet ticker slept through: nothing moved then, so each held this one's values; filling
+        // them in keeps the sparklines' time axis true.
+        let missed = tick ? min(config.historyLength, skippedTicks) : 0
         for (i, t) in tasks.enumerated() {
             if tick {
+                for _ in 0..<missed {
+                    t.history.append(list[i].outPerSecond)
+                    t.latencyHistory.append(Double(list[i].latency.p99))
+                }
                 t.history.append(list[i].outPerSecond)
                 t.latencyHistory.append(Double(list[i].latency.p99))
                 if t.history.count > config.historyLength {
@@ -66,6 +74,7 @@ extension Engine {
             list[i].inputs = t.inputs.map { tasks[$0.from].name }
         }
         if tick {
+            for _ in 0..<missed { history.append(list[0].outPerSecond) }
             history.append(list[0].outPerSecond)
             if history.count > config.historyLength { history.removeFirst(history.count - config.historyLength) }
         }
@@ -73,7 +82,7 @@ extension Engine {
         var snap = EngineSnapshot(
             time: Double(now &- startNanos) / 1e9, workers: config.workers, policy: policy.rawValue, tasks: list,
             decisions: Array(decisions.suffix(200)), decisionCount: decisionSequence,
-            endToEndLatency: endToEnd.summary(), throughputHistory: history, finished: finished, inputEnded: sourceDone,
+            endToEndLatency: endToEnd.summary(now: now, exact: finished), throughputHistory: history, finished: finished, inputEnded: sourceDone,
             edges: tasks.flatMap { t in t.outputs.map { EdgeSnapshot(from: t.name, to: tasks[$0.to].name, depth: $0.queue.count, capacity: $0.queue.capacity, records: $0.queue.records) } })
         if checkpointSettings != nil || checkpointStatus.restored != nil { snap.checkpoint = checkpointStatus }
         // Under the lock: workers replace `published` as they complete quanta, and copying an existential
