@@ -24,6 +24,11 @@ public struct DashboardModel: Sendable {
     public var recordingSpan: ClosedRange<Int64>?
     /// The latest result of each analytics task of the pipeline (windows, groups, top-K, visits…).
     public var results: [ResultSummary] = []
+    /// The replay speed as a number (infinity: as fast as possible), nil for live input: what the speed
+    /// keys scale, here or in a dashboard attached to this instance.
+    public var replaySpeed: Double?
+    /// Set by `streamtop attach`: which instance the frame shows and how fresh it is (never sent).
+    public var remote: RemoteStatus?
 
     /// Creates a model.
     public init(engine: EngineSnapshot, summary: AccessSummary, malformedReasons: [(String, Int)] = [], recentRejects: [String] = [], source: String, speed: String? = nil, replayPosition: Int64? = nil, replayPaused: Bool = false) {
@@ -35,6 +40,26 @@ public struct DashboardModel: Sendable {
         self.speed = speed
         self.replayPosition = replayPosition
         self.replayPaused = replayPaused
+    }
+}
+
+/// What an attached dashboard shows about its link to the instance.
+public struct RemoteStatus: Sendable, Equatable {
+    /// The instance, as given (`host:9464`).
+    public var endpoint: String
+    /// Seconds since the data shown was fetched.
+    public var age: Double
+    /// When the instance stopped answering (wall-clock `HH:MM:SS`), nil while it answers.
+    public var lostSince: String?
+    /// Why, in a few words (`connection refused`).
+    public var reason: String?
+
+    /// Creates the status.
+    public init(endpoint: String, age: Double, lostSince: String? = nil, reason: String? = nil) {
+        self.endpoint = endpoint
+        self.age = age
+        self.lostSince = lostSince
+        self.reason = reason
     }
 }
 

@@ -87,7 +87,21 @@ public enum DashboardView {
             }
         }
         let state = m.engine.finished ? "input ended" : "up " + Format.elapsed(m.engine.time)
-        buf.putRight(state + " ", right: buf.width, y: 0, role: .header)
+        var right = buf.width - buf.putRight(state + " ", right: buf.width, y: 0, role: .header)
+        if let r = m.remote {
+            // An attached dashboard: which instance, and whether what it shows is current (the longest
+            // wording that fits).
+            let stale = r.lostSince != nil || r.age >= 2
+            let age = r.age < 10 ? String(format: "%.1f s", r.age) : Format.elapsed(r.age)
+            let choices = r.lostSince.map { since in
+                ["⇄ \(r.endpoint) UNREACHABLE since \(since)\(r.reason.map { " (\($0))" } ?? ""), retrying · ",
+                 "⇄ \(r.endpoint) UNREACHABLE since \(since) · ", "⇄ UNREACHABLE since \(since) · ", "⇄ UNREACHABLE · "]
+            } ?? ["⇄ \(r.endpoint) · data \(age) old · ", "⇄ \(r.endpoint) · ", "⇄ "]
+            let room = right - x - 1
+            if let link = choices.first(where: { Sanitizer.width(of: $0) <= room }) {
+                right -= buf.putRight(link, right: right, y: 0, role: stale ? .headerWarning : .header)
+            }
+        }
 
         // Totals line.
         let s = m.summary

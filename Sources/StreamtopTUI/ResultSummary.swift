@@ -4,7 +4,7 @@ import StreamtopLogs
 
 /// One line per analytics task of the pipeline for the dashboard: the latest window's numbers, or the
 /// whole-input result so far once written, with live figures where the task has them (active users).
-public struct ResultSummary: Sendable, Equatable {
+public struct ResultSummary: Sendable, Equatable, Codable {
     /// The task's name.
     public var task: String
     /// What it last produced, compact.

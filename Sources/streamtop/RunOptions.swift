@@ -25,14 +25,13 @@ struct RunOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Longest line kept: longer ones count as malformed ('line too long', their head kept for inspection) so memory stays bounded.", valueName: "bytes"))
     var maxLineBytes: Int = LineChunker.defaultMaxLineBytes
 
+    @OptionGroup var dashboard: DashboardOptions
+
     @Option(help: ArgumentHelp("Write a metrics snapshot as one JSON line to this file at each --every interval (the file is replaced at start; '-' for stdout with --headless --report none).", valueName: "file"))
     var snapshots: String?
 
     @Option(help: ArgumentHelp("Interval between snapshots written to --snapshots, e.g. 500ms, 2s.", valueName: "duration"))
     var every: Duration = Duration(milliseconds: 1000)
-
-    @Option(help: ArgumentHelp("Dashboard theme: a name from themes/ or a path to a .theme file.", valueName: "name"))
-    var theme: String = "default"
 
     @Option(help: ArgumentHelp("Scheduling policy at start: strict-priority, fair-share or adaptive (switch with P or :policy).", valueName: "policy"))
     var policy: PolicyArgument = PolicyArgument(.strictPriority)
@@ -51,21 +50,6 @@ struct RunOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp("For --format json: the key holding a field, as FIELD=KEY (nested keys with dots), e.g. client=request.remote_ip. Fields: client, timeISO, timeEpoch, timeCLF, request, method, uri, status, size, requestTimeSeconds, requestTimeNanos. Repeatable.", valueName: "field=key"))
     var jsonField: [String] = []
-
-    @Option(help: ArgumentHelp("Rebind dashboard keys from a TOML file ([keys] quit = [\"q\"], pause = [\"p\", \"space\"] …; default ~/.config/streamtop/keys.toml when it exists).", valueName: "file"))
-    var keys: String?
-
-    /// The keymap: the standard one with the keymap file's bindings applied.
-    func keymap() throws -> Keymap {
-        let home = ProcessInfo.processInfo.environment["HOME"].map { "\($0)/.config/streamtop/keys.toml" }
-        guard let path = keys ?? home.flatMap({ FileManager.default.fileExists(atPath: $0) ? $0 : nil }) else { return .standard }
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("cannot read keymap file \(path)") }
-        do {
-            return try Keymap.standard.applying(keymapFile: text)
-        } catch let e as KeymapError {
-            throw ValidationError("keymap \(path): \(e.description)")
-        }
-    }
 
     @Option(help: ArgumentHelp("Keep only matching records (a filter task between parse and aggregate), e.g. 'status >= 500', 'path ~ \"^/api/\" and method == POST', 'client in 10.0.0.0/8', 'not path ~ \".php$\"'.", valueName: "expression"))
     var filter: String?
@@ -193,7 +177,7 @@ struct RunOptions: ParsableArguments {
 
     func validate() throws {
         _ = try formatChoice()
-        _ = try keymap()
+        _ = try dashboard.keymap()
         _ = try filterExpression()
         _ = try windowSeconds()
         _ = try slideSeconds()

@@ -3,6 +3,7 @@ import StreamtopAnalytics
 import StreamtopEngine
 import StreamtopLogs
 import StreamtopService
+import StreamtopTUI
 import Synchronization
 
 /// Builds the pipeline for a command and runs it headless or in the dashboard.
@@ -106,14 +107,17 @@ struct Runner {
         // The service endpoint answers from published snapshots only (checked here: `run` may take the
         // address from its pipeline file).
         if options.listen == nil && options.controlTokenFile != nil { throw CLIError("--control-token-file needs --listen (the address commands arrive on)") }
+        let applier = CommandApplier(pipeline: pipeline, pacer: pacer)
+        let dashboard = LocalDashboard(
+            pipeline: pipeline, applier: applier, header: header, pacer: pacer,
+            sourceNames: sourceNames.map { $0.split(separator: "/").last.map(String.init) ?? $0 }, recordingSpan: span)
         let service = try options.listenAddress().map { address -> ServiceServer in
-            let server = try ServiceServer(host: address.host, port: address.port, endpoints: serviceEndpoints(pipeline, pacer: pacer))
+            let server = try ServiceServer(host: address.host, port: address.port, endpoints: serviceEndpoints(pipeline, dashboard: dashboard))
             try server.start()
             if address.port == 0 || headless { warn("listening on http://\(address.host):\(server.port ?? address.port) (/metrics, /healthz, /api/v1)") }
             return server
         }
         defer { service?.stop() }
-        let applier = CommandApplier(pipeline: pipeline, pacer: pacer)
         let player = try options.actions.map { path -> ActionPlayer in
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw CLIError("cannot read actions file \(path)")
@@ -130,18 +134,15 @@ struct Runner {
         if options.headless {
             try runHeadless(pipeline, snapshots: snapshots, player: player)
         } else {
-            try DashboardRunner(
-                pipeline: pipeline, header: header, pacer: pacer, themeName: options.theme, applier: applier,
-                sourceNames: sourceNames.map { $0.split(separator: "/").last.map(String.init) ?? $0 },
-                keymap: try options.keymap(), recordingSpan: span)
+            try DashboardRunner(backend: dashboard, themeName: options.dashboard.theme, keymap: try options.dashboard.keymap())
                 .run(snapshots: snapshots, player: player)
         }
     }
 
     /// What --listen serves: metrics and the JSON document from snapshots, and commands through the same
     /// applier as keys and action scripts (so through the engine's mailbox).
-    private func serviceEndpoints(_ pipeline: AccessPipeline, pacer: ReplayPacer?) throws -> ServiceServer.Endpoints {
-        let box = UncheckedBox(pipeline: pipeline, applier: CommandApplier(pipeline: pipeline, pacer: pacer))
+    private func serviceEndpoints(_ pipeline: AccessPipeline, dashboard: LocalDashboard) throws -> ServiceServer.Endpoints {
+        let box = UncheckedBox(pipeline: pipeline, applier: dashboard.applier)
         var endpoints = ServiceServer.Endpoints(
             view: { (box.pipeline.engine.snapshot(), box.pipeline.quarantine.counts()) },
             document: {
@@ -165,6 +166,10 @@ struct Runner {
             let fresh = snap.decisions.filter { $0.sequence > last }
             let data = (try? HeadlessReport.encoder().encode(SnapshotLine(snap, decisions: fresh))) ?? Data("{}".utf8)
             return (String(decoding: data, as: UTF8.self), snap.decisions.last?.sequence ?? last, snap.finished)
+        }
+        endpoints.dashboard = { top, rejects in
+            let model = dashboard.model(top: top, rejects: rejects)
+            return (try? DashboardModel.encoder().encode(model)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
         }
         endpoints.streamIntervalNanos = UInt64(max(10, min(60_000, options.every.milliseconds))) * 1_000_000
         return endpoints

@@ -15,7 +15,7 @@ struct ThemesCommand: ParsableCommand {
     static func available() -> [(name: String, path: String)] {
         var seen = Set<String>()
         var out: [(String, String)] = []
-        for dir in DashboardRunner.themeDirectories {
+        for dir in DashboardLoop.themeDirectories {
             let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".theme") }.sorted()
             for f in files {
                 let name = String(f.dropLast(".theme".count))
@@ -46,7 +46,7 @@ struct CheckThemes: ParsableCommand {
         var problems = 0
         for target in targets {
             do {
-                let (theme, warnings) = try Theme.load(target, directories: DashboardRunner.themeDirectories)
+                let (theme, warnings) = try Theme.load(target, directories: DashboardLoop.themeDirectories)
                 for w in warnings { print(Escaped.message("\(target):\(w.line): \(w.message)")) }
                 problems += warnings.count
                 if warnings.isEmpty { print(Escaped.message("\(target): ok (\(theme.name), \(theme.styles.count) roles)")) }

@@ -189,7 +189,7 @@ public struct AccessAggregate {
 }
 
 /// Records in one UTC minute.
-public struct MinuteCount: Sendable, Equatable {
+public struct MinuteCount: Sendable, Equatable, Codable {
     /// Epoch seconds of the minute's start.
     public var minute: Int64
     /// Records in it.
@@ -197,7 +197,7 @@ public struct MinuteCount: Sendable, Equatable {
 }
 
 /// An immutable summary of the aggregates, for the report and the dashboard.
-public struct AccessSummary: Sendable {
+public struct AccessSummary: Sendable, Codable {
     /// Non-empty lines read.
     public var lines: Int
     /// Lines that parsed as records.

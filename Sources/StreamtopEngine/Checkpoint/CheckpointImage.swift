@@ -111,7 +111,7 @@ public struct CheckpointFailure: Error, CustomStringConvertible, Sendable {
 }
 
 /// The last checkpoint, as the snapshot shows it.
-public struct CheckpointStatus: Sendable, Equatable {
+public struct CheckpointStatus: Sendable, Equatable, Codable {
     /// Number of the last complete checkpoint (0: none yet).
     public var number = 0
     /// Seconds since the engine started when it was taken.

@@ -1,5 +1,5 @@
 /// An immutable picture of the engine at one instant, published every tick. Safe to read from any thread.
-public struct EngineSnapshot: Sendable {
+public struct EngineSnapshot: Sendable, Codable {
     /// Seconds since the engine started.
     public var time: Double
     /// Number of worker threads.
@@ -26,6 +26,12 @@ public struct EngineSnapshot: Sendable {
     public var checkpoint: CheckpointStatus?
     /// Each task's latest published result (immutable values the operators handed over), by task name.
     public var published: [String: any Sendable] = [:]
+
+    /// Everything but the published results, which are the operators' own types (an attached dashboard
+    /// gets them through its model instead: the summary and the result lines).
+    enum CodingKeys: String, CodingKey {
+        case time, workers, policy, tasks, decisions, decisionCount, endToEndLatency, throughputHistory, finished, inputEnded, edges, checkpoint
+    }
 
     /// An empty snapshot, before the engine has published one.
     public static let empty = EngineSnapshot(

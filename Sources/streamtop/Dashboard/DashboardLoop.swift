@@ -1,0 +1,188 @@
+import Foundation
+import StreamtopAnalytics
+import StreamtopAssets
+import StreamtopCurses
+import StreamtopEngine
+import StreamtopTUI
+import Synchronization
+
+/// The dashboard on the terminal: reads keys, turns them into view changes and commands for a backend
+/// (the pipeline in this process, or an attached instance), and draws frames, until the operator quits or
+/// a signal arrives. The terminal is restored by `close`, whatever happened.
+final class DashboardLoop {
+    let terminal: CursesTerminal
+    private var state = DashboardState()
+    private var currentTheme: String
+    /// Set by SIGINT, SIGTERM or SIGHUP (on a dispatch thread).
+    private final class QuitFlag: Sendable {
+        let value = Atomic<Bool>(false)
+    }
+    private let quitRequested = QuitFlag()
+    private var trap: SignalTrap?
+    /// What the operator did, newest last, as the commands that put it back.
+    private var undo: [(OperatorCommand, String)] = []
+
+    /// Folders searched for `NAME.theme`: ./themes, then the themes shipped with the binary.
+    static var themeDirectories: [String] {
+        ["themes", Assets.themesDirectory?.path].compactMap { $0 }
+    }
+
+    /// Loads the theme and takes over the terminal.
+    init(themeName: String, keymap: Keymap) throws {
+        // A binary moved away from its resources still runs with the built-in attributes-only theme.
+        let (theme, warnings) = themeName == "default"
+            ? ((try? Theme.load(themeName, directories: Self.themeDirectories)) ?? (Theme.fallback, []))
+            : try Theme.load(themeName, directories: Self.themeDirectories)
+        for w in warnings { warn("theme \(themeName): \(w)") }
+        terminal = CursesTerminal(theme: theme)
+        currentTheme = themeName
+        state.keymap = keymap
+        try terminal.start(noColor: ProcessInfo.processInfo.environment["NO_COLOR"].map { !$0.isEmpty } ?? false)
+        let quit = quitRequested
+        trap = SignalTrap([SIGINT, SIGTERM, SIGHUP]) { quit.value.store(true, ordering: .relaxed) }
+    }
+
+    /// Gives the terminal back.
+    func close() {
+        trap?.cancel()
+        terminal.stop()
+    }
+
+    /// Runs until q or a signal. `finished` says when the pipeline has ended (one more frame is drawn).
+    func run(_ backend: DashboardBackend, finished: () -> Bool) {
+        var analyticsFinished = false
+        var lastFrame = Date.distantPast
+        var lastActivity = 0
+        var dirty = true
+        while !quitRequested.value.load(ordering: .relaxed) {
+            if let key = terminal.readKey(timeoutMilliseconds: 100) {
+                dirty = true
+                if key == .resize { continue }
+                if handle(key, backend) { break }
+            }
+            let now = Date()
+            if !analyticsFinished && finished() {
+                // The input ended and every task drained; the engine has closed the windows and written the
+                // results: show them.
+                analyticsFinished = true
+                dirty = true
+            }
+            // Ten frames a second while something moves; once a second when nothing does (the clock and the
+            // ages still tick), which is most of what an idle dashboard used to cost.
+            let activity = Self.activity(backend.snapshot())
+            let age = now.timeIntervalSince(lastFrame)
+            if dirty || (activity != lastActivity && age >= 0.1) || age >= 1 {
+                lastActivity = activity
+                let model = backend.model(top: state.view == .analytics ? AggregateOperator.publishedTop : 10, rejects: state.showRejects)
+                let (w, h) = terminal.size
+                terminal.draw(DashboardView.render(model, state: state, width: w, height: h))
+                lastFrame = now
+                dirty = false
+            }
+        }
+    }
+
+    /// Applies one key; true when it quits.
+    private func handle(_ key: Key, _ backend: DashboardBackend) -> Bool {
+        var effects: [DashboardEffect] = []
+        if case .click(_, let y) = key {
+            DashboardReducer.click(&state, y: y, tasks: backend.snapshot().tasks)
+        } else if state.filterLine != nil {
+            DashboardReducer.editFilter(&state, key)
+        } else if state.commandLine != nil {
+            effects = DashboardReducer.editCommandLine(&state, key)
+        } else if key == .escape && state.showHelp {
+            state.showHelp = false
+        } else if let action = state.keymap.action(for: key) {
+            let snap = backend.snapshot()
+            effects = DashboardReducer.reduce(&state, action, tasks: snap.tasks, policy: snap.policy, canChangeSpeed: backend.replay != nil)
+        } else {
+            state.message = "no action on \(key.label) — press ? for help"
+        }
+        for effect in effects {
+            switch effect {
+            case .quit: return true
+            case .command(let c):
+                remember(.engine(c), state.message ?? "\(c)", backend)
+                let result = backend.apply(.engine(c))
+                if result != "sent" { state.message = result }
+            case .scaleSpeed(let f):
+                guard let replay = backend.replay else { break }
+                let v = min(1000, max(0.1, replay.speed.isFinite ? replay.speed * f : 1000))
+                remember(.speed(v), "speed", backend)
+                state.message = backend.apply(.speed(v))
+            case .undo:
+                guard let (back, label) = undo.popLast() else {
+                    state.message = "nothing to undo"
+                    break
+                }
+                _ = backend.apply(back)
+                state.message = "undid: \(label)"
+            case .nextTheme:
+                nextTheme()
+            case .runCommand(let text):
+                do {
+                    let command = try backend.parse(text)
+                    remember(command, text, backend)
+                    let result = backend.apply(command)
+                    state.message = result == "sent" ? ":\(text)" : result
+                } catch {
+                    state.message = "\(error)"
+                }
+            }
+        }
+        return false
+    }
+
+    private func remember(_ command: OperatorCommand, _ label: String, _ backend: DashboardBackend) {
+        switch command {
+        case .engine(let c):
+            if let back = c.inverse(before: backend.snapshot()) { undo.append((.engine(back), label)) }
+        case .speed:
+            if let replay = backend.replay { undo.append((.speed(replay.speed.isFinite ? replay.speed : nil), label)) }
+        case .replayPause(let p):
+            if let replay = backend.replay { undo.append((.replayPause(p == nil ? nil : replay.paused), label)) }
+        case .step, .seek:
+            break
+        }
+        if undo.count > 100 { undo.removeFirst() }
+    }
+
+    private func nextTheme() {
+        let all = ThemesCommand.available()
+        guard !all.isEmpty else { return }
+        let current = all.firstIndex { $0.name == currentTheme } ?? -1
+        let next = all[(current + 1) % all.count]
+        if let (t, _) = try? Theme.load(next.path, directories: []) {
+            terminal.setTheme(t)
+            currentTheme = next.name
+            state.message = "theme \(next.name)"
+        }
+    }
+
+    /// A digest of what a frame shows that changes only when the pipeline does: counts, states, workers,
+    /// queues, decisions, checkpoints, published results. Equal digests mean a frame would differ only in
+    /// its clock and ages.
+    static func activity(_ snap: EngineSnapshot) -> Int {
+        var h = Hasher()
+        h.combine(snap.decisionCount)
+        h.combine(snap.policy)
+        h.combine(snap.finished)
+        h.combine(snap.inputEnded)
+        h.combine(snap.checkpoint?.number)
+        h.combine(snap.checkpoint?.failures)
+        h.combine(snap.published.count)
+        for t in snap.tasks {
+            h.combine(t.recordsIn)
+            h.combine(t.recordsOut)
+            h.combine(t.recordsFiltered)
+            h.combine(t.quanta)
+            h.combine(t.state)
+            h.combine(t.workers)
+            h.combine(t.priority)
+            h.combine(t.queueDepth)
+            h.combine(t.inPerSecond)
+        }
+        return h.finalize()
+    }
+}

@@ -1,0 +1,24 @@
+import ArgumentParser
+import Foundation
+import StreamtopTUI
+
+/// The dashboard's own options, shared by the commands that run a pipeline and by `attach`.
+struct DashboardOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Dashboard theme: a name from themes/ or a path to a .theme file.", valueName: "name"))
+    var theme: String = "default"
+
+    @Option(help: ArgumentHelp("Rebind dashboard keys from a TOML file ([keys] quit = [\"q\"], pause = [\"p\", \"space\"] …; default ~/.config/streamtop/keys.toml when it exists).", valueName: "file"))
+    var keys: String?
+
+    /// The keymap: the standard one with the keymap file's bindings applied.
+    func keymap() throws -> Keymap {
+        let home = ProcessInfo.processInfo.environment["HOME"].map { "\($0)/.config/streamtop/keys.toml" }
+        guard let path = keys ?? home.flatMap({ FileManager.default.fileExists(atPath: $0) ? $0 : nil }) else { return .standard }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("cannot read keymap file \(path)") }
+        do {
+            return try Keymap.standard.applying(keymapFile: text)
+        } catch let e as KeymapError {
+            throw ValidationError("keymap \(path): \(e.description)")
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import StreamtopAnalytics
+import StreamtopEngine
+import StreamtopLogs
+import StreamtopTUI
+
+/// The dashboard's view of the pipeline in this process: models built from the engine's published
+/// snapshot, commands through the applier (so through the engine's mailbox). `GET /api/v1/dashboard`
+/// serves the same models to attached dashboards.
+final class LocalDashboard: DashboardBackend, @unchecked Sendable {
+    let pipeline: AccessPipeline
+    let applier: CommandApplier
+    let header: String
+    let pacer: ReplayPacer?
+    let sourceNames: [String]
+    let recordingSpan: ClosedRange<Int64>?
+
+    init(pipeline: AccessPipeline, applier: CommandApplier, header: String, pacer: ReplayPacer?, sourceNames: [String], recordingSpan: ClosedRange<Int64>?) {
+        self.pipeline = pipeline
+        self.applier = applier
+        self.header = header
+        self.pacer = pacer
+        self.sourceNames = sourceNames
+        self.recordingSpan = recordingSpan
+    }
+
+    func snapshot() -> EngineSnapshot { pipeline.engine.snapshot() }
+
+    func model(top: Int, rejects: Bool) -> DashboardModel {
+        let snap = pipeline.engine.snapshot()
+        // The report's aggregates as the engine published them (rebuilt at most once a second: with
+        // millions of keys a merge costs real time).
+        let summary = AccessSummary.published(in: snap, top: top)
+        let reasons = pipeline.quarantine.counts().sorted { $0.value > $1.value }.map { ($0.key.label, $0.value) }
+        let recent = rejects ? pipeline.quarantine.recent().map { r in
+            "\(r.source < sourceNames.count ? sourceNames[r.source] : "input"):\(r.line)  \(r.reason.label): " + String(decoding: r.bytes, as: UTF8.self)
+        } : []
+        var model = DashboardModel(
+            engine: snap, summary: summary, malformedReasons: reasons, recentRejects: recent, source: header,
+            speed: pacer.map { Quantity.speedLabel($0.speed) } ?? (header.hasPrefix("watch") ? nil : "max"),
+            replayPosition: pacer.map { $0.position.load(ordering: .relaxed) }, replayPaused: pacer?.isPaused ?? false)
+        model.recordingSpan = recordingSpan
+        model.replaySpeed = pacer?.speed
+        model.results = ResultSummary.all(in: snap)
+        return model
+    }
+
+    var replay: (speed: Double, paused: Bool)? { pacer.map { ($0.speed, $0.isPaused) } }
+
+    func parse(_ text: String) throws -> OperatorCommand { try applier.parse(text) }
+
+    func apply(_ command: OperatorCommand) -> String { applier.apply(command) }
+}
