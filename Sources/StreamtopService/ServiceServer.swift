@@ -56,6 +56,10 @@ public final class ServiceServer: @unchecked Sendable {
     private let host: String
     private let requestedPort: UInt16
     private var task: Task<Void, Error>?
+    /// Seconds a connection may take to send a request after its last response (or its start), and a
+    /// blocked write may wait for the client to read.
+    /// STREAMTOP_HTTP_IDLE_SECONDS changes it (the tests use a few seconds).
+    static let idleSeconds: Double = ProcessInfo.processInfo.environment["STREAMTOP_HTTP_IDLE_SECONDS"].flatMap(Double.init).map { min(3600, max(0.5, $0)) } ?? 30
     /// The longest command body accepted.
     static let maxCommandBytes = 4096
 
@@ -69,7 +73,9 @@ public final class ServiceServer: @unchecked Sendable {
         } catch {
             throw SourceError("cannot listen on \(host):\(port): not an IPv4 address")
         }
-        server = HTTPServer(address: address, timeout: 15, logger: .disabled)
+        // Deadlines FlyingFox does not have: see GuardedSocketPool.
+        let pool = GuardedSocketPool(HTTPServer.defaultPool(), idleSeconds: Self.idleSeconds)
+        server = HTTPServer(config: HTTPServer.Configuration(address: address, timeout: 15, pool: pool, logger: .disabled))
         let ready = DispatchSemaphore(value: 0)
         let server = self.server
         Task {

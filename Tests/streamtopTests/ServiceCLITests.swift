@@ -43,13 +43,14 @@ import Testing
     }
 
     /// Starts a slow replay listening on a free port; returns the process and the port.
-    func startListening(_ extra: [String] = []) throws -> (Process, String, String) {
+    func startListening(_ extra: [String] = [], environment: [String: String] = [:]) throws -> (Process, String, String) {
         let dir = NSTemporaryDirectory() + "streamtop-listen-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = ["replay", realSample, "--speed", "50", "--headless", "--report", "none", "--listen", "127.0.0.1:0", "--filter", "status < 600"] + extra
         p.currentDirectoryURL = URL(fileURLWithPath: dir)
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         FileManager.default.createFile(atPath: dir + "/err.txt", contents: nil)
         p.standardError = FileHandle(forWritingAtPath: dir + "/err.txt")
         p.standardOutput = FileHandle.nullDevice
@@ -183,6 +184,61 @@ import Testing
         #expect(p.terminationStatus == 0)
         idle.terminate()
         idle.waitUntilExit()
+    }
+
+    /// Slowloris, silent and never-reading clients, and 1000 idle connections at once: each connection
+    /// gets a deadline (2 s here, STREAMTOP_HTTP_IDLE_SECONDS; 30 s by default) to send its request, and a
+    /// blocked write as long; meanwhile other clients are served and the pipeline runs.
+    @Test func slowSilentAndManyClientsAreCutOffWhileOthersAreServed() throws {
+        let (p, port, dir) = try startListening(["--speed", "1", "--loop"], environment: ["STREAMTOP_HTTP_IDLE_SECONDS": "2"])
+        defer {
+            if p.isRunning { kill(p.processIdentifier, SIGTERM) }
+            p.waitUntilExit()
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        let script = Process()
+        script.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        script.arguments = ["python3", "-c", """
+            import socket, sys, time, resource, urllib.request
+            port = int(sys.argv[1])
+            soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+            def closed(s, wait):
+                s.settimeout(wait)
+                try:
+                    return s.recv(1) == b""
+                except (socket.timeout, OSError) as e:
+                    return isinstance(e, ConnectionResetError)
+            silent = socket.create_connection(("127.0.0.1", port))
+            drip = socket.create_connection(("127.0.0.1", port)); drip.sendall(b"GET /healthz HTTP/1.1\\r\\n")
+            deaf = socket.create_connection(("127.0.0.1", port)); deaf.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            deaf.sendall(b"GET /api/v1/stream HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n")
+            many = [socket.create_connection(("127.0.0.1", port)) for _ in range(1000)]
+            t0 = time.time(); fast = urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).read() == b"ok\\n"; took = time.time() - t0
+            dripped = True
+            for _ in range(6):
+                try:
+                    drip.sendall(b"X"); time.sleep(1)
+                except OSError:
+                    dripped = False; break
+            print("healthz", fast, took < 1)
+            print("silent closed", closed(silent, 5))
+            print("drip cut off", not dripped or closed(drip, 3))
+            print("many closed", sum(closed(s, 0.5) for s in many[:50]) == 50)
+            print("metrics", b"streamtop_lines_total" in urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read())
+            """, port]
+        let out = Pipe()
+        script.standardOutput = out
+        let errors = NSTemporaryDirectory() + "streamtop-slow-\(getpid()).err"
+        FileManager.default.createFile(atPath: errors, contents: nil)
+        defer { unlink(errors) }
+        script.standardError = FileHandle(forWritingAtPath: errors)
+        try script.run()
+        let got = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        script.waitUntilExit()
+        let trouble = (try? String(contentsOfFile: errors, encoding: .utf8)) ?? ""
+        #expect(got == "healthz True True\nsilent closed True\ndrip cut off True\nmany closed True\nmetrics True\n", "\(got)\(trouble)")
+        #expect(p.isRunning, "the instance survived")
     }
 
     @Test func aTakenAddressIsOneClearLine() throws {
