@@ -10,16 +10,18 @@ import Foundation
 /// reading its stream, would hold its connection (a descriptor and a task) forever.
 ///
 /// - A connection has `idleSeconds` from the end of its last response (or from its start) to the end of
-///   its next request's head and body: the time it spends waiting to read is summed until it next writes,
-///   so a byte every few seconds does not keep it alive either. Keep-alive clients that come back later
-///   (a Prometheus scrape every 60 s) simply reconnect.
+///   its next request's head and body, checked whenever it waits to read: a byte every few seconds does
+///   not keep it alive, and a request whose head FlyingFox is slow to parse (its header reader takes time
+///   that grows with the square of a line's length) is cut off at the next read instead of holding a
+///   core for minutes. Keep-alive clients that come back later (a Prometheus scrape every 60 s) simply
+///   reconnect.
 /// - A write that cannot proceed for `idleSeconds` (a client that never reads) ends the connection.
 /// - The listening socket is never timed out.
 struct GuardedSocketPool<Inner: AsyncSocketPool>: AsyncSocketPool {
     let inner: Inner
     let idleSeconds: Double
-    /// Read-wait time (ns) summed per connection since its last write.
-    private let waited = WaitLedger()
+    /// When each connection's current request began (its first wait to read since its last write).
+    private let started = WaitLedger()
 
     init(_ inner: Inner, idleSeconds: Double) {
         self.inner = inner
@@ -33,14 +35,12 @@ struct GuardedSocketPool<Inner: AsyncSocketPool>: AsyncSocketPool {
         let fd = socket.file.rawValue
         if Self.isListening(fd) { return try await inner.suspendSocket(socket, untilReadyFor: events) }
         let reading = events.contains(.read)
-        if !reading { waited.reset(fd) }
-        let budget = reading ? idleSeconds - waited.seconds(fd) : idleSeconds
+        if !reading { started.reset(fd) }
+        let budget = reading ? idleSeconds - started.secondsSinceStart(fd) : idleSeconds
         guard budget > 0 else {
-            waited.reset(fd)
+            started.reset(fd)
             throw SocketError.timeout(message: "request not complete within \(idleSeconds) s")
         }
-        let start = DispatchTime.now().uptimeNanoseconds
-        defer { if reading { waited.add(fd, DispatchTime.now().uptimeNanoseconds - start) } }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await inner.suspendSocket(socket, untilReadyFor: events) }
             group.addTask {
@@ -59,38 +59,37 @@ struct GuardedSocketPool<Inner: AsyncSocketPool>: AsyncSocketPool {
         return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &value, &size) == 0 && value != 0
     }
 
-    /// Per-connection sums, shared by the pool's concurrent suspensions. A connection is its descriptor
-    /// and its socket's inode (a descriptor is reused by the next connection; the inode is not), and
-    /// entries not touched for a while are dropped, so closed connections do not accumulate.
+    /// Per-connection start times, shared by the pool's concurrent suspensions. A connection is its
+    /// descriptor and its socket's inode (a descriptor is reused by the next connection; the inode is
+    /// not), and entries not touched for ten minutes are dropped, so closed connections do not accumulate.
     final class WaitLedger: @unchecked Sendable {
         private struct Key: Hashable {
             var fd: Int32
             var inode: UInt64
         }
         private let lock = NSLock()
-        private var entries: [Key: (nanos: UInt64, touched: UInt64)] = [:]
+        private var entries: [Key: UInt64] = [:]
 
         private func key(_ fd: Int32) -> Key {
             var st = stat()
             return Key(fd: fd, inode: fstat(fd, &st) == 0 ? UInt64(st.st_ino) : 0)
         }
 
-        func seconds(_ fd: Int32) -> Double {
-            let k = key(fd)
-            lock.lock()
-            defer { lock.unlock() }
-            return Double(entries[k]?.nanos ?? 0) / 1e9
-        }
-
-        func add(_ fd: Int32, _ ns: UInt64) {
+        /// Seconds since the connection's current request began (0 for a new one, which begins now).
+        func secondsSinceStart(_ fd: Int32) -> Double {
             let k = key(fd)
             let now = DispatchTime.now().uptimeNanoseconds
             lock.lock()
-            entries[k] = ((entries[k]?.nanos ?? 0) &+ ns, now)
-            if entries.count > 4096 { entries = entries.filter { now &- $0.value.touched < 600_000_000_000 } }
-            lock.unlock()
+            defer { lock.unlock() }
+            guard let start = entries[k] else {
+                if entries.count > 4096 { entries = entries.filter { now &- $0.value < 600_000_000_000 } }
+                entries[k] = now
+                return 0
+            }
+            return Double(now &- start) / 1e9
         }
 
+        /// The connection wrote: its next request begins at its next wait to read.
         func reset(_ fd: Int32) {
             let k = key(fd)
             lock.lock()

@@ -52,7 +52,9 @@ public final class ServiceServer: @unchecked Sendable {
         public init(_ reason: String) { self.reason = reason }
     }
 
-    private let server: HTTPServer
+    private let endpoints: Endpoints
+    /// The server listening now (replaced when it has to be restarted).
+    private let current = LockedBox<HTTPServer?>(nil)
     private let host: String
     private let requestedPort: UInt16
     private var task: Task<Void, Error>?
@@ -67,43 +69,42 @@ public final class ServiceServer: @unchecked Sendable {
     public init(host: String, port: UInt16, endpoints: Endpoints) throws {
         self.host = host
         requestedPort = port
-        let address: sockaddr_in
+        self.endpoints = endpoints
         do {
-            address = try .inet(ip4: host, port: port)
+            _ = try sockaddr_in.inet(ip4: host, port: port)
         } catch {
             throw SourceError("cannot listen on \(host):\(port): not an IPv4 address")
         }
+    }
+
+    /// An HTTP server with the routes, on `port`.
+    static func makeServer(host: String, port: UInt16, endpoints: Endpoints) async throws -> HTTPServer {
         // Deadlines FlyingFox does not have: see GuardedSocketPool.
         let pool = GuardedSocketPool(HTTPServer.defaultPool(), idleSeconds: Self.idleSeconds)
-        server = HTTPServer(config: HTTPServer.Configuration(address: address, timeout: 15, pool: pool, logger: .disabled))
-        let ready = DispatchSemaphore(value: 0)
-        let server = self.server
-        Task {
-            await server.appendRoute("GET /metrics") { _ in
-                let (snap, malformed) = endpoints.view()
-                return Self.text(.ok, PrometheusText.render(snap, malformed: malformed), type: "text/plain; version=0.0.4; charset=utf-8")
-            }
-            await server.appendRoute("GET /healthz") { _ in
-                Self.text(.ok, endpoints.view().0.finished ? "finished\n" : "ok\n")
-            }
-            await server.appendRoute("GET /api/v1/snapshot") { _ in
-                Self.text(.ok, endpoints.document() + "\n", type: "application/json")
-            }
-            await server.appendRoute("GET /api/v1/dashboard") { request in
-                // At most 500 entries per top list: what the analytics view shows.
-                let top = min(500, max(1, request.query["top"].flatMap { Int($0) } ?? 10))
-                return Self.text(.ok, endpoints.dashboard(top, request.query["rejects"] == "1") + "\n", type: "application/json")
-            }
-            await server.appendRoute("GET /api/v1/stream") { _ in
-                let stream = SnapshotStream(intervalNanos: endpoints.streamIntervalNanos, line: endpoints.streamLine)
-                return HTTPResponse(statusCode: .ok, headers: [.contentType: "application/x-ndjson"], body: HTTPBodySequence(from: stream))
-            }
-            await server.appendRoute("POST /api/v1/commands") { request in
-                try await Self.command(request, endpoints)
-            }
-            ready.signal()
+        let server = HTTPServer(config: HTTPServer.Configuration(address: try .inet(ip4: host, port: port), timeout: 15, pool: pool, logger: .disabled))
+        await server.appendRoute("GET /metrics") { _ in
+            let (snap, malformed) = endpoints.view()
+            return Self.text(.ok, PrometheusText.render(snap, malformed: malformed), type: "text/plain; version=0.0.4; charset=utf-8")
         }
-        ready.wait()
+        await server.appendRoute("GET /healthz") { _ in
+            Self.text(.ok, endpoints.view().0.finished ? "finished\n" : "ok\n")
+        }
+        await server.appendRoute("GET /api/v1/snapshot") { _ in
+            Self.text(.ok, endpoints.document() + "\n", type: "application/json")
+        }
+        await server.appendRoute("GET /api/v1/dashboard") { request in
+            // At most 500 entries per top list: what the analytics view shows.
+            let top = min(500, max(1, request.query["top"].flatMap { Int($0) } ?? 10))
+            return Self.text(.ok, endpoints.dashboard(top, request.query["rejects"] == "1") + "\n", type: "application/json")
+        }
+        await server.appendRoute("GET /api/v1/stream") { _ in
+            let stream = SnapshotStream(intervalNanos: endpoints.streamIntervalNanos, line: endpoints.streamLine)
+            return HTTPResponse(statusCode: .ok, headers: [.contentType: "application/x-ndjson"], body: HTTPBodySequence(from: stream))
+        }
+        await server.appendRoute("POST /api/v1/commands") { request in
+            try await Self.command(request, endpoints)
+        }
+        return server
     }
 
     static func text(_ status: HTTPStatusCode, _ body: String, type: String = "text/plain; charset=utf-8") -> HTTPResponse {
@@ -115,7 +116,8 @@ public final class ServiceServer: @unchecked Sendable {
         guard let token = endpoints.token else {
             return text(.forbidden, "control is off: start streamtop with --control-token-file FILE to accept commands\n")
         }
-        let given = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil } ?? ""
+        // The scheme is case-insensitive (RFC 9110); the token is not.
+        let given = request.headers[.authorization].flatMap { $0.lowercased().hasPrefix("bearer ") ? String($0.dropFirst(7)) : nil } ?? ""
         guard Self.constantTimeEqual(given, token) else {
             return text(.unauthorized, "missing or wrong bearer token (Authorization: Bearer …)\n")
         }
@@ -143,36 +145,69 @@ public final class ServiceServer: @unchecked Sendable {
         return diff == 0
     }
 
+    /// Called with a one-line account when the server stopped and is listening again.
+    public var onRestart: (@Sendable (String) -> Void)?
+
     /// Starts listening; returns once the socket listens, or throws one line (address in use…).
+    ///
+    /// Afterwards a supervisor keeps it listening: FlyingFox's server ends when `accept` fails (out of
+    /// descriptors under a flood of connections, EMFILE), closing every connection; the supervisor says
+    /// so through `onRestart` and listens again on the same port a second later, so a flood takes the
+    /// endpoint away for a moment, never for good. It also raises the open-file limit to the hard limit,
+    /// so that it takes many more connections to get there.
     public func start(timeout: Double = 5) throws {
-        let server = self.server
+        Self.raiseOpenFileLimit()
+        let (host, endpoints, current, restarted) = (self.host, self.endpoints, self.current, self.onRestart)
         let failure = LockedBox<String?>(nil)
+        let listening = LockedBox<UInt16?>(nil)
         let done = DispatchSemaphore(value: 0)
+        var port = requestedPort
         task = Task {
-            do {
-                try await server.run()
-            } catch {
-                failure.set("\(error)")
-                done.signal()
-                throw error
+            while !Task.isCancelled {
+                do {
+                    let server = try await Self.makeServer(host: host, port: port, endpoints: endpoints)
+                    current.set(server)
+                    let watcher = Task {
+                        try await server.waitUntilListening(timeout: timeout)
+                        if case .ip4(_, let p) = await server.listeningAddress { listening.set(p) }
+                        done.signal()
+                    }
+                    defer { watcher.cancel() }
+                    try await server.run()
+                } catch {
+                    guard let p = listening.get() else {
+                        // Never listened: the caller hears why (address in use…).
+                        failure.set("\(error)")
+                        done.signal()
+                        return
+                    }
+                    if Task.isCancelled { return }
+                    port = p
+                    restarted?("the HTTP server stopped (\(Self.reason("\(error)"))); listening again on port \(p) in 1 s")
+                }
+                try? await Task.sleep(nanoseconds: 1_000_000_000)
             }
-        }
-        Task {
-            try? await server.waitUntilListening(timeout: timeout)
-            done.signal()
         }
         _ = done.wait(timeout: .now() + timeout + 1)
         if let reason = failure.get() {
             throw SourceError("cannot listen on \(host):\(requestedPort): \(Self.reason(reason))")
         }
-        guard port != nil else { throw SourceError("cannot listen on \(host):\(requestedPort): the server did not start within \(Int(timeout)) s") }
+        guard listening.get() != nil else { throw SourceError("cannot listen on \(host):\(requestedPort): the server did not start within \(Int(timeout)) s") }
+    }
+
+    /// Raises the soft limit on open files to the hard limit (each connection is a descriptor).
+    static func raiseOpenFileLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
 
     /// The port it listens on (useful with port 0), or nil before it does.
     public var port: UInt16? {
+        guard let server = current.get() else { return nil }
         let box = LockedBox<UInt16?>(nil)
         let done = DispatchSemaphore(value: 0)
-        let server = self.server
         Task {
             if case .ip4(_, let port) = await server.listeningAddress { box.set(port) }
             done.signal()
@@ -192,6 +227,7 @@ public final class ServiceServer: @unchecked Sendable {
         if text.contains("Address already in use") || text.contains("errno: 98") { return "Address already in use" }
         if text.contains("errno: 13") || text.contains("Permission denied") { return "Permission denied" }
         if text.contains("errno: 99") { return "Cannot assign requested address" }
+        if text.contains("errno: 24") { return "out of file descriptors: too many connections at once" }
         return text
     }
 }

@@ -113,6 +113,10 @@ struct Runner {
             sourceNames: sourceNames.map { $0.split(separator: "/").last.map(String.init) ?? $0 }, recordingSpan: span)
         let service = try options.listenAddress().map { address -> ServiceServer in
             let server = try ServiceServer(host: address.host, port: address.port, endpoints: serviceEndpoints(pipeline, dashboard: dashboard))
+            server.onRestart = { message in
+                engine.log(.engine, kind: .outputFailed, task: nil, action: "http restarted", reason: message)
+                if headless { warn(message) }
+            }
             try server.start()
             if address.port == 0 || headless { warn("listening on http://\(address.host):\(server.port ?? address.port) (/metrics, /healthz, /api/v1)") }
             return server

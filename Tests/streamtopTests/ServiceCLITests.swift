@@ -43,12 +43,17 @@ import Testing
     }
 
     /// Starts a slow replay listening on a free port; returns the process and the port.
-    func startListening(_ extra: [String] = [], environment: [String: String] = [:]) throws -> (Process, String, String) {
+    func startListening(_ extra: [String] = [], environment: [String: String] = [:], openFiles: Int? = nil) throws -> (Process, String, String) {
         let dir = NSTemporaryDirectory() + "streamtop-listen-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = ["replay", realSample, "--speed", "50", "--headless", "--report", "none", "--listen", "127.0.0.1:0", "--filter", "status < 600"] + extra
+        if let openFiles {
+            // A low limit on open files, soft and hard, for the instance only.
+            p.executableURL = URL(fileURLWithPath: "/bin/sh")
+            p.arguments = ["-c", "ulimit -n \(openFiles) && exec \"$0\" \"$@\"", binary] + p.arguments!
+        }
         p.currentDirectoryURL = URL(fileURLWithPath: dir)
         p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         FileManager.default.createFile(atPath: dir + "/err.txt", contents: nil)
@@ -239,6 +244,46 @@ import Testing
         let trouble = (try? String(contentsOfFile: errors, encoding: .utf8)) ?? ""
         #expect(got == "healthz True True\nsilent closed True\ndrip cut off True\nmany closed True\nmetrics True\n", "\(got)\(trouble)")
         #expect(p.isRunning, "the instance survived")
+    }
+
+    /// A flood of connections that exhausts the descriptors makes FlyingFox's server stop accepting and
+    /// close everything; the instance says so and listens again on the same port, instead of serving
+    /// nothing for the rest of its run.
+    @Test func aConnectionFloodTakesTheEndpointAwayForAMomentOnly() throws {
+        let (p, port, dir) = try startListening(["--speed", "1", "--loop"], openFiles: 64)
+        defer {
+            if p.isRunning { kill(p.processIdentifier, SIGTERM) }
+            p.waitUntilExit()
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        let script = Process()
+        script.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        script.arguments = ["python3", "-c", """
+            import socket, sys, time, urllib.request
+            port = int(sys.argv[1])
+            flood = []
+            for _ in range(100):
+                try:
+                    flood.append(socket.create_connection(("127.0.0.1", port), timeout=2))
+                except OSError:
+                    break
+            time.sleep(1)
+            for s in flood: s.close()
+            for _ in range(40):
+                try:
+                    print(urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).read().decode().strip()); break
+                except OSError:
+                    time.sleep(0.25)
+            """, port]
+        let out = Pipe()
+        script.standardOutput = out
+        try script.run()
+        let got = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        script.waitUntilExit()
+        #expect(got == "ok\n", "the endpoint answers again: \(got)")
+        let err = (try? String(contentsOfFile: dir + "/err.txt", encoding: .utf8)) ?? ""
+        #expect(err.contains("the HTTP server stopped (out of file descriptors: too many connections at once); listening again on port \(port)"), "\(err)")
+        #expect(p.isRunning)
     }
 
     @Test func aTakenAddressIsOneClearLine() throws {

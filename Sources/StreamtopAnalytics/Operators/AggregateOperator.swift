@@ -8,6 +8,8 @@ import Synchronization
 public final class AggregateOperator: StreamOperator {
     private final class Slot {
         let state = Locked(AccessAggregate())
+        /// Claimed by the worker adding to it (a reader takes only the lock).
+        let claimed = Atomic<Bool>(false)
     }
     private let slots: [Slot]
     /// Blocks added so far: a summary is recomputed only when this moved (merging millions of keys is
@@ -27,7 +29,16 @@ public final class AggregateOperator: StreamOperator {
 
     public func process(_ batch: Batch, slot: Int) -> OperatorOutput {
         let parsed = batch.payload(as: ParsedBlock.self)
-        slots[slot].state.withLock { $0.add(parsed) }
+        // The first unclaimed slot, not the worker's own: while one worker at a time runs this task (any
+        // live rate a core keeps up with), everything lands in slot 0 and a summary needs no merge; a
+        // second worker running it at the same moment takes the next slot. At most `slots.count` workers
+        // run it at once, so a slot is always free.
+        if let s = slots.first(where: { $0.claimed.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged }) {
+            s.state.withLock { $0.add(parsed) }
+            s.claimed.store(false, ordering: .releasing)
+        } else {
+            slots[slot].state.withLock { $0.add(parsed) }
+        }
         version.add(1, ordering: .releasing)
         return OperatorOutput(batch: batch)
     }
