@@ -48,8 +48,13 @@ public final class ServiceServer: @unchecked Sendable {
     public struct CommandRefused: Error {
         /// The reason.
         public var reason: String
+        /// Whether the command was understood but the engine would not apply it (409 rather than 400).
+        public var conflict: Bool
         /// Creates the refusal.
-        public init(_ reason: String) { self.reason = reason }
+        public init(_ reason: String, conflict: Bool = false) {
+            self.reason = reason
+            self.conflict = conflict
+        }
     }
 
     private let endpoints: Endpoints
@@ -133,7 +138,7 @@ public final class ServiceServer: @unchecked Sendable {
         guard !line.isEmpty, !line.contains("\n") else { return text(.badRequest, "send one command, e.g. pause parse\n") }
         switch endpoints.command(line) {
         case .success(let message): return text(.ok, message + "\n")
-        case .failure(let refused): return text(.badRequest, Escaped.message(refused.reason) + "\n")
+        case .failure(let refused): return text(refused.conflict ? .conflict : .badRequest, Escaped.message(refused.reason) + "\n")
         }
     }
 

@@ -158,11 +158,16 @@ struct Runner {
                 return "{\"snapshot\":\(line),\"report\":\((try? report.json()) ?? "null")}"
             },
             command: { text in
+                let command: OperatorCommand
                 do {
-                    return .success(box.applier.apply(try box.applier.parse(text)))
+                    command = try box.applier.parse(text)
                 } catch {
                     return .failure(ServiceServer.CommandRefused("\(error)"))
                 }
+                let before = box.pipeline.engine.snapshot().decisionCount
+                let answer = box.applier.apply(command)
+                guard answer == "sent" else { return .success(answer) }
+                return Self.outcome(of: box.pipeline.engine, after: before)
             },
             token: try options.controlToken())
         endpoints.streamLine = { last in
@@ -177,6 +182,22 @@ struct Runner {
         }
         endpoints.streamIntervalNanos = UInt64(max(10, min(60_000, options.every.milliseconds))) * 1_000_000
         return endpoints
+    }
+
+    /// What the engine did with a command just sent: the operator's decision it logged (`workers 2 → 3`,
+    /// or `workers stay 2` with why, as a refusal), waited for up to a second; "sent" if none came (the
+    /// engine applies commands between quanta, and a task stuck in one may take longer).
+    static func outcome(of engine: Engine, after sequence: Int) -> Result<String, ServiceServer.CommandRefused> {
+        let deadline = Date().addingTimeInterval(1)
+        while Date() < deadline {
+            let snap = engine.snapshot()
+            if let d = snap.decisions.last(where: { $0.sequence > sequence && $0.actor == .operator }) {
+                let text = "\(d.task.map { "\($0): " } ?? "")\(d.action) (\(d.reason))"
+                return d.kind == .rejected ? .failure(ServiceServer.CommandRefused(text, conflict: true)) : .success(text)
+            }
+            usleep(20_000)
+        }
+        return .success("sent")
     }
 
     private func runHeadless(_ pipeline: AccessPipeline, snapshots: SnapshotWriter?, player: ActionPlayer?) throws {

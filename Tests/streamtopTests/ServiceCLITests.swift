@@ -157,7 +157,12 @@ import Testing
         #expect(try send(base + "/api/v1/commands", method: "POST", body: "pause parse", token: "abcdefghijklmnop-0124").code == 401)
         let bad = try send(base + "/api/v1/commands", method: "POST", body: "{\"command\": \"pause nosuchtask\"}", token: "abcdefghijklmnop-0123")
         #expect(bad.code == 400 && bad.body.contains("nosuchtask"), "\(bad)")
-        #expect(try send(base + "/api/v1/commands", method: "POST", body: "pause parse", token: "abcdefghijklmnop-0123").code == 200)
+        // The answer is what the engine did, from its decision log.
+        let pause = try send(base + "/api/v1/commands", method: "POST", body: "pause parse", token: "abcdefghijklmnop-0123")
+        #expect(pause.code == 200 && pause.body.hasPrefix("parse: paused"), "\(pause)")
+        // Understood but not applied (parse already has the most workers it can): 409 with the engine's reason.
+        let capped = try send(base + "/api/v1/commands", method: "POST", body: "workers parse 1024", token: "abcdefghijklmnop-0123")
+        #expect(capped.code == 409 && capped.body.contains("workers stay 2") && capped.body.contains("capped at 2"), "\(capped)")
         var paused = false
         for _ in 0..<40 where !paused {
             usleep(50_000)
