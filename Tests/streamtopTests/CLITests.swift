@@ -119,7 +119,16 @@ func run(_ args: [String], stdin: Data? = nil, cwd: String? = nil, whileRunning:
         FileManager.default.createFile(atPath: path, contents: nil)
         let lines = try String(contentsOfFile: realSample, encoding: .utf8).split(separator: "\n").prefix(500)
         let r = try run(["watch", path, "--headless"], whileRunning: { p in
-            usleep(300_000)
+            // watch starts at the end of the file (tail -n 0): write once it has the file open, not after a
+            // guess (under a loaded CI machine 0.3 s was sometimes too early, and the lines were skipped).
+            let deadline = Date().addingTimeInterval(20)
+            let target = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+            func following() -> Bool {
+                let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(p.processIdentifier)/fd")) ?? []
+                return fds.contains { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(p.processIdentifier)/fd/\($0)")) == target }
+            }
+            while !following() && Date() < deadline { usleep(20_000) }
+            usleep(100_000)
             let h = FileHandle(forWritingAtPath: path)!
             h.write(Data((lines.joined(separator: "\n") + "\n").utf8))
             try? h.close()
