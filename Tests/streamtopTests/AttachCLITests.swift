@@ -69,11 +69,15 @@ import Testing
             ui.tmux("kill-server")
             instance.terminate()
         }
-        ui.tmux("new-session", "-d", "-s", "e2e", "-x", "150", "-y", "40", "cd / && TERM=xterm-256color '\(binary)' attach http://127.0.0.1:\(port)/; sleep 30")
+        ui.tmux("new-session", "-d", "-s", "e2e", "-x", "150", "-y", "40", "cd / && TERM=xterm-256color '\(binary)' attach http://127.0.0.1:\(port)/; sleep 5")
         _ = ui.waitFor { $0.contains("aggregate") }
         ui.tmux("send-keys", "-t", "e2e", "p")
         let s = ui.waitFor { $0.contains("read-only") }
         #expect(s.contains("read-only"), "\(s)")
         #expect(!ui.taskRow(s, "parse").contains("PAUSED"))
+        // Quit before the session goes: a tmux server killed under a running dashboard started from the
+        // test runner was seen to linger with its pane.
+        ui.tmux("send-keys", "-t", "e2e", "q")
+        _ = ui.waitFor(5) { !$0.contains("aggregate") }
     }
 }
