@@ -59,6 +59,13 @@ import Testing
         return got + ((try? String(contentsOfFile: errors, encoding: .utf8)) ?? "")
     }
 
+    /// Stops an instance from `startListening` and removes its folder.
+    func stop(_ p: Process, _ dir: String) {
+        if p.isRunning { kill(p.processIdentifier, SIGTERM) }
+        p.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
     /// Starts a slow replay listening on a free port; returns the process and the port.
     func startListening(_ extra: [String] = [], environment: [String: String] = [:], openFiles: Int? = nil) throws -> (Process, String, String) {
         let dir = NSTemporaryDirectory() + "streamtop-listen-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -218,11 +225,7 @@ import Testing
     /// blocked write as long; meanwhile other clients are served and the pipeline runs.
     @Test func slowSilentAndManyClientsAreCutOffWhileOthersAreServed() throws {
         let (p, port, dir) = try startListening(["--speed", "1", "--loop"], environment: ["STREAMTOP_HTTP_IDLE_SECONDS": "2"])
-        defer {
-            if p.isRunning { kill(p.processIdentifier, SIGTERM) }
-            p.waitUntilExit()
-            try? FileManager.default.removeItem(atPath: dir)
-        }
+        defer { stop(p, dir) }
         let got = try python("""
             import socket, sys, time, resource, urllib.request
             port = int(sys.argv[1])
@@ -261,11 +264,7 @@ import Testing
     /// nothing for the rest of its run.
     @Test func aConnectionFloodTakesTheEndpointAwayForAMomentOnly() throws {
         let (p, port, dir) = try startListening(["--speed", "1", "--loop"], openFiles: 64)
-        defer {
-            if p.isRunning { kill(p.processIdentifier, SIGTERM) }
-            p.waitUntilExit()
-            try? FileManager.default.removeItem(atPath: dir)
-        }
+        defer { stop(p, dir) }
         let got = try python("""
             import socket, sys, time, urllib.request
             port = int(sys.argv[1])
