@@ -7,7 +7,7 @@ import StreamtopLogs
 /// The HTTP endpoint of a running instance (`--listen HOST:PORT`):
 /// - `GET /metrics`: Prometheus text; `GET /healthz`: `ok` (or `finished`);
 /// - `GET /api/v1/snapshot`: the engine's snapshot and the report as JSON;
-/// - `GET /api/v1/dashboard?top=N&rejects=1`: the dashboard's model (what `streamtop attach` draws);
+/// - `GET /api/v1/dashboard?top=N&rejects=1&share=1`: the dashboard's model (what `streamtop attach` draws);
 /// - `GET /api/v1/stream`: a `--snapshots` line per tick (newline-delimited JSON, chunked), until the run ends;
 /// - `POST /api/v1/commands`: a command in the `:` line's language (`pause parse`, `workers aggregate 2`),
 ///   only with `Authorization: Bearer TOKEN` matching `--control-token-file` (compared in constant time);
@@ -30,8 +30,9 @@ public final class ServiceServer: @unchecked Sendable {
         public var token: String?
         /// The next line of /api/v1/stream, from the newest decision already sent.
         public var streamLine: @Sendable (Int) -> (text: String, lastDecision: Int, finished: Bool) = { _ in ("{}", 0, true) }
-        /// The dashboard's model as JSON (`GET /api/v1/dashboard?top=N&rejects=1`), for `streamtop attach`.
-        public var dashboard: @Sendable (_ top: Int, _ rejects: Bool) -> String = { _, _ in "null" }
+        /// The dashboard's model as JSON (`GET /api/v1/dashboard?top=N&rejects=1&share=1`), for `streamtop
+        /// attach`; `share` adds what a cluster view merges (sketches, histogram buckets).
+        public var dashboard: @Sendable (_ top: Int, _ rejects: Bool, _ share: Bool) -> String = { _, _, _ in "null" }
         /// Interval between stream lines, ns.
         public var streamIntervalNanos: UInt64 = 100_000_000
 
@@ -100,7 +101,7 @@ public final class ServiceServer: @unchecked Sendable {
         await server.appendRoute("GET /api/v1/dashboard") { request in
             // At most 500 entries per top list: what the analytics view shows.
             let top = min(500, max(1, request.query["top"].flatMap { Int($0) } ?? 10))
-            return Self.text(.ok, endpoints.dashboard(top, request.query["rejects"] == "1") + "\n", type: "application/json")
+            return Self.text(.ok, endpoints.dashboard(top, request.query["rejects"] == "1", request.query["share"] == "1") + "\n", type: "application/json")
         }
         await server.appendRoute("GET /api/v1/stream") { _ in
             let stream = SnapshotStream(intervalNanos: endpoints.streamIntervalNanos, line: endpoints.streamLine)

@@ -176,8 +176,8 @@ struct Runner {
             let data = (try? HeadlessReport.encoder().encode(SnapshotLine(snap, decisions: fresh))) ?? Data("{}".utf8)
             return (String(decoding: data, as: UTF8.self), snap.decisions.last?.sequence ?? last, snap.finished)
         }
-        endpoints.dashboard = { top, rejects in
-            let model = dashboard.model(top: top, rejects: rejects)
+        endpoints.dashboard = { top, rejects, share in
+            let model = dashboard.model(top: top, rejects: rejects, share: share)
             return (try? DashboardModel.encoder().encode(model)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
         }
         endpoints.streamIntervalNanos = UInt64(max(10, min(60_000, options.every.milliseconds))) * 1_000_000

@@ -16,6 +16,58 @@ import Testing
             #expect(r.status == 1, "\(args)")
             #expect(r.stderr == message, "\(args)")
         }
+        // An instance list: the same instance twice, or none at all.
+        let list = NSTemporaryDirectory() + "streamtop-instances-\(getpid())"
+        defer { unlink(list) }
+        try "# the cluster\n127.0.0.1:9464\n\nhttp://127.0.0.1:9464/  # again\n".write(toFile: list, atomically: true, encoding: .utf8)
+        var r = try run(["attach", "--instances", list])
+        #expect(r.status == 1 && r.stderr == "streamtop: instance http://127.0.0.1:9464/ is listed twice (also as 127.0.0.1:9464)\n", "\(r.stderr)")
+        try "# nobody yet\n".write(toFile: list, atomically: true, encoding: .utf8)
+        r = try run(["attach", "--instances", list])
+        #expect(r.status == 64 && r.stderr.contains("lists no instance"), "\(r.status) \(r.stderr)")
+    }
+
+    @Test(.enabled(if: DashboardEndToEndTests.tmux != nil, "tmux is not installed"))
+    func theClusterViewListsMergesAndOpensInstancesAndKeepsALostOne() throws {
+        let service = ServiceCLITests()
+        // One seed for both, as a consumer group would be started: their distinct counts can be unioned.
+        let seed = ["STREAMTOP_HASH_SEED": "0x5eed"]
+        let (first, port1, dir1) = try service.startListening(["--speed", "5"], environment: seed)
+        let (second, port2, dir2) = try service.startListening(["--speed", "5"], environment: seed)
+        let ui = DashboardEndToEndTests()
+        defer {
+            ui.tmux("kill-server")
+            service.stop(first, dir1)
+            service.stop(second, dir2)
+        }
+        let command = "cd / && TERM=xterm-256color '\(binary)' attach 127.0.0.1:\(port1) 127.0.0.1:\(port2) --every 250ms; echo STREAMTOP-EXIT=$?; sleep 30"
+        ui.tmux("new-session", "-d", "-s", "e2e", "-x", "150", "-y", "40", command)
+        var s = ui.waitFor { $0.contains("2 answering") && $0.contains("Merged analytics of 2 instances") }
+        #expect(s.contains("cluster · 2 instances · 2 answering"), "\(s)")
+        let rows = s.split(separator: "\n").map(String.init)
+        #expect(rows.contains { $0.contains("127.0.0.1:\(port1)") && $0.contains("running") }, "\(s)")
+        #expect(rows.contains { $0.contains("127.0.0.1:\(port2)") && $0.contains("running") }, "\(s)")
+        #expect(rows.contains { $0.contains("TOTAL") && $0.contains("2/2 up") }, "\(s)")
+        #expect(s.contains("distinct counts by HyperLogLog union"), "the same seed: sketches union \(s)")
+
+        // Enter opens the second instance's own dashboard; q comes back to the cluster.
+        ui.tmux("send-keys", "-t", "e2e", "Down", "Enter")
+        s = ui.waitFor { $0.contains("⇄ 127.0.0.1:\(port2)") && $0.contains("aggregate") }
+        #expect(s.contains("⇄ 127.0.0.1:\(port2)") && s.contains("q: back to the cluster"), "\(s)")
+        ui.tmux("send-keys", "-t", "e2e", "q")
+        s = ui.waitFor { $0.contains("cluster · 2 instances") }
+        #expect(s.contains("cluster · 2 instances"), "\(s)")
+
+        // The second instance goes away: it stays listed, unreachable since a time, and the first answers on.
+        second.interrupt()
+        second.waitUntilExit()
+        s = ui.waitFor { $0.contains("1 answering") }
+        let lost = s.split(separator: "\n").first { $0.contains("127.0.0.1:\(port2)") }.map(String.init) ?? ""
+        #expect(lost.contains("UNREACHABLE") && lost.contains("since") && lost.contains("last seen at"), "\(s)")
+        #expect(s.contains("TOTAL") && s.contains("1/2 up"), "\(s)")
+        ui.tmux("send-keys", "-t", "e2e", "q")
+        s = ui.waitFor { $0.contains("STREAMTOP-EXIT=") }
+        #expect(s.contains("STREAMTOP-EXIT=0"), "\(s)")
     }
 
     @Test(.enabled(if: DashboardEndToEndTests.tmux != nil, "tmux is not installed"))

@@ -183,7 +183,12 @@ public struct AccessAggregate {
             requestTime: requestTime.totalCount == 0 ? nil : LatencySummary(
                 p50: requestTime.valueAtPercentile(50), p95: requestTime.valueAtPercentile(95),
                 p99: requestTime.valueAtPercentile(99), max: requestTime.max, count: requestTime.totalCount),
-            pathsUndercount: pathsUndercount, clientsUndercount: clientsUndercount)
+            pathsUndercount: pathsUndercount, clientsUndercount: clientsUndercount,
+            // With a key limit the sketches have seen every key, dropped ones too; without, the tables
+            // hold every key's hash and a sketch is built from them (one pass, no key hashed again).
+            share: ClusterShare(
+                clients: keyLimit > 0 ? clientSketch : clients.sketch(), paths: keyLimit > 0 ? pathSketch : paths.sketch(),
+                requestTime: ClusterShare.buckets(requestTime)))
     }
 
 }
@@ -232,6 +237,9 @@ public struct AccessSummary: Sendable, Codable {
     public var pathsUndercount = 0
     /// The same for clients; `uniqueClients` is then a HyperLogLog estimate (±1.6%).
     public var clientsUndercount = 0
+    /// What a cluster view needs to merge this summary with other instances' (sketches and histogram);
+    /// sent only when asked for (`GET /api/v1/dashboard?share=1`).
+    public var share: ClusterShare? = nil
     /// Whether `uniqueClients` is an estimate.
     public var uniqueClientsEstimated: Bool { clientsUndercount > 0 }
     /// Whether `uniquePaths` is an estimate (HyperLogLog, ±1.6%, once paths were dropped).
@@ -251,6 +259,12 @@ public struct AccessSummary: Sendable, Codable {
         (snapshot.published[AccessPipeline.aggregateTask] as? AccessSummary)?.limited(top) ?? .empty
     }
 
-    /// An empty summary.
-    public static let empty = AccessAggregate().summary()
+    /// An empty summary (its share fingerprinted with the seed in force: a resumed run adopts its
+    /// checkpoint's seed after start).
+    public static var empty: AccessSummary {
+        var e = emptyWithoutSeed
+        e.share?.seedFingerprint = ClusterShare.fingerprint(seed: KeyHashSeed.value)
+        return e
+    }
+    private static let emptyWithoutSeed = AccessAggregate().summary()
 }

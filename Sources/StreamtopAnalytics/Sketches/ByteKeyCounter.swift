@@ -216,6 +216,14 @@ public final class ByteKeyCounter {
         }
     }
 
+    /// A HyperLogLog sketch of the keys, from the hashes the table already holds (no key is hashed
+    /// again): what another instance unions with its own when both hash with the same seed.
+    public func sketch() -> HyperLogLog {
+        var s = HyperLogLog()
+        for i in 0..<count { s.add(entries[i].hash) }
+        return s
+    }
+
     /// The `k` most frequent keys, by count descending, ties by the printed key's UTF-8 bytes, then by
     /// the raw bytes. Invalid UTF-8 is printed as U+FFFD.
     public func top(_ k: Int) -> [KeyCount] {

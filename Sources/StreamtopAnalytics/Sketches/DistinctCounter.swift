@@ -32,6 +32,16 @@ public struct HyperLogLog: Sendable, Equatable {
     /// Writes the registers.
     public func saveState(_ w: inout StateWriter) { w.bytes(registers) }
 
+    /// The registers, one byte each (what another instance needs for a union).
+    public var registerBytes: [UInt8] { registers }
+
+    /// A sketch from registers sent by another instance; nil unless there are exactly as many as this
+    /// build keeps and each holds a possible rank.
+    public init?(registerBytes: [UInt8]) {
+        guard registerBytes.count == HyperLogLog.count, registerBytes.allSatisfy({ $0 <= 64 - HyperLogLog.precision + 1 }) else { return nil }
+        registers = registerBytes
+    }
+
     /// Reads registers written by `saveState`.
     public init(restoring r: inout StateReader) throws {
         let regs = try r.bytes()

@@ -48,8 +48,13 @@ final class DashboardLoop {
         terminal.stop()
     }
 
-    /// Runs until q or a signal. `finished` says when the pipeline has ended (one more frame is drawn).
-    func run(_ backend: DashboardBackend, finished: () -> Bool) {
+    /// Whether SIGINT, SIGTERM or SIGHUP arrived (the terminal went away, or the operator's shell asks).
+    var quitting: Bool { quitRequested.value.load(ordering: .relaxed) }
+
+    /// Runs until q or a signal. `finished` says when the pipeline has ended (one more frame is drawn);
+    /// `message` is shown until the first key.
+    func run(_ backend: DashboardBackend, finished: () -> Bool, message: String? = nil) {
+        state.message = message
         var analyticsFinished = false
         var lastFrame = Date.distantPast
         var lastActivity = 0

@@ -25,11 +25,15 @@ final class LocalDashboard: DashboardBackend, @unchecked Sendable {
 
     func snapshot() -> EngineSnapshot { pipeline.engine.snapshot() }
 
-    func model(top: Int, rejects: Bool) -> DashboardModel {
+    func model(top: Int, rejects: Bool) -> DashboardModel { model(top: top, rejects: rejects, share: false) }
+
+    /// The model, with what a cluster view merges (`AccessSummary.share`) when `share` is set.
+    func model(top: Int, rejects: Bool, share: Bool) -> DashboardModel {
         let snap = pipeline.engine.snapshot()
         // The report's aggregates as the engine published them (rebuilt at most once a second: with
         // millions of keys a merge costs real time).
-        let summary = AccessSummary.published(in: snap, top: top)
+        var summary = AccessSummary.published(in: snap, top: top)
+        if !share { summary.share = nil }
         let reasons = pipeline.quarantine.counts().sorted { $0.value > $1.value }.map { ($0.key.label, $0.value) }
         let recent = rejects ? pipeline.quarantine.recent().map { r in
             "\(r.source < sourceNames.count ? sourceNames[r.source] : "input"):\(r.line)  \(r.reason.label): " + String(decoding: r.bytes, as: UTF8.self)

@@ -2,116 +2,36 @@ import Foundation
 import StreamtopAnalytics
 import StreamtopEngine
 import StreamtopTUI
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
 
-/// The dashboard's view of a running instance (`streamtop attach URL`): a thread fetches the instance's
-/// dashboard model (`GET /api/v1/dashboard`) a few times a second; frames draw the latest one with how old
-/// it is; keys and typed commands go to `POST /api/v1/commands` in the `:` line's language, with the
-/// bearer token. A failed fetch keeps the last frame on screen, marked unreachable since when, and is
-/// retried with a growing pause (up to 5 s) until the instance answers again.
-final class RemoteDashboard: DashboardBackend, @unchecked Sendable {
-    /// The instance as the operator named it, and its base URL.
-    let endpoint: String
-    let base: URL
-    private let token: String?
-    private let interval: Double
-    private let session: URLSession
-    private let lock = NSLock()
-    // Under `lock`: the latest model and when it came, the link's state, what the frames want.
-    private var latest: DashboardModel
-    private var fetchedAt = Date()
-    private var lostSince: Date?
-    private var lostReason: String?
-    private var wanted = (top: 10, rejects: false)
-    private var stopped = false
+/// The dashboard over a running instance (`streamtop attach URL`, or Enter in the cluster view): frames
+/// draw the link's latest model with how old it is; keys and typed commands go to the instance.
+final class RemoteDashboard: DashboardBackend {
+    let link: InstanceLink
+    /// Whether frames ask for what a cluster view merges (the link is shared with the cluster view).
+    private let share: Bool
 
-    /// Connects: the first fetch must succeed (within `timeout`), else one line says why.
-    init(url text: String, token: String?, interval: Double, timeout: Double = 5) throws {
-        (endpoint, base) = try Self.parse(text)
-        self.token = token
-        self.interval = interval
-        let config = URLSessionConfiguration.ephemeral
-        config.timeoutIntervalForRequest = 2
-        session = URLSession(configuration: config)
-        switch Self.fetch(session, base, top: 10, rejects: false, timeout: timeout) {
-        case .success(let model): latest = model
-        case .failure(let reason): throw CLIError("cannot attach to \(endpoint): \(reason)")
-        }
-    }
-
-    /// `host:port`, `http://host:port` or `https://…`, with or without a trailing slash.
-    static func parse(_ text: String) throws -> (String, URL) {
-        let full = text.contains("://") ? text : "http://" + text
-        guard let url = URL(string: full.hasSuffix("/") ? String(full.dropLast()) : full), let scheme = url.scheme, ["http", "https"].contains(scheme),
-            let host = url.host, !host.isEmpty
-        else {
-            throw CLIError("attach wants an instance's address like 127.0.0.1:9464 or http://host:9464; got '\(text)'")
-        }
-        return (url.port.map { "\(host):\($0)" } ?? host, url)
-    }
-
-    /// Starts fetching in the background.
-    func start() {
-        Thread { [self] in
-            var pause = interval
-            while true {
-                lock.lock()
-                let (want, done) = (wanted, stopped)
-                lock.unlock()
-                if done { return }
-                let result = Self.fetch(session, base, top: want.top, rejects: want.rejects, timeout: 2)
-                lock.lock()
-                switch result {
-                case .success(let model):
-                    (latest, fetchedAt, lostSince, lostReason) = (model, Date(), nil, nil)
-                    pause = interval
-                case .failure(let reason):
-                    if lostSince == nil { lostSince = Date() }
-                    lostReason = reason.description
-                    pause = min(5, max(0.5, pause * 2))
-                }
-                lock.unlock()
-                Thread.sleep(forTimeInterval: pause)
-            }
-        }.start()
-    }
-
-    /// Stops fetching.
-    func stop() {
-        lock.lock()
-        stopped = true
-        lock.unlock()
+    init(link: InstanceLink, share: Bool = false) {
+        self.link = link
+        self.share = share
     }
 
     /// Whether the instance's input has ended and everything drained, as last seen.
-    var isFinished: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return latest.engine.finished
-    }
+    var isFinished: Bool { link.current().model?.engine.finished ?? false }
 
-    func snapshot() -> EngineSnapshot {
-        lock.lock()
-        defer { lock.unlock() }
-        return latest.engine
-    }
+    func snapshot() -> EngineSnapshot { link.current().model?.engine ?? .empty }
 
     func model(top: Int, rejects: Bool) -> DashboardModel {
-        lock.lock()
-        defer { lock.unlock() }
-        wanted = (top, rejects)
-        var m = latest
-        m.remote = RemoteStatus(
-            endpoint: endpoint, age: Date().timeIntervalSince(fetchedAt), lostSince: lostSince.map(Self.clock), reason: lostReason)
+        // In a cluster the link keeps asking for whole top lists: the merge uses them when the operator goes back.
+        link.want(.init(top: share ? AggregateOperator.publishedTop : top, rejects: rejects, share: share))
+        let (latest, status, _) = link.current()
+        var m = latest ?? DashboardModel(engine: .empty, summary: .empty, source: link.endpoint)
+        m.remote = status
         return m
     }
 
     var replay: (speed: Double, paused: Bool)? {
-        lock.lock()
-        defer { lock.unlock() }
-        return latest.replaySpeed.map { ($0, latest.replayPaused) }
+        guard let m = link.current().model else { return nil }
+        return m.replaySpeed.map { ($0, m.replayPaused) }
     }
 
     func parse(_ text: String) throws -> OperatorCommand {
@@ -120,92 +40,8 @@ final class RemoteDashboard: DashboardBackend, @unchecked Sendable {
     }
 
     func apply(_ command: OperatorCommand) -> String {
-        guard let token else { return "read-only: attach with --control-token-file to send commands" }
+        guard link.canControl else { return InstanceLink.readOnly }
         guard let text = command.text(in: snapshot()) else { return "the instance has no such task" }
-        var request = URLRequest(url: base.appendingPathComponent("api/v1/commands"))
-        request.httpMethod = "POST"
-        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-        request.setValue("text/plain", forHTTPHeaderField: "Content-Type")
-        request.httpBody = Data(text.utf8)
-        switch Self.send(session, request, timeout: 3) {
-        case .success(let (status, body)):
-            let answer = body.trimmingCharacters(in: .whitespacesAndNewlines)
-            // "sent" lets the loop keep its own message (`pausing parse`), as for the pipeline in this process.
-            return status == 200 ? answer : "\(endpoint) refused '\(text)': \(answer)"
-        case .failure(let reason):
-            return "\(endpoint) did not take '\(text)': \(reason)"
-        }
-    }
-
-    /// One GET of the dashboard model.
-    static func fetch(_ session: URLSession, _ base: URL, top: Int, rejects: Bool, timeout: Double) -> Result<DashboardModel, LinkError> {
-        guard var parts = URLComponents(url: base.appendingPathComponent("api/v1/dashboard"), resolvingAgainstBaseURL: false) else {
-            return .failure("bad address")
-        }
-        parts.queryItems = [URLQueryItem(name: "top", value: "\(top)"), URLQueryItem(name: "rejects", value: rejects ? "1" : "0")]
-        guard let url = parts.url else { return .failure("bad address") }
-        switch send(session, URLRequest(url: url), timeout: timeout) {
-        case .failure(let reason): return .failure(reason)
-        case .success(let (status, body)):
-            guard status == 200 else {
-                return .failure(LinkError(status == 404 ? "no dashboard at this address (HTTP 404: is it a streamtop --listen address of this version?)" : "HTTP \(status)"))
-            }
-            do {
-                return .success(try DashboardModel.decoder().decode(DashboardModel.self, from: Data(body.utf8)))
-            } catch {
-                return .failure(LinkError("the answer is not a streamtop dashboard model (\(error))"))
-            }
-        }
-    }
-
-    /// Sends a request and waits for the status and body (as text), or a short reason it failed.
-    static func send(_ session: URLSession, _ request: URLRequest, timeout: Double) -> Result<(Int, String), LinkError> {
-        var request = request
-        request.timeoutInterval = timeout
-        let done = DispatchSemaphore(value: 0)
-        let box = LockedResult()
-        session.dataTask(with: request) { data, response, error in
-            if let error {
-                box.set(.failure(Self.reason(error)))
-            } else {
-                box.set(.success(((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data ?? Data(), as: UTF8.self))))
-            }
-            done.signal()
-        }.resume()
-        guard done.wait(timeout: .now() + timeout + 1) == .success else { return .failure("no answer within \(Int(timeout)) s") }
-        return box.get() ?? .failure("no answer")
-    }
-
-    /// The system's reason in a few words.
-    static func reason(_ error: Error) -> LinkError {
-        let e = error as NSError
-        switch e.code {
-        case NSURLErrorCannotConnectToHost: return "connection refused"
-        case NSURLErrorTimedOut: return "timed out"
-        case NSURLErrorCannotFindHost, NSURLErrorDNSLookupFailed: return "unknown host"
-        case NSURLErrorNetworkConnectionLost: return "connection lost"
-        default: return LinkError(e.localizedDescription)
-        }
-    }
-
-    static func clock(_ d: Date) -> String {
-        let f = DateFormatter()
-        f.dateFormat = "HH:mm:ss"
-        return f.string(from: d)
-    }
-
-    /// Why a request failed, in a few words.
-    struct LinkError: Error, CustomStringConvertible, ExpressibleByStringInterpolation {
-        let description: String
-        init(_ text: String) { description = text }
-        init(stringLiteral text: String) { description = text }
-    }
-
-    /// The result of a request, handed from URLSession's thread.
-    private final class LockedResult: @unchecked Sendable {
-        private let lock = NSLock()
-        private var value: Result<(Int, String), LinkError>?
-        func set(_ v: Result<(Int, String), LinkError>) { lock.lock(); value = v; lock.unlock() }
-        func get() -> Result<(Int, String), LinkError>? { lock.lock(); defer { lock.unlock() }; return value }
+        return link.send(text)
     }
 }

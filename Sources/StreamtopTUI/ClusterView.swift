@@ -1,0 +1,279 @@
+import Foundation
+import StreamtopAnalytics
+import StreamtopEngine
+
+/// Renders the cluster view: one row per instance, the totals, and the analytics merged across instances.
+/// Pure, like `DashboardView`.
+public enum ClusterView {
+    /// The screen row of the first instance.
+    public static let firstInstanceRow = 4
+
+    /// The keys of the cluster view and what they do (the help screen and the hint bar).
+    public static let keys: [(String, String)] = [
+        ("↑ ↓ k j", "select an instance"),
+        ("Enter", "open the selected instance's dashboard (q there comes back here)"),
+        ("q", "quit"),
+        ("?", "this help"),
+    ]
+
+    /// Draws one frame.
+    public static func render(_ model: ClusterModel, state: ClusterState, width: Int, height: Int) -> ScreenBuffer {
+        var buf = ScreenBuffer(width: width, height: height)
+        guard width >= DashboardView.minimumSize.width, height >= DashboardView.minimumSize.height else {
+            DashboardView.drawTooSmall(&buf)
+            return buf
+        }
+        drawHeader(&buf, model)
+        let rows = min(model.instances.count, max(3, (height - 8) / 3))
+        let top = max(0, min(state.selected - rows + 1, model.instances.count - rows))
+        let columns = Columns(width: width)
+        drawTableHeader(&buf, columns, y: firstInstanceRow - 1)
+        for (i, instance) in model.instances.enumerated().dropFirst(top).prefix(rows) {
+            drawInstance(&buf, columns, instance, selected: i == state.selected, y: firstInstanceRow + i - top)
+        }
+        var y = firstInstanceRow + rows
+        drawTotals(&buf, columns, model, y: y)
+        y += 2
+        drawMerged(&buf, model, y: y, rows: height - 1 - y)
+        drawHints(&buf, model, state)
+        if state.showHelp { drawHelp(&buf) }
+        return buf
+    }
+
+    /// The instance a click on row `y` selects, if any (with the first rows shown).
+    public static func instance(atRow y: Int, count: Int) -> Int? {
+        let i = y - firstInstanceRow
+        return i >= 0 && i < count ? i : nil
+    }
+
+    /// Where each column starts: the instance's address takes what the fixed columns leave; the data age
+    /// appears when there is room for it.
+    struct Columns {
+        let instance = 3
+        let instanceWidth: Int
+        let state: Int
+        let rate: Int  // right edges of the numbers
+        let lines: Int
+        let lag: Int
+        let parts: Int
+        let busiest: Int
+        let checkpoint: Int
+        let age: Int?  // right edge
+
+        init(width: Int) {
+            // state 11, in/s 7, lines 7, lag 5, parts 5, busiest 12, checkpoint 10, each after a space.
+            let fixed = 12 + 8 + 8 + 6 + 6 + 13 + 11 + 1
+            let withAge = width - 3 - fixed - 7 >= 22
+            // Addresses rarely need more than 30 columns; wider terminals keep the slack on the right.
+            instanceWidth = min(30, max(12, width - 3 - fixed - (withAge ? 7 : 0)))
+            state = instance + instanceWidth + 1
+            rate = state + 12 + 7
+            lines = rate + 8
+            lag = lines + 6
+            parts = lag + 6
+            busiest = parts + 1
+            checkpoint = busiest + 13
+            age = withAge ? checkpoint + 11 + 6 : nil
+        }
+    }
+
+    static func drawHeader(_ buf: inout ScreenBuffer, _ m: ClusterModel) {
+        buf.fill(x: 0, y: 0, width: buf.width, height: 2, role: .header)
+        var x = buf.put(" streamtop ", x: 0, y: 0, role: .title)
+        let lost = m.instances.count - m.answering
+        x += buf.put(" cluster · \(m.instances.count) instance\(m.instances.count == 1 ? "" : "s") · \(m.answering) answering", x: x, y: 0, role: .header)
+        if lost > 0 { buf.put(" · \(lost) UNREACHABLE", x: x, y: 0, role: .headerWarning) }
+        buf.putRight(m.clock + " ", right: buf.width, y: 0, role: .header)
+
+        // Totals line, merged.
+        let s = m.merged.summary
+        var items: [(String, String, Role)] = [
+            ("lines", Format.grouped(s.lines), .headerValue),
+            ("rate", Format.count(liveRate(m)) + "/s", .headerValue),
+            ("records", Format.grouped(s.records), .headerValue),
+            ("malformed", Format.grouped(s.malformed), s.malformed > 0 ? .headerWarning : .headerValue),
+            ("clients", distinct(s.uniqueClients, m.merged, clients: true), .headerValue),
+            ("paths", distinct(s.uniquePaths, m.merged, clients: false), .headerValue),
+        ]
+        if let rt = s.requestTime {
+            items.append(("served p50/p99", Format.duration(rt.p50 * 1000) + "/" + Format.duration(rt.p99 * 1000), .headerValue))
+        }
+        var cx = 1
+        for (label, value, role) in items {
+            let w = Sanitizer.width(of: label) + 1 + Sanitizer.width(of: value) + 2
+            if cx + w > buf.width { break }
+            cx += buf.put(label + " ", x: cx, y: 1, role: .header)
+            cx += buf.put(value, x: cx, y: 1, role: role)
+            cx += 2
+        }
+        buf.put(Sanitizer.truncate(mergeNote(m.merged), to: buf.width - 2), x: 1, y: 2, role: .dim)
+    }
+
+    /// The input rate of the instances answering now (an unreachable one's last rate is history).
+    static func liveRate(_ m: ClusterModel) -> Double {
+        m.instances.filter(\.answering).compactMap(\.model).reduce(0.0) { $0 + ($1.engine.tasks.first?.outPerSecond ?? 0) }
+    }
+
+    /// A distinct count as merged: `≈12,345` for a union, `12,345–20,001` when only bounds are known.
+    static func distinct(_ value: Int, _ merged: MergedSummary, clients: Bool) -> String {
+        switch merged.distinct {
+        case .single: return Format.grouped(value)
+        case .union: return "≈" + Format.grouped(value)
+        case .bounds(let c, let p, _): return Format.grouped(value) + "–" + Format.grouped(clients ? c : p)
+        }
+    }
+
+    /// What the merged figures are: which parts are estimates, and why.
+    static func mergeNote(_ m: MergedSummary) -> String {
+        switch m.distinct {
+        case .single:
+            return m.instances == 0 ? "no instance has answered yet" : "one instance: its own figures"
+        case .union, .bounds:
+            var parts = ["merged estimates (≈): counts summed"]
+            if case .bounds(_, _, let seedsDiffer) = m.distinct {
+                parts.append(seedsDiffer
+                    ? "distinct counts as bounds (the instances hash with different seeds: give them one STREAMTOP_HASH_SEED)"
+                    : "distinct counts as bounds (an instance sent no sketches: an older version?)")
+            } else {
+                parts.append("distinct counts by HyperLogLog union (±1.6%)")
+            }
+            let bound = max(m.pathsBound, m.clientsBound)
+            parts.append(bound > 0 ? "top lists from each instance's top \(AggregateOperator.publishedTop), short by ≤\(Format.count(Double(bound)))" : "top lists exact")
+            if !m.requestTimeMerged { parts.append("served time left out (an instance sent no histogram)") }
+            return parts.joined(separator: " · ")
+        }
+    }
+
+    static func drawTableHeader(_ buf: inout ScreenBuffer, _ c: Columns, y: Int) {
+        buf.fill(x: 0, y: y, width: buf.width, role: .tableHeader)
+        buf.put("INSTANCE", x: c.instance, y: y, role: .tableHeader)
+        buf.put("STATE", x: c.state, y: y, role: .tableHeader)
+        buf.putRight("IN/s", right: c.rate, y: y, role: .tableHeader)
+        buf.putRight("LINES", right: c.lines, y: y, role: .tableHeader)
+        buf.putRight("LAG", right: c.lag, y: y, role: .tableHeader)
+        buf.putRight("PARTS", right: c.parts, y: y, role: .tableHeader)
+        buf.put("BUSIEST", x: c.busiest, y: y, role: .tableHeader)
+        buf.put("CHECKPOINT", x: c.checkpoint, y: y, role: .tableHeader)
+        if let age = c.age { buf.putRight("DATA", right: age, y: y, role: .tableHeader) }
+    }
+
+    /// The instance's state in a word: running, PAUSED (a task paused), ended, UNREACHABLE.
+    static func stateLabel(_ i: ClusterModel.Instance) -> (String, Role) {
+        guard let m = i.model, i.link.lostSince == nil else { return ("UNREACHABLE", .warning) }
+        if m.engine.finished { return ("finished", .taskFinished) }
+        if m.engine.tasks.contains(where: { $0.state == .paused }) { return ("PAUSED", .taskPaused) }
+        if m.engine.inputEnded { return ("draining", .taskIdle) }
+        if i.link.age >= 2 { return ("stale", .warning) }
+        return ("running", .taskRunning)
+    }
+
+    static func drawInstance(_ buf: inout ScreenBuffer, _ c: Columns, _ i: ClusterModel.Instance, selected: Bool, y: Int) {
+        if selected {
+            buf.fill(x: 0, y: y, width: buf.width, role: .selected)
+            buf.put("▶", x: 1, y: y, role: .selected)
+        }
+        func role(_ r: Role) -> Role { selected ? .selected : r }
+        buf.put(Sanitizer.truncate(i.link.endpoint, to: c.instanceWidth), x: c.instance, y: y, role: role(.task))
+        let (label, stateRole) = stateLabel(i)
+        buf.put(label, x: c.state, y: y, role: selected && stateRole != .warning ? .selected : stateRole)
+        guard let m = i.model, i.link.lostSince == nil else {
+            // Unreachable: since when and why, and what it had done when last seen, across the other columns.
+            var text = "since \(i.link.lostSince ?? "start")"
+            if let r = i.link.reason { text += " (\(r))" }
+            if let m = i.model { text += ", last seen at \(Format.grouped(m.summary.lines)) lines" }
+            buf.put(Sanitizer.truncate(text, to: buf.width - c.state - 13), x: c.state + 12, y: y, role: role(.dim))
+            return
+        }
+        let e = m.engine
+        buf.putRight(Format.count(e.tasks.first?.outPerSecond ?? 0), right: c.rate, y: y, role: role(.headerValue))
+        buf.putRight(Format.count(Double(m.summary.lines)), right: c.lines, y: y, role: role(.normal))
+        // Consumer lag and partitions come with Kafka input; a file-reading instance has neither.
+        buf.putRight("-", right: c.lag, y: y, role: role(.dim))
+        buf.putRight("-", right: c.parts, y: y, role: role(.dim))
+        if let busy = e.tasks.dropFirst().max(by: { $0.busyRatio < $1.busyRatio }), busy.busyRatio > 0.005 {
+            let pct = " \(Int((busy.busyRatio * 100).rounded()))%"
+            let name = Sanitizer.truncate(busy.name, to: 12 - pct.count)
+            buf.put(name + pct, x: c.busiest, y: y, role: role(busy.busyRatio > 0.8 ? .warning : .normal))
+        } else {
+            buf.put("-", x: c.busiest, y: y, role: role(.dim))
+        }
+        let (ckpt, ckptRole) = checkpoint(e.checkpoint, now: e.time)
+        buf.put(ckpt, x: c.checkpoint, y: y, role: role(ckptRole))
+        if let age = c.age {
+            buf.putRight(i.link.age < 10 ? String(format: "%.1fs", i.link.age) : Format.elapsed(i.link.age), right: age, y: y, role: role(i.link.age >= 2 ? .warning : .dim))
+        }
+    }
+
+    /// The last checkpoint in ten columns: `#12 4s ago`, `FAILED ×2`, `none`.
+    static func checkpoint(_ c: CheckpointStatus?, now: Double) -> (String, Role) {
+        guard let c else { return ("-", .dim) }
+        if c.failure != nil { return ("FAILED ×\(c.failures)", .warning) }
+        guard c.number > 0 else { return ("none yet", .dim) }
+        guard c.time > 0 || c.restored != c.number else { return ("#\(c.number) rest.", .normal) }
+        let age = max(0, now - c.time)
+        return ("#\(c.number) " + (age < 60 ? "\(Int(age))s" : Format.elapsed(age)), age > 600 ? .warning : .normal)
+    }
+
+    static func drawTotals(_ buf: inout ScreenBuffer, _ c: Columns, _ m: ClusterModel, y: Int) {
+        buf.fill(x: 0, y: y, width: buf.width, role: .tableHeader)
+        buf.put("TOTAL", x: c.instance, y: y, role: .tableHeader)
+        buf.put("\(m.answering)/\(m.instances.count) up", x: c.state, y: y, role: m.answering < m.instances.count ? .warning : .tableHeader)
+        buf.putRight(Format.count(liveRate(m)), right: c.rate, y: y, role: .tableHeader)
+        buf.putRight(Format.count(Double(m.merged.summary.lines)), right: c.lines, y: y, role: .tableHeader)
+        let checkpointed = m.instances.compactMap { $0.model?.engine.checkpoint }
+        if !checkpointed.isEmpty {
+            let failing = checkpointed.filter { $0.failure != nil }.count
+            let ok = checkpointed.count - failing
+            buf.put("\(ok)/\(m.instances.count) ok", x: c.checkpoint, y: y, role: failing > 0 ? .warning : .tableHeader)
+        }
+    }
+
+    static func drawMerged(_ buf: inout ScreenBuffer, _ m: ClusterModel, y: Int, rows: Int) {
+        guard rows >= 3 else { return }
+        let title = m.merged.instances > 1 ? "Merged analytics of \(m.merged.instances) instances\(m.merged.isEstimated ? " (≈ estimates)" : "")" : "Analytics"
+        buf.put(title, x: 1, y: y, role: .label)
+        let model = DashboardModel(engine: .empty, summary: m.merged.summary, malformedReasons: m.malformedReasons, source: "cluster")
+        DashboardView.drawAnalytics(&buf, model, y: y + 1, rows: rows - 1)
+    }
+
+    static func drawHints(_ buf: inout ScreenBuffer, _ m: ClusterModel, _ state: ClusterState) {
+        let y = buf.height - 1
+        buf.fill(x: 0, y: y, width: buf.width, role: .hint)
+        var x = 1
+        for (keys, label) in [("↑↓", "select"), ("Enter", "open"), ("q", "quit"), ("?", "help")] {
+            x += buf.put(keys, x: x, y: y, role: .hintKey)
+            x += buf.put(" " + label + "  ", x: x, y: y, role: .hint)
+        }
+        // The message, else why the selected instance is unreachable.
+        var note = state.message
+        if note == nil, m.instances.indices.contains(state.selected) {
+            let i = m.instances[state.selected]
+            if let since = i.link.lostSince {
+                note = "\(i.link.endpoint) unreachable since \(since)\(i.link.reason.map { ": \($0)" } ?? ""); retrying"
+            }
+        }
+        if let note, buf.width - x - 1 > 8 {
+            buf.putRight(Sanitizer.truncate(note, to: buf.width - x - 1) + " ", right: buf.width, y: y, role: .hint)
+        }
+    }
+
+    static func drawHelp(_ buf: inout ScreenBuffer) {
+        let lines = keys + [
+            ("", ""),
+            ("rows", "one per instance, in the order given; an unreachable one stays listed with since when"),
+            ("totals", "counts summed; distinct counts a HyperLogLog union when the instances share a hash seed"),
+            ("", "(STREAMTOP_HASH_SEED), else bounds; top lists merged from each instance's top entries"),
+        ]
+        let boxWidth = min(buf.width - 2, 110)
+        let boxHeight = min(buf.height - 1, lines.count + 2)
+        let x0 = (buf.width - boxWidth) / 2
+        let y0 = max(0, (buf.height - 1 - boxHeight) / 2)
+        buf.fill(x: x0, y: y0, width: boxWidth, height: boxHeight, role: .help)
+        buf.put(" streamtop cluster view ", x: x0 + 2, y: y0, role: .title)
+        for (i, (k, text)) in lines.enumerated() where i < boxHeight - 2 {
+            buf.put(k, x: x0 + 2, y: y0 + 1 + i, role: .hintKey)
+            buf.put(Sanitizer.truncate(text, to: boxWidth - 14), x: x0 + 12, y: y0 + 1 + i, role: .help)
+        }
+        buf.put("press ? or Esc to close", x: x0 + 2, y: y0 + boxHeight - 1, role: .dim)
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+@testable import StreamtopAnalytics
+@testable import StreamtopEngine
+@testable import StreamtopTUI
+
+/// The cluster view as an operator reads it: one row per instance, an unreachable one still listed with
+/// since when and why, totals over the instances, and the merged analytics marked as estimates.
+@Suite struct ClusterViewTests {
+    func cluster() -> ClusterModel {
+        var busy = sampleModel()
+        var other = busy
+        other.engine.checkpoint = CheckpointStatus(number: 12, time: 80.4, pauseNanos: 1_000_000, bytes: 4096)
+        let lost = busy
+        busy.summary.share = AccessAggregate().summary().share
+        return ClusterModel(instances: [
+            .init(link: RemoteStatus(endpoint: "10.0.0.1:9464", age: 0.3), model: busy),
+            .init(link: RemoteStatus(endpoint: "10.0.0.2:9464", age: 0.4), model: other),
+            .init(link: RemoteStatus(endpoint: "10.0.0.3:9464", age: 40, lostSince: "12:01:10", reason: "connection refused"), model: lost),
+            .init(link: RemoteStatus(endpoint: "10.0.0.4:9464", age: 0, lostSince: "12:00:00", reason: "timed out"), model: nil),
+        ])
+    }
+
+    func row(_ buf: ScreenBuffer, _ text: String) -> String {
+        (0..<buf.height).map { buf.rowText($0) }.first { $0.contains(text) } ?? ""
+    }
+
+    @Test func everyInstanceHasARowAndTheLostOnesSayWhy() {
+        let buf = ClusterView.render(cluster(), state: ClusterState(), width: 140, height: 40)
+        #expect(buf.contains("cluster · 4 instances · 2 answering · 2 UNREACHABLE"), "\(buf.text)")
+        let first = row(buf, "10.0.0.1:9464")
+        #expect(first.hasPrefix(" ▶"), "the first instance is selected: \(first)")
+        // A paused task makes the instance PAUSED; its busiest task (50%) and rate are shown.
+        #expect(first.contains("PAUSED") && first.contains("parse 50%"), "\(first)")
+        #expect(row(buf, "10.0.0.2:9464").contains("#12 3s"), "its checkpoint and its age: \(row(buf, "10.0.0.2:9464"))")
+        let lost = row(buf, "10.0.0.3:9464")
+        #expect(lost.contains("UNREACHABLE") && lost.contains("since 12:01:10 (connection refused)") && lost.contains("last seen at"), "\(lost)")
+        let never = row(buf, "10.0.0.4:9464")
+        #expect(never.contains("UNREACHABLE") && never.contains("since 12:00:00 (timed out)") && !never.contains("last seen"), "\(never)")
+        #expect(row(buf, "TOTAL").contains("2/4 up"), "\(row(buf, "TOTAL"))")
+    }
+
+    @Test func totalsAndAnalyticsAreMergedAndMarkedAsEstimates() {
+        let m = cluster()
+        // Three instances have answered at least once: their figures add up (the lost one's last ones too).
+        let one = sampleModel().summary
+        #expect(m.merged.instances == 3)
+        #expect(m.merged.summary.lines == 3 * one.lines)
+        let buf = ClusterView.render(m, state: ClusterState(), width: 140, height: 40)
+        #expect(buf.contains("lines \(Format.grouped(3 * one.lines))"), "\(buf.text)")
+        #expect(buf.contains("Merged analytics of 3 instances (≈ estimates)"))
+        // The sample's instances share no sketch (two of them have none): distinct counts are bounds.
+        #expect(buf.contains("distinct counts as bounds (an instance sent no sketches"), "\(buf.text)")
+        let top = one.topPaths[0]
+        let line = (0..<buf.height).map { buf.rowText($0) }.first { $0.hasPrefix(" \(top.key) ") } ?? ""
+        #expect(line.contains(Format.count(Double(3 * top.count))), "\(line)")
+    }
+
+    @Test func theSelectionMovesAndHelpExplainsTheMerge() {
+        var state = ClusterState()
+        state.selected = 2
+        var buf = ClusterView.render(cluster(), state: state, width: 120, height: 30)
+        #expect(row(buf, "10.0.0.3:9464").hasPrefix(" ▶"))
+        #expect(buf.rowText(buf.height - 1).contains("10.0.0.3:9464 unreachable since 12:01:10: connection refused; retrying"), "\(buf.rowText(buf.height - 1))")
+        #expect(ClusterView.instance(atRow: ClusterView.firstInstanceRow + 1, count: 4) == 1)
+        state.showHelp = true
+        buf = ClusterView.render(cluster(), state: state, width: 100, height: 30)
+        #expect(buf.contains("Enter") && buf.contains("HyperLogLog union"), "\(buf.text)")
+        // The smallest terminal still fits the table.
+        buf = ClusterView.render(cluster(), state: ClusterState(), width: 80, height: 24)
+        #expect(buf.contains("CHECKPOINT") && buf.contains("TOTAL"), "\(buf.text)")
+    }
+}
