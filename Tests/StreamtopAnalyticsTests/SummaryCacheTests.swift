@@ -33,6 +33,27 @@ import StreamtopLogs
         #expect(op.summary(top: 1).topPaths.count == 1)
         #expect(op.summary(top: 10).topPaths.count == 2)
     }
+
+    @Test func aSecondSlotIsFoldedIntoTheFirstWithoutChangingTheSummary() throws {
+        let op = AggregateOperator(slots: 2)
+        let a = #"1.2.3.4 - - [25/Nov/2024:00:01:51 +0000] "GET /a HTTP/1.1" 200 10"#
+        let b = #"5.6.7.8 - - [25/Nov/2024:00:02:51 +0000] "POST /b HTTP/1.1" 404 20"#
+        op.add(block([a, a, b]), toSlot: 0)
+        op.add(block([b, b, a]), toSlot: 1)
+        #expect(op.filledSlots == 2)
+        let before = op.summary(top: 10)
+        let published = try #require(op.refreshResult() as? AccessSummary)
+        #expect(op.filledSlots == 1, "the second slot was folded into the first")
+        for s in [published, op.summary(top: 10)] {
+            #expect(s.records == 6 && s.bytes == 90)
+            #expect(s.topPaths == before.topPaths && s.topClients == before.topClients)
+            #expect(s.status == before.status && s.methods == before.methods && s.perMinute == before.perMinute)
+            #expect(s.uniqueClients == 2 && s.share == before.share)
+        }
+        // New blocks still count.
+        _ = op.process(block([a]), slot: 1)
+        #expect(op.summary().records == 7)
+    }
 }
 
 /// Every analytics task publishes its latest result for the dashboard (the window task once did not, so

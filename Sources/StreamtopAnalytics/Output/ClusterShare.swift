@@ -33,7 +33,8 @@ public struct ClusterShare: Sendable, Codable, Equatable {
 
     /// The non-empty buckets of a histogram, for `requestTime`.
     public static func buckets(_ h: Histogram<UInt64>) -> [[UInt64]] {
-        h.recordedValues().map { [$0.value, UInt64($0.count)] }
+        // An empty histogram still has every bucket to walk.
+        h.totalCount == 0 ? [] : h.recordedValues().map { [$0.value, UInt64($0.count)] }
     }
 }
 
