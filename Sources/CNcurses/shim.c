@@ -133,7 +133,7 @@ int st_check_resize(void) {
 }
 
 void st_enable_mouse(void) {
-    mousemask(BUTTON1_PRESSED | BUTTON1_CLICKED, NULL);
+    mousemask(BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);
     mouseinterval(0);
 }
 
@@ -144,5 +144,8 @@ int st_get_mouse(int *x, int *y) {
     if (getmouse(&event) != OK) return -1;
     *x = event.x;
     *y = event.y;
-    return (event.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED)) ? 0 : -1;
+    if (event.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED)) return 0;
+    if (event.bstate & BUTTON4_PRESSED) return 4;
+    if (event.bstate & BUTTON5_PRESSED) return 5;
+    return -1;
 }

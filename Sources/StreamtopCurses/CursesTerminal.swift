@@ -116,6 +116,24 @@ public final class CursesTerminal {
     }
 
     /// Waits up to `timeoutMilliseconds` for a key.
+    /// After an ESC curses did not translate: the bytes already waiting behind it are a sequence, read
+    /// whole and decoded (`EscapeSequence`) or ignored whole; none waiting is the Esc key itself. An ESC
+    /// before anything other than `[` or `O` (Alt+key) is ignored with its key.
+    private func escapeSequence() -> Key? {
+        var ch: UInt32 = 0
+        guard st_read_key(0, &ch) == 0 else { return .escape }
+        guard ch == 0x5B || ch == 0x4F else { return nil }
+        var bytes = [ch]
+        // A sequence is short; one that never ends is cut off (and ignored) rather than read forever.
+        while bytes.count < 32 {
+            var next: UInt32 = 0
+            guard st_read_key(0, &next) == 0 else { return nil }
+            bytes.append(next)
+            if bytes.count >= 2 && EscapeSequence.isFinal(next, introducer: bytes[0]) { break }
+        }
+        return EscapeSequence.key(bytes)
+    }
+
     public func readKey(timeoutMilliseconds: Int) -> Key? {
         var ch: UInt32 = 0
         let r = st_read_key(Int32(timeoutMilliseconds), &ch)
@@ -139,7 +157,13 @@ public final class CursesTerminal {
             case st_key_mouse():
                 var x: Int32 = 0
                 var y: Int32 = 0
-                return st_get_mouse(&x, &y) == 0 ? .click(x: Int(x), y: Int(y)) : nil
+                switch st_get_mouse(&x, &y) {
+                case 0: return .click(x: Int(x), y: Int(y))
+                // The wheel moves like the arrows: the selection, or the scroll of a list view.
+                case 4: return .up
+                case 5: return .down
+                default: return nil
+                }
             default:
                 let f = c - st_key_f0()
                 if f >= 1 && f <= 12 { return .function(Int(f)) }
@@ -147,7 +171,7 @@ public final class CursesTerminal {
             }
         }
         switch ch {
-        case 27: return .escape
+        case 27: return escapeSequence()
         case 9: return .tab
         case 10, 13: return .enter
         case 127, 8: return .backspace

@@ -70,6 +70,15 @@ public enum DashboardReducer {
             if count > 0 { state.selected = min(state.selected + 1, count - 1) }
         case .selectPrevious:
             state.selected = max(state.selected - 1, 0)
+        case .first where state.view != .pipeline:
+            state.scroll = 0
+        case .last where state.view != .pipeline:
+            // The frame clamps it to the end of the list (`DashboardView.scrollLimit`).
+            state.scroll = Int.max / 2
+        case .first:
+            state.selected = 0
+        case .last:
+            state.selected = max(0, count - 1)
         case .scrollDown:
             state.scroll += 10
         case .scrollUp:

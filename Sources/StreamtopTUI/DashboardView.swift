@@ -357,6 +357,24 @@ public enum DashboardView {
     }
 
     /// The decision log, newest first, filtered and scrolled.
+    /// How far the list of the current view can scroll at this height: the first row of its last page
+    /// (0 for the pipeline view). The loop clamps `state.scroll` to it, so PgDn and End stop at the end.
+    public static func scrollLimit(_ m: DashboardModel, state: DashboardState, height: Int) -> Int {
+        switch state.view {
+        case .pipeline:
+            return 0
+        case .decisions:
+            let lines = m.engine.decisions.filter { d in
+                matches("\(d.actor.rawValue) \(d.kind.rawValue) \(d.task ?? "") \(d.action) \(d.reason)", state.filter)
+            }
+            return max(0, lines.count - (height - 5))
+        case .analytics:
+            let longest = max(m.summary.topPaths.filter { matches($0.key, state.filter) }.count, m.summary.topClients.filter { matches($0.key, state.filter) }.count)
+            let results = m.results.isEmpty ? 0 : min(m.results.count, max(1, (height - 4) / 3 - 1)) + 1
+            return max(0, longest - (height - 4 - results - 3))
+        }
+    }
+
     static func drawDecisionLog(_ buf: inout ScreenBuffer, _ m: DashboardModel, _ state: DashboardState, y: Int, rows: Int) {
         let lines = m.engine.decisions.reversed().filter { d in
             matches("\(d.actor.rawValue) \(d.kind.rawValue) \(d.task ?? "") \(d.action) \(d.reason)", state.filter)

@@ -53,6 +53,7 @@ public enum Action: String, Hashable, Sendable, CaseIterable {
     case filter
     case toggleSort = "sort"
     case scrollUp = "page-up", scrollDown = "page-down"
+    case first, last
     case toggleHelp = "help"
     case quit
 }
@@ -102,6 +103,8 @@ public struct Keymap: Sendable, Equatable {
         KeyBinding(keys: [.char("o")], action: .toggleSort, hint: nil, help: "analytics: sort by count or by name"),
         KeyBinding(keys: [.pageUp], action: .scrollUp, hint: nil, help: "scroll the decisions or analytics view up"),
         KeyBinding(keys: [.pageDown], action: .scrollDown, hint: nil, help: "scroll down"),
+        KeyBinding(keys: [.home], action: .first, hint: nil, help: "select the first task, or go to the top of the list"),
+        KeyBinding(keys: [.end], action: .last, hint: nil, help: "select the last task, or go to the end of the list"),
         KeyBinding(keys: [.char("u")], action: .undo, hint: "undo", help: "undo the last operator action (pause, priority, workers, pin, policy, speed)", rank: 3),
         KeyBinding(keys: [.char("T")], action: .cycleTheme, hint: "theme", help: "switch to the next theme in themes/", rank: 4),
         KeyBinding(keys: [.char("?"), .char("h"), .function(1)], action: .toggleHelp, hint: "help", help: "show or hide this help", rank: 0),

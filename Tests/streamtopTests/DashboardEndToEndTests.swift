@@ -9,7 +9,10 @@ import Testing
     /// Runs tmux through posix_spawn and waitpid: Foundation's Process can wait forever here, because
     /// the tmux server that `new-session` forks inherits what Process uses to notice the exit.
     @discardableResult
-    func tmux(_ args: String...) -> String {
+    func tmux(_ args: String...) -> String { tmux(args) }
+
+    @discardableResult
+    func tmux(_ args: [String]) -> String {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("\(socket)-\(UInt32.random(in: 0...UInt32.max)).out").path
         defer { unlink(output) }
         var actions = posix_spawn_file_actions_t()
@@ -69,6 +72,17 @@ import Testing
         s = waitFor { $0.contains("priority 1 → 2") && $0.contains("workers 2 → 1") }
         #expect(s.contains("aggregate priority 1 → 2"), "\(s)")
         #expect(taskRow(s, "aggregate").hasSuffix("1     2") || taskRow(s, "aggregate").contains(" 1     2"), "\(taskRow(s, "aggregate"))")
+        // Sequences curses does not translate (PuTTY's Home and End, ESC [ H) are read whole: Home selects
+        // the first task, End the last, and none of their bytes runs as a key ('[' would take a worker).
+        func selected(_ screen: String) -> String {
+            screen.split(separator: "\n").first { $0.hasPrefix("▶ ") }.map { String($0.dropFirst(2).prefix { $0 != " " }) } ?? ""
+        }
+        for (bytes, task) in [(["1b", "5b", "31", "7e"], "source"), (["1b", "5b", "34", "7e"], "sink"), (["1b", "5b", "48"], "source"), (["1b", "5b", "46"], "sink")] {
+            tmux(["send-keys", "-t", "e2e", "-H"] + bytes)
+            s = waitFor { selected($0) == task }
+            #expect(selected(s) == task, "\(bytes) selects \(task): \(s)")
+            #expect(!s.contains("no action on") && !s.contains("workers 1 →") && !s.contains("workers stay"), "\(bytes): \(s)")
+        }
         // The command line and undo: pause the sink by name, then undo it.
         tmux("send-keys", "-t", "e2e", ":", "pause sink", "Enter")
         s = waitFor { taskRow($0, "sink").contains("PAUSED") }

@@ -56,6 +56,7 @@ int st_key_f0(void);
 /// Mouse: report left clicks as KEY_MOUSE; read the click's position (0 when it is a left click).
 void st_enable_mouse(void);
 int st_key_mouse(void);
+/* The last mouse event: 0 for a left click (at *x, *y), 4 and 5 for the wheel up and down, -1 otherwise. */
 int st_get_mouse(int *x, int *y);
 
 #endif

@@ -80,6 +80,7 @@ final class DashboardLoop {
                 lastActivity = activity
                 let model = backend.model(top: state.view == .analytics ? AggregateOperator.publishedTop : 10, rejects: state.showRejects)
                 let (w, h) = terminal.size
+                state.scroll = min(state.scroll, DashboardView.scrollLimit(model, state: state, height: h))
                 terminal.draw(DashboardView.render(model, state: state, width: w, height: h))
                 lastFrame = now
                 dirty = false
