@@ -230,6 +230,38 @@ import Testing
         #expect(try #require(BottleneckAdvisor.advise(s)).text.hasPrefix("parse is paused, queue full (8/8)"))
     }
 
+    @Test func fullQueuesBlameTheTaskAtTheirEndNotTheOneBehind() throws {
+        // parse's and aggregate's queues are full, the sink's is not: aggregate holds everything up.
+        let s = snapshot { t in
+            t[0].state = .backpressured
+            t[1].queueDepth = 8
+            t[1].busyRatio = 0.3
+            t[1].backpressuredRatio = 0.7
+            t[2].queueDepth = 8
+            t[2].busyRatio = 0.98
+            t[2].workers = 1
+        }
+        let advice = try #require(BottleneckAdvisor.advise(s))
+        #expect(advice.text == "aggregate is the bottleneck: busy 98%, input queue full (8/8) — press ] to add a worker", "\(advice.text)")
+        #expect(advice.role == .warning)
+        // Full but hardly busy: it is starved of worker time, and priority is what helps.
+        let starved = snapshot { t in
+            t[2].queueDepth = 8
+            t[2].busyRatio = 0.05
+        }
+        #expect(try #require(BottleneckAdvisor.advise(starved)).text.hasPrefix("aggregate holds the pipeline up: input queue full (8/8) but busy only 5%"))
+    }
+
+    @Test func aPausedTaskIsNeverKeepingUp() throws {
+        let s = snapshot { t in
+            t[1].state = .paused
+            t[1].queueDepth = 3
+        }
+        let advice = try #require(BottleneckAdvisor.advise(s))
+        #expect(advice.text == "parse is paused: its queue fills (3/8), then upstream waits — press p on it to resume")
+        #expect(advice.role == .warning)
+    }
+
     @Test func allIsWellIsSaidQuietly() throws {
         let advice = try #require(BottleneckAdvisor.advise(snapshot { _ in }))
         #expect(advice.text.hasPrefix("keeping up with the input"))
