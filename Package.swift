@@ -61,6 +61,8 @@ let package = Package(
             dependencies: [
                 "StreamtopEngine", "StreamtopLogs", "StreamtopAnalytics", "StreamtopTUI", "StreamtopCurses", "StreamtopAssets", "StreamtopService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                // `attach` asks instances over FlyingFox's HTTP client (see InstanceHTTP).
+                .product(name: "FlyingFox", package: "FlyingFox"), .product(name: "FlyingSocks", package: "FlyingFox"),
             ],
         ),
         // Every parser of untrusted text as a function of one input's bytes (fuzz targets).

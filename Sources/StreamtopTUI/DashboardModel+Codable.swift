@@ -7,7 +7,7 @@ import StreamtopEngine
 /// client's own and is not sent.
 extension DashboardModel: Codable {
     enum CodingKeys: String, CodingKey {
-        case engine, summary, malformedReasons, recentRejects, source, speed, replayPosition, replayPaused, recordingSpan, results, replaySpeed
+        case engine, summary, malformedReasons, recentRejects, source, speed, replayPosition, replayPaused, recordingSpan, results, replaySpeed, replayPass
     }
 
     /// One malformed-reason count (a tuple in the model).
@@ -27,6 +27,7 @@ extension DashboardModel: Codable {
         recordingSpan = try c.decodeIfPresent(ClosedRange<Int64>.self, forKey: .recordingSpan)
         results = try c.decode([ResultSummary].self, forKey: .results)
         replaySpeed = try c.decodeIfPresent(Double.self, forKey: .replaySpeed)
+        replayPass = try c.decodeIfPresent(Int.self, forKey: .replayPass)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -42,6 +43,7 @@ extension DashboardModel: Codable {
         try c.encodeIfPresent(recordingSpan, forKey: .recordingSpan)
         try c.encode(results, forKey: .results)
         try c.encodeIfPresent(replaySpeed, forKey: .replaySpeed)
+        try c.encodeIfPresent(replayPass, forKey: .replayPass)
     }
 
     /// The coders both ends use: infinite speeds and empty ratios travel as strings, not as an error.

@@ -27,6 +27,8 @@ public struct DashboardModel: Sendable {
     /// The replay speed as a number (infinity: as fast as possible), nil for live input: what the speed
     /// keys scale, here or in a dashboard attached to this instance.
     public var replaySpeed: Double?
+    /// Which pass of a looping replay (`--loop`, the demo) is being read; nil without a loop.
+    public var replayPass: Int?
     /// Set by `streamtop attach`: which instance the frame shows and how fresh it is (never sent).
     public var remote: RemoteStatus?
 

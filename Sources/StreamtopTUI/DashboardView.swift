@@ -70,6 +70,8 @@ public enum DashboardView {
         if let speed = m.speed {
             x += buf.put(m.replayPaused ? "  ‖ " : "  ▶ ", x: x, y: 0, role: .header)
             x += buf.put(m.replayPaused ? "paused" : speed, x: x, y: 0, role: m.replayPaused ? .headerWarning : .headerValue)
+            // A looping replay says it started over: the counts keep adding up across passes.
+            if let pass = m.replayPass, pass > 1 { x += buf.put(" ↻ pass \(pass)", x: x, y: 0, role: .headerValue) }
         }
         if let pos = m.replayPosition, pos > 0 {
             let (y4, mo, d, _, _, _) = LogTime.civil(pos)
@@ -331,7 +333,9 @@ public enum DashboardView {
             return
         }
         var x = 1
-        let room = buf.width - 2 - (state.message.map { min(Sanitizer.width(of: $0) + 2, 24) } ?? 0)
+        // The message (what the last key or command did, or why it was refused) comes first: the hints give
+        // up their room for it, down to the most important few.
+        let room = buf.width - 2 - (state.message.map { min(Sanitizer.width(of: $0) + 2, buf.width - 24) } ?? 0)
         for (keys, label) in state.keymap.hints(fitting: room) {
             let need = Sanitizer.width(of: keys) + Sanitizer.width(of: label) + 3
             if x + need > buf.width { break }

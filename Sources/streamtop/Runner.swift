@@ -48,6 +48,7 @@ struct Runner {
             lines = p
         }
         let span = pacer == nil ? nil : RecordingSpan.of(paths, format: format.format).map { $0.first...$0.last }
+        pacer?.recordingEnd = span?.upperBound
         let guardian = outputs ?? OutputGuard(inputs: paths)
         let session = try checkpoints ?? CheckpointSession.open(options, outputs: guardian)
         try run(lines: lines, sourceNames: paths, header: "\(label) \(files.label)", pacer: pacer, span: span, middle: middle, watching: false, outputs: guardian, format: format, checkpoints: session)
@@ -102,6 +103,7 @@ struct Runner {
         let note: (String) -> Void = { engine.log(.engine, task: "source", action: "source event", reason: $0) }
         (lines as? FollowSource)?.onEvent = note
         pacer?.onEvent = note
+        ((pacer?.source ?? lines) as? FileSource)?.onEvent = note
         // Set back to the checkpoint (if any) before anything runs; then checkpoints are taken.
         for line in try checkpoints?.attach(to: pipeline, sourceNames: sourceNames) ?? [] where headless { warn(line) }
         // The service endpoint answers from published snapshots only (checked here: `run` may take the

@@ -1,4 +1,6 @@
+import Foundation
 import Testing
+import StreamtopLogs
 @testable import StreamtopAnalytics
 @testable import StreamtopEngine
 
@@ -64,5 +66,25 @@ import Testing
         #expect(throws: CommandError("a.txt:1: unknown task 'x' (tasks: source, parse, aggregate, sink)")) {
             try ActionScript("1s pause x", file: "a.txt", task: { _ in nil }, taskNames: names)
         }
+    }
+}
+
+/// A seek beyond the end of the recording is refused with where the recording ends (console issue,
+/// defect 1: `:seek 23:58` on the demo, whose data ends at 21:11, replayed every pass at full speed).
+@Suite struct SeekBeyondTheEndTests {
+    @Test func aSeekPastTheRecordingsEndIsRefused() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("seek-end-\(getpid()).log").path
+        let line = #"1.2.3.4 - - [01/Jan/2024:00:00:00 +0000] "GET / HTTP/1.1" 200 1"#
+        try (line + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        defer { unlink(path) }
+        let pacer = ReplayPacer(try FileSource(paths: [path], loop: true), speed: 10)
+        pacer.recordingEnd = 1_704_070_800
+        pacer.position.store(1_704_067_200, ordering: .relaxed)  // the replay is at its first line
+        let source = LineBlockSource(pacer)
+        let refused = source.control(.seekTimeOfDay(86_340))
+        #expect(!refused.applied)
+        #expect(refused.reason == "the recording ends at 2024-01-01T01:00:00Z: 2024-01-01T23:59:00Z is beyond it", "\(refused.reason)")
+        let taken = source.control(.seekAbsolute(1_704_070_000))
+        #expect(taken.applied, "\(taken.reason)")
     }
 }

@@ -227,6 +227,36 @@ func drain(_ source: LineSource, limit: Int = 10_000) throws -> [String] {
         pacer.stop()
     }
 
+    @Test func aSeekPendingWhenALoopingReplayStartsOverIsCancelled() throws {
+        // Console issue, defect 1: a seek beyond the end of a looping recording made every pass run at full
+        // speed, forever. Now the loop says it started over, and cancels the seek.
+        let files = try FileSource(paths: [try recording(30)], loop: true)
+        let pacer = ReplayPacer(files, speed: 10)
+        pacer.coalesceNanos = 0
+        let events = Locked<[String]>([])
+        files.onEvent = { e in events.withLock { $0.append(e) } }
+        pacer.onEvent = { e in events.withLock { $0.append(e) } }
+        let got = Locked<Int>(0)
+        let reader = Thread {
+            while let block = try? pacer.nextBlock() { got.withLock { $0 += block.lineCount } }
+        }
+        reader.start()
+        defer { pacer.stop() }
+        usleep(100_000)
+        #expect(pacer.seek(to: 1_704_067_200 + 86_400))
+        for _ in 0..<40 where !events.withLock({ $0.contains { $0.contains("cancelled") } }) { usleep(50_000) }
+        let said = events.withLock { $0 }
+        #expect(said.contains { $0.hasPrefix("the recording ended; looping (--loop): pass 2") }, "\(said)")
+        #expect(said.contains { $0.hasPrefix("seek to 2024-01-02T00:00:00Z cancelled") }, "\(said)")
+        #expect(files.passes.load(ordering: .relaxed) == 2)
+        // Paced again: 10× hands out about 5 lines in half a second, not passes at full speed.
+        let before = got.withLock { $0 }
+        usleep(500_000)
+        let after = got.withLock { $0 }
+        #expect(after - before <= 12, "\(after - before) lines in 0.5 s at 10×")
+        #expect(files.passes.load(ordering: .relaxed) == 2)
+    }
+
     @Test func recordingSpanReadsTheEnds() throws {
         let path = try recording(5000)
         let span = try #require(RecordingSpan.of([path]))

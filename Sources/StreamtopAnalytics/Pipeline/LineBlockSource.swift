@@ -63,6 +63,9 @@ public final class LineBlockSource: StreamSource {
         case .seekAbsolute, .seekAhead, .seekTimeOfDay:
             let now = pacer.position.load(ordering: .relaxed)
             let epoch = LineBlockSource.seekTarget(command, from: now)
+            if let end = pacer.recordingEnd, epoch > end {
+                return TransportOutcome(applied: false, action: "seek ignored", reason: "the recording ends at \(LogTime.iso8601(end)): \(LogTime.iso8601(epoch)) is beyond it")
+            }
             guard pacer.seek(to: epoch) else {
                 return TransportOutcome(applied: false, action: "seek ignored", reason: "seek goes forward only: \(LogTime.iso8601(epoch)) is not after \(LogTime.iso8601(now))")
             }

@@ -12,6 +12,10 @@ public final class FileSource: LineSource {
     public let paths: [String]
     /// Whether to start again from the first file after the last one ends.
     public let loop: Bool
+    /// With `loop`, how many times the files have been started (1 on the first pass); readable from any thread.
+    public let passes = Atomic<Int>(1)
+    /// Called (on the source thread) with a human-readable event: a new pass of a looping replay.
+    public var onEvent: ((String) -> Void)?
     private var index = 0
     /// Set by `stop()` from any thread; read by the source thread.
     private let stopped = Atomic<Bool>(false)
@@ -109,6 +113,8 @@ public final class FileSource: LineSource {
                 index += 1
                 if index == paths.count && loop {
                     index = 0
+                    let pass = passes.add(1, ordering: .relaxed).newValue
+                    onEvent?("the recording ended; looping (--loop): pass \(pass) starts from the beginning, and the counts go on adding up")
                 }
                 if index < paths.count { try open(index) }
             }

@@ -20,6 +20,11 @@ public final class ReplayPacer: LineSource {
     public var maxGapSeconds: Double = 3
     /// Called (on the source thread) with a human-readable event, such as a skipped gap.
     public var onEvent: ((String) -> Void)?
+    /// The last event time of the recording, when known (set before the replay starts): a seek beyond it
+    /// is refused, since it would never be reached (a looping replay would run at full speed forever).
+    public var recordingEnd: Int64?
+    /// What is paced (a `FileSource` for a replay of files).
+    public var source: LineSource { upstream }
 
     private var pending: LineBlock?
     private var pendingCursor = 0
@@ -42,6 +47,8 @@ public final class ReplayPacer: LineSource {
     private var anchorSpeed: Double = 1
     private var anchored = false
     private var lastEvent: Int64 = 0
+    /// The pass of a looping replay the pending block belongs to.
+    private var lastPass = 1
     /// Largest block handed out while pacing, in lines.
     public var maxLinesPerBlock = 4096
     /// Set when a block starts a new input (or the same one again, when looping): the replay clock
@@ -110,7 +117,17 @@ public final class ReplayPacer: LineSource {
                 pending = next
                 pendingCursor = 0
                 pendingLine = next.firstLineNumber
-                if next.sourceOffset == 0 { restartClock = true }
+                if next.sourceOffset == 0 {
+                    restartClock = true
+                    // A looping replay started its files again: a seek still pending was beyond the
+                    // recording, and would make every pass run at full speed.
+                    let pass = (upstream as? FileSource)?.passes.load(ordering: .relaxed) ?? 1
+                    if pass != lastPass, let target = transport.withLock({ $0.seekTarget }) {
+                        transport.withLock { $0.seekTarget = nil }
+                        onEvent?("seek to \(LogTime.iso8601(target)) cancelled: the recording ended before reaching it")
+                    }
+                    lastPass = pass
+                }
             }
             if let out = takeDueLines() { return out }
         }

@@ -45,10 +45,10 @@ struct AttachCommand: ParsableCommand {
         guard (50...60_000).contains(interval.milliseconds) else { throw ValidationError("--every must be between 50ms and 60s for attach") }
         let keymap = try dashboard.keymap()
         let links = try addresses.map { try InstanceLink(url: $0, token: token, interval: Double(interval.milliseconds) / 1000) }
-        var seen: [String: String] = [:]
+        var seen: [InstanceHTTP.Endpoint: String] = [:]
         for (link, text) in zip(links, addresses) {
-            if let first = seen[link.base.absoluteString] { throw CLIError("instance \(text) is listed twice (also as \(first))") }
-            seen[link.base.absoluteString] = text
+            if let first = seen[link.address] { throw CLIError("instance \(text) is listed twice (also as \(first))") }
+            seen[link.address] = text
         }
         // One instance must answer before the terminal is taken; in a cluster, one that does not is listed
         // as unreachable and retried.

@@ -21,6 +21,9 @@ final class DashboardLoop {
     private var trap: SignalTrap?
     /// What the operator did, newest last, as the commands that put it back.
     private var undo: [(OperatorCommand, String)] = []
+    /// The decision count when the last command was sent: the engine's answer to it (a refusal above
+    /// all) replaces the optimistic message (`seeking to 23:58:00`) once it is logged.
+    private var awaitingAnswerAfter: Int?
 
     /// Folders searched for `NAME.theme`: ./themes, then the themes shipped with the binary.
     static var themeDirectories: [String] {
@@ -74,7 +77,15 @@ final class DashboardLoop {
             }
             // Ten frames a second while something moves; once a second when nothing does (the clock and the
             // ages still tick), which is most of what an idle dashboard used to cost.
-            let activity = Self.activity(backend.snapshot())
+            let snap = backend.snapshot()
+            if let after = awaitingAnswerAfter, let answer = snap.decisions.first(where: { $0.sequence > after && $0.actor == .operator }) {
+                awaitingAnswerAfter = nil
+                if answer.kind == .rejected {
+                    state.message = "\(answer.task.map { "\($0): " } ?? "")\(answer.action) — \(answer.reason)"
+                    dirty = true
+                }
+            }
+            let activity = Self.activity(snap)
             let age = now.timeIntervalSince(lastFrame)
             if dirty || (activity != lastActivity && age >= 0.1) || age >= 1 {
                 lastActivity = activity
@@ -109,6 +120,7 @@ final class DashboardLoop {
             switch effect {
             case .quit: return true
             case .command(let c):
+                awaitingAnswerAfter = backend.snapshot().decisionCount
                 remember(.engine(c), state.message ?? "\(c)", backend)
                 let result = backend.apply(.engine(c))
                 if result != "sent" { state.message = result }
@@ -129,6 +141,7 @@ final class DashboardLoop {
             case .runCommand(let text):
                 do {
                     let command = try backend.parse(text)
+                    awaitingAnswerAfter = backend.snapshot().decisionCount
                     remember(command, text, backend)
                     let result = backend.apply(command)
                     state.message = result == "sent" ? ":\(text)" : result

@@ -2,21 +2,17 @@ import Foundation
 import StreamtopAnalytics
 import StreamtopEngine
 import StreamtopTUI
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
 
 /// One running instance as `streamtop attach` sees it: a thread fetches the instance's dashboard model
 /// (`GET /api/v1/dashboard`) a few times a second, and commands go to `POST /api/v1/commands` in the `:`
 /// line's language with the bearer token. A failed fetch keeps the last model, marks the link unreachable
 /// since when, and is retried with a growing pause (up to 5 s) until the instance answers again.
 final class InstanceLink: @unchecked Sendable {
-    /// The instance as the operator named it, and its base URL.
+    /// The instance as shown (`host:port`), and where it listens.
     let endpoint: String
-    let base: URL
+    let address: InstanceHTTP.Endpoint
     private let token: String?
     private let interval: Double
-    private let session: URLSession
     private let lock = NSLock()
     // Under `lock`: the latest model and when it came, the link's state, what the readers want.
     private var latest: DashboardModel?
@@ -37,32 +33,41 @@ final class InstanceLink: @unchecked Sendable {
 
     /// A link to the instance at `text` (`host:port` or a URL); nothing is fetched yet.
     init(url text: String, token: String?, interval: Double) throws {
-        (endpoint, base) = try Self.parse(text)
+        address = try Self.parse(text)
+        endpoint = address.host.contains(":") ? "[\(address.host)]:\(address.port)" : "\(address.host):\(address.port)"
         self.token = token
         self.interval = interval
-        let config = URLSessionConfiguration.ephemeral
-        config.timeoutIntervalForRequest = 2
-        session = URLSession(configuration: config)
     }
 
     /// Fetches once, waiting up to `timeout`: the first model of a single attach, which must come, else
     /// one line says why.
     func connect(timeout: Double = 5) throws {
-        switch Self.fetch(session, base, wanted, timeout: timeout) {
+        switch Self.fetch(address, wanted, timeout: timeout) {
         case .success(let model): store(.success(model))
         case .failure(let reason): throw CLIError("cannot attach to \(endpoint): \(reason)")
         }
     }
 
-    /// `host:port`, `http://host:port` or `https://…`, with or without a trailing slash.
-    static func parse(_ text: String) throws -> (String, URL) {
-        let full = text.contains("://") ? text : "http://" + text
-        guard let url = URL(string: full.hasSuffix("/") ? String(full.dropLast()) : full), let scheme = url.scheme, ["http", "https"].contains(scheme),
-            let host = url.host, !host.isEmpty
-        else {
-            throw CLIError("attach wants an instance's address like 127.0.0.1:9464 or http://host:9464; got '\(text)'")
+    /// The port an address without one means: the one the README and the systemd unit use.
+    static let defaultPort: UInt16 = 9464
+
+    /// `host`, `host:port`, `[v6]:port` or `http://host:port`, with or without a trailing slash. Anything
+    /// else (another scheme, a path, a port out of range) is one clear line.
+    static func parse(_ text: String) throws -> InstanceHTTP.Endpoint {
+        func refuse(_ why: String) -> CLIError {
+            CLIError("attach wants an instance's address like 127.0.0.1:9464 or http://host:9464; got '\(text)'\(why.isEmpty ? "" : " (\(why))")")
         }
-        return (url.port.map { "\(host):\($0)" } ?? host, url)
+        let full = text.contains("://") ? text : "http://" + text
+        guard let parts = URLComponents(string: full), let scheme = parts.scheme?.lowercased() else { throw refuse("") }
+        guard scheme == "http" else { throw refuse(scheme == "https" ? "streamtop serves plain HTTP; reach a remote instance through a TLS proxy or an SSH tunnel" : "") }
+        guard let host = parts.host, !host.isEmpty else { throw refuse("") }
+        guard parts.path.isEmpty || parts.path == "/" else { throw refuse("no path: the instance's address only") }
+        guard parts.query == nil, parts.user == nil else { throw refuse("no query or user") }
+        // URLComponents keeps an IPv6 literal's brackets; getaddrinfo wants them off.
+        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        let port = parts.port.map { UInt16(exactly: $0) ?? 0 } ?? defaultPort
+        guard port > 0 else { throw refuse("the port must be 1…65535") }
+        return InstanceHTTP.Endpoint(host: bare, port: port)
     }
 
     /// Starts fetching in the background (once).
@@ -78,7 +83,7 @@ final class InstanceLink: @unchecked Sendable {
                 let (want, done) = (wanted, stopped)
                 lock.unlock()
                 if done { return }
-                let result = Self.fetch(session, base, want, timeout: 2)
+                let result = Self.fetch(address, want, timeout: 2)
                 store(result)
                 pause = (try? result.get()) != nil ? interval : min(5, max(0.5, pause * 2))
                 Thread.sleep(forTimeInterval: pause)
@@ -135,14 +140,11 @@ final class InstanceLink: @unchecked Sendable {
     /// Sends a command in the `:` line's language: the instance's answer, or why it was not taken.
     func send(_ text: String) -> String {
         guard let token else { return Self.readOnly }
-        var request = URLRequest(url: base.appendingPathComponent("api/v1/commands"))
-        request.httpMethod = "POST"
-        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-        request.setValue("text/plain", forHTTPHeaderField: "Content-Type")
-        request.httpBody = Data(text.utf8)
-        switch Self.send(session, request, timeout: 3) {
+        let answer = InstanceHTTP.send(
+            address, .POST, path: "/api/v1/commands", headers: [.authorization: "Bearer \(token)", .contentType: "text/plain"], body: Data(text.utf8), timeout: 3)
+        switch answer {
         case .success(let (status, body)):
-            let answer = body.trimmingCharacters(in: .whitespacesAndNewlines)
+            let answer = String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             // "sent" lets the loop keep its own message (`pausing parse`), as for the pipeline in this process.
             return status == 200 ? answer : "\(endpoint) refused '\(text)': \(answer)"
         case .failure(let reason):
@@ -151,56 +153,19 @@ final class InstanceLink: @unchecked Sendable {
     }
 
     /// One GET of the dashboard model.
-    static func fetch(_ session: URLSession, _ base: URL, _ query: Query, timeout: Double) -> Result<DashboardModel, LinkError> {
-        guard var parts = URLComponents(url: base.appendingPathComponent("api/v1/dashboard"), resolvingAgainstBaseURL: false) else {
-            return .failure("bad address")
-        }
-        parts.queryItems = [
-            URLQueryItem(name: "top", value: "\(query.top)"), URLQueryItem(name: "rejects", value: query.rejects ? "1" : "0"),
-            URLQueryItem(name: "share", value: query.share ? "1" : "0"),
-        ]
-        guard let url = parts.url else { return .failure("bad address") }
-        switch send(session, URLRequest(url: url), timeout: timeout) {
+    static func fetch(_ address: InstanceHTTP.Endpoint, _ query: Query, timeout: Double) -> Result<DashboardModel, LinkError> {
+        let items = [("top", "\(query.top)"), ("rejects", query.rejects ? "1" : "0"), ("share", query.share ? "1" : "0")]
+        switch InstanceHTTP.send(address, .GET, path: "/api/v1/dashboard", query: items, timeout: timeout) {
         case .failure(let reason): return .failure(reason)
         case .success(let (status, body)):
             guard status == 200 else {
                 return .failure(LinkError(status == 404 ? "no dashboard at this address (HTTP 404: is it a streamtop --listen address of this version?)" : "HTTP \(status)"))
             }
             do {
-                return .success(try DashboardModel.decoder().decode(DashboardModel.self, from: Data(body.utf8)))
+                return .success(try DashboardModel.decoder().decode(DashboardModel.self, from: body))
             } catch {
-                return .failure(LinkError("the answer is not a streamtop dashboard model (\(error))"))
+                return .failure("the answer is not a streamtop dashboard model (is this a streamtop --listen address?)")
             }
-        }
-    }
-
-    /// Sends a request and waits for the status and body (as text), or a short reason it failed.
-    static func send(_ session: URLSession, _ request: URLRequest, timeout: Double) -> Result<(Int, String), LinkError> {
-        var request = request
-        request.timeoutInterval = timeout
-        let done = DispatchSemaphore(value: 0)
-        let box = LockedResult()
-        session.dataTask(with: request) { data, response, error in
-            if let error {
-                box.set(.failure(Self.reason(error)))
-            } else {
-                box.set(.success(((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data ?? Data(), as: UTF8.self))))
-            }
-            done.signal()
-        }.resume()
-        guard done.wait(timeout: .now() + timeout + 1) == .success else { return .failure("no answer within \(Int(timeout)) s") }
-        return box.get() ?? .failure("no answer")
-    }
-
-    /// The system's reason in a few words.
-    static func reason(_ error: Error) -> LinkError {
-        let e = error as NSError
-        switch e.code {
-        case NSURLErrorCannotConnectToHost: return "connection refused"
-        case NSURLErrorTimedOut: return "timed out"
-        case NSURLErrorCannotFindHost, NSURLErrorDNSLookupFailed: return "unknown host"
-        case NSURLErrorNetworkConnectionLost: return "connection lost"
-        default: return LinkError(e.localizedDescription)
         }
     }
 
@@ -215,13 +180,5 @@ final class InstanceLink: @unchecked Sendable {
         let description: String
         init(_ text: String) { description = text }
         init(stringLiteral text: String) { description = text }
-    }
-
-    /// The result of a request, handed from URLSession's thread.
-    private final class LockedResult: @unchecked Sendable {
-        private let lock = NSLock()
-        private var value: Result<(Int, String), LinkError>?
-        func set(_ v: Result<(Int, String), LinkError>) { lock.lock(); value = v; lock.unlock() }
-        func get() -> Result<(Int, String), LinkError>? { lock.lock(); defer { lock.unlock() }; return value }
     }
 }

@@ -44,6 +44,7 @@ final class LocalDashboard: DashboardBackend, @unchecked Sendable {
             replayPosition: pacer.map { $0.position.load(ordering: .relaxed) }, replayPaused: pacer?.isPaused ?? false)
         model.recordingSpan = recordingSpan
         model.replaySpeed = pacer?.speed
+        if let files = (pacer?.source ?? pipeline.lines) as? FileSource, files.loop { model.replayPass = files.passes.load(ordering: .relaxed) }
         model.results = ResultSummary.all(in: snap)
         return model
     }
