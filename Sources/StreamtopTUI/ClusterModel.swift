@@ -17,8 +17,17 @@ public struct ClusterModel: Sendable {
             self.model = model
         }
 
+        /// Set when an earlier row is the same process under another address (its figures count once).
+        public var sameAs: String?
+
         /// Whether it answers now.
         public var answering: Bool { link.lostSince == nil && model != nil }
+
+        /// Records per second read now: none once its input has ended (the last rate would stay otherwise).
+        public var inputRate: Double {
+            guard answering, let e = model?.engine, !e.inputEnded, !e.finished else { return 0 }
+            return e.tasks.first?.outPerSecond ?? 0
+        }
     }
 
     /// The instances, in the order given.
@@ -37,8 +46,14 @@ public struct ClusterModel: Sendable {
     }
 
     private init(merging instances: [Instance]) {
+        var instances = instances
+        var seen: [String: String] = [:]
+        for i in instances.indices {
+            guard let id = instances[i].model?.instanceID else { continue }
+            if let first = seen[id] { instances[i].sameAs = first } else { seen[id] = instances[i].link.endpoint }
+        }
         self.instances = instances
-        let known = instances.compactMap(\.model)
+        let known = instances.filter { $0.sameAs == nil }.compactMap(\.model)
         merged = MergedSummary(known.map(\.summary))
         var reasons: [String: Int] = [:]
         for m in known { for (r, n) in m.malformedReasons { reasons[r, default: 0] += n } }
@@ -47,6 +62,9 @@ public struct ClusterModel: Sendable {
 
     /// Instances answering now.
     public var answering: Int { instances.filter(\.answering).count }
+
+    /// Records per second read now by the instances together (each process once).
+    public var inputRate: Double { instances.filter { $0.sameAs == nil }.reduce(0) { $0 + $1.inputRate } }
 }
 
 /// What the operator did in the cluster view: which instance is selected, the help screen, the last message.

@@ -23,9 +23,8 @@ public enum ClusterView {
             DashboardView.drawTooSmall(&buf)
             return buf
         }
-        drawHeader(&buf, model)
-        let rows = min(model.instances.count, max(3, (height - 8) / 3))
-        let top = max(0, min(state.selected - rows + 1, model.instances.count - rows))
+        let (top, rows) = window(count: model.instances.count, selected: state.selected, height: height)
+        drawHeader(&buf, model, shown: rows < model.instances.count ? (top + 1)...(top + rows) : nil)
         let columns = Columns(width: width)
         drawTableHeader(&buf, columns, y: firstInstanceRow - 1)
         for (i, instance) in model.instances.enumerated().dropFirst(top).prefix(rows) {
@@ -40,10 +39,17 @@ public enum ClusterView {
         return buf
     }
 
-    /// The instance a click on row `y` selects, if any (with the first rows shown).
-    public static func instance(atRow y: Int, count: Int) -> Int? {
+    /// How many instance rows fit, and the first one shown (the selection stays on screen).
+    static func window(count: Int, selected: Int, height: Int) -> (first: Int, rows: Int) {
+        let rows = min(count, max(3, (height - 8) / 2))
+        return (max(0, min(selected - rows + 1, count - rows)), rows)
+    }
+
+    /// The instance a click on row `y` selects, if any.
+    public static func instance(atRow y: Int, count: Int, selected: Int, height: Int) -> Int? {
+        let (first, rows) = window(count: count, selected: selected, height: height)
         let i = y - firstInstanceRow
-        return i >= 0 && i < count ? i : nil
+        return i >= 0 && i < rows ? first + i : nil
     }
 
     /// Where each column starts: the instance's address takes what the fixed columns leave; the data age
@@ -54,42 +60,47 @@ public enum ClusterView {
         let state: Int
         let rate: Int  // right edges of the numbers
         let lines: Int
-        let lag: Int
-        let parts: Int
+        /// Consumer lag and partitions (`-` until Kafka input) are left out below 100 columns, where the
+        /// addresses need the room to tell instances apart.
+        let lag: Int?
+        let parts: Int?
         let busiest: Int
         let checkpoint: Int
         let age: Int?  // right edge
 
         init(width: Int) {
-            // state 11, in/s 7, lines 7, lag 5, parts 5, busiest 12, checkpoint 10, each after a space.
-            let fixed = 12 + 8 + 8 + 6 + 6 + 13 + 11 + 1
+            // state 11, in/s 7, lines 7, [lag 5, parts 5,] busiest 12, checkpoint 10, each after a space.
+            let withKafka = width >= 100
+            let fixed = 12 + 8 + 8 + (withKafka ? 12 : 0) + 13 + 11 + 1
             let withAge = width - 3 - fixed - 7 >= 22
             // Addresses rarely need more than 30 columns; wider terminals keep the slack on the right.
             instanceWidth = min(30, max(12, width - 3 - fixed - (withAge ? 7 : 0)))
             state = instance + instanceWidth + 1
             rate = state + 12 + 7
             lines = rate + 8
-            lag = lines + 6
-            parts = lag + 6
-            busiest = parts + 1
+            lag = withKafka ? lines + 6 : nil
+            parts = lag.map { $0 + 6 }
+            busiest = (parts ?? lines) + 1
             checkpoint = busiest + 13
             age = withAge ? checkpoint + 11 + 6 : nil
         }
     }
 
-    static func drawHeader(_ buf: inout ScreenBuffer, _ m: ClusterModel) {
+    static func drawHeader(_ buf: inout ScreenBuffer, _ m: ClusterModel, shown: ClosedRange<Int>?) {
         buf.fill(x: 0, y: 0, width: buf.width, height: 2, role: .header)
         var x = buf.put(" streamtop ", x: 0, y: 0, role: .title)
         let lost = m.instances.count - m.answering
         x += buf.put(" cluster · \(m.instances.count) instance\(m.instances.count == 1 ? "" : "s") · \(m.answering) answering", x: x, y: 0, role: .header)
-        if lost > 0 { buf.put(" · \(lost) UNREACHABLE", x: x, y: 0, role: .headerWarning) }
+        if lost > 0 { x += buf.put(" · \(lost) UNREACHABLE", x: x, y: 0, role: .headerWarning) }
+        // More instances than rows: which are on screen (↑/↓ scroll).
+        if let shown { buf.put(" · rows \(shown.lowerBound)–\(shown.upperBound) ↑↓", x: x, y: 0, role: .header) }
         buf.putRight(m.clock + " ", right: buf.width, y: 0, role: .header)
 
         // Totals line, merged.
         let s = m.merged.summary
         var items: [(String, String, Role)] = [
             ("lines", Format.grouped(s.lines), .headerValue),
-            ("rate", Format.count(liveRate(m)) + "/s", .headerValue),
+            ("rate", Format.count(m.inputRate) + "/s", .headerValue),
             ("records", Format.grouped(s.records), .headerValue),
             ("malformed", Format.grouped(s.malformed), s.malformed > 0 ? .headerWarning : .headerValue),
             ("clients", distinct(s.uniqueClients, m.merged, clients: true), .headerValue),
@@ -109,11 +120,6 @@ public enum ClusterView {
         buf.put(Sanitizer.truncate(mergeNote(m.merged), to: buf.width - 2), x: 1, y: 2, role: .dim)
     }
 
-    /// The input rate of the instances answering now (an unreachable one's last rate is history).
-    static func liveRate(_ m: ClusterModel) -> Double {
-        m.instances.filter(\.answering).compactMap(\.model).reduce(0.0) { $0 + ($1.engine.tasks.first?.outPerSecond ?? 0) }
-    }
-
     /// A distinct count as merged: `≈12,345` for a union, `12,345–20,001` when only bounds are known.
     static func distinct(_ value: Int, _ merged: MergedSummary, clients: Bool) -> String {
         switch merged.distinct {
@@ -129,17 +135,19 @@ public enum ClusterView {
         case .single:
             return m.instances == 0 ? "no instance has answered yet" : "one instance: its own figures"
         case .union, .bounds:
-            var parts = ["merged estimates (≈): counts summed"]
+            // Most important first: a narrow terminal cuts the end.
+            var parts: [String] = []
             if case .bounds(_, _, let seedsDiffer) = m.distinct {
                 parts.append(seedsDiffer
-                    ? "distinct counts as bounds (the instances hash with different seeds: give them one STREAMTOP_HASH_SEED)"
-                    : "distinct counts as bounds (an instance sent no sketches: an older version?)")
+                    ? "≈ distinct counts: bounds only, the instances hash with different seeds (set one STREAMTOP_HASH_SEED)"
+                    : "≈ distinct counts: bounds only, an instance sent no sketches (older version?)")
             } else {
-                parts.append("distinct counts by HyperLogLog union (±1.6%)")
+                parts.append("≈ distinct counts: HyperLogLog union ±1.6%")
             }
             let bound = max(m.pathsBound, m.clientsBound)
-            parts.append(bound > 0 ? "top lists from each instance's top \(AggregateOperator.publishedTop), short by ≤\(Format.count(Double(bound)))" : "top lists exact")
+            parts.append(bound > 0 ? "top lists short by ≤\(Format.count(Double(bound)))" : "top lists exact")
             if !m.requestTimeMerged { parts.append("served time left out (an instance sent no histogram)") }
+            parts.append("counts summed")
             return parts.joined(separator: " · ")
         }
     }
@@ -150,8 +158,10 @@ public enum ClusterView {
         buf.put("STATE", x: c.state, y: y, role: .tableHeader)
         buf.putRight("IN/s", right: c.rate, y: y, role: .tableHeader)
         buf.putRight("LINES", right: c.lines, y: y, role: .tableHeader)
-        buf.putRight("LAG", right: c.lag, y: y, role: .tableHeader)
-        buf.putRight("PARTS", right: c.parts, y: y, role: .tableHeader)
+        if let lag = c.lag, let parts = c.parts {
+            buf.putRight("LAG", right: lag, y: y, role: .tableHeader)
+            buf.putRight("PARTS", right: parts, y: y, role: .tableHeader)
+        }
         buf.put("BUSIEST", x: c.busiest, y: y, role: .tableHeader)
         buf.put("CHECKPOINT", x: c.checkpoint, y: y, role: .tableHeader)
         if let age = c.age { buf.putRight("DATA", right: age, y: y, role: .tableHeader) }
@@ -159,6 +169,9 @@ public enum ClusterView {
 
     /// The instance's state in a word: running, PAUSED (a task paused), ended, UNREACHABLE.
     static func stateLabel(_ i: ClusterModel.Instance) -> (String, Role) {
+        if i.sameAs != nil { return ("duplicate", .dim) }
+        // Gone after its input ended: a finished run that exited, not a failure.
+        if i.link.lostSince != nil, let m = i.model, m.engine.inputEnded || m.engine.finished { return ("ended", .taskFinished) }
         guard let m = i.model, i.link.lostSince == nil else { return ("UNREACHABLE", .warning) }
         if m.engine.finished { return ("finished", .taskFinished) }
         if m.engine.tasks.contains(where: { $0.state == .paused }) { return ("PAUSED", .taskPaused) }
@@ -176,20 +189,30 @@ public enum ClusterView {
         buf.put(Sanitizer.truncate(i.link.endpoint, to: c.instanceWidth), x: c.instance, y: y, role: role(.task))
         let (label, stateRole) = stateLabel(i)
         buf.put(label, x: c.state, y: y, role: selected && stateRole != .warning ? .selected : stateRole)
+        if let first = i.sameAs {
+            buf.put(Sanitizer.truncate("the same instance as \(first): counted once", to: buf.width - c.state - 13), x: c.state + 12, y: y, role: role(.dim))
+            return
+        }
         guard let m = i.model, i.link.lostSince == nil else {
             // Unreachable: since when and why, and what it had done when last seen, across the other columns.
             var text = "since \(i.link.lostSince ?? "start")"
-            if let r = i.link.reason { text += " (\(r))" }
+            if let m = i.model, m.engine.inputEnded || m.engine.finished {
+                text += ": its input had ended"
+            } else if let r = i.link.reason {
+                text += " (\(r))"
+            }
             if let m = i.model { text += ", last seen at \(Format.grouped(m.summary.lines)) lines" }
             buf.put(Sanitizer.truncate(text, to: buf.width - c.state - 13), x: c.state + 12, y: y, role: role(.dim))
             return
         }
         let e = m.engine
-        buf.putRight(Format.count(e.tasks.first?.outPerSecond ?? 0), right: c.rate, y: y, role: role(.headerValue))
+        buf.putRight(Format.count(i.inputRate), right: c.rate, y: y, role: role(.headerValue))
         buf.putRight(Format.count(Double(m.summary.lines)), right: c.lines, y: y, role: role(.normal))
         // Consumer lag and partitions come with Kafka input; a file-reading instance has neither.
-        buf.putRight("-", right: c.lag, y: y, role: role(.dim))
-        buf.putRight("-", right: c.parts, y: y, role: role(.dim))
+        if let lag = c.lag, let parts = c.parts {
+            buf.putRight("-", right: lag, y: y, role: role(.dim))
+            buf.putRight("-", right: parts, y: y, role: role(.dim))
+        }
         if let busy = e.tasks.dropFirst().max(by: { $0.busyRatio < $1.busyRatio }), busy.busyRatio > 0.005 {
             let pct = " \(Int((busy.busyRatio * 100).rounded()))%"
             let name = Sanitizer.truncate(busy.name, to: 12 - pct.count)
@@ -209,7 +232,7 @@ public enum ClusterView {
         guard let c else { return ("-", .dim) }
         if c.failure != nil { return ("FAILED ×\(c.failures)", .warning) }
         guard c.number > 0 else { return ("none yet", .dim) }
-        guard c.time > 0 || c.restored != c.number else { return ("#\(c.number) rest.", .normal) }
+        guard c.time > 0 || c.restored != c.number else { return ("#\(c.number) loaded", .normal) }
         let age = max(0, now - c.time)
         return ("#\(c.number) " + (age < 60 ? "\(Int(age))s" : Format.elapsed(age)), age > 600 ? .warning : .normal)
     }
@@ -218,13 +241,12 @@ public enum ClusterView {
         buf.fill(x: 0, y: y, width: buf.width, role: .tableHeader)
         buf.put("TOTAL", x: c.instance, y: y, role: .tableHeader)
         buf.put("\(m.answering)/\(m.instances.count) up", x: c.state, y: y, role: m.answering < m.instances.count ? .warning : .tableHeader)
-        buf.putRight(Format.count(liveRate(m)), right: c.rate, y: y, role: .tableHeader)
+        buf.putRight(Format.count(m.inputRate), right: c.rate, y: y, role: .tableHeader)
         buf.putRight(Format.count(Double(m.merged.summary.lines)), right: c.lines, y: y, role: .tableHeader)
         let checkpointed = m.instances.compactMap { $0.model?.engine.checkpoint }
         if !checkpointed.isEmpty {
             let failing = checkpointed.filter { $0.failure != nil }.count
-            let ok = checkpointed.count - failing
-            buf.put("\(ok)/\(m.instances.count) ok", x: c.checkpoint, y: y, role: failing > 0 ? .warning : .tableHeader)
+            buf.put(failing > 0 ? "\(failing) failing" : "all ok", x: c.checkpoint, y: y, role: failing > 0 ? .warning : .tableHeader)
         }
     }
 

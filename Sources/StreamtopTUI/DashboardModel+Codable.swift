@@ -7,7 +7,7 @@ import StreamtopEngine
 /// client's own and is not sent.
 extension DashboardModel: Codable {
     enum CodingKeys: String, CodingKey {
-        case engine, summary, malformedReasons, recentRejects, source, speed, replayPosition, replayPaused, recordingSpan, results, replaySpeed, replayPass
+        case engine, summary, malformedReasons, recentRejects, source, speed, replayPosition, replayPaused, recordingSpan, results, replaySpeed, replayPass, instanceID
     }
 
     /// One malformed-reason count (a tuple in the model).
@@ -28,6 +28,7 @@ extension DashboardModel: Codable {
         results = try c.decode([ResultSummary].self, forKey: .results)
         replaySpeed = try c.decodeIfPresent(Double.self, forKey: .replaySpeed)
         replayPass = try c.decodeIfPresent(Int.self, forKey: .replayPass)
+        instanceID = try c.decodeIfPresent(String.self, forKey: .instanceID)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -44,6 +45,7 @@ extension DashboardModel: Codable {
         try c.encode(results, forKey: .results)
         try c.encodeIfPresent(replaySpeed, forKey: .replaySpeed)
         try c.encodeIfPresent(replayPass, forKey: .replayPass)
+        try c.encodeIfPresent(instanceID, forKey: .instanceID)
     }
 
     /// The coders both ends use: infinite speeds and empty ratios travel as strings, not as an error.

@@ -27,6 +27,9 @@ public struct DashboardModel: Sendable {
     /// The replay speed as a number (infinity: as fast as possible), nil for live input: what the speed
     /// keys scale, here or in a dashboard attached to this instance.
     public var replaySpeed: Double?
+    /// A random number drawn once per process (hex): a cluster view listing the same instance under two
+    /// addresses (`localhost:9464` and `127.0.0.1:9464`) counts it once.
+    public var instanceID: String?
     /// Which pass of a looping replay (`--loop`, the demo) is being read; nil without a loop.
     public var replayPass: Int?
     /// Set by `streamtop attach`: which instance the frame shows and how fresh it is (never sent).

@@ -66,6 +66,11 @@ public enum DashboardView {
     static func drawHeader(_ buf: inout ScreenBuffer, _ m: DashboardModel) {
         buf.fill(x: 0, y: 0, width: buf.width, height: 2, role: .header)
         var x = buf.put(" streamtop ", x: 0, y: 0, role: .title)
+        // An attached instance that stopped answering says so before anything else: on a narrow terminal
+        // the rest of the line would leave it no room, and a frozen frame would pass for a live one.
+        if let r = m.remote, let since = r.lostSince {
+            x += buf.put(" ⇄ UNREACHABLE since \(since) ", x: x, y: 0, role: .headerWarning)
+        }
         x += buf.put(" " + Sanitizer.truncate(m.source, to: 32), x: x, y: 0, role: .header)
         if let speed = m.speed {
             x += buf.put(m.replayPaused ? "  ‖ " : "  ▶ ", x: x, y: 0, role: .header)
@@ -95,10 +100,9 @@ public enum DashboardView {
             // wording that fits).
             let stale = r.lostSince != nil || r.age >= 2
             let age = r.age < 10 ? String(format: "%.1f s", r.age) : Format.elapsed(r.age)
-            let choices = r.lostSince.map { since in
-                ["⇄ \(r.endpoint) UNREACHABLE since \(since)\(r.reason.map { " (\($0))" } ?? ""), retrying · ",
-                 "⇄ \(r.endpoint) UNREACHABLE since \(since) · ", "⇄ UNREACHABLE since \(since) · ", "⇄ UNREACHABLE · "]
-            } ?? ["⇄ \(r.endpoint) · data \(age) old · ", "⇄ \(r.endpoint) · ", "⇄ "]
+            let choices = r.lostSince != nil
+                ? ["\(r.endpoint)\(r.reason.map { " (\($0))" } ?? ""), retrying · ", "\(r.endpoint) · ", ""]
+                : ["⇄ \(r.endpoint) · data \(age) old · ", "⇄ \(r.endpoint) · ", "⇄ "]
             let room = right - x - 1
             if let link = choices.first(where: { Sanitizer.width(of: $0) <= room }) {
                 right -= buf.putRight(link, right: right, y: 0, role: stale ? .headerWarning : .header)

@@ -50,7 +50,7 @@ import Testing
         #expect(buf.contains("lines \(Format.grouped(3 * one.lines))"), "\(buf.text)")
         #expect(buf.contains("Merged analytics of 3 instances (≈ estimates)"))
         // The sample's instances share no sketch (two of them have none): distinct counts are bounds.
-        #expect(buf.contains("distinct counts as bounds (an instance sent no sketches"), "\(buf.text)")
+        #expect(buf.contains("≈ distinct counts: bounds only, an instance sent no sketches"), "\(buf.text)")
         let top = one.topPaths[0]
         let line = (0..<buf.height).map { buf.rowText($0) }.first { $0.hasPrefix(" \(top.key) ") } ?? ""
         #expect(line.contains(Format.count(Double(3 * top.count))), "\(line)")
@@ -62,12 +62,52 @@ import Testing
         var buf = ClusterView.render(cluster(), state: state, width: 120, height: 30)
         #expect(row(buf, "10.0.0.3:9464").hasPrefix(" ▶"))
         #expect(buf.rowText(buf.height - 1).contains("10.0.0.3:9464 unreachable since 12:01:10: connection refused; retrying"), "\(buf.rowText(buf.height - 1))")
-        #expect(ClusterView.instance(atRow: ClusterView.firstInstanceRow + 1, count: 4) == 1)
+        #expect(ClusterView.instance(atRow: ClusterView.firstInstanceRow + 1, count: 4, selected: 2, height: 30) == 1)
         state.showHelp = true
         buf = ClusterView.render(cluster(), state: state, width: 100, height: 30)
         #expect(buf.contains("Enter") && buf.contains("HyperLogLog union"), "\(buf.text)")
         // The smallest terminal still fits the table.
         buf = ClusterView.render(cluster(), state: ClusterState(), width: 80, height: 24)
         #expect(buf.contains("CHECKPOINT") && buf.contains("TOTAL"), "\(buf.text)")
+    }
+
+    @Test func oneProcessUnderTwoAddressesCountsOnceAndAnEndedRunIsNotAFailure() {
+        var a = sampleModel()
+        a.instanceID = "a1"
+        var ended = sampleModel()
+        ended.instanceID = "b2"
+        ended.engine.inputEnded = true
+        let m = ClusterModel(instances: [
+            .init(link: RemoteStatus(endpoint: "127.0.0.1:9464", age: 0.2), model: a),
+            .init(link: RemoteStatus(endpoint: "localhost:9464", age: 0.2), model: a),
+            .init(link: RemoteStatus(endpoint: "127.0.0.1:9465", age: 9, lostSince: "12:00:05", reason: "connection refused"), model: ended),
+        ])
+        #expect(m.merged.summary.lines == 2 * sampleModel().summary.lines, "the alias is not counted twice")
+        // The ended run read nothing more: only the first instance's rate counts.
+        #expect(m.inputRate == (a.engine.tasks.first?.outPerSecond ?? -1))
+        let buf = ClusterView.render(m, state: ClusterState(), width: 140, height: 40)
+        #expect(row(buf, "localhost:9464").contains("duplicate") && row(buf, "localhost:9464").contains("the same instance as 127.0.0.1:9464"), "\(buf.text)")
+        let gone = row(buf, "127.0.0.1:9465")
+        #expect(gone.contains("ended") && gone.contains("its input had ended") && !gone.contains("UNREACHABLE"), "\(gone)")
+    }
+
+    @Test func manyInstancesSayWhichRowsAreShownAndNarrowTerminalsKeepTheAddresses() {
+        let many = (0..<12).map { i in ClusterModel.Instance(link: RemoteStatus(endpoint: "10.0.0.\(i):9464", age: 0.1), model: sampleModel()) }
+        var state = ClusterState()
+        state.selected = 11
+        let buf = ClusterView.render(ClusterModel(instances: many), state: state, width: 80, height: 24)
+        #expect(buf.rowText(0).contains("rows 5–12"), "\(buf.rowText(0))")
+        #expect(row(buf, "10.0.0.11:9464").hasPrefix(" ▶"), "the selection stays on screen: \(buf.text)")
+        #expect(!buf.contains("PARTS"), "no lag and partition columns below 100 columns (they are '-' until Kafka)")
+        #expect(ClusterView.instance(atRow: ClusterView.firstInstanceRow, count: 12, selected: 11, height: 24) == 4)
+    }
+
+    @Test func anAttachedDashboardSaysUnreachableFirstEvenWhenNarrow() {
+        var m = sampleModel()
+        m.remote = RemoteStatus(endpoint: "127.0.0.1:9464", age: 12, lostSince: "12:01:10", reason: "connection refused")
+        m.speed = "20×"
+        m.replayPosition = 1_732_500_000
+        let buf = DashboardView.render(m, state: DashboardState(), width: 80, height: 24)
+        #expect(buf.rowText(0).contains("⇄ UNREACHABLE since 12:01:10"), "\(buf.rowText(0))")
     }
 }

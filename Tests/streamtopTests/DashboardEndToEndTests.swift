@@ -90,6 +90,14 @@ import Testing
         tmux("send-keys", "-t", "e2e", "u")
         s = waitFor { !taskRow($0, "sink").contains("PAUSED") && $0.contains("undid") }
         #expect(!taskRow(s, "sink").contains("PAUSED"), "\(s)")
+        // A command the engine refuses says why (not the optimistic "workers…" message) and leaves nothing
+        // to undo: u then undoes the action before it.
+        tmux("send-keys", "-t", "e2e", ":", "workers parse 99", "Enter")
+        s = waitFor { $0.contains("workers stay") }
+        #expect(s.contains("parse: workers stay"), "\(s)")
+        tmux("send-keys", "-t", "e2e", "u")
+        s = waitFor { $0.contains("undid") }
+        #expect(s.contains("undid") && !s.contains("undid: workers parse 99"), "\(s)")
         // Tab shows the decision log, where the operator's actions are listed.
         tmux("send-keys", "-t", "e2e", "Tab")
         s = waitFor { $0.contains("Decisions (newest first)") }

@@ -77,7 +77,7 @@ final class ClusterDashboard {
         case .end:
             state.selected = last
         case .click(_, let y):
-            if let i = ClusterView.instance(atRow: y, count: links.count) { state.selected = i }
+            if let i = ClusterView.instance(atRow: y, count: links.count, selected: state.selected, height: loop.terminal.size.1) { state.selected = i }
         case .enter:
             open(links[state.selected], loop)
         case .resize:

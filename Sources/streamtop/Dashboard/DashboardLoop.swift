@@ -23,7 +23,8 @@ final class DashboardLoop {
     private var undo: [(OperatorCommand, String)] = []
     /// The decision count when the last command was sent: the engine's answer to it (a refusal above
     /// all) replaces the optimistic message (`seeking to 23:58:00`) once it is logged.
-    private var awaitingAnswerAfter: Int?
+    /// With it, the undo depth before the command: a refused command leaves nothing to undo.
+    private var awaitingAnswerAfter: (decisions: Int, undo: Int)?
 
     /// Folders searched for `NAME.theme`: ./themes, then the themes shipped with the binary.
     static var themeDirectories: [String] {
@@ -78,9 +79,10 @@ final class DashboardLoop {
             // Ten frames a second while something moves; once a second when nothing does (the clock and the
             // ages still tick), which is most of what an idle dashboard used to cost.
             let snap = backend.snapshot()
-            if let after = awaitingAnswerAfter, let answer = snap.decisions.first(where: { $0.sequence > after && $0.actor == .operator }) {
+            if let after = awaitingAnswerAfter, let answer = snap.decisions.first(where: { $0.sequence > after.decisions && $0.actor == .operator }) {
                 awaitingAnswerAfter = nil
                 if answer.kind == .rejected {
+                    if undo.count > after.undo { undo.removeLast(undo.count - after.undo) }
                     state.message = "\(answer.task.map { "\($0): " } ?? "")\(answer.action) — \(answer.reason)"
                     dirty = true
                 }
@@ -120,7 +122,7 @@ final class DashboardLoop {
             switch effect {
             case .quit: return true
             case .command(let c):
-                awaitingAnswerAfter = backend.snapshot().decisionCount
+                awaitingAnswerAfter = (backend.snapshot().decisionCount, undo.count)
                 remember(.engine(c), state.message ?? "\(c)", backend)
                 let result = backend.apply(.engine(c))
                 if result != "sent" { state.message = result }
@@ -141,7 +143,7 @@ final class DashboardLoop {
             case .runCommand(let text):
                 do {
                     let command = try backend.parse(text)
-                    awaitingAnswerAfter = backend.snapshot().decisionCount
+                    awaitingAnswerAfter = (backend.snapshot().decisionCount, undo.count)
                     remember(command, text, backend)
                     let result = backend.apply(command)
                     state.message = result == "sent" ? ":\(text)" : result

@@ -44,12 +44,16 @@ final class LocalDashboard: DashboardBackend, @unchecked Sendable {
             replayPosition: pacer.map { $0.position.load(ordering: .relaxed) }, replayPaused: pacer?.isPaused ?? false)
         model.recordingSpan = recordingSpan
         model.replaySpeed = pacer?.speed
+        model.instanceID = Self.instanceID
         if let files = (pacer?.source ?? pipeline.lines) as? FileSource, files.loop { model.replayPass = files.passes.load(ordering: .relaxed) }
         model.results = ResultSummary.all(in: snap)
         return model
     }
 
     var replay: (speed: Double, paused: Bool)? { pacer.map { ($0.speed, $0.isPaused) } }
+
+    /// This process's identity for cluster views (`DashboardModel.instanceID`).
+    static let instanceID = String(UInt64.random(in: 0...UInt64.max), radix: 16)
 
     func parse(_ text: String) throws -> OperatorCommand { try applier.parse(text) }
 
