@@ -7,7 +7,7 @@ import StreamtopEngine
 /// client's own and is not sent.
 extension DashboardModel: Codable {
     enum CodingKeys: String, CodingKey {
-        case engine, summary, malformedReasons, recentRejects, source, speed, replayPosition, replayPaused, recordingSpan, results, replaySpeed, replayPass, instanceID
+        case engine, summary, malformedReasons, recentRejects, source, speed, replayPosition, replayPaused, recordingSpan, results, replaySpeed, replayPass, instanceID, inputWarning
     }
 
     /// One malformed-reason count (a tuple in the model).
@@ -29,6 +29,7 @@ extension DashboardModel: Codable {
         replaySpeed = try c.decodeIfPresent(Double.self, forKey: .replaySpeed)
         replayPass = try c.decodeIfPresent(Int.self, forKey: .replayPass)
         instanceID = try c.decodeIfPresent(String.self, forKey: .instanceID)
+        inputWarning = try c.decodeIfPresent(String.self, forKey: .inputWarning)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -46,6 +47,7 @@ extension DashboardModel: Codable {
         try c.encodeIfPresent(replaySpeed, forKey: .replaySpeed)
         try c.encodeIfPresent(replayPass, forKey: .replayPass)
         try c.encodeIfPresent(instanceID, forKey: .instanceID)
+        try c.encodeIfPresent(inputWarning, forKey: .inputWarning)
     }
 
     /// The coders both ends use: infinite speeds and empty ratios travel as strings, not as an error.

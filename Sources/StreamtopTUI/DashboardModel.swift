@@ -27,6 +27,9 @@ public struct DashboardModel: Sendable {
     /// The replay speed as a number (infinity: as fast as possible), nil for live input: what the speed
     /// keys scale, here or in a dashboard attached to this instance.
     public var replaySpeed: Double?
+    /// What is wrong with the input itself, when something is (`waiting for access.log to appear`): shown
+    /// before any advice about the pipeline, which would otherwise call an empty screen "keeping up".
+    public var inputWarning: String?
     /// A random number drawn once per process (hex): a cluster view listing the same instance under two
     /// addresses (`localhost:9464` and `127.0.0.1:9464`) counts it once.
     public var instanceID: String?

@@ -26,7 +26,7 @@ public enum DashboardView {
             return buf
         }
         drawHeader(&buf, model)
-        if let advice = BottleneckAdvisor.advise(model.engine) {
+        if let advice = inputProblem(model) ?? BottleneckAdvisor.advise(model.engine) {
             buf.put(Sanitizer.truncate(advice.text, to: buf.width - 2), x: 1, y: 2, role: advice.role)
         }
         switch state.view {
@@ -48,6 +48,19 @@ public enum DashboardView {
         if state.showRejects { drawRejects(&buf, model) }
         if state.showHelp { drawHelp(&buf, state.keymap) }
         return buf
+    }
+
+    /// A problem with the input that matters more than how the pipeline keeps up: a missing file, or an
+    /// input that mostly does not parse (then no known format fits, and the decision log says which came
+    /// closest).
+    static func inputProblem(_ m: DashboardModel) -> BottleneckAdvisor.Advice? {
+        if let w = m.inputWarning { return .init(text: w, role: .error) }
+        let s = m.summary
+        guard s.lines >= 20, s.malformed * 2 >= s.lines else { return nil }
+        let share = Int((Double(s.malformed) * 100 / Double(s.lines)).rounded())
+        let detection = m.engine.decisions.last { $0.kind == .formatDetected && $0.action == "no format fits" }
+        let why = detection.map { ": " + $0.reason } ?? ": is the format right? (--format, --nginx-format, --apache-format)"
+        return .init(text: "\(share)% of lines are malformed\(why) — r shows them", role: .error)
     }
 
     static func drawTooSmall(_ buf: inout ScreenBuffer) {
@@ -116,7 +129,7 @@ public enum DashboardView {
             ("lines", Format.grouped(s.lines), .headerValue),
             ("rate", Format.count(rate) + "/s", .headerValue),
             ("records", Format.grouped(s.records), .headerValue),
-            ("malformed", Format.grouped(s.malformed), s.malformed > 0 ? .warning : .headerValue),
+            ("malformed", Format.grouped(s.malformed), s.malformed * 2 >= max(1, s.lines) && s.malformed > 0 ? .error : s.malformed > 0 ? .warning : .headerValue),
             ("clients", Format.grouped(s.uniqueClients), .headerValue),
         ]
         if let rt = s.requestTime {

@@ -102,6 +102,11 @@ struct Runner {
         // Source events (rotation, skipped gaps) go to the decision log, beside the scheduler's.
         let note: (String) -> Void = { engine.log(.engine, task: "source", action: "source event", reason: $0) }
         (lines as? FollowSource)?.onEvent = note
+        for path in (lines as? FollowSource)?.missingPaths ?? [] {
+            // tail -F says so too: a typo in the path would otherwise wait in silence.
+            note("\(path) does not exist yet; waiting for it to appear")
+            if headless { warn("\(Escaped.text(path)) does not exist yet; waiting for it to appear") }
+        }
         pacer?.onEvent = note
         ((pacer?.source ?? lines) as? FileSource)?.onEvent = note
         // Set back to the checkpoint (if any) before anything runs; then checkpoints are taken.

@@ -268,3 +268,29 @@ import Testing
         #expect(advice.role == .dim)
     }
 }
+
+/// Failures must not look like success (console issue, defect 6): a missing file or an input that mostly
+/// does not parse is said first, in the error colour, instead of "keeping up with the input".
+@Suite struct InputProblemTests {
+    @Test func aMissingFileIsSaidBeforeAnyAdvice() {
+        var m = sampleModel()
+        m.inputWarning = "waiting for nonexist.log to appear: it does not exist yet (a typo in the path?)"
+        let buf = DashboardView.render(m, state: DashboardState(), width: 120, height: 40)
+        #expect(buf.rowText(2).contains("waiting for nonexist.log to appear"), "\(buf.rowText(2))")
+        #expect(buf.rowRoles(2).contains(Role.error.code))
+    }
+
+    @Test func mostlyMalformedInputIsAnErrorWithWhy() {
+        var m = sampleModel()
+        m.summary.lines = 300
+        m.summary.malformed = 300
+        m.engine.decisions.append(Decision(sequence: 9, time: 0.1, actor: .engine, kind: .formatDetected, task: "parse", action: "no format fits", reason: "no known format fits the input (best: combined (0 of 300 lines of the first block parse))"))
+        let buf = DashboardView.render(m, state: DashboardState(), width: 160, height: 40)
+        #expect(buf.rowText(2).contains("100% of lines are malformed: no known format fits the input (best: combined"), "\(buf.rowText(2))")
+        #expect(buf.rowRoles(2).contains(Role.error.code))
+        // A few malformed lines among many stay a warning in the totals, not an alarm.
+        m.summary.malformed = 3
+        let calm = DashboardView.render(m, state: DashboardState(), width: 160, height: 40)
+        #expect(!calm.rowText(2).contains("malformed"), "\(calm.rowText(2))")
+    }
+}

@@ -56,6 +56,7 @@ func run(_ args: [String], stdin: Data? = nil, cwd: String? = nil, whileRunning:
             (["replay", sample, "--headless", "--format", "xml"], "streamtop: unknown format 'xml' (auto, combined, common, vcombined"),
             (["replay", sample, "--headless", "--nginx-format", "$remote_addr $status"], "streamtop: bad custom format: the format has no time field"),
             (["replay", sample, "--headless", "--json-field", "colour=red"], "streamtop: --json-field wants FIELD=KEY"),
+            (["watch", "/tmp", "--headless"], "streamtop: cannot read /tmp: it is a directory"),
         ]
         for (args, message) in cases {
             let r = try run(args)
@@ -65,6 +66,17 @@ func run(_ args: [String], stdin: Data? = nil, cwd: String? = nil, whileRunning:
             #expect(lines.count == 1, "\(args): \(r.stderr)")
             #expect(lines.first.map { $0.hasPrefix(message) } == true, "\(args): \(r.stderr)")
         }
+    }
+
+    @Test func watchingAFileThatDoesNotExistSaysItWaits() throws {
+        // tail -F says so too; a typo in the path used to wait in silence (console issue, defect 6).
+        let path = NSTemporaryDirectory() + "streamtop-not-yet-\(getpid()).log"
+        let r = try run(["watch", path, "--headless", "--report", "none"], whileRunning: { p in
+            usleep(800_000)
+            p.interrupt()
+        })
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.hasPrefix("streamtop: \(path) does not exist yet; waiting for it to appear\n"), "\(r.stderr)")
     }
 
     @Test func helpExplainsEveryOption() throws {

@@ -94,9 +94,20 @@ public final class FollowSource: LineSource {
             notifier?.watchFolder(of: pattern, isPattern: true)
         }
         for f in followers {
+            // A folder or a file that exists but cannot be read will not become readable by waiting: say so
+            // now. A file that does not exist yet is waited for (tail -F).
+            var st = stat()
+            if stat(f.path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
+                throw SourceError("\(f.path) is a folder: give the log file, or a pattern like \(f.path)/*.log")
+            }
             // Offsets stay absolute (a checkpoint records them): starting at the end starts the chunker there.
-            if openFile(f) && !fromStart { f.chunker.resume(offset: Int64(lseek(f.fd, 0, SEEK_END)), lines: 0) }
+            if openFile(f) {
+                if !fromStart { f.chunker.resume(offset: Int64(lseek(f.fd, 0, SEEK_END)), lines: 0) }
+            } else if errno != ENOENT {
+                throw SourceError("cannot read \(f.path): \(String(cString: strerror(errno)))")
+            }
         }
+        missing.withLock { $0 = followers.filter { $0.fd < 0 }.map(\.path) }
         lastExpansion = monotonicNanos()
     }
 
@@ -117,6 +128,10 @@ public final class FollowSource: LineSource {
         stopped.store(true, ordering: .relaxed)
         notifier?.wake()
     }
+
+    /// Followed files that do not exist (yet): waited for. Readable from any thread.
+    public var missingPaths: [String] { missing.withLock { $0 } }
+    private let missing = Locked<[String]>([])
 
     /// Whether `stop` was called.
     public var isStopped: Bool { stopped.load(ordering: .relaxed) }
@@ -192,6 +207,7 @@ public final class FollowSource: LineSource {
         }
         if f.fd < 0 {
             guard openFile(f) else { return nil }
+            missing.withLock { $0.removeAll { $0 == f.path } }
             onEvent?("\(f.path) appeared; following it")
         }
         if wasRewritten(f) {

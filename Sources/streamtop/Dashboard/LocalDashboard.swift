@@ -45,6 +45,11 @@ final class LocalDashboard: DashboardBackend, @unchecked Sendable {
         model.recordingSpan = recordingSpan
         model.replaySpeed = pacer?.speed
         model.instanceID = Self.instanceID
+        let missing = (pipeline.lines as? FollowSource)?.missingPaths ?? []
+        if !missing.isEmpty {
+            let names = missing.prefix(3).joined(separator: ", ") + (missing.count > 3 ? " and \(missing.count - 3) more" : "")
+            model.inputWarning = "waiting for \(names) to appear: \(missing.count == 1 ? "it does" : "they do") not exist yet (a typo in the path?)"
+        }
         if let files = (pacer?.source ?? pipeline.lines) as? FileSource, files.loop { model.replayPass = files.passes.load(ordering: .relaxed) }
         model.results = ResultSummary.all(in: snap)
         return model
