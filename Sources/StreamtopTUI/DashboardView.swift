@@ -85,7 +85,11 @@ public enum DashboardView {
             x += buf.put(" ⇄ UNREACHABLE since \(since) ", x: x, y: 0, role: .headerWarning)
         }
         x += buf.put(" " + Sanitizer.truncate(m.source, to: 32), x: x, y: 0, role: .header)
-        if let speed = m.speed {
+        if m.engine.finished {
+            // A finished run says so: its last speed and rates are history.
+            x += buf.put("  ■ ", x: x, y: 0, role: .header)
+            x += buf.put("ended", x: x, y: 0, role: .headerValue)
+        } else if let speed = m.speed {
             x += buf.put(m.replayPaused ? "  ‖ " : "  ▶ ", x: x, y: 0, role: .header)
             x += buf.put(m.replayPaused ? "paused" : speed, x: x, y: 0, role: m.replayPaused ? .headerWarning : .headerValue)
             // A looping replay says it started over: the counts keep adding up across passes.
@@ -106,7 +110,7 @@ public enum DashboardView {
                 x += buf.put(" \(Int((fraction * 100).rounded()))%", x: x, y: 0, role: .header)
             }
         }
-        let state = m.engine.finished ? "input ended" : "up " + Format.elapsed(m.engine.time)
+        let state = (m.engine.finished ? "finished in " : "up ") + Format.elapsed(m.engine.time)
         var right = buf.width - buf.putRight(state + " ", right: buf.width, y: 0, role: .header)
         if let r = m.remote {
             // An attached dashboard: which instance, and whether what it shows is current (the longest
@@ -124,10 +128,10 @@ public enum DashboardView {
 
         // Totals line.
         let s = m.summary
-        let rate = m.engine.tasks.first?.outPerSecond ?? 0
+        let rate = m.engine.tasks.first.map { rates($0, m.engine).out } ?? 0
         var items: [(String, String, Role)] = [
             ("lines", Format.grouped(s.lines), .headerValue),
-            ("rate", Format.count(rate) + "/s", .headerValue),
+            (m.engine.finished ? "avg rate" : "rate", Format.count(rate) + "/s", .headerValue),
             ("records", Format.grouped(s.records), .headerValue),
             ("malformed", Format.grouped(s.malformed), s.malformed * 2 >= max(1, s.lines) && s.malformed > 0 ? .error : s.malformed > 0 ? .warning : .headerValue),
             ("clients", Format.grouped(s.uniqueClients), .headerValue),
@@ -162,6 +166,13 @@ public enum DashboardView {
         return ("checkpoint", "#\(c.number) \(age) ago, \(Format.duration(c.pauseNanos)) pause, \(Format.bytes(c.bytes))", .headerValue)
     }
 
+    /// A task's rates as shown: the last second's while running; once the run finished, its averages over
+    /// the whole run (the last second's would stay on screen forever).
+    static func rates(_ t: TaskSnapshot, _ e: EngineSnapshot) -> (in: Double, out: Double) {
+        guard e.finished, e.time > 0 else { return (t.inPerSecond, t.outPerSecond) }
+        return (Double(t.recordsIn) / e.time, Double(t.recordsOut) / e.time)
+    }
+
     static func stateLabel(_ s: TaskState) -> (String, Role) {
         switch s {
         case .running: return ("running", .taskRunning)
@@ -186,8 +197,8 @@ public enum DashboardView {
         buf.fill(x: 0, y: y, width: w, role: .tableHeader)
         buf.put("TASK", x: cols.name, y: y, role: .tableHeader)
         buf.put("STATE", x: cols.state, y: y, role: .tableHeader)
-        buf.putRight("IN/s", right: cols.inRate + 8, y: y, role: .tableHeader)
-        buf.putRight("OUT/s", right: cols.outRate + 8, y: y, role: .tableHeader)
+        buf.putRight(m.engine.finished ? "avg in/s" : "IN/s", right: cols.inRate + 8, y: y, role: .tableHeader)
+        buf.putRight(m.engine.finished ? "avg out" : "OUT/s", right: cols.outRate + 8, y: y, role: .tableHeader)
         buf.putRight("p50", right: cols.p50 + 8, y: y, role: .tableHeader)
         buf.putRight("p99", right: cols.p99 + 8, y: y, role: .tableHeader)
         buf.put("QUEUE", x: cols.queue, y: y, role: .tableHeader)
@@ -204,8 +215,9 @@ public enum DashboardView {
             buf.put(Sanitizer.truncate(t.name, to: max(3, nameWidth - used)), x: cols.name + used, y: row, role: base)
             let (label, role) = stateLabel(t.state)
             buf.put(label, x: cols.state, y: row, role: selected ? .selected : role)
-            buf.putRight(Format.count(t.inPerSecond), right: cols.inRate + 8, y: row, role: base)
-            buf.putRight(Format.count(t.outPerSecond), right: cols.outRate + 8, y: row, role: base)
+            let (inRate, outRate) = rates(t, m.engine)
+            buf.putRight(Format.count(inRate), right: cols.inRate + 8, y: row, role: base)
+            buf.putRight(Format.count(outRate), right: cols.outRate + 8, y: row, role: base)
             buf.putRight(Format.duration(t.latency.p50), right: cols.p50 + 8, y: row, role: base)
             buf.putRight(Format.duration(t.latency.p99), right: cols.p99 + 8, y: row, role: base)
             if t.queueCapacity > 0 {
@@ -245,11 +257,12 @@ public enum DashboardView {
         let width = buf.width - 2
         let (line, peak) = sparkline(history, width: width)
         var x = buf.put("Throughput ", x: 1, y: y, role: .label)
-        x += buf.put(Format.count(history.last ?? 0) + " lines/s", x: 1 + x, y: y, role: .headerValue)
+        let now = m.engine.finished ? (m.engine.tasks.first.map { rates($0, m.engine).out } ?? 0) : (history.last ?? 0)
+        x += buf.put((m.engine.finished ? "avg " : "") + Format.count(now) + " lines/s", x: 1 + x, y: y, role: .headerValue)
         let selected = state.selected > 0 && state.selected < m.engine.tasks.count ? m.engine.tasks[state.selected] : nil
         if let t = selected {
             x += buf.put("  \(t.name) ", x: 1 + x, y: y, role: .label)
-            x += buf.put("\(Format.count(t.outPerSecond))/s p99 \(Format.duration(t.latency.p99))", x: 1 + x, y: y, role: .headerValue)
+            x += buf.put("\(Format.count(rates(t, m.engine).out))/s p99 \(Format.duration(t.latency.p99))", x: 1 + x, y: y, role: .headerValue)
         }
         buf.putRight("peak \(Format.count(peak))/s over \(min(history.count, width) / 10)s ", right: buf.width, y: y, role: .dim)
         buf.put(line, x: 1, y: y + 1, role: .sparkline)

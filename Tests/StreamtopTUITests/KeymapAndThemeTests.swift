@@ -294,3 +294,25 @@ import Testing
         #expect(!calm.rowText(2).contains("malformed"), "\(calm.rowText(2))")
     }
 }
+
+/// A finished run says so consistently (console issue, defect 4): its last second's rates and speed are
+/// history, so the frame shows "ended", the run's length, and averages over the whole run.
+@Suite struct FinishedRunTests {
+    @Test func aFinishedRunShowsAveragesAndItsLength() {
+        var m = sampleModel()
+        m.speed = "max"
+        m.engine.finished = true
+        m.engine.inputEnded = true
+        m.engine.time = 2.0
+        let buf = DashboardView.render(m, state: DashboardState(), width: 120, height: 40)
+        let header = buf.rowText(0)
+        #expect(header.contains("■ ended") && !header.contains("▶ max"), "\(header)")
+        #expect(header.contains("finished in 2.0s"), "\(header)")
+        let source = m.engine.tasks[0]
+        // recordsOut / time, not the last second's rate.
+        #expect(buf.rowText(1).contains("avg rate \(Format.count(Double(source.recordsOut) / 2))/s"), "\(buf.rowText(1))")
+        #expect(buf.contains("avg in/s"))
+        let sink = (0..<buf.height).map { buf.rowText($0) }.first { $0.dropFirst(2).hasPrefix("sink ") } ?? ""
+        #expect(sink.contains(Format.count(Double(m.engine.tasks[3].recordsIn) / 2)) && !sink.contains("1.23M"), "\(sink)")
+    }
+}
