@@ -6,7 +6,9 @@ import StreamtopLogs
 /// Renders a dashboard frame into a screen buffer. Pure: the same model, state and size give the same cells.
 public enum DashboardView {
     /// Smallest terminal the layout fits.
-    public static let minimumSize = (width: 80, height: 24)
+    /// Below 80×24 the layout drops what matters least (latency medians, queue bars, the throughput graph)
+    /// rather than refusing: 80×23 is an 80×24 terminal with a tmux status line, 100×20 a split pane.
+    public static let minimumSize = (width: 60, height: 15)
 
     /// The screen row of the first task in the task table (the header, the bottleneck line and the
     /// table's own header come first).
@@ -34,11 +36,12 @@ public enum DashboardView {
             var y = firstTaskRow - 1
             y = drawTasks(&buf, model, state, y: y)
             y += 1
-            y = drawThroughput(&buf, model, state, y: y)
+            // The graph needs its rows plus room for the analytics under it.
+            if height - 1 - y >= 12 { y = drawThroughput(&buf, model, state, y: y) }
             let remaining = height - 1 - y  // the last row is the hint bar
-            let analyticsRows = max(6, remaining * 11 / 20)
-            drawAnalytics(&buf, model, y: y, rows: analyticsRows)
-            drawDecisions(&buf, model, y: y + analyticsRows, rows: remaining - analyticsRows)
+            let analyticsRows = remaining >= 12 ? max(6, remaining * 11 / 20) : remaining
+            if analyticsRows >= 2 { drawAnalytics(&buf, model, y: y, rows: analyticsRows) }
+            if remaining - analyticsRows >= 2 { drawDecisions(&buf, model, y: y + analyticsRows, rows: remaining - analyticsRows) }
         case .decisions:
             drawDecisionLog(&buf, model, state, y: 3, rows: height - 4)
         case .analytics:
@@ -64,11 +67,10 @@ public enum DashboardView {
     }
 
     static func drawTooSmall(_ buf: inout ScreenBuffer) {
-        let lines = [
-            "Terminal too small: \(buf.width)×\(buf.height)",
-            "streamtop needs \(minimumSize.width)×\(minimumSize.height).",
-            "Enlarge the window, or press q to quit.",
-        ]
+        // The longest wording that fits: even a 20×5 pane says what is wrong and how to leave.
+        let lines = buf.width >= 40
+            ? ["Terminal too small: \(buf.width)×\(buf.height)", "streamtop needs \(minimumSize.width)×\(minimumSize.height).", "Enlarge the window, or press q to quit."]
+            : ["too small", "needs \(minimumSize.width)×\(minimumSize.height)", "q quits"]
         for (i, l) in lines.enumerated() {
             let y = buf.height / 2 - 1 + i
             let x = max(0, (buf.width - Sanitizer.width(of: l)) / 2)
@@ -95,10 +97,13 @@ public enum DashboardView {
             // A looping replay says it started over: the counts keep adding up across passes.
             if let pass = m.replayPass, pass > 1 { x += buf.put(" ↻ pass \(pass)", x: x, y: 0, role: .headerValue) }
         }
-        if let pos = m.replayPosition, pos > 0 {
+        let state = (m.engine.finished ? "finished in " : "up ") + Format.elapsed(m.engine.time)
+        // Room the right end needs: the replay position gives way to it (the date first, then the time).
+        let room = buf.width - x - Sanitizer.width(of: state) - 2
+        if let pos = m.replayPosition, pos > 0, room >= 14 {
             let (y4, mo, d, _, _, _) = LogTime.civil(pos)
             x += buf.put("  at ", x: x, y: 0, role: .header)
-            x += buf.put(String(format: "%04d-%02d-%02d ", y4, mo, d) + LogTime.clock(pos), x: x, y: 0, role: .headerValue)
+            x += buf.put((room >= 25 ? String(format: "%04d-%02d-%02d ", y4, mo, d) : "") + LogTime.clock(pos), x: x, y: 0, role: .headerValue)
             if let span = m.recordingSpan, span.upperBound > span.lowerBound, buf.width >= 100 {
                 // Where the replay stands in the recording.
                 let fraction = min(1, max(0, Double(pos - span.lowerBound) / Double(span.upperBound - span.lowerBound)))
@@ -110,7 +115,6 @@ public enum DashboardView {
                 x += buf.put(" \(Int((fraction * 100).rounded()))%", x: x, y: 0, role: .header)
             }
         }
-        let state = (m.engine.finished ? "finished in " : "up ") + Format.elapsed(m.engine.time)
         var right = buf.width - buf.putRight(state + " ", right: buf.width, y: 0, role: .header)
         if let r = m.remote {
             // An attached dashboard: which instance, and whether what it shows is current (the longest
@@ -191,19 +195,23 @@ public enum DashboardView {
         let longest = zip(tree, m.engine.tasks).map { Sanitizer.width(of: $0) + Sanitizer.width(of: $1.name) }.max() ?? 0
         let nameWidth = max(10, min(longest, 24, w - 96))
         let shift = nameWidth - 10
+        // Narrower than 80: no median, no queue bar (the queue as depth/capacity), priority when it fits.
+        let narrow = w < 80
         // The bar stops at 40 cells: past that it only spreads the numbers apart.
-        let barWidth = max(8, min(40, w - 74 - shift))
-        let cols = (name: 2, state: 13 + shift, inRate: 22 + shift, outRate: 31 + shift, p50: 40 + shift, p99: 49 + shift, queue: 58 + shift, workers: 58 + shift + barWidth + 7, prio: 58 + shift + barWidth + 11)
+        let barWidth = narrow ? 0 : max(8, min(40, w - 74 - shift))
+        let cols = narrow
+            ? (name: 2, state: 13, inRate: 22, outRate: 31, p50: -100, p99: 40, queue: 49, workers: 55, prio: 57)
+            : (name: 2, state: 13 + shift, inRate: 22 + shift, outRate: 31 + shift, p50: 40 + shift, p99: 49 + shift, queue: 58 + shift, workers: 58 + shift + barWidth + 7, prio: 58 + shift + barWidth + 11)
         buf.fill(x: 0, y: y, width: w, role: .tableHeader)
         buf.put("TASK", x: cols.name, y: y, role: .tableHeader)
         buf.put("STATE", x: cols.state, y: y, role: .tableHeader)
         buf.putRight(m.engine.finished ? "avg in/s" : "IN/s", right: cols.inRate + 8, y: y, role: .tableHeader)
         buf.putRight(m.engine.finished ? "avg out" : "OUT/s", right: cols.outRate + 8, y: y, role: .tableHeader)
-        buf.putRight("p50", right: cols.p50 + 8, y: y, role: .tableHeader)
+        if !narrow { buf.putRight("p50", right: cols.p50 + 8, y: y, role: .tableHeader) }
         buf.putRight("p99", right: cols.p99 + 8, y: y, role: .tableHeader)
-        buf.put("QUEUE", x: cols.queue, y: y, role: .tableHeader)
+        if narrow { buf.putRight("QUEUE", right: cols.queue + 6, y: y, role: .tableHeader) } else { buf.put("QUEUE", x: cols.queue, y: y, role: .tableHeader) }
         buf.putRight("W", right: cols.workers + 3, y: y, role: .tableHeader)
-        buf.putRight("PRI", right: min(w, cols.prio + 5), y: y, role: .tableHeader)
+        if !narrow || cols.prio + 5 <= w { buf.putRight("PRI", right: min(w, cols.prio + 5), y: y, role: .tableHeader) }
         var row = y + 1
         for (i, t) in m.engine.tasks.enumerated() {
             let selected = i == state.selected
@@ -218,9 +226,12 @@ public enum DashboardView {
             let (inRate, outRate) = rates(t, m.engine)
             buf.putRight(Format.count(inRate), right: cols.inRate + 8, y: row, role: base)
             buf.putRight(Format.count(outRate), right: cols.outRate + 8, y: row, role: base)
-            buf.putRight(Format.duration(t.latency.p50), right: cols.p50 + 8, y: row, role: base)
+            if !narrow { buf.putRight(Format.duration(t.latency.p50), right: cols.p50 + 8, y: row, role: base) }
             buf.putRight(Format.duration(t.latency.p99), right: cols.p99 + 8, y: row, role: base)
-            if t.queueCapacity > 0 {
+            if narrow {
+                let fillRole: Role = t.queueFill >= 0.75 ? .queueHigh : base
+                buf.putRight(t.queueCapacity > 0 ? "\(t.queueDepth)/\(t.queueCapacity)" : "-", right: cols.queue + 6, y: row, role: selected ? .selected : fillRole)
+            } else if t.queueCapacity > 0 {
                 let filled = Int((t.queueFill * Double(barWidth)).rounded(.up))
                 let fillRole: Role = t.queueFill >= 0.75 ? .queueHigh : .queueFill
                 for b in 0..<barWidth {
@@ -232,7 +243,7 @@ public enum DashboardView {
             }
             let workers = t.pinned ? "*\(t.workers)" : "\(t.workers)"
             buf.putRight(workers, right: cols.workers + 3, y: row, role: base)
-            buf.putRight("\(t.priority)", right: min(w, cols.prio + 5), y: row, role: base)
+            if !narrow || cols.prio + 5 <= w { buf.putRight("\(t.priority)", right: min(w, cols.prio + 5), y: row, role: base) }
             row += 1
         }
         return row

@@ -69,7 +69,7 @@ func assertSnapshot(_ buffer: ScreenBuffer, named name: String) throws {
 }
 
 @Suite struct DashboardSnapshotTests {
-    @Test(arguments: [(80, 24), (120, 40)])
+    @Test(arguments: [(80, 24), (120, 40), (60, 15), (80, 23), (100, 20), (200, 60), (20, 5)])
     func pipelineView(width: Int, height: Int) throws {
         var state = DashboardState()
         state.message = "pausing parse"
@@ -141,9 +141,12 @@ func assertSnapshot(_ buffer: ScreenBuffer, named name: String) throws {
     }
 
     @Test func tooSmallTerminalShowsAMessage() throws {
-        let buf = DashboardView.render(sampleModel(), state: DashboardState(), width: 60, height: 20)
-        #expect(buf.contains("Terminal too small: 60×20"))
-        #expect(buf.contains("needs 80×24"))
+        // Below 60×15; 60×20 and 80×23 draw a smaller layout (snapshots above).
+        let buf = DashboardView.render(sampleModel(), state: DashboardState(), width: 59, height: 20)
+        #expect(buf.contains("Terminal too small: 59×20"))
+        #expect(buf.contains("needs 60×15"))
+        let tiny = DashboardView.render(sampleModel(), state: DashboardState(), width: 20, height: 5)
+        #expect(tiny.contains("too small") && tiny.contains("q quits"), "even a 20×5 pane says how to leave: \(tiny.text)")
         _ = DashboardView.render(sampleModel(), state: DashboardState(), width: 0, height: 0)
         _ = DashboardView.render(sampleModel(), state: DashboardState(), width: 1, height: 1)
     }

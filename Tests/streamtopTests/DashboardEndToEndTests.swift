@@ -111,7 +111,7 @@ import Testing
         tmux("send-keys", "-t", "e2e", "?")
         s = waitFor { !$0.contains("streamtop keys") }
         // A small terminal gets a message, not a crash.
-        tmux("resize-window", "-t", "e2e", "-x", "60", "-y", "20")
+        tmux("resize-window", "-t", "e2e", "-x", "50", "-y", "12")
         s = waitFor { $0.contains("Terminal too small") }
         #expect(s.contains("Terminal too small"))
         tmux("resize-window", "-t", "e2e", "-x", "100", "-y", "30")
