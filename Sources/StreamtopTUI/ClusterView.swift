@@ -5,6 +5,9 @@ import StreamtopEngine
 /// Renders the cluster view: one row per instance, the totals, and the analytics merged across instances.
 /// Pure, like `DashboardView`.
 public enum ClusterView {
+    /// Smallest terminal the table fits (the per-instance dashboard goes smaller).
+    public static let minimumSize = (width: 80, height: 20)
+
     /// The screen row of the first instance.
     public static let firstInstanceRow = 4
 
@@ -19,8 +22,8 @@ public enum ClusterView {
     /// Draws one frame.
     public static func render(_ model: ClusterModel, state: ClusterState, width: Int, height: Int) -> ScreenBuffer {
         var buf = ScreenBuffer(width: width, height: height)
-        guard width >= DashboardView.minimumSize.width, height >= DashboardView.minimumSize.height else {
-            DashboardView.drawTooSmall(&buf)
+        guard width >= minimumSize.width, height >= minimumSize.height else {
+            DashboardView.drawTooSmall(&buf, needs: minimumSize)
             return buf
         }
         let (top, rows) = window(count: model.instances.count, selected: state.selected, height: height)

@@ -66,7 +66,7 @@ public enum DashboardView {
         return .init(text: "\(share)% of lines are malformed\(why) — r shows them", role: .error)
     }
 
-    static func drawTooSmall(_ buf: inout ScreenBuffer) {
+    static func drawTooSmall(_ buf: inout ScreenBuffer, needs minimumSize: (width: Int, height: Int) = minimumSize) {
         // The longest wording that fits: even a 20×5 pane says what is wrong and how to leave.
         let lines = buf.width >= 40
             ? ["Terminal too small: \(buf.width)×\(buf.height)", "streamtop needs \(minimumSize.width)×\(minimumSize.height).", "Enlarge the window, or press q to quit."]
