@@ -26,6 +26,8 @@ public struct DashboardState: Equatable, Sendable {
     public var selected = 1
     /// Whether the help screen is open.
     public var showHelp = false
+    /// Rows scrolled in the help screen, when it is taller than the terminal.
+    public var helpScroll = 0
     /// Whether the rejected-lines view is open.
     public var showRejects = false
     /// A short message for the status line (the result of the last key).
@@ -95,6 +97,7 @@ public enum DashboardReducer {
             state.message = state.sortByName ? "sorted by name" : "sorted by count"
         case .toggleHelp:
             state.showHelp.toggle()
+            state.helpScroll = 0
         case .toggleRejects:
             state.showRejects.toggle()
         case .cycleTheme:

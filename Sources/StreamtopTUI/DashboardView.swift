@@ -49,7 +49,7 @@ public enum DashboardView {
         }
         drawHints(&buf, state)
         if state.showRejects { drawRejects(&buf, model) }
-        if state.showHelp { drawHelp(&buf, state.keymap) }
+        if state.showHelp { drawHelp(&buf, state.keymap, scroll: state.helpScroll) }
         return buf
     }
 
@@ -516,15 +516,70 @@ public enum DashboardView {
         buf.put("newest first · control characters shown as symbols · press r to close", x: x0 + 2, y: y0 + boxHeight - 1, role: .dim)
     }
 
-    static func drawHelp(_ buf: inout ScreenBuffer, _ keymap: Keymap) {
-        let rows = keymap.bindings.map { b in (b.keys.map(\.label).joined(separator: " "), b.help) }
+    /// What each `:` command does, for the help screen (the grammar is `OperatorCommand.grammar`).
+    static let commandHelp: [String: String] = [
+        "pause TASK": "pause a task: its queue fills, upstream blocks, nothing is dropped",
+        "resume TASK": "resume a paused task",
+        "priority TASK N": "set a task's priority (higher runs first under strict-priority)",
+        "priority TASK +N|-N": "raise or lower a task's priority",
+        "workers TASK N": "give a task N workers (up to its parallelism and --workers)",
+        "pin TASK": "keep a task's workers as they are (the adaptive policy leaves them alone)",
+        "unpin TASK": "let the adaptive policy move a task's workers again",
+        "policy strict|fair|adaptive": "switch the scheduling policy",
+        "speed X|max": "replay at X times real time, or as fast as the pipeline goes",
+        "replay pause|resume": "stop or restart the replay clock",
+        "step [10s]": "while the replay is paused, hand out the next stretch of the recording",
+        "seek HH:MM[:SS] | +10m | 2024-11-25T14:00:00Z": "jump ahead in the recording (lines before are processed, none skipped)",
+    ]
+
+    /// Every key and every `:` command with what it does: one column when it fits the height, two when
+    /// each description still gets 44 columns, else one column that ↑/↓ and PgUp/PgDn scroll.
+    /// The help screen's rows: keys, then commands.
+    public static func helpRows(_ keymap: Keymap) -> [(String, String)] {
+        var rows = keymap.bindings.map { b in (b.keys.map(\.label).joined(separator: " "), b.help) }
+        rows.append(("", ""))
+        rows.append(("", "Commands, typed after : (the decision log shows what the engine did with them):"))
+        rows += OperatorCommand.grammar.map { (":" + $0.split(separator: " ").first!, ($0 + " — ") + (commandHelp[$0] ?? "")) }
+        rows.append((":help", "help — this screen"))
+        return rows
+    }
+
+    /// The help rows as drawn in one column `width` wide: long descriptions wrap onto the next rows.
+    public static func helpLines(_ keymap: Keymap, width: Int) -> [(String, String)] {
+        let rows = helpRows(keymap)
         let keyWidth = rows.map { Sanitizer.width(of: $0.0) }.max() ?? 0
-        let boxWidth = min(buf.width - 2, 140)
-        // One column when it fits, else two; the title and the closing hint take a row each.
-        let available = buf.height - 3
-        let columns = rows.count <= available ? 1 : 2
+        let room = max(10, min(width - 2, 160) - 2 - keyWidth - 3)
+        var lines: [(String, String)] = []
+        for (keys, help) in rows {
+            var line = ""
+            var first = true
+            for word in help.split(separator: " ") {
+                if !line.isEmpty && Sanitizer.width(of: line) + 1 + Sanitizer.width(of: String(word)) > room {
+                    lines.append((first ? keys : "", line))
+                    first = false
+                    line = "  "
+                }
+                line += (line.isEmpty || line == "  " ? "" : " ") + word
+            }
+            lines.append((first ? keys : "", line))
+        }
+        return lines
+    }
+
+    static func drawHelp(_ buf: inout ScreenBuffer, _ keymap: Keymap, scroll: Int = 0) {
+        let whole = helpRows(keymap)
+        let keyWidth = whole.map { Sanitizer.width(of: $0.0) }.max() ?? 0
+        let boxWidth = min(buf.width - 2, 160)
+        // The title, the closing hint and the box's edges take a row each.
+        let available = max(1, buf.height - 3)
+        let twoColumnsFit = (boxWidth - 2) / 2 - keyWidth - 3 >= 44
+        let columns = whole.count > available && twoColumnsFit ? 2 : 1
+        // One column: descriptions wrap instead of being cut.
+        let rows = columns == 1 ? helpLines(keymap, width: buf.width) : whole
         let perColumn = (rows.count + columns - 1) / columns
-        let boxHeight = min(buf.height - 1, perColumn + 2)
+        let visible = min(perColumn, available)
+        let first = columns == 1 ? min(max(0, scroll), max(0, rows.count - visible)) : 0
+        let boxHeight = min(buf.height - 1, visible + 2)
         let x0 = (buf.width - boxWidth) / 2
         let y0 = max(0, (buf.height - 1 - boxHeight) / 2)
         buf.fill(x: x0, y: y0, width: boxWidth, height: boxHeight, role: .help)
@@ -532,12 +587,14 @@ public enum DashboardView {
         let columnWidth = (boxWidth - 2) / columns
         for (i, (keys, help)) in rows.enumerated() {
             let column = i / perColumn
+            let index = i % perColumn - first
+            guard index >= 0, index < visible else { continue }
             let x = x0 + 2 + column * columnWidth
-            let y = y0 + 1 + i % perColumn
-            guard y < y0 + boxHeight - 1 else { continue }
+            let y = y0 + 1 + index
             buf.put(keys, x: x, y: y, role: .hintKey)
             buf.put(Sanitizer.truncate(help, to: max(0, columnWidth - keyWidth - 3)), x: x + keyWidth + 1, y: y, role: .help)
         }
-        buf.put("press ? or Esc to close", x: x0 + 2, y: y0 + boxHeight - 1, role: .dim)
+        let more = visible < perColumn ? "↑/↓ PgUp/PgDn scroll (\(first + 1)–\(first + visible) of \(rows.count)) · " : ""
+        buf.put(more + "? or Esc closes", x: x0 + 2, y: y0 + boxHeight - 1, role: .dim)
     }
 }

@@ -33,7 +33,9 @@ import StreamtopLogs
 
     @Test func mistakesSayWhatIsWrong() {
         let cases: [(String, String)] = [
-            ("pause prase", "unknown task 'prase' (tasks: source, parse, aggregate, sink)"),
+            ("pause prase", "unknown task 'prase': did you mean 'parse'? (tasks: source, parse, aggregate, sink)"),
+            ("pasue parse", "unknown command 'pasue': did you mean 'pause'?"),
+            ("wrokers parse 2", "unknown command 'wrokers': did you mean 'workers'?"),
             ("workers parse", "usage: workers TASK N"),
             ("workers parse zero", "workers must be a whole number from 1 to 1024, got 'zero'"),
             ("priority parse 9223372036854775807", "priority must be a whole number from -1000 to 1000"),

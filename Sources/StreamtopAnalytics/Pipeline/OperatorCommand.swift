@@ -40,7 +40,7 @@ public enum OperatorCommand: Equatable, Sendable {
         func taskArg() throws -> TaskID {
             guard words.count >= 2 else { throw CommandError("'\(verb)' needs a task name (tasks: \(taskNames.joined(separator: ", ")))") }
             guard let id = task(words[1]) else {
-                throw CommandError("unknown task '\(words[1])' (tasks: \(taskNames.joined(separator: ", ")))")
+                throw CommandError("unknown task '\(words[1])'\(didYouMean(words[1], among: taskNames)) (tasks: \(taskNames.joined(separator: ", ")))")
             }
             return id
         }
@@ -101,12 +101,38 @@ public enum OperatorCommand: Equatable, Sendable {
             try expectCount(2, "seek HH:MM[:SS] | +10m | 2024-11-25T14:00:00Z")
             return .seek(try seekTarget(words[1]))
         default:
-            throw CommandError("unknown command '\(verb)' (commands: \(grammar.joined(separator: "; ")))")
+            let verbs = grammar.compactMap { $0.split(separator: " ").first.map(String.init) } + ["help"]
+            throw CommandError("unknown command '\(verb)'\(didYouMean(verb, among: verbs)) (commands: \(grammar.joined(separator: "; ")); help)")
         }
     }
 }
 
 extension OperatorCommand {
+    /// `: did you mean 'pause'?` for a word within two edits of a known one (the closest), else "".
+    static func didYouMean(_ word: String, among known: [String]) -> String {
+        let w = Array(word.lowercased())
+        let best = Set(known).map { k in (k, editDistance(w, Array(k.lowercased()))) }.min { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 < $1.0 }
+        guard let (k, d) = best, d <= 2, d < max(w.count, 1) else { return "" }
+        return ": did you mean '\(k)'?"
+    }
+
+    /// Optimal string alignment distance: insertions, deletions, substitutions, and swaps of neighbours
+    /// (`pasue` is one edit from `pause`).
+    static func editDistance(_ a: [Character], _ b: [Character]) -> Int {
+        if a.isEmpty || b.isEmpty { return max(a.count, b.count) }
+        var d = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
+        for i in 0...a.count { d[i][0] = i }
+        for j in 0...b.count { d[0][j] = j }
+        for i in 1...a.count {
+            for j in 1...b.count {
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] { d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1) }
+            }
+        }
+        return d[a.count][b.count]
+    }
+
     static func seekTarget(_ text: String) throws -> SeekTarget {
         if text.hasPrefix("+"), let s = ActionScript.seconds(String(text.dropFirst())), s > 0 { return .ahead(Int64(s)) }
         let parts = text.split(separator: ":").map { Int($0) }

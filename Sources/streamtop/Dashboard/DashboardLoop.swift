@@ -94,6 +94,7 @@ final class DashboardLoop {
                 let model = backend.model(top: state.view == .analytics ? AggregateOperator.publishedTop : 10, rejects: state.showRejects)
                 let (w, h) = terminal.size
                 state.scroll = min(state.scroll, DashboardView.scrollLimit(model, state: state, height: h))
+                state.helpScroll = min(state.helpScroll, max(0, DashboardView.helpLines(state.keymap, width: w).count - (h - 3)))
                 terminal.draw(DashboardView.render(model, state: state, width: w, height: h))
                 lastFrame = now
                 dirty = false
@@ -112,6 +113,9 @@ final class DashboardLoop {
             effects = DashboardReducer.editCommandLine(&state, key)
         } else if key == .escape && state.showHelp {
             state.showHelp = false
+        } else if state.showHelp, let step = [Key.down: 1, .char("j"): 1, .pageDown: 10, .up: -1, .char("k"): -1, .pageUp: -10][key] {
+            // The help screen scrolls when it is taller than the terminal (the frame clamps it).
+            state.helpScroll = max(0, min(state.helpScroll + step, 200))
         } else if let action = state.keymap.action(for: key) {
             let snap = backend.snapshot()
             effects = DashboardReducer.reduce(&state, action, tasks: snap.tasks, policy: snap.policy, canChangeSpeed: backend.replay != nil)
@@ -140,6 +144,9 @@ final class DashboardLoop {
                 state.message = "undid: \(label)"
             case .nextTheme:
                 nextTheme()
+            case .runCommand(let text) where ["help", "?", "h"].contains(text.trimmingCharacters(in: .whitespaces).lowercased()):
+                state.showHelp = true
+                state.helpScroll = 0
             case .runCommand(let text):
                 do {
                     let command = try backend.parse(text)
