@@ -7,7 +7,7 @@ import StreamtopEngine
 /// client's own and is not sent.
 extension DashboardModel: Codable {
     enum CodingKeys: String, CodingKey {
-        case engine, summary, malformedReasons, recentRejects, source, speed, replayPosition, replayPaused, recordingSpan, results, replaySpeed, replayPass, instanceID, inputWarning
+        case engine, summary, malformedReasons, recentRejects, source, speed, replayPosition, replayPaused, recordingSpan, results, replaySpeed, replayPass, instanceID, inputWarning, startedAt
     }
 
     /// One malformed-reason count (a tuple in the model).
@@ -30,6 +30,7 @@ extension DashboardModel: Codable {
         replayPass = try c.decodeIfPresent(Int.self, forKey: .replayPass)
         instanceID = try c.decodeIfPresent(String.self, forKey: .instanceID)
         inputWarning = try c.decodeIfPresent(String.self, forKey: .inputWarning)
+        startedAt = try c.decodeIfPresent(Double.self, forKey: .startedAt)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -48,6 +49,7 @@ extension DashboardModel: Codable {
         try c.encodeIfPresent(replayPass, forKey: .replayPass)
         try c.encodeIfPresent(instanceID, forKey: .instanceID)
         try c.encodeIfPresent(inputWarning, forKey: .inputWarning)
+        try c.encodeIfPresent(startedAt, forKey: .startedAt)
     }
 
     /// The coders both ends use: infinite speeds and empty ratios travel as strings, not as an error.

@@ -27,6 +27,8 @@ public struct DashboardModel: Sendable {
     /// The replay speed as a number (infinity: as fast as possible), nil for live input: what the speed
     /// keys scale, here or in a dashboard attached to this instance.
     public var replaySpeed: Double?
+    /// When the run started (UTC epoch seconds): decisions are shown at their wall-clock time.
+    public var startedAt: Double?
     /// What is wrong with the input itself, when something is (`waiting for access.log to appear`): shown
     /// before any advice about the pipeline, which would otherwise call an empty screen "keeping up".
     public var inputWarning: String?
@@ -110,6 +112,14 @@ public enum Format {
             out.append(ch)
         }
         return v < 0 ? "-" + out : out
+    }
+
+    /// Epoch seconds as the local wall-clock time `14:03:12`.
+    public static func wallClock(_ epoch: Double) -> String {
+        var t = time_t(epoch.rounded(.down))
+        var parts = tm()
+        localtime_r(&t, &parts)
+        return String(format: "%02d:%02d:%02d", parts.tm_hour, parts.tm_min, parts.tm_sec)
     }
 
     /// Seconds as `1h02m`, `3m05s`, `42.1s`.

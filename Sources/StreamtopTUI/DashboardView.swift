@@ -341,11 +341,19 @@ public enum DashboardView {
         }
     }
 
+    /// When a decision was taken: the wall-clock time (local) when the run's start is known, else seconds
+    /// since the start.
+    static func when(_ d: Decision, _ m: DashboardModel) -> String {
+        guard let start = m.startedAt else { return String(format: "%8.1fs", d.time) }
+        return " " + Format.wallClock(start + d.time)
+    }
+
     static func drawDecisions(_ buf: inout ScreenBuffer, _ m: DashboardModel, y: Int, rows: Int) {
         guard rows >= 2 else { return }
-        buf.put("Decisions", x: 1, y: y, role: .tableHeader)
-        buf.putRight("\(m.engine.decisionCount) logged ", right: buf.width, y: y, role: .dim)
-        let recent = m.engine.decisions.suffix(rows - 1)
+        buf.put("Decisions (newest first)", x: 1, y: y, role: .tableHeader)
+        buf.putRight("\(m.engine.decisionCount) logged · Tab for all ", right: buf.width, y: y, role: .dim)
+        // Newest first, like the decisions view: the latest is where the eye lands.
+        let recent = m.engine.decisions.suffix(rows - 1).reversed()
         for (i, d) in recent.enumerated() {
             let role: Role
             switch d.actor {
@@ -355,7 +363,7 @@ public enum DashboardView {
             }
             let row = y + 1 + i
             var x = 1
-            x += buf.put(String(format: "%7.1fs ", d.time), x: x, y: row, role: .dim)
+            x += buf.put(when(d, m) + " ", x: x, y: row, role: .dim)
             x += buf.put(String(d.actor.rawValue.prefix(9)).padding(toLength: 10, withPad: " ", startingAt: 0), x: x, y: row, role: role)
             if let t = d.task { x += buf.put(t + " ", x: x, y: row, role: .label) }
             x += buf.put(d.action, x: x, y: row, role: .normal, maxWidth: buf.width - x - 1)
@@ -430,7 +438,7 @@ public enum DashboardView {
             let row = y + 1 + i
             let role: Role = d.actor == .operator ? .decisionOperator : d.actor == .scheduler ? .decisionScheduler : .decisionEngine
             var x = 1
-            x += buf.put(String(format: "%8.1fs ", d.time), x: x, y: row, role: .dim)
+            x += buf.put(when(d, m) + " ", x: x, y: row, role: .dim)
             x += buf.put(d.actor.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0), x: x, y: row, role: role)
             x += buf.put((d.task ?? "-").padding(toLength: 10, withPad: " ", startingAt: 0), x: x, y: row, role: .label)
             x += buf.put(d.action, x: x, y: row, role: .normal, maxWidth: buf.width - x - 1)

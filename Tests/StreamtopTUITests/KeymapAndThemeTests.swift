@@ -323,3 +323,20 @@ import Testing
         #expect(sink.contains(Format.count(Double(m.engine.tasks[3].recordsIn) / 2)) && !sink.contains("1.23M"), "\(sink)")
     }
 }
+
+/// The decisions panel reads like the decisions view (newest first) and says when, on the wall clock
+/// (console issue, defect 11).
+@Suite struct DecisionTimeTests {
+    @Test func decisionsAreNewestFirstAtTheirWallClockTime() {
+        var m = sampleModel()
+        m.startedAt = 1_732_500_000
+        let buf = DashboardView.render(m, state: DashboardState(), width: 120, height: 40)
+        let rows = (0..<buf.height).map { buf.rowText($0) }
+        guard let title = rows.firstIndex(where: { $0.contains("Decisions (newest first)") }) else {
+            Issue.record("no decisions panel: \(buf.text)")
+            return
+        }
+        #expect(rows[title + 1].contains(Format.wallClock(1_732_500_000 + 8.2)) && rows[title + 1].contains("blocked by backpressure"), "\(rows[title + 1])")
+        #expect(rows[title + 3].contains("started"), "the oldest is last: \(rows[title + 3])")
+    }
+}

@@ -1,3 +1,4 @@
+import Foundation
 import StreamtopAnalytics
 import StreamtopEngine
 import StreamtopLogs
@@ -45,6 +46,7 @@ final class LocalDashboard: DashboardBackend, @unchecked Sendable {
         model.recordingSpan = recordingSpan
         model.replaySpeed = pacer?.speed
         model.instanceID = Self.instanceID
+        model.startedAt = startedAt(snap)
         let missing = (pipeline.lines as? FollowSource)?.missingPaths ?? []
         if !missing.isEmpty {
             let names = missing.prefix(3).joined(separator: ", ") + (missing.count > 3 ? " and \(missing.count - 3) more" : "")
@@ -56,6 +58,18 @@ final class LocalDashboard: DashboardBackend, @unchecked Sendable {
     }
 
     var replay: (speed: Double, paused: Bool)? { pacer.map { ($0.speed, $0.isPaused) } }
+
+    /// The run's start on the wall clock, fixed at the first model (the engine counts seconds from its
+    /// start; computing it anew each frame would jitter by a tick).
+    private let start = Locked<Double?>(nil)
+    private func startedAt(_ snap: EngineSnapshot) -> Double {
+        start.withLock { s in
+            if let s { return s }
+            let now = Date().timeIntervalSince1970 - snap.time
+            s = now
+            return now
+        }
+    }
 
     /// This process's identity for cluster views (`DashboardModel.instanceID`).
     static let instanceID = String(UInt64.random(in: 0...UInt64.max), radix: 16)
