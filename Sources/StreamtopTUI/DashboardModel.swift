@@ -75,12 +75,16 @@ public struct RemoteStatus: Sendable, Equatable {
 
 /// Number formatting for compact columns.
 public enum Format {
-    /// `1234` → `1.2k`, `3456789` → `3.46M`.
+    /// Three significant digits with a unit from a thousand on, so that a column reads alike all the
+    /// way down: `999`, `7.58k`, `11.3k`, `804k`, `3.46M`, `12.0G`.
     public static func count(_ v: Double) -> String {
         let a = abs(v)
-        if a >= 1e9 { return String(format: "%.2fG", v / 1e9) }
-        if a >= 1e6 { return String(format: "%.2fM", v / 1e6) }
-        if a >= 1e4 { return String(format: "%.1fk", v / 1e3) }
+        guard a >= 999.5 else { return String(Int(v.rounded())) }
+        for (scale, unit) in [(1e9, "G"), (1e6, "M"), (1e3, "k")] where a >= scale * 0.9995 {
+            let x = v / scale
+            let digits = abs(x) >= 99.95 ? 0 : abs(x) >= 9.995 ? 1 : 2
+            return String(format: "%.\(digits)f", x) + unit
+        }
         return String(Int(v.rounded()))
     }
 
@@ -94,13 +98,9 @@ public enum Format {
         return String(format: "%.2fs", v / 1e9)
     }
 
-    /// Bytes as `512B`, `12.3kB`, `4.56MB`, `1.20GB`.
+    /// Bytes with their unit, three significant digits like `count`: `512B`, `12.3kB`, `4.57MB`, `1.20GB`.
     public static func bytes(_ v: Int) -> String {
-        let d = Double(v)
-        if d >= 1e9 { return String(format: "%.2fGB", d / 1e9) }
-        if d >= 1e6 { return String(format: "%.2fMB", d / 1e6) }
-        if d >= 1e3 { return String(format: "%.1fkB", d / 1e3) }
-        return "\(v)B"
+        Double(v).magnitude < 999.5 ? "\(v)B" : count(Double(v)) + "B"
     }
 
     /// `1234567` → `1,234,567`.

@@ -42,7 +42,10 @@ public struct ResultSummary: Sendable, Equatable, Codable {
         var items: [String] = []
         for f in row.fields where !["window_start", "window_end", "field", "estimated", "standard_error", "groups_capped", "late_records"].contains(f.name) {
             switch f.value {
+            // Sizes carry their unit; other numbers the same three significant digits.
+            case .int(let v) where f.name.contains("bytes"): items.append("\(f.name.replacingOccurrences(of: "_", with: " ")) \(Format.bytes(Int(clamping: v)))")
             case .int(let v): items.append("\(f.name.replacingOccurrences(of: "_", with: " ")) \(Format.count(Double(v)))")
+            case .double(let v) where f.name.contains("bytes"): items.append("\(f.name.replacingOccurrences(of: "_", with: " ")) \(Format.bytes(Int(v.rounded())))")
             case .double(let v): items.append("\(f.name.replacingOccurrences(of: "_", with: " ")) \(v < 10 ? String(format: "%.2f", v) : Format.count(v))")
             case .string(let s): items.append(s)
             case .list(let list):

@@ -1,11 +1,12 @@
 import Foundation
 import Testing
+import StreamtopAnalytics
 @testable import StreamtopEngine
 @testable import StreamtopTUI
 
 @Suite struct KeymapTests {
     @Test func everyActionHasAKeyAndNoKeyIsBoundTwice() {
-        let all: [Action] = [.selectNext, .selectPrevious, .togglePause, .priorityUp, .priorityDown, .addWorker, .removeWorker, .replayFaster, .replaySlower, .replayPause, .replayStep, .togglePin, .cyclePolicy, .commandLine, .toggleRejects, .cycleTheme, .undo, .nextView, .filter, .toggleSort, .scrollUp, .scrollDown, .toggleHelp, .quit]
+        let all: [Action] = [.selectNext, .selectPrevious, .togglePause, .priorityUp, .priorityDown, .addWorker, .removeWorker, .replayFaster, .replaySlower, .replayPause, .replayStep, .togglePin, .cyclePolicy, .commandLine, .toggleRejects, .cycleTheme, .undo, .nextView, .filter, .toggleSort, .scrollUp, .scrollDown, .first, .last, .toggleHelp, .quit]
         for a in all { #expect(Keymap.standard.bindings.contains { $0.action == a }, "\(a)") }
         let keys = Keymap.standard.bindings.flatMap(\.keys)
         #expect(Set(keys).count == keys.count)
@@ -338,5 +339,27 @@ import Testing
         }
         #expect(rows[title + 1].contains(Format.wallClock(1_732_500_000 + 8.2)) && rows[title + 1].contains("blocked by backpressure"), "\(rows[title + 1])")
         #expect(rows[title + 3].contains("started"), "the oldest is last: \(rows[title + 3])")
+    }
+}
+
+/// One number format, so that a column reads alike all the way down (console issue, defect 9).
+@Suite struct NumberFormatTests {
+    @Test func countsHaveThreeSignificantDigitsAndAUnitFromAThousand() {
+        let cases: [(Double, String)] = [
+            (0, "0"), (999, "999"), (999.6, "1.00k"), (7580, "7.58k"), (11_300, "11.3k"), (170_600, "171k"), (803_843, "804k"),
+            (999_700, "1.00M"), (2_920_000, "2.92M"), (172_930_000, "173M"), (12_000_000_000, "12.0G"), (-4321, "-4.32k"),
+        ]
+        for (v, s) in cases { #expect(Format.count(v) == s, "\(v)") }
+    }
+
+    @Test func bytesAlwaysSayTheirUnit() {
+        #expect(Format.bytes(512) == "512B")
+        #expect(Format.bytes(12_345) == "12.3kB")
+        #expect(Format.bytes(172_930_000) == "173MB")
+        #expect(Format.bytes(1_200_000_000) == "1.20GB")
+        var row = ResultRow()
+        row.set("bytes", .int(172_930_000))
+        row.set("requests", .int(7580))
+        #expect(ResultSummary.describe(row, groups: 1) == "bytes 173MB · requests 7.58k")
     }
 }

@@ -196,7 +196,7 @@ func run(_ args: [String], stdin: Data? = nil, cwd: String? = nil, whileRunning:
         try "1s pause parse\n2s workers prase 2\n".write(toFile: script, atomically: true, encoding: .utf8)
         let r = try run(["replay", sample, "--speed", "max", "--headless", "--actions", script])
         #expect(r.status != 0)
-        #expect(r.stderr == "streamtop: \(script):2: unknown task 'prase' (tasks: source, parse, aggregate, sink)\n")
+        #expect(r.stderr == "streamtop: \(script):2: unknown task 'prase': did you mean 'parse'? (tasks: source, parse, aggregate, sink)\n")
         let p = try run(["replay", sample, "--headless", "--policy", "chaos"])
         #expect(p.status != 0 && p.stderr.hasPrefix("streamtop: The value 'chaos' is invalid for '--policy <policy>'"))
     }
