@@ -72,9 +72,30 @@ public enum ThemeColor: Equatable, Sendable {
         }
     }
 
+    /// WCAG relative luminance (0 black … 1 white).
+    public var luminance: Double {
+        let (r, g, b) = rgbComponents
+        func linear(_ c: Int) -> Double {
+            let v = Double(c) / 255
+            return v <= 0.03928 ? v / 12.92 : pow((v + 0.055) / 1.055, 2.4)
+        }
+        return 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
+    }
+
+    /// The WCAG contrast ratio of two colours (1 … 21).
+    public static func contrast(_ a: ThemeColor, _ b: ThemeColor) -> Double {
+        let (x, y) = (a.luminance, b.luminance)
+        return (max(x, y) + 0.05) / (min(x, y) + 0.05)
+    }
+
     var rgbComponents: (Int, Int, Int) {
         switch self {
         case .rgb(let r, let g, let b): return (Int(r), Int(g), Int(b))
+        // xterm's first sixteen colours.
+        case .basic(let i), .indexed(let i) where i < 16:
+            let table = [(0, 0, 0), (205, 0, 0), (0, 205, 0), (205, 205, 0), (0, 0, 238), (205, 0, 205), (0, 205, 205), (229, 229, 229),
+                         (127, 127, 127), (255, 0, 0), (0, 255, 0), (255, 255, 0), (92, 92, 255), (255, 0, 255), (0, 255, 255), (255, 255, 255)]
+            return table[max(0, min(15, i))]
         case .indexed(let i) where i >= 16 && i < 232:
             let c = i - 16
             let f = { (v: Int) -> Int in v == 0 ? 0 : 55 + v * 40 }
@@ -181,8 +202,8 @@ public struct Theme: Sendable {
             }
             return 0
         }
-        for key in table.keys where !["name", "palette", "roles"].contains(key) {
-            warnings.append(ThemeWarning(line: lineOf(key), message: "unknown key '\(key)' (expected name, [palette], [roles])"))
+        for key in table.keys where !["name", "background", "palette", "roles"].contains(key) {
+            warnings.append(ThemeWarning(line: lineOf(key), message: "unknown key '\(key)' (expected name, background, [palette], [roles])"))
         }
         var palette: [String: ThemeColor] = [:]
         if let p = table["palette"]?.table {
@@ -235,10 +256,46 @@ public struct Theme: Sendable {
             }
         }
         if table["roles"] == nil { warnings.append(ThemeWarning(line: 0, message: "no [roles] section: this theme changes nothing")) }
-        return (Theme(name: table["name"]?.string ?? name, styles: styles), warnings)
+        var theme = Theme(name: table["name"]?.string ?? name, styles: styles)
+        if let b = table["background"]?.string {
+            if let c = palette[b] ?? ThemeColor(b), c != .terminalDefault {
+                theme.background = c
+            } else {
+                warnings.append(ThemeWarning(line: lineOf("background"), message: "background: not a colour (the terminal background this theme is made for, e.g. \"#2e3440\")"))
+            }
+        }
+        return (theme, warnings)
     }
 
     /// Loads a theme by name (searched in `directories`, as `NAME.theme`) or by path.
+    /// The terminal background the theme is made for (`background = "#2e3440"`): what the contrast check
+    /// measures roles without a background of their own against. Unset: a dark terminal.
+    public var background: ThemeColor?
+
+    /// Roles drawn as bars and graphs, not text: WCAG asks 3:1 of them. The empty part of a queue bar is
+    /// meant to be faint and is not checked.
+    static let graphicRoles: Set<Role> = [.queueFill, .queueHigh, .sparkline]
+    static let uncheckedRoles: Set<Role> = [.queueEmpty, .border]
+
+    /// Roles whose text is hard to read: the WCAG contrast ratio of their foreground against their
+    /// background (theirs, else the terminal's) under 4.5:1 (3:1 for graphic roles). Roles that leave
+    /// the foreground to the terminal are the terminal's own pair, and are not checked.
+    public func contrastWarnings() -> [(role: Role, ratio: Double, needed: Double)] {
+        let dark = (background ?? .rgb(0x1e, 0x1e, 0x1e)).luminance < 0.2
+        var out: [(Role, Double, Double)] = []
+        for role in Role.allCases where !Self.uncheckedRoles.contains(role) {
+            let s = style(for: role)
+            guard s.fg != .terminalDefault || s.bg != .terminalDefault else { continue }
+            // A side left to the terminal: its background, or its usual text colour on it.
+            let bg = s.bg != .terminalDefault ? s.bg : (background ?? .rgb(0x1e, 0x1e, 0x1e))
+            let fg = s.fg != .terminalDefault ? s.fg : (dark ? .rgb(0xd0, 0xd0, 0xd0) : .rgb(0x20, 0x20, 0x20))
+            let ratio = ThemeColor.contrast(fg, bg)
+            let needed = Self.graphicRoles.contains(role) ? 3.0 : 4.5
+            if ratio < needed { out.append((role, ratio, needed)) }
+        }
+        return out
+    }
+
     public static func load(_ nameOrPath: String, directories: [String]) throws -> (Theme, [ThemeWarning]) {
         let candidates = nameOrPath.contains("/") || nameOrPath.hasSuffix(".theme")
             ? [nameOrPath] : directories.map { "\($0)/\(nameOrPath).theme" }

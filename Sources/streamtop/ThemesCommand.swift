@@ -36,7 +36,7 @@ struct ListThemes: ParsableCommand {
 struct CheckThemes: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Check themes (all of them by default): every warning with its file and line; exit 1 if any.")
+        abstract: "Check themes (all of them by default): every warning with its file and line, and every role whose text has less than WCAG's contrast (4.5:1; 3:1 for bars and graphs) against its background; exit 1 if any.")
 
     @Argument(help: ArgumentHelp("Theme names or .theme files.", valueName: "theme"))
     var themes: [String] = []
@@ -48,8 +48,13 @@ struct CheckThemes: ParsableCommand {
             do {
                 let (theme, warnings) = try Theme.load(target, directories: DashboardLoop.themeDirectories)
                 for w in warnings { print(Escaped.message("\(target):\(w.line): \(w.message)")) }
-                problems += warnings.count
-                if warnings.isEmpty { print(Escaped.message("\(target): ok (\(theme.name), \(theme.styles.count) roles)")) }
+                // Readability: WCAG contrast of each role's text against its background.
+                let hard = theme.contrastWarnings()
+                for h in hard {
+                    print(Escaped.message("\(target): role '\(h.role.rawValue)' is hard to read: contrast \(String(format: "%.1f", h.ratio)):1, WCAG asks \(String(format: "%.1f", h.needed)):1"))
+                }
+                problems += warnings.count + hard.count
+                if warnings.isEmpty && hard.isEmpty { print(Escaped.message("\(target): ok (\(theme.name), \(theme.styles.count) roles, every text role at least 4.5:1)")) }
             } catch {
                 print(Escaped.message("\(target): \(error)"))
                 problems += 1

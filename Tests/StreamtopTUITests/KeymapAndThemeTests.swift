@@ -363,3 +363,33 @@ import StreamtopAnalytics
         #expect(ResultSummary.describe(row, groups: 1) == "bytes 173MB · requests 7.58k")
     }
 }
+
+/// Themes are checked for readability (console issue, defect 10): nord's grey text was ~1.7:1 on its own
+/// background. Every bundled theme now gives each text role WCAG's 4.5:1.
+@Suite struct ThemeContrastTests {
+    @Test func lowContrastTextIsReportedWithItsRatio() throws {
+        let (theme, warnings) = try Theme.parse(#"""
+            name = "murky"
+            background = "#2e3440"
+            [roles]
+            "dim" = { fg = "#4c566a" }
+            "normal" = { fg = "#eceff4" }
+            """#, name: "murky")
+        #expect(warnings.isEmpty)
+        let hard = theme.contrastWarnings()
+        let dim = try #require(hard.first { $0.role == .dim })
+        #expect(abs(dim.ratio - 1.69) < 0.05, "\(dim.ratio)")
+        #expect(!hard.contains { $0.role == .normal })
+        #expect(abs(ThemeColor.contrast(.rgb(0, 0, 0), .rgb(255, 255, 255)) - 21) < 0.01)
+    }
+
+    @Test func everyBundledThemeIsReadable() throws {
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("themes").path
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".theme") }
+        #expect(files.count >= 5)
+        for f in files {
+            let (theme, _) = try Theme.load(dir + "/" + f, directories: [])
+            #expect(theme.contrastWarnings().isEmpty, "\(f): \(theme.contrastWarnings().map { "\($0.role) \($0.ratio)" })")
+        }
+    }
+}
