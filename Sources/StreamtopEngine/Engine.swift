@@ -23,6 +23,10 @@ public final class Engine: @unchecked Sendable {
     var finished = false
     var endToEnd = LatencyWindow()
     var history: [Double] = []
+    /// Records per second read by the source, one entry per whole second of the run (the last
+    /// `secondsKept`), and where the last whole second ended (seconds since start, records read then).
+    var perSecond: [Double] = []
+    var secondMark = (second: UInt64(0), records: 0)
     var lastTick: UInt64 = 0
     /// The last published snapshot. A pthread lock, not `Mutex`: ThreadSanitizer cannot see the latter's
     /// futex calls on Linux and would report every read as a race.

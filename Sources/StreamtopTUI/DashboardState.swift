@@ -24,6 +24,8 @@ public struct DashboardState: Equatable, Sendable {
     public var sortByName = false
     /// Index of the selected task in the snapshot's task list.
     public var selected = 1
+    /// What the throughput graph spans.
+    public var graphSpan = GraphSpan.live
     /// Whether the help screen is open.
     public var showHelp = false
     /// Rows scrolled in the help screen, when it is taller than the terminal.
@@ -92,6 +94,10 @@ public enum DashboardReducer {
             state.message = "\(state.view.rawValue) view"
         case .filter:
             state.filterLine = state.filter
+        case .graphSpan:
+            let all = GraphSpan.allCases
+            state.graphSpan = all[(all.firstIndex(of: state.graphSpan)! + 1) % all.count]
+            state.message = "graph: \(state.graphSpan.label)"
         case .toggleSort:
             state.sortByName.toggle()
             state.message = state.sortByName ? "sorted by name" : "sorted by count"

@@ -264,30 +264,65 @@ public enum DashboardView {
 
     /// Overall throughput, and on taller terminals the selected task's, as sparklines over the last minutes.
     static func drawThroughput(_ buf: inout ScreenBuffer, _ m: DashboardModel, _ state: DashboardState, y: Int) -> Int {
-        let history = m.engine.throughputHistory
-        let width = buf.width - 2
-        let (line, peak) = sparkline(history, width: width)
+        // Every graph starts at the same column and is as wide, so one moment is at one x in all of them.
+        let x0 = 12
+        let width = max(10, buf.width - x0 - 16)
+        let span = state.graphSpan
+        let (series, seconds) = GraphSpan.series(span, tenHertz: m.engine.throughputHistory, perSecond: m.engine.throughputPerSecond ?? [], columns: width)
         var x = buf.put("Throughput ", x: 1, y: y, role: .label)
-        let now = m.engine.finished ? (m.engine.tasks.first.map { rates($0, m.engine).out } ?? 0) : (history.last ?? 0)
+        let now = m.engine.finished ? (m.engine.tasks.first.map { rates($0, m.engine).out } ?? 0) : (m.engine.throughputHistory.last ?? 0)
         x += buf.put((m.engine.finished ? "avg " : "") + Format.count(now) + " lines/s", x: 1 + x, y: y, role: .headerValue)
         let selected = state.selected > 0 && state.selected < m.engine.tasks.count ? m.engine.tasks[state.selected] : nil
         if let t = selected {
             x += buf.put("  \(t.name) ", x: 1 + x, y: y, role: .label)
             x += buf.put("\(Format.count(rates(t, m.engine).out))/s p99 \(Format.duration(t.latency.p99))", x: 1 + x, y: y, role: .headerValue)
         }
-        buf.putRight("peak \(Format.count(peak))/s over \(min(history.count, width) / 10)s ", right: buf.width, y: y, role: .dim)
-        buf.put(line, x: 1, y: y + 1, role: .sparkline)
+        buf.putRight("last \(Format.elapsed(seconds).replacingOccurrences(of: ".0s", with: "s")) · g span ", right: buf.width, y: y, role: .dim)
+        buf.put("input", x: 1, y: y + 1, role: .label)
+        let peak = drawGraph(&buf, series, x: x0, y: y + 1, role: .sparkline)
+        buf.putRight(peakLabel(peak, unit: "/s"), right: buf.width, y: y + 1, role: .dim)
         guard let t = selected, buf.height >= 30 else { return y + 2 }
-        let (own, ownPeak) = sparkline(t.history, width: width - 26)
+        // Tasks keep 10 samples a second for a minute: their graphs follow the short spans only.
+        guard span == .live || span == .minute else {
+            buf.put("(task graphs: the last minute at most — g)", x: x0, y: y + 2, role: .dim)
+            return y + 3
+        }
+        let own = GraphSpan.series(span, tenHertz: t.history, perSecond: [], columns: width).values
         buf.put(Sanitizer.truncate(t.name, to: 10), x: 1, y: y + 2, role: .label)
-        buf.put(own, x: 12, y: y + 2, role: .queueFill)
-        buf.putRight("peak \(Format.count(ownPeak))/s ", right: buf.width, y: y + 2, role: .dim)
+        let ownPeak = drawGraph(&buf, own, x: x0, y: y + 2, role: .queueFill)
+        buf.putRight(peakLabel(ownPeak, unit: "/s"), right: buf.width, y: y + 2, role: .dim)
         guard buf.height >= 34 else { return y + 3 }
-        let (lat, latPeak) = sparkline(t.latencyHistory, width: width - 26)
+        let lat = GraphSpan.series(span, tenHertz: t.latencyHistory, perSecond: [], columns: width).values
         buf.put("  p99", x: 1, y: y + 3, role: .label)
-        buf.put(lat, x: 12, y: y + 3, role: .warning)
-        buf.putRight("peak \(Format.duration(UInt64(latPeak))) ", right: buf.width, y: y + 3, role: .dim)
+        let latPeak = drawGraph(&buf, lat, x: x0, y: y + 3, role: .warning)
+        buf.putRight("peak \(Format.duration(UInt64(latPeak.peak)))\(latPeak.clipped ? " ▲" : "") ", right: buf.width, y: y + 3, role: .dim)
         return y + 4
+    }
+
+    static func peakLabel(_ p: (peak: Double, clipped: Bool), unit: String) -> String {
+        "peak \(Format.count(p.peak))\(unit)\(p.clipped ? " ▲" : "") "
+    }
+
+    /// Draws a series as one row of bars, empty where there is no sample yet. The scale is the 95th
+    /// percentile with room above it, so one burst does not flatten the rest: bars above it are drawn
+    /// full in the alarm colour (and the peak label gets ▲). Returns the peak and whether anything was cut.
+    static func drawGraph(_ buf: inout ScreenBuffer, _ values: [Double?], x: Int, y: Int, role: Role) -> (peak: Double, clipped: Bool) {
+        let present = values.compactMap { $0 }
+        let peak = present.max() ?? 0
+        let sorted = present.filter { $0 > 0 }.sorted()
+        let p95 = sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, sorted.count * 95 / 100)]
+        let scale = peak > p95 * 2 ? p95 * 1.25 : peak
+        var clipped = false
+        for (i, v) in values.enumerated() {
+            guard let v, v > 0, scale > 0 else { continue }
+            if v > scale {
+                clipped = true
+                buf.put("█", x: x + i, y: y, role: .queueHigh)
+            } else {
+                buf.put(String(sparkChars[max(0, min(7, Int(v / scale * 7.999)))]), x: x + i, y: y, role: role)
+            }
+        }
+        return (peak, clipped)
     }
 
     static func statusRole(_ code: String) -> Role {

@@ -54,6 +54,7 @@ public enum Action: String, Hashable, Sendable, CaseIterable {
     case toggleSort = "sort"
     case scrollUp = "page-up", scrollDown = "page-down"
     case first, last
+    case graphSpan = "graph-span"
     case toggleHelp = "help"
     case quit
 }
@@ -101,6 +102,7 @@ public struct Keymap: Sendable, Equatable {
         KeyBinding(keys: [.tab], action: .nextView, hint: "view", help: "switch view: pipeline → decisions → analytics", rank: 1),
         KeyBinding(keys: [.char("/")], action: .filter, hint: "filter", help: "filter the decisions or analytics view (Enter applies, empty clears)", rank: 3),
         KeyBinding(keys: [.char("o")], action: .toggleSort, hint: nil, help: "analytics: sort by count or by name"),
+        KeyBinding(keys: [.char("g")], action: .graphSpan, hint: nil, help: "throughput graph span: live (0.1 s a column) → 1 min → 5 min → 15 min"),
         KeyBinding(keys: [.pageUp], action: .scrollUp, hint: nil, help: "scroll the decisions or analytics view up"),
         KeyBinding(keys: [.pageDown], action: .scrollDown, hint: nil, help: "scroll down"),
         KeyBinding(keys: [.home], action: .first, hint: nil, help: "select the first task, or go to the top of the list"),

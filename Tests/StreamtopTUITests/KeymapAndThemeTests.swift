@@ -6,7 +6,7 @@ import StreamtopAnalytics
 
 @Suite struct KeymapTests {
     @Test func everyActionHasAKeyAndNoKeyIsBoundTwice() {
-        let all: [Action] = [.selectNext, .selectPrevious, .togglePause, .priorityUp, .priorityDown, .addWorker, .removeWorker, .replayFaster, .replaySlower, .replayPause, .replayStep, .togglePin, .cyclePolicy, .commandLine, .toggleRejects, .cycleTheme, .undo, .nextView, .filter, .toggleSort, .scrollUp, .scrollDown, .first, .last, .toggleHelp, .quit]
+        let all: [Action] = [.selectNext, .selectPrevious, .togglePause, .priorityUp, .priorityDown, .addWorker, .removeWorker, .replayFaster, .replaySlower, .replayPause, .replayStep, .togglePin, .cyclePolicy, .commandLine, .toggleRejects, .cycleTheme, .undo, .nextView, .filter, .toggleSort, .scrollUp, .scrollDown, .first, .last, .graphSpan, .toggleHelp, .quit]
         for a in all { #expect(Keymap.standard.bindings.contains { $0.action == a }, "\(a)") }
         let keys = Keymap.standard.bindings.flatMap(\.keys)
         #expect(Set(keys).count == keys.count)
@@ -391,5 +391,45 @@ import StreamtopAnalytics
             let (theme, _) = try Theme.load(dir + "/" + f, directories: [])
             #expect(theme.contrastWarnings().isEmpty, "\(f): \(theme.contrastWarnings().map { "\($0.role) \($0.ratio)" })")
         }
+    }
+}
+
+/// The throughput graph (console issue, defect 12): spans up to 15 minutes, graphs aligned on one time
+/// axis, a burst drawn clipped instead of flattening the rest.
+@Suite struct GraphTests {
+    @Test func spansFitTheirSamplesToTheWidthWithNowAtTheRightEdge() {
+        // 30 s of ten-hertz samples: the minute span is empty on its left half.
+        let tenHertz = (0..<300).map { Double($0 < 150 ? 10 : 20) }
+        let (minute, seconds) = GraphSpan.series(.minute, tenHertz: tenHertz, perSecond: [], columns: 60)
+        #expect(seconds == 60 && minute.count == 60)
+        #expect(minute[..<30].allSatisfy { $0 == nil }, "before the run: nothing")
+        #expect(minute[30..<45].allSatisfy { $0 == 10 } && minute[45...].allSatisfy { $0 == 20 }, "\(minute)")
+        // Fewer samples than columns: each spans several; 5 minutes of per-second samples over 600 columns.
+        let perSecond = (0..<300).map(Double.init)
+        let (five, _) = GraphSpan.series(.fiveMinutes, tenHertz: [], perSecond: perSecond, columns: 600)
+        #expect(five.count == 600 && five[0] == 0 && five[1] == 0 && five[599] == 299)
+        // Live: one sample a column, the newest last.
+        let (live, liveSeconds) = GraphSpan.series(.live, tenHertz: tenHertz, perSecond: [], columns: 100)
+        #expect(live.last == 20 && live.count == 100 && liveSeconds == 10)
+    }
+
+    @Test func aBurstIsClippedNotFlatteningEverythingElse() {
+        var buf = ScreenBuffer(width: 40, height: 1)
+        let values: [Double?] = Array(repeating: 100, count: 30) + [10_000] + Array(repeating: 50, count: 9)
+        let (peak, clipped) = DashboardView.drawGraph(&buf, values, x: 0, y: 0, role: .sparkline)
+        #expect(peak == 10_000 && clipped)
+        let row = buf.rowText(0)
+        #expect(row.hasPrefix("▇▇▇▇") && row.hasSuffix("▄▄▄▄"), "the ordinary values use the scale: \(row)")
+        #expect(buf.rowRoles(0).contains(Role.queueHigh.code), "the burst is marked")
+        #expect(!row.contains("▁▁▁▁▁▁▁▁▁▁"), "nothing is flattened to the floor: \(row)")
+    }
+
+    @Test func gCyclesTheSpan() {
+        var state = DashboardState()
+        for expected in [GraphSpan.minute, .fiveMinutes, .fifteenMinutes, .live] {
+            _ = DashboardReducer.reduce(&state, .graphSpan, tasks: [], canChangeSpeed: false)
+            #expect(state.graphSpan == expected)
+        }
+        #expect(Keymap.standard.action(for: .char("g")) == .graphSpan)
     }
 }

@@ -77,12 +77,23 @@ extension Engine {
             for _ in 0..<missed { history.append(list[0].outPerSecond) }
             history.append(list[0].outPerSecond)
             if history.count > config.historyLength { history.removeFirst(history.count - config.historyLength) }
+            // Whole seconds since the last mark: what the source read in them, spread evenly (a quiet
+            // ticker may have slept through several).
+            let second = (now &- startNanos) / 1_000_000_000
+            if second > secondMark.second, let source = list.first {
+                let n = Int(min(second - secondMark.second, UInt64(Self.secondsKept)))
+                let each = Double(source.recordsOut - secondMark.records) / Double(second - secondMark.second)
+                perSecond.append(contentsOf: repeatElement(each, count: n))
+                if perSecond.count > Self.secondsKept { perSecond.removeFirst(perSecond.count - Self.secondsKept) }
+                secondMark = (second, source.recordsOut)
+            }
         }
         endToEnd.rotateIfNeeded(now)
         var snap = EngineSnapshot(
             time: Double(now &- startNanos) / 1e9, workers: config.workers, policy: policy.rawValue, tasks: list,
             decisions: Array(decisions.suffix(200)), decisionCount: decisionSequence,
-            endToEndLatency: endToEnd.summary(now: now, exact: finished), throughputHistory: history, finished: finished, inputEnded: sourceDone,
+            endToEndLatency: endToEnd.summary(now: now, exact: finished), throughputHistory: history, throughputPerSecond: perSecond,
+            finished: finished, inputEnded: sourceDone,
             edges: tasks.flatMap { t in t.outputs.map { EdgeSnapshot(from: t.name, to: tasks[$0.to].name, depth: $0.queue.count, capacity: $0.queue.capacity, records: $0.queue.records) } })
         if checkpointSettings != nil || checkpointStatus.restored != nil { snap.checkpoint = checkpointStatus }
         // Under the lock: workers replace `published` as they complete quanta, and copying an existential
@@ -95,6 +106,9 @@ extension Engine {
         latestLock.unlock()
         return snap
     }
+
+    /// Seconds of per-second throughput kept (15 minutes).
+    static let secondsKept = 900
 
     func stateLocked(_ i: Int) -> TaskState {
         let t = tasks[i]

@@ -16,6 +16,10 @@ public struct EngineSnapshot: Sendable, Codable {
     public var endToEndLatency: LatencySummary
     /// Records per second read by the source, one sample per tick, oldest first (for sparklines).
     public var throughputHistory: [Double]
+    /// Records per second read by the source, one entry per whole second of the last 15 minutes, oldest
+    /// first: the graph's longer spans.
+    /// (Optional: an instance of an earlier version sends none.)
+    public var throughputPerSecond: [Double]? = nil
     /// True once the input has ended and every task has drained.
     public var finished: Bool
     /// True once the source has no more input (tasks may still be draining, or paused).
@@ -30,7 +34,7 @@ public struct EngineSnapshot: Sendable, Codable {
     /// Everything but the published results, which are the operators' own types (an attached dashboard
     /// gets them through its model instead: the summary and the result lines).
     enum CodingKeys: String, CodingKey {
-        case time, workers, policy, tasks, decisions, decisionCount, endToEndLatency, throughputHistory, finished, inputEnded, edges, checkpoint
+        case time, workers, policy, tasks, decisions, decisionCount, endToEndLatency, throughputHistory, throughputPerSecond, finished, inputEnded, edges, checkpoint
     }
 
     /// An empty snapshot, before the engine has published one.
