@@ -337,7 +337,8 @@ public enum DashboardView {
 
     static func drawAnalytics(_ buf: inout ScreenBuffer, _ m: DashboardModel, y: Int, rows: Int) {
         let w = buf.width
-        let leftWidth = w / 2 - 4
+        // Counts stay near their keys on wide terminals: the path column stops at 72.
+        let leftWidth = min(w / 2 - 4, 72)
         let s = m.summary
         // Top paths.
         buf.put("Top paths", x: 1, y: y, role: .tableHeader)
@@ -348,7 +349,9 @@ public enum DashboardView {
         }
         // Status codes, then malformed reasons if any.
         let rx = leftWidth + 1
-        let rw = w - rx - 1
+        // The clients column stops too, 56 columns after its start.
+        let cr = min(w - 1, rx + 16 + 56)
+        let rw = cr - rx
         buf.put("Status", x: rx, y: y, role: .tableHeader)
         buf.put("Top clients", x: rx + 16, y: y, role: .tableHeader)
         let total = max(1, s.records)
@@ -364,14 +367,14 @@ public enum DashboardView {
         let clients = s.topClients.prefix(max(0, rows - 1 - malformedRows))
         for (i, c) in clients.enumerated() {
             buf.put(Sanitizer.truncate(c.key, to: rw - 23), x: rx + 16, y: y + 1 + i, role: .normal)
-            buf.putRight(Format.count(Double(c.count)), right: w - 1, y: y + 1 + i, role: .headerValue)
+            buf.putRight(Format.count(Double(c.count)), right: cr, y: y + 1 + i, role: .headerValue)
         }
         if malformedRows > 0 && rows - 1 - clients.count >= malformedRows {
             let my = y + 1 + clients.count
             buf.put("Malformed", x: rx + 16, y: my, role: .warning)
             for (i, (reason, count)) in m.malformedReasons.prefix(2).enumerated() {
                 buf.put(Sanitizer.truncate(reason, to: rw - 24), x: rx + 16, y: my + 1 + i, role: .dim)
-                buf.putRight(Format.grouped(count), right: w - 1, y: my + 1 + i, role: .warning)
+                buf.putRight(Format.grouped(count), right: cr, y: my + 1 + i, role: .warning)
             }
         }
     }

@@ -91,8 +91,10 @@ final class DashboardLoop {
             let age = now.timeIntervalSince(lastFrame)
             if dirty || (activity != lastActivity && age >= 0.1) || age >= 1 {
                 lastActivity = activity
-                let model = backend.model(top: state.view == .analytics ? AggregateOperator.publishedTop : 10, rejects: state.showRejects)
                 let (w, h) = terminal.size
+                // The pipeline view lists as many top entries as its rows can show (a tall terminal is not
+                // left blank under ten); the analytics view scrolls through all of them.
+                let model = backend.model(top: state.view == .analytics ? AggregateOperator.publishedTop : max(10, h), rejects: state.showRejects)
                 state.scroll = min(state.scroll, DashboardView.scrollLimit(model, state: state, height: h))
                 state.helpScroll = min(state.helpScroll, max(0, DashboardView.helpLines(state.keymap, width: w).count - (h - 3)))
                 terminal.draw(DashboardView.render(model, state: state, width: w, height: h))
