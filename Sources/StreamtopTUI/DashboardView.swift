@@ -12,7 +12,7 @@ public enum DashboardView {
 
     /// The screen row of the first task in the task table (the header, the bottleneck line and the
     /// table's own header come first).
-    public static let firstTaskRow = 4
+    public static let firstTaskRow = 5
 
     /// The task a click on row `y` selects, if any.
     public static func task(atRow y: Int, taskCount: Int) -> Int? {
@@ -28,8 +28,9 @@ public enum DashboardView {
             return buf
         }
         drawHeader(&buf, model)
-        if let advice = inputProblem(model) ?? BottleneckAdvisor.advise(model.engine) {
-            buf.put(Sanitizer.truncate(advice.text, to: buf.width - 2), x: 1, y: 2, role: advice.role)
+        drawHealth(&buf, model.summary.health, y: 2)
+        if let advice = inputProblem(model) ?? healthAlert(model.summary.health) ?? BottleneckAdvisor.advise(model.engine) {
+            buf.put(Sanitizer.truncate(advice.text, to: buf.width - 2), x: 1, y: 3, role: advice.role)
         }
         switch state.view {
         case .pipeline:
@@ -43,9 +44,9 @@ public enum DashboardView {
             if analyticsRows >= 2 { drawAnalytics(&buf, model, y: y, rows: analyticsRows) }
             if remaining - analyticsRows >= 2 { drawDecisions(&buf, model, y: y + analyticsRows, rows: remaining - analyticsRows) }
         case .decisions:
-            drawDecisionLog(&buf, model, state, y: 3, rows: height - 4)
+            drawDecisionLog(&buf, model, state, y: 4, rows: height - 5)
         case .analytics:
-            drawAnalyticsView(&buf, model, state, y: 3, rows: height - 4)
+            drawAnalyticsView(&buf, model, state, y: 4, rows: height - 5)
         }
         drawHints(&buf, state)
         if state.showRejects { drawRejects(&buf, model) }
@@ -64,6 +65,48 @@ public enum DashboardView {
         let detection = m.engine.decisions.last { $0.kind == .formatDetected && $0.action == "no format fits" }
         let why = detection.map { ": " + $0.reason } ?? ": is the format right? (--format, --nginx-format, --apache-format)"
         return .init(text: "\(share)% of lines are malformed\(why) — r shows them", role: .error)
+    }
+
+    /// The site at a glance: the last minute's request rate, error shares, served time and bandwidth, then
+    /// the last five minutes' where the width allows; values past their thresholds in the warning or error
+    /// colour.
+    static func drawHealth(_ buf: inout ScreenBuffer, _ health: SiteHealth?, y: Int) {
+        var x = buf.put(" site ", x: 0, y: y, role: .label)
+        guard let minute = health?.minute else {
+            buf.put("no requests yet", x: x, y: y, role: .dim)
+            return
+        }
+        func percent(_ v: Double) -> String { v >= 0.0995 ? String(format: "%.0f%%", v * 100) : String(format: "%.1f%%", v * 100) }
+        func items(_ w: SiteHealth.Window) -> [(String, Role)] {
+            var out: [(String, Role)] = [
+                ("\(Format.count(w.perSecond)) req/s", .headerValue),
+                ("4xx \(percent(w.clientErrorShare))", w.clientErrorShare >= SiteHealth.clientErrorWarning ? .warning : .normal),
+                ("5xx \(percent(w.serverErrorShare))",
+                 w.serverErrorShare >= SiteHealth.serverErrorAlert ? .error : w.serverErrorShare >= SiteHealth.serverErrorWarning ? .warning : .normal),
+            ]
+            if let p50 = w.servedP50, let p99 = w.servedP99 {
+                out.append(("served p50 \(Format.duration(p50 * 1000)) p99 \(Format.duration(p99 * 1000))", p99 >= SiteHealth.slowP99Micros ? .warning : .normal))
+            }
+            out.append((Format.bytes(Int(w.bytesPerSecond)) + "/s", .normal))
+            return out
+        }
+        x += buf.put("last min ", x: x, y: y, role: .dim)
+        for (text, role) in items(minute) where x + Sanitizer.width(of: text) + 2 < buf.width {
+            x += buf.put(text + "  ", x: x, y: y, role: role)
+        }
+        guard let five = health?.fiveMinutes, five.seconds > minute.seconds else { return }
+        let rest = items(five).prefix(3)
+        let need = 12 + rest.reduce(0) { $0 + Sanitizer.width(of: $1.0) + 2 }
+        guard x + need < buf.width else { return }
+        x += buf.put("│ 5 min ", x: x, y: y, role: .dim)
+        for (text, role) in rest { x += buf.put(text + "  ", x: x, y: y, role: role) }
+    }
+
+    /// The alert a 5xx share over its threshold raises, once it has lasted 30 seconds of event time.
+    static func healthAlert(_ health: SiteHealth?) -> BottleneckAdvisor.Advice? {
+        guard let m = health?.minute, m.serverErrorShare >= SiteHealth.serverErrorAlert, m.serverErrorAlertSeconds >= 30 else { return nil }
+        let share = String(format: "%.1f%%", m.serverErrorShare * 100)
+        return .init(text: "ALERT 5xx \(share) ≥ \(Int(SiteHealth.serverErrorAlert * 100))% for \(m.serverErrorAlertSeconds) s (last minute: \(Format.grouped(Int((m.serverErrorShare * Double(m.requests)).rounded()))) of \(Format.grouped(m.requests)) requests)", role: .error)
     }
 
     static func drawTooSmall(_ buf: inout ScreenBuffer, needs minimumSize: (width: Int, height: Int) = minimumSize) {
@@ -458,11 +501,11 @@ public enum DashboardView {
             let lines = m.engine.decisions.filter { d in
                 matches("\(d.actor.rawValue) \(d.kind.rawValue) \(d.task ?? "") \(d.action) \(d.reason)", state.filter)
             }
-            return max(0, lines.count - (height - 5))
+            return max(0, lines.count - (height - 6))
         case .analytics:
             let longest = max(m.summary.topPaths.filter { matches($0.key, state.filter) }.count, m.summary.topClients.filter { matches($0.key, state.filter) }.count)
-            let results = m.results.isEmpty ? 0 : min(m.results.count, max(1, (height - 4) / 3 - 1)) + 1
-            return max(0, longest - (height - 4 - results - 3))
+            let results = m.results.isEmpty ? 0 : min(m.results.count, max(1, (height - 5) / 3 - 1)) + 1
+            return max(0, longest - (height - 5 - results - 3))
         }
     }
 

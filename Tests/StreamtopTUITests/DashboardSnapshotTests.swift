@@ -42,8 +42,14 @@ func sampleModel() -> DashboardModel {
         topClients: [KeyCount(key: "66.249.66.1", count: 9_000), KeyCount(key: "2001:db8::1", count: 800)],
         uniqueClients: 4_321, uniquePaths: 999, firstEvent: 1_732_492_800, lastEvent: 1_732_496_400,
         perMinute: (0..<90).map { MinuteCount(minute: 1_732_492_800 + Int64($0) * 60, count: 100 + ($0 * 37) % 400) })
+    var withHealth = summary
+    withHealth.health = SiteHealth(
+        minute: .init(seconds: 60, requests: 12_000, perSecond: 200, clientErrorShare: 0.066, serverErrorShare: 0.025, bytesPerSecond: 1_650_000,
+                      servedP50: 12_000, servedP99: 480_000, serverErrorAlertSeconds: 0),
+        fiveMinutes: .init(seconds: 300, requests: 57_000, perSecond: 190, clientErrorShare: 0.061, serverErrorShare: 0.02, bytesPerSecond: 1_500_000,
+                           servedP50: 11_000, servedP99: 450_000, serverErrorAlertSeconds: 0))
     return DashboardModel(
-        engine: engine, summary: summary, malformedReasons: [("bad time", 400), ("unterminated quote", 56)],
+        engine: engine, summary: withHealth, malformedReasons: [("bad time", 400), ("unterminated quote", 56)],
         source: "demo demo-access.log", speed: "600×", replayPosition: 1_732_496_400)
 }
 
@@ -159,8 +165,8 @@ func assertSnapshot(_ buffer: ScreenBuffer, named name: String) throws {
         #expect(buf.contains("blocked"))
         #expect(buf.contains("1.23M"))
         #expect(buf.contains("Top paths"))
-        #expect(buf.contains("blocked by backpressure"))
         #expect(buf.contains("malformed 456"))
+        #expect(buf.contains("site last min 200 req/s  4xx 6.6%  5xx 2.5%"), "the site's health: \(buf.rowText(2))")
         // The selected row (parse) is marked.
         let row = (0..<buf.height).first { buf.rowText($0).contains("parse") && buf.rowText($0).contains("PAUSED") }!
         #expect(buf.rowText(row).hasPrefix("▶"))

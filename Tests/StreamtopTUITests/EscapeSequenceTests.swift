@@ -45,7 +45,7 @@ import Testing
         state.view = .decisions
         _ = DashboardReducer.reduce(&state, .last, tasks: tasks, canChangeSpeed: false)
         let limit = DashboardView.scrollLimit(model, state: state, height: 30)
-        #expect(limit == 100 - 25)
+        #expect(limit == 100 - 24)
         state.scroll = min(state.scroll, limit)
         let buf = DashboardView.render(model, state: state, width: 100, height: 30)
         #expect(buf.contains("step 1 ") && !buf.rowText(buf.height - 2).trimmingCharacters(in: .whitespaces).isEmpty, "the last page is full: \(buf.text)")

@@ -284,8 +284,8 @@ import StreamtopAnalytics
         var m = sampleModel()
         m.inputWarning = "waiting for nonexist.log to appear: it does not exist yet (a typo in the path?)"
         let buf = DashboardView.render(m, state: DashboardState(), width: 120, height: 40)
-        #expect(buf.rowText(2).contains("waiting for nonexist.log to appear"), "\(buf.rowText(2))")
-        #expect(buf.rowRoles(2).contains(Role.error.code))
+        #expect(buf.rowText(3).contains("waiting for nonexist.log to appear"), "\(buf.rowText(3))")
+        #expect(buf.rowRoles(3).contains(Role.error.code))
     }
 
     @Test func mostlyMalformedInputIsAnErrorWithWhy() {
@@ -294,12 +294,12 @@ import StreamtopAnalytics
         m.summary.malformed = 300
         m.engine.decisions.append(Decision(sequence: 9, time: 0.1, actor: .engine, kind: .formatDetected, task: "parse", action: "no format fits", reason: "no known format fits the input (best: combined (0 of 300 lines of the first block parse))"))
         let buf = DashboardView.render(m, state: DashboardState(), width: 160, height: 40)
-        #expect(buf.rowText(2).contains("100% of lines are malformed: no known format fits the input (best: combined"), "\(buf.rowText(2))")
-        #expect(buf.rowRoles(2).contains(Role.error.code))
+        #expect(buf.rowText(3).contains("100% of lines are malformed: no known format fits the input (best: combined"), "\(buf.rowText(3))")
+        #expect(buf.rowRoles(3).contains(Role.error.code))
         // A few malformed lines among many stay a warning in the totals, not an alarm.
         m.summary.malformed = 3
         let calm = DashboardView.render(m, state: DashboardState(), width: 160, height: 40)
-        #expect(!calm.rowText(2).contains("malformed"), "\(calm.rowText(2))")
+        #expect(!calm.rowText(3).contains("malformed"), "\(calm.rowText(3))")
     }
 }
 
@@ -431,5 +431,21 @@ import StreamtopAnalytics
             #expect(state.graphSpan == expected)
         }
         #expect(Keymap.standard.action(for: .char("g")) == .graphSpan)
+    }
+}
+
+/// A 5xx share past its alert threshold for half a minute is said first, in the error colour.
+@Suite struct HealthAlertTests {
+    @Test func aLastingServerErrorShareRaisesTheAlert() {
+        var m = sampleModel()
+        m.summary.health?.minute?.serverErrorShare = 0.073
+        m.summary.health?.minute?.serverErrorAlertSeconds = 40
+        let buf = DashboardView.render(m, state: DashboardState(), width: 140, height: 40)
+        #expect(buf.rowText(3).contains("ALERT 5xx 7.3% ≥ 5% for 40 s (last minute: 876 of 12,000 requests)"), "\(buf.rowText(3))")
+        #expect(buf.rowRoles(3).contains(Role.error.code))
+        #expect(buf.rowRoles(2).contains(Role.error.code), "the strip's 5xx share is in the error colour")
+        // A brief spike does not alert yet.
+        m.summary.health?.minute?.serverErrorAlertSeconds = 10
+        #expect(!DashboardView.render(m, state: DashboardState(), width: 140, height: 40).rowText(3).contains("ALERT"))
     }
 }

@@ -41,6 +41,8 @@ public struct AccessAggregate {
     public var lastEvent = Int64.min
     /// Time to serve requests (µs), for formats that log it ($request_time, %D…).
     public var requestTime = AccessAggregate.emptyRequestTime
+    /// The last five minutes of event time, for the dashboard's health strip (not checkpointed).
+    public var health = HealthWindow()
     /// The request-time histogram's layout: up to an hour in µs, two significant digits.
     static let emptyRequestTime = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .two)
 
@@ -93,6 +95,7 @@ public struct AccessAggregate {
                 if r.time < first { first = r.time }
                 if r.time > last { last = r.time }
                 if r.requestMicros >= 0 { _ = requestTime.record(UInt64(min(r.requestMicros, 3_600_000_000))) }
+                health.add(time: r.time, status: r.status, size: r.size, servedMicros: r.requestMicros)
             }
         }
         if minuteCount > 0 { minutes[minute, default: 0] += minuteCount }
@@ -163,6 +166,7 @@ public struct AccessAggregate {
         firstEvent = min(firstEvent, other.firstEvent)
         lastEvent = max(lastEvent, other.lastEvent)
         requestTime.add(other.requestTime)
+        health.merge(other.health)
     }
 
     /// A summary with the `top` most frequent paths and clients.
@@ -186,6 +190,7 @@ public struct AccessAggregate {
             pathsUndercount: pathsUndercount, clientsUndercount: clientsUndercount,
             // With a key limit the sketches have seen every key, dropped ones too; without, the tables
             // hold every key's hash and a sketch is built from them (one pass, no key hashed again).
+            health: SiteHealth(minute: health.summary(seconds: 60), fiveMinutes: health.summary(seconds: 300)),
             share: ClusterShare(
                 clients: keyLimit > 0 ? clientSketch : clients.sketch(), paths: keyLimit > 0 ? pathSketch : paths.sketch(),
                 requestTime: ClusterShare.buckets(requestTime)))
@@ -237,6 +242,8 @@ public struct AccessSummary: Sendable, Codable {
     public var pathsUndercount = 0
     /// The same for clients; `uniqueClients` is then a HyperLogLog estimate (±1.6%).
     public var clientsUndercount = 0
+    /// The site over the last minute and five of event time (nil before the first record).
+    public var health: SiteHealth? = nil
     /// What a cluster view needs to merge this summary with other instances' (sketches and histogram);
     /// sent only when asked for (`GET /api/v1/dashboard?share=1`).
     public var share: ClusterShare? = nil

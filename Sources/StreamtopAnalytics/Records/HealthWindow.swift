@@ -1,0 +1,144 @@
+import Histogram
+import StreamtopEngine
+
+/// The last five minutes of the site, in event time, in ten-second buckets: requests, 4xx and 5xx
+/// responses, bytes served and the time to serve them. What the dashboard's health strip reads ("5xx 7.3 %
+/// over the last minute") and what its alerts are judged on.
+///
+/// Event time, not wall time: a replay at 600× shows the health of the recording's last minutes. A record
+/// older than the window (a late line) is left out of it, never out of the report. The window is not kept
+/// in checkpoints: after a restart it refills within five minutes of input.
+/// Not thread-safe: one per aggregate slot, like the rest of `AccessAggregate`.
+public struct HealthWindow {
+    /// Seconds per bucket, and buckets kept (5 minutes).
+    public static let bucketSeconds: Int64 = 10
+    public static let bucketCount = 30
+
+    struct Bucket {
+        /// Which ten seconds (event time / 10), or Int64.min when unused.
+        var index = Int64.min
+        var requests = 0
+        var client = 0
+        var server = 0
+        var bytes: Int64 = 0
+        /// Time to serve (µs), one significant digit: percentiles within 10 %, in 1/30 of the memory of
+        /// the report's histogram.
+        var served = HealthWindow.emptyServed
+    }
+
+    static let emptyServed = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .one)
+
+    private var buckets = [Bucket](repeating: Bucket(), count: HealthWindow.bucketCount)
+    /// The newest bucket seen.
+    private var newest = Int64.min
+
+    /// An empty window.
+    public init() {}
+
+    /// Counts one response at event time `time` (UTC seconds).
+    @inline(__always)
+    public mutating func add(time: Int64, status: UInt16, size: Int64, servedMicros: Int64) {
+        let index = time >= 0 ? time / Self.bucketSeconds : (time - Self.bucketSeconds + 1) / Self.bucketSeconds
+        if index > newest { newest = index }
+        guard index > newest - Int64(Self.bucketCount) else { return }  // older than the window
+        let slot = Int(((index % Int64(Self.bucketCount)) + Int64(Self.bucketCount)) % Int64(Self.bucketCount))
+        buckets.withUnsafeMutableBufferPointer { b in
+            if b[slot].index != index {
+                b[slot] = Bucket()
+                b[slot].index = index
+            }
+            b[slot].requests += 1
+            if status >= 500 && status < 600 { b[slot].server += 1 } else if status >= 400 && status < 500 { b[slot].client += 1 }
+            b[slot].bytes &+= max(0, size)
+            if servedMicros >= 0 { _ = b[slot].served.record(UInt64(min(servedMicros, 3_600_000_000))) }
+        }
+    }
+
+    /// Adds another slot's window into this one (buckets of the same ten seconds add up).
+    public mutating func merge(_ other: HealthWindow) {
+        for b in other.buckets where b.index != Int64.min {
+            if b.index > newest { newest = b.index }
+        }
+        for b in other.buckets where b.index != Int64.min && b.index > newest - Int64(Self.bucketCount) {
+            let slot = Int(((b.index % Int64(Self.bucketCount)) + Int64(Self.bucketCount)) % Int64(Self.bucketCount))
+            if buckets[slot].index != b.index {
+                if buckets[slot].index > b.index { continue }
+                buckets[slot] = Bucket()
+                buckets[slot].index = b.index
+            }
+            buckets[slot].requests += b.requests
+            buckets[slot].client += b.client
+            buckets[slot].server += b.server
+            buckets[slot].bytes &+= b.bytes
+            buckets[slot].served.add(b.served)
+        }
+    }
+
+    /// The figures over the last `seconds` of event time (60 or 300), up to the newest record, and for how
+    /// long the 5xx share has stayed at or above `alertShare` (consecutive buckets back from the newest).
+    public func summary(seconds: Int64, alertShare: Double = SiteHealth.serverErrorAlert) -> SiteHealth.Window? {
+        guard newest != Int64.min else { return nil }
+        let span = Int(min(Int64(Self.bucketCount), max(1, seconds / Self.bucketSeconds)))
+        let live = buckets.filter { $0.index != Int64.min && $0.index > newest - Int64(span) }
+        let requests = live.reduce(0) { $0 + $1.requests }
+        guard requests > 0 else { return nil }
+        // The seconds the window really covers: a run younger than the window divides by its own age.
+        let oldest = live.map(\.index).min() ?? newest
+        let covered = Double((newest - oldest + 1) * Self.bucketSeconds)
+        var served = Self.emptyServed
+        for b in live { served.add(b.served) }
+        var alertSeconds: Int64 = 0
+        for i in stride(from: newest, to: newest - Int64(Self.bucketCount), by: -1) {
+            guard let b = buckets.first(where: { $0.index == i }), b.requests > 0, Double(b.server) / Double(b.requests) >= alertShare else { break }
+            alertSeconds += Self.bucketSeconds
+        }
+        return SiteHealth.Window(
+            seconds: Int(seconds), requests: requests, perSecond: Double(requests) / covered,
+            clientErrorShare: Double(live.reduce(0) { $0 + $1.client }) / Double(requests),
+            serverErrorShare: Double(live.reduce(0) { $0 + $1.server }) / Double(requests),
+            bytesPerSecond: Double(live.reduce(Int64(0)) { $0 &+ $1.bytes }) / covered,
+            servedP50: served.totalCount == 0 ? nil : served.valueAtPercentile(50),
+            servedP99: served.totalCount == 0 ? nil : served.valueAtPercentile(99),
+            serverErrorAlertSeconds: Int(alertSeconds))
+    }
+}
+
+/// The site's health over the last minute and the last five, in event time: what an operator watches a
+/// site by (request rate, error shares, served time, bandwidth), next to the engine's own figures.
+public struct SiteHealth: Sendable, Codable, Equatable {
+    /// One window's figures.
+    public struct Window: Sendable, Codable, Equatable {
+        /// Its length (60 or 300).
+        public var seconds: Int
+        /// Responses in it, and per second of the time it covers.
+        public var requests: Int
+        public var perSecond: Double
+        /// Shares of 4xx and 5xx responses (0…1).
+        public var clientErrorShare: Double
+        public var serverErrorShare: Double
+        /// Bytes served per second.
+        public var bytesPerSecond: Double
+        /// Time to serve (µs) at the median and the 99th percentile, when the format logs it.
+        public var servedP50: UInt64?
+        public var servedP99: UInt64?
+        /// How long (seconds) the 5xx share has been at or above the alert threshold, up to now.
+        public var serverErrorAlertSeconds: Int
+    }
+
+    /// The last minute and the last five.
+    public var minute: Window?
+    public var fiveMinutes: Window?
+
+    /// Thresholds: a 5xx share from 1 % is a warning, from 5 % an alert; a 4xx share from 20 % a warning;
+    /// a served-time p99 from a second a warning.
+    public static let serverErrorWarning = 0.01
+    public static let serverErrorAlert = 0.05
+    public static let clientErrorWarning = 0.20
+    public static let slowP99Micros: UInt64 = 1_000_000
+
+    /// Creates the summary.
+    public init(minute: Window?, fiveMinutes: Window?) {
+        self.minute = minute
+        self.fiveMinutes = fiveMinutes
+    }
+}

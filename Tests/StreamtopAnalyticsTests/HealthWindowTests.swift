@@ -1,0 +1,56 @@
+import Testing
+@testable import StreamtopAnalytics
+
+/// The site's health over the last minute and five of event time (console issue: site health at a
+/// glance), as the dashboard's strip and alerts read it.
+@Suite struct HealthWindowTests {
+    /// `seconds` of traffic from `start`: `perSecond` responses a second, every `errorEvery`-th a 503,
+    /// 1 kB each, served in 20 ms.
+    func traffic(_ w: inout HealthWindow, start: Int64, seconds: Int64, perSecond: Int, errorEvery: Int = 0) {
+        var n = 0
+        for t in start..<(start + seconds) {
+            for _ in 0..<perSecond {
+                n += 1
+                w.add(time: t, status: errorEvery > 0 && n % errorEvery == 0 ? 503 : 200, size: 1000, servedMicros: 20_000)
+            }
+        }
+    }
+
+    @Test func theLastMinuteAndTheLastFiveMinutes() throws {
+        var w = HealthWindow()
+        // Ten minutes at 10 req/s without errors, then a minute at 100 req/s with 10 % 503s.
+        traffic(&w, start: 1_700_000_000, seconds: 600, perSecond: 10)
+        traffic(&w, start: 1_700_000_600, seconds: 60, perSecond: 100, errorEvery: 10)
+        let minute = try #require(w.summary(seconds: 60))
+        #expect(minute.requests == 6000)
+        #expect(abs(minute.perSecond - 100) < 0.01)
+        #expect(abs(minute.serverErrorShare - 0.1) < 0.001 && minute.clientErrorShare == 0)
+        #expect(abs(minute.bytesPerSecond - 100_000) < 1)
+        #expect(minute.servedP50.map { abs(Double($0) - 20_000) <= 2000 } == true, "\(String(describing: minute.servedP50))")
+        #expect(minute.serverErrorAlertSeconds == 60, "the whole minute was over 5 %")
+        // Five minutes: one of errors and four calm ones (older traffic is out of the window).
+        let five = try #require(w.summary(seconds: 300))
+        #expect(five.requests == 6000 + 240 * 10)
+        #expect(abs(five.serverErrorShare - 600.0 / 8400) < 0.001)
+    }
+
+    @Test func slotsMergeIntoWhatOneWouldHaveCounted() throws {
+        var a = HealthWindow(), b = HealthWindow(), one = HealthWindow()
+        traffic(&a, start: 1_700_000_000, seconds: 90, perSecond: 5, errorEvery: 7)
+        traffic(&b, start: 1_700_000_030, seconds: 90, perSecond: 3, errorEvery: 4)
+        traffic(&one, start: 1_700_000_000, seconds: 90, perSecond: 5, errorEvery: 7)
+        traffic(&one, start: 1_700_000_030, seconds: 90, perSecond: 3, errorEvery: 4)
+        a.merge(b)
+        #expect(a.summary(seconds: 60) == one.summary(seconds: 60))
+        #expect(a.summary(seconds: 300) == one.summary(seconds: 300))
+    }
+
+    @Test func aLateLineOlderThanTheWindowIsLeftOut() throws {
+        var w = HealthWindow()
+        traffic(&w, start: 1_700_000_000, seconds: 60, perSecond: 10)
+        w.add(time: 1_700_000_000 - 3600, status: 500, size: 1, servedMicros: -1)
+        let m = try #require(w.summary(seconds: 300))
+        #expect(m.requests == 600 && m.serverErrorShare == 0)
+        #expect(HealthWindow().summary(seconds: 60) == nil, "no request yet: no figures")
+    }
+}
