@@ -89,13 +89,24 @@ public enum Format {
     }
 
     /// Nanoseconds as `850ns`, `12.3µs`, `4.5ms`, `1.20s`; `-` for zero.
+    /// Like `count`, three significant digits: `850ns`, `1.50µs`, `136µs`, `12.3ms`, `1.20s`.
     public static func duration(_ ns: UInt64) -> String {
         let v = Double(ns)
         if ns == 0 { return "-" }
-        if v < 1e3 { return "\(ns)ns" }
-        if v < 1e6 { return String(format: "%.1fµs", v / 1e3) }
-        if v < 1e9 { return String(format: "%.1fms", v / 1e6) }
-        return String(format: "%.2fs", v / 1e9)
+        if v < 999.5 { return "\(ns)ns" }
+        for (scale, unit) in [(1e9, "s"), (1e6, "ms"), (1e3, "µs")] where v >= scale * 0.9995 {
+            let x = v / scale
+            let digits = x >= 99.95 ? 0 : x >= 9.995 ? 1 : 2
+            return String(format: "%.\(digits)f", x) + unit
+        }
+        return "\(ns)ns"
+    }
+
+    /// A share as a percentage: `12.3%`, `0.4%`, and `<0.1%` for a small share that is not none.
+    public static func percent(_ part: Int, of total: Int) -> String {
+        guard total > 0, part > 0 else { return "0%" }
+        let v = Double(part) * 100 / Double(total)
+        return v < 0.05 ? "<0.1%" : String(format: "%.1f%%", v)
     }
 
     /// Bytes with their unit, three significant digits like `count`: `512B`, `12.3kB`, `4.57MB`, `1.20GB`.

@@ -140,13 +140,15 @@ public enum DashboardView {
             // A looping replay says it started over: the counts keep adding up across passes.
             if let pass = m.replayPass, pass > 1 { x += buf.put(" ↻ pass \(pass)", x: x, y: 0, role: .headerValue) }
         }
-        let state = (m.engine.finished ? "finished in " : "up ") + Format.elapsed(m.engine.time)
+        let state = (m.engine.finished ? "finished in " : "up ") + (m.engine.time < 1 ? Format.duration(UInt64(m.engine.time * 1e9)) : Format.elapsed(m.engine.time))
         // Room the right end needs: the replay position gives way to it (the date first, then the time).
         let room = buf.width - x - Sanitizer.width(of: state) - 2
         if let pos = m.replayPosition, pos > 0, room >= 14 {
             let (y4, mo, d, _, _, _) = LogTime.civil(pos)
             x += buf.put("  at ", x: x, y: 0, role: .header)
             x += buf.put((room >= 25 ? String(format: "%04d-%02d-%02d ", y4, mo, d) : "") + LogTime.clock(pos), x: x, y: 0, role: .headerValue)
+            // Log times are shown (and :seek reads them) in UTC, whatever offset the lines carry.
+            if room >= 29 { x += buf.put(" UTC", x: x, y: 0, role: .header) }
             if let span = m.recordingSpan, span.upperBound > span.lowerBound, buf.width >= 100 {
                 // Where the replay stands in the recording.
                 let fraction = min(1, max(0, Double(pos - span.lowerBound) / Double(span.upperBound - span.lowerBound)))
@@ -402,7 +404,7 @@ public enum DashboardView {
         var r = 0
         for (code, count) in codes.prefix(rows - 1) {
             buf.put(code, x: rx, y: y + 1 + r, role: statusRole(code))
-            buf.putRight(String(format: "%.1f%%", Double(count) * 100 / Double(total)), right: rx + 13, y: y + 1 + r, role: .normal)
+            buf.putRight(Format.percent(count, of: total), right: rx + 13, y: y + 1 + r, role: .normal)
             r += 1
         }
         // Top clients, then malformed reasons right below them when there are any.
@@ -571,7 +573,7 @@ public enum DashboardView {
         var row = y + 2
         for (code, count) in codes.prefix(max(0, rows - 8)) {
             buf.put(code, x: rx, y: row, role: statusRole(code))
-            buf.putRight(Format.grouped(count), right: buf.width - 1, y: row, role: .normal)
+            buf.putRight(Format.count(Double(count)), right: buf.width - 1, y: row, role: .normal)
             row += 1
         }
         row += 1
@@ -579,7 +581,7 @@ public enum DashboardView {
         for (method, count) in s.methods.sorted(by: { $0.value > $1.value }).prefix(max(0, y + rows - row - 2)) {
             row += 1
             buf.put(Sanitizer.truncate(method, to: 10), x: rx, y: row, role: .normal)
-            buf.putRight(Format.grouped(count), right: buf.width - 1, y: row, role: .normal)
+            buf.putRight(Format.count(Double(count)), right: buf.width - 1, y: row, role: .normal)
         }
     }
 
@@ -618,7 +620,7 @@ public enum DashboardView {
         "speed X|max": "replay at X times real time, or as fast as the pipeline goes",
         "replay pause|resume": "stop or restart the replay clock",
         "step [10s]": "while the replay is paused, hand out the next stretch of the recording",
-        "seek HH:MM[:SS] | +10m | 2024-11-25T14:00:00Z": "jump ahead in the recording (lines before are processed, none skipped)",
+        "seek HH:MM[:SS] (UTC) | +10m | 2024-11-25T14:00:00Z": "jump ahead in the recording (lines before are processed, none skipped)",
     ]
 
     /// Every key and every `:` command with what it does: one column when it fits the height, two when
@@ -661,7 +663,9 @@ public enum DashboardView {
         let boxWidth = min(buf.width - 2, 160)
         // The title, the closing hint and the box's edges take a row each.
         let available = max(1, buf.height - 3)
-        let twoColumnsFit = (boxWidth - 2) / 2 - keyWidth - 3 >= 44
+        // Two columns only when every description fits whole in one.
+        let longest = whole.map { Sanitizer.width(of: $0.1) }.max() ?? 0
+        let twoColumnsFit = (boxWidth - 2) / 2 - keyWidth - 3 >= longest
         let columns = whole.count > available && twoColumnsFit ? 2 : 1
         // One column: descriptions wrap instead of being cut.
         let rows = columns == 1 ? helpLines(keymap, width: buf.width) : whole

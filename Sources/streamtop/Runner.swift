@@ -100,7 +100,7 @@ struct Runner {
             }
         }
         // Source events (rotation, skipped gaps) go to the decision log, beside the scheduler's.
-        let note: (String) -> Void = { engine.log(.engine, task: "source", action: "source event", reason: $0) }
+        let note: (String) -> Void = { engine.log(.engine, task: "source", action: "input", reason: $0) }
         (lines as? FollowSource)?.onEvent = note
         for path in (lines as? FollowSource)?.missingPaths ?? [] {
             // tail -F says so too: a typo in the path would otherwise wait in silence.

@@ -45,7 +45,7 @@ import StreamtopAnalytics
             #expect(seen.contains(b.keys.map(\.label).joined(separator: " ")), "80×24 help lists \(b.action)")
         }
         #expect(seen.contains("blocks, nothing is dropped)") && seen.contains("alone), or unpin"), "long descriptions wrap instead of being cut")
-        #expect(seen.contains(":seek") && seen.contains("seek HH:MM[:SS] | +10m") && seen.contains(":help"), "commands are listed")
+        #expect(seen.contains(":seek") && seen.contains("seek HH:MM[:SS] (UTC) | +10m") && seen.contains(":help"), "commands are listed")
         state.helpScroll = 0
         let hintRow = buf.rowText(buf.height - 1)
         for (keys, label) in Keymap.standard.hints(fitting: 118) { #expect(hintRow.contains("\(keys) \(label)")) }
@@ -266,8 +266,11 @@ import StreamtopAnalytics
             t[1].queueDepth = 3
         }
         let advice = try #require(BottleneckAdvisor.advise(s))
-        #expect(advice.text == "parse is paused: its queue fills (3/8), then upstream waits — press p on it to resume")
+        #expect(advice.text == "parse is paused: its queue fills (3/8), then upstream waits — select it and press p to resume")
         #expect(advice.role == .warning)
+        // A paused source reads nothing: never "keeping up".
+        let source = snapshot { t in t[0].state = .paused }
+        #expect(try #require(BottleneckAdvisor.advise(source)).text == "source is paused: no input is read — select it and press p to resume")
     }
 
     @Test func allIsWellIsSaidQuietly() throws {

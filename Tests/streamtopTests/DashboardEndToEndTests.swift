@@ -124,6 +124,25 @@ import Testing
         #expect(!s.contains("TASK"))
     }
 
+    @Test(.enabled(if: DashboardEndToEndTests.tmux != nil, "tmux is not installed"))
+    func aFinishedRunSaysSoAndRefusesChanges() throws {
+        defer { tmux("kill-server") }
+        let command = "cd / && TERM=xterm-256color '\(binary)' replay '\(realSample)' --speed max; echo STREAMTOP-EXIT=$?; sleep 30"
+        tmux("new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", command)
+        var s = waitFor { $0.contains("■ ended") }
+        #expect(s.contains("■ ended") && s.contains("finished in") && s.contains("avg rate"), "\(s)")
+        // Nothing is left to steer: a key says so, and there is nothing to undo.
+        tmux("send-keys", "-t", "e2e", "p")
+        s = waitFor { $0.contains("the run has ended") }
+        #expect(s.contains("the run has ended: nothing to change"), "\(s)")
+        tmux("send-keys", "-t", "e2e", "u")
+        s = waitFor { $0.contains("the run has ended") && !$0.contains("undid") }
+        #expect(!s.contains("undid"), "\(s)")
+        tmux("send-keys", "-t", "e2e", "q")
+        s = waitFor { $0.contains("STREAMTOP-EXIT=") }
+        #expect(s.contains("STREAMTOP-EXIT=0"), "\(s)")
+    }
+
     @Test func sigtermRestoresTheTerminal() throws {
         guard Self.tmux != nil else { return }
         defer { tmux("kill-server") }

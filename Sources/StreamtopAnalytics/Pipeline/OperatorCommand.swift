@@ -30,7 +30,7 @@ public enum OperatorCommand: Equatable, Sendable {
     public static let grammar = [
         "pause TASK", "resume TASK", "priority TASK N", "priority TASK +N|-N", "workers TASK N", "pin TASK",
         "unpin TASK", "policy strict|fair|adaptive", "speed X|max", "replay pause|resume", "step [10s]",
-        "seek HH:MM[:SS] | +10m | 2024-11-25T14:00:00Z",
+        "seek HH:MM[:SS] (UTC) | +10m | 2024-11-25T14:00:00Z",
     ]
 
     /// Parses one command, resolving task names with `task`.
@@ -98,7 +98,7 @@ public enum OperatorCommand: Equatable, Sendable {
             }
             return .step(Int64(seconds))
         case "seek":
-            try expectCount(2, "seek HH:MM[:SS] | +10m | 2024-11-25T14:00:00Z")
+            try expectCount(2, "seek HH:MM[:SS] (UTC) | +10m | 2024-11-25T14:00:00Z")
             return .seek(try seekTarget(words[1]))
         default:
             let verbs = grammar.compactMap { $0.split(separator: " ").first.map(String.init) } + ["help"]

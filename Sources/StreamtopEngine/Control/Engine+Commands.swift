@@ -27,7 +27,11 @@ extension Engine {
             }
             t.paused = pause
             if pause {
-                logLocked(.operator, .paused, t.name, "paused", "operator request; input queue \(t.inputCount)/\(t.inputCapacity) will fill, upstream will block", numbers: ["queue_depth": Double(t.inputCount), "queue_capacity": Double(t.inputCapacity)])
+                // The source has no input queue: pausing it stops reading, and the pipeline drains.
+                let why = t.inputCapacity == 0
+                    ? "operator request; no input is read until it resumes (the tasks drain what they hold)"
+                    : "operator request; input queue \(t.inputCount)/\(t.inputCapacity) will fill, upstream will block"
+                logLocked(.operator, .paused, t.name, "paused", why, numbers: ["queue_depth": Double(t.inputCount), "queue_capacity": Double(t.inputCapacity)])
             } else {
                 logLocked(.operator, .resumed, t.name, "resumed", "operator request; draining \(t.inputCount) queued batches (\(t.inputRecords) records)", numbers: ["queue_depth": Double(t.inputCount), "queued_records": Double(t.inputRecords)])
             }

@@ -115,17 +115,26 @@ final class DashboardLoop {
             effects = DashboardReducer.editCommandLine(&state, key)
         } else if key == .escape && state.showHelp {
             state.showHelp = false
-        } else if state.showHelp, let step = [Key.down: 1, .char("j"): 1, .pageDown: 10, .up: -1, .char("k"): -1, .pageUp: -10][key] {
-            // The help screen scrolls when it is taller than the terminal (the frame clamps it).
-            state.helpScroll = max(0, min(state.helpScroll + step, 200))
+        } else if state.showHelp, let step = [Key.down: 1, .char("j"): 1, .pageDown: 1000, .up: -1, .char("k"): -1, .pageUp: -1000, .home: -100_000, .end: 100_000][key] {
+            // The help screen scrolls when it is taller than the terminal (the frame clamps it); a page
+            // is what the screen shows.
+            let page = max(1, terminal.size.1 - 4)
+            let move = abs(step) == 1000 ? step / 1000 * page : step
+            state.helpScroll = max(0, min(state.helpScroll + move, 100_000))
         } else if let action = state.keymap.action(for: key) {
             let snap = backend.snapshot()
             effects = DashboardReducer.reduce(&state, action, tasks: snap.tasks, policy: snap.policy, canChangeSpeed: backend.replay != nil)
         } else {
             state.message = "no action on \(key.label) — press ? for help"
         }
+        // A finished run has nothing left to steer: say so rather than echo a command nobody carries out.
+        let ended = backend.snapshot().finished
         for effect in effects {
             switch effect {
+            case .command where ended, .scaleSpeed where ended, .undo where ended:
+                state.message = "the run has ended: nothing to change (q quits)"
+            case .runCommand(let text) where ended && !["help", "?", "h"].contains(text.trimmingCharacters(in: .whitespaces).lowercased()):
+                state.message = "the run has ended: nothing to change (q quits)"
             case .quit: return true
             case .command(let c):
                 awaitingAnswerAfter = (backend.snapshot().decisionCount, undo.count)
