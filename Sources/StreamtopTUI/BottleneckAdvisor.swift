@@ -18,13 +18,13 @@ public enum BottleneckAdvisor {
         if snap.finished { return Advice(text: "input ended; every task has drained", role: .dim) }
         // A paused task comes first: it is the operator's own doing, and upstream blocks once its queue fills.
         if tasks[0].state == .paused {
-            return Advice(text: "\(tasks[0].name) is paused: no input is read — select it and press p to resume", role: .warning)
+            return Advice(text: "\(tasks[0].name) is paused: no input is read — select it and press p", role: .warning)
         }
         if let paused = tasks.dropFirst().first(where: { $0.state == .paused }) {
             if paused.queueFill >= 0.99 {
-                return Advice(text: "\(paused.name) is paused, queue full (\(paused.queueDepth)/\(paused.queueCapacity)): upstream waits — select it and press p to resume", role: .warning)
+                return Advice(text: "\(paused.name) is paused, queue full (\(paused.queueDepth)/\(paused.queueCapacity)): upstream waits — select it and press p", role: .warning)
             }
-            return Advice(text: "\(paused.name) is paused: its queue fills (\(paused.queueDepth)/\(paused.queueCapacity)), then upstream waits — select it and press p to resume", role: .warning)
+            return Advice(text: "\(paused.name) is paused: its queue fills (\(paused.queueDepth)/\(paused.queueCapacity)), then upstream waits — select it and press p", role: .warning)
         }
         // Full queues: the task at their downstream end is the one that holds everything up.
         if let end = endOfFullQueues(snap) {

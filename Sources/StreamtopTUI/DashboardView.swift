@@ -500,10 +500,8 @@ public enum DashboardView {
         case .pipeline:
             return 0
         case .decisions:
-            let lines = m.engine.decisions.filter { d in
-                matches("\(d.actor.rawValue) \(d.kind.rawValue) \(d.task ?? "") \(d.action) \(d.reason)", state.filter)
-            }
-            return max(0, lines.count - (height - 6))
+            // The top row is the selection: End reaches the oldest decision.
+            return max(0, decisionLines(m, state).count - 1)
         case .analytics:
             let longest = max(m.summary.topPaths.filter { matches($0.key, state.filter) }.count, m.summary.topClients.filter { matches($0.key, state.filter) }.count)
             let results = m.results.isEmpty ? 0 : min(m.results.count, max(1, (height - 5) / 3 - 1)) + 1
@@ -512,21 +510,63 @@ public enum DashboardView {
     }
 
     static func drawDecisionLog(_ buf: inout ScreenBuffer, _ m: DashboardModel, _ state: DashboardState, y: Int, rows: Int) {
-        let lines = m.engine.decisions.reversed().filter { d in
+        let lines = decisionLines(m, state)
+        let first = min(state.scroll, max(0, lines.count - 1))
+        viewTitle(&buf, "Decisions (newest first)", state, y: y, detail: "\(lines.count) shown of \(m.engine.decisionCount) · / filter · ↑/↓ PgUp/PgDn")
+        // The top row is the selected decision; its whole text (and numbers) is in the pane below the list.
+        let detailRows = rows >= 10 ? min(5, rows / 3) : 0
+        for (i, d) in lines.dropFirst(first).prefix(rows - 1 - detailRows).enumerated() {
+            let row = y + 1 + i
+            let selected = i == 0 && detailRows > 0
+            if selected { buf.fill(x: 0, y: row, width: buf.width, role: .selected) }
+            let role: Role = selected ? .selected : d.actor == .operator ? .decisionOperator : d.actor == .scheduler ? .decisionScheduler : .decisionEngine
+            var x = 1
+            x += buf.put(when(d, m) + " ", x: x, y: row, role: selected ? .selected : .dim)
+            x += buf.put(d.actor.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0), x: x, y: row, role: role)
+            x += buf.put((d.task ?? "-").padding(toLength: 10, withPad: " ", startingAt: 0), x: x, y: row, role: selected ? .selected : .label)
+            x += buf.put(d.action, x: x, y: row, role: selected ? .selected : .normal, maxWidth: buf.width - x - 1)
+            buf.put(Sanitizer.truncate(" — " + d.reason, to: max(0, buf.width - x - 1)), x: x, y: row, role: selected ? .selected : .dim)
+        }
+        guard detailRows > 0, lines.indices.contains(first) else { return }
+        let d = lines[first]
+        let top = y + rows - detailRows
+        buf.fill(x: 0, y: top, width: buf.width, role: .tableHeader)
+        buf.put("\(when(d, m).trimmingCharacters(in: .whitespaces)) · \(d.actor.rawValue)\(d.policy.map { " (\($0))" } ?? "") · \(d.kind.rawValue)", x: 1, y: top, role: .tableHeader)
+        var text = "\(d.task.map { "\($0): " } ?? "")\(d.action) — \(d.reason)"
+        if !d.numbers.isEmpty {
+            text += "  [" + d.numbers.sorted { $0.key < $1.key }.map { "\($0.key) \(Format.count($0.value))" }.joined(separator: ", ") + "]"
+        }
+        for (i, line) in wrap(text, width: buf.width - 2).prefix(detailRows - 1).enumerated() {
+            buf.put(line, x: 1, y: top + 1 + i, role: .normal)
+        }
+    }
+
+    /// The decisions the view lists: newest first, filtered.
+    static func decisionLines(_ m: DashboardModel, _ state: DashboardState) -> [Decision] {
+        m.engine.decisions.reversed().filter { d in
             matches("\(d.actor.rawValue) \(d.kind.rawValue) \(d.task ?? "") \(d.action) \(d.reason)", state.filter)
         }
-        let first = min(state.scroll, max(0, lines.count - 1))
-        viewTitle(&buf, "Decisions (newest first)", state, y: y, detail: "\(lines.count) shown of \(m.engine.decisionCount) · / filter · PgUp/PgDn")
-        for (i, d) in lines.dropFirst(first).prefix(rows - 1).enumerated() {
-            let row = y + 1 + i
-            let role: Role = d.actor == .operator ? .decisionOperator : d.actor == .scheduler ? .decisionScheduler : .decisionEngine
-            var x = 1
-            x += buf.put(when(d, m) + " ", x: x, y: row, role: .dim)
-            x += buf.put(d.actor.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0), x: x, y: row, role: role)
-            x += buf.put((d.task ?? "-").padding(toLength: 10, withPad: " ", startingAt: 0), x: x, y: row, role: .label)
-            x += buf.put(d.action, x: x, y: row, role: .normal, maxWidth: buf.width - x - 1)
-            buf.put(Sanitizer.truncate(" — " + d.reason, to: max(0, buf.width - x - 1)), x: x, y: row, role: .dim)
+    }
+
+    /// Text broken into lines of at most `width` columns at spaces (a longer word is cut).
+    static func wrap(_ text: String, width: Int) -> [String] {
+        guard width > 4 else { return [] }
+        var lines: [String] = []
+        var line = ""
+        for word in text.split(separator: " ", omittingEmptySubsequences: false) {
+            let w = String(word)
+            if !line.isEmpty && Sanitizer.width(of: line) + 1 + Sanitizer.width(of: w) > width {
+                lines.append(line)
+                line = ""
+            }
+            line += (line.isEmpty ? "" : " ") + w
+            while Sanitizer.width(of: line) > width {
+                lines.append(Sanitizer.truncate(line, to: width))
+                line = String(line.dropFirst(width - 1))
+            }
         }
+        if !line.isEmpty { lines.append(line) }
+        return lines
     }
 
     /// Top paths and clients with status codes and methods, filtered and sorted.

@@ -94,7 +94,9 @@ struct Runner {
                 if headless { warn("format: \(summary)") }
             } else {
                 let example = Escaped.text(String(decoding: d.example.prefix(160), as: UTF8.self)) + (d.example.count > 160 ? "…" : "")
-                let message = "no known format fits the input (best: \(summary)); a line: \(example) — use --format, --nginx-format or --apache-format"
+                // A "best" that matched nothing is no candidate at all.
+                let closest = d.matched > 0 ? "best: \(summary)" : "none of the \(d.total) lines of the first block parse as any known format"
+                let message = "no known format fits the input (\(closest)); a line: \(example) — use --format, --nginx-format or --apache-format"
                 engine.log(.engine, kind: .formatDetected, task: "parse", action: "no format fits", reason: message, numbers: ["matched": Double(d.matched), "sampled": Double(d.total)])
                 if headless { warn("\(message)") }
             }

@@ -39,16 +39,21 @@ import Testing
         #expect(state.selected == tasks.count - 1)
         _ = DashboardReducer.reduce(&state, .first, tasks: tasks, canChangeSpeed: false)
         #expect(state.selected == 0)
-        // In the decisions view End goes to the last page, and no further (PgDn stops there too).
+        // In the decisions view the top row is the selected decision, with its whole text below the list:
+        // End selects the oldest, and no further.
         var model = sampleModel()
-        model.engine.decisions = (1...100).map { Decision(sequence: $0, time: Double($0), actor: .engine, kind: .started, task: nil, action: "step \($0)", reason: "r") }
+        model.engine.decisions = (1...100).map { Decision(sequence: $0, time: Double($0), actor: .engine, kind: .started, task: nil, action: "step \($0)", reason: "because " + String(repeating: "reason \($0) ", count: 30)) }
         state.view = .decisions
         _ = DashboardReducer.reduce(&state, .last, tasks: tasks, canChangeSpeed: false)
         let limit = DashboardView.scrollLimit(model, state: state, height: 30)
-        #expect(limit == 100 - 24)
+        #expect(limit == 99)
         state.scroll = min(state.scroll, limit)
         let buf = DashboardView.render(model, state: state, width: 100, height: 30)
-        #expect(buf.contains("step 1 ") && !buf.rowText(buf.height - 2).trimmingCharacters(in: .whitespaces).isEmpty, "the last page is full: \(buf.text)")
+        let rows = (0..<buf.height).map { buf.rowText($0) }
+        #expect(rows.contains { $0.contains("step 1 — because") }, "the oldest is selected: \(buf.text)")
+        // Its whole reason, wrapped: the words at its end are on screen.
+        #expect(rows.contains { $0.contains("reason 1 reason 1") && !$0.contains("…") }, "\(buf.text)")
+        #expect(buf.text.components(separatedBy: "reason 1 ").count > 20, "the full text of the selected decision is shown")
         _ = DashboardReducer.reduce(&state, .first, tasks: tasks, canChangeSpeed: false)
         #expect(state.scroll == 0)
     }

@@ -266,11 +266,11 @@ import StreamtopAnalytics
             t[1].queueDepth = 3
         }
         let advice = try #require(BottleneckAdvisor.advise(s))
-        #expect(advice.text == "parse is paused: its queue fills (3/8), then upstream waits — select it and press p to resume")
+        #expect(advice.text == "parse is paused: its queue fills (3/8), then upstream waits — select it and press p")
         #expect(advice.role == .warning)
         // A paused source reads nothing: never "keeping up".
         let source = snapshot { t in t[0].state = .paused }
-        #expect(try #require(BottleneckAdvisor.advise(source)).text == "source is paused: no input is read — select it and press p to resume")
+        #expect(try #require(BottleneckAdvisor.advise(source)).text == "source is paused: no input is read — select it and press p")
     }
 
     @Test func allIsWellIsSaidQuietly() throws {
