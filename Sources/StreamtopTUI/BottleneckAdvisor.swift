@@ -52,7 +52,8 @@ public enum BottleneckAdvisor {
     /// priority, at its limit); one that is not busy gets too little of the workers' time.
     static func limit(_ t: TaskSnapshot, _ snap: EngineSnapshot, why: String) -> Advice {
         let limit = min(t.maxParallelism, snap.workers)
-        if t.busyRatio < 0.5 {
+        // Well under half busy: clearly starved (a task near 50 % would flip between the two sentences).
+        if t.busyRatio < 0.3 {
             return Advice(text: "\(t.name) holds the pipeline up: \(why) but busy only \(percent(t.busyRatio)) — it gets too little worker time: raise its priority with + (or P for the adaptive policy)", role: .warning)
         }
         let numbers = "busy \(percent(t.busyRatio)), \(why)"

@@ -595,6 +595,7 @@ public enum DashboardView {
         let perMinute = s.perMinute.map { Double($0.count) }
         let (minutes, peak) = sparkline(perMinute, width: buf.width - 42)
         buf.put("Requests/min", x: 1, y: y + rows - 1, role: .label)
+        if let pass = m.replayPass, pass > 1 { buf.put("(all \(pass) passes)", x: 1, y: y + rows - 2, role: .dim) }
         buf.put(minutes, x: 14, y: y + rows - 1, role: .sparkline)
         let last = s.perMinute.last.map { "\(Format.count(Double($0.count))) at \(LogTime.clock($0.minute).prefix(5))" } ?? "-"
         buf.putRight("\(last), peak \(Format.count(peak)) ", right: buf.width, y: y + rows - 1, role: .dim)
@@ -631,6 +632,8 @@ public enum DashboardView {
         let boxHeight = buf.height - 6
         let x0 = 2
         let y0 = 3
+        // The rows it covers are blanked edge to edge: the frame behind must not show at its sides.
+        buf.fill(x: 0, y: y0, width: buf.width, height: boxHeight, role: .normal)
         buf.fill(x: x0, y: y0, width: boxWidth, height: boxHeight, role: .help)
         let total = m.malformedReasons.reduce(0) { $0 + $1.1 }
         buf.put(" Rejected lines: \(Format.grouped(total)) malformed ", x: x0 + 2, y: y0, role: .title)
@@ -715,6 +718,7 @@ public enum DashboardView {
         let boxHeight = min(buf.height - 1, visible + 2)
         let x0 = (buf.width - boxWidth) / 2
         let y0 = max(0, (buf.height - 1 - boxHeight) / 2)
+        buf.fill(x: 0, y: y0, width: buf.width, height: boxHeight, role: .normal)
         buf.fill(x: x0, y: y0, width: boxWidth, height: boxHeight, role: .help)
         buf.put(" streamtop keys ", x: x0 + 2, y: y0, role: .title)
         let columnWidth = (boxWidth - 2) / columns

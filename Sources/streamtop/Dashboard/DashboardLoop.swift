@@ -63,9 +63,11 @@ final class DashboardLoop {
         var lastFrame = Date.distantPast
         var lastActivity = 0
         var dirty = true
+        var lastKey = Date()
         while !quitRequested.value.load(ordering: .relaxed) {
             if let key = terminal.readKey(timeoutMilliseconds: 100) {
                 dirty = true
+                lastKey = Date()
                 if key == .resize { continue }
                 if handle(key, backend) { break }
             }
@@ -76,8 +78,11 @@ final class DashboardLoop {
                 analyticsFinished = true
                 dirty = true
             }
-            // Ten frames a second while something moves; once a second when nothing does (the clock and the
-            // ages still tick), which is most of what an idle dashboard used to cost.
+            // A message answers the last key: after a while without keys it is stale ("seeking to 21:10").
+            if state.message != nil && now.timeIntervalSince(lastKey) > 8 && state.commandLine == nil {
+                state.message = nil
+                dirty = true
+            }
             let snap = backend.snapshot()
             if let after = awaitingAnswerAfter, let answer = snap.decisions.first(where: { $0.sequence > after.decisions && $0.actor == .operator }) {
                 awaitingAnswerAfter = nil
@@ -87,6 +92,8 @@ final class DashboardLoop {
                     dirty = true
                 }
             }
+            // Ten frames a second while something moves; once a second when nothing does (the clock and the
+            // ages still tick), which is most of what an idle dashboard used to cost.
             let activity = Self.activity(snap)
             let age = now.timeIntervalSince(lastFrame)
             if dirty || (activity != lastActivity && age >= 0.1) || age >= 1 {
