@@ -7,7 +7,7 @@ import StreamtopEngine
 /// client's own and is not sent.
 extension DashboardModel: Codable {
     enum CodingKeys: String, CodingKey {
-        case engine, summary, malformedReasons, recentRejects, source, speed, replayPosition, replayPaused, recordingSpan, results, replaySpeed, replayPass, instanceID, inputWarning, startedAt
+        case engine, summary, malformedReasons, recentRejects, source, speed, replayPosition, replayPaused, recordingSpan, results, replaySpeed, replayPass, instanceID, inputWarning, startedAt, processCPU, processRSS
     }
 
     /// One malformed-reason count (a tuple in the model).
@@ -31,6 +31,8 @@ extension DashboardModel: Codable {
         instanceID = try c.decodeIfPresent(String.self, forKey: .instanceID)
         inputWarning = try c.decodeIfPresent(String.self, forKey: .inputWarning)
         startedAt = try c.decodeIfPresent(Double.self, forKey: .startedAt)
+        processCPU = try c.decodeIfPresent(Double.self, forKey: .processCPU)
+        processRSS = try c.decodeIfPresent(Int.self, forKey: .processRSS)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -50,6 +52,8 @@ extension DashboardModel: Codable {
         try c.encodeIfPresent(instanceID, forKey: .instanceID)
         try c.encodeIfPresent(inputWarning, forKey: .inputWarning)
         try c.encodeIfPresent(startedAt, forKey: .startedAt)
+        try c.encodeIfPresent(processCPU, forKey: .processCPU)
+        try c.encodeIfPresent(processRSS, forKey: .processRSS)
     }
 
     /// The coders both ends use: infinite speeds and empty ratios travel as strings, not as an error.

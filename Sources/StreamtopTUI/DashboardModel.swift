@@ -27,6 +27,9 @@ public struct DashboardModel: Sendable {
     /// The replay speed as a number (infinity: as fast as possible), nil for live input: what the speed
     /// keys scale, here or in a dashboard attached to this instance.
     public var replaySpeed: Double?
+    /// The process's CPU use (1.0 = one core, over the last second or so) and resident memory (bytes).
+    public var processCPU: Double?
+    public var processRSS: Int?
     /// When the run started (UTC epoch seconds): decisions are shown at their wall-clock time.
     public var startedAt: Double?
     /// What is wrong with the input itself, when something is (`waiting for access.log to appear`): shown

@@ -76,10 +76,12 @@ public enum DashboardView {
             buf.put("no requests yet", x: x, y: y, role: .dim)
             return
         }
-        func percent(_ v: Double) -> String { v >= 0.0995 ? String(format: "%.0f%%", v * 100) : String(format: "%.1f%%", v * 100) }
+        func percent(_ v: Double) -> String { v == 0 ? "0%" : v >= 0.0995 ? String(format: "%.0f%%", v * 100) : String(format: "%.1f%%", v * 100) }
+        // A quiet site's rate has decimals (0.4 req/s is not 0).
+        func rate(_ v: Double) -> String { v < 9.95 ? String(format: "%.1f", v) : Format.count(v) }
         func items(_ w: SiteHealth.Window) -> [(String, Role)] {
             var out: [(String, Role)] = [
-                ("\(Format.count(w.perSecond)) req/s", .headerValue),
+                ("\(rate(w.perSecond)) req/s", .headerValue),
                 ("4xx \(percent(w.clientErrorShare))", w.clientErrorShare >= SiteHealth.clientErrorWarning ? .warning : .normal),
                 ("5xx \(percent(w.serverErrorShare))",
                  w.serverErrorShare >= SiteHealth.serverErrorAlert ? .error : w.serverErrorShare >= SiteHealth.serverErrorWarning ? .warning : .normal),
@@ -191,6 +193,9 @@ public enum DashboardView {
         let e2e = m.engine.endToEndLatency
         if e2e.count > 0 { items.append(("e2e p99", Format.duration(e2e.p99), .headerValue)) }
         if let c = m.engine.checkpoint { items.append(checkpointItem(c, now: m.engine.time)) }
+        // The process itself, as htop would show it.
+        if let cpu = m.processCPU { items.append(("cpu", String(format: cpu < 0.1 ? "%.1f%%" : "%.0f%%", cpu * 100), cpu >= 1.5 ? .warning : .headerValue)) }
+        if let rss = m.processRSS { items.append(("rss", Format.bytes(rss), .headerValue)) }
         items.append(("workers", "\(m.engine.workers)", .headerValue))
         items.append(("policy", m.engine.policy, .headerValue))
         var cx = 1
@@ -243,10 +248,13 @@ public enum DashboardView {
         // Narrower than 80: no median, no queue bar (the queue as depth/capacity), priority when it fits.
         let narrow = w < 80
         // The bar stops at 40 cells: past that it only spreads the numbers apart.
-        let barWidth = narrow ? 0 : max(8, min(40, w - 74 - shift))
+        // From 100 columns: how busy each task's workers are (htop's CPU%), before the queue.
+        let busy = w >= 100 ? 6 : 0
+        let barWidth = narrow ? 0 : max(8, min(40, w - 74 - shift - busy))
         let cols = narrow
             ? (name: 2, state: 13, inRate: 22, outRate: 31, p50: -100, p99: 40, queue: 49, workers: 55, prio: 57)
-            : (name: 2, state: 13 + shift, inRate: 22 + shift, outRate: 31 + shift, p50: 40 + shift, p99: 49 + shift, queue: 58 + shift, workers: 58 + shift + barWidth + 7, prio: 58 + shift + barWidth + 11)
+            : (name: 2, state: 13 + shift, inRate: 22 + shift, outRate: 31 + shift, p50: 40 + shift, p99: 49 + shift, queue: 58 + shift + busy,
+               workers: 58 + shift + busy + barWidth + 7, prio: 58 + shift + busy + barWidth + 11)
         buf.fill(x: 0, y: y, width: w, role: .tableHeader)
         buf.put("TASK", x: cols.name, y: y, role: .tableHeader)
         buf.put("STATE", x: cols.state, y: y, role: .tableHeader)
@@ -255,6 +263,7 @@ public enum DashboardView {
         if !narrow { buf.putRight("p50", right: cols.p50 + 8, y: y, role: .tableHeader) }
         buf.putRight("p99", right: cols.p99 + 8, y: y, role: .tableHeader)
         if narrow { buf.putRight("QUEUE", right: cols.queue + 6, y: y, role: .tableHeader) } else { buf.put("QUEUE", x: cols.queue, y: y, role: .tableHeader) }
+        if busy > 0 { buf.putRight("BUSY", right: cols.queue - 1, y: y, role: .tableHeader) }
         buf.putRight("W", right: cols.workers + 3, y: y, role: .tableHeader)
         if !narrow || cols.prio + 5 <= w { buf.putRight("PRI", right: min(w, cols.prio + 5), y: y, role: .tableHeader) }
         var row = y + 1
@@ -273,6 +282,10 @@ public enum DashboardView {
             buf.putRight(Format.count(outRate), right: cols.outRate + 8, y: row, role: base)
             if !narrow { buf.putRight(Format.duration(t.latency.p50), right: cols.p50 + 8, y: row, role: base) }
             buf.putRight(Format.duration(t.latency.p99), right: cols.p99 + 8, y: row, role: base)
+            if busy > 0 && i > 0 {
+                let pct = Int((t.busyRatio * 100).rounded())
+                buf.putRight("\(pct)%", right: cols.queue - 1, y: row, role: selected ? .selected : pct >= 80 ? .warning : base)
+            }
             if narrow {
                 let fillRole: Role = t.queueFill >= 0.75 ? .queueHigh : base
                 buf.putRight(t.queueCapacity > 0 ? "\(t.queueDepth)/\(t.queueCapacity)" : "-", right: cols.queue + 6, y: row, role: selected ? .selected : fillRole)

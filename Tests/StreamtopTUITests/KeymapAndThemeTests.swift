@@ -452,3 +452,17 @@ import StreamtopAnalytics
         #expect(!DashboardView.render(m, state: DashboardState(), width: 140, height: 40).rowText(3).contains("ALERT"))
     }
 }
+
+/// What the process itself costs, as htop shows it, and how busy each task is.
+@Suite struct ProcessUsageTests {
+    @Test func theHeaderShowsCPUAndMemoryAndTheTableShowsBusy() {
+        var m = sampleModel()
+        m.processCPU = 0.023
+        m.processRSS = 33_000_000
+        let buf = DashboardView.render(m, state: DashboardState(), width: 160, height: 40)
+        #expect(buf.rowText(1).contains("cpu 2.3%") && buf.rowText(1).contains("rss 33.0MB"), "\(buf.rowText(1))")
+        #expect(buf.contains("BUSY"))
+        let parse = (0..<buf.height).map { buf.rowText($0) }.first { $0.dropFirst(2).hasPrefix("parse ") } ?? ""
+        #expect(parse.contains(" 50% "), "\(parse)")
+    }
+}

@@ -2,6 +2,7 @@ import Foundation
 import StreamtopAnalytics
 import StreamtopEngine
 import StreamtopLogs
+import StreamtopService
 import StreamtopTUI
 
 /// The dashboard's view of the pipeline in this process: models built from the engine's published
@@ -47,6 +48,16 @@ final class LocalDashboard: DashboardBackend, @unchecked Sendable {
         model.replaySpeed = pacer?.speed
         model.instanceID = Self.instanceID
         model.startedAt = startedAt(snap)
+        (model.processCPU, model.processRSS) = usage.withLock { u in
+            // CPU over at least the last second: per frame it would be noise.
+            let now = Date()
+            if now.timeIntervalSince(u.at) >= 1 {
+                let stats = ProcessStats.current()
+                u.cpu = u.seconds.map { (stats.cpuSeconds - $0) / now.timeIntervalSince(u.at) }
+                (u.at, u.seconds, u.rss) = (now, stats.cpuSeconds, stats.residentBytes)
+            }
+            return (u.cpu, u.rss)
+        }
         let missing = (pipeline.lines as? FollowSource)?.missingPaths ?? []
         if !missing.isEmpty {
             let names = missing.prefix(3).joined(separator: ", ") + (missing.count > 3 ? " and \(missing.count - 3) more" : "")
@@ -62,6 +73,8 @@ final class LocalDashboard: DashboardBackend, @unchecked Sendable {
     /// The run's start on the wall clock, fixed at the first model (the engine counts seconds from its
     /// start; computing it anew each frame would jitter by a tick).
     private let start = Locked<Double?>(nil)
+    /// The process's CPU seconds when last sampled, and what the samples gave.
+    private let usage = Locked<(at: Date, seconds: Double?, cpu: Double?, rss: Int?)>((.distantPast, nil, nil, nil))
     private func startedAt(_ snap: EngineSnapshot) -> Double {
         start.withLock { s in
             if let s { return s }
