@@ -45,6 +45,16 @@ import Testing
         #expect(a.summary(seconds: 300) == one.summary(seconds: 300))
     }
 
+    @Test func aSlotReusedForALaterBucketForgetsItsServedTimes() throws {
+        // Slow responses, then ten minutes later fast ones: the old times must not stay in the reused slots.
+        var w = HealthWindow()
+        for t in 0..<60 { w.add(time: 1_700_000_000 + Int64(t), status: 200, size: 1, servedMicros: 1_000_000) }
+        for t in 0..<60 { w.add(time: 1_700_000_600 + Int64(t), status: 200, size: 1, servedMicros: 20_000) }
+        let m = try #require(w.summary(seconds: 300))
+        #expect(m.requests == 60)
+        #expect(m.servedP99.map { $0 < 30_000 } == true, "\(String(describing: m.servedP99))")
+    }
+
     @Test func aLateLineOlderThanTheWindowIsLeftOut() throws {
         var w = HealthWindow()
         traffic(&w, start: 1_700_000_000, seconds: 60, perSecond: 10)

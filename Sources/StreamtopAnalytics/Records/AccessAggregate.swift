@@ -61,6 +61,7 @@ public struct AccessAggregate {
         var first = firstEvent
         var last = lastEvent
         var sum: Int64 = 0
+        var tally = HealthWindow.Tally(bucket: Int64.min)
         block.records.withUnsafeBufferPointer { recs in
             for r in recs {
                 status[Int(r.status)] += 1
@@ -95,10 +96,21 @@ public struct AccessAggregate {
                 if r.time < first { first = r.time }
                 if r.time > last { last = r.time }
                 if r.requestMicros >= 0 { _ = requestTime.record(UInt64(min(r.requestMicros, 3_600_000_000))) }
-                health.add(time: r.time, status: r.status, size: r.size, servedMicros: r.requestMicros)
+                // The health window's counts are summed here per ten seconds and handed over when the
+                // bucket changes (once or twice a block), not per record: it cost a fifth of this loop.
+                let bucket = HealthWindow.bucket(of: r.time)
+                if bucket != tally.bucket {
+                    health.add(tally)
+                    tally = HealthWindow.Tally(bucket: bucket)
+                }
+                tally.requests += 1
+                if r.status >= 400 && r.status < 600 { if r.status >= 500 { tally.server += 1 } else { tally.client += 1 } }
+                tally.bytes &+= r.size
+                if r.requestMicros >= 0 { health.recordServed(bucket: bucket, micros: r.requestMicros) }
             }
         }
         if minuteCount > 0 { minutes[minute, default: 0] += minuteCount }
+        health.add(tally)
         if keyLimit > 0 {
             // Lossy counting: past the limit, drop the least counted half and remember the most they had.
             if clients.count > keyLimit { clientsUndercount += clients.pruneLeastCounted() }

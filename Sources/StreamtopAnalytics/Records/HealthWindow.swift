@@ -22,8 +22,9 @@ public struct HealthWindow {
         var server = 0
         var bytes: Int64 = 0
         /// Time to serve (µs), one significant digit: percentiles within 10 %, in 1/30 of the memory of
-        /// the report's histogram.
-        var served = HealthWindow.emptyServed
+        /// the report's histogram. Made on the first time recorded (most formats log none), and cleared,
+        /// not made anew, when the slot moves on to a later bucket.
+        var served: Histogram<UInt64>?
     }
 
     static let emptyServed = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .one)
@@ -35,23 +36,62 @@ public struct HealthWindow {
     /// An empty window.
     public init() {}
 
-    /// Counts one response at event time `time` (UTC seconds).
+    /// Responses of one bucket, summed by the caller before they are added (see `AccessAggregate.add`).
+    public struct Tally {
+        public var bucket: Int64
+        public var requests = 0
+        public var client = 0
+        public var server = 0
+        public var bytes: Int64 = 0
+        public init(bucket: Int64) { self.bucket = bucket }
+    }
+
+    /// The bucket of an event time (UTC seconds).
     @inline(__always)
-    public mutating func add(time: Int64, status: UInt16, size: Int64, servedMicros: Int64) {
-        let index = time >= 0 ? time / Self.bucketSeconds : (time - Self.bucketSeconds + 1) / Self.bucketSeconds
+    public static func bucket(of time: Int64) -> Int64 {
+        time >= 0 ? time / bucketSeconds : (time - bucketSeconds + 1) / bucketSeconds
+    }
+
+    /// The slot of a bucket in the window, or nil when the bucket is older than the window; a bucket newer
+    /// than any seen moves the window on.
+    @inline(__always)
+    private mutating func slot(for index: Int64) -> Int? {
         if index > newest { newest = index }
-        guard index > newest - Int64(Self.bucketCount) else { return }  // older than the window
+        guard index > newest - Int64(Self.bucketCount) else { return nil }
         let slot = Int(((index % Int64(Self.bucketCount)) + Int64(Self.bucketCount)) % Int64(Self.bucketCount))
-        buckets.withUnsafeMutableBufferPointer { b in
-            if b[slot].index != index {
-                b[slot] = Bucket()
-                b[slot].index = index
-            }
-            b[slot].requests += 1
-            if status >= 500 && status < 600 { b[slot].server += 1 } else if status >= 400 && status < 500 { b[slot].client += 1 }
-            b[slot].bytes &+= max(0, size)
-            if servedMicros >= 0 { _ = b[slot].served.record(UInt64(min(servedMicros, 3_600_000_000))) }
+        if buckets[slot].index != index {
+            var served = buckets[slot].served
+            served?.reset()
+            buckets[slot] = Bucket(index: index, served: served)
         }
+        return slot
+    }
+
+    /// Adds a bucket's tally.
+    public mutating func add(_ t: Tally) {
+        guard t.requests > 0, let s = slot(for: t.bucket) else { return }
+        buckets[s].requests += t.requests
+        buckets[s].client += t.client
+        buckets[s].server += t.server
+        buckets[s].bytes &+= max(0, t.bytes)
+    }
+
+    /// Records one time to serve (µs) in its bucket.
+    @inline(__always)
+    public mutating func recordServed(bucket: Int64, micros: Int64) {
+        guard let s = slot(for: bucket) else { return }
+        if buckets[s].served == nil { buckets[s].served = Self.emptyServed }
+        _ = buckets[s].served!.record(UInt64(min(micros, 3_600_000_000)))
+    }
+
+    /// Counts one response at event time `time` (UTC seconds).
+    public mutating func add(time: Int64, status: UInt16, size: Int64, servedMicros: Int64) {
+        var t = Tally(bucket: Self.bucket(of: time))
+        t.requests = 1
+        if status >= 500 && status < 600 { t.server = 1 } else if status >= 400 && status < 500 { t.client = 1 }
+        t.bytes = size
+        add(t)
+        if servedMicros >= 0 { recordServed(bucket: t.bucket, micros: servedMicros) }
     }
 
     /// Adds another slot's window into this one (buckets of the same ten seconds add up).
@@ -63,14 +103,16 @@ public struct HealthWindow {
             let slot = Int(((b.index % Int64(Self.bucketCount)) + Int64(Self.bucketCount)) % Int64(Self.bucketCount))
             if buckets[slot].index != b.index {
                 if buckets[slot].index > b.index { continue }
-                buckets[slot] = Bucket()
-                buckets[slot].index = b.index
+                buckets[slot] = Bucket(index: b.index)
             }
             buckets[slot].requests += b.requests
             buckets[slot].client += b.client
             buckets[slot].server += b.server
             buckets[slot].bytes &+= b.bytes
-            buckets[slot].served.add(b.served)
+            if let s = b.served {
+                if buckets[slot].served == nil { buckets[slot].served = Self.emptyServed }
+                buckets[slot].served!.add(s)
+            }
         }
     }
 
@@ -86,7 +128,7 @@ public struct HealthWindow {
         let oldest = live.map(\.index).min() ?? newest
         let covered = Double((newest - oldest + 1) * Self.bucketSeconds)
         var served = Self.emptyServed
-        for b in live { served.add(b.served) }
+        for b in live { if let s = b.served { served.add(s) } }
         var alertSeconds: Int64 = 0
         for i in stride(from: newest, to: newest - Int64(Self.bucketCount), by: -1) {
             guard let b = buckets.first(where: { $0.index == i }), b.requests > 0, Double(b.server) / Double(b.requests) >= alertShare else { break }
