@@ -1,5 +1,6 @@
 import Foundation
 import StreamtopEngine
+import StreamtopAnalytics
 
 /// What the dashboard shows besides the engine's data: selection, overlays, the last message.
 public struct DashboardState: Equatable, Sendable {
@@ -165,9 +166,11 @@ public enum DashboardReducer {
 
 extension DashboardReducer {
     /// Handles a key while the command line is open: editing, Enter runs, Esc cancels.
-    public static func editCommandLine(_ state: inout DashboardState, _ key: Key) -> [DashboardEffect] {
+    public static func editCommandLine(_ state: inout DashboardState, _ key: Key, taskNames: [String] = []) -> [DashboardEffect] {
         guard var text = state.commandLine else { return [] }
         switch key {
+        case .tab:
+            complete(&state, text, taskNames: taskNames)
         case .escape:
             state.commandLine = nil
         case .enter:
@@ -181,6 +184,7 @@ extension DashboardReducer {
             }
         case .char(let c):
             if text.count < 200 { state.commandLine = text + String(c) }
+            state.message = nil
         default:
             break
         }
@@ -189,6 +193,53 @@ extension DashboardReducer {
 }
 
 extension DashboardReducer {
+    /// Commands the `:` line completes (the first words of `OperatorCommand.grammar`, and help).
+    static var commandWords: [String] {
+        var seen = Set<String>()
+        return (OperatorCommand.grammar.compactMap { $0.split(separator: " ").first.map(String.init) } + ["help"]).filter { seen.insert($0).inserted }
+    }
+
+    /// Tab on the `:` line: completes the word being typed — a command first, then a task name, a policy,
+    /// or replay's argument — as far as the candidates agree, and lists them when several remain.
+    static func complete(_ state: inout DashboardState, _ text: String, taskNames: [String]) {
+        var words = text.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+        let partial = words.last ?? ""
+        let candidates: [String]
+        switch words.count {
+        case 1: candidates = commandWords
+        case 2:
+            switch words[0].lowercased() {
+            case "pause", "resume", "priority", "workers", "pin", "unpin": candidates = taskNames
+            case "policy": candidates = ["strict", "fair", "adaptive"]
+            case "replay": candidates = ["pause", "resume"]
+            case "speed": candidates = ["max"]
+            default: candidates = []
+            }
+        default: candidates = []
+        }
+        let matching = candidates.filter { $0.lowercased().hasPrefix(partial.lowercased()) }
+        guard let first = matching.first else {
+            state.message = candidates.isEmpty ? "nothing to complete here" : "no match for '\(partial)'"
+            return
+        }
+        if matching.count == 1 {
+            words[words.count - 1] = first
+            state.commandLine = words.joined(separator: " ") + " "
+            state.message = nil
+            return
+        }
+        // The longest prefix they share, then the choices.
+        var common = first
+        for m in matching.dropFirst() {
+            while !m.lowercased().hasPrefix(common.lowercased()) { common.removeLast() }
+        }
+        if common.count > partial.count {
+            words[words.count - 1] = common
+            state.commandLine = words.joined(separator: " ")
+        }
+        state.message = matching.joined(separator: "  ")
+    }
+
     /// A click on the task table selects the task under it.
     public static func click(_ state: inout DashboardState, y: Int, tasks: [TaskSnapshot]) {
         guard state.commandLine == nil, !state.showHelp, let i = DashboardView.task(atRow: y, taskCount: tasks.count) else { return }

@@ -475,6 +475,10 @@ public enum DashboardView {
             let shown = Sanitizer.width(of: text) > buf.width - 3 ? String(text.suffix(buf.width - 3)) : text
             let w = buf.put(shown, x: x, y: y, role: .hint)
             buf.put("█", x: x + w, y: y, role: .hintKey)
+            // Tab's choices (or why it found none) beside what is typed.
+            if state.commandLine != nil, let msg = state.message, buf.width - x - w - 4 > 8 {
+                buf.putRight(Sanitizer.truncate(msg, to: buf.width - x - w - 4) + " ", right: buf.width, y: y, role: .hint)
+            }
             return
         }
         var x = 1

@@ -58,3 +58,24 @@ import Testing
         #expect(state.scroll == 0)
     }
 }
+
+/// Tab completes the `:` line: commands, then task names (console issue: completion).
+@Suite struct CompletionTests {
+    func tab(_ text: String) -> DashboardState {
+        var state = DashboardState()
+        state.commandLine = text
+        _ = DashboardReducer.editCommandLine(&state, .tab, taskNames: ["source", "parse", "aggregate", "sink", "sessions"])
+        return state
+    }
+
+    @Test func aUniquePrefixCompletesAndSeveralAreListed() {
+        #expect(tab("wor").commandLine == "workers ")
+        #expect(tab("workers ag").commandLine == "workers aggregate ")
+        #expect(tab("pause s").commandLine == "pause s", "source, sink and sessions share only 's'")
+        #expect(tab("pause s").message == "source  sink  sessions")
+        #expect(tab("p").message == "pause  priority  pin  policy")
+        #expect(tab("pr").commandLine == "priority ")
+        #expect(tab("policy a").commandLine == "policy adaptive ")
+        #expect(tab("frob").message == "no match for 'frob'")
+    }
+}

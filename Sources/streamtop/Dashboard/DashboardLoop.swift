@@ -119,7 +119,7 @@ final class DashboardLoop {
         } else if state.filterLine != nil {
             DashboardReducer.editFilter(&state, key)
         } else if state.commandLine != nil {
-            effects = DashboardReducer.editCommandLine(&state, key)
+            effects = DashboardReducer.editCommandLine(&state, key, taskNames: backend.snapshot().tasks.map(\.name))
         } else if key == .escape && state.showHelp {
             state.showHelp = false
         } else if state.showHelp, let step = [Key.down: 1, .char("j"): 1, .pageDown: 1000, .up: -1, .char("k"): -1, .pageUp: -1000, .home: -100_000, .end: 100_000][key] {
