@@ -27,6 +27,8 @@ public struct DashboardState: Equatable, Sendable {
     public var selected = 1
     /// What the throughput graph spans.
     public var graphSpan = GraphSpan.live
+    /// When the health strip warns and alerts.
+    public var thresholds = HealthThresholds()
     /// Whether the help screen is open.
     public var showHelp = false
     /// Rows scrolled in the help screen, when it is taller than the terminal.

@@ -28,8 +28,9 @@ public enum DashboardView {
             return buf
         }
         drawHeader(&buf, model)
-        drawHealth(&buf, model.summary.health, y: 2)
-        if let advice = inputProblem(model) ?? healthAlert(model.summary.health) ?? BottleneckAdvisor.advise(model.engine) {
+        drawHealth(&buf, model.summary.health, state.thresholds, y: 2)
+        if let advice = inputProblem(model) ?? state.thresholds.alert(model.summary.health?.minute).map({ BottleneckAdvisor.Advice(text: $0, role: .error) })
+            ?? BottleneckAdvisor.advise(model.engine) {
             buf.put(Sanitizer.truncate(advice.text, to: buf.width - 2), x: 1, y: 3, role: advice.role)
         }
         switch state.view {
@@ -70,7 +71,7 @@ public enum DashboardView {
     /// The site at a glance: the last minute's request rate, error shares, served time and bandwidth, then
     /// the last five minutes' where the width allows; values past their thresholds in the warning or error
     /// colour.
-    static func drawHealth(_ buf: inout ScreenBuffer, _ health: SiteHealth?, y: Int) {
+    static func drawHealth(_ buf: inout ScreenBuffer, _ health: SiteHealth?, _ limits: HealthThresholds, y: Int) {
         var x = buf.put(" site ", x: 0, y: y, role: .label)
         guard let minute = health?.minute else {
             buf.put("no requests yet", x: x, y: y, role: .dim)
@@ -82,12 +83,12 @@ public enum DashboardView {
         func items(_ w: SiteHealth.Window) -> [(String, Role)] {
             var out: [(String, Role)] = [
                 ("\(rate(w.perSecond)) req/s", .headerValue),
-                ("4xx \(percent(w.clientErrorShare))", w.clientErrorShare >= SiteHealth.clientErrorWarning ? .warning : .normal),
+                ("4xx \(percent(w.clientErrorShare))", w.clientErrorShare >= limits.clientErrorWarning ? .warning : .normal),
                 ("5xx \(percent(w.serverErrorShare))",
-                 w.serverErrorShare >= SiteHealth.serverErrorAlert ? .error : w.serverErrorShare >= SiteHealth.serverErrorWarning ? .warning : .normal),
+                 w.serverErrorShare >= limits.serverErrorAlert ? .error : w.serverErrorShare >= limits.serverErrorWarning ? .warning : .normal),
             ]
             if let p50 = w.servedP50, let p99 = w.servedP99 {
-                out.append(("served p50 \(Format.duration(p50 * 1000)) p99 \(Format.duration(p99 * 1000))", p99 >= SiteHealth.slowP99Micros ? .warning : .normal))
+                out.append(("served p50 \(Format.duration(p50 * 1000)) p99 \(Format.duration(p99 * 1000))", p99 >= limits.slowP99Micros ? .warning : .normal))
             }
             out.append((Format.bytes(Int(w.bytesPerSecond)) + "/s", .normal))
             return out
@@ -102,13 +103,6 @@ public enum DashboardView {
         guard x + need < buf.width else { return }
         x += buf.put("│ 5 min ", x: x, y: y, role: .dim)
         for (text, role) in rest { x += buf.put(text + "  ", x: x, y: y, role: role) }
-    }
-
-    /// The alert a 5xx share over its threshold raises, once it has lasted 30 seconds of event time.
-    static func healthAlert(_ health: SiteHealth?) -> BottleneckAdvisor.Advice? {
-        guard let m = health?.minute, m.serverErrorShare >= SiteHealth.serverErrorAlert, m.serverErrorAlertSeconds >= 30 else { return nil }
-        let share = String(format: "%.1f%%", m.serverErrorShare * 100)
-        return .init(text: "ALERT 5xx \(share) ≥ \(Int(SiteHealth.serverErrorAlert * 100))% for \(m.serverErrorAlertSeconds) s (last minute: \(Format.grouped(Int((m.serverErrorShare * Double(m.requests)).rounded()))) of \(Format.grouped(m.requests)) requests)", role: .error)
     }
 
     static func drawTooSmall(_ buf: inout ScreenBuffer, needs minimumSize: (width: Int, height: Int) = minimumSize) {

@@ -178,6 +178,7 @@ struct RunOptions: ParsableArguments {
     func validate() throws {
         _ = try formatChoice()
         _ = try dashboard.keymap()
+        _ = try dashboard.dashboardSettings()
         _ = try filterExpression()
         _ = try windowSeconds()
         _ = try slideSeconds()

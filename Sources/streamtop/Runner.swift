@@ -147,7 +147,9 @@ struct Runner {
         if options.headless {
             try runHeadless(pipeline, snapshots: snapshots, player: player)
         } else {
-            try DashboardRunner(backend: dashboard, themeName: options.dashboard.theme, keymap: try options.dashboard.keymap())
+            try DashboardRunner(
+                backend: dashboard, themeName: options.dashboard.themeName(), keymap: try options.dashboard.keymap(),
+                settings: try options.dashboard.dashboardSettings())
                 .run(snapshots: snapshots, player: player)
         }
     }

@@ -27,7 +27,8 @@ import Testing
         #expect(abs(minute.serverErrorShare - 0.1) < 0.001 && minute.clientErrorShare == 0)
         #expect(abs(minute.bytesPerSecond - 100_000) < 1)
         #expect(minute.servedP50.map { abs(Double($0) - 20_000) <= 2000 } == true, "\(String(describing: minute.servedP50))")
-        #expect(minute.serverErrorAlertSeconds == 60, "the whole minute was over 5 %")
+        #expect(minute.seconds(serverErrorsAtLeast: 0.05) == 60, "the whole minute was over 5 %")
+        #expect(minute.seconds(serverErrorsAtLeast: 0.2) == 0)
         // Five minutes: one of errors and four calm ones (older traffic is out of the window).
         let five = try #require(w.summary(seconds: 300))
         #expect(five.requests == 6000 + 240 * 10)

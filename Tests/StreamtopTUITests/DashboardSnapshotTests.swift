@@ -45,9 +45,9 @@ func sampleModel() -> DashboardModel {
     var withHealth = summary
     withHealth.health = SiteHealth(
         minute: .init(seconds: 60, requests: 12_000, perSecond: 200, clientErrorShare: 0.066, serverErrorShare: 0.025, bytesPerSecond: 1_650_000,
-                      servedP50: 12_000, servedP99: 480_000, serverErrorAlertSeconds: 0),
+                      servedP50: 12_000, servedP99: 480_000, recent: Array(repeating: [2000, 50], count: 6)),
         fiveMinutes: .init(seconds: 300, requests: 57_000, perSecond: 190, clientErrorShare: 0.061, serverErrorShare: 0.02, bytesPerSecond: 1_500_000,
-                           servedP50: 11_000, servedP99: 450_000, serverErrorAlertSeconds: 0))
+                           servedP50: 11_000, servedP99: 450_000, recent: Array(repeating: [1900, 38], count: 30)))
     return DashboardModel(
         engine: engine, summary: withHealth, malformedReasons: [("bad time", 400), ("unterminated quote", 56)],
         source: "demo demo-access.log", speed: "600×", replayPosition: 1_732_496_400)

@@ -437,19 +437,27 @@ import StreamtopAnalytics
     }
 }
 
-/// A 5xx share past its alert threshold for half a minute is said first, in the error colour.
+/// A 5xx share past its alert threshold for half a minute is said first, in the error colour; the
+/// thresholds are the settings file's.
 @Suite struct HealthAlertTests {
     @Test func aLastingServerErrorShareRaisesTheAlert() {
         var m = sampleModel()
         m.summary.health?.minute?.serverErrorShare = 0.073
-        m.summary.health?.minute?.serverErrorAlertSeconds = 40
+        // The last four buckets at 7.3 %, the two before at 1 %: 40 s.
+        m.summary.health?.minute?.recent = Array(repeating: [2000, 146], count: 4) + Array(repeating: [2000, 20], count: 2)
         let buf = DashboardView.render(m, state: DashboardState(), width: 140, height: 40)
         #expect(buf.rowText(3).contains("ALERT 5xx 7.3% ≥ 5% for 40 s (last minute: 876 of 12,000 requests)"), "\(buf.rowText(3))")
         #expect(buf.rowRoles(3).contains(Role.error.code))
         #expect(buf.rowRoles(2).contains(Role.error.code), "the strip's 5xx share is in the error colour")
-        // A brief spike does not alert yet.
-        m.summary.health?.minute?.serverErrorAlertSeconds = 10
+        // A brief spike does not alert yet…
+        m.summary.health?.minute?.recent = [[2000, 146], [2000, 20]]
         #expect(!DashboardView.render(m, state: DashboardState(), width: 140, height: 40).rowText(3).contains("ALERT"))
+        // …unless the operator's settings say 10 s is enough; a higher alert level silences it.
+        var state = DashboardState()
+        state.thresholds.alertAfterSeconds = 10
+        #expect(DashboardView.render(m, state: state, width: 140, height: 40).rowText(3).contains("ALERT 5xx 7.3% ≥ 5% for 10 s"))
+        state.thresholds.serverErrorAlert = 0.10
+        #expect(!DashboardView.render(m, state: state, width: 140, height: 40).rowText(3).contains("ALERT"))
     }
 }
 
@@ -464,5 +472,45 @@ import StreamtopAnalytics
         #expect(buf.contains("BUSY"))
         let parse = (0..<buf.height).map { buf.rowText($0) }.first { $0.dropFirst(2).hasPrefix("parse ") } ?? ""
         #expect(parse.contains(" 50% "), "\(parse)")
+    }
+}
+
+/// The settings file (console issue: saved settings): theme, graph span and alert thresholds; a mistake is
+/// an error with its line, never a setting silently ignored.
+@Suite struct SettingsTests {
+    @Test func settingsAreReadWithTheirUnits() throws {
+        let s = try DashboardSettings.parse(#"""
+            theme = "nord"
+            graph = "5m"
+            [alerts]
+            server_errors_warning = "0.5%"
+            server_errors_alert = "2%"
+            client_errors_warning = 30
+            slow_p99 = "250ms"
+            alert_after = "1m"
+            """#)
+        #expect(s.theme == "nord" && s.graphSpan == .fiveMinutes)
+        #expect(s.thresholds.serverErrorWarning == 0.005 && s.thresholds.serverErrorAlert == 0.02 && s.thresholds.clientErrorWarning == 0.30)
+        #expect(s.thresholds.slowP99Micros == 250_000 && s.thresholds.alertAfterSeconds == 60)
+        #expect(try DashboardSettings.parse("") == DashboardSettings())
+    }
+
+    @Test func mistakesAreErrorsWithTheirLine() {
+        let cases: [(String, String)] = [
+            ("theme = \"nord\"\ncolour = \"red\"\n", "line 2: unknown setting 'colour' (theme, graph, [alerts])"),
+            ("graph = \"2h\"\n", "line 1: graph wants live, 1m, 5m or 15m"),
+            ("[alerts]\nserver_errors_alert = \"500%\"\n", "line 2: server_errors_alert wants a share like \"5%\" (above 0, at most 100)"),
+            ("[alerts]\nslow_p99 = \"soon\"\n", "line 2: slow_p99 wants a duration like \"30s\" or \"500ms\" (at most a day)"),
+            ("[alerts]\nserver_errors_warning = \"10%\"\n", "server_errors_warning is above server_errors_alert"),
+            ("[alerts]\nsilence = true\n", "line 2: unknown alert setting 'silence'"),
+        ]
+        for (text, message) in cases {
+            do {
+                _ = try DashboardSettings.parse(text)
+                Issue.record("accepted: \(text)")
+            } catch {
+                #expect("\(error)".hasPrefix(message), "\(text): \(error)")
+            }
+        }
     }
 }

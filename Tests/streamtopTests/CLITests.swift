@@ -57,6 +57,7 @@ func run(_ args: [String], stdin: Data? = nil, cwd: String? = nil, whileRunning:
             (["replay", sample, "--headless", "--nginx-format", "$remote_addr $status"], "streamtop: bad custom format: the format has no time field"),
             (["replay", sample, "--headless", "--json-field", "colour=red"], "streamtop: --json-field wants FIELD=KEY"),
             (["watch", "/tmp", "--headless"], "streamtop: cannot read /tmp: it is a directory"),
+            (["replay", sample, "--headless", "--settings", "/nonexistent/settings.toml"], "streamtop: cannot read settings file /nonexistent/settings.toml"),
         ]
         for (args, message) in cases {
             let r = try run(args)

@@ -116,9 +116,9 @@ public struct HealthWindow {
         }
     }
 
-    /// The figures over the last `seconds` of event time (60 or 300), up to the newest record, and for how
-    /// long the 5xx share has stayed at or above `alertShare` (consecutive buckets back from the newest).
-    public func summary(seconds: Int64, alertShare: Double = SiteHealth.serverErrorAlert) -> SiteHealth.Window? {
+    /// The figures over the last `seconds` of event time (60 or 300), up to the newest record, with each
+    /// bucket's requests and 5xx responses (newest first) for alerts judged against any threshold.
+    public func summary(seconds: Int64) -> SiteHealth.Window? {
         guard newest != Int64.min else { return nil }
         let span = Int(min(Int64(Self.bucketCount), max(1, seconds / Self.bucketSeconds)))
         let live = buckets.filter { $0.index != Int64.min && $0.index > newest - Int64(span) }
@@ -129,10 +129,9 @@ public struct HealthWindow {
         let covered = Double((newest - oldest + 1) * Self.bucketSeconds)
         var served = Self.emptyServed
         for b in live { if let s = b.served { served.add(s) } }
-        var alertSeconds: Int64 = 0
-        for i in stride(from: newest, to: newest - Int64(Self.bucketCount), by: -1) {
-            guard let b = buckets.first(where: { $0.index == i }), b.requests > 0, Double(b.server) / Double(b.requests) >= alertShare else { break }
-            alertSeconds += Self.bucketSeconds
+        let recent = stride(from: newest, to: newest - Int64(span), by: -1).map { i -> [Int] in
+            let b = buckets.first { $0.index == i }
+            return [b?.requests ?? 0, b?.server ?? 0]
         }
         return SiteHealth.Window(
             seconds: Int(seconds), requests: requests, perSecond: Double(requests) / covered,
@@ -141,7 +140,7 @@ public struct HealthWindow {
             bytesPerSecond: Double(live.reduce(Int64(0)) { $0 &+ $1.bytes }) / covered,
             servedP50: served.totalCount == 0 ? nil : served.valueAtPercentile(50),
             servedP99: served.totalCount == 0 ? nil : served.valueAtPercentile(99),
-            serverErrorAlertSeconds: Int(alertSeconds))
+            recent: recent)
     }
 }
 
@@ -163,20 +162,25 @@ public struct SiteHealth: Sendable, Codable, Equatable {
         /// Time to serve (µs) at the median and the 99th percentile, when the format logs it.
         public var servedP50: UInt64?
         public var servedP99: UInt64?
-        /// How long (seconds) the 5xx share has been at or above the alert threshold, up to now.
-        public var serverErrorAlertSeconds: Int
+        /// Per ten seconds, newest first: `[requests, 5xx responses]`.
+        public var recent: [[Int]]
+
+        /// How long (seconds, in whole buckets back from the newest) the 5xx share has stayed at or above
+        /// `share`.
+        public func seconds(serverErrorsAtLeast share: Double) -> Int {
+            var n = 0
+            for b in recent {
+                guard b.count == 2, b[0] > 0, Double(b[1]) / Double(b[0]) >= share else { break }
+                n += Int(HealthWindow.bucketSeconds)
+            }
+            return n
+        }
     }
 
     /// The last minute and the last five.
     public var minute: Window?
     public var fiveMinutes: Window?
 
-    /// Thresholds: a 5xx share from 1 % is a warning, from 5 % an alert; a 4xx share from 20 % a warning;
-    /// a served-time p99 from a second a warning.
-    public static let serverErrorWarning = 0.01
-    public static let serverErrorAlert = 0.05
-    public static let clientErrorWarning = 0.20
-    public static let slowP99Micros: UInt64 = 1_000_000
 
     /// Creates the summary.
     public init(minute: Window?, fiveMinutes: Window?) {

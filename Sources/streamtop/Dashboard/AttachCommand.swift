@@ -56,7 +56,8 @@ struct AttachCommand: ParsableCommand {
         let cluster = links.count > 1 ? ClusterDashboard(links: links) : nil
         for l in links { l.start() }
         defer { for l in links { l.stop() } }
-        let loop = try DashboardLoop(themeName: dashboard.theme, keymap: keymap)
+        let settings = try dashboard.dashboardSettings()
+        let loop = try DashboardLoop(themeName: dashboard.themeName(), keymap: keymap, settings: settings)
         defer { loop.close() }
         if cluster == nil {
             let remote = RemoteDashboard(link: links[0])

@@ -32,7 +32,7 @@ final class DashboardLoop {
     }
 
     /// Loads the theme and takes over the terminal.
-    init(themeName: String, keymap: Keymap) throws {
+    init(themeName: String, keymap: Keymap, settings: DashboardSettings = DashboardSettings()) throws {
         // A binary moved away from its resources still runs with the built-in attributes-only theme.
         let (theme, warnings) = themeName == "default"
             ? ((try? Theme.load(themeName, directories: Self.themeDirectories)) ?? (Theme.fallback, []))
@@ -41,6 +41,8 @@ final class DashboardLoop {
         terminal = CursesTerminal(theme: theme)
         currentTheme = themeName
         state.keymap = keymap
+        state.thresholds = settings.thresholds
+        state.graphSpan = settings.graphSpan
         try terminal.start(noColor: ProcessInfo.processInfo.environment["NO_COLOR"].map { !$0.isEmpty } ?? false)
         let quit = quitRequested
         trap = SignalTrap([SIGINT, SIGTERM, SIGHUP]) { quit.value.store(true, ordering: .relaxed) }

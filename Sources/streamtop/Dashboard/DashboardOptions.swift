@@ -4,8 +4,26 @@ import StreamtopTUI
 
 /// The dashboard's own options, shared by the commands that run a pipeline and by `attach`.
 struct DashboardOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Dashboard theme: a name from themes/ or a path to a .theme file.", valueName: "name"))
-    var theme: String = "default"
+    @Option(help: ArgumentHelp("Dashboard theme: a name from themes/ or a path to a .theme file (default: the settings file's, else default).", valueName: "name"))
+    var theme: String?
+
+    @Option(help: ArgumentHelp("Dashboard settings (theme, graph span, health alert thresholds; default ~/.config/streamtop/settings.toml when it exists).", valueName: "file"))
+    var settings: String?
+
+    /// The settings file's settings (defaults without one).
+    func dashboardSettings() throws -> DashboardSettings {
+        let home = ProcessInfo.processInfo.environment["HOME"].map { "\($0)/.config/streamtop/settings.toml" }
+        guard let path = settings ?? home.flatMap({ FileManager.default.fileExists(atPath: $0) ? $0 : nil }) else { return DashboardSettings() }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("cannot read settings file \(path)") }
+        do {
+            return try DashboardSettings.parse(text)
+        } catch let e as SettingsError {
+            throw ValidationError("settings \(path): \(e.description)")
+        }
+    }
+
+    /// The theme in force: the command line's, else the settings file's, else default.
+    func themeName() throws -> String { try theme ?? dashboardSettings().theme ?? "default" }
 
     @Option(help: ArgumentHelp("Rebind dashboard keys from a TOML file ([keys] quit = [\"q\"], pause = [\"p\", \"space\"] …; default ~/.config/streamtop/keys.toml when it exists).", valueName: "file"))
     var keys: String?

@@ -9,10 +9,11 @@ struct DashboardRunner {
     let backend: LocalDashboard
     let themeName: String
     let keymap: Keymap
+    var settings = DashboardSettings()
 
     func run(snapshots: SnapshotWriter?, player: ActionPlayer?) throws {
         let engine = backend.pipeline.engine
-        let loop = try DashboardLoop(themeName: themeName, keymap: keymap)
+        let loop = try DashboardLoop(themeName: themeName, keymap: keymap, settings: settings)
         defer { loop.close() }
         // Actions at 0 s go to the mailbox first, so the engine applies them before its first record.
         player?.start()

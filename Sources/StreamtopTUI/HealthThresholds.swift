@@ -1,0 +1,29 @@
+import StreamtopAnalytics
+
+/// When the health strip colours a figure and when the advice line raises an alert; the defaults can be
+/// changed in the settings file's `[alerts]`.
+public struct HealthThresholds: Equatable, Sendable {
+    /// A 5xx share from which the strip warns, and from which it alerts.
+    public var serverErrorWarning = 0.01
+    public var serverErrorAlert = 0.05
+    /// A 4xx share from which the strip warns.
+    public var clientErrorWarning = 0.20
+    /// A served-time p99 (µs) from which the strip warns.
+    public var slowP99Micros: UInt64 = 1_000_000
+    /// How long (seconds of event time) a 5xx share must stay at the alert level before the alert line.
+    public var alertAfterSeconds = 30
+
+    /// The defaults.
+    public init() {}
+
+    /// The alert a window raises, if any: "ALERT 5xx 7.3% ≥ 5% for 40 s (…)".
+    public func alert(_ m: SiteHealth.Window?) -> String? {
+        guard let m, m.serverErrorShare >= serverErrorAlert else { return nil }
+        let lasted = m.seconds(serverErrorsAtLeast: serverErrorAlert)
+        guard lasted >= alertAfterSeconds else { return nil }
+        let share = String(format: "%.1f%%", m.serverErrorShare * 100)
+        let limit = String(format: serverErrorAlert * 100 < 10 && (serverErrorAlert * 100).rounded() != serverErrorAlert * 100 ? "%.1f%%" : "%.0f%%", serverErrorAlert * 100)
+        let errors = Format.grouped(Int((m.serverErrorShare * Double(m.requests)).rounded()))
+        return "ALERT 5xx \(share) ≥ \(limit) for \(lasted) s (last minute: \(errors) of \(Format.grouped(m.requests)) requests)"
+    }
+}
