@@ -75,6 +75,8 @@ public struct ClusterState: Equatable, Sendable {
     public var showHelp = false
     /// A short message for the status line.
     public var message: String?
+    /// When the merged health strip warns (the settings file's thresholds).
+    public var thresholds = HealthThresholds()
 
     /// A fresh state.
     public init() {}

@@ -36,7 +36,7 @@ public enum ClusterView {
         var y = firstInstanceRow + rows
         drawTotals(&buf, columns, model, y: y)
         y += 2
-        drawMerged(&buf, model, y: y, rows: height - 1 - y)
+        drawMerged(&buf, model, state.thresholds, y: y, rows: height - 1 - y)
         drawHints(&buf, model, state)
         if state.showHelp { drawHelp(&buf) }
         return buf
@@ -253,12 +253,14 @@ public enum ClusterView {
         }
     }
 
-    static func drawMerged(_ buf: inout ScreenBuffer, _ m: ClusterModel, y: Int, rows: Int) {
+    static func drawMerged(_ buf: inout ScreenBuffer, _ m: ClusterModel, _ thresholds: HealthThresholds, y: Int, rows: Int) {
         guard rows >= 3 else { return }
         let title = m.merged.instances > 1 ? "Merged analytics of \(m.merged.instances) instances\(m.merged.isEstimated ? " (≈ estimates)" : "")" : "Analytics"
         buf.put(title, x: 1, y: y, role: .label)
+        // The site across all instances: rates and bandwidth add up, shares are weighted by requests.
+        DashboardView.drawHealth(&buf, m.merged.summary.health, thresholds, y: y + 1)
         let model = DashboardModel(engine: .empty, summary: m.merged.summary, malformedReasons: m.malformedReasons, source: "cluster")
-        DashboardView.drawAnalytics(&buf, model, y: y + 1, rows: rows - 1)
+        DashboardView.drawAnalytics(&buf, model, y: y + 2, rows: rows - 2)
     }
 
     static func drawHints(_ buf: inout ScreenBuffer, _ m: ClusterModel, _ state: ClusterState) {

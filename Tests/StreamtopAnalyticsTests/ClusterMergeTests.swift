@@ -100,6 +100,19 @@ import StreamtopLogs
         #expect(m.summary.requestTime?.count == 1000)
     }
 
+    @Test func siteHealthAddsRatesAndWeighsShares() throws {
+        var a = AccessAggregate(), b = AccessAggregate()
+        // 60 s: a at 10 req/s with 10 % 5xx, b at 30 req/s with none.
+        for t in 0..<60 {
+            for i in 0..<10 { a.health.add(time: 1_700_000_000 + Int64(t), status: i == 0 ? 503 : 200, size: 100, servedMicros: -1) }
+            for _ in 0..<30 { b.health.add(time: 1_700_000_000 + Int64(t), status: 200, size: 100, servedMicros: -1) }
+        }
+        let m = try #require(MergedSummary([a.summary(), b.summary()]).summary.health?.minute)
+        #expect(m.requests == 2400 && abs(m.perSecond - 40) < 0.01)
+        #expect(abs(m.serverErrorShare - 0.025) < 0.0001, "60 of 2,400, not the mean of 10 % and 0 %")
+        #expect(m.recent.first == [400, 10])
+    }
+
     @Test func aShareSurvivesJSONAndBadRegistersAreRefused() throws {
         let (parts, _) = try instances(1)
         let data = try JSONEncoder().encode(parts[0])

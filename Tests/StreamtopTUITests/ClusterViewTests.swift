@@ -49,6 +49,8 @@ import Testing
         let buf = ClusterView.render(m, state: ClusterState(), width: 140, height: 40)
         #expect(buf.contains("lines \(Format.grouped(3 * one.lines))"), "\(buf.text)")
         #expect(buf.contains("Merged analytics of 3 instances (≈ estimates)"))
+        // The site across instances: three at 200 req/s each, 5xx weighted by requests.
+        #expect(buf.contains("site last min 600 req/s  4xx 6.6%  5xx 2.5%"), "\(buf.text)")
         // The sample's instances share no sketch (two of them have none): distinct counts are bounds.
         #expect(buf.contains("≈ distinct counts: bounds only, an instance sent no sketches"), "\(buf.text)")
         let top = one.topPaths[0]

@@ -99,7 +99,33 @@ public struct MergedSummary: Sendable {
             s.requestTime = nil
         }
         s.share = nil
+        let healths = parts.compactMap(\.health)
+        s.health = healths.isEmpty ? nil : SiteHealth(minute: Self.merge(healths.compactMap(\.minute)), fiveMinutes: Self.merge(healths.compactMap(\.fiveMinutes)))
         summary = s
+    }
+
+    /// The instances' health over one window: counts, rates and bandwidth add, shares are weighted by
+    /// requests, buckets add position by position (newest first). Percentiles do not add: with several
+    /// instances none is given.
+    static func merge(_ windows: [SiteHealth.Window]) -> SiteHealth.Window? {
+        guard let first = windows.first else { return nil }
+        guard windows.count > 1 else { return first }
+        let requests = windows.reduce(0) { $0 + $1.requests }
+        let weighted = { (share: KeyPath<SiteHealth.Window, Double>) in
+            requests == 0 ? 0 : windows.reduce(0.0) { $0 + $1[keyPath: share] * Double($1.requests) } / Double(requests)
+        }
+        var recent: [[Int]] = []
+        for w in windows {
+            for (i, b) in w.recent.enumerated() where b.count == 2 {
+                if i == recent.count { recent.append([0, 0]) }
+                recent[i][0] += b[0]
+                recent[i][1] += b[1]
+            }
+        }
+        return SiteHealth.Window(
+            seconds: first.seconds, requests: requests, perSecond: windows.reduce(0) { $0 + $1.perSecond },
+            clientErrorShare: weighted(\.clientErrorShare), serverErrorShare: weighted(\.serverErrorShare),
+            bytesPerSecond: windows.reduce(0) { $0 + $1.bytesPerSecond }, servedP50: nil, servedP99: nil, recent: recent)
     }
 
     /// Whether anything shown is an estimate rather than an exact merge.

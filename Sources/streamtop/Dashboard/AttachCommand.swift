@@ -53,10 +53,10 @@ struct AttachCommand: ParsableCommand {
         // One instance must answer before the terminal is taken; in a cluster, one that does not is listed
         // as unreachable and retried.
         if links.count == 1 { try links[0].connect() }
-        let cluster = links.count > 1 ? ClusterDashboard(links: links) : nil
+        let settings = try dashboard.dashboardSettings()
+        let cluster = links.count > 1 ? ClusterDashboard(links: links, thresholds: settings.thresholds) : nil
         for l in links { l.start() }
         defer { for l in links { l.stop() } }
-        let settings = try dashboard.dashboardSettings()
         let loop = try DashboardLoop(themeName: dashboard.themeName(), keymap: keymap, settings: settings)
         defer { loop.close() }
         if cluster == nil {

@@ -15,8 +15,9 @@ final class ClusterDashboard {
 
     /// Takes the links before they start fetching, so that the first fetch already asks for what the
     /// merge needs.
-    init(links: [InstanceLink]) {
+    init(links: [InstanceLink], thresholds: HealthThresholds = HealthThresholds()) {
         self.links = links
+        state.thresholds = thresholds
         // Whole top lists and the sketches.
         for l in links { l.want(.init(top: AggregateOperator.publishedTop, rejects: false, share: true)) }
     }
