@@ -602,19 +602,42 @@ public enum DashboardView {
         let paths = prepare(s.topPaths)
         let clients = prepare(s.topClients)
         viewTitle(&buf, "Analytics", state, y: y, detail: "\(Format.grouped(s.uniquePaths)) paths · \(Format.grouped(s.uniqueClients)) unique clients · sorted by \(state.sortByName ? "name" : "count") (o)")
-        // Requests per minute of event time, the last minutes of the recording or stream.
+        // Requests per minute of event time, the last minutes of the recording or stream; with room, GoAccess's
+        // bandwidth per minute, hours of the day and visitors per day above it.
         let perMinute = s.perMinute.map { Double($0.count) }
         let (minutes, peak) = sparkline(perMinute, width: buf.width - 42)
         buf.put("Requests/min", x: 1, y: y + rows - 1, role: .label)
-        if let pass = m.replayPass, pass > 1 { buf.put("(all \(pass) passes)", x: 1, y: y + rows - 2, role: .dim) }
         buf.put(minutes, x: 14, y: y + rows - 1, role: .sparkline)
         let last = s.perMinute.last.map { "\(Format.count(Double($0.count))) at \(LogTime.clock($0.minute).prefix(5))" } ?? "-"
         buf.putRight("\(last), peak \(Format.count(peak)) ", right: buf.width, y: y + rows - 1, role: .dim)
+        var listRows = rows - 3
+        if rows >= 16 {
+            let (bytes, bytesPeak) = sparkline(s.bytesPerMinute.map { Double($0.count) }, width: buf.width - 42)
+            buf.put("Bytes/min", x: 1, y: y + rows - 2, role: .label)
+            buf.put(bytes, x: 14, y: y + rows - 2, role: .sparkline)
+            let lastBytes = s.bytesPerMinute.last.map { Format.bytes($0.count) } ?? "-"
+            buf.putRight("\(lastBytes), peak \(Format.bytes(Int(bytesPeak))) ", right: buf.width, y: y + rows - 2, role: .dim)
+            // The 24 hours of the day (UTC), one bar each, and the busiest.
+            let hours = s.hours.count == 24 ? s.hours : Array(repeating: 0, count: 24)
+            let (bars, _) = sparkline(hours.map(Double.init), width: 24)
+            buf.put("Hours (UTC)", x: 1, y: y + rows - 3, role: .label)
+            buf.put(bars, x: 14, y: y + rows - 3, role: .sparkline)
+            var info = ""
+            if let busiest = hours.indices.max(by: { hours[$0] < hours[$1] }), hours[busiest] > 0 { info = "busiest \(String(format: "%02d", busiest)):00 · " }
+            let days = s.visitorsPerDay.suffix(3).map { d -> String in
+                let (_, mo, dd, _, _, _) = LogTime.civil(d.minute)
+                return String(format: "%02d-%02d ", mo, dd) + Format.count(Double(d.count))
+            }
+            info += days.isEmpty ? "" : "visitors/day " + days.joined(separator: " · ")
+            buf.put(Sanitizer.truncate(info, to: buf.width - 41), x: 40, y: y + rows - 3, role: .dim)
+            listRows -= 2
+        }
+        if let pass = m.replayPass, pass > 1 { buf.put("(the graphs add up \(pass) passes of the recording)", x: 1, y: y + rows - 4 - (rows >= 16 ? 0 : -1), role: .dim) }
         let colWidth = (buf.width - 24) / 2
         let columns: [(String, [KeyCount], Int)] = [("Top paths", paths, 1), ("Top clients", clients, 1 + colWidth + 1)]
         for (title, list, x) in columns {
             buf.put(title, x: x, y: y + 1, role: .label)
-            for (i, item) in list.dropFirst(state.scroll).prefix(rows - 3).enumerated() {
+            for (i, item) in list.dropFirst(state.scroll).prefix(listRows - (m.replayPass ?? 1 > 1 ? 1 : 0)).enumerated() {
                 buf.put(Sanitizer.truncate(item.key, to: colWidth - 9), x: x, y: y + 2 + i, role: .normal)
                 buf.putRight(Format.count(Double(item.count)), right: x + colWidth - 1, y: y + 2 + i, role: .headerValue)
             }
@@ -630,10 +653,23 @@ public enum DashboardView {
         }
         row += 1
         buf.put("Methods", x: rx, y: row, role: .label)
-        for (method, count) in s.methods.sorted(by: { $0.value > $1.value }).prefix(max(0, y + rows - row - 2)) {
+        let methods = s.methods.sorted(by: { $0.value > $1.value })
+        let bottom = y + 1 + listRows
+        for (method, count) in methods.prefix(max(0, min(4, bottom - row - 1))) {
             row += 1
             buf.put(Sanitizer.truncate(method, to: 10), x: rx, y: row, role: .normal)
             buf.putRight(Format.count(Double(count)), right: buf.width - 1, y: row, role: .normal)
+        }
+        // The paths most answered 404, where there is room under the methods.
+        let notFound = prepare(s.topNotFound)
+        if bottom - row >= 3 && !notFound.isEmpty {
+            row += 2
+            buf.put("Not found (404)", x: rx, y: row, role: .label)
+            for item in notFound.prefix(bottom - row) {
+                row += 1
+                buf.put(Sanitizer.truncate(item.key, to: 14), x: rx, y: row, role: .normal)
+                buf.putRight(Format.count(Double(item.count)), right: buf.width - 1, y: row, role: .normal)
+            }
         }
     }
 

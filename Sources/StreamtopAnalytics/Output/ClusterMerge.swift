@@ -64,6 +64,18 @@ public struct MergedSummary: Sendable {
         (s.topClients, clientsBound) = Self.mergeTop(parts.map { ($0.topClients, $0.topClients.count < $0.uniqueClients, $0.clientsUndercount) }, limit: top)
         s.pathsUndercount = pathsBound
         s.clientsUndercount = clientsBound
+        // The panels: hours and bandwidth add; 404 lists merge like the top lists; visitors per day are
+        // estimates that cannot be unioned from counts, so the largest instance's is a lower bound.
+        s.hours = (0..<24).map { h in parts.reduce(0) { $0 + ($1.hours.count == 24 ? $1.hours[h] : 0) } }
+        var bytes: [Int64: Int] = [:]
+        var visitors: [Int64: Int] = [:]
+        for p in parts {
+            for b in p.bytesPerMinute { bytes[b.minute, default: 0] += b.count }
+            for v in p.visitorsPerDay { visitors[v.minute] = max(visitors[v.minute] ?? 0, v.count) }
+        }
+        s.bytesPerMinute = bytes.sorted { $0.key < $1.key }.map { MinuteCount(minute: $0.key, count: $0.value) }
+        s.visitorsPerDay = visitors.sorted { $0.key < $1.key }.map { MinuteCount(minute: $0.key, count: $0.value) }
+        (s.topNotFound, s.notFoundUndercount) = Self.mergeTop(parts.map { ($0.topNotFound, false, $0.notFoundUndercount) }, limit: top)
 
         let shares = parts.compactMap(\.share)
         if shares.count == parts.count, Set(shares.map(\.seedFingerprint)).count == 1 {

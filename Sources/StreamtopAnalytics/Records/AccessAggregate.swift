@@ -41,6 +41,15 @@ public struct AccessAggregate {
     public var lastEvent = Int64.min
     /// Time to serve requests (µs), for formats that log it ($request_time, %D…).
     public var requestTime = AccessAggregate.emptyRequestTime
+    /// GoAccess's panels, in bounded memory: requests per UTC hour of day, bytes served per minute, the
+    /// paths answered 404 (at most `notFoundLimit` kept, least counted dropped), and distinct clients per
+    /// UTC day (HyperLogLog, 4 KiB a day).
+    public var hours = [Int](repeating: 0, count: 24)
+    public var bytesPerMinute: [Int64: Int] = [:]
+    public let notFound = ByteKeyCounter(initialCapacity: 64)
+    public var notFoundUndercount = 0
+    public var visitorsPerDay: [Int64: HyperLogLog] = [:]
+    static let notFoundLimit = 10_000
     /// The last five minutes of event time, for the dashboard's health strip (not checkpointed).
     public var health = HealthWindow()
     /// The request-time histogram's layout: up to an hour in µs, two significant digits.
@@ -58,6 +67,11 @@ public struct AccessAggregate {
         let base = block.lines.base
         var minute = Int64.min
         var minuteCount = 0
+        var minuteBytes = 0
+        // The day's visitors sketch is kept in a local while the records stay in one day (all of a block,
+        // usually): a dictionary lookup per record would cost more than the sketch.
+        var day = Int64.min
+        var dayVisitors = HyperLogLog()
         var first = firstEvent
         var last = lastEvent
         var sum: Int64 = 0
@@ -79,20 +93,30 @@ public struct AccessAggregate {
                 } else {
                     RecordField.path.withKey(r, base) { paths.add($0, $1) }
                 }
-                if keyLimit > 0 {
-                    let h = ByteKeyCounter.hash(base + Int(r.clientStart), Int(r.clientLength))
-                    clients.addHashed(base + Int(r.clientStart), Int(r.clientLength), h, 1)
-                    clientSketch.add(h)
-                } else {
-                    clients.add(base + Int(r.clientStart), Int(r.clientLength))
-                }
+                let h = ByteKeyCounter.hash(base + Int(r.clientStart), Int(r.clientLength))
+                clients.addHashed(base + Int(r.clientStart), Int(r.clientLength), h, 1)
+                if keyLimit > 0 { clientSketch.add(h) }
+                if r.status == 404 { RecordField.path.withKey(r, base) { notFound.add($0, $1) } }
                 let m = r.time - ((r.time % 60) + 60) % 60
                 if m != minute {
-                    if minuteCount > 0 { minutes[minute, default: 0] += minuteCount }
+                    if minuteCount > 0 {
+                        minutes[minute, default: 0] += minuteCount
+                        bytesPerMinute[minute, default: 0] += minuteBytes
+                        hours[Int(((minute % 86_400) + 86_400) % 86_400 / 3600)] += minuteCount
+                    }
                     minute = m
                     minuteCount = 0
+                    minuteBytes = 0
+                    let d = m - ((m % 86_400) + 86_400) % 86_400
+                    if d != day {
+                        if day != Int64.min { visitorsPerDay[day, default: HyperLogLog()].merge(dayVisitors) }
+                        day = d
+                        dayVisitors = HyperLogLog()
+                    }
                 }
                 minuteCount += 1
+                minuteBytes &+= Int(clamping: max(0, r.size))
+                dayVisitors.add(h)
                 if r.time < first { first = r.time }
                 if r.time > last { last = r.time }
                 if r.requestMicros >= 0 { _ = requestTime.record(UInt64(min(r.requestMicros, 3_600_000_000))) }
@@ -109,8 +133,14 @@ public struct AccessAggregate {
                 if r.requestMicros >= 0 { health.recordServed(bucket: bucket, micros: r.requestMicros) }
             }
         }
-        if minuteCount > 0 { minutes[minute, default: 0] += minuteCount }
+        if minuteCount > 0 {
+            minutes[minute, default: 0] += minuteCount
+            bytesPerMinute[minute, default: 0] += minuteBytes
+            hours[Int(((minute % 86_400) + 86_400) % 86_400 / 3600)] += minuteCount
+        }
+        if day != Int64.min { visitorsPerDay[day, default: HyperLogLog()].merge(dayVisitors) }
         health.add(tally)
+        if notFound.count > Self.notFoundLimit { notFoundUndercount += notFound.pruneLeastCounted() }
         if keyLimit > 0 {
             // Lossy counting: past the limit, drop the least counted half and remember the most they had.
             if clients.count > keyLimit { clientsUndercount += clients.pruneLeastCounted() }
@@ -136,6 +166,16 @@ public struct AccessAggregate {
         pathSketch.saveState(&w)
         w.counts(minutes)
         w.histogram(requestTime)
+        // The panels, appended: a checkpoint written before them restores without them.
+        w.numbers(hours.map { Int64($0) })
+        w.counts(bytesPerMinute)
+        notFound.saveState(&w)
+        w.int(notFoundUndercount)
+        w.int(visitorsPerDay.count)
+        for (d, sketch) in visitorsPerDay.sorted(by: { $0.key < $1.key }) {
+            w.i64(d)
+            sketch.saveState(&w)
+        }
     }
 
     /// Replaces everything with saved aggregates.
@@ -155,6 +195,19 @@ public struct AccessAggregate {
         pathSketch = try HyperLogLog(restoring: &r)
         minutes = try r.counts()
         requestTime = try r.histogram(into: AccessAggregate.emptyRequestTime)
+        guard !r.isAtEnd else { return }
+        let h = try r.numbers(Int64.self)
+        try r.check(h.count == 24, "hours have \(h.count) entries")
+        hours = h.map { Int($0) }
+        bytesPerMinute = try r.counts()
+        try notFound.restoreState(&r)
+        notFoundUndercount = try r.int()
+        let days = try r.count(max: 100_000)
+        visitorsPerDay = [:]
+        for _ in 0..<days {
+            let d = try r.i64()
+            visitorsPerDay[d] = try HyperLogLog(restoring: &r)
+        }
     }
 
     /// Adds another slot's aggregates into these.
@@ -179,6 +232,11 @@ public struct AccessAggregate {
         lastEvent = max(lastEvent, other.lastEvent)
         requestTime.add(other.requestTime)
         health.merge(other.health)
+        for i in 0..<24 { hours[i] += other.hours[i] }
+        for (k, v) in other.bytesPerMinute { bytesPerMinute[k, default: 0] += v }
+        notFound.merge(other.notFound)
+        notFoundUndercount += other.notFoundUndercount
+        for (d, s) in other.visitorsPerDay { visitorsPerDay[d, default: HyperLogLog()].merge(s) }
     }
 
     /// A summary with the `top` most frequent paths and clients.
@@ -202,6 +260,9 @@ public struct AccessAggregate {
             pathsUndercount: pathsUndercount, clientsUndercount: clientsUndercount,
             // With a key limit the sketches have seen every key, dropped ones too; without, the tables
             // hold every key's hash and a sketch is built from them (one pass, no key hashed again).
+            hours: hours, bytesPerMinute: bytesPerMinute.sorted { $0.key < $1.key }.map { MinuteCount(minute: $0.key, count: $0.value) },
+            topNotFound: notFound.top(top), notFoundUndercount: notFoundUndercount,
+            visitorsPerDay: visitorsPerDay.sorted { $0.key < $1.key }.map { MinuteCount(minute: $0.key, count: Int($0.value.estimate.rounded())) },
             health: SiteHealth(minute: health.summary(seconds: 60), fiveMinutes: health.summary(seconds: 300)),
             share: ClusterShare(
                 clients: keyLimit > 0 ? clientSketch : clients.sketch(), paths: keyLimit > 0 ? pathSketch : paths.sketch(),
@@ -254,6 +315,14 @@ public struct AccessSummary: Sendable, Codable {
     public var pathsUndercount = 0
     /// The same for clients; `uniqueClients` is then a HyperLogLog estimate (±1.6%).
     public var clientsUndercount = 0
+    /// GoAccess's panels: requests per UTC hour of day (24 entries), bytes per minute, the paths most
+    /// answered 404 (with how far a count may fall short once some were dropped), distinct clients per UTC
+    /// day (`minute` is the day's start; HyperLogLog estimates, ±1.6 %).
+    public var hours: [Int] = []
+    public var bytesPerMinute: [MinuteCount] = []
+    public var topNotFound: [KeyCount] = []
+    public var notFoundUndercount = 0
+    public var visitorsPerDay: [MinuteCount] = []
     /// The site over the last minute and five of event time (nil before the first record).
     public var health: SiteHealth? = nil
     /// What a cluster view needs to merge this summary with other instances' (sketches and histogram);
@@ -270,6 +339,7 @@ public struct AccessSummary: Sendable, Codable {
         var s = self
         s.topPaths = Array(topPaths.prefix(top))
         s.topClients = Array(topClients.prefix(top))
+        s.topNotFound = Array(topNotFound.prefix(top))
         return s
     }
 
