@@ -74,14 +74,14 @@ public enum ClusterView {
         init(width: Int) {
             // state 11, in/s 7, lines 7, [lag 5, parts 5,] busiest 12, checkpoint 10, each after a space.
             let withKafka = width >= 100
-            let fixed = 12 + 8 + 8 + (withKafka ? 12 : 0) + 13 + 11 + 1
+            let fixed = 12 + 8 + 8 + (withKafka ? 14 : 0) + 13 + 11 + 1
             let withAge = width - 3 - fixed - 7 >= 22
             // Addresses rarely need more than 30 columns; wider terminals keep the slack on the right.
             instanceWidth = min(30, max(12, width - 3 - fixed - (withAge ? 7 : 0)))
             state = instance + instanceWidth + 1
             rate = state + 12 + 7
             lines = rate + 8
-            lag = withKafka ? lines + 6 : nil
+            lag = withKafka ? lines + 8 : nil
             parts = lag.map { $0 + 6 }
             busiest = (parts ?? lines) + 1
             checkpoint = busiest + 13
@@ -211,9 +211,13 @@ public enum ClusterView {
         let e = m.engine
         buf.putRight(Format.count(i.inputRate), right: c.rate, y: y, role: role(.headerValue))
         buf.putRight(Format.count(Double(m.summary.lines)), right: c.lines, y: y, role: role(.normal))
-        // Consumer lag and partitions come with Kafka input; a file-reading instance has neither.
+        // Lag: bytes not read yet of a followed file (consumer lag and partitions come with Kafka input).
         if let lag = c.lag, let parts = c.parts {
-            buf.putRight("-", right: lag, y: y, role: role(.dim))
+            if let behind = m.backlogBytes {
+                buf.putRight(Format.bytes(Int(behind)), right: lag, y: y, role: role(behind > 16 << 20 ? .warning : .normal))
+            } else {
+                buf.putRight("-", right: lag, y: y, role: role(.dim))
+            }
             buf.putRight("-", right: parts, y: y, role: role(.dim))
         }
         if let busy = e.tasks.dropFirst().max(by: { $0.busyRatio < $1.busyRatio }), busy.busyRatio > 0.005 {

@@ -7,7 +7,7 @@ import StreamtopEngine
 /// client's own and is not sent.
 extension DashboardModel: Codable {
     enum CodingKeys: String, CodingKey {
-        case engine, summary, malformedReasons, recentRejects, source, speed, replayPosition, replayPaused, recordingSpan, results, replaySpeed, replayPass, instanceID, inputWarning, startedAt, processCPU, processRSS
+        case engine, summary, malformedReasons, recentRejects, source, speed, replayPosition, replayPaused, recordingSpan, results, replaySpeed, replayPass, instanceID, inputWarning, startedAt, processCPU, processRSS, backlogBytes, eventLag
     }
 
     /// One malformed-reason count (a tuple in the model).
@@ -33,6 +33,8 @@ extension DashboardModel: Codable {
         startedAt = try c.decodeIfPresent(Double.self, forKey: .startedAt)
         processCPU = try c.decodeIfPresent(Double.self, forKey: .processCPU)
         processRSS = try c.decodeIfPresent(Int.self, forKey: .processRSS)
+        backlogBytes = try c.decodeIfPresent(Int64.self, forKey: .backlogBytes)
+        eventLag = try c.decodeIfPresent(Double.self, forKey: .eventLag)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -54,6 +56,8 @@ extension DashboardModel: Codable {
         try c.encodeIfPresent(startedAt, forKey: .startedAt)
         try c.encodeIfPresent(processCPU, forKey: .processCPU)
         try c.encodeIfPresent(processRSS, forKey: .processRSS)
+        try c.encodeIfPresent(backlogBytes, forKey: .backlogBytes)
+        try c.encodeIfPresent(eventLag, forKey: .eventLag)
     }
 
     /// The coders both ends use: infinite speeds and empty ratios travel as strings, not as an error.

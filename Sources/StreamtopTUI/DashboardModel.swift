@@ -27,6 +27,10 @@ public struct DashboardModel: Sendable {
     /// The replay speed as a number (infinity: as fast as possible), nil for live input: what the speed
     /// keys scale, here or in a dashboard attached to this instance.
     public var replaySpeed: Double?
+    /// How far behind a followed input the pipeline is: bytes written and not read yet, and the age of the
+    /// newest event read (wall clock minus its time); nil for other inputs.
+    public var backlogBytes: Int64?
+    public var eventLag: Double?
     /// The process's CPU use (1.0 = one core, over the last second or so) and resident memory (bytes).
     public var processCPU: Double?
     public var processRSS: Int?

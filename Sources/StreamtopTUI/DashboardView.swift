@@ -186,6 +186,9 @@ public enum DashboardView {
         }
         let e2e = m.engine.endToEndLatency
         if e2e.count > 0 { items.append(("e2e p99", Format.duration(e2e.p99), .headerValue)) }
+        // A followed input: how far behind it the pipeline is.
+        if let behind = m.backlogBytes { items.append(("behind", Format.bytes(Int(behind)), behind > 16 << 20 ? .warning : .headerValue)) }
+        if let lag = m.eventLag { items.append(("event lag", lag < 60 ? String(format: "%.1fs", lag) : Format.elapsed(lag), lag > 60 ? .warning : .headerValue)) }
         if let c = m.engine.checkpoint { items.append(checkpointItem(c, now: m.engine.time)) }
         // The process itself, as htop would show it.
         if let cpu = m.processCPU { items.append(("cpu", String(format: cpu < 0.1 ? "%.1f%%" : "%.0f%%", cpu * 100), cpu >= 1.5 ? .warning : .headerValue)) }

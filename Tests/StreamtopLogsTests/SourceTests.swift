@@ -94,6 +94,28 @@ func drain(_ source: LineSource, limit: Int = 10_000) throws -> [String] {
         #expect(lines == ["one", "two", "three"])
     }
 
+    @Test func theBacklogIsWhatIsWrittenAndNotYetRead() throws {
+        // 2 MB of lines waiting: the backlog starts near 2 MB and falls to nothing as blocks are taken
+        // (it is measured at most four times a second, on the source's own polls).
+        let path = tempPath("backlog")
+        let text = String(repeating: String(repeating: "x", count: 99) + "\n", count: 20_000)
+        try text.write(toFile: path, atomically: false, encoding: .utf8)
+        let f = try FollowSource(paths: [path], fromStart: true, blockSize: 256 * 1024, pollMilliseconds: 5)
+        var seen: [Int64] = []
+        var read = 0
+        while read < 2_000_000 {
+            guard let b = try nextBlock(f, timeout: 1) else { break }
+            read += b.count
+            seen.append(f.backlogBytes)
+            usleep(260_000)
+        }
+        _ = try nextBlock(f, timeout: 0.3)
+        #expect(read == 2_000_000)
+        #expect((seen.first ?? 0) >= 1_500_000, "\(seen)")
+        #expect(zip(seen, seen.dropFirst()).allSatisfy { $0 >= $1 }, "it only falls while nothing is appended: \(seen)")
+        #expect(f.backlogBytes == 0)
+    }
+
     @Test func survivesRenameRotationAndReadsLateWritesToTheOldFile() throws {
         let path = tempPath("rotate")
         try "".write(toFile: path, atomically: false, encoding: .utf8)

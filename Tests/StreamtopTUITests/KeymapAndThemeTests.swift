@@ -472,6 +472,13 @@ import StreamtopAnalytics
         #expect(buf.contains("BUSY"))
         let parse = (0..<buf.height).map { buf.rowText($0) }.first { $0.dropFirst(2).hasPrefix("parse ") } ?? ""
         #expect(parse.contains(" 50% "), "\(parse)")
+        // A followed input: how far behind it the pipeline is, in the totals and the cluster's LAG column.
+        m.backlogBytes = 48_000_000
+        m.eventLag = 2.5
+        let behind = DashboardView.render(m, state: DashboardState(), width: 200, height: 40)
+        #expect(behind.rowText(1).contains("behind 48.0MB") && behind.rowText(1).contains("event lag 2.5s"), "\(behind.rowText(1))")
+        let cluster = ClusterView.render(ClusterModel(instances: [.init(link: RemoteStatus(endpoint: "a:1", age: 0.1), model: m)]), state: ClusterState(), width: 140, height: 30)
+        #expect((0..<cluster.height).map { cluster.rowText($0) }.contains { $0.contains("a:1") && $0.contains("48.0MB") }, "\(cluster.text)")
     }
 }
 

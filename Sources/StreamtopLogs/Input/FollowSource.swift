@@ -129,6 +129,22 @@ public final class FollowSource: LineSource {
         notifier?.wake()
     }
 
+    /// Bytes written to the followed files and not read yet (measured at most four times a second, on the
+    /// source thread): how far behind its input the pipeline is. Readable from any thread.
+    public var backlogBytes: Int64 { backlog.load(ordering: .relaxed) }
+    private let backlog = Atomic<Int64>(0)
+    private var lastBacklog: UInt64 = 0
+
+    private func measureBacklog() {
+        lastBacklog = lastPoll
+        var behind: Int64 = 0
+        var st = stat()
+        for f in followers where f.fd >= 0 && fstat(f.fd, &st) == 0 {
+            behind += max(0, Int64(st.st_size) - f.chunker.offset)
+        }
+        backlog.store(behind, ordering: .relaxed)
+    }
+
     /// Followed files that do not exist (yet): waited for. Readable from any thread.
     public var missingPaths: [String] { missing.withLock { $0 } }
     private let missing = Locked<[String]>([])
@@ -179,6 +195,7 @@ public final class FollowSource: LineSource {
         notifier?.drain()
         lastPoll = monotonicNanos()
         expandPatterns()
+        if lastPoll &- lastBacklog >= 250_000_000 { measureBacklog() }
         for f in followers {
             if let block = try poll(f) { return block }
         }

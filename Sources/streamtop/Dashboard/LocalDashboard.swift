@@ -58,6 +58,10 @@ final class LocalDashboard: DashboardBackend, @unchecked Sendable {
             }
             return (u.cpu, u.rss)
         }
+        if let follow = pipeline.lines as? FollowSource {
+            model.backlogBytes = follow.backlogBytes
+            model.eventLag = summary.lastEvent.map { max(0, Date().timeIntervalSince1970 - Double($0)) }
+        }
         let missing = (pipeline.lines as? FollowSource)?.missingPaths ?? []
         if !missing.isEmpty {
             let names = missing.prefix(3).joined(separator: ", ") + (missing.count > 3 ? " and \(missing.count - 3) more" : "")
