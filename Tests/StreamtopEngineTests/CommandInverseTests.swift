@@ -25,3 +25,27 @@ import Testing
         }
     }
 }
+
+/// The per-second throughput the graph's longer spans read: one entry per whole second, what the source
+/// read in it (console issue, defect 12).
+@Suite struct PerSecondThroughputTests {
+    @Test func eachWholeSecondHoldsWhatTheSourceReadInIt() throws {
+        let clock = ManualClock(start: 1_000_000_000)
+        let engine = Engine(
+            source: CountingSource(batches: 100, perBatch: 10),
+            tasks: [TaskSpec(name: "a", op: PassOperator("a"))],
+            config: EngineConfig(workers: 1), clock: clock)
+        engine.start(threaded: false)
+        // Three seconds at 10 ticks each: 4, 2 and 0 batches of ten records a second.
+        for batchesThisSecond in [4, 2, 0] {
+            for tick in 0..<10 {
+                if tick < batchesThisSecond { engine.step(); engine.step() }
+                clock.advance(by: 100_000_000)
+                engine.tick()
+            }
+        }
+        let perSecond = try #require(engine.tick().throughputPerSecond)
+        #expect(perSecond.count == 3, "\(perSecond)")
+        #expect(perSecond == [40, 20, 0], "\(perSecond)")
+    }
+}
