@@ -12,9 +12,14 @@ public struct PrometheusText {
     private var out = ""
 
     /// Renders everything a scrape returns.
-    public static func render(_ snap: EngineSnapshot, malformed: [MalformedReason: Int], process: ProcessStats = .current()) -> String {
+    public static func render(_ snap: EngineSnapshot, malformed: [MalformedReason: Int], process: ProcessStats = .current(), backlog: Int64? = nil) -> String {
         var p = PrometheusText()
         p.engine(snap)
+        if let backlog {
+            // What an alert on "the pipeline falls behind its log" watches (consumer lag, for files).
+            p.family("streamtop_input_backlog_bytes", "gauge", "Bytes written to the followed files and not read yet.")
+            p.sample("streamtop_input_backlog_bytes", [], Double(backlog))
+        }
         p.traffic(AccessSummary.published(in: snap), malformed: malformed)
         if let c = snap.checkpoint { p.checkpoint(c, now: snap.time) }
         p.process(process)

@@ -192,6 +192,9 @@ struct Runner {
             return (try? DashboardModel.encoder().encode(model)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
         }
         endpoints.streamIntervalNanos = UInt64(max(10, min(60_000, options.every.milliseconds))) * 1_000_000
+        if pipeline.lines is FollowSource {
+            endpoints.backlog = { (box.pipeline.lines as? FollowSource)?.backlogBytes }
+        }
         return endpoints
     }
 

@@ -97,6 +97,30 @@ import Testing
         return (p, "0", dir)
     }
 
+    @Test func aFollowedLogsBacklogIsAGauge() throws {
+        // watch, not replay: the backlog of the followed file is what an alert on falling behind watches.
+        let dir = NSTemporaryDirectory() + "streamtop-backlog-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "".write(toFile: dir + "/access.log", atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = ["watch", dir + "/access.log", "--headless", "--report", "none", "--listen", "127.0.0.1:0"]
+        FileManager.default.createFile(atPath: dir + "/err.txt", contents: nil)
+        p.standardError = FileHandle(forWritingAtPath: dir + "/err.txt")
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        defer { stop(p, dir) }
+        var port = ""
+        for _ in 0..<100 where port.isEmpty {
+            let err = (try? String(contentsOfFile: dir + "/err.txt", encoding: .utf8)) ?? ""
+            if let r = err.range(of: "listening on http://127.0.0.1:") { port = String(err[r.upperBound...].prefix { $0.isNumber }) }
+            usleep(50_000)
+        }
+        let metrics = try fetch("http://127.0.0.1:\(port)/metrics")
+        #expect(metrics.body.contains("# TYPE streamtop_input_backlog_bytes gauge\nstreamtop_input_backlog_bytes 0\n"), "\(metrics.body.prefix(2000))")
+    }
+
     @Test func metricsParseWithPrometheusOwnParserAndCountWhatTheReportCounts() throws {
         let (p, port, dir) = try startListening(["--state", "st"])
         defer { try? FileManager.default.removeItem(atPath: dir) }
