@@ -33,6 +33,9 @@ public struct DashboardState: Equatable, Sendable {
     public var showHelp = false
     /// Rows scrolled in the help screen, when it is taller than the terminal.
     public var helpScroll = 0
+    /// Whether the pipeline results' whole tables are open (Enter in the analytics view), and their scroll.
+    public var showResults = false
+    public var resultsScroll = 0
     /// Whether the rejected-lines view is open.
     public var showRejects = false
     /// A short message for the status line (the result of the last key).

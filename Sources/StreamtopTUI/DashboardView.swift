@@ -51,6 +51,7 @@ public enum DashboardView {
         }
         drawHints(&buf, state)
         if state.showRejects { drawRejects(&buf, model) }
+        if state.showResults { drawResults(&buf, model, scroll: state.resultsScroll) }
         if state.showHelp { drawHelp(&buf, state.keymap, scroll: state.helpScroll) }
         return buf
     }
@@ -590,7 +591,7 @@ public enum DashboardView {
             // The pipeline's own results take the bottom rows, one per task.
             let shown = min(m.results.count, max(1, rows / 3 - 1))
             rows -= shown + 1
-            buf.put("Pipeline results", x: 1, y: y + rows, role: .label)
+            buf.put("Pipeline results (Enter: whole tables)", x: 1, y: y + rows, role: .label)
             let nameWidth = min(18, (m.results.map { Sanitizer.width(of: $0.task) }.max() ?? 0) + 2)
             for (i, r) in m.results.prefix(shown).enumerated() {
                 buf.put(Sanitizer.truncate(r.task, to: nameWidth - 2), x: 2, y: y + rows + 1 + i, role: .headerValue)
@@ -674,6 +675,40 @@ public enum DashboardView {
                 buf.putRight(Format.count(Double(item.count)), right: buf.width - 1, y: row, role: .normal)
             }
         }
+    }
+
+    /// The lines of the results overlay: each analytics task's name, then every row of its latest result.
+    public static func resultLines(_ m: DashboardModel) -> [(String, Role)] {
+        var lines: [(String, Role)] = []
+        for r in m.results {
+            lines.append((r.task, .headerValue))
+            let rows = r.rows ?? [r.text]
+            if rows.isEmpty { lines.append(("  no result yet", .dim)) }
+            for row in rows { lines.append(("  " + row, .normal)) }
+            lines.append(("", .normal))
+        }
+        return lines
+    }
+
+    /// The pipeline's results whole (Enter in the analytics view): every row of every task's latest
+    /// result, scrolled with ↑/↓ and PgUp/PgDn.
+    static func drawResults(_ buf: inout ScreenBuffer, _ m: DashboardModel, scroll: Int) {
+        let boxWidth = buf.width - 4
+        let boxHeight = buf.height - 6
+        let (x0, y0) = (2, 3)
+        guard boxHeight >= 4 else { return }
+        buf.fill(x: 0, y: y0, width: buf.width, height: boxHeight, role: .normal)
+        buf.fill(x: x0, y: y0, width: boxWidth, height: boxHeight, role: .help)
+        buf.put(" Pipeline results ", x: x0 + 2, y: y0, role: .title)
+        let lines = resultLines(m)
+        let visible = boxHeight - 2
+        let first = min(max(0, scroll), max(0, lines.count - visible))
+        if lines.isEmpty { buf.put("this pipeline has no analytics task (a pipeline file adds them)", x: x0 + 2, y: y0 + 1, role: .dim) }
+        for (i, (text, role)) in lines.dropFirst(first).prefix(visible).enumerated() {
+            buf.put(Sanitizer.truncate(text, to: boxWidth - 4), x: x0 + 2, y: y0 + 1 + i, role: role)
+        }
+        let more = lines.count > visible ? "\(first + 1)–\(min(lines.count, first + visible)) of \(lines.count) · ↑/↓ PgUp/PgDn · " : ""
+        buf.put(more + "Enter or Esc closes", x: x0 + 2, y: y0 + boxHeight - 1, role: .dim)
     }
 
     /// The most recent malformed lines with where they come from and why, sanitized.

@@ -9,11 +9,18 @@ public struct ResultSummary: Sendable, Equatable, Codable {
     public var task: String
     /// What it last produced, compact.
     public var text: String
+    /// Every row of its latest result, one line each (at most `maxRows`): what Enter in the analytics view
+    /// shows (a group-by's groups, a window's top list). Absent from an instance of an earlier version.
+    public var rows: [String]? = nil
+
+    /// Rows kept for the result table.
+    public static let maxRows = 500
 
     /// Creates a line.
-    public init(task: String, text: String) {
+    public init(task: String, text: String, rows: [String]? = nil) {
         self.task = task
         self.text = text
+        self.rows = rows
     }
 
     /// The line for a task from the result it published (read from the engine's snapshot, never from
@@ -25,7 +32,7 @@ public struct ResultSummary: Sendable, Equatable, Codable {
         } else {
             parts.append(result.live.isEmpty ? "no window closed yet (whole-input results come at the end of the input)" : "no window closed yet")
         }
-        return ResultSummary(task: task, text: parts.joined(separator: " · "))
+        return ResultSummary(task: task, text: parts.joined(separator: " · "), rows: result.rows.prefix(maxRows).map { describe($0, groups: 1) })
     }
 
     /// One line per analytics task that has published a result, in the engine's task order.

@@ -521,3 +521,25 @@ import StreamtopAnalytics
         }
     }
 }
+
+/// Enter in the analytics view shows each pipeline result whole (console issue: drill-down on results).
+@Suite struct ResultTableTests {
+    @Test func everyRowOfEveryResultIsThereAndScrolls() {
+        var m = sampleModel()
+        m.results = [
+            ResultSummary(task: "by_status", text: "status 200 …", rows: (0..<40).map { "status \(200 + $0) · count \($0)" }),
+            ResultSummary(task: "errors", text: "12:05–12:10  count 95", rows: ["12:05–12:10  count 95"]),
+        ]
+        var state = DashboardState()
+        state.view = .analytics
+        state.showResults = true
+        var seen = ""
+        for scroll in stride(from: 0, to: 60, by: 10) {
+            state.resultsScroll = scroll
+            seen += DashboardView.render(m, state: state, width: 120, height: 30).text
+        }
+        for i in 0..<40 { #expect(seen.contains("status \(200 + i) · count \(i)"), "row \(i)") }
+        #expect(seen.contains("by_status") && seen.contains("errors") && seen.contains("Pipeline results"))
+        #expect(DashboardView.resultLines(m).count == 1 + 40 + 1 + 1 + 1 + 1)
+    }
+}

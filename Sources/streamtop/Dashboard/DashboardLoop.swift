@@ -124,6 +124,14 @@ final class DashboardLoop {
             effects = DashboardReducer.editCommandLine(&state, key, taskNames: backend.snapshot().tasks.map(\.name))
         } else if key == .escape && state.showHelp {
             state.showHelp = false
+        } else if state.showResults, key == .enter || key == .escape {
+            state.showResults = false
+        } else if state.showResults, let step = [Key.down: 1, .char("j"): 1, .pageDown: 10, .up: -1, .char("k"): -1, .pageUp: -10, .home: -100_000, .end: 100_000][key] {
+            state.resultsScroll = max(0, min(state.resultsScroll + step, max(0, DashboardView.resultLines(backend.model(top: 10, rejects: false)).count - 1)))
+        } else if key == .enter && state.view == .analytics {
+            // The pipeline's results whole: a group-by's every group, a window's whole top list.
+            state.showResults = true
+            state.resultsScroll = 0
         } else if state.showHelp, let step = [Key.down: 1, .char("j"): 1, .pageDown: 1000, .up: -1, .char("k"): -1, .pageUp: -1000, .home: -100_000, .end: 100_000][key] {
             // The help screen scrolls when it is taller than the terminal (the frame clamps it); a page
             // is what the screen shows.
