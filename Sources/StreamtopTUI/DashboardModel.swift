@@ -132,14 +132,6 @@ public enum Format {
         return v < 0 ? "-" + out : out
     }
 
-    /// Epoch seconds as the local wall-clock time `14:03:12`.
-    public static func wallClock(_ epoch: Double) -> String {
-        var t = time_t(epoch.rounded(.down))
-        var parts = tm()
-        localtime_r(&t, &parts)
-        return String(format: "%02d:%02d:%02d", parts.tm_hour, parts.tm_min, parts.tm_sec)
-    }
-
     /// Seconds as `1h02m`, `3m05s`, `42.1s`.
     public static func elapsed(_ s: Double) -> String {
         if s >= 3600 { return String(format: "%dh%02dm", Int(s) / 3600, Int(s) % 3600 / 60) }

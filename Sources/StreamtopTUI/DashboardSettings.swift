@@ -30,12 +30,11 @@ public struct DashboardSettings: Equatable, Sendable {
     /// does nothing is worse than one that stops the start).
     public static func parse(_ text: String) throws -> DashboardSettings {
         if text.utf8.count > 1 << 20 { throw SettingsError("too large for a settings file (over 1 MiB)") }
-        if let problem = TOMLGuard.check(text) { throw SettingsError(problem.description) }
         let table: TOMLTable
         do {
-            table = try TOMLTable(string: text)
-        } catch let e as TOMLParseError {
-            throw SettingsError("line \(e.source.begin.line): \(e.description)")
+            table = try TOMLGuard.parse(text)
+        } catch {
+            throw SettingsError(error.description)
         }
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         func line(_ key: String) -> Int {

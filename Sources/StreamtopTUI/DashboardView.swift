@@ -439,7 +439,7 @@ public enum DashboardView {
     /// since the start.
     static func when(_ d: Decision, _ m: DashboardModel) -> String {
         guard let start = m.startedAt else { return String(format: "%8.1fs", d.time) }
-        return " " + Format.wallClock(start + d.time)
+        return " " + Engine.clockTime(start + d.time)
     }
 
     static func drawDecisions(_ buf: inout ScreenBuffer, _ m: DashboardModel, y: Int, rows: Int) {
@@ -768,21 +768,11 @@ public enum DashboardView {
         let rows = helpRows(keymap)
         let keyWidth = rows.map { Sanitizer.width(of: $0.0) }.max() ?? 0
         let room = max(10, min(width - 2, 160) - 2 - keyWidth - 3)
-        var lines: [(String, String)] = []
-        for (keys, help) in rows {
-            var line = ""
-            var first = true
-            for word in help.split(separator: " ") {
-                if !line.isEmpty && Sanitizer.width(of: line) + 1 + Sanitizer.width(of: String(word)) > room {
-                    lines.append((first ? keys : "", line))
-                    first = false
-                    line = "  "
-                }
-                line += (line.isEmpty || line == "  " ? "" : " ") + word
-            }
-            lines.append((first ? keys : "", line))
+        // Continuation lines are indented by two under their description.
+        return rows.flatMap { keys, help in
+            let parts = wrap(help, width: room - 2)
+            return parts.isEmpty ? [(keys, "")] : parts.enumerated().map { i, line in (i == 0 ? keys : "", i == 0 ? line : "  " + line) }
         }
-        return lines
     }
 
     static func drawHelp(_ buf: inout ScreenBuffer, _ keymap: Keymap, scroll: Int = 0) {

@@ -22,7 +22,8 @@ public struct HealthThresholds: Equatable, Sendable {
         let lasted = m.seconds(serverErrorsAtLeast: serverErrorAlert)
         guard lasted >= alertAfterSeconds else { return nil }
         let share = String(format: "%.1f%%", m.serverErrorShare * 100)
-        let limit = String(format: serverErrorAlert * 100 < 10 && (serverErrorAlert * 100).rounded() != serverErrorAlert * 100 ? "%.1f%%" : "%.0f%%", serverErrorAlert * 100)
+        let pct = serverErrorAlert * 100
+        let limit = String(format: pct == pct.rounded() ? "%.0f%%" : "%.1f%%", pct)
         let errors = Format.grouped(Int((m.serverErrorShare * Double(m.requests)).rounded()))
         return "ALERT 5xx \(share) ≥ \(limit) for \(lasted) s (last minute: \(errors) of \(Format.grouped(m.requests)) requests)"
     }

@@ -186,12 +186,11 @@ public struct Theme: Sendable {
     /// a file that is not TOML at all is an error.
     public static func parse(_ text: String, name: String) throws -> (Theme, [ThemeWarning]) {
         if text.utf8.count > 1 << 20 { throw ThemeError("too large for a theme (over 1 MiB)") }
-        if let problem = TOMLGuard.check(text) { throw ThemeError(problem.description) }
         let table: TOMLTable
         do {
-            table = try TOMLTable(string: text)
-        } catch let e as TOMLParseError {
-            throw ThemeError("line \(e.source.begin.line): \(e.description)")
+            table = try TOMLGuard.parse(text)
+        } catch {
+            throw ThemeError(error.description)
         }
         var warnings: [ThemeWarning] = []
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)

@@ -340,7 +340,7 @@ import StreamtopAnalytics
             Issue.record("no decisions panel: \(buf.text)")
             return
         }
-        #expect(rows[title + 1].contains(Format.wallClock(1_732_500_000 + 8.2)) && rows[title + 1].contains("blocked by backpressure"), "\(rows[title + 1])")
+        #expect(rows[title + 1].contains(Engine.clockTime(1_732_500_000 + 8.2)) && rows[title + 1].contains("blocked by backpressure"), "\(rows[title + 1])")
         #expect(rows[title + 3].contains("started"), "the oldest is last: \(rows[title + 3])")
     }
 }

@@ -117,12 +117,11 @@ public struct PipelineFile: Sendable {
     public static let maxTasks = 256
     /// Parses and validates a pipeline file.
     public static func parse(_ text: String, file: String) throws -> PipelineFile {
-        if let problem = TOMLGuard.check(text) { throw Mistake(file: file, line: problem.line, message: problem.message) }
         let table: TOMLTable
         do {
-            table = try TOMLTable(string: text)
-        } catch let e as TOMLParseError {
-            throw Mistake(file: file, line: e.source.begin.line, message: e.description)
+            table = try TOMLGuard.parse(text)
+        } catch {
+            throw Mistake(file: file, line: error.line, message: error.message)
         }
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         // Section headers, also with a comment after them (`[[task]]  # errors`).

@@ -1,3 +1,4 @@
+import TOMLKit
 /// Checks TOML text for what the TOML library (toml++) does not survive, before handing it over.
 ///
 /// Fuzzing found inputs on which toml++ asserts (aborts in debug builds, undefined behaviour in release
@@ -113,5 +114,20 @@ public enum TOMLGuard {
             i += 1
         }
         return nil
+    }
+}
+
+extension TOMLGuard {
+    /// Checks `text`, then parses it: the table, or the first problem with its line (a shape the library
+    /// cannot be given, or the library's own parse error). What every TOML file streamtop reads goes through.
+    public static func parse(_ text: String) throws(Problem) -> TOMLTable {
+        if let problem = check(text) { throw problem }
+        do {
+            return try TOMLTable(string: text)
+        } catch let e as TOMLParseError {
+            throw Problem(line: e.source.begin.line, message: e.description)
+        } catch {
+            throw Problem(line: 0, message: "\(error)")
+        }
     }
 }

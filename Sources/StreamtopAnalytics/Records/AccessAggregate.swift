@@ -76,6 +76,13 @@ public struct AccessAggregate {
         var last = lastEvent
         var sum: Int64 = 0
         var tally = HealthWindow.Tally(bucket: Int64.min)
+        // A minute's figures go to their tables once the records move on to the next minute.
+        func flushMinute() {
+            guard minuteCount > 0 else { return }
+            minutes[minute, default: 0] += minuteCount
+            bytesPerMinute[minute, default: 0] += minuteBytes
+            hours[Int(((minute % 86_400) + 86_400) % 86_400 / 3600)] += minuteCount
+        }
         block.records.withUnsafeBufferPointer { recs in
             for r in recs {
                 status[Int(r.status)] += 1
@@ -99,11 +106,7 @@ public struct AccessAggregate {
                 if r.status == 404 { RecordField.path.withKey(r, base) { notFound.add($0, $1) } }
                 let m = r.time - ((r.time % 60) + 60) % 60
                 if m != minute {
-                    if minuteCount > 0 {
-                        minutes[minute, default: 0] += minuteCount
-                        bytesPerMinute[minute, default: 0] += minuteBytes
-                        hours[Int(((minute % 86_400) + 86_400) % 86_400 / 3600)] += minuteCount
-                    }
+                    flushMinute()
                     minute = m
                     minuteCount = 0
                     minuteBytes = 0
@@ -133,11 +136,7 @@ public struct AccessAggregate {
                 if r.requestMicros >= 0 { health.recordServed(bucket: bucket, micros: r.requestMicros) }
             }
         }
-        if minuteCount > 0 {
-            minutes[minute, default: 0] += minuteCount
-            bytesPerMinute[minute, default: 0] += minuteBytes
-            hours[Int(((minute % 86_400) + 86_400) % 86_400 / 3600)] += minuteCount
-        }
+        flushMinute()
         if day != Int64.min { visitorsPerDay[day, default: HyperLogLog()].merge(dayVisitors) }
         health.add(tally)
         if notFound.count > Self.notFoundLimit { notFoundUndercount += notFound.pruneLeastCounted() }

@@ -220,8 +220,8 @@ extension Engine {
         return ms < 10 ? String(format: "%.1f ms", ms) : "\(Int(ms.rounded())) ms"
     }
 
-    /// Local wall-clock time of day, `14:03:10`.
-    static func clockTime(_ unix: Double) -> String {
+    /// Local wall-clock time of day, `14:03:10` (the decision log's, the dashboard's and attach's).
+    public static func clockTime(_ unix: Double) -> String {
         var t = time_t(unix)
         var parts = tm()
         localtime_r(&t, &parts)

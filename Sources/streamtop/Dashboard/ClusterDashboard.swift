@@ -1,6 +1,7 @@
 import Foundation
 import StreamtopAnalytics
 import StreamtopCurses
+import StreamtopEngine
 import StreamtopTUI
 
 /// The cluster view (`streamtop attach URL URL …`): one link per instance, the table and the merged
@@ -50,7 +51,7 @@ final class ClusterDashboard {
             if dirty || now.timeIntervalSince(lastFrame) >= 0.25 {
                 let (w, h) = loop.terminal.size
                 var m = model()
-                m.clock = InstanceLink.clock(now)
+                m.clock = Engine.clockTime(now.timeIntervalSince1970)
                 loop.terminal.draw(ClusterView.render(m, state: state, width: w, height: h))
                 lastFrame = now
                 dirty = false

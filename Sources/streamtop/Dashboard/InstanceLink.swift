@@ -127,7 +127,7 @@ final class InstanceLink: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         let status = RemoteStatus(
-            endpoint: endpoint, age: latest == nil ? 0 : Date().timeIntervalSince(fetchedAt), lostSince: lostSince.map(Self.clock), reason: lostReason)
+            endpoint: endpoint, age: latest == nil ? 0 : Date().timeIntervalSince(fetchedAt), lostSince: lostSince.map { Engine.clockTime($0.timeIntervalSince1970) }, reason: lostReason)
         return (latest, status, version)
     }
 
@@ -167,12 +167,6 @@ final class InstanceLink: @unchecked Sendable {
                 return .failure("the answer is not a streamtop dashboard model (is this a streamtop --listen address?)")
             }
         }
-    }
-
-    static func clock(_ d: Date) -> String {
-        let f = DateFormatter()
-        f.dateFormat = "HH:mm:ss"
-        return f.string(from: d)
     }
 
     /// Why a request failed, in a few words.
