@@ -47,10 +47,14 @@ let package = Package(
             path: ".",
             exclude: ["Tests", "benchmarks", "examples", "README.md", "NOTICE", "demo-data/README.md", "Sources/CNcurses", "Sources/StreamtopEngine", "Sources/StreamtopLogs",
                       "Sources/StreamtopAnalytics", "Sources/StreamtopTUI", "Sources/StreamtopCurses", "Sources/streamtop", "Sources/StreamtopService",
-                      "Sources/StreamtopFuzzTargets", "Sources/StreamtopFuzz", "fuzz"],
+                      "Sources/StreamtopFuzzTargets", "Sources/StreamtopFuzz", "fuzz", "Sources/CKafka", "Sources/StreamtopKafka"],
             sources: ["Sources/StreamtopAssets"],
             resources: [.copy("demo-data/demo-access.log"), .copy("themes")]
         ),
+        // librdkafka's C API, bound at run time with dlopen: building needs neither the library nor its headers.
+        .target(name: "CKafka", linkerSettings: [.linkedLibrary("dl")]),
+        // Kafka topics as a line source, a result sink and a producer (kafka:// addresses).
+        .target(name: "StreamtopKafka", dependencies: ["CKafka", "StreamtopLogs"]),
         // The service endpoint (--listen): Prometheus metrics and health over HTTP, from published snapshots.
         .target(
             name: "StreamtopService",
@@ -59,7 +63,7 @@ let package = Package(
         .executableTarget(
             name: "streamtop",
             dependencies: [
-                "StreamtopEngine", "StreamtopLogs", "StreamtopAnalytics", "StreamtopTUI", "StreamtopCurses", "StreamtopAssets", "StreamtopService",
+                "StreamtopEngine", "StreamtopLogs", "StreamtopAnalytics", "StreamtopTUI", "StreamtopCurses", "StreamtopAssets", "StreamtopService", "StreamtopKafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 // `attach` asks instances over FlyingFox's HTTP client (see InstanceHTTP).
                 .product(name: "FlyingFox", package: "FlyingFox"), .product(name: "FlyingSocks", package: "FlyingFox"),
@@ -83,6 +87,7 @@ let package = Package(
             name: "StreamtopTUITests", dependencies: ["StreamtopTUI", "StreamtopEngine", "StreamtopAnalytics"],
             exclude: ["Snapshots"], swiftSettings: tests),
         .testTarget(name: "streamtopTests", dependencies: ["StreamtopAnalytics"], swiftSettings: tests),
+        .testTarget(name: "StreamtopKafkaTests", dependencies: ["StreamtopKafka", "StreamtopLogs"], swiftSettings: tests),
         .testTarget(name: "StreamtopFuzzTargetsTests", dependencies: ["StreamtopFuzzTargets"], swiftSettings: tests),
     ],
     // The product's modules compile in the Swift 6 language mode (full data-race checking); the tests stay

@@ -12,9 +12,17 @@ public struct PrometheusText {
     private var out = ""
 
     /// Renders everything a scrape returns.
-    public static func render(_ snap: EngineSnapshot, malformed: [MalformedReason: Int], process: ProcessStats = .current(), backlog: Int64? = nil) -> String {
+    public static func render(_ snap: EngineSnapshot, malformed: [MalformedReason: Int], process: ProcessStats = .current(), backlog: Int64? = nil, partitions: PartitionStatus? = nil) -> String {
         var p = PrometheusText()
         p.engine(snap)
+        if let k = partitions {
+            p.family("streamtop_kafka_consumer_lag", "gauge", "Messages behind the end of each partition this instance reads.")
+            for (part, lag) in zip(k.partitions, k.lag) where lag >= 0 { p.sample("streamtop_kafka_consumer_lag", [("partition", String(part))], Double(lag)) }
+            p.family("streamtop_kafka_partitions_assigned", "gauge", "Partitions of the topic this instance reads.")
+            p.sample("streamtop_kafka_partitions_assigned", [], Double(k.partitions.count))
+            p.family("streamtop_kafka_brokers_unreachable", "gauge", "1 while no broker answers.")
+            p.sample("streamtop_kafka_brokers_unreachable", [], k.unreachableSince == nil ? 0 : 1)
+        }
         if let backlog {
             // What an alert on "the pipeline falls behind its log" watches (consumer lag, for files).
             p.family("streamtop_input_backlog_bytes", "gauge", "Bytes written to the followed files and not read yet.")

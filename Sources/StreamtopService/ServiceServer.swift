@@ -35,6 +35,8 @@ public final class ServiceServer: @unchecked Sendable {
         public var dashboard: @Sendable (_ top: Int, _ rejects: Bool, _ share: Bool) -> String = { _, _, _ in "null" }
         /// Bytes of the followed files not read yet (nil for other inputs): `streamtop_input_backlog_bytes`.
         public var backlog: @Sendable () -> Int64? = { nil }
+        /// A Kafka input's partitions and consumer lag (nil for other inputs): `streamtop_kafka_consumer_lag`.
+        public var partitions: @Sendable () -> PartitionStatus? = { nil }
         /// Interval between stream lines, ns.
         public var streamIntervalNanos: UInt64 = 100_000_000
 
@@ -92,7 +94,7 @@ public final class ServiceServer: @unchecked Sendable {
         let server = HTTPServer(config: HTTPServer.Configuration(address: try .inet(ip4: host, port: port), timeout: 15, pool: pool, logger: .disabled))
         await server.appendRoute("GET /metrics") { _ in
             let (snap, malformed) = endpoints.view()
-            return Self.text(.ok, PrometheusText.render(snap, malformed: malformed, backlog: endpoints.backlog()), type: "text/plain; version=0.0.4; charset=utf-8")
+            return Self.text(.ok, PrometheusText.render(snap, malformed: malformed, backlog: endpoints.backlog(), partitions: endpoints.partitions()), type: "text/plain; version=0.0.4; charset=utf-8")
         }
         await server.appendRoute("GET /healthz") { _ in
             Self.text(.ok, endpoints.view().0.finished ? "finished\n" : "ok\n")

@@ -211,14 +211,20 @@ public enum ClusterView {
         let e = m.engine
         buf.putRight(Format.count(i.inputRate), right: c.rate, y: y, role: role(.headerValue))
         buf.putRight(Format.count(Double(m.summary.lines)), right: c.lines, y: y, role: role(.normal))
-        // Lag: bytes not read yet of a followed file (consumer lag and partitions come with Kafka input).
+        // Lag: messages behind the partitions' ends for a Kafka input, bytes not read yet of a followed file.
         if let lag = c.lag, let parts = c.parts {
-            if let behind = m.backlogBytes {
+            if let k = m.partitions {
+                buf.putRight(Format.count(Double(k.totalLag)), right: lag, y: y, role: role(k.totalLag > 1_000_000 ? .warning : .normal))
+            } else if let behind = m.backlogBytes {
                 buf.putRight(Format.bytes(Int(behind)), right: lag, y: y, role: role(behind > 16 << 20 ? .warning : .normal))
             } else {
                 buf.putRight("-", right: lag, y: y, role: role(.dim))
             }
-            buf.putRight("-", right: parts, y: y, role: role(.dim))
+            if let k = m.partitions, !k.partitions.isEmpty {
+                buf.putRight(Sanitizer.truncate(k.partitions.map(String.init).joined(separator: ","), to: 8), right: parts, y: y, role: role(.normal))
+            } else {
+                buf.putRight("-", right: parts, y: y, role: role(.dim))
+            }
         }
         if let busy = e.tasks.dropFirst().max(by: { $0.busyRatio < $1.busyRatio }), busy.busyRatio > 0.005 {
             let pct = " \(Int((busy.busyRatio * 100).rounded()))%"

@@ -1,13 +1,14 @@
 import Foundation
 import StreamtopAnalytics
 import StreamtopEngine
+import StreamtopLogs
 
 /// The model as JSON, for `GET /api/v1/dashboard` and `streamtop attach`: an attached dashboard draws
 /// exactly what the instance's own dashboard would, from the same model. The link status is the
 /// client's own and is not sent.
 extension DashboardModel: Codable {
     enum CodingKeys: String, CodingKey {
-        case engine, summary, malformedReasons, recentRejects, source, speed, replayPosition, replayPaused, recordingSpan, results, replaySpeed, replayPass, instanceID, inputWarning, startedAt, processCPU, processRSS, backlogBytes, eventLag
+        case engine, summary, malformedReasons, recentRejects, source, speed, replayPosition, replayPaused, recordingSpan, results, replaySpeed, replayPass, instanceID, inputWarning, startedAt, processCPU, processRSS, backlogBytes, eventLag, partitions
     }
 
     /// One malformed-reason count (a tuple in the model).
@@ -34,6 +35,7 @@ extension DashboardModel: Codable {
         processCPU = try c.decodeIfPresent(Double.self, forKey: .processCPU)
         processRSS = try c.decodeIfPresent(Int.self, forKey: .processRSS)
         backlogBytes = try c.decodeIfPresent(Int64.self, forKey: .backlogBytes)
+        partitions = try c.decodeIfPresent(PartitionStatus.self, forKey: .partitions)
         eventLag = try c.decodeIfPresent(Double.self, forKey: .eventLag)
     }
 
@@ -57,6 +59,7 @@ extension DashboardModel: Codable {
         try c.encodeIfPresent(processCPU, forKey: .processCPU)
         try c.encodeIfPresent(processRSS, forKey: .processRSS)
         try c.encodeIfPresent(backlogBytes, forKey: .backlogBytes)
+        try c.encodeIfPresent(partitions, forKey: .partitions)
         try c.encodeIfPresent(eventLag, forKey: .eventLag)
     }
 

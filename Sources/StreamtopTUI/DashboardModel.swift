@@ -1,6 +1,7 @@
 import Foundation
 import StreamtopAnalytics
 import StreamtopEngine
+import StreamtopLogs
 
 /// Everything one frame of the dashboard shows, gathered from immutable snapshots.
 public struct DashboardModel: Sendable {
@@ -31,6 +32,8 @@ public struct DashboardModel: Sendable {
     /// newest event read (wall clock minus its time); nil for other inputs.
     public var backlogBytes: Int64?
     public var eventLag: Double?
+    /// A Kafka input: the partitions this instance reads and how many messages it is behind their ends.
+    public var partitions: PartitionStatus?
     /// The process's CPU use (1.0 = one core, over the last second or so) and resident memory (bytes).
     public var processCPU: Double?
     public var processRSS: Int?

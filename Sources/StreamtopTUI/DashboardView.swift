@@ -189,6 +189,11 @@ public enum DashboardView {
         if e2e.count > 0 { items.append(("e2e p99", Format.duration(e2e.p99), .headerValue)) }
         // A followed input: how far behind it the pipeline is.
         if let behind = m.backlogBytes { items.append(("behind", Format.bytes(Int(behind)), behind > 16 << 20 ? .warning : .headerValue)) }
+        if let k = m.partitions {
+            let owned = k.partitions.isEmpty ? "none" : k.partitions.map(String.init).joined(separator: ",")
+            items.append(("partitions", owned, k.partitions.isEmpty ? .warning : .headerValue))
+            items.append(("lag", Format.count(Double(k.totalLag)) + " msgs", k.totalLag > 1_000_000 ? .warning : .headerValue))
+        }
         if let lag = m.eventLag { items.append(("event lag", lag < 60 ? String(format: "%.1fs", lag) : Format.elapsed(lag), lag > 60 ? .warning : .headerValue)) }
         if let c = m.engine.checkpoint { items.append(checkpointItem(c, now: m.engine.time)) }
         // The process itself, as htop would show it.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import StreamtopAssets
+import StreamtopKafka
 import StreamtopLogs
 
 /// `streamtop` with no arguments: the bundled demo in the dashboard.
@@ -139,3 +140,4 @@ struct CLIError: SourceErrorLike {
 }
 
 extension SourceError: SourceErrorLike {}
+extension KafkaError: SourceErrorLike {}

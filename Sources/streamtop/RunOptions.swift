@@ -145,6 +145,9 @@ struct RunOptions: ParsableArguments {
         return (host, port)
     }
 
+    @Option(help: ArgumentHelp("A librdkafka client setting for kafka:// inputs and outputs, e.g. security.protocol=SASL_SSL, sasl.mechanisms=PLAIN, ssl.ca.location=/etc/ssl/ca.pem (repeatable; values are never shown or logged).", valueName: "name=value"))
+    var kafkaOption: [String] = []
+
     @Option(help: ArgumentHelp("Capacity of each task's input queue, in blocks.", valueName: "blocks"))
     var queueCapacity: Int = 8
 

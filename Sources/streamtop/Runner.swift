@@ -1,6 +1,7 @@
 import Foundation
 import StreamtopAnalytics
 import StreamtopEngine
+import StreamtopKafka
 import StreamtopLogs
 import StreamtopService
 import StreamtopTUI
@@ -20,6 +21,9 @@ struct Runner {
 
     /// Replays files by their timestamps (or at max speed).
     func replay(paths patterns: [String], speed: ReplaySpeed, loop: Bool, label: String, middle: [TaskSpec] = []) throws {
+        if patterns.contains(where: KafkaAddress.isKafka) {
+            return try replayKafka(patterns, speed: speed, loop: loop, middle: middle)
+        }
         var paths: [String] = []
         for p in patterns {
             if Glob.isPattern(p) && !FileManager.default.fileExists(atPath: p) {
@@ -56,6 +60,9 @@ struct Runner {
 
     /// Follows files or stdin.
     func watch(paths: [String], fromStart: Bool, middle: [TaskSpec] = []) throws {
+        if paths.contains(where: KafkaAddress.isKafka) {
+            return try watchKafka(paths, fromStart: fromStart, middle: middle)
+        }
         let lines: LineSource
         let guardian = outputs ?? OutputGuard(inputs: paths)
         if paths == ["-"] {
@@ -68,7 +75,7 @@ struct Runner {
         try run(lines: lines, sourceNames: paths, header: paths == ["-"] ? "watch stdin" : lines.label, pacer: nil, span: nil, middle: middle, watching: true, outputs: guardian, format: try options.formatChoice(), checkpoints: session)
     }
 
-    private func run(lines: LineSource, sourceNames: [String], header: String, pacer: ReplayPacer?, span: ClosedRange<Int64>?, middle: [TaskSpec], watching: Bool, outputs: OutputGuard, format: FormatChoice, checkpoints: CheckpointSession?) throws {
+    func run(lines: LineSource, sourceNames: [String], header: String, pacer: ReplayPacer?, span: ClosedRange<Int64>?, middle: [TaskSpec], watching: Bool, outputs: OutputGuard, format: FormatChoice, checkpoints: CheckpointSession?) throws {
         let quarantine = try Quarantine(rejectsPath: options.rejects, sourceNames: sourceNames, raw: options.rejectsRaw, outputs: outputs)
         let window = try options.windowSeconds().map { w in
             WindowOperator(seconds: w.0, slide: try options.slideSeconds(), lateness: w.1, sink: try ResultSink(task: "window", results: options.results, outputs: outputs))
@@ -104,6 +111,7 @@ struct Runner {
         // Source events (rotation, skipped gaps) go to the decision log, beside the scheduler's.
         let note: (String) -> Void = { engine.log(.engine, task: "source", action: "input", reason: $0) }
         (lines as? FollowSource)?.onEvent = note
+        ((pacer?.source ?? lines) as? KafkaSource)?.onEvent = note
         for path in (lines as? FollowSource)?.missingPaths ?? [] {
             // tail -F says so too: a typo in the path would otherwise wait in silence.
             note("\(path) does not exist yet; waiting for it to appear")
@@ -131,6 +139,14 @@ struct Runner {
             return server
         }
         defer { service?.stop() }
+        let kafka = (pacer?.source ?? lines) as? KafkaSource
+        defer {
+            if let kafka {
+                // Offsets are committed only when every block read was processed (a drained stop).
+                let snap = engine.snapshot()
+                kafka.close(commit: snap.finished && snap.tasks.allSatisfy { $0.queueDepth == 0 })
+            }
+        }
         let player = try options.actions.map { path -> ActionPlayer in
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw CLIError("cannot read actions file \(path)")
@@ -192,6 +208,9 @@ struct Runner {
             return (try? DashboardModel.encoder().encode(model)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
         }
         endpoints.streamIntervalNanos = UInt64(max(10, min(60_000, options.every.milliseconds))) * 1_000_000
+        if pipeline.blockSource.drainsOnStop {
+            endpoints.partitions = { (((box.pipeline.lines as? ReplayPacer)?.source ?? box.pipeline.lines) as? PartitionedSource)?.partitionStatus }
+        }
         if pipeline.lines is FollowSource {
             endpoints.backlog = { (box.pipeline.lines as? FollowSource)?.backlogBytes }
         }

@@ -14,7 +14,7 @@ struct Streamtop: ParsableCommand {
             priority, ]/[ give it one more/one fewer worker, ? help, q quit.
             """,
         version: Streamtop.version,
-        subcommands: [DemoCommand.self, ReplayCommand.self, WatchCommand.self, RunPipelineCommand.self, CheckPipelineCommand.self, GenerateCommand.self, AttachCommand.self, BenchCommand.self, ThemesCommand.self],
+        subcommands: [DemoCommand.self, ReplayCommand.self, WatchCommand.self, RunPipelineCommand.self, CheckPipelineCommand.self, GenerateCommand.self, ProduceCommand.self, AttachCommand.self, BenchCommand.self, ThemesCommand.self],
         defaultSubcommand: DemoCommand.self)
 
     /// The release, printed by `--version`.

@@ -20,8 +20,9 @@ struct Run {
 }
 
 /// Runs the binary with arguments and optional stdin; `whileRunning` gets the process (to signal it).
-func run(_ args: [String], stdin: Data? = nil, cwd: String? = nil, whileRunning: ((Process) -> Void)? = nil) throws -> Run {
+func run(_ args: [String], stdin: Data? = nil, cwd: String? = nil, environment: [String: String] = [:], whileRunning: ((Process) -> Void)? = nil) throws -> Run {
     let p = Process()
+    if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
     p.executableURL = URL(fileURLWithPath: binary)
     p.arguments = args

@@ -37,6 +37,10 @@ public final class LineBlockSource: StreamSource {
     }
     public func stop() { lines.stop() }
 
+    /// Whether a stop should drain what was read rather than drop it: a partitioned input (Kafka)
+    /// commits offsets only for lines that were processed.
+    public var drainsOnStop: Bool { (((lines as? ReplayPacer)?.source ?? lines) as? PartitionedSource) != nil }
+
     /// Steers a paced replay; other inputs refuse. Runs while the engine applies its mailbox.
     public func control(_ command: TransportCommand) -> TransportOutcome {
         guard let pacer = lines as? ReplayPacer else {

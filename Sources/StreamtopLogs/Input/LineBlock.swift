@@ -26,6 +26,10 @@ public final class LineBlock: @unchecked Sendable {
     public let lineCount: Int
     /// Number of physical lines (empty ones included), to number lines across blocks.
     public let physicalLineCount: Int
+    /// Kept alive as long as this block or any block copied or cut from it: a source that must know when
+    /// its lines were processed (a Kafka source committing offsets) hangs an object here whose deinit
+    /// says so. Set before the block is handed out.
+    public var keepAlive: AnyObject?
 
     /// Takes ownership of `bytes` (allocated with `UnsafeMutableRawBufferPointer.allocate`).
     public init(
@@ -65,6 +69,7 @@ public final class LineBlock: @unchecked Sendable {
         buffer.baseAddress!.copyMemory(from: bytes.baseAddress!, byteCount: used)
         let b = LineBlock(owning: buffer, count: count, sourceIndex: sourceIndex, sourceOffset: sourceOffset, firstLineNumber: firstLineNumber)
         b.used = used
+        b.keepAlive = keepAlive
         return b
     }
 

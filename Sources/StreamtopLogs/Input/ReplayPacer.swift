@@ -226,6 +226,7 @@ public final class ReplayPacer: LineSource {
             out = LineBlock(
                 owning: buffer, count: n, sourceIndex: block.sourceIndex,
                 sourceOffset: block.sourceOffset + Int64(pendingCursor), firstLineNumber: pendingLine)
+            out.keepAlive = block.keepAlive
         }
         pendingLine += taken
         pendingCursor = takenEnd

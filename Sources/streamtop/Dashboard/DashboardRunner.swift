@@ -21,9 +21,10 @@ struct DashboardRunner {
         snapshots?.start()
         loop.run(backend, finished: { engine.isFinished })
         _ = player?.stop()
-        if engine.snapshot().checkpoint != nil {
+        if engine.snapshot().checkpoint != nil || backend.pipeline.blockSource.drainsOnStop {
             // With --state, quitting is a clean stop: what was read drains and a final checkpoint is taken,
-            // so the next run resumes exactly here (bounded, in case a task is stuck).
+            // so the next run resumes exactly here (bounded, in case a task is stuck). A Kafka source
+            // drains too: it commits only offsets whose lines were counted.
             engine.stopInput()
             _ = engine.waitUntilFinished(timeout: 10)
         }

@@ -62,6 +62,11 @@ final class LocalDashboard: DashboardBackend, @unchecked Sendable {
             model.backlogBytes = follow.backlogBytes
             model.eventLag = summary.lastEvent.map { max(0, Date().timeIntervalSince1970 - Double($0)) }
         }
+        if let kafka = ((pacer?.source ?? pipeline.lines) as? PartitionedSource)?.partitionStatus {
+            model.partitions = kafka
+            model.eventLag = summary.lastEvent.map { max(0, Date().timeIntervalSince1970 - Double($0)) }
+            if let problem = kafka.problem { model.inputWarning = problem }
+        }
         let missing = (pipeline.lines as? FollowSource)?.missingPaths ?? []
         if !missing.isEmpty {
             let names = missing.prefix(3).joined(separator: ", ") + (missing.count > 3 ? " and \(missing.count - 3) more" : "")

@@ -1,0 +1,459 @@
+import CKafka
+import Foundation
+import StreamtopLogs
+import Synchronization
+
+/// Reads a Kafka topic as lines: each message is one log line (a trailing newline is dropped), so every
+/// format, filter, window and pipeline that works on files works on a topic.
+///
+/// - `replay`: every partition from its earliest offset to the end offsets seen at start, then the end of
+///   input. No group, nothing committed: a reproducible read of what the topic holds.
+/// - `follow`: waits for new messages. With the address's `group`, instances with the same group share
+///   the partitions (the group rebalances when one joins or leaves) and offsets are committed once the
+///   lines of a message were processed (at-least-once); without a group it reads every partition.
+///
+/// Messages are copied straight into the block's buffer by a `LineChunker`, so an over-long message is
+/// cut and counted like an over-long line of a file, and memory stays bounded.
+public final class KafkaSource: ResumableLineSource, PartitionedSource, @unchecked Sendable {
+    /// How the topic is read.
+    public enum Mode: Sendable { case replay, follow }
+
+    public let address: KafkaAddress
+    public let mode: Mode
+    /// Where a group without committed offsets, or a reader without a group, starts when following.
+    private let fromBeginning: Bool
+    private let client: KafkaClient
+    private let chunker: LineChunker
+    private let partitionIDs: [Int32]
+    /// Said in the decision log: rebalances, brokers lost and back, commits that failed.
+    public var onEvent: ((String) -> Void)?
+
+    // Read and written by the source thread only.
+    private var started = false
+    private var peeked: LineBlock?
+    private var current: UnsafeMutablePointer<ck_message_t>?
+    private var cursor = 0
+    private var currentLength = 0
+    /// Next offset to read per partition id (-1: nothing read yet), for commits and checkpoints.
+    private var nextOffset: [Int64]
+    /// Replay: the end offset of each partition seen at start, whether it is still being read, and how
+    /// many are.
+    private var endOffset: [Int64]
+    private var replaying: [Bool]
+    private var endConfirmed: [Bool]
+    private var partitionsLeft = 0
+    private var resumeOffsets: [Int32: Int64] = [:]
+    private var lastMaintenance: UInt64 = 0
+    private var blockSequence = 0
+    private var assignment: [Int32] = []
+    private var emptyMessages = 0
+    private var unreachableSince: Date?
+
+    private let stopped = Atomic<Bool>(false)
+    private let status = Mutex(PartitionStatus())
+    private let commits = CommitTracker()
+
+    /// Opens the topic: asks the brokers for its partitions (waiting up to `timeoutSeconds`), so that an
+    /// unreachable broker or a missing topic fails here, with one line. `settings` are librdkafka client
+    /// settings (`name=value`) passed through.
+    public init(
+        _ address: KafkaAddress, mode: Mode, fromBeginning: Bool = false, settings: [String] = [],
+        maxLineBytes: Int = LineChunker.defaultMaxLineBytes, timeoutSeconds: Double = 10
+    ) throws {
+        if mode == .replay, address.group != nil {
+            throw KafkaError("replay reads the whole topic and commits nothing: drop group=\(address.group!) from \(address), or use watch")
+        }
+        self.address = address
+        self.mode = mode
+        self.fromBeginning = address.fromBeginning ?? fromBeginning
+        let group = address.group ?? "streamtop-\(UInt64.random(in: 1...UInt64.max))"
+        client = try KafkaClient(
+            address, consumer: true,
+            defaults: [
+                ("group.id", group), ("enable.auto.commit", "false"), ("enable.auto.offset.store", "false"),
+                ("auto.offset.reset", (mode == .replay || self.fromBeginning) ? "earliest" : "latest"),
+                // Tansu (the test broker) wants at least 6 s; a dead instance's partitions move within it.
+                ("session.timeout.ms", "10000"), ("heartbeat.interval.ms", "2000"),
+                // Larger fetches: a log line is small and the source reads millions a second.
+                ("fetch.wait.max.ms", "100"), ("queued.max.messages.kbytes", "262144"),
+                // A replay ends each partition at its end: an empty one says so at once.
+                ("enable.partition.eof", mode == .replay ? "true" : "false"),
+            ],
+            settings: settings)
+        partitionIDs = try client.partitions(timeoutMs: Int32(timeoutSeconds * 1000))
+        let slots = Int(partitionIDs.max() ?? 0) + 1
+        nextOffset = Array(repeating: -1, count: slots)
+        endOffset = Array(repeating: -1, count: slots)
+        replaying = Array(repeating: false, count: slots)
+        endConfirmed = Array(repeating: false, count: slots)
+        chunker = LineChunker(sourceIndex: 0, maxLineBytes: maxLineBytes, name: address.description)
+    }
+
+    deinit {
+        if let m = current { ck_message_destroy(m) }
+    }
+
+    public var label: String {
+        let what = mode == .replay ? "replay" : "watch"
+        return "\(what) kafka \(address.topic)@\(address.brokers.first ?? "")\(address.group.map { " group \($0)" } ?? "")"
+    }
+
+    /// The topic's partition ids at start.
+    public var topicPartitions: [Int32] { partitionIDs }
+
+    public var partitionStatus: PartitionStatus { status.withLock { $0 } }
+
+    public func stop() { stopped.store(true, ordering: .relaxed) }
+
+    /// Reads the first block ahead (for format detection before pacing); `nextBlock` hands it out first.
+    public func peekFirstBlock() throws -> LineBlock? {
+        if peeked == nil { peeked = try read() }
+        return peeked
+    }
+
+    public func nextBlock() throws -> LineBlock? {
+        if let p = peeked {
+            peeked = nil
+            return p
+        }
+        return try read()
+    }
+
+    private func read() throws -> LineBlock? {
+        if !started { try start() }
+        while !stopped.load(ordering: .relaxed) {
+            maintain()
+            if mode == .replay && partitionsLeft == 0 && current == nil { break }
+            switch try chunker.read(with: { fill($0, $1) }) {
+            case .block(let block):
+                return handOut(block)
+            case .endOfData, .partial:
+                continue
+            }
+        }
+        maintain(force: true)
+        return chunker.flush().map(handOut)
+    }
+
+    /// Leaves the group, first committing what was processed when `commit` is set. Call once the engine
+    /// finished; `commit` only when it drained (a block dropped by a hard stop is released too, but its
+    /// lines were not counted, so they must be read again).
+    public func close(commit: Bool) {
+        guard started else { return }
+        if commit { commitProcessed(sync: true) }
+        if address.group != nil || mode == .follow { _ = ck_consumer_close(client.handle) }
+    }
+
+    // MARK: - Reading
+
+    private func start() throws {
+        started = true
+        if mode == .replay {
+            let list = ck_topic_partition_list_new(Int32(partitionIDs.count))!
+            defer { ck_topic_partition_list_destroy(list) }
+            for p in partitionIDs {
+                var low: Int64 = 0
+                var high: Int64 = 0
+                let rc = ck_query_watermark_offsets(client.handle, address.topic, p, &low, &high, 10_000)
+                guard rc == 0 else { throw KafkaError("\(address): cannot read the offsets of partition \(p): \(KafkaLibrary.describe(rc))\(KafkaClient.detail)") }
+                endOffset[Int(p)] = high
+                replaying[Int(p)] = true
+                partitionsLeft += 1
+                ck_topic_partition_list_add(list, address.topic, p)!.pointee.offset = max(low, resumeOffsets[p] ?? low)
+            }
+            try check(ck_assign(client.handle, list), "assign the topic's partitions")
+            assignment = partitionIDs
+        } else if address.group != nil {
+            if !resumeOffsets.isEmpty {
+                // The checkpoint's offsets become the group's, so the partitions this member is given
+                // start where the checkpoint stood.
+                let list = offsetList(resumeOffsets)
+                defer { ck_topic_partition_list_destroy(list) }
+                let rc = ck_commit(client.handle, list, 0)
+                if rc != 0 { onEvent?("could not hand the checkpoint's offsets to group \(address.group!): \(KafkaLibrary.describe(rc)); reading from the group's own offsets") }
+            }
+            let list = ck_topic_partition_list_new(1)!
+            defer { ck_topic_partition_list_destroy(list) }
+            ck_topic_partition_list_add(list, address.topic, -1)
+            try check(ck_subscribe(client.handle, list), "join group \(address.group!)")
+        } else {
+            let list = ck_topic_partition_list_new(Int32(partitionIDs.count))!
+            defer { ck_topic_partition_list_destroy(list) }
+            for p in partitionIDs {
+                ck_topic_partition_list_add(list, address.topic, p)!.pointee.offset =
+                    resumeOffsets[p] ?? Int64(fromBeginning ? CK_OFFSET_BEGINNING : CK_OFFSET_END)
+            }
+            try check(ck_assign(client.handle, list), "assign the topic's partitions")
+            assignment = partitionIDs
+        }
+        publishStatus()
+    }
+
+    private func check(_ rc: Int32, _ what: String) throws {
+        guard rc == 0 else { throw KafkaError("\(address): cannot \(what): \(KafkaLibrary.describe(rc))\(KafkaClient.detail)") }
+    }
+
+    /// Copies whole messages, each ended by a newline, into `buffer` (the chunker's reader): waits up to
+    /// 100 ms for the first, then takes what is already fetched until the buffer is full.
+    private func fill(_ buffer: UnsafeMutableRawPointer, _ capacity: Int) -> Int {
+        var filled = 0
+        while filled < capacity {
+            if current == nil {
+                guard !stopped.load(ordering: .relaxed), !(mode == .replay && partitionsLeft == 0) else { break }
+                guard let m = ck_consumer_poll(client.handle, filled == 0 ? 100 : 0) else { break }
+                let p = Int(m.pointee.partition)
+                if m.pointee.err != 0 {
+                    if mode == .replay && m.pointee.err == Int32(CK_ERR__PARTITION_EOF) {
+                        finishReplay(of: p)
+                    } else {
+                        problem(m.pointee.err)
+                    }
+                    ck_message_destroy(m)
+                    continue
+                }
+                if mode == .replay && !replayWants(m.pointee.offset, of: p) {
+                    ck_message_destroy(m)
+                    continue
+                }
+                if unreachableSince != nil { brokersBack() }
+                var length = m.pointee.len
+                if length > 0, m.pointee.payload.load(fromByteOffset: length - 1, as: UInt8.self) == 0x0A { length -= 1 }
+                if length == 0 { emptyMessages += 1 }
+                current = m
+                cursor = 0
+                currentLength = length
+            }
+            let m = current!
+            // The payload's bytes, then its newline.
+            let n = min(capacity - filled, currentLength + 1 - cursor)
+            let fromPayload = min(n, currentLength - cursor)
+            if fromPayload > 0 { (buffer + filled).copyMemory(from: m.pointee.payload + cursor, byteCount: fromPayload) }
+            if fromPayload < n { buffer.storeBytes(of: 0x0A, toByteOffset: filled + fromPayload, as: UInt8.self) }
+            filled += n
+            cursor += n
+            if cursor == currentLength + 1 {
+                let p = Int(m.pointee.partition)
+                if p >= 0 && p < nextOffset.count {
+                    nextOffset[p] = m.pointee.offset + 1
+                    if mode == .replay && m.pointee.offset + 1 >= endOffset[p] { finishReplay(of: p) }
+                }
+                ck_message_destroy(m)
+                current = nil
+            }
+        }
+        return filled
+    }
+
+    /// Whether a replay still reads message `offset` of partition `p` (not beyond the partition's end).
+    private func replayWants(_ offset: Int64, of p: Int) -> Bool {
+        guard p >= 0 && p < replaying.count, replaying[p] else { return false }
+        if !endConfirmed[p] {
+            // The end as the first fetch response states it. Some Kafka-compatible brokers (Tansu 0.6)
+            // answer the offsets query at start with the start of the last batch, not its end; a fetch's
+            // high watermark is right, and at this point it is still the end seen at start.
+            endConfirmed[p] = true
+            var low: Int64 = -1
+            var high: Int64 = -1
+            if ck_get_watermark_offsets(client.handle, address.topic, Int32(p), &low, &high) == 0 { endOffset[p] = max(endOffset[p], high) }
+        }
+        if offset >= endOffset[p] {
+            finishReplay(of: p)
+            return false
+        }
+        return true
+    }
+
+    private func finishReplay(of p: Int) {
+        guard p >= 0 && p < replaying.count, replaying[p] else { return }
+        replaying[p] = false
+        partitionsLeft -= 1
+    }
+
+    private func handOut(_ block: LineBlock) -> LineBlock {
+        blockSequence += 1
+        block.keepAlive = commits.handedOut(blockSequence, offsets: nextOffset)
+        return block
+    }
+
+    private func problem(_ code: Int32) {
+        switch code {
+        case Int32(CK_ERR__PARTITION_EOF):
+            return
+        case Int32(CK_ERR__TRANSPORT), Int32(CK_ERR__ALL_BROKERS_DOWN):
+            guard unreachableSince == nil else { return }
+            let now = Date()
+            unreachableSince = now
+            let text = "broker unreachable since \(Self.clock(now)), retrying (\(KafkaLibrary.describe(code)))"
+            status.withLock {
+                $0.unreachableSince = now.timeIntervalSince1970
+                $0.problem = text
+            }
+            onEvent?(text)
+        default:
+            let text = "Kafka: \(KafkaLibrary.describe(code))"
+            status.withLock { $0.problem = text }
+            onEvent?(text)
+        }
+    }
+
+    private func brokersBack() {
+        let down = Date().timeIntervalSince(unreachableSince ?? Date())
+        unreachableSince = nil
+        status.withLock {
+            $0.unreachableSince = nil
+            $0.problem = nil
+        }
+        onEvent?("broker reachable again after \(Int(down.rounded())) s; reading on")
+    }
+
+    private static func clock(_ date: Date) -> String {
+        let t = Int64(date.timeIntervalSince1970)
+        let s = ((t % 86_400) + 86_400) % 86_400
+        return String(format: "%02d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
+    }
+
+    // MARK: - Upkeep: assignment, lag, commits (twice a second, on the source thread)
+
+    private func maintain(force: Bool = false) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        guard force || now - lastMaintenance >= 500_000_000 else { return }
+        lastMaintenance = now
+        if address.group != nil && mode == .follow { watchAssignment() }
+        publishStatus()
+        // Not on the way out: the engine may be dropping queued blocks then, and a dropped block's
+        // release must not commit it (`close` decides).
+        if mode == .follow && !force && !stopped.load(ordering: .relaxed) { commitProcessed(sync: false) }
+    }
+
+    private func watchAssignment() {
+        var list: UnsafeMutablePointer<ck_topic_partition_list_t>?
+        guard ck_assignment(client.handle, &list) == 0, let l = list else { return }
+        defer { ck_topic_partition_list_destroy(l) }
+        let now = (0..<Int(l.pointee.cnt)).map { l.pointee.elems[$0].partition }.sorted()
+        guard now != assignment else { return }
+        let revoked = assignment.filter { !now.contains($0) }
+        let assigned = now.filter { !assignment.contains($0) }
+        let why = revoked.isEmpty ? (assignment.isEmpty ? "joined group \(address.group!)" : "a member left or the topic grew")
+            : (assigned.isEmpty ? "a member joined" : "the group rebalanced")
+        var parts: [String] = []
+        if !revoked.isEmpty { parts.append("partition\(revoked.count == 1 ? "" : "s") \(revoked.map(String.init).joined(separator: ",")) revoked") }
+        if !assigned.isEmpty { parts.append("\(revoked.isEmpty ? "partition\(assigned.count == 1 ? "" : "s") " : "")\(assigned.map(String.init).joined(separator: ",")) assigned") }
+        if now.isEmpty { parts.append("no partition left to read") }
+        onEvent?("\(parts.joined(separator: "; ")) — \(why)")
+        assignment = now
+    }
+
+    private func publishStatus() {
+        let owned = assignment
+        var lag: [Int64] = []
+        for p in owned {
+            var low: Int64 = -1
+            var high: Int64 = -1
+            let next = Int(p) < nextOffset.count ? nextOffset[Int(p)] : -1
+            if ck_get_watermark_offsets(client.handle, address.topic, p, &low, &high) == 0, high >= 0 {
+                lag.append(max(0, high - (next >= 0 ? next : max(low, 0))))
+            } else {
+                lag.append(-1)
+            }
+        }
+        let empty = emptyMessages
+        status.withLock {
+            $0.partitions = owned
+            $0.lag = lag
+            $0.emptyMessages = empty
+        }
+    }
+
+    /// Commits the offsets of every message whose lines were processed (a group only).
+    private func commitProcessed(sync: Bool) {
+        guard address.group != nil, mode == .follow, let offsets = commits.takeCommittable() else { return }
+        var map: [Int32: Int64] = [:]
+        for (p, o) in offsets.enumerated() where o >= 0 && assignment.contains(Int32(p)) { map[Int32(p)] = o }
+        guard !map.isEmpty else { return }
+        let list = offsetList(map)
+        defer { ck_topic_partition_list_destroy(list) }
+        let rc = ck_commit(client.handle, list, sync ? 0 : 1)
+        if rc != 0 && sync { onEvent?("offsets not committed: \(KafkaLibrary.describe(rc)) (they are read again after a restart)") }
+    }
+
+    private func offsetList(_ offsets: [Int32: Int64]) -> UnsafeMutablePointer<ck_topic_partition_list_t> {
+        let list = ck_topic_partition_list_new(Int32(offsets.count))!
+        for (p, o) in offsets.sorted(by: { $0.key < $1.key }) {
+            ck_topic_partition_list_add(list, address.topic, p)!.pointee.offset = o
+        }
+        return list
+    }
+
+    // MARK: - Checkpoints
+
+    public var isResumable: Bool { true }
+
+    /// One position per partition read so far: `offset` is the next offset to read.
+    public func positions() -> [FilePosition] {
+        var list: [FilePosition] = []
+        for (p, o) in nextOffset.enumerated() {
+            let offset = o >= 0 ? o : resumeOffsets[Int32(p)] ?? -1
+            guard offset >= 0 else { continue }
+            list.append(FilePosition(
+                path: "\(address.topic)#\(p)", index: p, device: 0, inode: 0, offset: offset,
+                lines: chunker.linesHandedOut, skipping: false, fingerprint: 0))
+        }
+        return list
+    }
+
+    public func resume(at positions: [FilePosition]) throws -> String {
+        for pos in positions where pos.path.hasPrefix("\(address.topic)#") {
+            resumeOffsets[Int32(pos.index)] = pos.offset
+        }
+        if let lines = positions.first?.lines { chunker.resume(offset: 0, lines: lines) }
+        guard !resumeOffsets.isEmpty else { return "\(address.topic): the checkpoint holds no offset of this topic; reading as if new" }
+        let list = resumeOffsets.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }.joined(separator: ", ")
+        return "\(address.topic) from offsets \(list) (partition@offset)"
+    }
+}
+
+/// Which blocks were processed: a block's lines are done when the block (and every copy or slice of it)
+/// is released, and offsets may be committed up to the newest block before which every block is done.
+final class CommitTracker: @unchecked Sendable {
+    private struct State {
+        var pending: [Int: [Int64]] = [:]
+        var done: Set<Int> = []
+        var nextToFinish = 1
+        var committable: [Int64]?
+    }
+    private let state = Mutex(State())
+
+    /// Records a block handed out with the offsets reached after it; returns the token its release reports.
+    func handedOut(_ sequence: Int, offsets: [Int64]) -> AnyObject {
+        state.withLock { $0.pending[sequence] = offsets }
+        return ReleaseToken(sequence, tracker: self)
+    }
+
+    fileprivate func released(_ sequence: Int) {
+        state.withLock { s in
+            s.done.insert(sequence)
+            while s.done.remove(s.nextToFinish) != nil {
+                if let o = s.pending.removeValue(forKey: s.nextToFinish) { s.committable = o }
+                s.nextToFinish += 1
+            }
+        }
+    }
+
+    /// The offsets reached by every processed block, once (nil when nothing new was processed).
+    func takeCommittable() -> [Int64]? {
+        state.withLock { s in
+            defer { s.committable = nil }
+            return s.committable
+        }
+    }
+}
+
+private final class ReleaseToken {
+    let sequence: Int
+    let tracker: CommitTracker
+    init(_ sequence: Int, tracker: CommitTracker) {
+        self.sequence = sequence
+        self.tracker = tracker
+    }
+    deinit { tracker.released(sequence) }
+}

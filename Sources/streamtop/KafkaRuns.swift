@@ -1,0 +1,42 @@
+import Foundation
+import StreamtopAnalytics
+import StreamtopEngine
+import StreamtopKafka
+import StreamtopLogs
+
+extension Runner {
+    /// Replays a Kafka topic: every partition from its earliest offset to the end offsets seen at start,
+    /// paced by event time like a file (or at max speed); no group, nothing committed.
+    func replayKafka(_ inputs: [String], speed: ReplaySpeed, loop: Bool, middle: [TaskSpec]) throws {
+        let address = try Self.onlyKafka(inputs)
+        if loop { throw CLIError("--loop replays files; a topic is replayed once") }
+        let kafka = try KafkaSource(address, mode: .replay, settings: options.kafkaOption, maxLineBytes: options.maxLineBytes)
+        let format = try options.formatChoice()
+        var pacer: ReplayPacer?
+        var lines: LineSource = kafka
+        if case .factor(let v) = speed {
+            // Pacing reads each line's time with the run's format: detect it on a real first block.
+            if let first = try kafka.peekFirstBlock() { format.detectIfNeeded(first) }
+            let p = ReplayPacer(kafka, speed: v, timeOf: { format.format.eventTime($0, $1, $2) })
+            pacer = p
+            lines = p
+        }
+        let guardian = outputs ?? OutputGuard(inputs: [])
+        let session = try checkpoints ?? CheckpointSession.open(options, outputs: guardian)
+        try run(lines: lines, sourceNames: [address.topic], header: kafka.label, pacer: pacer, span: nil, middle: middle, watching: false, outputs: guardian, format: format, checkpoints: session)
+    }
+
+    /// Follows a Kafka topic (sharing its partitions with the instances of the same group, if any).
+    func watchKafka(_ inputs: [String], fromStart: Bool, middle: [TaskSpec]) throws {
+        let address = try Self.onlyKafka(inputs)
+        let kafka = try KafkaSource(address, mode: .follow, fromBeginning: fromStart, settings: options.kafkaOption, maxLineBytes: options.maxLineBytes)
+        let guardian = outputs ?? OutputGuard(inputs: [])
+        let session = try checkpoints ?? CheckpointSession.open(options, outputs: guardian)
+        try run(lines: kafka, sourceNames: [address.topic], header: kafka.label, pacer: nil, span: nil, middle: middle, watching: true, outputs: guardian, format: try options.formatChoice(), checkpoints: session)
+    }
+
+    static func onlyKafka(_ inputs: [String]) throws -> KafkaAddress {
+        guard inputs.count == 1 else { throw CLIError("a Kafka topic is read alone: give one kafka:// address and no files") }
+        return try KafkaAddress(parsing: inputs[0])
+    }
+}

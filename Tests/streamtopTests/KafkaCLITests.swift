@@ -1,0 +1,145 @@
+import Foundation
+import Testing
+
+/// A Kafka-compatible broker for the tests: `STREAMTOP_TEST_KAFKA` (host:port) names it, and
+/// `STREAMTOP_TANSU` the Tansu binary that creates topics. `.ci/run` starts one and sets both (and
+/// `STREAMTOP_LIBRDKAFKA`); without them the broker tests skip, unless `STREAMTOP_KAFKA_REQUIRED=1`.
+enum TestBroker {
+    static let address: String? = ProcessInfo.processInfo.environment["STREAMTOP_TEST_KAFKA"].flatMap { $0.isEmpty ? nil : $0 }
+    static let tansu: String? = ProcessInfo.processInfo.environment["STREAMTOP_TANSU"].flatMap { $0.isEmpty ? nil : $0 }
+    static var available: Bool { address != nil && tansu != nil }
+    static let reason: Comment = "no Kafka broker: set STREAMTOP_TEST_KAFKA=host:port and STREAMTOP_TANSU (.ci/run starts Tansu and sets them)"
+
+    /// Creates a topic with a name unique to this run.
+    static func topic(_ name: String, partitions: Int = 4) throws -> String {
+        let topic = "\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: tansu!)
+        p.arguments = ["topic", "create", topic, "--partitions", "\(partitions)", "--broker", "tcp://\(address!)"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "tansu topic create \(topic)")
+        return topic
+    }
+
+    static func url(_ topic: String, _ query: String = "") -> String { "kafka://\(address!)/\(topic)\(query)" }
+}
+
+/// The report's fields that depend on what was read, not on how fast.
+private func countedFields(_ json: String) throws -> [String: String] {
+    let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] ?? [:]
+    var out: [String: String] = [:]
+    for key in ["lines", "records", "malformed", "bytes", "status", "methods", "unique_clients", "unique_paths", "top_paths", "top_clients", "per_minute", "first_event", "last_event", "malformed_reasons"] {
+        if let v = object[key] {
+            let data = try JSONSerialization.data(withJSONObject: ["v": v], options: [.sortedKeys])
+            out[key] = String(decoding: data, as: UTF8.self)
+        }
+    }
+    return out
+}
+
+private func report(_ json: String) throws -> [String: Any] {
+    try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] ?? [:]
+}
+
+@Suite(.serialized) struct KafkaCLITests {
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["STREAMTOP_KAFKA_REQUIRED"] == "1"))
+    func ciHasABroker() {
+        // In CI the Kafka tests must run, not skip.
+        #expect(TestBroker.available, TestBroker.reason)
+    }
+
+    @Test func kafkaAddressesFailWithOneClearLine() throws {
+        var cases: [([String], String, [String: String])] = [
+            (["replay", "kafka://127.0.0.1:9092", "--headless"], "streamtop: kafka://127.0.0.1:9092: no topic", [:]),
+            (["replay", "kafka://127.0.0.1:9092/t", sample, "--headless"], "streamtop: a Kafka topic is read alone", [:]),
+            (["watch", "kafka://127.0.0.1:9092/t?grp=x", "--headless"], "streamtop: kafka://127.0.0.1:9092/t?grp=x: unknown setting 'grp'", [:]),
+            (["replay", "kafka://127.0.0.1:9092/t", "--headless"], "streamtop: STREAMTOP_LIBRDKAFKA=/nonexistent/librdkafka.so.1 could not be loaded", ["STREAMTOP_LIBRDKAFKA": "/nonexistent/librdkafka.so.1"]),
+            (["produce", sample, "--to", "kafka://127.0.0.1:9092/t?group=g"], "streamtop: kafka://127.0.0.1:9092/t?group=g: a group is for readers", [:]),
+        ]
+        if TestBroker.available {
+            cases.append((["replay", TestBroker.url("no-such-topic-\(getpid())"), "--headless"], "streamtop: topic no-such-topic-\(getpid()) does not exist", [:]))
+            cases.append((["replay", "kafka://127.0.0.1:9/t", "--headless", "--kafka-option", "sasl.password=hunter2secret"], "streamtop: Kafka brokers 127.0.0.1:9 unreachable", [:]))
+        }
+        for (args, message, env) in cases {
+            let r = try run(args, environment: env)
+            #expect(r.status != 0, "\(args)")
+            let lines = r.stderr.split(separator: "\n")
+            #expect(lines.count == 1, "\(args): \(r.stderr)")
+            #expect(lines.first.map { $0.hasPrefix(message) } == true, "\(args): \(r.stderr)")
+            #expect(!r.stderr.contains("hunter2secret"))
+        }
+    }
+
+    @Test(.enabled(if: TestBroker.available, TestBroker.reason))
+    func aTopicReplaysToTheSameReportAsItsFile() throws {
+        let topic = try TestBroker.topic("replay")
+        let produced = try run(["produce", realSample, "--to", TestBroker.url(topic)])
+        #expect(produced.status == 0, "\(produced.stderr)")
+        #expect(produced.stderr.contains("produced 10,000 lines"), "\(produced.stderr)")
+        let file = try run(["replay", realSample, "--speed", "max", "--headless"])
+        let kafka = try run(["replay", TestBroker.url(topic), "--speed", "max", "--headless"])
+        #expect(kafka.status == 0, "\(kafka.stderr)")
+        let a = try countedFields(kafka.stdout)
+        let b = try countedFields(file.stdout)
+        #expect(a["lines"] != nil)
+        for key in b.keys.sorted() { #expect(a[key] == b[key], "\(key)") }
+        // Paced, from the same topic: the same counts (the replay ends at the end offsets seen at start).
+        let paced = try run(["replay", TestBroker.url(topic), "--speed", "1000", "--headless"])
+        #expect(try countedFields(paced.stdout)["lines"] == b["lines"], "\(paced.stderr)")
+    }
+
+    @Test(.enabled(if: TestBroker.available, TestBroker.reason))
+    func aGroupSplitsThePartitionsAndCommitsWhatItCounted() throws {
+        let topic = try TestBroker.topic("group")
+        let group = "g\(getpid())"
+        let url = TestBroker.url(topic, "?group=\(group)&from=beginning")
+        // Two members: each takes some partitions; together they count every line once.
+        let one = try Background(["watch", url, "--headless"])
+        let two = try Background(["watch", url, "--headless"])
+        Thread.sleep(forTimeInterval: 12)  // both joined (session timeout 10 s, rebalance)
+        let produced = try run(["produce", realSample, "--to", TestBroker.url(topic)])
+        #expect(produced.status == 0, "\(produced.stderr)")
+        Thread.sleep(forTimeInterval: 5)
+        let r1 = try report(one.stop())
+        let r2 = try report(two.stop())
+        let lines1 = r1["lines"] as? Int ?? -1
+        let lines2 = r2["lines"] as? Int ?? -1
+        #expect(lines1 + lines2 == 10_000, "\(lines1) + \(lines2)")
+        #expect(lines1 > 0 && lines2 > 0, "one member read nothing: \(lines1), \(lines2)")
+        let said = (r1["decisions"] as? [[String: Any]] ?? []) + (r2["decisions"] as? [[String: Any]] ?? [])
+        #expect(said.contains { ($0["reason"] as? String)?.contains("assigned") == true }, "no rebalance in the decision log")
+        // The group committed what it counted: a new member reads nothing again.
+        let three = try Background(["watch", url, "--headless"])
+        Thread.sleep(forTimeInterval: 8)
+        let r3 = try report(three.stop())
+        #expect(r3["lines"] as? Int == 0)
+    }
+}
+
+/// A streamtop run in the background, stopped with SIGTERM (which drains, then prints the report).
+final class Background {
+    let process = Process()
+    let out = Pipe()
+    let err = Pipe()
+
+    init(_ args: [String]) throws {
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = args
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    /// Sends SIGTERM and returns standard output once the process ended.
+    func stop() -> String {
+        process.terminate()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        _ = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: o, as: UTF8.self)
+    }
+}
