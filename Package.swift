@@ -29,7 +29,7 @@ let package = Package(
         .target(
             name: "StreamtopAnalytics",
             dependencies: [
-                "StreamtopEngine", "StreamtopLogs", "TOMLKit", .product(name: "Histogram", package: "hdrhistogram-swift"),
+                "StreamtopEngine", "StreamtopLogs", "StreamtopKafka", "TOMLKit", .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: hotPath),
         // Screen buffer, layout, widgets, keymap, reducer and themes. No curses here.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import StreamtopAnalytics
 import StreamtopEngine
+import StreamtopKafka
 import StreamtopLogs
 
 /// `streamtop run PIPELINE.toml`.
@@ -20,7 +21,7 @@ struct RunPipelineCommand: ParsableCommand {
         var pipeline = try PipelineLoader.load(file)
         // Relative input paths are relative to the pipeline file (results go where the command runs).
         let dir = (file as NSString).deletingLastPathComponent
-        pipeline.source.files = pipeline.source.files.map { $0 == "-" || $0.hasPrefix("/") || dir.isEmpty ? $0 : (dir as NSString).appendingPathComponent($0) }
+        pipeline.source.files = pipeline.source.files.map { $0 == "-" || $0.hasPrefix("/") || dir.isEmpty || KafkaAddress.isKafka($0) ? $0 : (dir as NSString).appendingPathComponent($0) }
         var opts = options
         if let w = pipeline.workers { opts.workers = w }
         if let p = pipeline.policy { opts.policy = PolicyArgument(p) }
@@ -31,7 +32,8 @@ struct RunPipelineCommand: ParsableCommand {
         if opts.controlTokenFile == nil { opts.controlTokenFile = pipeline.controlTokenFile }
         if opts.checkpointEvery == nil, let every = pipeline.checkpointEvery { opts.checkpointEvery = Duration(milliseconds: Int(every * 1000)) }
         // Claim every output before any is opened: none may be an input or another task's file.
-        let outputs = OutputGuard(inputs: pipeline.source.files)
+        let outputs = OutputGuard(inputs: pipeline.source.files.filter { !KafkaAddress.isKafka($0) })
+        outputs.kafkaSettings = opts.kafkaOption
         // The state directory first: a resumed run keeps its results files instead of emptying them.
         let session = try CheckpointSession.open(opts, outputs: outputs)
         let middle = try pipeline.tasks.map { try $0.makeSpec(queueCapacity: opts.queueCapacity, outputs: outputs) }

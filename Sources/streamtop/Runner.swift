@@ -76,6 +76,7 @@ struct Runner {
     }
 
     func run(lines: LineSource, sourceNames: [String], header: String, pacer: ReplayPacer?, span: ClosedRange<Int64>?, middle: [TaskSpec], watching: Bool, outputs: OutputGuard, format: FormatChoice, checkpoints: CheckpointSession?) throws {
+        if outputs.kafkaSettings.isEmpty { outputs.kafkaSettings = options.kafkaOption }
         let quarantine = try Quarantine(rejectsPath: options.rejects, sourceNames: sourceNames, raw: options.rejectsRaw, outputs: outputs)
         let window = try options.windowSeconds().map { w in
             WindowOperator(seconds: w.0, slide: try options.slideSeconds(), lateness: w.1, sink: try ResultSink(task: "window", results: options.results, outputs: outputs))

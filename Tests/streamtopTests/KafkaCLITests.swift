@@ -117,6 +117,39 @@ private func report(_ json: String) throws -> [String: Any] {
         let r3 = try report(three.stop())
         #expect(r3["lines"] as? Int == 0)
     }
+
+    @Test(.enabled(if: TestBroker.available, TestBroker.reason))
+    func windowResultsGoToATopicOneMessagePerRow() throws {
+        let topic = try TestBroker.topic("results", partitions: 2)
+        let file = NSTemporaryDirectory() + "streamtop-kafka-rows-\(getpid()).ndjson"
+        defer { unlink(file) }
+        let toFile = try run(["replay", realSample, "--speed", "max", "--headless", "--report", "none", "--window", "1m", "--results", file])
+        #expect(toFile.status == 0, "\(toFile.stderr)")
+        let rows = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").count
+        #expect(rows > 10)
+        let toTopic = try run(["replay", realSample, "--speed", "max", "--headless", "--report", "none", "--window", "1m", "--results", TestBroker.url(topic)])
+        #expect(toTopic.status == 0, "\(toTopic.stderr)")
+        // Read the result topic back: each message is one line (JSON, so malformed as a log line).
+        let back = try report(try run(["replay", TestBroker.url(topic), "--speed", "max", "--headless"]).stdout)
+        #expect(back["lines"] as? Int == rows)
+    }
+
+    @Test func pipelineFilesNameATopicAsTheirSource() throws {
+        let dir = NSTemporaryDirectory() + "streamtop-kafka-pipeline-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let good = dir + "/good.toml"
+        try "[source]\nkafka = { brokers = [\"b1:9092\", \"b2\"], topic = \"access_log_topic\", group = \"g\" }\nmode = \"watch\"\n".write(toFile: good, atomically: true, encoding: .utf8)
+        let ok = try run(["check", good])
+        #expect(ok.status == 0, "\(ok.stdout)\(ok.stderr)")
+        let bad = dir + "/bad.toml"
+        try "[source]\nfiles = [\"a.log\"]\nkafka = { brokers = [\"b1:9092\"], topic = \"t\" }\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        let refused = try run(["check", bad])
+        #expect(refused.status != 0)
+        #expect((refused.stdout + refused.stderr).contains("bad.toml:3: [source] reads files or a Kafka topic, not both"), "\(refused.stdout)\(refused.stderr)")
+        let example = try run(["check", projectRoot.appendingPathComponent("examples/visits-kafka.toml").path])
+        #expect(example.status == 0, "\(example.stdout)\(example.stderr)")
+    }
 }
 
 /// A streamtop run in the background, stopped with SIGTERM (which drains, then prints the report).

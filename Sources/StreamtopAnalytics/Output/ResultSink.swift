@@ -1,5 +1,6 @@
 import Foundation
 import StreamtopEngine
+import StreamtopKafka
 import StreamtopLogs
 
 /// Where an analytics task's results go, as they are produced:
@@ -8,13 +9,17 @@ import StreamtopLogs
 /// - `snapshot`: a JSON document with the task's latest rows, replaced atomically (temporary file renamed into
 ///   place) at most once a second while running and once more at the end, so it is never half written.
 ///
-/// Both are replaced at the start of a run. A write that fails (disk full, a closed pipe) never ends the run:
+/// - `results` may also be a topic, `kafka://HOST:PORT/TOPIC`: one message per row (`KafkaResultWriter`).
+///
+/// Both files are replaced at the start of a run. A write that fails (disk full, a closed pipe) never ends the run:
 /// it is reported once through `onFailure` and counted in `failures`, and the results file keeps whole lines.
 public final class ResultSink: @unchecked Sendable {
     /// How results are written.
     public enum Format: String, Sendable { case ndjson, csv }
 
     private let handle: OutputFile?
+    private let topic: KafkaResultWriter?
+    private var topicFailed = false
     /// Snapshot replacements that failed.
     private var snapshotFailures = 0
     private var snapshotError: String?
@@ -42,7 +47,7 @@ public final class ResultSink: @unchecked Sendable {
         self.snapshotPath = snapshot
         self.snapshotKeep = max(1, keep)
         self.format = format ?? (results.map { $0.lowercased().hasSuffix(".csv") ? .csv : .ndjson } ?? .ndjson)
-        if let r = results { try outputs?.claim(r, what: "results of task '\(task)'") }
+        if let r = results, !KafkaAddress.isKafka(r) { try outputs?.claim(r, what: "results of task '\(task)'") }
         if let s = snapshot {
             guard s != "-" else { throw SourceError("snapshot of task '\(task)' needs a file name ('-' is for results)") }
             try outputs?.claim(s, what: "snapshot of task '\(task)'")
@@ -50,6 +55,12 @@ public final class ResultSink: @unchecked Sendable {
             let dir = (s as NSString).deletingLastPathComponent
             guard FileManager.default.isWritableFile(atPath: dir.isEmpty ? "." : dir) else { throw SourceError("cannot write snapshot file \(Escaped.text(s)): its folder is not writable") }
         }
+        if let r = results, KafkaAddress.isKafka(r) {
+            topic = try KafkaResultWriter(try KafkaAddress(parsing: r), settings: outputs?.kafkaSettings ?? [])
+            handle = nil
+            return
+        }
+        topic = nil
         switch results {
         case nil: handle = nil
         case "-": handle = OutputFile(descriptor: 1, name: "standard output", what: "results of task '\(task)'")
@@ -98,12 +109,43 @@ public final class ResultSink: @unchecked Sendable {
             }
             h.write(text)
         }
+        if let topic { send(rows, to: topic) }
         written += rows.count
         if snapshotPath != nil {
             recent.append(contentsOf: rows)
             if recent.count > snapshotKeep { recent.removeFirst(recent.count - snapshotKeep) }
             if Date().timeIntervalSince(lastSnapshot) >= 1 { writeSnapshot(final: false) }
         }
+    }
+
+    private func send(_ rows: [ResultRow], to topic: KafkaResultWriter) {
+        for row in rows {
+            var value = ResultRow()
+            value.set("task", .string(task))
+            for name in row.names { value.set(name, row[name]!) }
+            if let failure = topic.send(key: Self.key(task: task, row), value: value.json) { failed(failure) }
+        }
+        if let failure = topic.poll() { failed(failure) }
+    }
+
+    /// A row's message key: the task, the window start and the row's group key (the text columns that
+    /// name what the row counts: a group's `by` values, a user), so each row of a window has its own.
+    static func key(task: String, _ row: ResultRow) -> String {
+        var parts = [task]
+        if case .string(let s)? = row["window_start"] { parts.append(s) } else { parts.append("") }
+        var group: [String] = []
+        for name in row.names where name != "window_start" && name != "window_end" {
+            guard case .string(let s)? = row[name] else { break }
+            group.append(s)
+        }
+        parts.append(group.joined(separator: "|"))
+        return parts.joined(separator: "|")
+    }
+
+    private func failed(_ message: String) {
+        guard !topicFailed else { return }
+        topicFailed = true
+        onFailure?(message)
     }
 
     /// Writes what a checkpoint keeps: the results file (path, identity, length), the CSV header, rows
@@ -150,6 +192,7 @@ public final class ResultSink: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if snapshotPath != nil { writeSnapshot(final: true) }
+        if let failure = topic?.flush() { failed(failure) }
     }
 
     private func writeSnapshot(final: Bool) {

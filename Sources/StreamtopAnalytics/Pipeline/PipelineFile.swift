@@ -1,5 +1,6 @@
 import Foundation
 import StreamtopEngine
+import StreamtopKafka
 import StreamtopLogs
 import TOMLKit
 
@@ -195,12 +196,18 @@ public struct PipelineFile: Sendable {
             policy = v
         }
         guard let src = table["source"]?.table else { throw Mistake(file: file, line: 0, message: "a [source] section is required") }
-        for key in src.keys where !["files", "mode", "speed", "format", "loop", "from_start"].contains(key) {
-            throw fail("unknown key '\(key)' in [source] (files, mode, speed, format, loop, from_start)", key, -1)
+        for key in src.keys where !["files", "kafka", "mode", "speed", "format", "loop", "from_start"].contains(key) {
+            throw fail("unknown key '\(key)' in [source] (files, kafka, mode, speed, format, loop, from_start)", key, -1)
         }
-        guard let filesValue = src["files"]?.array else { throw fail("[source] needs files = [\"access.log\", …]", "files", -1) }
-        let files = filesValue.compactMap { $0.string }
-        guard !files.isEmpty, files.count == filesValue.count else { throw fail("files must be a list of paths", "files", -1) }
+        let files: [String]
+        if let kafka = src["kafka"] {
+            if src["files"] != nil { throw fail("[source] reads files or a Kafka topic, not both", "kafka", -1) }
+            files = [try Self.kafkaAddress(kafka, fail: fail)]
+        } else {
+            guard let filesValue = src["files"]?.array else { throw fail("[source] needs files = [\"access.log\", …] or kafka = { brokers = [\"host:9092\"], topic = \"…\" }", "files", -1) }
+            files = filesValue.compactMap { $0.string }
+            guard !files.isEmpty, files.count == filesValue.count else { throw fail("files must be a list of paths", "files", -1) }
+        }
         let mode = src["mode"]?.string ?? "replay"
         guard ["replay", "watch"].contains(mode) else { throw fail("mode must be replay or watch", "mode", -1) }
         let speed = src["speed"]?.string ?? (src["speed"]?.double.map { String($0) } ?? src["speed"]?.int.map { String($0) } ?? "max")
@@ -224,7 +231,8 @@ public struct PipelineFile: Sendable {
             guard let t = value.table else { throw Mistake(file: file, line: taskHeaders.count > i ? taskHeaders[i] + 1 : 0, message: "[[task]] must be a table") }
             let task = try TaskReader(table: t, index: i, fail: fail).read(names: &names, previous: tasks)
             for (key, path) in [("results", task.results), ("snapshot", task.snapshot)] {
-                guard let path, path != "-", !path.hasPrefix("/dev/") else { continue }
+                // Tasks may share a result topic: each row's key starts with its task.
+                guard let path, path != "-", !path.hasPrefix("/dev/"), !KafkaAddress.isKafka(path) else { continue }
                 if let other = outputs[path] { throw fail("\(key) \"\(path)\" is already written by \(other); each task needs its own file", key, i) }
                 if files.contains(path) { throw fail("\(key) \"\(path)\" is an input of this pipeline; writing it would destroy it", key, i) }
                 outputs[path] = "the \(key == "results" ? "results" : "snapshot") of task '\(task.name)'"
@@ -244,5 +252,29 @@ public struct PipelineFile: Sendable {
         pipeline.listen = listen
         pipeline.controlTokenFile = controlTokenFile
         return pipeline
+    }
+}
+
+extension PipelineFile {
+    /// `[source] kafka = { brokers = ["host:9092"], topic = "…", group = "…", from = "beginning" }` as the
+    /// address the runner reads (`kafka://host:9092/topic?group=…`).
+    static func kafkaAddress(_ value: TOMLValueConvertible, fail: (String, String, Int) -> Mistake) throws -> String {
+        guard let t = value.table else { throw fail("kafka must be a table: kafka = { brokers = [\"host:9092\"], topic = \"access_log_topic\", group = \"streamtop\" }", "kafka", -1) }
+        for key in t.keys where !["brokers", "topic", "group", "from"].contains(key) {
+            throw fail("unknown key '\(key)' in kafka (brokers, topic, group, from)", "kafka", -1)
+        }
+        guard let list = t["brokers"]?.array, !list.isEmpty, list.allSatisfy({ $0.string != nil }) else {
+            throw fail("kafka needs brokers = [\"host:9092\", …]", "kafka", -1)
+        }
+        guard let topic = t["topic"]?.string else { throw fail("kafka needs topic = \"…\"", "kafka", -1) }
+        var query: [String] = []
+        if let g = t["group"] { guard let s = g.string else { throw fail("kafka group must be a string", "kafka", -1) }; query.append("group=\(s)") }
+        if let f = t["from"] { guard let s = f.string else { throw fail("kafka from must be \"beginning\" or \"latest\"", "kafka", -1) }; query.append("from=\(s)") }
+        let text = "kafka://\(list.compactMap { $0.string }.joined(separator: ","))/\(topic)\(query.isEmpty ? "" : "?" + query.joined(separator: "&"))"
+        do {
+            return try KafkaAddress(parsing: text).description
+        } catch let e as KafkaError {
+            throw fail(e.description, "kafka", -1)
+        }
     }
 }

@@ -194,6 +194,8 @@ public final class OutputGuard: @unchecked Sendable {
     /// Set when the run resumes from a checkpoint: results files are then kept (and cut back to the
     /// checkpoint by the tasks that restore their state) instead of emptied.
     public var resuming = false
+    /// librdkafka client settings (`--kafka-option`) for results sent to Kafka topics.
+    public var kafkaSettings: [String] = []
     private var inputIDs: [Identity: String] = [:]
     private var inputPaths: [String: String] = [:]
     private var inputPatterns: [String] = []
