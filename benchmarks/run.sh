@@ -3,7 +3,8 @@
 # Builds release, generates seeded combined-log traffic, then:
 #  - per-stage speeds on one core (streamtop bench),
 #  - headless replay at --speed max with 1 and 2 workers, best of 5, with the per-task time split,
-#  - the analytics pipeline of benchmarks/pipeline.toml.
+#  - the analytics pipeline of benchmarks/pipeline.toml,
+#  - Kafka produce and consume on a local broker (benchmarks/kafka.sh; skipped when none can be started).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 lines=${1:-1000000}
@@ -53,3 +54,4 @@ sed "s|\"INPUT\"|\"$log\"|" benchmarks/pipeline.toml > "$plain"
 sed -E 's/^(operator = "(window|topk|sessions|group|distinct)")$/\1\npartitions = 2\nworkers = 2/' "$plain" > "$split"
 analytics "benchmarks/pipeline.toml: map, window, sliding top-K, bot filter, sessions, group" "$plain"
 analytics "same with partitions = 2 on the stateful tasks" "$split"
+benchmarks/kafka.sh "$lines"

@@ -29,6 +29,9 @@
     X(rd_kafka_consumer_close, int, (ck_kafka_t *))                                                     \
     X(rd_kafka_consumer_poll, ck_message_t *, (ck_kafka_t *, int))                                      \
     X(rd_kafka_message_destroy, void, (ck_message_t *))                                                 \
+    X(rd_kafka_queue_get_consumer, ck_queue_t *, (ck_kafka_t *))                                        \
+    X(rd_kafka_queue_destroy, void, (ck_queue_t *))                                                     \
+    X(rd_kafka_consume_batch_queue, ssize_t, (ck_queue_t *, int, ck_message_t **, size_t))              \
     X(rd_kafka_commit, int, (ck_kafka_t *, const ck_topic_partition_list_t *, int))                     \
     X(rd_kafka_committed, int, (ck_kafka_t *, ck_topic_partition_list_t *, int))                        \
     X(rd_kafka_topic_partition_list_new, ck_topic_partition_list_t *, (int))                            \
@@ -169,3 +172,8 @@ int ck_poll(ck_kafka_t *rk, int timeout_ms) { return p_rd_kafka_poll(rk, timeout
 int ck_flush(ck_kafka_t *rk, int timeout_ms) { return p_rd_kafka_flush(rk, timeout_ms); }
 int ck_outq_len(ck_kafka_t *rk) { return p_rd_kafka_outq_len(rk); }
 int ck_last_error_code(void) { return p_rd_kafka_last_error(); }
+ck_queue_t *ck_queue_get_consumer(ck_kafka_t *rk) { return p_rd_kafka_queue_get_consumer(rk); }
+void ck_queue_destroy(ck_queue_t *q) { p_rd_kafka_queue_destroy(q); }
+ssize_t ck_consume_batch_queue(ck_queue_t *q, int timeout_ms, ck_message_t **messages, size_t size) {
+    return p_rd_kafka_consume_batch_queue(q, timeout_ms, messages, size);
+}

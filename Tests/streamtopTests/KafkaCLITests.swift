@@ -134,6 +134,55 @@ private func report(_ json: String) throws -> [String: Any] {
         #expect(back["lines"] as? Int == rows)
     }
 
+    @Test(.enabled(if: TestBroker.available, TestBroker.reason))
+    func aReplayKilledAtRandomResumesFromItsCheckpointsOffsetsExactly() throws {
+        // One partition: a topic's partitions interleave differently on every read, so only one keeps the
+        // order (and the event-time windows' late records) the same from run to run.
+        let checkpoints = CheckpointCLITests()
+        let dir = try checkpoints.tempDir("kafka")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try checkpoints.generate(120_000, to: dir + "/in.log")
+        let topic = try TestBroker.topic("resume", partitions: 1)
+        let produced = try run(["produce", dir + "/in.log", "--to", TestBroker.url(topic)])
+        try #require(produced.status == 0, "\(produced.stderr)")
+        var pipeline = try String(contentsOfFile: try checkpoints.analyticsPipeline(input: "in.log", in: dir), encoding: .utf8)
+        pipeline = pipeline.replacingOccurrences(of: "files = [\"in.log\"]", with: "kafka = { brokers = [\"\(TestBroker.address!)\"], topic = \"\(topic)\" }")
+        try pipeline.write(toFile: dir + "/pipeline.toml", atomically: true, encoding: .utf8)
+        let outputs = ["out1.ndjson", "out2.csv", "out3.ndjson", "out4.ndjson"]
+        let common = ["run", dir + "/pipeline.toml", "--headless", "--workers", "2"]
+        let began = Date()
+        let whole = try checkpoints.start(common, cwd: dir, stdout: dir + "/report-whole.json", stderr: dir + "/err-whole.txt")
+        whole.waitUntilExit()
+        let baseline = Date().timeIntervalSince(began)
+        try #require(whole.terminationStatus == 0, "\(String(decoding: checkpoints.contents(dir + "/err-whole.txt") ?? Data(), as: UTF8.self))")
+        for f in outputs { try FileManager.default.moveItem(atPath: dir + "/" + f, toPath: dir + "/whole-" + f) }
+        var kills = 0
+        var restores = 0
+        var finished = false
+        for _ in 0..<30 {
+            let p = try checkpoints.start(common + ["--state", "state", "--checkpoint-every", "100ms"], cwd: dir, stdout: dir + "/report.json", stderr: dir + "/err.txt")
+            usleep(useconds_t(Double.random(in: 0.3...0.8) * max(1, baseline) * 1e6))
+            if String(decoding: checkpoints.contents(dir + "/err.txt") ?? Data(), as: UTF8.self).contains("restored checkpoint") { restores += 1 }
+            if p.isRunning {
+                kill(p.processIdentifier, SIGKILL)
+                p.waitUntilExit()
+                kills += 1
+                continue
+            }
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 0, "\(String(decoding: checkpoints.contents(dir + "/err.txt") ?? Data(), as: UTF8.self))")
+            finished = true
+            break
+        }
+        #expect(finished)
+        #expect(kills >= 1)
+        #expect(restores >= 1, "no run resumed from a checkpoint")
+        for f in outputs {
+            #expect(checkpoints.contents(dir + "/" + f) == checkpoints.contents(dir + "/whole-" + f), "\(f) differs after \(kills) kills")
+        }
+        #expect(try checkpoints.stable(dir + "/report.json") == checkpoints.stable(dir + "/report-whole.json"))
+    }
+
     @Test func pipelineFilesNameATopicAsTheirSource() throws {
         let dir = NSTemporaryDirectory() + "streamtop-kafka-pipeline-\(getpid())"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

@@ -130,6 +130,11 @@ int ck_assignment(ck_kafka_t *rk, ck_topic_partition_list_t **partitions);
 int ck_consumer_close(ck_kafka_t *rk);
 ck_message_t *ck_consumer_poll(ck_kafka_t *rk, int timeout_ms);
 void ck_message_destroy(ck_message_t *m);
+/// The consumer's queue (release with ck_queue_destroy), for ck_consume_batch_queue.
+ck_queue_t *ck_queue_get_consumer(ck_kafka_t *rk);
+void ck_queue_destroy(ck_queue_t *q);
+/// Up to `size` messages (or errors), waiting up to `timeout_ms` for the first; -1 on error.
+ssize_t ck_consume_batch_queue(ck_queue_t *q, int timeout_ms, ck_message_t **messages, size_t size);
 int ck_commit(ck_kafka_t *rk, const ck_topic_partition_list_t *offsets, int async);
 int ck_committed(ck_kafka_t *rk, ck_topic_partition_list_t *partitions, int timeout_ms);
 
