@@ -86,7 +86,7 @@ let package = Package(
         .testTarget(
             name: "StreamtopTUITests", dependencies: ["StreamtopTUI", "StreamtopEngine", "StreamtopAnalytics"],
             exclude: ["Snapshots"], swiftSettings: tests),
-        .testTarget(name: "streamtopTests", dependencies: ["StreamtopAnalytics"], swiftSettings: tests),
+        .testTarget(name: "streamtopTests", dependencies: ["StreamtopAnalytics", "StreamtopKafka"], swiftSettings: tests),
         .testTarget(name: "StreamtopKafkaTests", dependencies: ["StreamtopKafka", "StreamtopLogs"], swiftSettings: tests),
         .testTarget(name: "StreamtopFuzzTargetsTests", dependencies: ["StreamtopFuzzTargets"], swiftSettings: tests),
     ],

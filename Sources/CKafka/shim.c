@@ -19,6 +19,7 @@
     X(rd_kafka_conf_set, int, (ck_conf_t *, const char *, const char *, char *, size_t))                 \
     X(rd_kafka_conf_set_opaque, void, (ck_conf_t *, void *))                                            \
     X(rd_kafka_conf_set_log_cb, void, (ck_conf_t *, void (*)(const ck_kafka_t *, int, const char *, const char *))) \
+    X(rd_kafka_conf_set_error_cb, void, (ck_conf_t *, void (*)(ck_kafka_t *, int, const char *, void *))) \
     X(rd_kafka_conf_set_dr_msg_cb, void, (ck_conf_t *, void (*)(ck_kafka_t *, const ck_message_t *, void *))) \
     X(rd_kafka_new, ck_kafka_t *, (int, ck_conf_t *, char *, size_t))                                    \
     X(rd_kafka_destroy, void, (ck_kafka_t *))                                                           \
@@ -108,6 +109,33 @@ uint64_t ck_last_log(char *buf, size_t len) {
     pthread_mutex_unlock(&log_lock);
     return n;
 }
+
+// The client's errors (from librdkafka's threads, or the polling one): the latest is kept.
+static pthread_mutex_t error_lock = PTHREAD_MUTEX_INITIALIZER;
+static char last_error[512];
+static int last_error_code = 0;
+static uint64_t error_count = 0;
+
+static void keep_error(ck_kafka_t *rk, int err, const char *reason, void *opaque) {
+    (void)rk;
+    (void)opaque;
+    pthread_mutex_lock(&error_lock);
+    snprintf(last_error, sizeof last_error, "%s", reason);
+    last_error_code = err;
+    error_count++;
+    pthread_mutex_unlock(&error_lock);
+}
+
+uint64_t ck_take_error(int *code, char *buf, size_t len) {
+    pthread_mutex_lock(&error_lock);
+    snprintf(buf, len, "%s", last_error);
+    *code = last_error_code;
+    uint64_t n = error_count;
+    pthread_mutex_unlock(&error_lock);
+    return n;
+}
+
+void ck_conf_keep_errors(ck_conf_t *conf) { p_rd_kafka_conf_set_error_cb(conf, keep_error); }
 
 static void count_delivery(ck_kafka_t *rk, const ck_message_t *m, void *opaque) {
     (void)rk;

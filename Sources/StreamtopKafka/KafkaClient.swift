@@ -21,6 +21,7 @@ final class KafkaClient {
         var handed = false
         defer { if !handed { ck_conf_destroy(conf) } }
         ck_conf_quiet_log(conf)
+        ck_conf_keep_errors(conf)
         if !consumer { ck_conf_count_deliveries(conf, deliveries) }
         var pairs: [(String, String)] = [("bootstrap.servers", address.brokers.joined(separator: ","))] + defaults
         for s in settings {

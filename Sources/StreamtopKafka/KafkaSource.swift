@@ -52,8 +52,11 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
     private var lastMaintenance: UInt64 = 0
     private var blockSequence = 0
     private var assignment: [Int32] = []
+    /// The partitions held before the assignment last became empty (a rebalance in progress).
+    private var lastOwned: [Int32] = []
     private var emptyMessages = 0
     private var unreachableSince: Date?
+    private var errorsSeen: UInt64 = 0
 
     private let stopped = Atomic<Bool>(false)
     private let status = Mutex(PartitionStatus())
@@ -81,7 +84,9 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
                 // Tansu (the test broker) wants at least 6 s; a dead instance's partitions move within it.
                 ("session.timeout.ms", "10000"), ("heartbeat.interval.ms", "2000"),
                 // Larger fetches: a log line is small and the source reads millions a second.
-                ("fetch.wait.max.ms", "100"), ("queued.max.messages.kbytes", "262144"),
+                ("fetch.wait.max.ms", "100"),
+                // A consumer far behind holds at most this much fetched ahead (64 MiB): memory stays bounded.
+                ("queued.max.messages.kbytes", "65536"),
                 // When the local queue is full librdkafka pauses fetching for fetch.queue.backoff.ms, 1 s by
                 // default: a replay at full speed stalled a whole second now and then (1.0 s runs became 2.0 s).
                 ("fetch.queue.backoff.ms", "10"),
@@ -89,6 +94,9 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
                 ("enable.partition.eof", mode == .replay ? "true" : "false"),
             ],
             settings: settings)
+        // Errors (a broker lost) and group events arrive on the main queue: send them to the consumer's,
+        // which the source reads.
+        _ = ck_poll_set_consumer(client.handle)
         partitionIDs = try client.partitions(timeoutMs: Int32(timeoutSeconds * 1000))
         let slots = Int(partitionIDs.max() ?? 0) + 1
         nextOffset = Array(repeating: -1, count: slots)
@@ -306,7 +314,17 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
         return block
     }
 
-    private func problem(_ code: Int32) {
+    /// Takes the client's latest error, if a new one was reported.
+    private func takeErrors() {
+        var code: Int32 = 0
+        var buf = [CChar](repeating: 0, count: 512)
+        let n = ck_take_error(&code, &buf, buf.count)
+        guard n != errorsSeen else { return }
+        errorsSeen = n
+        problem(code, reason: Escaped.text(String(cString: buf)))
+    }
+
+    private func problem(_ code: Int32, reason: String? = nil) {
         switch code {
         case Int32(CK_ERR__PARTITION_EOF):
             return
@@ -314,15 +332,19 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
             guard unreachableSince == nil else { return }
             let now = Date()
             unreachableSince = now
-            let text = "broker unreachable since \(Self.clock(now)), retrying (\(KafkaLibrary.describe(code)))"
+            let text = "broker unreachable since \(Self.clock(now)), retrying (\(reason ?? KafkaLibrary.describe(code)))"
             status.withLock {
                 $0.unreachableSince = now.timeIntervalSince1970
                 $0.problem = text
             }
             onEvent?(text)
         default:
-            let text = "Kafka: \(KafkaLibrary.describe(code))"
-            status.withLock { $0.problem = text }
+            let text = "Kafka: \(reason ?? KafkaLibrary.describe(code))"
+            // Said once while it repeats.
+            guard status.withLock({ s in
+                defer { s.problem = text }
+                return s.problem != text
+            }) else { return }
             onEvent?(text)
         }
     }
@@ -349,6 +371,7 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
         let now = DispatchTime.now().uptimeNanoseconds
         guard force || now - lastMaintenance >= 500_000_000 else { return }
         lastMaintenance = now
+        takeErrors()
         if address.group != nil && mode == .follow { watchAssignment() }
         publishStatus()
         // Not on the way out: the engine may be dropping queued blocks then, and a dropped block's
@@ -362,16 +385,25 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
         defer { ck_topic_partition_list_destroy(l) }
         let now = (0..<Int(l.pointee.cnt)).map { l.pointee.elems[$0].partition }.sorted()
         guard now != assignment else { return }
-        let revoked = assignment.filter { !now.contains($0) }
-        let assigned = now.filter { !assignment.contains($0) }
-        let why = revoked.isEmpty ? (assignment.isEmpty ? "joined group \(address.group!)" : "a member left or the topic grew")
-            : (assigned.isEmpty ? "a member joined" : "the group rebalanced")
-        var parts: [String] = []
-        if !revoked.isEmpty { parts.append("partition\(revoked.count == 1 ? "" : "s") \(revoked.map(String.init).joined(separator: ",")) revoked") }
-        if !assigned.isEmpty { parts.append("\(revoked.isEmpty ? "partition\(assigned.count == 1 ? "" : "s") " : "")\(assigned.map(String.init).joined(separator: ",")) assigned") }
-        if now.isEmpty { parts.append("no partition left to read") }
-        onEvent?("\(parts.joined(separator: "; ")) — \(why)")
         assignment = now
+        let names = { (p: [Int32]) in "partition\(p.count == 1 ? "" : "s") \(p.map(String.init).joined(separator: ","))" }
+        if now.isEmpty {
+            // An eager rebalance takes every partition back first; what changed shows once it hands them out.
+            onEvent?("\(names(lastOwned)) revoked — the group is rebalancing")
+            return
+        }
+        let lost = lastOwned.filter { !now.contains($0) }
+        let gained = now.filter { !lastOwned.contains($0) }
+        let text: String
+        switch (lastOwned.isEmpty, lost.isEmpty, gained.isEmpty) {
+        case (true, _, _): text = "\(names(now)) assigned — joined group \(address.group!)"
+        case (false, true, true): text = "\(names(now)) kept after a rebalance"
+        case (false, true, false): text = "\(names(gained)) assigned, now \(now.map(String.init).joined(separator: ",")) — a member left"
+        case (false, false, true): text = "\(names(lost)) revoked, now \(now.map(String.init).joined(separator: ",")) — a member joined"
+        case (false, false, false): text = "\(names(lost)) revoked; \(gained.map(String.init).joined(separator: ",")) assigned — the group rebalanced"
+        }
+        lastOwned = now
+        onEvent?(text)
     }
 
     private func publishStatus() {

@@ -116,6 +116,10 @@ int ck_conf_set(ck_conf_t *conf, const char *name, const char *value, char *errs
 /// Sends librdkafka's own log lines to a small buffer (read with ck_last_log) instead of stderr, which
 /// the dashboard owns.
 void ck_conf_quiet_log(ck_conf_t *conf);
+/// Keeps the client's errors (a broker lost, all brokers down) for ck_take_error instead of stderr.
+void ck_conf_keep_errors(ck_conf_t *conf);
+/// The number of errors reported so far; the latest one's code and words go to `code` and `buf`.
+uint64_t ck_take_error(int *code, char *buf, size_t len);
 /// Counts delivery reports into `counts` (which must outlive the handle).
 void ck_conf_count_deliveries(ck_conf_t *conf, ck_delivery_counts_t *counts);
 /// The latest line librdkafka logged (empty if none), and how many it logged so far.
