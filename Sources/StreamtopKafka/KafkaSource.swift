@@ -57,6 +57,10 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
     private var emptyMessages = 0
     private var unreachableSince: Date?
     private var errorsSeen: UInt64 = 0
+    private var splitClients = SplitClientCheck()
+    /// In a group, until a split client was found once (one instance reading every partition sees whole
+    /// users whatever the keys).
+    private var checkSplitClients: Bool
 
     private let stopped = Atomic<Bool>(false)
     private let status = Mutex(PartitionStatus())
@@ -100,6 +104,7 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
         partitionIDs = try client.partitions(timeoutMs: Int32(timeoutSeconds * 1000))
         let slots = Int(partitionIDs.max() ?? 0) + 1
         nextOffset = Array(repeating: -1, count: slots)
+        checkSplitClients = partitionIDs.count > 1 && mode == .follow && address.group != nil
         endOffset = Array(repeating: -1, count: slots)
         replaying = Array(repeating: false, count: slots)
         endConfirmed = Array(repeating: false, count: slots)
@@ -256,6 +261,10 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
                 var length = m.pointee.len
                 if length > 0, m.pointee.payload.load(fromByteOffset: length - 1, as: UInt8.self) == 0x0A { length -= 1 }
                 if length == 0 { emptyMessages += 1 }
+                if checkSplitClients, let payload = m.pointee.payload {
+                    splitClients.check(payload, count: length, partition: m.pointee.partition)
+                    if let f = splitClients.found { warnSplit(f) }
+                }
                 current = m
                 cursor = 0
                 currentLength = length
@@ -322,6 +331,11 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
         guard n != errorsSeen else { return }
         errorsSeen = n
         problem(code, reason: Escaped.text(String(cString: buf)))
+    }
+
+    private func warnSplit(_ f: (client: String, first: Int32, second: Int32)) {
+        checkSplitClients = false
+        onEvent?("client \(Escaped.text(f.client)) arrives on partitions \(f.first) and \(f.second): per-user results (sessions, visits) split between partitions and instances; produce keyed by client (streamtop produce --key client)")
     }
 
     private func problem(_ code: Int32, reason: String? = nil) {

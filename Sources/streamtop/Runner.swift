@@ -210,7 +210,7 @@ struct Runner {
         }
         endpoints.streamIntervalNanos = UInt64(max(10, min(60_000, options.every.milliseconds))) * 1_000_000
         if pipeline.blockSource.drainsOnStop {
-            endpoints.partitions = { (((box.pipeline.lines as? ReplayPacer)?.source ?? box.pipeline.lines) as? PartitionedSource)?.partitionStatus }
+            endpoints.partitions = { box.pipeline.blockSource.partitionStatus }
         }
         if pipeline.lines is FollowSource {
             endpoints.backlog = { (box.pipeline.lines as? FollowSource)?.backlogBytes }
@@ -273,6 +273,7 @@ struct Runner {
             elapsedSeconds: Date().timeIntervalSince(started), tasks: final.tasks, decisions: engine.allDecisions(),
             workers: final.workers)
         report.filter = options.filter
+        report.kafka = pipeline.blockSource.partitionStatus
         if signals.load(ordering: .relaxed) > 1 { report.interrupted = true }
         switch options.report {
         case .json:
@@ -369,7 +370,8 @@ final class SnapshotWriter: @unchecked Sendable {
         let snap = pipeline.engine.snapshot()
         let fresh = snap.decisions.filter { $0.sequence > lastDecision }
         lastDecision = snap.decisions.last?.sequence ?? lastDecision
-        let line = SnapshotLine(snap, decisions: fresh)
+        var line = SnapshotLine(snap, decisions: fresh)
+        line.kafka = pipeline.blockSource.partitionStatus.map(KafkaReport.init)
         if var data = try? HeadlessReport.encoder().encode(line) {
             data.append(0x0A)
             file.write(Array(data))
@@ -411,6 +413,8 @@ struct SnapshotLine: Encodable {
     var end_to_end_latency_ns: LatencySummary
     var tasks: [Task]
     var decisions: [Decision]
+    /// A Kafka input's partitions and lag.
+    var kafka: KafkaReport?
     /// The last complete checkpoint (with --state).
     struct Checkpoint: Encodable {
         var number: Int

@@ -111,11 +111,27 @@ private func report(_ json: String) throws -> [String: Any] {
         #expect(lines1 > 0 && lines2 > 0, "one member read nothing: \(lines1), \(lines2)")
         let said = (r1["decisions"] as? [[String: Any]] ?? []) + (r2["decisions"] as? [[String: Any]] ?? [])
         #expect(said.contains { ($0["reason"] as? String)?.contains("assigned") == true }, "no rebalance in the decision log")
+        // Keyed by client: no client's lines were split between the members.
+        #expect(!said.contains { ($0["reason"] as? String)?.contains("arrives on partitions") == true })
         // The group committed what it counted: a new member reads nothing again.
         let three = try Background(["watch", url, "--headless"])
         Thread.sleep(forTimeInterval: 8)
         let r3 = try report(three.stop())
         #expect(r3["lines"] as? Int == 0)
+    }
+
+    @Test(.enabled(if: TestBroker.available, TestBroker.reason))
+    func aGroupSaysWhenAClientsLinesAreSplitBetweenPartitions() throws {
+        let topic = try TestBroker.topic("unkeyed")
+        let member = try Background(["watch", TestBroker.url(topic, "?group=u\(getpid())&from=beginning"), "--headless"])
+        Thread.sleep(forTimeInterval: 6)
+        // Unkeyed, and not sticky (librdkafka otherwise sends a batch's worth to one partition): every line to
+        // a random partition, as many log shippers do.
+        #expect(try run(["produce", realSample, "--to", TestBroker.url(topic), "--key", "none", "--kafka-option", "sticky.partitioning.linger.ms=0"]).status == 0)
+        Thread.sleep(forTimeInterval: 3)
+        let r = try report(member.stop())
+        let said = (r["decisions"] as? [[String: Any]] ?? []).compactMap { $0["reason"] as? String }
+        #expect(said.contains { $0.contains("arrives on partitions") && $0.contains("--key client") }, "\(said)")
     }
 
     @Test(.enabled(if: TestBroker.available, TestBroker.reason))

@@ -21,6 +21,8 @@ public struct HeadlessReport: Encodable {
     public var filter: String?
     /// Set when a second stop signal ended the run before every queued record was processed.
     public var interrupted = false
+    /// A Kafka input's partitions and lag at the end.
+    public var kafka: PartitionStatus?
 
     /// Creates a report.
     public init(summary: AccessSummary, malformedReasons: [MalformedReason: Int], elapsedSeconds: Double, tasks: [TaskSnapshot], decisions: [Decision], workers: Int) {
@@ -74,6 +76,7 @@ public struct HeadlessReport: Encodable {
         try c.encode(s.filtered, forKey: Key("filtered"))
         if let f = filter { try c.encode(f, forKey: Key("filter")) }
         if interrupted { try c.encode(true, forKey: Key("interrupted")) }
+        if let kafka { try c.encode(KafkaReport(kafka), forKey: Key("kafka")) }
         if let rt = s.requestTime { try c.encode(rt, forKey: Key("request_time_us")) }
         try c.encode(
             Dictionary(uniqueKeysWithValues: malformedReasons.map { ($0.key.key, $0.value) }), forKey: Key("malformed_reasons"))

@@ -39,7 +39,12 @@ public final class LineBlockSource: StreamSource {
 
     /// Whether a stop should drain what was read rather than drop it: a partitioned input (Kafka)
     /// commits offsets only for lines that were processed.
-    public var drainsOnStop: Bool { (((lines as? ReplayPacer)?.source ?? lines) as? PartitionedSource) != nil }
+    public var drainsOnStop: Bool { partitioned != nil }
+
+    /// A Kafka input's partitions and lag (nil for files).
+    public var partitionStatus: PartitionStatus? { partitioned?.partitionStatus }
+
+    private var partitioned: PartitionedSource? { ((lines as? ReplayPacer)?.source ?? lines) as? PartitionedSource }
 
     /// Steers a paced replay; other inputs refuse. Runs while the engine applies its mailbox.
     public func control(_ command: TransportCommand) -> TransportOutcome {

@@ -62,7 +62,7 @@ final class LocalDashboard: DashboardBackend, @unchecked Sendable {
             model.backlogBytes = follow.backlogBytes
             model.eventLag = summary.lastEvent.map { max(0, Date().timeIntervalSince1970 - Double($0)) }
         }
-        if let kafka = ((pacer?.source ?? pipeline.lines) as? PartitionedSource)?.partitionStatus {
+        if let kafka = pipeline.blockSource.partitionStatus {
             model.partitions = kafka
             model.eventLag = summary.lastEvent.map { max(0, Date().timeIntervalSince1970 - Double($0)) }
             if let problem = kafka.problem { model.inputWarning = problem }
