@@ -64,7 +64,7 @@ final class KafkaClient {
         var meta: UnsafePointer<ck_metadata_t>?
         let rc = ck_metadata(handle, 0, topic, &meta, timeoutMs)
         guard rc == 0, let m = meta else {
-            throw KafkaError("Kafka brokers \(address.brokers.joined(separator: ",")) unreachable: \(KafkaLibrary.describe(rc))\(KafkaClient.detail)")
+            throw KafkaError("Kafka brokers \(address.brokers.joined(separator: ",")) unreachable (\(KafkaClient.connectFailure ?? KafkaLibrary.describe(rc)))")
         }
         defer { ck_metadata_destroy(m) }
         guard m.pointee.topic_cnt == 1 else { throw KafkaError("topic \(address.topic): the brokers sent no metadata for it") }
@@ -74,6 +74,17 @@ final class KafkaClient {
         }
         guard t.err == 0 else { throw KafkaError("topic \(address.topic): \(KafkaLibrary.describe(t.err))") }
         return (0..<Int(t.partition_cnt)).map { t.partitions[$0].id }.sorted()
+    }
+
+    /// Why the latest connection failed, from librdkafka's log (`Connection refused`), if it said.
+    static var connectFailure: String? { shortReason(KafkaLibrary.lastLog) }
+
+    /// The reason in one of librdkafka's connection messages (`…: Connect to ipv4#127.0.0.1:9 failed:
+    /// Connection refused (after 0ms in state CONNECT)` → `Connection refused`), or nil.
+    static func shortReason(_ message: String) -> String? {
+        guard let r = message.range(of: "failed: ") else { return nil }
+        let tail = message[r.upperBound...]
+        return String(tail[..<(tail.range(of: " (after")?.lowerBound ?? tail.endIndex)])
     }
 
     /// librdkafka's latest log line, as a suffix for an error message.

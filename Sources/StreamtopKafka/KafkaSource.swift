@@ -24,7 +24,7 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
     private let fromBeginning: Bool
     private let client: KafkaClient
     private let chunker: LineChunker
-    private let partitionIDs: [Int32]
+    private var partitionIDs: [Int32] = []
     /// Said in the decision log: rebalances, brokers lost and back, commits that failed.
     public var onEvent: ((String) -> Void)?
 
@@ -41,12 +41,12 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
     private var cursor = 0
     private var currentLength = 0
     /// Next offset to read per partition id (-1: nothing read yet), for commits and checkpoints.
-    private var nextOffset: [Int64]
+    private var nextOffset: [Int64] = []
     /// Replay: the end offset of each partition seen at start, whether it is still being read, and how
     /// many are.
-    private var endOffset: [Int64]
-    private var replaying: [Bool]
-    private var endConfirmed: [Bool]
+    private var endOffset: [Int64] = []
+    private var replaying: [Bool] = []
+    private var endConfirmed: [Bool] = []
     private var partitionsLeft = 0
     private var resumeOffsets: [Int32: Int64] = [:]
     private var lastMaintenance: UInt64 = 0
@@ -60,7 +60,9 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
     private var splitClients = SplitClientCheck()
     /// In a group, until a split client was found once (one instance reading every partition sees whole
     /// users whatever the keys).
-    private var checkSplitClients: Bool
+    private var checkSplitClients = false
+    /// Since when a source opened without an answer from its topic waits for one (the dashboard's case).
+    private var waitingSince: Date?
 
     private let stopped = Atomic<Bool>(false)
     private let status = Mutex(PartitionStatus())
@@ -71,7 +73,7 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
     /// settings (`name=value`) passed through.
     public init(
         _ address: KafkaAddress, mode: Mode, fromBeginning: Bool = false, settings: [String] = [],
-        maxLineBytes: Int = LineChunker.defaultMaxLineBytes, timeoutSeconds: Double = 10
+        maxLineBytes: Int = LineChunker.defaultMaxLineBytes, timeoutSeconds: Double = 10, waitForBrokers: Bool = false
     ) throws {
         if mode == .replay, address.group != nil {
             throw KafkaError("replay reads the whole topic and commits nothing: drop group=\(address.group!) from \(address), or use watch")
@@ -101,14 +103,21 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
         // Errors (a broker lost) and group events arrive on the main queue: send them to the consumer's,
         // which the source reads.
         _ = ck_poll_set_consumer(client.handle)
-        partitionIDs = try client.partitions(timeoutMs: Int32(timeoutSeconds * 1000))
-        let slots = Int(partitionIDs.max() ?? 0) + 1
-        nextOffset = Array(repeating: -1, count: slots)
-        checkSplitClients = partitionIDs.count > 1 && mode == .follow && address.group != nil
-        endOffset = Array(repeating: -1, count: slots)
-        replaying = Array(repeating: false, count: slots)
-        endConfirmed = Array(repeating: false, count: slots)
         chunker = LineChunker(sourceIndex: 0, maxLineBytes: maxLineBytes, name: address.description)
+        do {
+            // The dashboard does not wait long before it opens.
+            try found(try client.partitions(timeoutMs: Int32((waitForBrokers && mode == .follow ? min(2, timeoutSeconds) : timeoutSeconds) * 1000)))
+        } catch let e as KafkaError where waitForBrokers && mode == .follow {
+            // The dashboard opens anyway and says what it waits for; reading starts once the topic answers.
+            let now = Date()
+            unreachableSince = now
+            let text = "\(e.description); retrying since \(Self.clock(now))"
+            status.withLock {
+                $0.unreachableSince = now.timeIntervalSince1970
+                $0.problem = text
+            }
+            waitingSince = now
+        }
     }
 
     deinit {
@@ -137,6 +146,53 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
     public var label: String {
         let what = mode == .replay ? "replay" : "watch"
         return "\(what) kafka \(address.topic)@\(address.brokers.first ?? "")\(address.group.map { " group \($0)" } ?? "")"
+    }
+
+    /// Sizes the per-partition state for the topic's partitions.
+    private func found(_ ids: [Int32]) throws {
+        partitionIDs = ids
+        let slots = Int(ids.max() ?? 0) + 1
+        nextOffset = Array(repeating: -1, count: slots)
+        endOffset = Array(repeating: -1, count: slots)
+        replaying = Array(repeating: false, count: slots)
+        endConfirmed = Array(repeating: false, count: slots)
+        checkSplitClients = ids.count > 1 && mode == .follow && address.group != nil
+    }
+
+    /// Asks for the topic until it answers (the dashboard is open meanwhile, saying so), waiting 1 s, then
+    /// 2, 4, up to 10 between tries. Returns false when stopped first.
+    private func waitForTopic() -> Bool {
+        var pause = 1.0
+        var said = status.withLock { $0.problem }
+        while !stopped.load(ordering: .relaxed) {
+            do {
+                try found(try client.partitions(timeoutMs: 2000))
+                // Errors from the wait are old news now.
+                var code: Int32 = 0
+                var buf = [CChar](repeating: 0, count: 8)
+                errorsSeen = ck_take_error(&code, &buf, buf.count)
+                let down = Date().timeIntervalSince(waitingSince ?? Date())
+                waitingSince = nil
+                unreachableSince = nil
+                status.withLock {
+                    $0.unreachableSince = nil
+                    $0.problem = nil
+                }
+                onEvent?("\(address.topic) answered after \(Int(down.rounded())) s of waiting; reading it")
+                return true
+            } catch {
+                let text = "\(error); retrying since \(Self.clock(waitingSince ?? Date()))"
+                status.withLock { $0.problem = text }
+                if said != text {
+                    said = text
+                    onEvent?(text)
+                }
+            }
+            let until = Date().addingTimeInterval(pause)
+            while Date() < until && !stopped.load(ordering: .relaxed) { usleep(100_000) }
+            pause = min(10, pause * 2)
+        }
+        return false
     }
 
     /// The topic's partition ids at start.
@@ -188,6 +244,7 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
     // MARK: - Reading
 
     private func start() throws {
+        if waitingSince != nil && !waitForTopic() { return }
         started = true
         if mode == .replay {
             let list = ck_topic_partition_list_new(Int32(partitionIDs.count))!
@@ -330,7 +387,8 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
         let n = ck_take_error(&code, &buf, buf.count)
         guard n != errorsSeen else { return }
         errorsSeen = n
-        problem(code, reason: Escaped.text(String(cString: buf)))
+        let reason = Escaped.text(String(cString: buf))
+        problem(code, reason: KafkaClient.shortReason(reason) ?? reason)
     }
 
     private func warnSplit(_ f: (client: String, first: Int32, second: Int32)) {

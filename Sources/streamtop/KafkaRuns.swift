@@ -29,7 +29,11 @@ extension Runner {
     /// Follows a Kafka topic (sharing its partitions with the instances of the same group, if any).
     func watchKafka(_ inputs: [String], fromStart: Bool, middle: [TaskSpec]) throws {
         let address = try Self.onlyKafka(inputs)
-        let kafka = try KafkaSource(address, mode: .follow, fromBeginning: fromStart, settings: options.kafkaOption, maxLineBytes: options.maxLineBytes)
+        // Headless, an unreachable broker or a missing topic is an error at start; the dashboard opens and
+        // says it waits, retrying.
+        let kafka = try KafkaSource(
+            address, mode: .follow, fromBeginning: fromStart, settings: options.kafkaOption, maxLineBytes: options.maxLineBytes,
+            waitForBrokers: !options.headless)
         let guardian = outputs ?? OutputGuard(inputs: [])
         let session = try checkpoints ?? CheckpointSession.open(options, outputs: guardian)
         try run(lines: kafka, sourceNames: [address.topic], header: kafka.label, pacer: nil, span: nil, middle: middle, watching: true, outputs: guardian, format: try options.formatChoice(), checkpoints: session)

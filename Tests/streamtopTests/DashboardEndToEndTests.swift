@@ -143,6 +143,20 @@ import Testing
         #expect(s.contains("STREAMTOP-EXIT=0"), "\(s)")
     }
 
+    @Test(.enabled(if: DashboardEndToEndTests.tmux != nil && TestBroker.available, "needs tmux and a Kafka setup (STREAMTOP_LIBRDKAFKA)"))
+    func aKafkaWatchOpensAndSaysItWaitsForAnUnreachableBroker() throws {
+        // Headless, an unreachable broker is an error at start; the dashboard opens at once and says so.
+        defer { tmux("kill-server") }
+        let command = "cd / && TERM=xterm-256color '\(binary)' watch 'kafka://127.0.0.1:9/t?group=g'; echo STREAMTOP-EXIT=$?; sleep 30"
+        tmux("new-session", "-d", "-s", "e2e", "-x", "120", "-y", "30", command)
+        let s = waitFor(8) { $0.contains("unreachable (Connection refused); retrying since") }
+        #expect(s.contains("unreachable (Connection refused); retrying since"), "\(s)")
+        #expect(s.contains("partitions none"), "\(s)")
+        tmux("send-keys", "-t", "e2e", "q")
+        let after = waitFor(5) { $0.contains("STREAMTOP-EXIT=") }
+        #expect(after.contains("STREAMTOP-EXIT=0"), "\(after)")
+    }
+
     @Test func sigtermRestoresTheTerminal() throws {
         guard Self.tmux != nil else { return }
         defer { tmux("kill-server") }
