@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import StreamtopKafka
 
@@ -57,4 +58,49 @@ import Testing
         let message = KafkaClient.withoutValue("Invalid value \"hunter22\" for configuration property \"sasl.password\"", "hunter22")
         #expect(!message.contains("hunter22"))
     }
+}
+
+@Suite struct CommitTrackerConcurrencyTests {
+    @Test func blocksReleasedOnManyThreadsCommitExactlyTheOffsetsOfTheLastOne() {
+        // Workers drop blocks on their own threads, in any order; the source thread takes what may be
+        // committed. Whatever the interleaving, offsets only move forward and end at the last block's.
+        let tracker = CommitTracker()
+        let count = 2_000
+        var tokens: [AnyObject?] = (1...count).map { tracker.handedOut($0, offsets: [Int64($0)]) }
+        let box = TokenBox(tokens)
+        tokens.removeAll()
+        var seen: [Int64] = []
+        let group = DispatchGroup()
+        for t in 0..<4 {
+            DispatchQueue.global().async(group: group) {
+                var i = t
+                while i < count {
+                    box.release(i)
+                    i += 4
+                }
+            }
+        }
+        while group.wait(timeout: .now() + .milliseconds(1)) == .timedOut {
+            if let o = tracker.takeCommittable() { seen.append(o[0]) }
+        }
+        if let o = tracker.takeCommittable() { seen.append(o[0]) }
+        #expect(seen == seen.sorted())
+        #expect(seen.last == Int64(count))
+    }
+}
+
+/// Tokens released by index from several threads (each index by one thread only).
+final class TokenBox: @unchecked Sendable {
+    private let tokens: UnsafeMutablePointer<AnyObject?>
+    private let count: Int
+    init(_ list: [AnyObject?]) {
+        count = list.count
+        tokens = .allocate(capacity: list.count)
+        tokens.initialize(from: list, count: list.count)
+    }
+    deinit {
+        tokens.deinitialize(count: count)
+        tokens.deallocate()
+    }
+    func release(_ i: Int) { tokens[i] = nil }
 }
