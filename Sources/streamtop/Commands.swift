@@ -26,9 +26,9 @@ struct ReplayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
         abstract: "Replay recorded access logs by their own timestamps, scaled by --speed.",
-        discussion: "Files are read one after the other; '-' reads standard input; gzipped files (access.log.2.gz) are read as they are; a quoted pattern ('logs/access.log*') takes the matching files oldest first. With --speed max the input is read as fast as the pipeline takes it.")
+        discussion: "Files are read one after the other; '-' reads standard input; gzipped files (access.log.2.gz) are read as they are; a quoted pattern ('logs/access.log*') takes the matching files oldest first. A Kafka topic (kafka://HOST:PORT/TOPIC) is read from its earliest offsets to the ends seen at start, every partition, nothing committed. With --speed max the input is read as fast as the pipeline takes it.")
 
-    @Argument(help: ArgumentHelp("Access-log files in Apache/nginx combined or common format ('-' for stdin).", valueName: "file"))
+    @Argument(help: ArgumentHelp("Access-log files in Apache/nginx combined or common format ('-' for stdin), or one Kafka topic as kafka://HOST:PORT[,HOST:PORT]/TOPIC.", valueName: "file"))
     var files: [String]
 
     @Option(help: ArgumentHelp("Replay speed: a factor of real time (0.1 to 1000, e.g. 10 = ten times faster), or max.", valueName: "x|max"))
@@ -53,12 +53,12 @@ struct WatchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "watch",
         abstract: "Follow access logs as they grow, like tail -F ('-' reads standard input).",
-        discussion: "Rotation by rename and by copy-truncate is followed, and a renamed file is still read for a few seconds for writers that have not reopened yet; files that do not exist yet are waited for; a quoted pattern ('/var/log/nginx/*.log') also picks up files that appear later. In headless mode the report is printed at the end of standard input or on SIGINT/SIGTERM.")
+        discussion: "A Kafka topic, kafka://HOST:PORT[,HOST:PORT]/TOPIC[?group=NAME&from=beginning], is followed as a consumer: instances with the same group share its partitions and commit what they processed (see --kafka-option for client settings). Rotation by rename and by copy-truncate is followed, and a renamed file is still read for a few seconds for writers that have not reopened yet; files that do not exist yet are waited for; a quoted pattern ('/var/log/nginx/*.log') also picks up files that appear later. In headless mode the report is printed at the end of standard input or on SIGINT/SIGTERM.")
 
-    @Argument(help: ArgumentHelp("Files to follow, or '-' for standard input.", valueName: "file"))
+    @Argument(help: ArgumentHelp("Files to follow, '-' for standard input, or one Kafka topic (kafka://HOST:PORT/TOPIC?group=NAME).", valueName: "file"))
     var files: [String]
 
-    @Flag(help: "Read what the files already hold before following them (default: start at their end).")
+    @Flag(help: "Read what the files already hold before following them (default: start at their end); for a topic, start where a group has no committed offset at the earliest offset.")
     var fromStart = false
 
     @OptionGroup var options: RunOptions

@@ -199,6 +199,39 @@ private func report(_ json: String) throws -> [String: Any] {
         #expect(try checkpoints.stable(dir + "/report.json") == checkpoints.stable(dir + "/report-whole.json"))
     }
 
+    @Test(.enabled(if: TestBroker.available, TestBroker.reason))
+    func metricsAndTheDashboardModelCarryPartitionsAndLag() throws {
+        let topic = try TestBroker.topic("metrics")
+        let checkpoints = CheckpointCLITests()
+        let dir = try checkpoints.tempDir("kafka-metrics")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let p = try checkpoints.start(["watch", TestBroker.url(topic, "?from=beginning"), "--headless", "--listen", "127.0.0.1:0"], cwd: dir, stdout: dir + "/out.json", stderr: dir + "/err.txt")
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        var port = ""
+        for _ in 0..<100 where port.isEmpty {
+            let err = String(decoding: checkpoints.contents(dir + "/err.txt") ?? Data(), as: UTF8.self)
+            if let r = err.range(of: "listening on http://127.0.0.1:") { port = String(err[r.upperBound...].prefix { $0.isNumber }) }
+            usleep(100_000)
+        }
+        try #require(!port.isEmpty)
+        #expect(try run(["produce", realSample, "--to", TestBroker.url(topic)]).status == 0)
+        Thread.sleep(forTimeInterval: 2)
+        let service = ServiceCLITests()
+        let metrics = try service.fetch("http://127.0.0.1:\(port)/metrics").body
+        #expect(metrics.contains("streamtop_kafka_partitions_assigned 4"), "\(metrics.prefix(2000))")
+        #expect(metrics.contains("streamtop_kafka_consumer_lag{partition=\"3\"} 0"), "\(metrics.prefix(2000))")
+        #expect(metrics.contains("streamtop_kafka_brokers_unreachable 0"))
+        let model = try service.fetch("http://127.0.0.1:\(port)/api/v1/dashboard").body
+        #expect(model.contains("\"partitions\":{"), "\(model.prefix(500))")
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        let final = try report(String(decoding: checkpoints.contents(dir + "/out.json") ?? Data(), as: UTF8.self))
+        #expect(final["lines"] as? Int == 10_000)
+        let kafka = final["kafka"] as? [String: Any] ?? [:]
+        #expect(kafka["partitions"] as? [Int] == [0, 1, 2, 3])
+        #expect(kafka["total_lag"] as? Int == 0)
+    }
+
     @Test func pipelineFilesNameATopicAsTheirSource() throws {
         let dir = NSTemporaryDirectory() + "streamtop-kafka-pipeline-\(getpid())"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
