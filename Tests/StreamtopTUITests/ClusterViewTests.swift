@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import StreamtopAnalytics
 @testable import StreamtopEngine
+import StreamtopLogs
 @testable import StreamtopTUI
 
 /// The cluster view as an operator reads it: one row per instance, an unreachable one still listed with
@@ -91,6 +92,27 @@ import Testing
         #expect(row(buf, "localhost:9464").contains("duplicate") && row(buf, "localhost:9464").contains("the same instance as 127.0.0.1:9464"), "\(buf.text)")
         let gone = row(buf, "127.0.0.1:9465")
         #expect(gone.contains("ended") && gone.contains("its input had ended") && !gone.contains("UNREACHABLE"), "\(gone)")
+    }
+
+    @Test func kafkaInstancesShowTheirPartitionsAndConsumerLag() {
+        var a = sampleModel()
+        var pa = PartitionStatus()
+        pa.partitions = [0, 1]
+        pa.lag = [1_200, 34]
+        a.partitions = pa
+        var b = sampleModel()
+        var pb = PartitionStatus()
+        pb.partitions = [2, 3]
+        pb.lag = [0, 0]
+        b.partitions = pb
+        let buf = ClusterView.render(ClusterModel(instances: [
+            .init(link: RemoteStatus(endpoint: "10.0.0.1:9464", age: 0.1), model: a),
+            .init(link: RemoteStatus(endpoint: "10.0.0.2:9464", age: 0.1), model: b),
+        ]), state: ClusterState(), width: 140, height: 30)
+        #expect(buf.contains("PARTS") && buf.contains("LAG"), "\(buf.text)")
+        let first = row(buf, "10.0.0.1:9464")
+        #expect(first.contains("0,1") && first.contains("1.23k"), "messages behind, then the partitions: \(first)")
+        #expect(row(buf, "10.0.0.2:9464").contains("2,3"), "\(row(buf, "10.0.0.2:9464"))")
     }
 
     @Test func manyInstancesSayWhichRowsAreShownAndNarrowTerminalsKeepTheAddresses() {
