@@ -49,6 +49,10 @@ struct ProduceCommand: ParsableCommand {
             guard let preset = LogFormat.preset(format) else { throw CLIError("unknown --format '\(format)' (auto, combined, common, vcombined, vcommon, nginx-timed, json)") }
             choice = FormatChoice(preset)
         }
+        // The format decides keys and pacing: detect it on a real sample of the first file.
+        if files[0] != "-", let sample = try FileSource(paths: [files[0]], maxLineBytes: maxLineBytes).nextBlock() {
+            choice.detectIfNeeded(sample)
+        }
         let files = try FileSource(paths: files, maxLineBytes: maxLineBytes)
         var lines: LineSource = files
         if case .factor(let v) = speed {
@@ -61,7 +65,7 @@ struct ProduceCommand: ParsableCommand {
         var sent = 0
         var unkeyed = 0
         while let block = try lines.nextBlock() {
-            if key == .client { choice.detectIfNeeded(block) }
+            choice.detectIfNeeded(block)
             let base = UnsafePointer<UInt8>(block.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self))
             var failure: Error?
             block.forEachLine { start, length, _ in
