@@ -54,7 +54,7 @@ let package = Package(
         // librdkafka's C API, bound at run time with dlopen: building needs neither the library nor its headers.
         .target(name: "CKafka", linkerSettings: [.linkedLibrary("dl")]),
         // Kafka topics as a line source, a result sink and a producer (kafka:// addresses).
-        .target(name: "StreamtopKafka", dependencies: ["CKafka", "StreamtopLogs"]),
+        .target(name: "StreamtopKafka", dependencies: ["CKafka", "StreamtopLogs", "StreamtopEngine"]),
         // The service endpoint (--listen): Prometheus metrics and health over HTTP, from published snapshots.
         .target(
             name: "StreamtopService",

@@ -26,10 +26,6 @@ public enum KafkaLibrary {
         }
     }
 
-    /// The loaded library's version, e.g. `2.16.1` (nil before `load`).
-    public static var version: String? {
-        ck_loaded() != 0 ? String(cString: ck_version_str()) : nil
-    }
 
     /// librdkafka's words for an error code.
     static func describe(_ code: Int32) -> String { String(cString: ck_err2str(code)) }

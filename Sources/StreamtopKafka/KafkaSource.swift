@@ -1,5 +1,6 @@
 import CKafka
 import Foundation
+import StreamtopEngine
 import StreamtopLogs
 import Synchronization
 
@@ -110,12 +111,7 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
         } catch let e as KafkaError where waitForBrokers && mode == .follow {
             // The dashboard opens anyway and says what it waits for; reading starts once the topic answers.
             let now = Date()
-            unreachableSince = now
-            let text = "\(e.description); retrying since \(Self.clock(now))"
-            status.withLock {
-                $0.unreachableSince = now.timeIntervalSince1970
-                $0.problem = text
-            }
+            markUnreachable("\(e.description); retrying since \(Engine.clockTime(now.timeIntervalSince1970))", at: now)
             waitingSince = now
         }
     }
@@ -181,7 +177,7 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
                 onEvent?("\(address.topic) answered after \(Int(down.rounded())) s of waiting; reading it")
                 return true
             } catch {
-                let text = "\(error); retrying since \(Self.clock(waitingSince ?? Date()))"
+                let text = "\(error); retrying since \(Engine.clockTime((waitingSince ?? Date()).timeIntervalSince1970))"
                 status.withLock { $0.problem = text }
                 if said != text {
                     said = text
@@ -195,8 +191,6 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
         return false
     }
 
-    /// The topic's partition ids at start.
-    public var topicPartitions: [Int32] { partitionIDs }
 
     public var partitionStatus: PartitionStatus { status.withLock { $0 } }
 
@@ -403,12 +397,8 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
         case Int32(CK_ERR__TRANSPORT), Int32(CK_ERR__ALL_BROKERS_DOWN):
             guard unreachableSince == nil else { return }
             let now = Date()
-            unreachableSince = now
-            let text = "broker unreachable since \(Self.clock(now)), retrying (\(reason ?? KafkaLibrary.describe(code)))"
-            status.withLock {
-                $0.unreachableSince = now.timeIntervalSince1970
-                $0.problem = text
-            }
+            let text = "broker unreachable since \(Engine.clockTime(now.timeIntervalSince1970)), retrying (\(reason ?? KafkaLibrary.describe(code)))"
+            markUnreachable(text, at: now)
             onEvent?(text)
         default:
             let text = "Kafka: \(reason ?? KafkaLibrary.describe(code))"
@@ -418,6 +408,14 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
                 return s.problem != text
             }) else { return }
             onEvent?(text)
+        }
+    }
+
+    private func markUnreachable(_ text: String, at now: Date) {
+        unreachableSince = now
+        status.withLock {
+            $0.unreachableSince = now.timeIntervalSince1970
+            $0.problem = text
         }
     }
 
@@ -431,11 +429,6 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
         onEvent?("broker reachable again after \(Int(down.rounded())) s; reading on")
     }
 
-    private static func clock(_ date: Date) -> String {
-        let t = Int64(date.timeIntervalSince1970)
-        let s = ((t % 86_400) + 86_400) % 86_400
-        return String(format: "%02d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
-    }
 
     // MARK: - Upkeep: assignment, lag, commits (twice a second, on the source thread)
 

@@ -106,8 +106,6 @@ int ck_load(const char *path, char *err, size_t errlen);
 /// Whether ck_load succeeded.
 int ck_loaded(void);
 
-int ck_version(void);
-const char *ck_version_str(void);
 const char *ck_err2str(int err);
 
 ck_conf_t *ck_conf_new(void);
@@ -132,6 +130,7 @@ int ck_subscribe(ck_kafka_t *rk, const ck_topic_partition_list_t *topics);
 int ck_assign(ck_kafka_t *rk, const ck_topic_partition_list_t *partitions);
 int ck_assignment(ck_kafka_t *rk, ck_topic_partition_list_t **partitions);
 int ck_consumer_close(ck_kafka_t *rk);
+/// One message or error (benchmarks/kafka-drain.c; streamtop takes batches, ck_consume_batch_queue).
 ck_message_t *ck_consumer_poll(ck_kafka_t *rk, int timeout_ms);
 void ck_message_destroy(ck_message_t *m);
 /// The consumer's queue (release with ck_queue_destroy), for ck_consume_batch_queue.
@@ -140,7 +139,6 @@ void ck_queue_destroy(ck_queue_t *q);
 /// Up to `size` messages (or errors), waiting up to `timeout_ms` for the first; -1 on error.
 ssize_t ck_consume_batch_queue(ck_queue_t *q, int timeout_ms, ck_message_t **messages, size_t size);
 int ck_commit(ck_kafka_t *rk, const ck_topic_partition_list_t *offsets, int async);
-int ck_committed(ck_kafka_t *rk, ck_topic_partition_list_t *partitions, int timeout_ms);
 
 ck_topic_partition_list_t *ck_topic_partition_list_new(int size);
 ck_topic_partition_t *ck_topic_partition_list_add(ck_topic_partition_list_t *list, const char *topic, int32_t partition);
