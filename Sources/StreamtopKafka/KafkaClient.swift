@@ -1,4 +1,5 @@
 import CKafka
+import StreamtopLogs
 
 /// One librdkafka handle (consumer or producer) made from an address and the user's client settings.
 ///
@@ -27,6 +28,7 @@ final class KafkaClient {
         for s in settings {
             let kv = s.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard kv.count == 2, !kv[0].isEmpty else { throw KafkaError("--kafka-option wants NAME=VALUE, e.g. security.protocol=SASL_SSL; got a setting without '='") }
+            if let why = KafkaClient.owned[String(kv[0])] { throw KafkaError("--kafka-option \(kv[0]): \(why)") }
             pairs.append((String(kv[0]), String(kv[1])))
         }
         var err = [CChar](repeating: 0, count: 512)
@@ -42,6 +44,17 @@ final class KafkaClient {
         handed = true
         handle = rk
     }
+
+    /// Settings streamtop's reading depends on, and where they come from instead.
+    static let owned: [String: String] = [
+        "bootstrap.servers": "the brokers come from the kafka:// address",
+        "metadata.broker.list": "the brokers come from the kafka:// address",
+        "group.id": "the group comes from the address (?group=NAME)",
+        "auto.offset.reset": "where reading starts comes from the address (?from=beginning|latest)",
+        "enable.auto.commit": "streamtop commits offsets itself, once their lines were counted",
+        "enable.auto.offset.store": "streamtop commits offsets itself, once their lines were counted",
+        "enable.partition.eof": "a replay needs it and a watch does not; streamtop sets it",
+    ]
 
     deinit {
         ck_destroy(handle)
@@ -64,7 +77,9 @@ final class KafkaClient {
         var meta: UnsafePointer<ck_metadata_t>?
         let rc = ck_metadata(handle, 0, topic, &meta, timeoutMs)
         guard rc == 0, let m = meta else {
-            throw KafkaError("Kafka brokers \(address.brokers.joined(separator: ",")) unreachable (\(KafkaClient.connectFailure ?? KafkaLibrary.describe(rc)))")
+            let brokers = address.brokers.joined(separator: ",")
+            if let refused = KafkaClient.securityFailure { throw KafkaError("Kafka brokers \(brokers) answered, but the connection was refused: \(refused)") }
+            throw KafkaError("Kafka brokers \(brokers) unreachable (\(KafkaClient.connectFailure ?? KafkaLibrary.describe(rc)))")
         }
         defer { ck_metadata_destroy(m) }
         guard m.pointee.topic_cnt == 1 else { throw KafkaError("topic \(address.topic): the brokers sent no metadata for it") }
@@ -74,6 +89,19 @@ final class KafkaClient {
         }
         guard t.err == 0 else { throw KafkaError("topic \(address.topic): \(KafkaLibrary.describe(t.err))") }
         return (0..<Int(t.partition_cnt)).map { t.partitions[$0].id }.sorted()
+    }
+
+    /// The latest log line when it says that authentication or TLS failed (wrong credentials, a mechanism
+    /// the broker does not offer, a certificate refused): the brokers answer, so they are not unreachable.
+    static var securityFailure: String? {
+        let log = KafkaLibrary.lastLog
+        let lower = log.lowercased()
+        guard ["sasl", "authentication", "ssl handshake", "certificate"].contains(where: { lower.contains($0) }) else { return nil }
+        // Drop the broker prefix (`sasl_plaintext://127.0.0.1:9092/bootstrap: `) and the state suffix.
+        var text = Substring(log)
+        if let r = text.range(of: "/bootstrap: ") ?? text.range(of: ": ") { text = text[r.upperBound...] }
+        if let r = text.range(of: " (after") { text = text[..<r.lowerBound] }
+        return Escaped.text(String(text))
     }
 
     /// Why the latest connection failed, from librdkafka's log (`Connection refused`), if it said.

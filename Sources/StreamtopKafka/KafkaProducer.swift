@@ -22,6 +22,9 @@ public final class KafkaProducer: @unchecked Sendable {
                 // idempotent producer keeps order and writes each message once despite retries.
                 ("linger.ms", "5"), ("batch.num.messages", "10000"), ("queue.buffering.max.kbytes", "262144"),
                 ("enable.idempotence", "true"),
+                // A producer's metadata request would otherwise create a missing topic on brokers that
+                // allow it (with the broker's default partitions): a typo must fail, not make a topic.
+                ("allow.auto.create.topics", "false"),
             ],
             settings: settings)
         partitions = try client.partitions(timeoutMs: Int32(timeoutSeconds * 1000))

@@ -39,6 +39,18 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
     private static let batchSize = 1024
     private var peeked: LineBlock?
     private var current: UnsafeMutablePointer<ck_message_t>?
+    /// A message of another partition than the block being filled: it starts the next block.
+    private var held: UnsafeMutablePointer<ck_message_t>?
+    /// The partition of the block being filled, and its bytes so far (a block holds one partition's
+    /// lines, so that event time can be tracked per partition: see `SourcePartition`).
+    private var blockPartition: Int32 = -1
+    private var bytesInBlock = 0
+    /// The offsets of the messages whose lines the block being filled holds.
+    private var blockOffsets: [Int64] = []
+    /// Follow: when each partition last gave a message (or was assigned), in monotonic nanoseconds; a
+    /// partition caught up and quiet for `idleNanos` stops holding event time back.
+    private var lastMessageAt: [Int32: UInt64] = [:]
+    private static let idleNanos: UInt64 = 5_000_000_000
     private var cursor = 0
     private var currentLength = 0
     /// Next offset to read per partition id (-1: nothing read yet), for commits and checkpoints.
@@ -62,11 +74,15 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
     /// In a group, until a split client was found once (one instance reading every partition sees whole
     /// users whatever the keys).
     private var checkSplitClients = false
+    /// Whether any message came with a key.
+    private var sawKeyed = false
     /// Since when a source opened without an answer from its topic waits for one (the dashboard's case).
     private var waitingSince: Date?
 
     private let stopped = Atomic<Bool>(false)
     private let status = Mutex(PartitionStatus())
+    /// Where reading started per partition, when known (for lag before anything was processed).
+    private let startOffsets = Mutex<[Int32: Int64]>([:])
     private let commits = CommitTracker()
 
     /// Opens the topic: asks the brokers for its partitions (waiting up to `timeoutSeconds`), so that an
@@ -118,6 +134,7 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
 
     deinit {
         if let m = current { ck_message_destroy(m) }
+        if let m = held { ck_message_destroy(m) }
         while batchIndex < batchCount {
             if let m = batch[batchIndex] { ck_message_destroy(m) }
             batchIndex += 1
@@ -192,7 +209,24 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
     }
 
 
-    public var partitionStatus: PartitionStatus { status.withLock { $0 } }
+    /// The status, with each partition's lag measured now from what was processed (counted), not merely
+    /// read: lines read but still queued in the pipeline (or held by a paced replay) are lag too, and the
+    /// last blocks of a run count at once. (librdkafka answers the end offsets from any thread, from what
+    /// its fetches saw.)
+    public var partitionStatus: PartitionStatus {
+        var s = status.withLock { $0 }
+        let processed = commits.processedOffsets()
+        let starts = startOffsets.withLock { $0 }
+        s.lag = s.partitions.map { p in
+            var low: Int64 = -1
+            var high: Int64 = -1
+            guard ck_get_watermark_offsets(client.handle, address.topic, p, &low, &high) == 0, high >= 0,
+                let done = Int(p) < processed.count && processed[Int(p)] >= 0 ? processed[Int(p)] : starts[p]
+            else { return nil }
+            return max(0, high - max(done, low))
+        }
+        return s
+    }
 
     public func stop() { stopped.store(true, ordering: .relaxed) }
 
@@ -214,11 +248,14 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
         if !started { try start() }
         while !stopped.load(ordering: .relaxed) {
             maintain()
-            if mode == .replay && partitionsLeft == 0 && current == nil { break }
+            if mode == .replay && partitionsLeft == 0 && current == nil && held == nil { break }
             switch try chunker.read(with: { fill($0, $1) }) {
             case .block(let block):
                 return handOut(block)
             case .endOfData, .partial:
+                // No block came of the bytes (the rest of an over-long line, skipped).
+                bytesInBlock = 0
+                blockOffsets.removeAll(keepingCapacity: true)
                 continue
             }
         }
@@ -252,6 +289,7 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
                 replaying[Int(p)] = true
                 partitionsLeft += 1
                 ck_topic_partition_list_add(list, address.topic, p)!.pointee.offset = max(low, resumeOffsets[p] ?? low)
+                startOffsets.withLock { $0[p] = max(low, resumeOffsets[p] ?? low) }
             }
             try check(ck_assign(client.handle, list), "assign the topic's partitions")
             assignment = partitionIDs
@@ -264,6 +302,8 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
                 let rc = ck_commit(client.handle, list, 0)
                 if rc != 0 { onEvent?("could not hand the checkpoint's offsets to group \(address.group!): \(KafkaLibrary.describe(rc)); reading from the group's own offsets") }
             }
+            // A member starts at the group's committed offsets, which only the checkpoint's tell here.
+            startOffsets.withLock { $0 = resumeOffsets }
             let list = ck_topic_partition_list_new(1)!
             defer { ck_topic_partition_list_destroy(list) }
             ck_topic_partition_list_add(list, address.topic, -1)
@@ -274,6 +314,13 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
             for p in partitionIDs {
                 ck_topic_partition_list_add(list, address.topic, p)!.pointee.offset =
                     resumeOffsets[p] ?? Int64(fromBeginning ? CK_OFFSET_BEGINNING : CK_OFFSET_END)
+                var low: Int64 = -1
+                var high: Int64 = -1
+                if let o = resumeOffsets[p] {
+                    startOffsets.withLock { $0[p] = o }
+                } else if ck_query_watermark_offsets(client.handle, address.topic, p, &low, &high, 5000) == 0 {
+                    startOffsets.withLock { $0[p] = fromBeginning ? low : high }
+                }
             }
             try check(ck_assign(client.handle, list), "assign the topic's partitions")
             assignment = partitionIDs
@@ -292,7 +339,14 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
         var filled = 0
         while filled < capacity {
             if current == nil {
-                guard !stopped.load(ordering: .relaxed), !(mode == .replay && partitionsLeft == 0) else { break }
+                guard !stopped.load(ordering: .relaxed), !(mode == .replay && partitionsLeft == 0 && held == nil) else { break }
+                if let m = held {
+                    // The message that ended the last block starts this one.
+                    guard bytesInBlock == 0 && filled == 0 else { break }
+                    held = nil
+                    take(m)
+                    continue
+                }
                 guard let m = poll(filled == 0 ? 100 : 0) else { break }
                 let p = Int(m.pointee.partition)
                 if m.pointee.err != 0 {
@@ -309,26 +363,27 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
                     continue
                 }
                 if unreachableSince != nil { brokersBack() }
-                var length = m.pointee.len
-                if length > 0, m.pointee.payload.load(fromByteOffset: length - 1, as: UInt8.self) == 0x0A { length -= 1 }
-                if length == 0 { emptyMessages += 1 }
-                if checkSplitClients, let payload = m.pointee.payload {
-                    splitClients.check(payload, count: length, partition: m.pointee.partition)
-                    if let f = splitClients.found { warnSplit(f) }
+                if mode == .follow { lastMessageAt[m.pointee.partition] = DispatchTime.now().uptimeNanoseconds }
+                if (bytesInBlock > 0 || filled > 0) && m.pointee.partition != blockPartition {
+                    // Another partition: it starts the next block.
+                    held = m
+                    break
                 }
-                current = m
-                cursor = 0
-                currentLength = length
+                take(m)
             }
             let m = current!
+            blockPartition = m.pointee.partition
             // The payload's bytes, then its newline.
             let n = min(capacity - filled, currentLength + 1 - cursor)
             let fromPayload = min(n, currentLength - cursor)
             if fromPayload > 0 { (buffer + filled).copyMemory(from: m.pointee.payload + cursor, byteCount: fromPayload) }
             if fromPayload < n { buffer.storeBytes(of: 0x0A, toByteOffset: filled + fromPayload, as: UInt8.self) }
             filled += n
+            bytesInBlock += n
             cursor += n
             if cursor == currentLength + 1 {
+                // A message longer than the line limit went out cut, in a block of its own, not in this one.
+                if currentLength <= chunker.maxLineBytes { blockOffsets.append(m.pointee.offset) }
                 let p = Int(m.pointee.partition)
                 if p >= 0 && p < nextOffset.count {
                     nextOffset[p] = m.pointee.offset + 1
@@ -339,6 +394,23 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
             }
         }
         return filled
+    }
+
+    /// Makes `m` the message being copied.
+    private func take(_ m: UnsafeMutablePointer<ck_message_t>) {
+        var length = m.pointee.len
+        if length > 0, m.pointee.payload.load(fromByteOffset: length - 1, as: UInt8.self) == 0x0A { length -= 1 }
+        if length == 0 { emptyMessages += 1 }
+        // Once messages come keyed, an unkeyed one is a line the producer found no client in (malformed),
+        // sent to any partition: it says nothing of how clients are spread.
+        if m.pointee.key_len > 0 { sawKeyed = true }
+        if checkSplitClients, length > 0, m.pointee.key_len > 0 || !sawKeyed, let payload = m.pointee.payload {
+            splitClients.check(payload, count: length, partition: m.pointee.partition)
+            if let f = splitClients.found { warnSplit(f) }
+        }
+        current = m
+        cursor = 0
+        currentLength = length
     }
 
     /// Whether a replay still reads message `offset` of partition `p` (not beyond the partition's end).
@@ -371,7 +443,32 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
     private func handOut(_ block: LineBlock) -> LineBlock {
         blockSequence += 1
         block.keepAlive = commits.handedOut(blockSequence, offsets: nextOffset)
+        if blockPartition >= 0 {
+            // Offsets name rejected lines only when they match the block's lines one for one.
+            let offsets = blockOffsets.count == block.physicalLineCount ? blockOffsets : []
+            block.partition = SourcePartition(id: Int(blockPartition), open: openPartitions(), offsets: offsets)
+        }
+        blockOffsets.removeAll(keepingCapacity: true)
+        bytesInBlock = 0
         return block
+    }
+
+    /// The partitions whose records may still hold event time back: a replay's not read to their end; a
+    /// live topic's assigned ones that are behind their end or gave a message within `idleNanos`.
+    private func openPartitions() -> [Int] {
+        if mode == .replay { return partitionIDs.filter { replaying[Int($0)] }.map(Int.init) }
+        let now = DispatchTime.now().uptimeNanoseconds
+        var open: [Int] = []
+        for p in assignment {
+            let since = lastMessageAt[p] ?? now
+            if lastMessageAt[p] == nil { lastMessageAt[p] = now }  // assigned now: idle only after a while
+            var low: Int64 = -1
+            var high: Int64 = -1
+            let next = Int(p) < nextOffset.count ? nextOffset[Int(p)] : -1
+            let behind = ck_get_watermark_offsets(client.handle, address.topic, p, &low, &high) == 0 && high >= 0 && next >= 0 && next < high
+            if behind || now &- since < Self.idleNanos { open.append(Int(p)) }
+        }
+        return open
     }
 
     /// Takes the client's latest error, if a new one was reported.
@@ -473,21 +570,9 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
 
     private func publishStatus() {
         let owned = assignment
-        var lag: [Int64] = []
-        for p in owned {
-            var low: Int64 = -1
-            var high: Int64 = -1
-            let next = Int(p) < nextOffset.count ? nextOffset[Int(p)] : -1
-            if ck_get_watermark_offsets(client.handle, address.topic, p, &low, &high) == 0, high >= 0 {
-                lag.append(max(0, high - (next >= 0 ? next : max(low, 0))))
-            } else {
-                lag.append(-1)
-            }
-        }
         let empty = emptyMessages
         status.withLock {
             $0.partitions = owned
-            $0.lag = lag
             $0.emptyMessages = empty
         }
     }
@@ -529,6 +614,12 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
         return list
     }
 
+    /// `logs at offsets 0@1200, 1@1180 (partition@offset)`.
+    public func describe(_ positions: [FilePosition]) -> String {
+        let list = positions.filter { $0.path.hasPrefix("\(address.topic)#") }.map { "\($0.index)@\($0.offset)" }
+        return "\(address.topic) at offsets \(list.joined(separator: ", ")) (partition@offset)"
+    }
+
     public func resume(at positions: [FilePosition]) throws -> String {
         for pos in positions where pos.path.hasPrefix("\(address.topic)#") {
             resumeOffsets[Int32(pos.index)] = pos.offset
@@ -548,6 +639,7 @@ final class CommitTracker: @unchecked Sendable {
         var done: Set<Int> = []
         var nextToFinish = 1
         var committable: [Int64]?
+        var processed: [Int64] = []
     }
     private let state = Mutex(State())
 
@@ -561,11 +653,17 @@ final class CommitTracker: @unchecked Sendable {
         state.withLock { s in
             s.done.insert(sequence)
             while s.done.remove(s.nextToFinish) != nil {
-                if let o = s.pending.removeValue(forKey: s.nextToFinish) { s.committable = o }
+                if let o = s.pending.removeValue(forKey: s.nextToFinish) {
+                    s.committable = o
+                    s.processed = o
+                }
                 s.nextToFinish += 1
             }
         }
     }
+
+    /// The offsets reached by every processed block (-1: no message of that partition yet).
+    func processedOffsets() -> [Int64] { state.withLock { $0.processed } }
 
     /// The offsets reached by every processed block, once (nil when nothing new was processed).
     func takeCommittable() -> [Int64]? {

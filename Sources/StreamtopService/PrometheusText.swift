@@ -17,7 +17,10 @@ public struct PrometheusText {
         p.engine(snap)
         if let k = partitions {
             p.family("streamtop_kafka_consumer_lag", "gauge", "Messages behind the end of each partition this instance reads.")
-            for (part, lag) in zip(k.partitions, k.lag) where lag >= 0 { p.sample("streamtop_kafka_consumer_lag", [("partition", String(part))], Double(lag)) }
+            for (part, lag) in zip(k.partitions, k.lag) {
+                guard let lag else { continue }  // not known yet
+                p.sample("streamtop_kafka_consumer_lag", [("partition", String(part))], Double(lag))
+            }
             p.family("streamtop_kafka_partitions_assigned", "gauge", "Partitions of the topic this instance reads.")
             p.sample("streamtop_kafka_partitions_assigned", [], Double(k.partitions.count))
             p.family("streamtop_kafka_brokers_unreachable", "gauge", "1 while no broker answers.")

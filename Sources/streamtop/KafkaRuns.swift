@@ -10,20 +10,24 @@ extension Runner {
     func replayKafka(_ inputs: [String], speed: ReplaySpeed, loop: Bool, middle: [TaskSpec]) throws {
         let address = try Self.onlyKafka(inputs)
         if loop { throw CLIError("--loop replays files; a topic is replayed once") }
-        let kafka = try KafkaSource(address, mode: .replay, settings: options.kafkaOption, maxLineBytes: options.maxLineBytes)
+        let kafka = try KafkaSource(address, mode: .replay, settings: try options.kafkaSettings(), maxLineBytes: options.maxLineBytes)
         let format = try options.formatChoice()
         var pacer: ReplayPacer?
         var lines: LineSource = kafka
+        var span: ClosedRange<Int64>?
         if case .factor(let v) = speed {
             // Pacing reads each line's time with the run's format: detect it on a real first block.
             if let first = try kafka.peekFirstBlock() { format.detectIfNeeded(first) }
             let p = ReplayPacer(kafka, speed: v, timeOf: { format.format.eventTime($0, $1, $2) })
+            // The topic's first and last event times: the position bar, and where a seek must stop.
+            span = KafkaSpan.of(address, settings: try options.kafkaSettings()) { format.format.eventTime($0, $1, $2) }
+            p.recordingEnd = span?.upperBound
             pacer = p
             lines = p
         }
         let guardian = outputs ?? OutputGuard(inputs: [])
         let session = try checkpoints ?? CheckpointSession.open(options, outputs: guardian)
-        try run(lines: lines, sourceNames: [address.topic], header: kafka.label, pacer: pacer, span: nil, middle: middle, watching: false, outputs: guardian, format: format, checkpoints: session)
+        try run(lines: lines, sourceNames: [address.topic], header: kafka.label, pacer: pacer, span: span, middle: middle, watching: false, outputs: guardian, format: format, checkpoints: session)
     }
 
     /// Follows a Kafka topic (sharing its partitions with the instances of the same group, if any).
@@ -32,7 +36,7 @@ extension Runner {
         // Headless, an unreachable broker or a missing topic is an error at start; the dashboard opens and
         // says it waits, retrying.
         let kafka = try KafkaSource(
-            address, mode: .follow, fromBeginning: fromStart, settings: options.kafkaOption, maxLineBytes: options.maxLineBytes,
+            address, mode: .follow, fromBeginning: fromStart, settings: try options.kafkaSettings(), maxLineBytes: options.maxLineBytes,
             waitForBrokers: !options.headless)
         let guardian = outputs ?? OutputGuard(inputs: [])
         let session = try checkpoints ?? CheckpointSession.open(options, outputs: guardian)

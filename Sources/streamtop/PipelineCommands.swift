@@ -33,7 +33,7 @@ struct RunPipelineCommand: ParsableCommand {
         if opts.checkpointEvery == nil, let every = pipeline.checkpointEvery { opts.checkpointEvery = Duration(milliseconds: Int(every * 1000)) }
         // Claim every output before any is opened: none may be an input or another task's file.
         let outputs = OutputGuard(inputs: pipeline.source.files.filter { !KafkaAddress.isKafka($0) })
-        outputs.kafkaSettings = opts.kafkaOption
+        outputs.kafkaSettings = try opts.kafkaSettings()
         // The state directory first: a resumed run keeps its results files instead of emptying them.
         let session = try CheckpointSession.open(opts, outputs: outputs)
         let middle = try pipeline.tasks.map { try $0.makeSpec(queueCapacity: opts.queueCapacity, outputs: outputs) }

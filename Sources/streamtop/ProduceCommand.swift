@@ -30,6 +30,9 @@ struct ProduceCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A librdkafka client setting, e.g. security.protocol=SASL_SSL (repeatable; values are never shown).", valueName: "name=value"))
     var kafkaOption: [String] = []
 
+    @Option(help: ArgumentHelp("A file of librdkafka client settings, one name=value per line (# comments), for credentials; --kafka-option settings win.", valueName: "file"))
+    var kafkaConfig: String?
+
     @Option(help: ArgumentHelp("Longest line sent whole: longer ones are cut to this length plus one byte (a reader counts them as too long).", valueName: "bytes"))
     var maxLineBytes: Int = LineChunker.defaultMaxLineBytes
 
@@ -58,7 +61,8 @@ struct ProduceCommand: ParsableCommand {
         if case .factor(let v) = speed {
             lines = ReplayPacer(files, speed: v, timeOf: { choice.format.eventTime($0, $1, $2) })
         }
-        let producer = try KafkaProducer(address, settings: kafkaOption)
+        if let path = kafkaConfig, let exposed = KafkaSettingsFile.exposure(path) { warn(exposed) }
+        let producer = try KafkaProducer(address, settings: try (kafkaConfig.map(KafkaSettingsFile.read) ?? []) + kafkaOption)
         let stop = SignalTrap([SIGINT, SIGTERM]) { lines.stop() }
         defer { stop.cancel() }
         let started = Date()

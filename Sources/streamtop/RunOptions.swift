@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import StreamtopEngine
 import StreamtopAnalytics
+import StreamtopKafka
 import StreamtopLogs
 import StreamtopTUI
 
@@ -148,6 +149,14 @@ struct RunOptions: ParsableArguments {
     @Option(help: ArgumentHelp("A librdkafka client setting for kafka:// inputs and outputs, e.g. security.protocol=SASL_SSL, sasl.mechanisms=PLAIN, ssl.ca.location=/etc/ssl/ca.pem (repeatable; values are never shown or logged).", valueName: "name=value"))
     var kafkaOption: [String] = []
 
+    @Option(help: ArgumentHelp("A file of librdkafka client settings, one name=value per line (# comments), for credentials: values on the command line show in ps. --kafka-option settings win.", valueName: "file"))
+    var kafkaConfig: String?
+
+    /// The Kafka client settings: the settings file's, then --kafka-option's.
+    func kafkaSettings() throws -> [String] {
+        try (kafkaConfig.map(KafkaSettingsFile.read) ?? []) + kafkaOption
+    }
+
     @Option(help: ArgumentHelp("Capacity of each task's input queue, in blocks.", valueName: "blocks"))
     var queueCapacity: Int = 8
 
@@ -186,6 +195,10 @@ struct RunOptions: ParsableArguments {
         _ = try windowSeconds()
         _ = try slideSeconds()
         _ = try listenAddress()
+        if let path = kafkaConfig {
+            do { _ = try KafkaSettingsFile.read(path) } catch { throw ValidationError("\(error)") }
+            if let exposed = KafkaSettingsFile.exposure(path) { warn(exposed) }
+        }
         if window != nil && results == "-" && !headless { throw ValidationError("--results - needs --headless (the dashboard owns the terminal)") }
         if window != nil && results == "-" && report == .json { throw ValidationError("--results - would mix result rows into the JSON report on standard output; add --report none, or give a file") }
         if lateness != nil && window == nil { throw ValidationError("--lateness needs --window (it is the lateness the windows accept)") }

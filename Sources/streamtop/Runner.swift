@@ -76,7 +76,7 @@ struct Runner {
     }
 
     func run(lines: LineSource, sourceNames: [String], header: String, pacer: ReplayPacer?, span: ClosedRange<Int64>?, middle: [TaskSpec], watching: Bool, outputs: OutputGuard, format: FormatChoice, checkpoints: CheckpointSession?) throws {
-        if outputs.kafkaSettings.isEmpty { outputs.kafkaSettings = options.kafkaOption }
+        if outputs.kafkaSettings.isEmpty { outputs.kafkaSettings = try options.kafkaSettings() }
         let quarantine = try Quarantine(rejectsPath: options.rejects, sourceNames: sourceNames, raw: options.rejectsRaw, outputs: outputs)
         let window = try options.windowSeconds().map { w in
             WindowOperator(seconds: w.0, slide: try options.slideSeconds(), lateness: w.1, sink: try ResultSink(task: "window", results: options.results, outputs: outputs))
@@ -136,7 +136,9 @@ struct Runner {
                 if headless { warn(message) }
             }
             try server.start()
-            if address.port == 0 || headless { warn("listening on http://\(address.host):\(server.port ?? address.port) (/metrics, /healthz, /api/v1)") }
+            let listening = "listening on http://\(address.host):\(server.port ?? address.port) (/metrics, /healthz, /api/v1)"
+            // The dashboard owns the terminal: there the decision log says it (a port of 0 is chosen now).
+            if headless { warn(listening) } else { engine.log(.engine, task: "service", action: "listening", reason: listening) }
             return server
         }
         defer { service?.stop() }
@@ -182,7 +184,7 @@ struct Runner {
                 let report = HeadlessReport(
                     summary: AccessSummary.published(in: snap), malformedReasons: box.pipeline.quarantine.counts(),
                     elapsedSeconds: snap.time, tasks: snap.tasks, decisions: snap.decisions, workers: snap.workers)
-                let line = (try? HeadlessReport.encoder().encode(SnapshotLine(snap, decisions: []))).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+                let line = (try? HeadlessReport.encoder().encode(SnapshotLine(snap, decisions: [], partitions: box.pipeline.blockSource.partitionStatus))).map { String(decoding: $0, as: UTF8.self) } ?? "null"
                 return "{\"snapshot\":\(line),\"report\":\((try? report.json()) ?? "null")}"
             },
             command: { text in
@@ -201,7 +203,7 @@ struct Runner {
         endpoints.streamLine = { last in
             let snap = box.pipeline.engine.snapshot()
             let fresh = snap.decisions.filter { $0.sequence > last }
-            let data = (try? HeadlessReport.encoder().encode(SnapshotLine(snap, decisions: fresh))) ?? Data("{}".utf8)
+            let data = (try? HeadlessReport.encoder().encode(SnapshotLine(snap, decisions: fresh, partitions: box.pipeline.blockSource.partitionStatus))) ?? Data("{}".utf8)
             return (String(decoding: data, as: UTF8.self), snap.decisions.last?.sequence ?? last, snap.finished)
         }
         endpoints.dashboard = { top, rejects, share in
@@ -370,8 +372,7 @@ final class SnapshotWriter: @unchecked Sendable {
         let snap = pipeline.engine.snapshot()
         let fresh = snap.decisions.filter { $0.sequence > lastDecision }
         lastDecision = snap.decisions.last?.sequence ?? lastDecision
-        var line = SnapshotLine(snap, decisions: fresh)
-        line.kafka = pipeline.blockSource.partitionStatus.map(KafkaReport.init)
+        let line = SnapshotLine(snap, decisions: fresh, partitions: pipeline.blockSource.partitionStatus)
         if var data = try? HeadlessReport.encoder().encode(line) {
             data.append(0x0A)
             file.write(Array(data))
@@ -430,8 +431,8 @@ struct SnapshotLine: Encodable {
 }
 
 extension SnapshotLine {
-    /// The line for a snapshot, with the decisions to report in it.
-    init(_ snap: EngineSnapshot, decisions fresh: [Decision]) {
+    /// The line for a snapshot, with the decisions to report in it and a Kafka input's partitions.
+    init(_ snap: EngineSnapshot, decisions fresh: [Decision], partitions: PartitionStatus?) {
         let s = AccessSummary.published(in: snap, top: 5)
         self.init(
             time: (snap.time * 1000).rounded() / 1000, lines: s.lines, records: s.records, malformed: s.malformed,
@@ -447,7 +448,7 @@ extension SnapshotLine {
                     idle_ratio: ($0.idleRatio * 1000).rounded() / 1000, pinned: $0.pinned,
                     bytes_in: $0.bytesIn, bytes_out: $0.bytesOut, bytes_in_per_second: $0.bytesInPerSecond.rounded(),
                     batch_latency_ns: $0.latency, record_latency_ns: $0.recordLatency)
-            }, decisions: fresh,
+            }, decisions: fresh, kafka: partitions.map(KafkaReport.init),
             checkpoint: snap.checkpoint.map {
                 SnapshotLine.Checkpoint(
                     number: $0.number, restored: $0.restored, drain_ns: $0.drainNanos, pause_ns: $0.pauseNanos,

@@ -1,4 +1,5 @@
 import Foundation
+import StreamtopEngine
 import Testing
 
 /// Checkpoints from the outside, as an operator meets them: a run killed with SIGKILL at random moments and
@@ -281,7 +282,7 @@ import Testing
         expectRefusal(try run(replay + ["--state", "st", "--window", "5m", "--results", "w.ndjson"], cwd: dir), "checkpoint 2 was taken by another pipeline: the pipeline has 'window: window windows=300")
         let manifest = dir + "/st/" + (try #require(try FileManager.default.contentsOfDirectory(atPath: dir + "/st").first { $0.hasPrefix("checkpoint-") })) + "/MANIFEST"
         let text = try String(contentsOfFile: manifest, encoding: .utf8)
-        try text.replacingOccurrences(of: "streamtop-checkpoint 1", with: "streamtop-checkpoint 7").write(toFile: manifest, atomically: true, encoding: .utf8)
+        try text.replacingOccurrences(of: "streamtop-checkpoint \(CheckpointStore.version)", with: "streamtop-checkpoint 7").write(toFile: manifest, atomically: true, encoding: .utf8)
         expectRefusal(try run(replay + ["--state", "st", "--window", "1m", "--results", "w.ndjson"], cwd: dir), "checkpoint 2 in st is of another format")
 
         // An input replaced by a shorter one while down: refused for a replay, which cannot know what the lines were.

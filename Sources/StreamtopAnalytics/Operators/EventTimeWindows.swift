@@ -72,16 +72,17 @@ public final class EventTimeWindows<State: AnyObject> {
     /// Calls `body` with the state of every open window the record at `time` belongs to (and advances the
     /// watermark). Returns false when the record is late for at least one of its windows.
     ///
-    /// `newest` is the newest event time in source order up to this record, when the record is one of a
-    /// partition's (the others' records advance the watermark too); by default the record's own time.
+    /// `newest` is the event time the watermark moves to with this record: the newest in source order up
+    /// to it when the record is one of a partition's (the others' records advance the watermark too), held
+    /// back to the slowest partition of a partitioned source; by default the record's own time.
     @inline(__always)
-    public func add(_ time: Int64, newest: Int64 = Int64.min, _ body: (State) -> Void) -> Bool {
+    public func add(_ time: Int64, newest: Int64? = nil, _ body: (State) -> Void) -> Bool {
         guard let size else {
             if current == nil { current = (0, make()) }
             body(current!.state)
             return true
         }
-        raise(max(time, newest))
+        raise(newest ?? time)
         let newest = time - ((time % slide) + slide) % slide  // the latest window start containing `time`
         if merge != nil { return addToPane(newest) { body($0) } }
         if newest != runNewest {

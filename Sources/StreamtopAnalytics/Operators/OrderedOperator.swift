@@ -25,6 +25,17 @@ open class OrderedOperator: StreamOperator, CheckpointableOperator {
         let inbox = Locked(Inbox())
         /// Held by the one worker consuming this partition's slices.
         let owner = NSLock()
+        /// Event time per source partition (read and written under `owner`).
+        var clock = PartitionEventClock()
+
+        /// Stamps a slice of a partitioned source's block with how far its records may move the watermark
+        /// (the caller holds `owner`); other slices pass unchanged.
+        func stamp(_ slice: PartitionSlice) -> PartitionSlice {
+            guard let tag = slice.block.lines.partition else { return slice }
+            var s = slice
+            (s.floor, s.batchNewest) = clock.take(tag, blockNewest: slice.blockNewest)
+            return s
+        }
 
         /// The next slice in order, if it has arrived.
         func take() -> PartitionSlice? {
@@ -89,7 +100,10 @@ open class OrderedOperator: StreamOperator, CheckpointableOperator {
     /// Splits a block into one slice per partition (empty slices too: each partition sees every sequence).
     private func route(_ block: ParsedBlock, sequence: Int) -> [PartitionSlice] {
         guard partitions > 1 else {
-            return [PartitionSlice(partition: 0, sequence: sequence, block: block, indices: nil, routing: nil, batchNewest: Int64.min)]
+            // A partitioned source's block needs its newest event time (for the source partition's clock).
+            var m = Int64.min
+            if block.lines.partition != nil { for r in block.records where r.time > m { m = r.time } }
+            return [PartitionSlice(partition: 0, sequence: sequence, block: block, indices: nil, routing: nil, blockNewest: m)]
         }
         let n = block.records.count
         var indices = [[Int32]](repeating: [], count: partitions)
@@ -113,7 +127,7 @@ open class OrderedOperator: StreamOperator, CheckpointableOperator {
         }
         let shared = PartitionSlice.Routing(newest: newest, hashes: hashes)
         return (0..<partitions).map {
-            PartitionSlice(partition: $0, sequence: sequence, block: block, indices: indices[$0], routing: shared, batchNewest: m)
+            PartitionSlice(partition: $0, sequence: sequence, block: block, indices: indices[$0], routing: shared, blockNewest: m)
         }
     }
 
@@ -137,7 +151,7 @@ open class OrderedOperator: StreamOperator, CheckpointableOperator {
         while lane.owner.try() {
             var took = false
             while let slice = lane.take() {
-                consume(slice)
+                consume(lane.stamp(slice))
                 took = true
             }
             lane.owner.unlock()
@@ -176,14 +190,15 @@ open class OrderedOperator: StreamOperator, CheckpointableOperator {
     @inline(__always)
     public func forEachRecord(_ slice: PartitionSlice, _ body: (ParsedRecord, Int64, UInt64) -> Void) {
         slice.block.records.withUnsafeBufferPointer { records in
+            let floor = slice.floor
             guard let indices = slice.indices, let routing = slice.routing else {
                 let base = slice.block.lines.base
-                for r in records { body(r, r.time, partitionHash(r, base)) }
+                for r in records { body(r, min(r.time, floor), partitionHash(r, base)) }
                 return
             }
             routing.newest.withUnsafeBufferPointer { times in
                 routing.hashes.withUnsafeBufferPointer { hashes in
-                    for i in indices { body(records[Int(i)], times[Int(i)], hashes[Int(i)]) }
+                    for i in indices { body(records[Int(i)], min(times[Int(i)], floor), hashes[Int(i)]) }
                 }
             }
         }
@@ -211,6 +226,10 @@ open class OrderedOperator: StreamOperator, CheckpointableOperator {
         w.bool(sink != nil)
         sink?.saveState(&w)
         w.section { saveWindows(&$0) }
+        // Every partition took the same blocks, so their clocks agree: one is saved.
+        lanes[0].owner.lock()
+        lanes[0].clock.save(&w)
+        lanes[0].owner.unlock()
     }
 
     /// Restores a saved state; the sink cuts its results file back to the checkpoint.
@@ -229,6 +248,13 @@ open class OrderedOperator: StreamOperator, CheckpointableOperator {
         try r.check(hasSink == (sink != nil), "the checkpoint \(hasSink ? "has" : "lacks") a results sink for task \(name)")
         try sink?.restoreState(&r)
         try r.section("windows of \(name)") { try restoreWindows(&$0) }
+        var clock = PartitionEventClock()
+        try clock.restore(&r)
+        for lane in lanes {
+            lane.owner.lock()
+            lane.clock = clock
+            lane.owner.unlock()
+        }
     }
 
     /// Cuts the results file back to the checkpoint.
@@ -249,7 +275,9 @@ open class OrderedOperator: StreamOperator, CheckpointableOperator {
                     defer { i.slices.removeAll() }
                     return i.slices.keys.sorted().map { i.slices[$0]! }
                 }
-                for slice in rest { consume(slice) }
+                lane.owner.lock()
+                for slice in rest { consume(lane.stamp(slice)) }
+                lane.owner.unlock()
             }
             close()
             sink?.finish()
@@ -280,20 +308,38 @@ public struct PartitionSlice: @unchecked Sendable {
     /// Indices of this partition's records in `block.records` (nil: all of them).
     let indices: [Int32]?
     let routing: Routing?
-    /// The newest event time in the whole block (every partition's watermark moves to it at the block's end).
-    public let batchNewest: Int64
+    /// The newest event time in the whole block.
+    let blockNewest: Int64
+    /// The event time every partition's watermark moves to at the block's end: the block's newest, or for
+    /// a partitioned source's block, as far as its slowest open partition allows (see `SourcePartition`).
+    public internal(set) var batchNewest: Int64
+    /// For a partitioned source's block: the slowest other open partition's newest event time, which no
+    /// record of this block moves the watermark past (`Int64.max`: no limit).
+    public internal(set) var floor = Int64.max
+
+    init(partition: Int, sequence: Int, block: ParsedBlock, indices: [Int32]?, routing: Routing?, blockNewest: Int64) {
+        self.partition = partition
+        self.sequence = sequence
+        self.block = block
+        self.indices = indices
+        self.routing = routing
+        self.blockNewest = blockNewest
+        // Without several partitions each record moves the watermark itself: nothing more at the end.
+        batchNewest = routing == nil ? Int64.min : blockNewest
+    }
 
     /// Calls `body` with each record of the slice and the newest event time in source order up to it (for
     /// the watermark: the records of other partitions count too).
     @inline(__always)
     public func forEach(_ body: (ParsedRecord, Int64) -> Void) {
+        let floor = self.floor
         block.records.withUnsafeBufferPointer { records in
             guard let indices, let routing else {
-                for r in records { body(r, r.time) }
+                for r in records { body(r, min(r.time, floor)) }
                 return
             }
             routing.newest.withUnsafeBufferPointer { times in
-                for i in indices { body(records[Int(i)], times[Int(i)]) }
+                for i in indices { body(records[Int(i)], min(times[Int(i)], floor)) }
             }
         }
     }

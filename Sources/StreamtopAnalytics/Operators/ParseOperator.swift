@@ -27,16 +27,21 @@ public final class ParseOperator: StreamOperator {
         records.reserveCapacity(block.lineCount)
         var rejected: [Quarantine.Rejected] = []
         let limit = maxLineBytes
+        let offsets = block.partition?.offsets ?? []
         block.forEachLine { start, length, physical in
             let outcome: CombinedLogParser.Outcome = length > limit ? .malformed(.lineTooLong) : format.parse(base, start: start, count: length)
             switch outcome {
             case .record(let r):
                 records.append(r)
             case .malformed(let reason):
-                rejected.append(
-                    Quarantine.Rejected(
-                        source: block.sourceIndex, line: block.firstLineNumber + physical, reason: reason,
-                        bytes: Array(UnsafeBufferPointer(start: base + start, count: min(length, limit)))))
+                var r = Quarantine.Rejected(
+                    source: block.sourceIndex, line: block.firstLineNumber + physical, reason: reason,
+                    bytes: Array(UnsafeBufferPointer(start: base + start, count: min(length, limit))))
+                if physical < offsets.count, let p = block.partition?.id {
+                    r.partition = p
+                    r.offset = offsets[physical]
+                }
+                rejected.append(r)
             }
         }
         quarantine.add(rejected)

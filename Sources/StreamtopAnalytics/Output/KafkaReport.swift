@@ -4,8 +4,8 @@ import StreamtopLogs
 public struct KafkaReport: Encodable, Sendable {
     /// Partitions this instance read last.
     public var partitions: [Int32]
-    /// Messages behind each partition's end (same order; -1 while unknown).
-    public var lag: [Int64]
+    /// Messages processed behind each partition's end (same order; null while unknown).
+    public var lag: [Int64?]
     public var total_lag: Int64
     /// UTC time since when no broker answers, if none does.
     public var unreachable_since: String?

@@ -21,6 +21,25 @@ public final class Quarantine: @unchecked Sendable {
         public var reason: MalformedReason
         /// The raw bytes (untrusted: sanitize before display).
         public var bytes: [UInt8]
+        /// For a partitioned source (a Kafka topic): the partition and offset of the line's message, which
+        /// find it again (`kafka-console-consumer --partition P --offset O`); -1 otherwise.
+        public var partition = -1
+        public var offset: Int64 = -1
+
+        /// Creates a rejected line's record.
+        public init(source: Int, line: Int, reason: MalformedReason, bytes: [UInt8]) {
+            self.source = source
+            self.line = line
+            self.reason = reason
+            self.bytes = bytes
+        }
+
+        /// Where the line is, given the inputs' names: `access.log:42`, or `logs#3@1200` for partition 3,
+        /// offset 1,200 of a topic.
+        public func place(_ names: [String]) -> String {
+            let name = source < names.count ? names[source] : "input\(source)"
+            return partition >= 0 ? "\(name)#\(partition)@\(offset)" : "\(name):\(line)"
+        }
     }
 
     private struct State {
@@ -72,8 +91,7 @@ public final class Quarantine: @unchecked Sendable {
         if let file {
             var out: [UInt8] = []
             for r in items {
-                let name = r.source < sourceNames.count ? sourceNames[r.source] : "input\(r.source)"
-                out.append(contentsOf: Array("\(name):\(r.line): \(r.reason.key): ".utf8))
+                out.append(contentsOf: Array("\(r.place(sourceNames)): \(r.reason.key): ".utf8))
                 out.append(contentsOf: raw ? r.bytes : Escaped.bytes(r.bytes))
                 out.append(0x0A)
             }
@@ -98,6 +116,8 @@ public final class Quarantine: @unchecked Sendable {
             for r in s.recent {
                 w.int(r.source)
                 w.int(r.line)
+                w.int(r.partition)
+                w.i64(r.offset)
                 w.int(r.reason.rawValue)
                 w.bytes(r.bytes)
             }
@@ -116,9 +136,12 @@ public final class Quarantine: @unchecked Sendable {
         let n = try r.count(max: 1 << 20)
         var recent: [Rejected] = []
         for _ in 0..<n {
-            let source = try r.int(), line = try r.int()
+            let source = try r.int(), line = try r.int(), partition = try r.int(), offset = try r.i64()
             guard let reason = MalformedReason(rawValue: try r.int()) else { throw StateReader.Damaged("unknown malformed reason") }
-            recent.append(Rejected(source: source, line: line, reason: reason, bytes: try r.bytes()))
+            var item = Rejected(source: source, line: line, reason: reason, bytes: try r.bytes())
+            item.partition = partition
+            item.offset = offset
+            recent.append(item)
         }
         let path = try r.string(), device = try r.u64(), inode = try r.u64()
         let length = try r.i64()

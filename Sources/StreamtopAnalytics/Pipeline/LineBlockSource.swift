@@ -130,8 +130,6 @@ extension LineBlockSource: CheckpointableSource {
         guard let source = lines as? ResumableLineSource, source.isResumable else { return "standard input (not resumable)" }
         let list = source.positions().filter { $0.offset >= 0 }
         guard !list.isEmpty else { return "no file open yet" }
-        return list.map { p in
-            "\(Escaped.text((p.path as NSString).lastPathComponent)) at byte \(p.offset.formatted())\(p.rotated ? " (rotated)" : "")"
-        }.joined(separator: ", ")
+        return source.describe(list)
     }
 }

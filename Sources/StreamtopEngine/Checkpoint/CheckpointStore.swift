@@ -16,7 +16,7 @@ public final class CheckpointStore: @unchecked Sendable {
     /// The directory.
     public let path: String
     /// The format version written and accepted.
-    public static let version = 1
+    public static let version = 2
     private let lockFD: Int32
     /// The hash seed written into every manifest (a resumed run's is the checkpoint's).
     public var seed: UInt64

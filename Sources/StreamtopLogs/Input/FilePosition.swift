@@ -1,3 +1,5 @@
+import Foundation
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -78,4 +80,15 @@ public protocol ResumableLineSource: LineSource {
     /// Moves to saved positions before reading starts; returns what it did, in words. Throws when an input
     /// no longer holds what was read from it (replay); a followed file applies the rotation rules instead.
     func resume(at positions: [FilePosition]) throws -> String
+    /// Where reading stands, in words (`access.log at byte 271,033,120`).
+    func describe(_ positions: [FilePosition]) -> String
+}
+
+extension ResumableLineSource {
+    /// Files: name and byte offset of each.
+    public func describe(_ positions: [FilePosition]) -> String {
+        positions.map { p in
+            "\(Escaped.text((p.path as NSString).lastPathComponent)) at byte \(p.offset.formatted())\(p.rotated ? " (rotated)" : "")"
+        }.joined(separator: ", ")
+    }
 }

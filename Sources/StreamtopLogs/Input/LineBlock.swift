@@ -30,6 +30,9 @@ public final class LineBlock: @unchecked Sendable {
     /// its lines were processed (a Kafka source committing offsets) hangs an object here whose deinit
     /// says so. Set before the block is handed out.
     public var keepAlive: AnyObject?
+    /// The partition of a partitioned source the lines come from (nil: a file or stream read in order).
+    /// Set before the block is handed out.
+    public var partition: SourcePartition?
 
     /// Takes ownership of `bytes` (allocated with `UnsafeMutableRawBufferPointer.allocate`).
     public init(
@@ -70,6 +73,7 @@ public final class LineBlock: @unchecked Sendable {
         let b = LineBlock(owning: buffer, count: count, sourceIndex: sourceIndex, sourceOffset: sourceOffset, firstLineNumber: firstLineNumber)
         b.used = used
         b.keepAlive = keepAlive
+        b.partition = partition
         return b
     }
 

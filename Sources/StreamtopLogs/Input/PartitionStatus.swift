@@ -4,8 +4,9 @@
 public struct PartitionStatus: Sendable, Codable, Equatable {
     /// Partitions this instance reads now, ascending.
     public var partitions: [Int32] = []
-    /// Messages behind each partition's end (same order as `partitions`; -1 while unknown).
-    public var lag: [Int64] = []
+    /// Messages processed behind each partition's end (same order as `partitions`; nil while unknown: a
+    /// group member before its first message, when only the broker knows where it starts).
+    public var lag: [Int64?] = []
     /// Wall-clock time (seconds since 1970) since when no broker answers, if none does.
     public var unreachableSince: Double?
     /// The last problem the client reported, in words.
@@ -17,7 +18,7 @@ public struct PartitionStatus: Sendable, Codable, Equatable {
     public init() {}
 
     /// Messages behind the ends of every partition with a known lag.
-    public var totalLag: Int64 { lag.reduce(0) { $0 + max(0, $1) } }
+    public var totalLag: Int64 { lag.reduce(0) { $0 + max(0, $1 ?? 0) } }
 }
 
 /// A source that reads partitions (see `PartitionStatus`).

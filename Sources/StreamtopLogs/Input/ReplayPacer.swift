@@ -227,6 +227,7 @@ public final class ReplayPacer: LineSource {
                 owning: buffer, count: n, sourceIndex: block.sourceIndex,
                 sourceOffset: block.sourceOffset + Int64(pendingCursor), firstLineNumber: pendingLine)
             out.keepAlive = block.keepAlive
+            out.partition = block.partition
         }
         pendingLine += taken
         pendingCursor = takenEnd

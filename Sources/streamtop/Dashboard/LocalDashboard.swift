@@ -1,6 +1,7 @@
 import Foundation
 import StreamtopAnalytics
 import StreamtopEngine
+import StreamtopKafka
 import StreamtopLogs
 import StreamtopService
 import StreamtopTUI
@@ -38,7 +39,7 @@ final class LocalDashboard: DashboardBackend, @unchecked Sendable {
         if !share { summary.share = nil }
         let reasons = pipeline.quarantine.counts().sorted { $0.value > $1.value }.map { ($0.key.label, $0.value) }
         let recent = rejects ? pipeline.quarantine.recent().map { r in
-            "\(r.source < sourceNames.count ? sourceNames[r.source] : "input"):\(r.line)  \(r.reason.label): " + String(decoding: r.bytes, as: UTF8.self)
+            "\(r.place(sourceNames))  \(r.reason.label): " + String(decoding: r.bytes, as: UTF8.self)
         } : []
         var model = DashboardModel(
             engine: snap, summary: summary, malformedReasons: reasons, recentRejects: recent, source: header,
@@ -64,7 +65,10 @@ final class LocalDashboard: DashboardBackend, @unchecked Sendable {
         }
         if let kafka = pipeline.blockSource.partitionStatus {
             model.partitions = kafka
-            model.eventLag = summary.lastEvent.map { max(0, Date().timeIntervalSince1970 - Double($0)) }
+            // How old the newest line is means something live; a replay's lines are as old as the recording.
+            if (pipeline.lines as? KafkaSource)?.mode == .follow {
+                model.eventLag = summary.lastEvent.map { max(0, Date().timeIntervalSince1970 - Double($0)) }
+            }
             if let problem = kafka.problem { model.inputWarning = problem }
         }
         let missing = (pipeline.lines as? FollowSource)?.missingPaths ?? []
