@@ -50,6 +50,8 @@ public final class Engine: @unchecked Sendable {
     var policy: SchedulingPolicy
     /// When the adaptive policy last planned, and until when it leaves a new allocation to settle.
     var lastPlan: UInt64 = 0
+    /// Active rehearsals (`inject …`) by what they concern (`slow parse`, `burst`).
+    var rehearsals: [String: Rehearsal] = [:]
     var settleUntil: UInt64 = 0
     /// Checkpoints (nil: none are taken), the last one's number and status, when the next is due, and
     /// whether the source thread waits for the pipeline to drain for one.
@@ -293,8 +295,10 @@ public final class Engine: @unchecked Sendable {
         applyMailboxLocked()
         if stopping || finished { return false }
         if let (task, batch) = pickLocked() {
+            let extra = task.injectedNanosPerRecord &* UInt64(batch.records)
             let t0 = clock.nanos()
             let output = task.op!.process(batch, slot: 0)
+            if extra > 0 { Injection.spend(extra, io: task.injectedIO, clock: clock) }
             let t1 = clock.nanos()
             completeLocked(task, batch, output, duration: t1 &- t0, now: t1)
             return true

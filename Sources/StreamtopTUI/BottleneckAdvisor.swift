@@ -26,12 +26,15 @@ public enum BottleneckAdvisor {
             }
             return Advice(text: "\(paused.name) is paused: its queue fills (\(paused.queueDepth)/\(paused.queueCapacity)), then upstream waits — select it and press p", role: .warning)
         }
+        if let stalled = tasks.dropFirst().first(where: { $0.state == .stalled }) {
+            return Advice(text: "\(stalled.name) is stalled by a rehearsal: its queue fills (\(stalled.queueDepth)/\(stalled.queueCapacity)), then upstream waits — it goes on by itself (:inject clear ends it now)", role: .warning)
+        }
         // Full queues: the task at their downstream end is the one that holds everything up.
         if let end = endOfFullQueues(snap) {
             return limit(end, snap, why: "input queue full (\(end.queueDepth)/\(end.queueCapacity))")
         }
         // The saturated task furthest upstream whose input is backing up.
-        let worker = tasks.dropFirst().filter { $0.state != .paused }
+        let worker = tasks.dropFirst().filter { $0.state != .paused && $0.state != .stalled }
         if let hot = worker.filter({ $0.busyRatio >= 0.8 && $0.queueFill >= 0.5 }).max(by: { $0.busyRatio * $0.queueFill < $1.busyRatio * $1.queueFill }) {
             return limit(hot, snap, why: "input queue \(percent(hot.queueFill)) full")
         }

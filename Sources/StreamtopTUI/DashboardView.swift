@@ -126,6 +126,11 @@ public enum DashboardView {
         if let r = m.remote, let since = r.lostSince {
             x += buf.put(" ⇄ UNREACHABLE since \(since) ", x: x, y: 0, role: .headerWarning)
         }
+        // A rehearsal is never mistaken for a real incident: it is named first, marked as a warning.
+        if let injected = m.engine.injections, !injected.isEmpty {
+            let text = " REHEARSAL: " + injected.joined(separator: "; ") + " "
+            x += buf.put(Sanitizer.truncate(text, to: max(14, buf.width * 2 / 5)), x: x, y: 0, role: .headerWarning)
+        }
         x += buf.put(" " + Sanitizer.truncate(m.source, to: 32), x: x, y: 0, role: .header)
         if m.engine.finished {
             // A finished run says so: its last speed and rates are history.
@@ -146,7 +151,8 @@ public enum DashboardView {
             x += buf.put((room >= 25 ? String(format: "%04d-%02d-%02d ", y4, mo, d) : "") + LogTime.clock(pos), x: x, y: 0, role: .headerValue)
             // Log times are shown (and :seek reads them) in UTC, whatever offset the lines carry.
             if room >= 29 { x += buf.put(" UTC", x: x, y: 0, role: .header) }
-            if let span = m.recordingSpan, span.upperBound > span.lowerBound, buf.width >= 100 {
+            if let span = m.recordingSpan, span.upperBound > span.lowerBound, buf.width >= 100,
+                x + 18 <= buf.width - Sanitizer.width(of: state) - 2 {
                 // Where the replay stands in the recording.
                 let fraction = min(1, max(0, Double(pos - span.lowerBound) / Double(span.upperBound - span.lowerBound)))
                 let width = 12
@@ -234,6 +240,7 @@ public enum DashboardView {
         switch s {
         case .running: return ("running", .taskRunning)
         case .paused: return ("PAUSED", .taskPaused)
+        case .stalled: return ("STALLED", .taskPaused)
         case .backpressured: return ("blocked", .taskBackpressured)
         case .idle: return ("idle", .taskIdle)
         case .finished: return ("done", .taskFinished)
@@ -754,6 +761,8 @@ public enum DashboardView {
         "replay pause|resume": "stop or restart the replay clock",
         "step [10s]": "while the replay is paused, hand out the next stretch of the recording",
         "seek HH:MM[:SS] (UTC) | +10m | 2024-11-25T14:00:00Z": "jump ahead in the recording (lines before are processed, none skipped)",
+        "inject slow TASK 200us [cpu|io] | stall TASK 5s | burst 5x 30s | malformed 5% | skew client 80% | clear":
+            "rehearse an incident: a slow or stalled task, a burst of input, bad lines, a hot client; shown in the header until it ends or inject clear",
     ]
 
     /// Every key and every `:` command with what it does: one column when it fits the height, two when

@@ -416,6 +416,8 @@ struct SnapshotLine: Encodable {
     var decisions: [Decision]
     /// A Kafka input's partitions and lag.
     var kafka: KafkaReport?
+    /// Active rehearsals (`inject …`), if any.
+    var injections: [String]?
     /// The last complete checkpoint (with --state).
     struct Checkpoint: Encodable {
         var number: Int
@@ -448,7 +450,7 @@ extension SnapshotLine {
                     idle_ratio: ($0.idleRatio * 1000).rounded() / 1000, pinned: $0.pinned,
                     bytes_in: $0.bytesIn, bytes_out: $0.bytesOut, bytes_in_per_second: $0.bytesInPerSecond.rounded(),
                     batch_latency_ns: $0.latency, record_latency_ns: $0.recordLatency)
-            }, decisions: fresh, kafka: partitions.map(KafkaReport.init),
+            }, decisions: fresh, kafka: partitions.map(KafkaReport.init), injections: snap.injections,
             checkpoint: snap.checkpoint.map {
                 SnapshotLine.Checkpoint(
                     number: $0.number, restored: $0.restored, drain_ns: $0.drainNanos, pause_ns: $0.pauseNanos,

@@ -37,7 +37,7 @@ import StreamtopAnalytics
         // On 80×24 the help wraps its descriptions (none is cut) and scrolls: every binding and command is
         // there (console issue, defect 3).
         var seen = ""
-        for scroll in 0..<40 {
+        for scroll in 0..<60 {
             state.helpScroll = scroll
             seen += DashboardView.render(sampleModel(), state: state, width: 80, height: 24).text
         }

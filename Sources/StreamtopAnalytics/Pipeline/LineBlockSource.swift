@@ -20,7 +20,12 @@ public final class LineBlockSource: StreamSource {
     /// so a due checkpoint is taken even while no line arrives.
     public var heartbeatSeconds: Double?
 
+    /// A rehearsed burst: until when (engine clock), the speed to go back to, and the burst's own speed.
+    /// Set by `control` (while the engine applies its mailbox), ended by `next` (the source thread).
+    private let burst = Locked<(until: UInt64, restore: Double, speed: Double)?>(nil)
+
     public func next() throws -> Batch? {
+        endBurstIfDue()
         if let beat = heartbeatSeconds, let follow = lines as? FollowSource {
             guard let block = try follow.nextBlockOrNil(within: beat) else {
                 return follow.isStopped ? try lines.nextBlock().map(batch) : Batch(payload: LineBlock(copying: []), records: 0, bytes: 0, ingestNanos: clock.nanos())
@@ -49,9 +54,32 @@ public final class LineBlockSource: StreamSource {
     /// Steers a paced replay; other inputs refuse. Runs while the engine applies its mailbox.
     public func control(_ command: TransportCommand) -> TransportOutcome {
         guard let pacer = lines as? ReplayPacer else {
+            if case .burst = command {
+                return TransportOutcome(applied: false, action: "inject burst refused", reason: "a burst speeds up a paced replay (replay FILE --speed X); a live input comes as fast as it comes")
+            }
             return TransportOutcome(applied: false, action: "transport unchanged", reason: "the input is not a paced replay")
         }
         switch command {
+        case .burst(let factor, let seconds):
+            let old = burst.withLock { $0 }
+            if seconds == 0 {
+                // The end of a rehearsal: back to the speed before, unless the operator set another since.
+                guard let b = old else { return TransportOutcome(applied: false, action: "no burst", reason: "none was running") }
+                if pacer.speed == b.speed { pacer.speed = b.restore }
+                burst.withLock { $0 = nil }
+                return TransportOutcome(applied: true, action: "burst ended", reason: "replay speed \(Quantity.speedLabel(pacer.speed))")
+            }
+            let base = old?.restore ?? pacer.speed
+            guard base.isFinite else {
+                return TransportOutcome(applied: false, action: "inject burst refused", reason: "the replay already runs at max speed; set a speed first (speed 10)")
+            }
+            let fast = min(Quantity.speeds.upperBound, base * factor)
+            pacer.speed = fast
+            burst.withLock { $0 = (clock.nanos() &+ UInt64(seconds * 1e9), base, fast) }
+            return TransportOutcome(
+                applied: true, action: "inject burst \(Quantity.speedLabel(factor)) for \(Int(seconds.rounded())) s",
+                reason: "rehearsal: replay speed \(Quantity.speedLabel(base)) → \(Quantity.speedLabel(fast)) (lines arrive \(Quantity.speedLabel(fast / base)) as fast), then back",
+                numbers: ["factor": factor, "seconds": seconds, "from": base, "to": fast])
         case .speed(let v):
             let old = pacer.speed
             let new = v ?? .infinity
@@ -80,6 +108,19 @@ public final class LineBlockSource: StreamSource {
             }
             return TransportOutcome(applied: true, action: "replay seek to \(LogTime.iso8601(epoch))", reason: "operator request; lines before it are processed at once, nothing is skipped")
         }
+    }
+
+    /// Ends a rehearsed burst whose time is up: the speed goes back (unless the operator set another).
+    private func endBurstIfDue() {
+        guard let pacer = lines as? ReplayPacer,
+            let b = burst.withLock({ b -> (until: UInt64, restore: Double, speed: Double)? in
+                guard let v = b, clock.nanos() >= v.until else { return nil }
+                b = nil
+                return v
+            })
+        else { return }
+        if pacer.speed == b.speed { pacer.speed = b.restore }
+        pacer.onEvent?("burst over: replay speed \(Quantity.speedLabel(pacer.speed))")
     }
 
     /// The event time a seek command aims at, from the current replay position.

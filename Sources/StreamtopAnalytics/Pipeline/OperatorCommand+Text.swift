@@ -32,6 +32,15 @@ extension OperatorCommand {
         case .unpin(let id): return task(id).map { "unpin \($0.name)" }
         case .togglePin(let id): return task(id).map { ($0.pinned ? "unpin " : "pin ") + $0.name }
         case .setPolicy(let p): return "policy \(p.rawValue)"
+        case .inject(let i):
+            switch i {
+            case .slow(let id, let ns, let io): return task(id).map { "inject slow \($0.name) \(ns)ns \(io ? "io" : "cpu")" }
+            case .stall(let id, let s): return task(id).map { "inject stall \($0.name) \(Self.number(s))s" }
+            case .burst(let f, let s): return "inject burst \(Self.number(f))x \(Self.number(s))s"
+            case .malformed(let p): return "inject malformed \(Self.number(p))%"
+            case .skew(let p): return "inject skew client \(Self.number(p))%"
+            case .clear: return "inject clear"
+            }
         case .transport(let t):
             switch t {
             case .speed(let v): return OperatorCommand.speed(v).text(in: snapshot)
@@ -40,6 +49,7 @@ extension OperatorCommand {
             case .seekAbsolute(let e): return OperatorCommand.seek(.absolute(e)).text(in: snapshot)
             case .seekTimeOfDay(let s): return OperatorCommand.seek(.timeOfDay(s)).text(in: snapshot)
             case .seekAhead(let s): return OperatorCommand.seek(.ahead(s)).text(in: snapshot)
+            case .burst(let f, let s): return "inject burst \(Self.number(f))x \(Self.number(s))s"
             }
         }
     }

@@ -31,19 +31,14 @@ public enum OperatorCommand: Equatable, Sendable {
         "pause TASK", "resume TASK", "priority TASK N", "priority TASK +N|-N", "workers TASK N", "pin TASK",
         "unpin TASK", "policy strict|fair|adaptive", "speed X|max", "replay pause|resume", "step [10s]",
         "seek HH:MM[:SS] (UTC) | +10m | 2024-11-25T14:00:00Z",
+        "inject slow TASK 200us [cpu|io] | stall TASK 5s | burst 5x 30s | malformed 5% | skew client 80% | clear",
     ]
 
     /// Parses one command, resolving task names with `task`.
     public static func parse(_ text: String, task: (String) -> TaskID?, taskNames: [String]) throws -> OperatorCommand {
         let words = text.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
         guard let verb = words.first?.lowercased() else { throw CommandError("empty command") }
-        func taskArg() throws -> TaskID {
-            guard words.count >= 2 else { throw CommandError("'\(verb)' needs a task name (tasks: \(taskNames.joined(separator: ", ")))") }
-            guard let id = task(words[1]) else {
-                throw CommandError("unknown task '\(words[1])'\(didYouMean(words[1], among: taskNames)) (tasks: \(taskNames.joined(separator: ", ")))")
-            }
-            return id
-        }
+        func taskArg() throws -> TaskID { try taskNamed(words, for: verb, task: task, taskNames: taskNames) }
         func expectCount(_ n: Int, _ usage: String) throws {
             guard words.count == n else { throw CommandError("usage: \(usage)") }
         }
@@ -100,6 +95,8 @@ public enum OperatorCommand: Equatable, Sendable {
         case "seek":
             try expectCount(2, "seek HH:MM[:SS] (UTC) | +10m | 2024-11-25T14:00:00Z")
             return .seek(try seekTarget(words[1]))
+        case "inject":
+            return .engine(.inject(try injection(Array(words.dropFirst()), task: task, taskNames: taskNames)))
         default:
             let verbs = grammar.compactMap { $0.split(separator: " ").first.map(String.init) } + ["help"]
             throw CommandError("unknown command '\(verb)'\(didYouMean(verb, among: verbs)) (commands: \(grammar.joined(separator: "; ")); help)")
@@ -131,6 +128,63 @@ extension OperatorCommand {
             }
         }
         return d[a.count][b.count]
+    }
+
+    /// The task `words[1]` names, or an error that lists the tasks (and the closest name).
+    static func taskNamed(_ words: [String], for verb: String, task: (String) -> TaskID?, taskNames: [String]) throws -> TaskID {
+        let list = taskNames.joined(separator: ", ")
+        guard words.count >= 2 else { throw CommandError("'\(verb)' needs a task name (tasks: \(list))") }
+        guard let id = task(words[1]) else {
+            throw CommandError("unknown task '\(words[1])'\(didYouMean(words[1], among: taskNames)) (tasks: \(list))")
+        }
+        return id
+    }
+
+    /// `slow TASK 200us [cpu|io]`, `stall TASK 5s`, `burst 5x 30s`, `malformed 5%`, `skew client 80%`, `clear`.
+    static func injection(_ words: [String], task: (String) -> TaskID?, taskNames: [String]) throws -> Injection {
+        let usage = "inject slow TASK 200us [cpu|io] | stall TASK 5s | burst 5x 30s | malformed 5% | skew client 80% | clear"
+        guard let kind = words.first?.lowercased() else { throw CommandError("usage: \(usage)") }
+        func taskArg() throws -> TaskID { try taskNamed(words, for: "inject \(kind)", task: task, taskNames: taskNames) }
+        func percent(_ text: String) throws -> Double {
+            let t = text.hasSuffix("%") ? String(text.dropLast()) : text
+            guard let p = Double(t), (0...100).contains(p) else { throw CommandError("a share is 0% to 100%, got '\(text)'") }
+            return p
+        }
+        switch kind {
+        case "slow":
+            guard (3...4).contains(words.count) else { throw CommandError("usage: inject slow TASK 200us [cpu|io]") }
+            let id = try taskArg()
+            guard let ns = Quantity.nanoseconds(words[2]) else {
+                throw CommandError("inject slow wants a cost per record from 0ns to 10s, like 200us or 1.5ms; got '\(words[2])'")
+            }
+            let mode = words.count == 4 ? words[3].lowercased() : "cpu"
+            guard mode == "cpu" || mode == "io" else { throw CommandError("inject slow spends its cost on a core (cpu) or waiting (io), not '\(words[3])'") }
+            return .slow(id, nanosPerRecord: ns, io: mode == "io")
+        case "stall":
+            guard words.count == 3 else { throw CommandError("usage: inject stall TASK 5s") }
+            let id = try taskArg()
+            guard let s = Quantity.seconds(words[2]), s > 0, s <= 3600 else { throw CommandError("inject stall lasts more than 0 s and at most 1 h, like 5s; got '\(words[2])'") }
+            return .stall(id, seconds: s)
+        case "burst":
+            guard words.count == 3 else { throw CommandError("usage: inject burst 5x 30s") }
+            let f = words[1].lowercased()
+            guard let factor = Double(f.hasSuffix("x") || f.hasSuffix("×") ? String(f.dropLast()) : f), factor > 1, factor <= 1000 else {
+                throw CommandError("inject burst multiplies the replay's rate by more than 1 and at most 1000, like 5x; got '\(words[1])'")
+            }
+            guard let s = Quantity.seconds(words[2]), s > 0, s <= 3600 else { throw CommandError("inject burst lasts more than 0 s and at most 1 h, like 30s; got '\(words[2])'") }
+            return .burst(factor: factor, seconds: s)
+        case "malformed":
+            guard words.count == 2 else { throw CommandError("usage: inject malformed 5%") }
+            return .malformed(percent: try percent(words[1]))
+        case "skew":
+            guard words.count == 3, words[1].lowercased() == "client" else { throw CommandError("usage: inject skew client 80% (a hot client)") }
+            return .skew(percent: try percent(words[2]))
+        case "clear":
+            guard words.count == 1 else { throw CommandError("usage: inject clear") }
+            return .clear
+        default:
+            throw CommandError("unknown injection '\(kind)'\(didYouMean(kind, among: ["slow", "stall", "burst", "malformed", "skew", "clear"])) (\(usage))")
+        }
     }
 
     static func seekTarget(_ text: String) throws -> SeekTarget {

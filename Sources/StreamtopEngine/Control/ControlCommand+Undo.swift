@@ -18,6 +18,9 @@ extension ControlCommand {
             return t.pinned ? .pin(id) : .unpin(id)
         case .setPolicy:
             return SchedulingPolicy(rawValue: snap.policy).map { .setPolicy($0) }
+        case .inject(let i):
+            // A rehearsal is ended with `inject clear`, not undone one by one.
+            return i == .clear ? nil : .inject(.clear)
         case .transport:
             // The source's transport is not in the snapshot; the front end remembers what it changed.
             return nil

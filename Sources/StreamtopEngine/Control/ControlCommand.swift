@@ -25,6 +25,8 @@ public enum ControlCommand: Sendable, Equatable {
     case setPolicy(SchedulingPolicy)
     /// Steer the source (a paced replay): applied by the source when the engine drains its mailbox.
     case transport(TransportCommand)
+    /// Start a rehearsal (see `Injection`).
+    case inject(Injection)
 }
 
 /// A request to the source's transport (replay speed, pause, step, seek). The engine hands it to
@@ -42,6 +44,8 @@ public enum TransportCommand: Sendable, Equatable {
     case seekTimeOfDay(Int64)
     /// Go forward by some seconds.
     case seekAhead(Int64)
+    /// Replay `factor` times faster for `seconds` (a rehearsed burst), then at the speed before.
+    case burst(factor: Double, seconds: Double)
 }
 
 /// What a source did with a transport command, for the decision log.

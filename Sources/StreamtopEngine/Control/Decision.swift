@@ -27,6 +27,7 @@ public struct Decision: Sendable, Codable, Equatable {
         case outputFailed = "output_failed"
         case checkpoint, restored
         case checkpointFailed = "checkpoint_failed", checkpointDeferred = "checkpoint_deferred"
+        case injected, injectionEnded = "injection_ended"
     }
     /// Sequence number, from 1.
     public var sequence: Int

@@ -81,6 +81,8 @@ extension Engine {
             t.pinned = pin
             logLocked(.operator, pin ? .pinned : .unpinned, t.name, pin ? "pinned at \(t.allocation)" : "unpinned",
                       pin ? "operator request; the adaptive policy will not move its workers" : "operator request; the adaptive policy may move its workers")
+        case .inject(let injection):
+            applyInjectionLocked(injection)
         case .transport(let c):
             let outcome = source.control(c)
             logLocked(.operator, outcome.applied ? .speedChanged : .rejected, tasks[0].name, outcome.action, outcome.reason, numbers: outcome.numbers)

@@ -14,6 +14,8 @@ public enum TaskState: String, Sendable, Codable {
     case running
     /// Stopped by the operator; its input queue fills and upstream blocks.
     case paused
+    /// Stopped for a while by a rehearsal (`inject stall`); goes on by itself.
+    case stalled
     /// Has input but its output queue is full.
     case backpressured
     /// Has nothing to do.

@@ -24,6 +24,12 @@ final class TaskRuntime {
     /// The operator's latest published result (immutable), for the snapshot.
     var published: (any Sendable)?
 
+    /// Rehearsal: extra cost per record (ns), spent waiting rather than spinning when `injectedIO`.
+    var injectedNanosPerRecord: UInt64 = 0
+    var injectedIO = false
+    /// Rehearsal: the engine-clock time until which the task takes no batch (0: not stalled).
+    var stalledUntil: UInt64 = 0
+
     /// Whether an operator pinned the allocation (the adaptive policy leaves it alone).
     var pinned = false
     /// Fair share: processing time so far divided by the task's weight (ns).

@@ -96,6 +96,7 @@ extension Engine {
             finished: finished, inputEnded: sourceDone,
             edges: tasks.flatMap { t in t.outputs.map { EdgeSnapshot(from: t.name, to: tasks[$0.to].name, depth: $0.queue.count, capacity: $0.queue.capacity, records: $0.queue.records) } })
         if checkpointSettings != nil || checkpointStatus.restored != nil { snap.checkpoint = checkpointStatus }
+        if !rehearsals.isEmpty { snap.injections = activeRehearsalsLocked(now: now) }
         // Under the lock: workers replace `published` as they complete quanta, and copying an existential
         // while another thread overwrites it races on its retain count (an array's storage freed while
         // still referenced: the rare heap-corruption crash of earlier sessions, seen again in a kill test).
@@ -114,6 +115,7 @@ extension Engine {
         let t = tasks[i]
         if t.finished { return .finished }
         if t.paused { return .paused }
+        if t.stalledUntil != 0 { return .stalled }
         if i == 0 {
             if sourceDone { return .finished }
             return t.outputsHaveRoom || t.running > 0 ? .running : .backpressured

@@ -30,11 +30,14 @@ public struct EngineSnapshot: Sendable, Codable {
     public var checkpoint: CheckpointStatus?
     /// Each task's latest published result (immutable values the operators handed over), by task name.
     public var published: [String: any Sendable] = [:]
+    /// Active rehearsals (`inject …`) in words, e.g. `slow parse +200µs/record cpu`: never mistake one for
+    /// a real incident. Nil when none is.
+    public var injections: [String]?
 
     /// Everything but the published results, which are the operators' own types (an attached dashboard
     /// gets them through its model instead: the summary and the result lines).
     enum CodingKeys: String, CodingKey {
-        case time, workers, policy, tasks, decisions, decisionCount, endToEndLatency, throughputHistory, throughputPerSecond, finished, inputEnded, edges, checkpoint
+        case time, workers, policy, tasks, decisions, decisionCount, endToEndLatency, throughputHistory, throughputPerSecond, finished, inputEnded, edges, checkpoint, injections
     }
 
     /// An empty snapshot, before the engine has published one.

@@ -50,7 +50,7 @@ extension Engine {
     /// Input waiting, not paused, below its allocation, and room downstream.
     func isRunnableLocked(_ i: Int) -> Bool {
         let t = tasks[i]
-        guard !t.paused, t.hasInput, t.running < effectiveAllocation(t) else { return false }
+        guard !t.paused, t.hasInput, t.running < effectiveAllocation(t), stallOverLocked(t) else { return false }
         return t.outputsHaveRoom
     }
 

@@ -70,9 +70,13 @@ extension Engine {
             applyMailboxLocked()
             if stopping || finished { break }
             if let (task, batch) = pickLocked() {
+                // A rehearsal's extra cost is part of the quantum: the scheduler sees a slower task.
+                let extra = task.injectedNanosPerRecord &* UInt64(batch.records)
+                let io = task.injectedIO
                 cond.unlock()
                 let t0 = clock.nanos()
                 let output = task.op!.process(batch, slot: slot)
+                if extra > 0 { Injection.spend(extra, io: io, clock: clock) }
                 let t1 = clock.nanos()
                 cond.lock()
                 completeLocked(task, batch, output, duration: t1 &- t0, now: t1)
@@ -80,7 +84,8 @@ extension Engine {
             } else if checkFinishedLocked() {
                 break
             } else {
-                waitLocked()
+                // A stalled task goes on by itself: wake for the end of the earliest stall.
+                waitLocked(until: nextStallEndLocked())
             }
         }
         threadExitedLocked()

@@ -28,6 +28,8 @@ public enum MalformedReason: Int, CaseIterable, Sendable, Codable {
     case numberOutOfRange
     /// The line is longer than `--max-line-bytes`; only its head was kept.
     case lineTooLong
+    /// A rehearsal (`inject malformed 5%`) marked a good line malformed.
+    case injected
 
     /// A short human-readable label.
     public var label: String {
@@ -46,6 +48,7 @@ public enum MalformedReason: Int, CaseIterable, Sendable, Codable {
         case .badJSON: return "bad JSON"
         case .numberOutOfRange: return "number out of range"
         case .lineTooLong: return "line too long"
+        case .injected: return "injected (rehearsal)"
         }
     }
 
@@ -66,6 +69,7 @@ public enum MalformedReason: Int, CaseIterable, Sendable, Codable {
         case .badJSON: return "bad_json"
         case .numberOutOfRange: return "number_out_of_range"
         case .lineTooLong: return "line_too_long"
+        case .injected: return "injected"
         }
     }
 }

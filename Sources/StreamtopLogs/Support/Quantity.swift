@@ -15,6 +15,17 @@ public enum Quantity {
         return v * scale
     }
 
+    /// A short duration: `500ns`, `200us` (or `µs`), `1.5ms`, `1s` → nanoseconds; nil when it is not one,
+    /// is negative, or is over 10 s (a rehearsal's cost per record).
+    public static func nanoseconds(_ text: String) -> UInt64? {
+        let t = text.lowercased()
+        let units: [(String, Double)] = [("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9)]
+        guard let (suffix, scale) = units.first(where: { t.hasSuffix($0.0) }) else { return nil }
+        let num = t.dropLast(suffix.count)
+        guard !num.isEmpty, num.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }), let v = Double(num), v * scale <= 10e9 else { return nil }
+        return UInt64((v * scale).rounded())
+    }
+
     /// The slowest and fastest replay speeds.
     public static let speeds: ClosedRange<Double> = 0.1...1000
 

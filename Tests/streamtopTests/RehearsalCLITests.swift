@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+
+/// Rehearsals from the outside: `inject …` in action scripts, as an operator rehearses an incident.
+@Suite struct RehearsalCLITests {
+    func script(_ text: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("rehearsal-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).txt").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func injectedMalformedLinesAndAHotClientLoseNothingAndAreNamed() throws {
+        let actions = try script("0s inject malformed 5%\n0s inject skew client 80%\n")
+        let r = try run(["replay", realSample, "--speed", "max", "--headless", "--actions", actions])
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let lines = json["lines"] as? Int ?? 0, records = json["records"] as? Int ?? 0, malformed = json["malformed"] as? Int ?? 0
+        #expect(lines == 10_000 && records + malformed == lines, "nothing lost: \(records) + \(malformed) of \(lines)")
+        let injected = (json["malformed_reasons"] as? [String: Int])?["injected"] ?? 0
+        #expect((400...600).contains(injected), "about 5% marked: \(injected)")
+        let top = (json["top_clients"] as? [[String: Any]])?.first
+        #expect(top?["key"] as? String == "203.0.113.66")
+        let hot = top?["count"] as? Int ?? 0
+        #expect(Double(hot) / Double(records) > 0.75 && Double(hot) / Double(records) < 0.85, "about 80% from the hot client: \(hot) of \(records)")
+        let kinds = (json["decisions"] as? [[String: Any]] ?? []).map { "\($0["kind"] ?? "") \($0["action"] ?? "")" }
+        #expect(kinds.contains { $0.hasPrefix("injected inject malformed 5%") }, "\(kinds)")
+        // The same rehearsal picks the same lines: it can be replayed.
+        let again = try JSONSerialization.jsonObject(with: Data(try run(["replay", realSample, "--speed", "max", "--headless", "--actions", actions]).stdout.utf8)) as? [String: Any]
+        #expect((again?["malformed_reasons"] as? [String: Int])?["injected"] == injected)
+    }
+
+    @Test func aBurstSpeedsUpAPacedReplayThenEnds() throws {
+        let actions = try script("0.2s inject burst 10x 1s\n")
+        let snaps = FileManager.default.temporaryDirectory.appendingPathComponent("burst-\(getpid()).ndjson").path
+        defer { unlink(snaps) }
+        let replay = try Background(["replay", realSample, "--speed", "20", "--headless", "--report", "none", "--actions", actions, "--snapshots", snaps, "--every", "100ms"])
+        Thread.sleep(forTimeInterval: 2.5)
+        _ = replay.stop()
+        let said = try String(contentsOfFile: snaps, encoding: .utf8)
+        #expect(said.contains("inject burst 10× for 1 s"), "\(said.prefix(3000))")
+        #expect(said.contains("replay speed 20× → 200×"))
+        #expect(said.contains("burst over: replay speed 20×"))
+        #expect(said.contains("\"injections\":[\"burst 10×\"]"))
+    }
+
+    @Test func badInjectionsAreRefusedWithOneLine() throws {
+        let cases: [(String, String)] = [
+            ("1s inject slow prase 1ms\n", "unknown task 'prase': did you mean 'parse'?"),
+            ("1s inject slow parse -5us\n", "inject slow wants a cost per record from 0ns to 10s, like 200us or 1.5ms; got '-5us'"),
+            ("1s inject burst 0x 5s\n", "inject burst multiplies the replay's rate by more than 1 and at most 1000, like 5x; got '0x'"),
+            ("1s inject malformed 150%\n", "a share is 0% to 100%, got '150%'"),
+            ("1s inject chaos\n", "unknown injection 'chaos'"),
+        ]
+        for (text, message) in cases {
+            let path = try script(text)
+            let r = try run(["replay", sample, "--speed", "max", "--headless", "--actions", path])
+            #expect(r.status != 0)
+            #expect(r.stderr.hasPrefix("streamtop: \(path):1: \(message)"), "\(r.stderr)")
+            #expect(r.stderr.split(separator: "\n").count == 1)
+        }
+        // A burst needs a paced replay: a live input refuses it, in the decision log, and reading goes on.
+        let dir = NSTemporaryDirectory() + "streamtop-rehearsal-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.copyItem(atPath: sample, toPath: dir + "/live.log")
+        let live = try Background(["watch", dir + "/live.log", "--from-start", "--headless", "--actions", try script("0s inject burst 5x 30s\n")])
+        Thread.sleep(forTimeInterval: 2)
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(live.stop().utf8)) as? [String: Any])
+        let refused = (report["decisions"] as? [[String: Any]] ?? []).first { $0["action"] as? String == "inject burst refused" }
+        #expect((refused?["reason"] as? String)?.contains("a live input comes as fast as it comes") == true, "\(report["decisions"] ?? "")")
+        #expect(report["lines"] as? Int ?? 0 > 0)
+    }
+}
