@@ -50,6 +50,8 @@ public final class Engine: @unchecked Sendable {
     var policy: SchedulingPolicy
     /// When the adaptive policy last planned, and until when it leaves a new allocation to settle.
     var lastPlan: UInt64 = 0
+    /// An operator's worker change waiting to be measured against what the model predicted.
+    var pendingEffect: PendingEffect?
     /// Active rehearsals (`inject …`) by what they concern (`slow parse`, `burst`).
     var rehearsals: [String: Rehearsal] = [:]
     var settleUntil: UInt64 = 0

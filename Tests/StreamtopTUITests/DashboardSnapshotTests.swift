@@ -212,3 +212,22 @@ func assertSnapshot(_ buffer: ScreenBuffer, named name: String) throws {
         #expect(!text.contains("\u{1B}"))
     }
 }
+
+/// Predict before acting: with a task selected, the throughput line says what the planner's model expects
+/// of one worker more (issue 16).
+@Suite struct WhatIfLineTests {
+    @Test func theSelectedTasksNextWorkerIsPredictedWhereItCanHaveOne() {
+        var m = sampleModel()
+        // Aggregate costs the most per record: the limit (251 k/s); a second worker would take it to 502 k/s,
+        // but then the pool (two workers, 4.3 µs of work per line) limits at 467 k/s.
+        m.engine.tasks[2].nanosPerRecord = 4_000
+        var state = DashboardState()
+        state.selected = 2
+        let row = DashboardView.render(m, state: state, width: 160, height: 40).text.split(separator: "\n").first { $0.contains("Throughput") } ?? ""
+        #expect(row.contains("] +1 worker → 467k/s (+86%), then the worker pool limits"), "\(row)")
+        // Parse already has both workers of the pool: nothing to predict.
+        state.selected = 1
+        let full = DashboardView.render(m, state: state, width: 160, height: 40).text.split(separator: "\n").first { $0.contains("Throughput") } ?? ""
+        #expect(!full.contains("+1 worker"), "\(full)")
+    }
+}

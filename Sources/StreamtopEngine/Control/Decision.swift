@@ -28,6 +28,7 @@ public struct Decision: Sendable, Codable, Equatable {
         case checkpoint, restored
         case checkpointFailed = "checkpoint_failed", checkpointDeferred = "checkpoint_deferred"
         case injected, injectionEnded = "injection_ended"
+        case effectMeasured = "effect_measured"
     }
     /// Sequence number, from 1.
     public var sequence: Int

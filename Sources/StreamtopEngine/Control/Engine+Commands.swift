@@ -60,7 +60,12 @@ extension Engine {
                 logLocked(.operator, .rejected, t.name, "workers stay \(v)", reason, numbers: ["requested": Double(n), "workers": Double(v)])
                 return
             }
-            logLocked(.operator, .workersChanged, t.name, "workers \(t.allocation) → \(v)", reason, numbers: ["from": Double(t.allocation), "to": Double(v)])
+            var numbers = ["from": Double(t.allocation), "to": Double(v)]
+            if let effect = expectEffectLocked(of: t, workers: v) {
+                reason += "; model: \(effect.text)"
+                numbers["predicted_rate"] = effect.then
+            }
+            logLocked(.operator, .workersChanged, t.name, "workers \(t.allocation) → \(v)", reason, numbers: numbers)
             t.allocation = v
             if policy == .adaptive && !t.pinned && id.index > 0 {
                 t.pinned = true

@@ -53,6 +53,7 @@ extension Engine {
                     quanta: t.quanta, busySeconds: Double(t.busyNanos) / 1e9, backpressuredSeconds: Double(t.backpressuredNanos) / 1e9))
         }
         if policy == .adaptive { planLocked(now: now) }
+        if tick, let source = list.first { measureEffectLocked(now: now, rate: source.outPerSecond) }
         // Ticks a quiet ticker slept through: nothing moved then, so each held this one's values; filling
         // them in keeps the sparklines' time axis true.
         let missed = tick ? min(config.historyLength, skippedTicks) : 0
