@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks: the stages on a log file, or the engine alone.",
-        subcommands: [StagesBench.self, EngineBench.self],
+        subcommands: [StagesBench.self, EngineBench.self, ScheduleBench.self],
         defaultSubcommand: StagesBench.self)
 }
 

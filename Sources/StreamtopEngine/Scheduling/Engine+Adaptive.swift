@@ -33,7 +33,11 @@ extension Engine {
         for (i, m) in measures.enumerated() {
             numbers["\(m.name).true_rate"] = m.trueRate ?? 0
             numbers["\(m.name).need"] = plan.need[i]
-            if plan.allocation[i] != current[i] { changes.append("\(m.name) \(current[i]) → \(plan.allocation[i])") }
+            if plan.allocation[i] != current[i] {
+                changes.append("\(m.name) \(current[i]) → \(plan.allocation[i])")
+                numbers["\(m.name).workers_from"] = Double(current[i])
+                numbers["\(m.name).workers_to"] = Double(plan.allocation[i])
+            }
         }
         let detail = measures.enumerated().map { i, m in
             "\(m.name) \(Self.rate(m.trueRate ?? 0))/s per worker, needs \(String(format: "%.1f", plan.need[i]))"

@@ -20,20 +20,11 @@ extension Engine {
     }
 
     func pickWithEdgeLocked() -> (TaskRuntime, Batch, Edge)? {
-        var best: TaskRuntime?
-        for i in 1..<tasks.count {
-            let t = tasks[i]
-            guard isRunnableLocked(i) else { continue }
-            if let b = best {
-                switch policy {
-                case .strictPriority:
-                    if b.priority > t.priority { continue }
-                case .fairShare, .adaptive:
-                    if b.virtualTime < t.virtualTime { continue }
-                }
-            }
-            best = t
-        }
+        var best = pickTaskLocked(overflow: false)
+        // The adaptive policy's allocations are shares, not walls: a worker that finds no task within its
+        // allocation helps an unpinned one beyond it rather than idle (a task waiting on I/O would
+        // otherwise leave workers unused while its queue is full).
+        if best == nil && policy == .adaptive { best = pickTaskLocked(overflow: true) }
         guard let task = best, let (batch, edge) = task.popInput() else { return nil }
         if policy != .strictPriority {
             // Tasks that could not run earn no credit meanwhile, so they cannot monopolize when they return.
@@ -47,10 +38,31 @@ extension Engine {
         return (task, batch, edge)
     }
 
-    /// Input waiting, not paused, below its allocation, and room downstream.
-    func isRunnableLocked(_ i: Int) -> Bool {
+    /// The runnable task the policy picks (`overflow`: beyond the allocation of unpinned tasks).
+    private func pickTaskLocked(overflow: Bool) -> TaskRuntime? {
+        var best: TaskRuntime?
+        for i in 1..<tasks.count {
+            let t = tasks[i]
+            guard isRunnableLocked(i, overflow: overflow) else { continue }
+            if let b = best {
+                switch policy {
+                case .strictPriority:
+                    if b.priority > t.priority { continue }
+                case .fairShare, .adaptive:
+                    if b.virtualTime < t.virtualTime { continue }
+                }
+            }
+            best = t
+        }
+        return best
+    }
+
+    /// Input waiting, not paused, below its allocation (with `overflow`, an unpinned task below its
+    /// operator's limit), and room downstream.
+    func isRunnableLocked(_ i: Int, overflow: Bool = false) -> Bool {
         let t = tasks[i]
-        guard !t.paused, t.hasInput, t.running < effectiveAllocation(t), stallOverLocked(t) else { return false }
+        let cap = overflow && !t.pinned ? min(t.maxParallelism, config.workers) : effectiveAllocation(t)
+        guard !t.paused, t.hasInput, t.running < cap, stallOverLocked(t) else { return false }
         return t.outputsHaveRoom
     }
 
