@@ -25,6 +25,7 @@ struct ScheduleBench: ParsableCommand {
     @Option(help: "Worker threads (also the largest fixed allocation tried per task).") var workers: Int = max(2, ProcessInfo.processInfo.activeProcessorCount)
     @Option(help: "Also write one NDJSON line per run to this file.") var ndjson: String?
     @Flag(help: "Skip the grid of fixed allocations (policies only).") var noGrid = false
+    @Option(name: .customLong("repeat"), help: "Runs of each policy and allocation; the one with the median after-shift rate is reported (this machine's speed drifts by tens of percent, and the best of many single fixed runs is mostly the luckiest).") var repeats = 1
 
     static let scenarios = ["steady", "slow-io", "slow-cpu", "burst", "pause"]
 
@@ -35,6 +36,7 @@ struct ScheduleBench: ParsableCommand {
         guard seconds >= 1, seconds <= 600 else { throw ValidationError("--seconds must be from 1 to 600") }
         guard shiftAt >= 0, shiftAt < seconds else { throw ValidationError("--shift-at must be within the run (0 to --seconds)") }
         guard (1...64).contains(workers) else { throw ValidationError("--workers must be from 1 to 64") }
+        guard (1...25).contains(repeats) else { throw ValidationError("--repeat must be from 1 to 25") }
     }
 
     func run() throws {
@@ -51,13 +53,13 @@ struct ScheduleBench: ParsableCommand {
             print("run                         lines/s  after shift   p99 e2e  queue peak  moves after  settled  oscillations")
             var results: [ScheduleRun.Result] = []
             for policy in [SchedulingPolicy.strictPriority, .fairShare, .adaptive] {
-                results.append(ScheduleRun(scenario: name, policy: policy, fixed: nil, workers: workers, seconds: seconds, shiftAt: shiftAt).run())
+                results.append(median(ScheduleRun(scenario: name, policy: policy, fixed: nil, workers: workers, seconds: seconds, shiftAt: shiftAt)))
                 print(results.last!.row)
             }
             if !noGrid {
                 var best: ScheduleRun.Result?
                 for fixed in Self.grid(tasks: 3, workers: workers) {
-                    let r = ScheduleRun(scenario: name, policy: .fairShare, fixed: fixed, workers: workers, seconds: seconds, shiftAt: shiftAt).run()
+                    let r = median(ScheduleRun(scenario: name, policy: .fairShare, fixed: fixed, workers: workers, seconds: seconds, shiftAt: shiftAt))
                     results.append(r)
                     if best == nil || r.afterShift > best!.afterShift { best = r }
                 }
@@ -73,6 +75,12 @@ struct ScheduleBench: ParsableCommand {
             }
         }
         try out?.close()
+    }
+
+    /// The run with the median after-shift rate of `repeats` runs.
+    func median(_ run: ScheduleRun) -> ScheduleRun.Result {
+        let all = (0..<repeats).map { _ in run.run() }.sorted { $0.afterShift < $1.afterShift }
+        return all[all.count / 2]
     }
 
     /// Every allocation of 1…`workers` workers to each task.

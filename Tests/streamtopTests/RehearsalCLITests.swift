@@ -43,6 +43,23 @@ import Testing
         #expect(said.contains("\"injections\":[\"burst 10×\"]"))
     }
 
+    @Test func theScheduleBenchComparesThePoliciesOnALoadShift() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("schedule-\(getpid()).ndjson").path
+        defer { unlink(out) }
+        let r = try run(["bench", "schedule", "--scenario", "slow-cpu", "--seconds", "1", "--shift-at", "0.3", "--no-grid", "--ndjson", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        for policy in ["strict-priority", "fair-share", "adaptive"] { #expect(r.stdout.contains("\n" + policy), "\(r.stdout)") }
+        let rows = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:] }
+        #expect(rows.count == 3)
+        for row in rows {
+            #expect(row["scenario"] as? String == "slow-cpu")
+            #expect((row["lines_per_second"] as? Int ?? 0) > 0 && (row["after_shift_per_second"] as? Int ?? 0) > 0, "\(row)")
+            #expect(row["oscillations"] as? Int == 0)
+        }
+        let bad = try run(["bench", "schedule", "--scenario", "chaos"])
+        #expect(bad.status != 0 && bad.stderr.contains("unknown scenario 'chaos'"))
+    }
+
     @Test func badInjectionsAreRefusedWithOneLine() throws {
         let cases: [(String, String)] = [
             ("1s inject slow prase 1ms\n", "unknown task 'prase': did you mean 'parse'?"),
