@@ -15,11 +15,13 @@ struct ScheduleBench: ParsableCommand {
             A synthetic pipeline (parse 2 µs, enrich 1 µs, aggregate 1 µs of CPU per record) fed by a source
             of blocks of 1,000 records. Scenarios: steady (no shift); slow-io (enrich starts waiting 20 µs per
             record: more workers than cores help); slow-cpu (enrich starts spinning 6 µs per record); burst
-            (a source paced at 150 k records/s reads 5× faster for a third of the run); pause (enrich is
-            paused for a third of the run, as an operator might). The shift comes at --shift-at seconds.
+            (a source paced at 150 k records/s reads 5× faster for a third of the run); hot-key (one key takes
+            aggregate's records: its keyed state is one partition, so one worker at a time, at 3 µs a record);
+            pause (enrich is paused for a third of the run, as an operator might). The shift comes at
+            --shift-at seconds.
             """)
 
-    @Option(help: "Scenario: steady, slow-io, slow-cpu, burst, pause or all.") var scenario = "all"
+    @Option(help: "Scenario: steady, slow-io, slow-cpu, burst, hot-key, pause or all.") var scenario = "all"
     @Option(help: "Seconds per run.") var seconds: Double = 5
     @Option(help: "When the load shifts, in seconds from the start of a run.") var shiftAt: Double = 1.5
     @Option(help: "Worker threads (also the largest fixed allocation tried per task).") var workers: Int = max(2, ProcessInfo.processInfo.activeProcessorCount)
@@ -27,7 +29,7 @@ struct ScheduleBench: ParsableCommand {
     @Flag(help: "Skip the grid of fixed allocations (policies only).") var noGrid = false
     @Option(name: .customLong("repeat"), help: "Runs of each policy and allocation; the one with the median after-shift rate is reported (this machine's speed drifts by tens of percent, and the best of many single fixed runs is mostly the luckiest).") var repeats = 1
 
-    static let scenarios = ["steady", "slow-io", "slow-cpu", "burst", "pause"]
+    static let scenarios = ["steady", "slow-io", "slow-cpu", "burst", "hot-key", "pause"]
 
     func validate() throws {
         guard scenario == "all" || Self.scenarios.contains(scenario) else {
@@ -135,7 +137,8 @@ struct ScheduleRun {
         let names = ["parse", "enrich", "aggregate"]
         var config = EngineConfig(workers: workers)
         config.policy = policy
-        let engine = Engine(source: source, tasks: names.map { TaskSpec(name: $0, op: TouchOperator(), queueCapacity: 8) }, config: config)
+        let stages = names.map { _ in BenchStage() }
+        let engine = Engine(source: source, tasks: zip(names, stages).map { TaskSpec(name: $0.0, op: $0.1, queueCapacity: 8) }, config: config)
         let ids = names.map { engine.taskID(named: $0)! }
         for (id, ns) in zip(ids, [2_000, 1_000, 1_000] as [UInt64]) { engine.send(.inject(.slow(id, nanosPerRecord: ns, io: false))) }
         if let fixed {
@@ -160,6 +163,10 @@ struct ScheduleRun {
                 case "slow-cpu": engine.send(.inject(.slow(ids[1], nanosPerRecord: 6_000, io: false)))
                 case "burst": source.factor.store(5, ordering: .relaxed)
                 case "pause": engine.send(.pause(ids[1]))
+                case "hot-key":
+                    // Keyed state with one hot key: one partition, so one worker at a time, and more work.
+                    stages[2].parallelism.store(1, ordering: .relaxed)
+                    engine.send(.inject(.slow(ids[2], nanosPerRecord: 3_000, io: false)))
                 default: break
                 }
             }
@@ -198,6 +205,13 @@ struct ScheduleRun {
         }
         return count
     }
+}
+
+/// A task that hands its batch on, with a parallelism that a scenario can lower (a hot key).
+final class BenchStage: StreamOperator, @unchecked Sendable {
+    let parallelism = Atomic<Int>(Int.max)
+    var maxParallelism: Int { parallelism.load(ordering: .relaxed) }
+    func process(_ batch: Batch, slot: Int) -> OperatorOutput { OperatorOutput(batch: batch) }
 }
 
 /// Blocks of 1,000 records, as fast as taken, or paced at `rate` records/s times `factor`.
