@@ -28,7 +28,7 @@ final class KafkaClient {
         for s in settings {
             let kv = s.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard kv.count == 2, !kv[0].isEmpty else { throw KafkaError("--kafka-option wants NAME=VALUE, e.g. security.protocol=SASL_SSL; got a setting without '='") }
-            if let why = KafkaClient.owned[String(kv[0])] { throw KafkaError("--kafka-option \(kv[0]): \(why)") }
+            if let why = KafkaClient.owned[String(kv[0])] { throw KafkaError("Kafka setting \(kv[0]) (--kafka-option or --kafka-config): \(why)") }
             pairs.append((String(kv[0]), String(kv[1])))
         }
         var err = [CChar](repeating: 0, count: 512)

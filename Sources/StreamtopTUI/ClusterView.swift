@@ -214,7 +214,7 @@ public enum ClusterView {
         // Lag: messages behind the partitions' ends for a Kafka input, bytes not read yet of a followed file.
         if let lag = c.lag, let parts = c.parts {
             if let k = m.partitions {
-                buf.putRight(Format.count(Double(k.totalLag)), right: lag, y: y, role: role(k.totalLag > 1_000_000 ? .warning : .normal))
+                buf.putRight(k.totalLag.map { Format.count(Double($0)) } ?? "?", right: lag, y: y, role: role((k.totalLag ?? 0) > 1_000_000 ? .warning : .normal))
             } else if let behind = m.backlogBytes {
                 buf.putRight(Format.bytes(Int(behind)), right: lag, y: y, role: role(behind > 16 << 20 ? .warning : .normal))
             } else {

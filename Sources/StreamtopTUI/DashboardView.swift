@@ -198,7 +198,8 @@ public enum DashboardView {
         if let k = m.partitions {
             let owned = k.partitions.isEmpty ? "none" : k.partitions.map(String.init).joined(separator: ",")
             items.append(("partitions", owned, k.partitions.isEmpty ? .warning : .headerValue))
-            items.append(("lag", Format.count(Double(k.totalLag)) + " msgs", k.totalLag > 1_000_000 ? .warning : .headerValue))
+            // Unknown until the brokers said where the partitions end and where reading starts.
+            items.append(("lag", k.totalLag.map { Format.count(Double($0)) + " msgs" } ?? "?", (k.totalLag ?? 0) > 1_000_000 ? .warning : .headerValue))
         }
         if let lag = m.eventLag { items.append(("event lag", lag < 60 ? String(format: "%.1fs", lag) : Format.elapsed(lag), lag > 60 ? .warning : .headerValue)) }
         if let c = m.engine.checkpoint { items.append(checkpointItem(c, now: m.engine.time)) }
@@ -349,7 +350,7 @@ public enum DashboardView {
         if let t = selected, !m.engine.finished, let guess = whatIf(t, m.engine) {
             // What the planner's model expects of one worker more (] key): predict before acting.
             let room = buf.width - 1 - x - Sanitizer.width(of: spanLabel) - 2
-            if let text = guess.first(where: { Sanitizer.width(of: $0) <= room }) { buf.put(text, x: 1 + x, y: y, role: .dim) }
+            if let text = guess(now).first(where: { Sanitizer.width(of: $0) <= room }) { buf.put(text, x: 1 + x, y: y, role: .dim) }
         }
         buf.putRight(spanLabel, right: buf.width, y: y, role: .dim)
         buf.put("input", x: 1, y: y + 1, role: .label)
@@ -374,13 +375,17 @@ public enum DashboardView {
     }
 
     /// The model's answer for one worker more on `t`, longest wording first: `  ] +1 worker → 560k/s
-    /// (+37%), then aggregate limits`; nil when it cannot tell or the task cannot take one.
-    static func whatIf(_ t: TaskSnapshot, _ e: EngineSnapshot) -> [String]? {
+    /// (+37%), then aggregate limits`, its relative change applied to the rate `measured` now (the one the
+    /// line shows); nil when it cannot tell or the task cannot take one.
+    static func whatIf(_ t: TaskSnapshot, _ e: EngineSnapshot) -> ((Double) -> [String])? {
         guard let (now, then) = ThroughputModel.whatIf(e, task: t.name, delta: 1), now.rate > 0 else { return nil }
-        let change = Int(((then.rate / now.rate - 1) * 100).rounded())
-        let head = "  ] +1 worker → \(Format.count(then.rate))/s (\(change >= 0 ? "+" : "")\(change)%)"
+        let ratio = then.rate / now.rate
+        let change = Int(((ratio - 1) * 100).rounded())
         let limit = then.limit == t.name ? "" : then.limit == now.limit ? ", \(then.limit) still limits" : ", then \(then.limit) limits"
-        return [head + limit, head]
+        return { measured in
+            let head = "  ] +1 worker → \(Format.count(measured * ratio))/s (\(change >= 0 ? "+" : "")\(change)%)"
+            return [head + limit, head]
+        }
     }
 
     static func peakLabel(_ p: (peak: Double, clipped: Bool), unit: String) -> String {

@@ -276,6 +276,7 @@ struct Runner {
             workers: final.workers)
         report.filter = options.filter
         report.kafka = pipeline.blockSource.partitionStatus
+        report.injections = final.injections
         if signals.load(ordering: .relaxed) > 1 { report.interrupted = true }
         switch options.report {
         case .json:

@@ -23,7 +23,7 @@ struct ScheduleBench: ParsableCommand {
 
     @Option(help: "Scenario: steady, slow-io, slow-cpu, burst, hot-key, pause or all.") var scenario = "all"
     @Option(help: "Seconds per run.") var seconds: Double = 5
-    @Option(help: "When the load shifts, in seconds from the start of a run.") var shiftAt: Double = 1.5
+    @Option(help: "When the load shifts, in seconds from the start of a run (default: 3/8 of the run).") var shiftAt: Double?
     @Option(help: "Worker threads (also the largest fixed allocation tried per task).") var workers: Int = max(2, ProcessInfo.processInfo.activeProcessorCount)
     @Option(help: "Also write one NDJSON line per run to this file.") var ndjson: String?
     @Flag(help: "Skip the grid of fixed allocations (policies only).") var noGrid = false
@@ -36,15 +36,16 @@ struct ScheduleBench: ParsableCommand {
             throw ValidationError("unknown scenario '\(scenario)' (\(Self.scenarios.joined(separator: ", ")), all)")
         }
         guard seconds >= 1, seconds <= 600 else { throw ValidationError("--seconds must be from 1 to 600") }
-        guard shiftAt >= 0, shiftAt < seconds else { throw ValidationError("--shift-at must be within the run (0 to --seconds)") }
+        if let shiftAt, !(shiftAt >= 0 && shiftAt < seconds) { throw ValidationError("--shift-at must be within the run (0 to --seconds)") }
         guard (1...64).contains(workers) else { throw ValidationError("--workers must be from 1 to 64") }
         guard (1...25).contains(repeats) else { throw ValidationError("--repeat must be from 1 to 25") }
     }
 
     func run() throws {
+        let shiftAt = self.shiftAt ?? seconds * 3 / 8
         let out = try ndjson.map { path -> FileHandle in
             guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
-                throw CLIError("cannot write \(path)")
+                throw CLIError("cannot write \(path): \(String(cString: strerror(errno)))")
             }
             return h
         }

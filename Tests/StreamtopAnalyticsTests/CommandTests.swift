@@ -90,3 +90,14 @@ import StreamtopLogs
         #expect(taken.applied, "\(taken.reason)")
     }
 }
+
+/// A rehearsed burst gives back the speed from before it, keeping a change the operator made meanwhile.
+@Suite struct BurstEndTests {
+    @Test func theSpeedAfterABurstKeepsTheOperatorsChange() {
+        let burst = (until: UInt64(0), restore: 10.0, speed: 50.0)
+        #expect(LineBlockSource.afterBurst(50, burst) == 10, "unchanged: back to 10×")
+        #expect(LineBlockSource.afterBurst(100, burst) == 20, "doubled during the burst: 20× after it")
+        #expect(LineBlockSource.afterBurst(.infinity, burst).isInfinite, "max stays max")
+        #expect(LineBlockSource.afterBurst(0.2, burst) == 0.1, "never below the slowest speed")
+    }
+}

@@ -63,8 +63,8 @@ private func report(_ json: String) throws -> [String: Any] {
             cases.append((["replay", TestBroker.url("no-such-topic-\(getpid())"), "--headless"], "streamtop: topic no-such-topic-\(getpid()) does not exist", [:]))
             cases.append((["replay", "kafka://127.0.0.1:9/t", "--headless", "--kafka-option", "sasl.password=hunter2secret"], "streamtop: Kafka brokers 127.0.0.1:9 unreachable", [:]))
             // The address says where the brokers and the group are; a setting cannot say otherwise.
-            cases.append((["replay", TestBroker.url("t"), "--headless", "--kafka-option", "bootstrap.servers=10.0.0.1:9092"], "streamtop: --kafka-option bootstrap.servers: the brokers come from the kafka:// address", [:]))
-            cases.append((["watch", TestBroker.url("t"), "--headless", "--kafka-option", "group.id=other"], "streamtop: --kafka-option group.id: the group comes from the address", [:]))
+            cases.append((["replay", TestBroker.url("t"), "--headless", "--kafka-option", "bootstrap.servers=10.0.0.1:9092"], "streamtop: Kafka setting bootstrap.servers (--kafka-option or --kafka-config): the brokers come from the kafka:// address", [:]))
+            cases.append((["watch", TestBroker.url("t"), "--headless", "--kafka-option", "group.id=other"], "streamtop: Kafka setting group.id (--kafka-option or --kafka-config): the group comes from the address", [:]))
             // A settings file keeps credentials out of ps; its values are never shown either.
             let settings = NSTemporaryDirectory() + "streamtop-kafka-settings-\(getpid()).properties"
             try "# credentials\nsasl.password = hunter2secret\n".write(toFile: settings, atomically: true, encoding: .utf8)

@@ -67,6 +67,7 @@ import Testing
             ("1s inject burst 0x 5s\n", "inject burst multiplies the replay's rate by more than 1 and at most 1000, like 5x; got '0x'"),
             ("1s inject malformed 150%\n", "a share is 0% to 100%, got '150%'"),
             ("1s inject chaos\n", "unknown injection 'chaos'"),
+            ("0s inject slow source 200us\n", "inject slow works on a task: the source reads on its own thread"),
         ]
         for (text, message) in cases {
             let path = try script(text)
@@ -84,7 +85,7 @@ import Testing
         Thread.sleep(forTimeInterval: 2)
         let report = try #require(try JSONSerialization.jsonObject(with: Data(live.stop().utf8)) as? [String: Any])
         let refused = (report["decisions"] as? [[String: Any]] ?? []).first { $0["action"] as? String == "inject burst refused" }
-        #expect((refused?["reason"] as? String)?.contains("a live input comes as fast as it comes") == true, "\(report["decisions"] ?? "")")
+        #expect((refused?["reason"] as? String)?.contains("this input is read as fast as it comes") == true, "\(report["decisions"] ?? "")")
         #expect(report["lines"] as? Int ?? 0 > 0)
     }
 }

@@ -23,6 +23,8 @@ public struct HeadlessReport: Encodable {
     public var interrupted = false
     /// A Kafka input's partitions and lag at the end.
     public var kafka: PartitionStatus?
+    /// Rehearsals still active at the end (`inject …`), if any.
+    public var injections: [String]?
 
     /// Creates a report.
     public init(summary: AccessSummary, malformedReasons: [MalformedReason: Int], elapsedSeconds: Double, tasks: [TaskSnapshot], decisions: [Decision], workers: Int) {
@@ -77,6 +79,7 @@ public struct HeadlessReport: Encodable {
         if let f = filter { try c.encode(f, forKey: Key("filter")) }
         if interrupted { try c.encode(true, forKey: Key("interrupted")) }
         if let kafka { try c.encode(KafkaReport(kafka), forKey: Key("kafka")) }
+        if let injections { try c.encode(injections, forKey: Key("injections")) }
         if let rt = s.requestTime { try c.encode(rt, forKey: Key("request_time_us")) }
         try c.encode(
             Dictionary(uniqueKeysWithValues: malformedReasons.map { ($0.key.key, $0.value) }), forKey: Key("malformed_reasons"))

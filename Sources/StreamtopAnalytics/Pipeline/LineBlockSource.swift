@@ -55,7 +55,7 @@ public final class LineBlockSource: StreamSource {
     public func control(_ command: TransportCommand) -> TransportOutcome {
         guard let pacer = lines as? ReplayPacer else {
             if case .burst = command {
-                return TransportOutcome(applied: false, action: "inject burst refused", reason: "a burst speeds up a paced replay (replay FILE --speed X); a live input comes as fast as it comes")
+                return TransportOutcome(applied: false, action: "inject burst refused", reason: "a burst speeds up a paced replay (replay FILE --speed X); this input is read as fast as it comes (a live input, or --speed max)")
             }
             return TransportOutcome(applied: false, action: "transport unchanged", reason: "the input is not a paced replay")
         }
@@ -65,7 +65,7 @@ public final class LineBlockSource: StreamSource {
             if seconds == 0 {
                 // The end of a rehearsal: back to the speed before, unless the operator set another since.
                 guard let b = old else { return TransportOutcome(applied: false, action: "no burst", reason: "none was running") }
-                if pacer.speed == b.speed { pacer.speed = b.restore }
+                pacer.speed = Self.afterBurst(pacer.speed, b)
                 burst.withLock { $0 = nil }
                 return TransportOutcome(applied: true, action: "burst ended", reason: "replay speed \(Quantity.speedLabel(pacer.speed))")
             }
@@ -110,6 +110,14 @@ public final class LineBlockSource: StreamSource {
         }
     }
 
+    /// The speed once a burst ends: the one before it, or, when the operator changed the speed during the
+    /// burst (say 50× → 100×), that change kept and the burst's factor taken off (20×); max stays max.
+    static func afterBurst(_ now: Double, _ b: (until: UInt64, restore: Double, speed: Double)) -> Double {
+        guard now.isFinite else { return now }
+        if now == b.speed { return b.restore }
+        return min(Quantity.speeds.upperBound, max(Quantity.speeds.lowerBound, now * b.restore / b.speed))
+    }
+
     /// Ends a rehearsed burst whose time is up: the speed goes back (unless the operator set another).
     private func endBurstIfDue() {
         guard let pacer = lines as? ReplayPacer,
@@ -119,7 +127,7 @@ public final class LineBlockSource: StreamSource {
                 return v
             })
         else { return }
-        if pacer.speed == b.speed { pacer.speed = b.restore }
+        pacer.speed = Self.afterBurst(pacer.speed, b)
         pacer.onEvent?("burst over: replay speed \(Quantity.speedLabel(pacer.speed))")
     }
 

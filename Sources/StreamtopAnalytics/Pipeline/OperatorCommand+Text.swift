@@ -36,6 +36,7 @@ extension OperatorCommand {
             switch i {
             case .slow(let id, let ns, let io): return task(id).map { "inject slow \($0.name) \(ns)ns \(io ? "io" : "cpu")" }
             case .stall(let id, let s): return task(id).map { "inject stall \($0.name) \(Self.number(s))s" }
+            case .burst(_, 0): return "inject burst end"
             case .burst(let f, let s): return "inject burst \(Self.number(f))x \(Self.number(s))s"
             case .malformed(let p): return "inject malformed \(Self.number(p))%"
             case .skew(let p): return "inject skew client \(Self.number(p))%"

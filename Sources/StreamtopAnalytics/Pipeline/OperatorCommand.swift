@@ -144,7 +144,13 @@ extension OperatorCommand {
     static func injection(_ words: [String], task: (String) -> TaskID?, taskNames: [String]) throws -> Injection {
         let usage = "inject slow TASK 200us [cpu|io] | stall TASK 5s | burst 5x 30s | malformed 5% | skew client 80% | clear"
         guard let kind = words.first?.lowercased() else { throw CommandError("usage: \(usage)") }
-        func taskArg() throws -> TaskID { try taskNamed(words, for: "inject \(kind)", task: task, taskNames: taskNames) }
+        func taskArg() throws -> TaskID {
+            let id = try taskNamed(words, for: "inject \(kind)", task: task, taskNames: taskNames)
+            guard id.index != 0 else {
+                throw CommandError("inject \(kind) works on a task: the source reads on its own thread (pause it to stop reading)")
+            }
+            return id
+        }
         func percent(_ text: String) throws -> Double {
             let t = text.hasSuffix("%") ? String(text.dropLast()) : text
             guard let p = Double(t), (0...100).contains(p) else { throw CommandError("a share is 0% to 100%, got '\(text)'") }

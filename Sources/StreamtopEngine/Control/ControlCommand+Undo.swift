@@ -19,8 +19,15 @@ extension ControlCommand {
         case .setPolicy:
             return SchedulingPolicy(rawValue: snap.policy).map { .setPolicy($0) }
         case .inject(let i):
-            // A rehearsal is ended with `inject clear`, not undone one by one.
-            return i == .clear ? nil : .inject(.clear)
+            // Each injection is undone by ending it alone; `inject clear` (which ends them all) is not undone.
+            switch i {
+            case .slow(let id, _, let io): return .inject(.slow(id, nanosPerRecord: 0, io: io))
+            case .stall(let id, _): return .inject(.stall(id, seconds: 0))
+            case .burst: return .inject(.burst(factor: 1, seconds: 0))
+            case .malformed: return .inject(.malformed(percent: 0))
+            case .skew: return .inject(.skew(percent: 0))
+            case .clear: return nil
+            }
         case .transport:
             // The source's transport is not in the snapshot; the front end remembers what it changed.
             return nil

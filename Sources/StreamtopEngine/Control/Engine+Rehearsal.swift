@@ -15,11 +15,13 @@ extension Engine {
             t.injectedIO = io
             let key = "slow \(t.name)"
             if ns == 0 {
-                rehearsals[key] = nil
+                guard rehearsals.removeValue(forKey: key) != nil else {
+                    return logLocked(.operator, .rejected, t.name, "inject slow: nothing to end", "\(t.name) is not slowed")
+                }
                 return logLocked(.operator, .injectionEnded, t.name, "inject slow ended", "rehearsal: records cost what they cost again")
             }
             let cost = Engine.duration(ns)
-            rehearsals[key] = Rehearsal(text: "slow \(t.name) +\(cost)/record \(io ? "io" : "cpu")", until: nil)
+            rehearsals[key] = Rehearsal(text: "slow \(t.name) +\(cost)\(io ? " io" : "")", until: nil)
             logLocked(.operator, .injected, t.name, "inject slow +\(cost)/record (\(io ? "io: waiting" : "cpu: spinning"))",
                       "rehearsal: each record \(t.name) processes costs \(cost) more\(io ? ", spent waiting: more workers than cores help" : ", spent on a core")",
                       numbers: ["nanos_per_record": Double(ns)])
@@ -28,6 +30,13 @@ extension Engine {
             guard id.index > 0 else {
                 return logLocked(.operator, .rejected, t.name, "inject stall refused", "pause the source instead: it reads on its own thread")
             }
+            if seconds == 0 {
+                // Undo: the stall ends now.
+                guard t.stalledUntil != 0 else { return logLocked(.operator, .rejected, t.name, "inject stall: nothing to end", "\(t.name) is not stalled") }
+                t.stalledUntil = 0
+                rehearsals["stall \(t.name)"] = nil
+                return logLocked(.operator, .injectionEnded, t.name, "stall ended", "operator request; \(t.name) takes batches again")
+            }
             t.stalledUntil = now &+ UInt64(seconds * 1e9)
             rehearsals["stall \(t.name)"] = Rehearsal(text: "stall \(t.name)", until: t.stalledUntil)
             logLocked(.operator, .injected, t.name, "inject stall \(Engine.duration(UInt64(seconds * 1e9)))",
@@ -35,7 +44,11 @@ extension Engine {
                       numbers: ["seconds": seconds])
         case .burst(let factor, let seconds):
             let outcome = source.control(.burst(factor: factor, seconds: seconds))
-            if outcome.applied { rehearsals["burst"] = Rehearsal(text: "burst \(Engine.factor(factor))", until: now &+ UInt64(seconds * 1e9)) }
+            if seconds == 0 {
+                rehearsals["burst"] = nil
+            } else if outcome.applied {
+                rehearsals["burst"] = Rehearsal(text: "burst \(Engine.factor(factor))", until: now &+ UInt64(seconds * 1e9))
+            }
             logLocked(.operator, outcome.applied ? .injected : .rejected, tasks[0].name, outcome.action, outcome.reason, numbers: outcome.numbers)
         case .malformed(let p), .skew(let p):
             let key = { if case .skew = injection { return "skew" } else { return "malformed" } }()
@@ -44,7 +57,11 @@ extension Engine {
             guard let (name, what) = said.first else {
                 return logLocked(.operator, .rejected, nil, "inject \(key) refused", "no task of this pipeline parses lines")
             }
-            rehearsals[key] = p == 0 ? nil : Rehearsal(text: what, until: nil)
+            if p == 0 && rehearsals[key] == nil {
+                return logLocked(.operator, .rejected, name, "inject \(key): nothing to end", "no \(key) injection is active")
+            }
+            // The badge's short form; the log says it in full.
+            rehearsals[key] = p == 0 ? nil : Rehearsal(text: "\(key) \(p == p.rounded() ? "\(Int(p))" : String(format: "%.1f", p))%", until: nil)
             logLocked(.operator, p == 0 ? .injectionEnded : .injected, name, p == 0 ? "inject \(key) ended" : "inject \(what)",
                       "rehearsal: \(what)", numbers: ["percent": p])
         case .clear:
@@ -78,9 +95,11 @@ extension Engine {
         return true
     }
 
-    /// The earliest end of a stall, for workers that wait (nil: none).
+    /// The earliest end of a stall still to come, for workers that wait (nil: none). Stalls whose time is
+    /// up end here, so that a waiting worker never gets a deadline already past (it would spin).
     func nextStallEndLocked() -> UInt64? {
-        tasks.lazy.map(\.stalledUntil).filter { $0 != 0 }.min()
+        for t in tasks where t.stalledUntil != 0 { _ = stallOverLocked(t) }
+        return tasks.lazy.map(\.stalledUntil).filter { $0 != 0 }.min()
     }
 
     /// `5×`, `1.5×`.

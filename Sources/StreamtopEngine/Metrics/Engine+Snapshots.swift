@@ -27,6 +27,7 @@ extension Engine {
         lastTick = now
         var list: [TaskSnapshot] = []
         for (i, t) in tasks.enumerated() {
+            if t.stalledUntil != 0 { _ = stallOverLocked(t) }
             let state = stateLocked(i)
             if state == .backpressured && i > 0 { t.backpressuredNanos &+= interval }
             noteStateLocked(t, state, now: now, index: i)

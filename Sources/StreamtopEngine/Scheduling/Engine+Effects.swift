@@ -14,9 +14,12 @@ extension Engine {
         guard let before = snap.tasks.first?.outPerSecond, before > 0,
             let (now, then) = ThroughputModel.whatIf(snap, task: t.name, delta: workers - t.allocation), now.rate > 0
         else { return nil }
-        pendingEffect = PendingEffect(task: t.name, change: "workers \(t.allocation) → \(workers)", baseline: before, predictedChange: then.rate / now.rate - 1, due: clock.nanos() &+ Self.effectDelayNanos)
+        // The model's relative change, applied to the rate measured now (its absolute figures can be off:
+        // what it gets right is which task limits, and by how much a worker moves that).
+        let change = then.rate / now.rate - 1
+        pendingEffect = PendingEffect(task: t.name, change: "workers \(t.allocation) → \(workers)", baseline: before, predictedChange: change, due: clock.nanos() &+ Self.effectDelayNanos)
         let limit = then.limit == now.limit ? "\(then.limit) still limits" : "the limit moves from \(now.limit) to \(then.limit)"
-        return ("\(Self.rate(now.rate)) → \(Self.rate(then.rate)) lines/s (\(Self.percentChange(then.rate / now.rate - 1))); \(limit)", then.rate)
+        return ("\(Self.rate(before)) → \(Self.rate(before * (1 + change))) lines/s (\(Self.percentChange(change))); \(limit)", before * (1 + change))
     }
 
     /// Logs the measured effect of the pending change once its time has come.
@@ -27,7 +30,7 @@ extension Engine {
         let measured = rate / e.baseline - 1
         logLocked(.engine, .effectMeasured, e.task, "effect of \(e.change)",
                   "predicted \(Self.percentChange(e.predictedChange)), measured \(Self.percentChange(measured)) (\(Self.rate(e.baseline)) → \(Self.rate(rate)) lines/s read)",
-                  numbers: ["predicted_change": e.predictedChange, "measured_change": measured, "before": e.baseline, "after": rate])
+                  numbers: ["predicted_change_pct": (e.predictedChange * 1000).rounded() / 10, "measured_change_pct": (measured * 1000).rounded() / 10, "before": e.baseline.rounded(), "after": rate.rounded()])
     }
 
     /// `+37 %`, `−5 %`, `±0 %`.

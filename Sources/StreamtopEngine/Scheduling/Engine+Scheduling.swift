@@ -62,7 +62,8 @@ extension Engine {
     func isRunnableLocked(_ i: Int, overflow: Bool = false) -> Bool {
         let t = tasks[i]
         let cap = overflow && !t.pinned ? min(t.maxParallelism, config.workers) : effectiveAllocation(t)
-        guard !t.paused, t.hasInput, t.running < cap, stallOverLocked(t) else { return false }
+        // The stall first: one whose time is up ends whatever else holds the task (paused, no input).
+        guard stallOverLocked(t), !t.paused, t.hasInput, t.running < cap else { return false }
         return t.outputsHaveRoom
     }
 

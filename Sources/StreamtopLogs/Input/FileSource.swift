@@ -1,4 +1,5 @@
 import CZlib
+import Dispatch
 import Synchronization
 
 #if canImport(Glibc)
@@ -14,6 +15,8 @@ public final class FileSource: LineSource {
     public let loop: Bool
     /// With `loop`, how many times the files have been started (1 on the first pass); readable from any thread.
     public let passes = Atomic<Int>(1)
+    /// When a new pass was last said (monotonic ns; the source thread's).
+    private var lastLoopSaid: UInt64 = 0
     /// Called (on the source thread) with a human-readable event: a new pass of a looping replay.
     public var onEvent: ((String) -> Void)?
     private var index = 0
@@ -114,7 +117,13 @@ public final class FileSource: LineSource {
                 if index == paths.count && loop {
                     index = 0
                     let pass = passes.add(1, ordering: .relaxed).newValue
-                    onEvent?("the recording ended; looping (--loop): pass \(pass) starts from the beginning, and the counts go on adding up")
+                    // Said for the first pass, then at most every 10 s: at --speed max a short recording
+                    // loops several times a second and would push everything else out of the decision log.
+                    let now = DispatchTime.now().uptimeNanoseconds
+                    if pass == 2 || now &- lastLoopSaid >= 10_000_000_000 {
+                        lastLoopSaid = now
+                        onEvent?("the recording ended; looping (--loop): pass \(pass) starts from the beginning, and the counts go on adding up")
+                    }
                 }
                 if index < paths.count { try open(index) }
             }

@@ -17,8 +17,12 @@ public struct PartitionStatus: Sendable, Codable, Equatable {
     /// Creates an empty status.
     public init() {}
 
-    /// Messages behind the ends of every partition with a known lag.
-    public var totalLag: Int64 { lag.reduce(0) { $0 + max(0, $1 ?? 0) } }
+    /// Messages behind the ends of every partition with a known lag; nil while no partition's is known
+    /// (none assigned yet, or a group member before its first message).
+    public var totalLag: Int64? {
+        let known = lag.compactMap { $0 }
+        return known.isEmpty ? nil : known.reduce(0) { $0 + max(0, $1) }
+    }
 }
 
 /// A source that reads partitions (see `PartitionStatus`).
