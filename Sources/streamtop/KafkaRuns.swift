@@ -16,6 +16,8 @@ extension Runner {
         var lines: LineSource = kafka
         var span: ClosedRange<Int64>?
         if case .factor(let v) = speed {
+            // Small blocks, so that the pacer takes the partitions in turn rather than hours of one.
+            kafka.maxMessagesPerBlock = 64
             // Pacing reads each line's time with the run's format: detect it on a real first block.
             if let first = try kafka.peekFirstBlock() { format.detectIfNeeded(first) }
             let p = ReplayPacer(kafka, speed: v, timeOf: { format.format.eventTime($0, $1, $2) })
