@@ -20,11 +20,10 @@ extension Engine {
     }
 
     func pickWithEdgeLocked() -> (TaskRuntime, Batch, Edge)? {
-        var best = pickTaskLocked(overflow: false)
-        // The adaptive policy's allocations are shares, not walls: a worker that finds no task within its
-        // allocation helps an unpinned one beyond it rather than idle (a task waiting on I/O would
-        // otherwise leave workers unused while its queue is full).
-        if best == nil && policy == .adaptive { best = pickTaskLocked(overflow: true) }
+        // (Letting idle workers help tasks beyond their allocation under the adaptive policy was tried:
+        // CPU-bound tasks spread over more workers than cores measured lower true rates, and the planner
+        // oscillated — slow 1 → 4, 4 → 2, 2 → 4 in the policy test under ThreadSanitizer.)
+        let best = pickTaskLocked(overflow: false)
         guard let task = best, let (batch, edge) = task.popInput() else { return nil }
         if policy != .strictPriority {
             // Tasks that could not run earn no credit meanwhile, so they cannot monopolize when they return.
