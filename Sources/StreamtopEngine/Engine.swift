@@ -310,6 +310,8 @@ public final class Engine: @unchecked Sendable {
             let t0 = clock.nanos()
             do {
                 if let batch = try source.next() {
+                    // Counted as in the threaded source loop, so the adaptive policy plans in step mode too.
+                    src.busyNanos &+= clock.nanos() &- t0
                     acceptFromSource(batch, duration: clock.nanos() &- t0, now: clock.nanos())
                     return true
                 }

@@ -17,8 +17,9 @@ struct ScheduleBench: ParsableCommand {
             record: more workers than cores help); slow-cpu (enrich starts spinning 6 µs per record); burst
             (a source paced at 150 k records/s reads 5× faster for a third of the run); hot-key (one key takes
             aggregate's records: its keyed state is one partition, so one worker at a time, at 3 µs a record);
-            pause (enrich is paused for a third of the run, as an operator might). The shift comes at
-            --shift-at seconds.
+            pause (enrich is paused for a third of the run, as an operator might); io-from-one (slow-io on a
+            pipeline configured with one worker per task: the other policies keep what was configured). The
+            shift comes at --shift-at seconds.
             """)
 
     @Option(help: "Scenario: steady, slow-io, slow-cpu, burst, hot-key, pause or all.") var scenario = "all"
@@ -29,7 +30,7 @@ struct ScheduleBench: ParsableCommand {
     @Flag(help: "Skip the grid of fixed allocations (policies only).") var noGrid = false
     @Option(name: .customLong("repeat"), help: "Runs of each policy and allocation; the one with the median after-shift rate is reported (this machine's speed drifts by tens of percent, and the best of many single fixed runs is mostly the luckiest).") var repeats = 1
 
-    static let scenarios = ["steady", "slow-io", "slow-cpu", "burst", "hot-key", "pause"]
+    static let scenarios = ["steady", "slow-io", "slow-cpu", "burst", "hot-key", "pause", "io-from-one"]
 
     func validate() throws {
         guard scenario == "all" || Self.scenarios.contains(scenario) else {
@@ -53,7 +54,7 @@ struct ScheduleBench: ParsableCommand {
         print("bench schedule: \(workers) workers on \(ProcessInfo.processInfo.activeProcessorCount) cores, \(Int(seconds)) s per run, shift at \(shiftAt) s")
         for name in list {
             print("\n== \(name) ==")
-            print("run                         lines/s  after shift   p99 e2e  queue peak  moves after  settled  oscillations")
+            print("run                         lines/s  after shift  settled at   p99 e2e  queue peak  moves after  settle time  oscillations")
             var results: [ScheduleRun.Result] = []
             for policy in [SchedulingPolicy.strictPriority, .fairShare, .adaptive] {
                 results.append(median(ScheduleRun(scenario: name, policy: policy, fixed: nil, workers: workers, seconds: seconds, shiftAt: shiftAt)))
@@ -69,7 +70,8 @@ struct ScheduleBench: ParsableCommand {
                 if let best {
                     print(best.row + "  ← best fixed")
                     for p in results.prefix(3) {
-                        print(String(format: "  %@ reaches %.0f %% of the best fixed allocation after the shift", p.label, 100 * p.afterShift / max(1, best.afterShift)))
+                        let settled = p.settled.map { String(format: ", %.0f %% once settled", 100 * $0 / max(1, best.afterShift)) } ?? ""
+                        print(String(format: "  %@ reaches %.0f %% of the best fixed allocation after the shift", p.label, 100 * p.afterShift / max(1, best.afterShift)) + settled + " (\(p.movesAfterShift) move\(p.movesAfterShift == 1 ? "" : "s"))")
                     }
                 }
             }
@@ -108,6 +110,8 @@ struct ScheduleRun {
         var scenario: String
         var throughput: Double
         var afterShift: Double
+        /// Lines/s from the last move after the shift (or the shift) to the end: what a policy settled at.
+        var settled: Double?
         var p99: UInt64
         var queuePeak: Int
         var movesAfterShift: Int
@@ -119,14 +123,14 @@ struct ScheduleRun {
                 let gap = String(repeating: " ", count: max(0, n - s.count))
                 return left ? s + gap : gap + s
             }
-            return pad(label, 24, left: true) + pad(Self.rate(throughput), 10) + pad(Self.rate(afterShift), 12) + pad(Self.duration(p99), 10)
-                + pad(String(queuePeak), 12) + pad(String(movesAfterShift), 13) + pad(settleSeconds.map { String(format: "%.1f s", $0) } ?? "-", 9)
+            return pad(label, 24, left: true) + pad(Self.rate(throughput), 10) + pad(Self.rate(afterShift), 12) + pad(settled.map(Self.rate) ?? "-", 12) + pad(Self.duration(p99), 10)
+                + pad(String(queuePeak), 12) + pad(String(movesAfterShift), 13) + pad(settleSeconds.map { String(format: "%.1f s", $0) } ?? "-", 13)
                 + pad(String(oscillations), 14)
         }
 
         var json: String {
             let settle = settleSeconds.map { String(format: "%.3f", $0) } ?? "null"
-            return "{\"scenario\":\"\(scenario)\",\"run\":\"\(label)\",\"lines_per_second\":\(Int(throughput)),\"after_shift_per_second\":\(Int(afterShift)),\"p99_e2e_ns\":\(p99),\"queue_peak\":\(queuePeak),\"moves_after_shift\":\(movesAfterShift),\"settle_seconds\":\(settle),\"oscillations\":\(oscillations)}"
+            return "{\"scenario\":\"\(scenario)\",\"run\":\"\(label)\",\"lines_per_second\":\(Int(throughput)),\"after_shift_per_second\":\(Int(afterShift)),\"settled_per_second\":\(settled.map { String(Int($0)) } ?? "null"),\"p99_e2e_ns\":\(p99),\"queue_peak\":\(queuePeak),\"moves_after_shift\":\(movesAfterShift),\"settle_seconds\":\(settle),\"oscillations\":\(oscillations)}"
         }
 
         static func rate(_ v: Double) -> String { v >= 1e6 ? String(format: "%.2fM", v / 1e6) : String(format: "%.0fk", v / 1e3) }
@@ -139,7 +143,9 @@ struct ScheduleRun {
         var config = EngineConfig(workers: workers)
         config.policy = policy
         let stages = names.map { _ in BenchStage() }
-        let engine = Engine(source: source, tasks: zip(names, stages).map { TaskSpec(name: $0.0, op: $0.1, queueCapacity: 8) }, config: config)
+        // io-from-one: every task configured with one worker (as `workers = 1` in a pipeline file would).
+        let configured: Int? = scenario == "io-from-one" ? 1 : nil
+        let engine = Engine(source: source, tasks: zip(names, stages).map { TaskSpec(name: $0.0, op: $0.1, workers: configured, queueCapacity: 8) }, config: config)
         let ids = names.map { engine.taskID(named: $0)! }
         for (id, ns) in zip(ids, [2_000, 1_000, 1_000] as [UInt64]) { engine.send(.inject(.slow(id, nanosPerRecord: ns, io: false))) }
         if let fixed {
@@ -150,17 +156,30 @@ struct ScheduleRun {
         var shifted = false
         var resumed = false
         var atShift = (time: 0.0, records: 0)
+        // When the shift's commands were sent: the snapshot then may be up to a tick old, so the window
+        // after the shift starts at the first snapshot published after it (with a stale start, a fixed
+        // allocation was credited with a tenth of a second of pre-shift speed: +13 % on slow-io).
+        var shiftSent: Double?
+        var changes: [Double] = []
         var queuePeak = 0
+        var samples: [(time: Double, records: Int)] = []
         while Date().timeIntervalSince(start) < seconds {
             usleep(100_000)
             let t = Date().timeIntervalSince(start)
             let snap = engine.snapshot()
             queuePeak = max(queuePeak, snap.tasks.dropFirst().map(\.queueDepth).max() ?? 0)
+            samples.append((snap.time, snap.tasks.last!.recordsOut))
+            if let sent = shiftSent, snap.time > sent + 0.05 {
+                atShift = (snap.time, snap.tasks.last!.recordsOut)
+                shiftSent = nil
+            }
             if !shifted && t >= shiftAt {
                 shifted = true
+                shiftSent = snap.time
                 atShift = (snap.time, snap.tasks.last!.recordsOut)
+                changes.append(snap.time)
                 switch scenario {
-                case "slow-io": engine.send(.inject(.slow(ids[1], nanosPerRecord: 20_000, io: true)))
+                case "slow-io", "io-from-one": engine.send(.inject(.slow(ids[1], nanosPerRecord: 20_000, io: true)))
                 case "slow-cpu": engine.send(.inject(.slow(ids[1], nanosPerRecord: 6_000, io: false)))
                 case "burst": source.factor.store(5, ordering: .relaxed)
                 case "pause": engine.send(.pause(ids[1]))
@@ -173,6 +192,7 @@ struct ScheduleRun {
             }
             if shifted && !resumed && t >= shiftAt + (seconds - shiftAt) / 3 {
                 resumed = true
+                if scenario == "burst" || scenario == "pause" { changes.append(snap.time) }
                 if scenario == "burst" { source.factor.store(1, ordering: .relaxed) }
                 if scenario == "pause" { engine.send(.resume(ids[1])) }
             }
@@ -181,26 +201,40 @@ struct ScheduleRun {
         engine.shutdown()
         if ProcessInfo.processInfo.environment["STREAMTOP_BENCH_DEBUG"] != nil {
             for d in end.decisions where d.kind == .workersMoved || d.kind == .workersChanged { print("  \(String(format: "%.1f", d.time)) \(d.action) — \(d.reason)") }
+            var series = "   series:"
+            for i in stride(from: 0, to: samples.count - 5, by: 5) {
+                let r: Double = Double(samples[i + 5].records - samples[i].records) / (samples[i + 5].time - samples[i].time) / 1000
+                series += String(format: " %.1f:%.0fk", samples[i].time, r)
+            }
+            print(series)
+            for t in end.tasks { print(String(format: "   %@: %d workers, busy %.0f %%, queue %d", t.name, t.workers, 100 * t.busyRatio, t.queueDepth)) }
         }
         let label = fixed.map { "fixed " + zip(names, $0).map { "\($0.0.prefix(3))\($0.1)" }.joined(separator: " ") } ?? policy.rawValue
         let moves = end.decisions.filter { $0.kind == .workersMoved }
         let after = moves.filter { $0.time >= atShift.time }
+        // The rate it settled at: from its last move after the shift (or the shift) to the end of the run.
+        let settledFrom = samples.first { $0.time >= (after.last?.time ?? atShift.time) } ?? (atShift.time, atShift.records)
+        let settled = end.time - settledFrom.time >= 0.5
+            ? Double(end.tasks.last!.recordsOut - settledFrom.records) / (end.time - settledFrom.time) : nil
         return Result(
             label: label, scenario: scenario, throughput: Double(end.tasks.last!.recordsOut) / max(0.001, end.time),
             afterShift: Double(end.tasks.last!.recordsOut - atShift.records) / max(0.001, end.time - atShift.time),
-            p99: end.endToEndLatency.p99, queuePeak: queuePeak, movesAfterShift: after.count,
-            settleSeconds: after.last.map { $0.time - atShift.time }, oscillations: Self.oscillations(moves))
+            settled: settled, p99: end.endToEndLatency.p99, queuePeak: queuePeak, movesAfterShift: after.count,
+            settleSeconds: after.last.map { $0.time - atShift.time }, oscillations: Self.oscillations(moves, changes: changes))
     }
 
-    /// Moves that undo an earlier one within 30 s (a task's workers A → B, then back to A).
-    static func oscillations(_ moves: [Decision]) -> Int {
+    /// Moves that undo an earlier one within 30 s (a task's workers A → B, then back to A) with no load
+    /// change between them (`changes`: when the scenario shifted the load): following a shift and then
+    /// its end is tracking, not oscillating.
+    static func oscillations(_ moves: [Decision], changes: [Double] = []) -> Int {
         var history: [String: [(time: Double, from: Int, to: Int)]] = [:]
         var count = 0
         for d in moves {
             for (key, to) in d.numbers where key.hasSuffix(".workers_to") {
                 let task = String(key.dropLast(".workers_to".count))
                 let from = Int(d.numbers["\(task).workers_from"] ?? -1)
-                if let last = history[task]?.last, last.from == Int(to), last.to == from, d.time - last.time <= 30 { count += 1 }
+                if let last = history[task]?.last, last.from == Int(to), last.to == from, d.time - last.time <= 30,
+                    !changes.contains(where: { $0 > last.time && $0 <= d.time }) { count += 1 }
                 history[task, default: []].append((d.time, from, Int(to)))
             }
         }

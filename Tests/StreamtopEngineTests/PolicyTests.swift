@@ -117,9 +117,18 @@ final class SlowOperator: StreamOperator, @unchecked Sendable {
         let plan = try #require(AdaptivePlanner.plan(sourceRate: 1_000_000, tasks: [m("parse", 2e6, 0.9, 3, false), m("aggregate", 3e5, 1, 1, false), m("sink", 5e7, 1, 1, false)], workers: 6))
         #expect(abs(plan.need[1] - 3.0) < 0.01)  // 900 k/s over 300 k/s per worker
         #expect(plan.allocation == [1, 3, 1])  // what it needs; the sixth worker is not forced on anyone
-        // A pinned task keeps its workers, and the rest share what is left.
+        // A pinned task keeps its workers; the others still get what they need (allocations are caps on
+        // how many workers may run a task at once, not reservations).
         let pinned = try #require(AdaptivePlanner.plan(sourceRate: 1_000_000, tasks: [m("parse", 2e6, 0.9, 3, true), m("aggregate", 3e5, 1, 1, false), m("sink", 5e7, 1, 1, false)], workers: 6))
-        #expect(pinned.allocation == [3, 2, 1])
+        #expect(pinned.allocation == [3, 3, 1])
+        // A source faster than the pool: the plan aims at what 2 workers can take (0.5 + 3 + 0.02 µs of
+        // worker time a record: 568 k/s), and aggregate gets ceil(1.7) = 2 of them.
+        let pool = try #require(AdaptivePlanner.plan(sourceRate: 5_000_000, tasks: [m("parse", 2e6, 0.9, 1, false), m("aggregate", 3e5, 1, 1, false), m("sink", 5e7, 1, 1, false)], workers: 2))
+        #expect(pool.limit == "the worker pool" && abs(pool.rate - 568_505) < 100, "\(pool.rate)")
+        #expect(pool.allocation == [1, 2, 1])
+        // A need just past a whole number does not move a worker (jitter), well past it does.
+        #expect(AdaptivePlanner.workersFor(need: 2.05, current: 2) == 2 && AdaptivePlanner.workersFor(need: 2.3, current: 2) == 3)
+        #expect(AdaptivePlanner.workersFor(need: 1.95, current: 2) == 2 && AdaptivePlanner.workersFor(need: 0.6, current: 2) == 1)
         // Nothing to measure yet: no plan.
         #expect(AdaptivePlanner.plan(sourceRate: 1_000_000, tasks: [AdaptivePlanner.TaskMeasure(name: "x", recordsIn: 0, recordsOut: 0, busySeconds: 0, allocation: 1, maxParallelism: 8, pinned: false)], workers: 2) == nil)
     }

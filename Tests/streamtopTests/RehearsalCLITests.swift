@@ -43,6 +43,25 @@ import Testing
         #expect(said.contains("\"injections\":[\"burst 10×\"]"))
     }
 
+    @Test func aBurstsTimeStandsStillWhileTheReplayIsPaused() throws {
+        // 1 s of burst, of which 0.2 s pass before a 1.5 s pause: the burst must outlast the pause.
+        let actions = try script("0.2s inject burst 10x 1s\n0.4s replay pause\n1.9s replay resume\n")
+        let snaps = FileManager.default.temporaryDirectory.appendingPathComponent("burst-pause-\(getpid()).ndjson").path
+        defer { unlink(snaps) }
+        let replay = try Background(["replay", realSample, "--speed", "20", "--headless", "--report", "none", "--actions", actions, "--snapshots", snaps, "--every", "100ms"])
+        Thread.sleep(forTimeInterval: 3.5)
+        _ = replay.stop()
+        let lines = try String(contentsOfFile: snaps, encoding: .utf8).split(separator: "\n")
+        let at = { (needle: String) in lines.firstIndex { $0.contains(needle) } }
+        let paused = try #require(at("replay paused"), "\(lines.suffix(3))")
+        let resumed = try #require(at("replay resumed"))
+        #expect(lines[paused...].first { $0.contains("and so does the burst's time") } != nil)
+        // Shown as active all through the pause, and over only after the resume.
+        for line in lines[paused..<resumed] { #expect(line.contains("\"injections\":[\"burst 10×\"]"), "\(line.prefix(400))") }
+        let over = try #require(at("burst over: replay speed 20×"), "the burst never ended")
+        #expect(over > resumed)
+    }
+
     @Test func theScheduleBenchComparesThePoliciesOnALoadShift() throws {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("schedule-\(getpid()).ndjson").path
         defer { unlink(out) }

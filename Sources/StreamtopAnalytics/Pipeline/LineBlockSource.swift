@@ -23,6 +23,9 @@ public final class LineBlockSource: StreamSource {
     /// A rehearsed burst: until when (engine clock), the speed to go back to, and the burst's own speed.
     /// Set by `control` (while the engine applies its mailbox), ended by `next` (the source thread).
     private let burst = Locked<(until: UInt64, restore: Double, speed: Double)?>(nil)
+    /// When the replay was paused during a burst: the burst's time stands still with the replay clock
+    /// (30 s of burst are 30 s of replay, however long an operator pauses in between).
+    private let burstPausedAt = Locked<UInt64?>(nil)
 
     public func next() throws -> Batch? {
         endBurstIfDue()
@@ -75,11 +78,14 @@ public final class LineBlockSource: StreamSource {
             }
             let fast = min(Quantity.speeds.upperBound, base * factor)
             pacer.speed = fast
-            burst.withLock { $0 = (clock.nanos() &+ UInt64(seconds * 1e9), base, fast) }
+            let now = clock.nanos()
+            burst.withLock { $0 = (now &+ UInt64(seconds * 1e9), base, fast) }
+            burstPausedAt.withLock { $0 = pacer.isPaused ? now : nil }
+            let waits = pacer.isPaused ? "; its time starts when the replay resumes" : ""
             return TransportOutcome(
                 applied: true, action: "inject burst \(Quantity.speedLabel(factor)) for \(Int(seconds.rounded())) s",
-                reason: "rehearsal: replay speed \(Quantity.speedLabel(base)) → \(Quantity.speedLabel(fast)) (lines arrive \(Quantity.speedLabel(fast / base)) as fast), then back",
-                numbers: ["factor": factor, "seconds": seconds, "from": base, "to": fast])
+                reason: "rehearsal: replay speed \(Quantity.speedLabel(base)) → \(Quantity.speedLabel(fast)) (lines arrive \(Quantity.speedLabel(fast / base)) as fast), then back\(waits)",
+                numbers: ["factor": factor, "seconds": seconds, "from": base, "to": fast, "paused": pacer.isPaused ? 1 : 0])
         case .speed(let v):
             let old = pacer.speed
             let new = v ?? .infinity
@@ -91,8 +97,18 @@ public final class LineBlockSource: StreamSource {
                 return TransportOutcome(applied: false, action: pause ? "replay stays paused" : "replay stays playing", reason: "it already is")
             }
             pause ? pacer.pause() : pacer.resume()
+            // A burst's time stops with the replay clock and goes on with it.
+            let now = clock.nanos()
+            let bursting = burst.withLock { $0 != nil }
+            if pause && bursting {
+                burstPausedAt.withLock { $0 = now }
+            } else if !pause, let at = burstPausedAt.withLock({ v -> UInt64? in defer { v = nil }; return v }) {
+                burst.withLock { if $0 != nil { $0!.until &+= now &- at } }
+            }
+            let also = bursting ? ", and so does the burst's time" : ""
             return TransportOutcome(applied: true, action: pause ? "replay paused" : "replay resumed",
-                                    reason: pause ? "operator request; the replay clock stops (the pipeline drains what it has)" : "operator request; the replay clock goes on from where it stopped")
+                                    reason: pause ? "operator request; the replay clock stops\(also) (the pipeline drains what it has)" : "operator request; the replay clock goes on from where it stopped\(also)",
+                                    numbers: ["paused": pause ? 1 : 0])
         case .step(let seconds):
             guard pacer.isPaused else { return TransportOutcome(applied: false, action: "step ignored", reason: "step works while the replay is paused") }
             pacer.step(seconds: seconds)
@@ -120,7 +136,7 @@ public final class LineBlockSource: StreamSource {
 
     /// Ends a rehearsed burst whose time is up: the speed goes back (unless the operator set another).
     private func endBurstIfDue() {
-        guard let pacer = lines as? ReplayPacer,
+        guard let pacer = lines as? ReplayPacer, !pacer.isPaused,
             let b = burst.withLock({ b -> (until: UInt64, restore: Double, speed: Double)? in
                 guard let v = b, clock.nanos() >= v.until else { return nil }
                 b = nil

@@ -90,6 +90,7 @@ extension Engine {
             applyInjectionLocked(injection)
         case .transport(let c):
             let outcome = source.control(c)
+            if outcome.applied, let paused = outcome.numbers["paused"] { rehearsals["burst"]?.replay(paused: paused == 1, now: clock.nanos()) }
             logLocked(.operator, outcome.applied ? .speedChanged : .rejected, tasks[0].name, outcome.action, outcome.reason, numbers: outcome.numbers)
         case .setPolicy(let p):
             guard p != policy else { return }

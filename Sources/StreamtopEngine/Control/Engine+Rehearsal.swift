@@ -48,6 +48,7 @@ extension Engine {
                 rehearsals["burst"] = nil
             } else if outcome.applied {
                 rehearsals["burst"] = Rehearsal(text: "burst \(Engine.factor(factor))", until: now &+ UInt64(seconds * 1e9))
+                if outcome.numbers["paused"] == 1 { rehearsals["burst"]?.replay(paused: true, now: now) }
             }
             logLocked(.operator, outcome.applied ? .injected : .rejected, tasks[0].name, outcome.action, outcome.reason, numbers: outcome.numbers)
         case .malformed(let p), .skew(let p):
@@ -117,6 +118,19 @@ extension Engine {
 /// One active injection, as snapshots list it.
 struct Rehearsal {
     var text: String
-    /// Engine-clock time it ends by itself (nil: until cleared).
+    /// Engine-clock time it ends by itself (nil: until cleared, or held).
     var until: UInt64?
+    /// A burst's time left while the replay is paused (its time stands still with the replay clock).
+    var held: UInt64?
+
+    /// A burst's time stops while the replay is paused and goes on when it resumes.
+    mutating func replay(paused: Bool, now: UInt64) {
+        if paused, let u = until {
+            held = u > now ? u - now : 0
+            until = nil
+        } else if !paused, let h = held {
+            until = now &+ h
+            held = nil
+        }
+    }
 }

@@ -3,7 +3,8 @@ import Foundation
 /// The adaptive policy's planning step inside the engine (lock held).
 extension Engine {
     /// The adaptive policy's periodic step: measure each task's true rate over the window since the last
-    /// plan, plan with `AdaptivePlanner`, and move workers when the plan differs. After a move it waits
+    /// plan, plan with `AdaptivePlanner` (DS2's ceil(need) at the rate the pipeline can take), and move
+    /// workers when the plan differs. After a move it waits
     /// two windows, so it judges the new allocation on fresh numbers instead of oscillating.
     func planLocked(now: UInt64) {
         guard now &- lastPlan >= config.adaptiveIntervalNanos else { return }
@@ -29,9 +30,10 @@ extension Engine {
         let current = measures.map(\.allocation)
         guard plan.allocation != current else { return }
         var changes: [String] = []
-        var numbers: [String: Double] = ["source_rate": sourceRate]
+        var numbers: [String: Double] = ["source_rate": sourceRate, "target_rate": plan.rate]
         for (i, m) in measures.enumerated() {
             numbers["\(m.name).true_rate"] = m.trueRate ?? 0
+            numbers["\(m.name).target_rate"] = plan.targetRate[i]
             numbers["\(m.name).need"] = plan.need[i]
             if plan.allocation[i] != current[i] {
                 changes.append("\(m.name) \(current[i]) → \(plan.allocation[i])")
@@ -40,10 +42,11 @@ extension Engine {
             }
         }
         let detail = measures.enumerated().map { i, m in
-            "\(m.name) \(Self.rate(m.trueRate ?? 0))/s per worker, needs \(String(format: "%.1f", plan.need[i]))"
+            "\(m.name) \(Self.rate(m.trueRate ?? 0))/s per worker, target \(Self.rate(plan.targetRate[i]))/s, needs \(String(format: "%.1f", plan.need[i]))"
         }.joined(separator: "; ")
+        let aim = plan.limit == "source" ? "aiming at the source's rate" : "aiming at \(Self.rate(plan.rate))/s, as much as \(plan.limit) can take"
         logLocked(.scheduler, .workersMoved, nil, "workers " + changes.joined(separator: ", "),
-                  "source delivers \(Self.rate(sourceRate))/s; true rates: \(detail)", numbers: numbers)
+                  "source delivers \(Self.rate(sourceRate))/s, \(aim); true rates: \(detail)", numbers: numbers)
         for (i, t) in tasks.dropFirst().enumerated() { t.allocation = plan.allocation[i] }
         settleUntil = now &+ 2 * config.adaptiveIntervalNanos
         wakeLocked()
