@@ -374,17 +374,30 @@ public enum DashboardView {
         return y + 4
     }
 
-    /// The model's answer for one worker more on `t`, longest wording first: `  ] +1 worker → 560k/s
-    /// (+37%), then aggregate limits`, its relative change applied to the rate `measured` now (the one the
-    /// line shows); nil when it cannot tell or the task cannot take one.
+    /// The model's answer for one worker more (`]`) and one fewer (`[`) on `t`, longest wording first:
+    /// `  ] +1 worker → 560k/s (+37%), then aggregate limits · [ −1 → 300k/s (−27%)`, each relative change
+    /// applied to the rate `measured` now (the one the line shows); nil when it cannot tell, or the task can
+    /// take neither.
     static func whatIf(_ t: TaskSnapshot, _ e: EngineSnapshot) -> ((Double) -> [String])? {
-        guard let (now, then) = ThroughputModel.whatIf(e, task: t.name, delta: 1), now.rate > 0 else { return nil }
-        let ratio = then.rate / now.rate
-        let change = Int(((ratio - 1) * 100).rounded())
-        let limit = then.limit == t.name ? "" : then.limit == now.limit ? ", \(then.limit) still limits" : ", then \(then.limit) limits"
+        let more = ThroughputModel.whatIf(e, task: t.name, delta: 1).flatMap { $0.now.rate > 0 ? $0 : nil }
+        let fewer = ThroughputModel.whatIf(e, task: t.name, delta: -1).flatMap { $0.now.rate > 0 ? $0 : nil }
+        guard more != nil || fewer != nil else { return nil }
+        func percent(_ ratio: Double) -> String {
+            let change = Int(((ratio - 1) * 100).rounded())
+            return change > 0 ? "+\(change)%" : change < 0 ? "−\(-change)%" : "±0%"
+        }
+        func limit(_ p: (now: ThroughputModel.Prediction, then: ThroughputModel.Prediction)) -> String {
+            p.then.limit == t.name ? "" : p.then.limit == p.now.limit ? ", \(p.then.limit) still limits" : ", then \(p.then.limit) limits"
+        }
         return { measured in
-            let head = "  ] +1 worker → \(Format.count(measured * ratio))/s (\(change >= 0 ? "+" : "")\(change)%)"
-            return [head + limit, head]
+            let plus = more.map { "  ] +1 worker → \(Format.count(measured * $0.then.rate / $0.now.rate))/s (\(percent($0.then.rate / $0.now.rate)))" }
+            let minus = fewer.map { "[ −1 → \(Format.count(measured * $0.then.rate / $0.now.rate))/s (\(percent($0.then.rate / $0.now.rate)))" }
+            guard let plus, let more else {
+                // Alone, it says what it counts: `[ −1 worker → …`.
+                return minus.map { m in let alone = "  " + m.replacingOccurrences(of: "−1 →", with: "−1 worker →"); return [alone + limit(fewer!), alone] } ?? []
+            }
+            guard let minus else { return [plus + limit(more), plus] }
+            return [plus + limit(more) + " · " + minus, plus + " · " + minus, plus + limit(more), plus]
         }
     }
 

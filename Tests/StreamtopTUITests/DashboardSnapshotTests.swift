@@ -226,9 +226,10 @@ func assertSnapshot(_ buffer: ScreenBuffer, named name: String) throws {
         let row = DashboardView.render(m, state: state, width: 160, height: 40).text.split(separator: "\n").first { $0.contains("Throughput") } ?? ""
         // The model's change is applied to the rate the line shows (630 lines/s).
         #expect(row.contains("] +1 worker → 1.17k/s (+86%), then the worker pool limits"), "\(row)")
-        // Parse already has both workers of the pool: nothing to predict.
+        // Parse already has both workers of the pool: one more is impossible, one fewer is predicted.
         state.selected = 1
         let full = DashboardView.render(m, state: state, width: 160, height: 40).text.split(separator: "\n").first { $0.contains("Throughput") } ?? ""
         #expect(!full.contains("+1 worker"), "\(full)")
+        #expect(full.contains("[ −1 worker → "), "\(full)")
     }
 }
