@@ -52,6 +52,10 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
     public var maxMessagesPerBlock = Int.max
     /// The offsets of the messages whose lines the block being filled holds.
     private var blockOffsets: [Int64] = []
+    /// Per partition, the first offset a replay reads (messages fetched before a rewind are dropped).
+    private var replayFrom: [Int64] = []
+    /// The offset of the current block's first message.
+    private var blockFirstOffset: Int64 = -1
     /// Follow: when each partition last gave a message (or was assigned), in monotonic nanoseconds; a
     /// partition caught up and quiet for `idleNanos` stops holding event time back.
     private var lastMessageAt: [Int32: UInt64] = [:]
@@ -171,6 +175,7 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
         partitionIDs = ids
         let slots = Int(ids.max() ?? 0) + 1
         nextOffset = Array(repeating: -1, count: slots)
+        replayFrom = Array(repeating: 0, count: slots)
         endOffset = Array(repeating: -1, count: slots)
         replaying = Array(repeating: false, count: slots)
         endConfirmed = Array(repeating: false, count: slots)
@@ -335,6 +340,30 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
         publishStatus()
     }
 
+    /// A paced replay reads its first block ahead (to detect the format) before a checkpoint is restored:
+    /// what was read is dropped and the partitions start again at the checkpoint's offsets.
+    private func rewind() throws {
+        peeked = nil
+        for m in [current, held] { if let m { ck_message_destroy(m) } }
+        current = nil
+        held = nil
+        bytesInBlock = 0
+        blockMessages = 0
+        blockFirstOffset = -1
+        blockOffsets.removeAll(keepingCapacity: true)
+        let list = ck_topic_partition_list_new(Int32(partitionIDs.count))!
+        defer { ck_topic_partition_list_destroy(list) }
+        let starts = startOffsets.withLock { $0 }
+        for p in partitionIDs {
+            let from = max(starts[p] ?? 0, resumeOffsets[p] ?? 0)
+            ck_topic_partition_list_add(list, address.topic, p)!.pointee.offset = from
+            startOffsets.withLock { $0[p] = from }
+            replayFrom[Int(p)] = from
+            nextOffset[Int(p)] = -1
+        }
+        try check(ck_assign(client.handle, list), "assign the topic's partitions")
+    }
+
     private func check(_ rc: Int32, _ what: String) throws {
         guard rc == 0 else { throw KafkaError("\(address): cannot \(what): \(KafkaLibrary.describe(rc))\(KafkaClient.detail)") }
     }
@@ -417,12 +446,13 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
         current = m
         cursor = 0
         currentLength = length
+        if blockMessages == 0 { blockFirstOffset = m.pointee.offset }
         blockMessages += 1
     }
 
     /// Whether a replay still reads message `offset` of partition `p` (not beyond the partition's end).
     private func replayWants(_ offset: Int64, of p: Int) -> Bool {
-        guard p >= 0 && p < replaying.count, replaying[p] else { return false }
+        guard p >= 0 && p < replaying.count, replaying[p], offset >= replayFrom[p] else { return false }
         if !endConfirmed[p] {
             // The end as the first fetch response states it. Some Kafka-compatible brokers (Tansu 0.6)
             // answer the offsets query at start with the start of the last batch, not its end; a fetch's
@@ -449,15 +479,17 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
 
     private func handOut(_ block: LineBlock) -> LineBlock {
         blockSequence += 1
-        block.keepAlive = commits.handedOut(blockSequence, offsets: nextOffset)
+        let p = Int(blockPartition)
+        block.keepAlive = commits.handedOut(blockSequence, partition: p, next: p >= 0 && p < nextOffset.count ? nextOffset[p] : -1)
         if blockPartition >= 0 {
             // Offsets name rejected lines only when they match the block's lines one for one.
             let offsets = blockOffsets.count == block.physicalLineCount ? blockOffsets : []
-            block.partition = SourcePartition(id: Int(blockPartition), open: openPartitions(), offsets: offsets)
+            block.partition = SourcePartition(id: Int(blockPartition), open: openPartitions(), offsets: offsets, from: blockFirstOffset)
         }
         blockOffsets.removeAll(keepingCapacity: true)
         bytesInBlock = 0
         blockMessages = current == nil ? 0 : 1  // a message cut by the block's end goes on in the next
+        blockFirstOffset = current?.pointee.offset ?? -1
         return block
     }
 
@@ -486,7 +518,8 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
         let n = ck_take_error(&code, &buf, buf.count)
         guard n != errorsSeen else { return }
         errorsSeen = n
-        let reason = Escaped.text(String(cString: buf))
+        let text = buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        let reason = Escaped.text(String(decoding: text, as: UTF8.self))
         problem(code, reason: KafkaClient.shortReason(reason) ?? reason)
     }
 
@@ -633,51 +666,63 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
             resumeOffsets[Int32(pos.index)] = pos.offset
         }
         if let lines = positions.first?.lines { chunker.resume(offset: 0, lines: lines) }
+        if started && mode == .replay && !resumeOffsets.isEmpty { try rewind() }
         guard !resumeOffsets.isEmpty else { return "\(address.topic): the checkpoint holds no offset of this topic; reading as if new" }
         let list = resumeOffsets.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }.joined(separator: ", ")
         return "\(address.topic) from offsets \(list) (partition@offset)"
     }
 }
 
-/// Which blocks were processed: a block's lines are done when the block (and every copy or slice of it)
-/// is released, and offsets may be committed up to the newest block before which every block is done.
+/// Which blocks were processed, per partition: a block's lines are done when the block (and every copy or
+/// slice of it) is released, and a partition's offsets may be committed up to its newest block before which
+/// every block of that partition is done. Per partition, because a paced replay merges partitions by event
+/// time and hands their blocks out in another order than they were read; and a partition held back in a
+/// pipeline does not hold back the others' commits.
 final class CommitTracker: @unchecked Sendable {
     private struct State {
-        var pending: [Int: [Int64]] = [:]
+        /// Blocks handed out and not yet finished: sequence → (partition, offset after it).
+        var pending: [Int: (partition: Int, next: Int64)] = [:]
+        /// Per partition, its unfinished blocks' sequences in the order handed out.
+        var order: [Int: [Int]] = [:]
         var done: Set<Int> = []
-        var nextToFinish = 1
-        var committable: [Int64]?
         var processed: [Int64] = []
+        var changed = false
     }
     private let state = Mutex(State())
 
-    /// Records a block handed out with the offsets reached after it; returns the token its release reports.
-    func handedOut(_ sequence: Int, offsets: [Int64]) -> AnyObject {
-        state.withLock { $0.pending[sequence] = offsets }
+    /// Records a block of `partition` handed out, with the offset reached after it; returns the token its
+    /// release reports.
+    func handedOut(_ sequence: Int, partition: Int, next: Int64) -> AnyObject {
+        state.withLock { s in
+            s.pending[sequence] = (partition, next)
+            s.order[partition, default: []].append(sequence)
+        }
         return ReleaseToken(sequence, tracker: self)
     }
 
     fileprivate func released(_ sequence: Int) {
         state.withLock { s in
+            guard let p = s.pending[sequence]?.partition else { return }
             s.done.insert(sequence)
-            while s.done.remove(s.nextToFinish) != nil {
-                if let o = s.pending.removeValue(forKey: s.nextToFinish) {
-                    s.committable = o
-                    s.processed = o
-                }
-                s.nextToFinish += 1
+            while let head = s.order[p]?.first, s.done.remove(head) != nil {
+                s.order[p]!.removeFirst()
+                let next = s.pending.removeValue(forKey: head)!.next
+                guard p >= 0 else { continue }
+                if p >= s.processed.count { s.processed += Array(repeating: -1, count: p + 1 - s.processed.count) }
+                s.processed[p] = next
+                s.changed = true
             }
         }
     }
 
-    /// The offsets reached by every processed block (-1: no message of that partition yet).
+    /// The offsets reached by every processed block, by partition (-1: no message of that partition yet).
     func processedOffsets() -> [Int64] { state.withLock { $0.processed } }
 
     /// The offsets reached by every processed block, once (nil when nothing new was processed).
     func takeCommittable() -> [Int64]? {
         state.withLock { s in
-            defer { s.committable = nil }
-            return s.committable
+            defer { s.changed = false }
+            return s.changed ? s.processed : nil
         }
     }
 }

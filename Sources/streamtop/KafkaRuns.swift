@@ -16,11 +16,13 @@ extension Runner {
         var lines: LineSource = kafka
         var span: ClosedRange<Int64>?
         if case .factor(let v) = speed {
-            // Small blocks, so that the pacer takes the partitions in turn rather than hours of one.
+            // Small blocks, merged across partitions by event time: the client delivers a partition's
+            // fetch at a time, and the pacer would otherwise show one partition's hour after another's.
             kafka.maxMessagesPerBlock = 64
             // Pacing reads each line's time with the run's format: detect it on a real first block.
             if let first = try kafka.peekFirstBlock() { format.detectIfNeeded(first) }
-            let p = ReplayPacer(kafka, speed: v, timeOf: { format.format.eventTime($0, $1, $2) })
+            let merged = PartitionMerge(kafka) { format.format.eventTime($0, $1, $2) }
+            let p = ReplayPacer(merged, speed: v, timeOf: { format.format.eventTime($0, $1, $2) })
             // The topic's first and last event times: the position bar, and where a seek must stop.
             span = KafkaSpan.of(address, settings: try options.kafkaSettings()) { format.format.eventTime($0, $1, $2) }
             p.recordingEnd = span?.upperBound

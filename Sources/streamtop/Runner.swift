@@ -112,7 +112,7 @@ struct Runner {
         // Source events (rotation, skipped gaps) go to the decision log, beside the scheduler's.
         let note: (String) -> Void = { engine.log(.engine, task: "source", action: "input", reason: $0) }
         (lines as? FollowSource)?.onEvent = note
-        ((pacer?.source ?? lines) as? KafkaSource)?.onEvent = note
+        (lines.innermost as? KafkaSource)?.onEvent = note
         for path in (lines as? FollowSource)?.missingPaths ?? [] {
             // tail -F says so too: a typo in the path would otherwise wait in silence.
             note("\(path) does not exist yet; waiting for it to appear")
@@ -142,7 +142,7 @@ struct Runner {
             return server
         }
         defer { service?.stop() }
-        let kafka = (pacer?.source ?? lines) as? KafkaSource
+        let kafka = lines.innermost as? KafkaSource
         defer {
             if let kafka {
                 // Offsets are committed only when every block read was processed (a drained stop).

@@ -44,7 +44,7 @@ import Testing
         // queued would lose block 2's lines after a crash.
         let tracker = CommitTracker()
         var tokens: [Int: AnyObject] = [:]
-        for seq in 1...3 { tokens[seq] = tracker.handedOut(seq, offsets: [Int64(seq * 10)]) }
+        for seq in 1...3 { tokens[seq] = tracker.handedOut(seq, partition: 0, next: Int64(seq * 10)) }
         tokens[3] = nil
         #expect(tracker.takeCommittable() == nil)
         tokens[1] = nil
@@ -52,6 +52,21 @@ import Testing
         #expect(tracker.takeCommittable() == nil)
         tokens[2] = nil
         #expect(tracker.takeCommittable() == [30])
+    }
+
+    @Test func eachPartitionCommitsAsFarAsItsOwnBlocksAreProcessed() {
+        // A paced replay hands partition 1's block (read second) out first; partition 0's is still queued.
+        let tracker = CommitTracker()
+        var tokens: [Int: AnyObject] = [:]
+        tokens[1] = tracker.handedOut(1, partition: 0, next: 64)
+        tokens[2] = tracker.handedOut(2, partition: 1, next: 64)
+        tokens[2] = nil
+        #expect(tracker.takeCommittable() == [-1, 64], "partition 1 is done; partition 0 is not")
+        tokens[3] = tracker.handedOut(3, partition: 1, next: 128)
+        tokens[1] = nil
+        #expect(tracker.processedOffsets() == [64, 64])
+        tokens[3] = nil
+        #expect(tracker.takeCommittable() == [64, 128])
     }
 
     @Test func secretsNeverAppearInMessages() {
@@ -66,7 +81,7 @@ import Testing
         // committed. Whatever the interleaving, offsets only move forward and end at the last block's.
         let tracker = CommitTracker()
         let count = 2_000
-        var tokens: [AnyObject?] = (1...count).map { tracker.handedOut($0, offsets: [Int64($0)]) }
+        var tokens: [AnyObject?] = (1...count).map { tracker.handedOut($0, partition: 0, next: Int64($0)) }
         let box = TokenBox(tokens)
         tokens.removeAll()
         var seen: [Int64] = []

@@ -206,6 +206,52 @@ private func report(_ json: String) throws -> [String: Any] {
     }
 
     @Test(.enabled(if: TestBroker.available, TestBroker.reason))
+    func aPacedReplayMergesThePartitionsByEventTime() throws {
+        // The client delivers a partition's fetch at a time: unmerged, a paced replay of this 21-hour log
+        // (4 s at 600× is 40 minutes of it) read one partition while the other three waited.
+        let topic = try TestBroker.topic("paced", partitions: 4)
+        #expect(try run(["produce", projectRoot.appendingPathComponent("demo-data/demo-access.log").path, "--to", TestBroker.url(topic)]).status == 0)
+        let snaps = FileManager.default.temporaryDirectory.appendingPathComponent("paced-\(getpid()).ndjson").path
+        defer { unlink(snaps) }
+        let replay = try Background(["replay", TestBroker.url(topic), "--speed", "600", "--headless", "--report", "none", "--snapshots", snaps, "--every", "250ms"])
+        Thread.sleep(forTimeInterval: 4.5)
+        _ = replay.stop()
+        let lags = try String(contentsOfFile: snaps, encoding: .utf8).split(separator: "\n").compactMap { line -> [Int]? in
+            let row = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            let lag = (row?["kafka"] as? [String: Any])?["lag"] as? [Any]
+            let known = lag?.compactMap { $0 as? Int } ?? []
+            return known.count == 4 ? known : nil
+        }
+        let first = try #require(lags.first, "no snapshot gave the four partitions' lag")
+        let last = try #require(lags.last)
+        for p in 0..<4 { #expect(last[p] < first[p], "partition \(p) did not move: \(first) → \(last)") }
+    }
+
+    @Test(.enabled(if: TestBroker.available, TestBroker.reason))
+    func aPacedMergedReplayKilledAtRandomCountsEveryLineOnce() throws {
+        // Blocks held by the merge or half paced out were read but not processed: a checkpoint must put
+        // their partitions back to their first message not handed on, or a resume loses them.
+        let checkpoints = CheckpointCLITests()
+        let dir = try checkpoints.tempDir("kafka-paced")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try checkpoints.generate(60_000, to: dir + "/in.log")  // two hours: 7 s at 1000×
+        let topic = try TestBroker.topic("paced-resume", partitions: 4)
+        try #require(try run(["produce", dir + "/in.log", "--to", TestBroker.url(topic)]).status == 0)
+        let common = ["replay", TestBroker.url(topic), "--speed", "1000", "--headless"]
+        let whole = try checkpoints.start(common, cwd: dir, stdout: dir + "/report-whole.json", stderr: dir + "/err-whole.txt")
+        whole.waitUntilExit()
+        try #require(whole.terminationStatus == 0, "\(String(decoding: checkpoints.contents(dir + "/err-whole.txt") ?? Data(), as: UTF8.self))")
+        let (kills, _, finished) = try checkpoints.killAtRandom(common, in: dir, attempts: 20) { Double.random(in: 1.0...2.5) }
+        #expect(finished && kills >= 1)
+        let resumed = try checkpoints.stable(dir + "/report.json")
+        let once = try checkpoints.stable(dir + "/report-whole.json")
+        // What was counted, not how the lines interleaved (top lists and lag may tie differently).
+        for k in ["lines", "records", "malformed", "malformed_reasons", "filtered", "bytes", "status", "methods", "per_minute", "unique_clients", "unique_paths", "first_event", "last_event"] {
+            #expect(once[k] != nil && resumed[k] == once[k], "\(k) differs after \(kills) kills")
+        }
+    }
+
+    @Test(.enabled(if: TestBroker.available, TestBroker.reason))
     func aReplayKilledAtRandomResumesFromItsCheckpointsOffsetsExactly() throws {
         // One partition: a topic's partitions interleave differently on every read, so only one keeps the
         // order (and the event-time windows' late records) the same from run to run.
@@ -227,24 +273,7 @@ private func report(_ json: String) throws -> [String: Any] {
         let baseline = Date().timeIntervalSince(began)
         try #require(whole.terminationStatus == 0, "\(String(decoding: checkpoints.contents(dir + "/err-whole.txt") ?? Data(), as: UTF8.self))")
         for f in outputs { try FileManager.default.moveItem(atPath: dir + "/" + f, toPath: dir + "/whole-" + f) }
-        var kills = 0
-        var restores = 0
-        var finished = false
-        for _ in 0..<30 {
-            let p = try checkpoints.start(common + ["--state", "state", "--checkpoint-every", "100ms"], cwd: dir, stdout: dir + "/report.json", stderr: dir + "/err.txt")
-            usleep(useconds_t(Double.random(in: 0.3...0.8) * max(1, baseline) * 1e6))
-            if String(decoding: checkpoints.contents(dir + "/err.txt") ?? Data(), as: UTF8.self).contains("restored checkpoint") { restores += 1 }
-            if p.isRunning {
-                kill(p.processIdentifier, SIGKILL)
-                p.waitUntilExit()
-                kills += 1
-                continue
-            }
-            p.waitUntilExit()
-            #expect(p.terminationStatus == 0, "\(String(decoding: checkpoints.contents(dir + "/err.txt") ?? Data(), as: UTF8.self))")
-            finished = true
-            break
-        }
+        let (kills, restores, finished) = try checkpoints.killAtRandom(common, in: dir, attempts: 30) { Double.random(in: 0.3...0.8) * max(1, baseline) }
         #expect(finished)
         #expect(kills >= 1)
         #expect(restores >= 1, "no run resumed from a checkpoint")
@@ -331,5 +360,31 @@ final class Background {
         _ = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return String(decoding: o, as: UTF8.self)
+    }
+}
+
+extension CheckpointCLITests {
+    /// Runs `args` with `--state state` again and again, each run SIGKILLed after `after()` seconds unless
+    /// it finished first (its report in `report.json`, its stderr in `err.txt`): how many were killed, how
+    /// many said they resumed from a checkpoint, and whether one finished.
+    func killAtRandom(_ args: [String], in dir: String, attempts: Int, after: () -> Double) throws -> (kills: Int, restores: Int, finished: Bool) {
+        var kills = 0
+        var restores = 0
+        for _ in 0..<attempts {
+            let p = try start(args + ["--state", "state", "--checkpoint-every", "100ms"], cwd: dir, stdout: dir + "/report.json", stderr: dir + "/err.txt")
+            usleep(useconds_t(after() * 1e6))
+            let err = String(decoding: contents(dir + "/err.txt") ?? Data(), as: UTF8.self)
+            if err.contains("restored checkpoint") { restores += 1 }
+            if p.isRunning {
+                kill(p.processIdentifier, SIGKILL)
+                p.waitUntilExit()
+                kills += 1
+                continue
+            }
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 0, "\(String(decoding: contents(dir + "/err.txt") ?? Data(), as: UTF8.self))")
+            return (kills, restores, true)
+        }
+        return (kills, restores, false)
     }
 }

@@ -52,7 +52,7 @@ public final class LineBlockSource: StreamSource {
     /// A Kafka input's partitions and lag (nil for files).
     public var partitionStatus: PartitionStatus? { partitioned?.partitionStatus }
 
-    private var partitioned: PartitionedSource? { ((lines as? ReplayPacer)?.source ?? lines) as? PartitionedSource }
+    private var partitioned: PartitionedSource? { lines.innermost as? PartitionedSource }
 
     /// Steers a paced replay; other inputs refuse. Runs while the engine applies its mailbox.
     public func control(_ command: TransportCommand) -> TransportOutcome {

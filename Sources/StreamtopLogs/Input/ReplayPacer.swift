@@ -10,7 +10,7 @@ import Synchronization
 /// be changed while running from any thread. Out-of-order timestamps (common in real logs, where lines
 /// are written when requests end) are due at once rather than rewinding the clock. Long idle stretches
 /// of the recording are skipped instead of waited out, and said so.
-public final class ReplayPacer: LineSource {
+public final class ReplayPacer: WrappingLineSource {
     private let upstream: LineSource
     private let speedBits = Atomic<UInt64>(1.0.bitPattern)
     private let stopped = Atomic<Bool>(false)
@@ -301,7 +301,20 @@ extension ReplayPacer: ResumableLineSource {
         if let block = pending, let files = upstream as? FileSource {
             return files.listed(current: files.position(index: block.sourceIndex, offset: block.sourceOffset + Int64(pendingCursor), lines: pendingLine - 1))
         }
-        return (upstream as? ResumableLineSource)?.positions() ?? []
+        let inner = (upstream as? ResumableLineSource)?.positions() ?? []
+        if let block = pending, let part = block.partition {
+            // A partition's block being paced out: its position is the first message not handed out yet.
+            let taken = pendingLine - block.firstLineNumber
+            let at = taken >= 0 && taken < part.offsets.count ? part.offsets[taken] : part.from
+            guard at >= 0 else { return inner }
+            return inner.map { pos in
+                guard pos.index == part.id else { return pos }
+                var p = pos
+                p.offset = min(p.offset, at)
+                return p
+            }
+        }
+        return inner
     }
 
     public func resume(at positions: [FilePosition]) throws -> String {

@@ -16,11 +16,15 @@ public struct SourcePartition: Sendable, Equatable {
     /// The offset in the partition of each line of the block (a Kafka message is one line), so that a
     /// rejected line is named by partition and offset; empty when not known.
     public let offsets: [Int64]
+    /// The offset of the block's first message (-1 when not known): where a resume reads it again from.
+    public let from: Int64
 
-    /// Tags lines of partition `id`, with `open` the partitions still being read and `offsets` the lines'.
-    public init(id: Int, open: [Int], offsets: [Int64] = []) {
+    /// Tags lines of partition `id`, with `open` the partitions still being read, `offsets` the lines' and
+    /// `from` the first message's.
+    public init(id: Int, open: [Int], offsets: [Int64] = [], from: Int64 = -1) {
         self.id = id
         self.open = open
         self.offsets = offsets
+        self.from = from
     }
 }
