@@ -122,6 +122,18 @@ public final class CursesTerminal {
     private func escapeSequence() -> Key? {
         var ch: UInt32 = 0
         guard st_read_key(0, &ch) == 0 else { return .escape }
+        if ch == 0x5D || ch == 0x50 {
+            // A terminal's report (OSC `ESC ]`, DCS `ESC P`), such as a late answer to the background
+            // query: read to its end (BEL or ESC \) and ignored whole, so its letters never run as keys.
+            var previous: UInt32 = 0
+            for _ in 0..<512 {
+                var next: UInt32 = 0
+                guard st_read_key(20, &next) == 0 else { break }
+                if next == 0x07 || (previous == 0x1B && next == 0x5C) { break }
+                previous = next
+            }
+            return nil
+        }
         guard ch == 0x5B || ch == 0x4F else { return nil }
         var bytes = [ch]
         // A sequence is short; one that never ends is cut off (and ignored) rather than read forever.

@@ -157,6 +157,25 @@ import Testing
         #expect(after.contains("STREAMTOP-EXIT=0"), "\(after)")
     }
 
+    @Test(.enabled(if: DashboardEndToEndTests.tmux != nil, "tmux is not installed"), arguments: [("#ffffff", true), ("#000000", false)])
+    func aLightTerminalGetsTheLightTheme(background: String, light: Bool) throws {
+        // tmux answers the background query (OSC 11) with the pane's style.
+        defer { tmux("kill-server") }
+        let command = "sleep 1; cd / && env -u COLORFGBG TERM=xterm-256color '\(binary)' replay '\(realSample)' --speed 10; sleep 30"
+        tmux("new-session", "-d", "-s", "e2e", "-x", "120", "-y", "30", command)
+        tmux("set", "-g", "window-style", "bg=\(background)")
+        let s = waitFor(10) { $0.contains("TASK") && $0.contains("aggregate") }
+        #expect(s.contains("TASK"), "\(s)")
+        #expect(s.contains("theme light: the terminal's background is #ffffff") == light, "\(background): \(s)")
+        // A late answer (after the query gave up) reaches the key reader: it is swallowed whole, and its
+        // letters (g: graph span, b, r…) do nothing.
+        tmux(["send-keys", "-t", "e2e", "-H"] + Array("\u{1b}]11;rgb:0000/0000/0000\u{1b}\\".utf8).map { String(format: "%02x", $0) })
+        usleep(500_000)
+        let after = screen()
+        #expect(!after.contains("no action on") && !after.contains("last 1m") && after.contains("TASK"), "\(after)")
+        tmux("send-keys", "-t", "e2e", "q")
+    }
+
     @Test func sigtermRestoresTheTerminal() throws {
         guard Self.tmux != nil else { return }
         defer { tmux("kill-server") }

@@ -25,6 +25,8 @@ final class DashboardLoop {
     /// all) replaces the optimistic message (`seeking to 23:58:00`) once it is logged.
     /// With it, the undo depth before the command: a refused command leaves nothing to undo.
     private var awaitingAnswerAfter: (decisions: Int, undo: Int)?
+    /// Why the theme was chosen for the operator, when the terminal's background chose it.
+    private var themeNote: String?
 
     /// Folders searched for `NAME.theme`: ./themes, then the themes shipped with the binary.
     static var themeDirectories: [String] {
@@ -32,9 +34,16 @@ final class DashboardLoop {
     }
 
     /// Loads the theme and takes over the terminal.
-    init(themeName: String, keymap: Keymap, settings: DashboardSettings = DashboardSettings()) throws {
+    init(themeName requested: String, keymap: Keymap, settings: DashboardSettings = DashboardSettings()) throws {
+        // No theme named: ask the terminal whether its background is light (before taking it over).
+        var themeName = requested
+        if requested == "auto" {
+            let found = BackgroundQuery.detect()
+            themeName = found?.background.theme ?? "default"
+            if let found, found.background == .light { themeNote = "theme light: \(found.how) (--theme to choose another)" }
+        }
         // A binary moved away from its resources still runs with the built-in attributes-only theme.
-        let (theme, warnings) = themeName == "default"
+        let (theme, warnings) = themeName == "default" || requested == "auto"
             ? ((try? Theme.load(themeName, directories: Self.themeDirectories)) ?? (Theme.fallback, []))
             : try Theme.load(themeName, directories: Self.themeDirectories)
         for w in warnings { warn("theme \(themeName): \(w)") }
@@ -60,7 +69,7 @@ final class DashboardLoop {
     /// Runs until q or a signal. `finished` says when the pipeline has ended (one more frame is drawn);
     /// `message` is shown until the first key.
     func run(_ backend: DashboardBackend, finished: () -> Bool, message: String? = nil) {
-        state.message = message
+        state.message = message ?? themeNote
         var analyticsFinished = false
         var lastFrame = Date.distantPast
         var lastActivity = 0

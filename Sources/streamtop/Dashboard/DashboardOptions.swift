@@ -4,7 +4,7 @@ import StreamtopTUI
 
 /// The dashboard's own options, shared by the commands that run a pipeline and by `attach`.
 struct DashboardOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Dashboard theme: a name from themes/ or a path to a .theme file (default: the settings file's, else default).", valueName: "name"))
+    @Option(help: ArgumentHelp("Dashboard theme: a name from themes/, a path to a .theme file, or auto (default: the settings file's, else auto: light on a terminal with a light background, else default).", valueName: "name"))
     var theme: String?
 
     @Option(help: ArgumentHelp("Dashboard settings (theme, graph span, health alert thresholds; default ~/.config/streamtop/settings.toml when it exists).", valueName: "file"))
@@ -22,8 +22,9 @@ struct DashboardOptions: ParsableArguments {
         }
     }
 
-    /// The theme in force: the command line's, else the settings file's, else default.
-    func themeName() throws -> String { try theme ?? dashboardSettings().theme ?? "default" }
+    /// The theme in force: the command line's, else the settings file's, else `auto` (light on a terminal
+    /// whose background is light, default otherwise).
+    func themeName() throws -> String { try theme ?? dashboardSettings().theme ?? "auto" }
 
     @Option(help: ArgumentHelp("Rebind dashboard keys from a TOML file ([keys] quit = [\"q\"], pause = [\"p\", \"space\"] …; default ~/.config/streamtop/keys.toml when it exists).", valueName: "file"))
     var keys: String?
