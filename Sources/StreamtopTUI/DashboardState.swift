@@ -23,6 +23,8 @@ public struct DashboardState: Equatable, Sendable {
     public var scroll = 0
     /// Analytics sorted by name instead of by count.
     public var sortByName = false
+    /// How the task table is ordered.
+    public var taskSort = TaskSort.graph
     /// Index of the selected task in the snapshot's task list.
     public var selected = 1
     /// What the throughput graph spans.
@@ -76,19 +78,21 @@ public enum DashboardReducer {
             state.scroll += 1
         case .selectPrevious where state.view != .pipeline:
             state.scroll = max(0, state.scroll - 1)
-        case .selectNext:
-            if count > 0 { state.selected = min(state.selected + 1, count - 1) }
-        case .selectPrevious:
-            state.selected = max(state.selected - 1, 0)
+        case .selectNext, .selectPrevious:
+            // Up and down follow the table as shown (sorted or in the graph's order).
+            let order = state.taskSort.order(tasks)
+            if let at = order.firstIndex(of: state.selected) {
+                state.selected = order[action == .selectNext ? min(at + 1, count - 1) : max(at - 1, 0)]
+            }
         case .first where state.view != .pipeline:
             state.scroll = 0
         case .last where state.view != .pipeline:
             // The frame clamps it to the end of the list (`DashboardView.scrollLimit`).
             state.scroll = Int.max / 2
         case .first:
-            state.selected = 0
+            state.selected = state.taskSort.order(tasks).first ?? 0
         case .last:
-            state.selected = max(0, count - 1)
+            state.selected = state.taskSort.order(tasks).last ?? 0
         case .scrollDown:
             state.scroll += 10
         case .scrollUp:
@@ -104,6 +108,9 @@ public enum DashboardReducer {
             let all = GraphSpan.allCases
             state.graphSpan = all[(all.firstIndex(of: state.graphSpan)! + 1) % all.count]
             state.message = "graph: \(state.graphSpan.label)"
+        case .toggleSort where state.view == .pipeline:
+            state.taskSort = state.taskSort.next
+            state.message = state.taskSort == .graph ? "tasks in the graph's order" : "tasks sorted by \(state.taskSort.rawValue), largest first"
         case .toggleSort:
             state.sortByName.toggle()
             state.message = state.sortByName ? "sorted by name" : "sorted by count"
@@ -247,7 +254,8 @@ extension DashboardReducer {
 
     /// A click on the task table selects the task under it.
     public static func click(_ state: inout DashboardState, y: Int, tasks: [TaskSnapshot]) {
-        guard state.commandLine == nil, !state.showHelp, let i = DashboardView.task(atRow: y, taskCount: tasks.count) else { return }
+        guard state.commandLine == nil, !state.showHelp, let row = DashboardView.task(atRow: y, taskCount: tasks.count) else { return }
+        let i = state.taskSort.order(tasks)[row]
         state.selected = i
         state.message = "selected \(tasks[i].name)"
     }

@@ -252,7 +252,8 @@ public enum DashboardView {
         let w = buf.width
         // Columns: marker, name (with the graph's shape), state, in/s, out/s, p50, p99, queue bar + count,
         // workers, priority. Wider terminals give the names room first, then the queue bar.
-        let tree = TaskTree.prefixes(m.engine.tasks)
+        // Sorted by a column, the table is a ranking: the graph's shape is not drawn.
+        let tree = state.taskSort == .graph ? TaskTree.prefixes(m.engine.tasks) : m.engine.tasks.map { _ in "" }
         let longest = zip(tree, m.engine.tasks).map { Sanitizer.width(of: $0) + Sanitizer.width(of: $1.name) }.max() ?? 0
         let nameWidth = max(10, min(longest, 24, w - 96))
         let shift = nameWidth - 10
@@ -277,8 +278,25 @@ public enum DashboardView {
         if busy > 0 { buf.putRight("BUSY", right: cols.queue - 1, y: y, role: .tableHeader) }
         buf.putRight("W", right: cols.workers + 3, y: y, role: .tableHeader)
         if !narrow || cols.prio + 5 <= w { buf.putRight("PRI", right: min(w, cols.prio + 5), y: y, role: .tableHeader) }
+        if state.taskSort != .graph {
+            // The column the table is sorted by: its header marked ▼ in the selection colour.
+            let at: (x: Int, right: Bool)? = switch state.taskSort {
+            case .inRate: (cols.inRate + 8, true)
+            case .outRate: (cols.outRate + 8, true)
+            case .p99: (cols.p99 + 8, true)
+            case .busy: busy > 0 ? (cols.queue - 1, true) : nil
+            case .queue: narrow ? (cols.queue + 6, true) : (cols.queue, false)
+            case .workers: (cols.workers + 3, true)
+            case .priority: !narrow || cols.prio + 5 <= w ? (min(w, cols.prio + 5), true) : nil
+            case .graph: nil
+            }
+            let label = state.taskSort.rawValue
+            if let at, at.right { buf.putRight("▼" + label, right: at.x, y: y, role: .selected) }
+            if let at, !at.right { buf.put(label + "▼", x: at.x, y: y, role: .selected) }
+        }
         var row = y + 1
-        for (i, t) in m.engine.tasks.enumerated() {
+        for i in state.taskSort.order(m.engine.tasks) {
+            let t = m.engine.tasks[i]
             let selected = i == state.selected
             if selected { buf.fill(x: 0, y: row, width: w, role: .selected) }
             let base: Role = selected ? .selected : .normal
