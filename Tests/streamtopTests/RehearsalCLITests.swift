@@ -29,14 +29,20 @@ import Testing
         #expect((again?["malformed_reasons"] as? [String: Int])?["injected"] == injected)
     }
 
-    @Test func aBurstSpeedsUpAPacedReplayThenEnds() throws {
-        let actions = try script("0.2s inject burst 10x 1s\n")
-        let snaps = FileManager.default.temporaryDirectory.appendingPathComponent("burst-\(getpid()).ndjson").path
+    /// The snapshots (every 100 ms) of a 20× replay of the sample driven by the action script `text`,
+    /// stopped after `seconds`.
+    func pacedSnapshots(_ text: String, seconds: Double) throws -> String {
+        let actions = try script(text)
+        let snaps = FileManager.default.temporaryDirectory.appendingPathComponent("paced-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).ndjson").path
         defer { unlink(snaps) }
         let replay = try Background(["replay", realSample, "--speed", "20", "--headless", "--report", "none", "--actions", actions, "--snapshots", snaps, "--every", "100ms"])
-        Thread.sleep(forTimeInterval: 2.5)
+        Thread.sleep(forTimeInterval: seconds)
         _ = replay.stop()
-        let said = try String(contentsOfFile: snaps, encoding: .utf8)
+        return try String(contentsOfFile: snaps, encoding: .utf8)
+    }
+
+    @Test func aBurstSpeedsUpAPacedReplayThenEnds() throws {
+        let said = try pacedSnapshots("0.2s inject burst 10x 1s\n", seconds: 2.5)
         #expect(said.contains("inject burst 10× for 1 s"), "\(said.prefix(3000))")
         #expect(said.contains("replay speed 20× → 200×"))
         #expect(said.contains("burst over: replay speed 20×"))
@@ -45,13 +51,7 @@ import Testing
 
     @Test func aBurstsTimeStandsStillWhileTheReplayIsPaused() throws {
         // 1 s of burst, of which 0.2 s pass before a 1.5 s pause: the burst must outlast the pause.
-        let actions = try script("0.2s inject burst 10x 1s\n0.4s replay pause\n1.9s replay resume\n")
-        let snaps = FileManager.default.temporaryDirectory.appendingPathComponent("burst-pause-\(getpid()).ndjson").path
-        defer { unlink(snaps) }
-        let replay = try Background(["replay", realSample, "--speed", "20", "--headless", "--report", "none", "--actions", actions, "--snapshots", snaps, "--every", "100ms"])
-        Thread.sleep(forTimeInterval: 3.5)
-        _ = replay.stop()
-        let lines = try String(contentsOfFile: snaps, encoding: .utf8).split(separator: "\n")
+        let lines = try pacedSnapshots("0.2s inject burst 10x 1s\n0.4s replay pause\n1.9s replay resume\n", seconds: 3.5).split(separator: "\n")
         let at = { (needle: String) in lines.firstIndex { $0.contains(needle) } }
         let paused = try #require(at("replay paused"), "\(lines.suffix(3))")
         let resumed = try #require(at("replay resumed"))

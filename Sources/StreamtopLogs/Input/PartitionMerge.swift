@@ -36,7 +36,7 @@ public final class PartitionMerge: WrappingLineSource, ResumableLineSource, Part
                 break
             }
             guard let p = block.partition else { return block }  // nothing to merge by
-            open = Set(block.partition?.open ?? [])
+            open = Set(p.open)
             held[p.id, default: []].append(block)
             heldCount += 1
         }
