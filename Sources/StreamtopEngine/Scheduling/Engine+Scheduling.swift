@@ -23,7 +23,7 @@ extension Engine {
         // (Letting idle workers help tasks beyond their allocation under the adaptive policy was tried:
         // CPU-bound tasks spread over more workers than cores measured lower true rates, and the planner
         // oscillated — slow 1 → 4, 4 → 2, 2 → 4 in the policy test under ThreadSanitizer.)
-        let best = pickTaskLocked(overflow: false)
+        let best = pickTaskLocked()
         guard let task = best, let (batch, edge) = task.popInput() else { return nil }
         if policy != .strictPriority {
             // Tasks that could not run earn no credit meanwhile, so they cannot monopolize when they return.
@@ -37,12 +37,12 @@ extension Engine {
         return (task, batch, edge)
     }
 
-    /// The runnable task the policy picks (`overflow`: beyond the allocation of unpinned tasks).
-    private func pickTaskLocked(overflow: Bool) -> TaskRuntime? {
+    /// The runnable task the policy picks.
+    private func pickTaskLocked() -> TaskRuntime? {
         var best: TaskRuntime?
         for i in 1..<tasks.count {
             let t = tasks[i]
-            guard isRunnableLocked(i, overflow: overflow) else { continue }
+            guard isRunnableLocked(i) else { continue }
             if let b = best {
                 switch policy {
                 case .strictPriority:
@@ -56,11 +56,10 @@ extension Engine {
         return best
     }
 
-    /// Input waiting, not paused, below its allocation (with `overflow`, an unpinned task below its
-    /// operator's limit), and room downstream.
-    func isRunnableLocked(_ i: Int, overflow: Bool = false) -> Bool {
+    /// Input waiting, not paused, below its allocation, and room downstream.
+    func isRunnableLocked(_ i: Int) -> Bool {
         let t = tasks[i]
-        let cap = overflow && !t.pinned ? min(t.maxParallelism, config.workers) : effectiveAllocation(t)
+        let cap = effectiveAllocation(t)
         // The stall first: one whose time is up ends whatever else holds the task (paused, no input).
         guard stallOverLocked(t), !t.paused, t.hasInput, t.running < cap else { return false }
         return t.outputsHaveRoom
