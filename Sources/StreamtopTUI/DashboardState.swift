@@ -35,6 +35,28 @@ public struct DashboardState: Equatable, Sendable {
     public var showHelp = false
     /// Rows scrolled in the help screen, when it is taller than the terminal.
     public var helpScroll = 0
+    /// The analytics view's lists, ← and → move between them.
+    public enum Panel: String, CaseIterable, Sendable {
+        case paths, clients, status
+        /// The pipeline's own results (Enter shows their whole tables).
+        case results
+
+        /// As the status line names it.
+        public var label: String {
+            switch self {
+            case .paths: return "top paths"
+            case .clients: return "top clients"
+            case .status: return "status codes"
+            case .results: return "pipeline results"
+            }
+        }
+    }
+    /// The analytics view's selected list, and the selected row in it (index in the list as shown,
+    /// filtered and sorted; the frame keeps it within the list and in sight).
+    public var panel = Panel.paths
+    public var cursor = 0
+    /// The drill-down open over the analytics view (Enter on a row), or nil.
+    public var drillDown: FocusKey?
     /// Whether the pipeline results' whole tables are open (Enter in the analytics view), and their scroll.
     public var showResults = false
     public var resultsScroll = 0
@@ -60,6 +82,9 @@ public enum DashboardEffect: Equatable, Sendable {
     case runCommand(String)
     /// Switch to the next theme.
     case nextTheme
+    /// Open a drill-down on the analytics view's selected row (the loop looks up what the row holds,
+    /// `DashboardView.selectedFocus`).
+    case drillDown
     /// Revert the last operator action.
     case undo
     /// Leave the dashboard.
@@ -74,6 +99,40 @@ public enum DashboardReducer {
         if count > 0 { state.selected = min(max(state.selected, 0), count - 1) }
         let task = count > 0 ? tasks[state.selected] : nil
         switch action {
+        case .selectNext where state.view == .analytics:
+            state.cursor += 1
+        case .selectPrevious where state.view == .analytics:
+            state.cursor = max(0, state.cursor - 1)
+        case .scrollDown where state.view == .analytics:
+            state.cursor += 10
+        case .scrollUp where state.view == .analytics:
+            state.cursor = max(0, state.cursor - 10)
+        case .first where state.view == .analytics:
+            state.cursor = 0
+        case .last where state.view == .analytics:
+            // The frame clamps it to the end of the list.
+            state.cursor = Int.max / 2
+        case .nextPanel, .previousPanel:
+            guard state.view == .analytics else {
+                state.message = "← and → move between the analytics view's lists (Tab)"
+                return []
+            }
+            let all = DashboardState.Panel.allCases
+            let step = action == .nextPanel ? 1 : all.count - 1
+            state.panel = all[(all.firstIndex(of: state.panel)! + step) % all.count]
+            state.cursor = 0
+            state.message = "\(state.panel.label): Enter \(state.panel == .results ? "shows their whole tables" : "drills down")"
+        case .open:
+            guard state.view == .analytics else {
+                state.message = "Enter drills into a path, client or status in the analytics view (Tab)"
+                return []
+            }
+            if state.panel == .results {
+                state.showResults = true
+                state.resultsScroll = 0
+            } else {
+                return [.drillDown]
+            }
         case .selectNext where state.view != .pipeline:
             state.scroll += 1
         case .selectPrevious where state.view != .pipeline:

@@ -52,6 +52,7 @@ public enum DashboardView {
         drawHints(&buf, state)
         if state.showRejects { drawRejects(&buf, model) }
         if state.showResults { drawResults(&buf, model, scroll: state.resultsScroll) }
+        if let focus = state.drillDown { drawDrillDown(&buf, model, focus) }
         if state.showHelp { drawHelp(&buf, state.keymap, scroll: state.helpScroll) }
         return buf
     }
@@ -648,14 +649,17 @@ public enum DashboardView {
         return lines
     }
 
-    /// Top paths and clients with status codes and methods, filtered and sorted.
+    /// Top paths and clients with status codes and methods, filtered and sorted; the selected row of the
+    /// selected list (← →, ↑ ↓) is highlighted, and Enter drills into it.
     static func drawAnalyticsView(_ buf: inout ScreenBuffer, _ m: DashboardModel, _ state: DashboardState, y: Int, rows: Int) {
         var rows = rows
         if !m.results.isEmpty {
             // The pipeline's own results take the bottom rows, one per task.
-            let shown = min(m.results.count, max(1, rows / 3 - 1))
+            let shown = resultRows(m, rows: rows)
             rows -= shown + 1
-            buf.put("Pipeline results (Enter: whole tables)", x: 1, y: y + rows, role: .label)
+            let selected = state.panel == .results
+            if selected { buf.fill(x: 0, y: y + rows, width: buf.width, role: .selected) }
+            buf.put("Pipeline results (Enter: whole tables)", x: 1, y: y + rows, role: selected ? .selected : .label)
             let nameWidth = min(18, (m.results.map { Sanitizer.width(of: $0.task) }.max() ?? 0) + 2)
             for (i, r) in m.results.prefix(shown).enumerated() {
                 buf.put(Sanitizer.truncate(r.task, to: nameWidth - 2), x: 2, y: y + rows + 1 + i, role: .headerValue)
@@ -663,13 +667,9 @@ public enum DashboardView {
             }
         }
         let s = m.summary
-        func prepare(_ list: [KeyCount]) -> [KeyCount] {
-            let kept = list.filter { matches($0.key, state.filter) }
-            return state.sortByName ? kept.sorted { $0.key < $1.key } : kept
-        }
-        let paths = prepare(s.topPaths)
-        let clients = prepare(s.topClients)
-        viewTitle(&buf, "Analytics", state, y: y, detail: "\(Format.grouped(s.uniquePaths)) paths · \(Format.grouped(s.uniqueClients)) unique clients · sorted by \(state.sortByName ? "name" : "count") (o)")
+        let lists = analyticsLists(m, state)
+        let (paths, clients) = (lists.paths, lists.clients)
+        viewTitle(&buf, "Analytics", state, y: y, detail: "\(Format.grouped(s.uniquePaths)) paths · \(Format.grouped(s.uniqueClients)) unique clients · sorted by \(state.sortByName ? "name" : "count") (o)\(buf.width >= 110 ? " · ←/→ list · Enter drill" : "")")
         // Requests per minute of event time, the last minutes of the recording or stream; with room, GoAccess's
         // bandwidth per minute, hours of the day and visitors per day above it.
         let perMinute = s.perMinute.map { Double($0.count) }
@@ -702,21 +702,24 @@ public enum DashboardView {
         }
         if let pass = m.replayPass, pass > 1 { buf.put("(the graphs add up \(pass) passes of the recording)", x: 1, y: y + rows - 4 - (rows >= 16 ? 0 : -1), role: .dim) }
         let colWidth = (buf.width - 24) / 2
-        let columns: [(String, [KeyCount], Int)] = [("Top paths", paths, 1), ("Top clients", clients, 1 + colWidth + 1)]
-        for (title, list, x) in columns {
-            buf.put(title, x: x, y: y + 1, role: .label)
+        let columns: [(String, [KeyCount], Int, DashboardState.Panel)] = [("Top paths", paths, 1, .paths), ("Top clients", clients, 1 + colWidth + 1, .clients)]
+        for (title, list, x, panel) in columns {
+            buf.put(title, x: x, y: y + 1, role: state.panel == panel ? .headerValue : .label)
             for (i, item) in list.dropFirst(state.scroll).prefix(listRows - (m.replayPass ?? 1 > 1 ? 1 : 0)).enumerated() {
-                buf.put(Sanitizer.truncate(item.key, to: colWidth - 9), x: x, y: y + 2 + i, role: .normal)
-                buf.putRight(Format.count(Double(item.count)), right: x + colWidth - 1, y: y + 2 + i, role: .headerValue)
+                let selected = state.panel == panel && state.scroll + i == state.cursor
+                if selected { buf.fill(x: x - 1, y: y + 2 + i, width: colWidth, role: .selected) }
+                buf.put(Sanitizer.truncate(item.key, to: colWidth - 9), x: x, y: y + 2 + i, role: selected ? .selected : .normal)
+                buf.putRight(Format.count(Double(item.count)), right: x + colWidth - 1, y: y + 2 + i, role: selected ? .selected : .headerValue)
             }
         }
         let rx = buf.width - 22
-        buf.put("Status", x: rx, y: y + 1, role: .label)
-        let codes = s.status.sorted { state.sortByName ? $0.key < $1.key : ($0.value, $1.key) > ($1.value, $0.key) }
+        buf.put("Status", x: rx, y: y + 1, role: state.panel == .status ? .headerValue : .label)
         var row = y + 2
-        for (code, count) in codes.prefix(max(0, rows - 8)) {
-            buf.put(code, x: rx, y: row, role: statusRole(code))
-            buf.putRight(Format.count(Double(count)), right: buf.width - 1, y: row, role: .normal)
+        for (i, (code, count)) in lists.status.prefix(statusRows(rows: rows)).enumerated() {
+            let selected = state.panel == .status && i == state.cursor
+            if selected { buf.fill(x: rx - 1, y: row, width: buf.width - rx + 1, role: .selected) }
+            buf.put(code, x: rx, y: row, role: selected ? .selected : statusRole(code))
+            buf.putRight(Format.count(Double(count)), right: buf.width - 1, y: row, role: selected ? .selected : .normal)
             row += 1
         }
         row += 1
@@ -729,7 +732,7 @@ public enum DashboardView {
             buf.putRight(Format.count(Double(count)), right: buf.width - 1, y: row, role: .normal)
         }
         // The paths most answered 404, where there is room under the methods.
-        let notFound = prepare(s.topNotFound)
+        let notFound = s.topNotFound.filter { matches($0.key, state.filter) }
         if bottom - row >= 3 && !notFound.isEmpty {
             row += 2
             buf.put("Not found (404)", x: rx, y: row, role: .label)
@@ -738,6 +741,64 @@ public enum DashboardView {
                 buf.put(Sanitizer.truncate(item.key, to: 14), x: rx, y: row, role: .normal)
                 buf.putRight(Format.count(Double(item.count)), right: buf.width - 1, y: row, role: .normal)
             }
+        }
+    }
+
+    /// Rows the pipeline results take at the bottom of the analytics view (with their title row: + 1).
+    static func resultRows(_ m: DashboardModel, rows: Int) -> Int {
+        m.results.isEmpty ? 0 : min(m.results.count, max(1, rows / 3 - 1))
+    }
+
+    /// Rows of the status list in an analytics view of `rows` rows.
+    static func statusRows(rows: Int) -> Int { max(0, rows - 8) }
+
+    /// The analytics view's lists as shown: filtered and sorted.
+    static func analyticsLists(_ m: DashboardModel, _ state: DashboardState) -> (paths: [KeyCount], clients: [KeyCount], status: [(String, Int)]) {
+        func prepare(_ list: [KeyCount]) -> [KeyCount] {
+            let kept = list.filter { matches($0.key, state.filter) }
+            return state.sortByName ? kept.sorted { $0.key < $1.key } : kept
+        }
+        let codes = m.summary.status.sorted { state.sortByName ? $0.key < $1.key : ($0.value, $1.key) > ($1.value, $0.key) }
+        return (prepare(m.summary.topPaths), prepare(m.summary.topClients), codes)
+    }
+
+    /// Rows of the paths and clients lists on a screen `height` rows tall.
+    static func listRows(_ m: DashboardModel, height: Int) -> Int {
+        var rows = height - 5
+        if !m.results.isEmpty { rows -= resultRows(m, rows: rows) + 1 }
+        return max(1, rows - 3 - (rows >= 16 ? 2 : 0) - (m.replayPass ?? 1 > 1 ? 1 : 0))
+    }
+
+    /// Keeps the analytics view's cursor on a row of its list and the list scrolled so that it shows.
+    public static func followCursor(_ state: inout DashboardState, _ m: DashboardModel, height: Int) {
+        guard state.view == .analytics else { return }
+        let lists = analyticsLists(m, state)
+        var rows = height - 5
+        if !m.results.isEmpty { rows -= resultRows(m, rows: rows) + 1 }
+        switch state.panel {
+        case .paths, .clients:
+            let count = state.panel == .paths ? lists.paths.count : lists.clients.count
+            state.cursor = max(0, min(state.cursor, count - 1))
+            let visible = listRows(m, height: height)
+            if state.cursor < state.scroll { state.scroll = state.cursor }
+            if state.cursor >= state.scroll + visible { state.scroll = state.cursor - visible + 1 }
+        case .status:
+            state.cursor = max(0, min(state.cursor, min(lists.status.count, statusRows(rows: rows)) - 1))
+        case .results:
+            state.cursor = 0
+        }
+    }
+
+    /// What Enter drills into: the selected path, client or status (nil on an empty list or the results).
+    public static func selectedFocus(_ m: DashboardModel, state: DashboardState, width: Int, height: Int) -> FocusKey? {
+        var s = state
+        followCursor(&s, m, height: height)
+        let lists = analyticsLists(m, s)
+        switch s.panel {
+        case .paths: return lists.paths.indices.contains(s.cursor) ? .path(lists.paths[s.cursor].key) : nil
+        case .clients: return lists.clients.indices.contains(s.cursor) ? .client(lists.clients[s.cursor].key) : nil
+        case .status: return lists.status.indices.contains(s.cursor) ? Int(lists.status[s.cursor].0).map { .status($0) } : nil
+        case .results: return nil
         }
     }
 
@@ -754,15 +815,20 @@ public enum DashboardView {
         return lines
     }
 
+    /// Clears the rows under the header and draws the box the results and drill-down overlays share;
+    /// nil when the terminal has fewer than `minHeight` rows for it.
+    static func overlayBox(_ buf: inout ScreenBuffer, minHeight: Int) -> (x: Int, y: Int, width: Int, height: Int)? {
+        let (x0, y0, width, height) = (2, 3, buf.width - 4, buf.height - 6)
+        guard height >= minHeight else { return nil }
+        buf.fill(x: 0, y: y0, width: buf.width, height: height, role: .normal)
+        buf.fill(x: x0, y: y0, width: width, height: height, role: .help)
+        return (x0, y0, width, height)
+    }
+
     /// The pipeline's results whole (Enter in the analytics view): every row of every task's latest
     /// result, scrolled with ↑/↓ and PgUp/PgDn.
     static func drawResults(_ buf: inout ScreenBuffer, _ m: DashboardModel, scroll: Int) {
-        let boxWidth = buf.width - 4
-        let boxHeight = buf.height - 6
-        let (x0, y0) = (2, 3)
-        guard boxHeight >= 4 else { return }
-        buf.fill(x: 0, y: y0, width: buf.width, height: boxHeight, role: .normal)
-        buf.fill(x: x0, y: y0, width: boxWidth, height: boxHeight, role: .help)
+        guard let (x0, y0, boxWidth, boxHeight) = overlayBox(&buf, minHeight: 4) else { return }
         buf.put(" Pipeline results ", x: x0 + 2, y: y0, role: .title)
         let lines = resultLines(m)
         let visible = boxHeight - 2

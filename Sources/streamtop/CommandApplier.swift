@@ -53,6 +53,10 @@ struct CommandApplier {
             guard epoch > now else { return "seek goes forward only: \(LogTime.iso8601(epoch)) is not after \(LogTime.iso8601(now))" }
             engine.send(.transport(transport))
             return "seeking to \(LogTime.clock(epoch))"
+        case .focus(let focus):
+            guard let id = engine.taskID(named: AccessPipeline.aggregateTask) else { return "this pipeline keeps no report to drill into" }
+            engine.send(.request(id, OperatorRequest(verb: "focus", arguments: focus.map { [$0.kind, $0.key] } ?? [])))
+            return focus.map { "drill-down on \($0)" } ?? "drill-down closed"
         }
     }
 

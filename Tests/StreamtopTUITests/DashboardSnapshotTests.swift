@@ -134,7 +134,8 @@ func assertSnapshot(_ buffer: ScreenBuffer, named name: String) throws {
         let filtered = (buf.contains("/index.html"), buf.contains("longlong"))
         #expect(filtered == (true, false))
         _ = DashboardReducer.reduce(&state, .selectNext, tasks: tasks, canChangeSpeed: true)
-        #expect(state.scroll == 1 && state.selected == 1)  // in other views ↓ scrolls instead of selecting
+        // In the analytics view ↓ moves its row cursor (the task selection stays).
+        #expect(state.cursor == 1 && state.selected == 1)
         _ = DashboardReducer.reduce(&state, .nextView, tasks: tasks, canChangeSpeed: true)
         #expect(state.view == .pipeline && state.scroll == 0)
     }
@@ -275,5 +276,98 @@ func assertSnapshot(_ buffer: ScreenBuffer, named name: String) throws {
         state.view = .analytics
         _ = DashboardReducer.reduce(&state, .toggleSort, tasks: sampleModel().engine.tasks, canChangeSpeed: true)
         #expect(state.sortByName && state.taskSort == .graph)
+    }
+}
+
+/// Drill-down: ← → and ↑ ↓ choose a row of the analytics view, Enter opens its breakdown over the view.
+@Suite struct DrillDownViewTests {
+    func drilled(_ focus: FocusKey) -> DashboardModel {
+        var model = sampleModel()
+        model.startedAt = 1_764_000_000
+        model.summary.drillDown = DrillDownSummary(
+            focus: focus, generation: 1, since: 1_764_000_000 + 60, wholeRun: 8_000, requests: 640, bytes: 2_500_000,
+            status: [KeyCount(key: "404", count: 600), KeyCount(key: "200", count: 40)],
+            topPaths: [KeyCount(key: "/wp-login.php", count: 500), KeyCount(key: "/\u{1B}[2Jx", count: 140)],
+            topClients: [KeyCount(key: "66.249.66.1", count: 400), KeyCount(key: "2001:db8::1", count: 240)],
+            uniquePaths: 2, uniqueClients: 2, estimated: false,
+            requestTime: LatencySummary(p50: 1_200, p95: 9_000, p99: 15_000, max: 80_000, count: 640),
+            perMinute: (0..<30).map { MinuteCount(minute: 1_732_492_800 + Int64($0) * 60, count: 10 + ($0 * 7) % 30) })
+        return model
+    }
+
+    @Test(arguments: [(80, 24), (120, 40), (60, 15)])
+    func aStatusDrillDownShowsItsPathsAndClients(width: Int, height: Int) throws {
+        var state = DashboardState()
+        state.view = .analytics
+        state.panel = .status
+        state.cursor = 2
+        state.drillDown = .status(404)
+        let buf = DashboardView.render(drilled(.status(404)), state: state, width: width, height: height)
+        try assertSnapshot(buf, named: "drilldown-\(width)x\(height)")
+        #expect(buf.contains("Drill-down: status 404"))
+        #expect(!buf.contains("\u{1B}"), "keys from the log are sanitized")
+        if height >= 24 {
+            #expect(buf.contains("whole run 8,000 requests"))
+            #expect(buf.contains("p99 15.0ms"))
+            #expect(buf.contains("/wp-login.php") && buf.contains("66.249.66.1"))
+        }
+    }
+
+    @Test func untilTheEngineAnswersTheOverlaySaysItIsOpening() {
+        var state = DashboardState()
+        state.view = .analytics
+        state.drillDown = .path("/index.html")
+        // The model still holds another key's breakdown: it is not shown as this one's.
+        let buf = DashboardView.render(drilled(.status(404)), state: state, width: 80, height: 24)
+        #expect(buf.contains("Drill-down: path /index.html"))
+        #expect(buf.contains("opening…"))
+        #expect(!buf.contains("whole run"))
+    }
+
+    @Test func arrowsChooseTheRowAndEnterDrillsIntoIt() {
+        let model = sampleModel()
+        let tasks = model.engine.tasks
+        var state = DashboardState()
+        state.view = .analytics
+        func press(_ a: Action) -> [DashboardEffect] { DashboardReducer.reduce(&state, a, tasks: tasks, canChangeSpeed: true) }
+        #expect(DashboardView.selectedFocus(model, state: state, width: 80, height: 24) == .path("/"))
+        _ = press(.selectNext)
+        #expect(DashboardView.selectedFocus(model, state: state, width: 80, height: 24) == .path("/index.html"))
+        _ = press(.nextPanel)
+        #expect(state.panel == .clients && state.cursor == 0)
+        _ = press(.last)
+        // End goes to the last client; the frame keeps the cursor on the list.
+        #expect(DashboardView.selectedFocus(model, state: state, width: 80, height: 24) == .client("2001:db8::1"))
+        _ = press(.nextPanel)
+        _ = press(.selectNext)
+        #expect(DashboardView.selectedFocus(model, state: state, width: 80, height: 24) == .status(304), "status codes by count: 200, 304, …")
+        #expect(press(.open) == [.drillDown])
+        _ = press(.nextPanel)
+        #expect(state.panel == .results)
+        #expect(press(.open) == [])
+        #expect(state.showResults)
+        _ = press(.previousPanel)
+        #expect(state.panel == .status)
+        // Outside the analytics view the keys say where they work instead of doing something else.
+        state.view = .pipeline
+        #expect(press(.open) == [])
+        #expect(state.message?.contains("analytics view") == true)
+    }
+
+    @Test func theCursorFollowsAFilteredListAndScrollsIntoSight() {
+        var model = sampleModel()
+        model.summary.topPaths = (0..<100).map { KeyCount(key: "/p\($0)", count: 1000 - $0) }
+        var state = DashboardState()
+        state.view = .analytics
+        state.cursor = 60
+        DashboardView.followCursor(&state, model, height: 24)
+        #expect(state.scroll > 0 && state.scroll <= 60)
+        let buf = DashboardView.render(model, state: state, width: 80, height: 24)
+        #expect(buf.contains("/p60"))
+        state.filter = "p9"
+        DashboardView.followCursor(&state, model, height: 24)
+        // /p9 and /p90…/p99: eleven rows, the cursor on the last.
+        #expect(state.cursor == 10)
+        #expect(DashboardView.selectedFocus(model, state: state, width: 80, height: 24) == .path("/p99"))
     }
 }

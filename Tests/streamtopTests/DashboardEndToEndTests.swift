@@ -125,6 +125,33 @@ import Testing
     }
 
     @Test(.enabled(if: DashboardEndToEndTests.tmux != nil, "tmux is not installed"))
+    func enterDrillsIntoTheSelectedPathAndEscClosesIt() throws {
+        defer { tmux("kill-server") }
+        let command = "cd / && TERM=xterm-256color '\(binary)' replay '\(realSample)' --speed 1000 --loop; echo STREAMTOP-EXIT=$?; sleep 30"
+        tmux("new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", command)
+        var s = waitFor { $0.contains("TASK") && $0.contains("aggregate") }
+        tmux("send-keys", "-t", "e2e", "Tab", "Tab")
+        // Enter with nothing counted yet has nothing to open: wait for the busiest path of the sample.
+        s = waitFor { $0.contains("Analytics ") && $0.contains("/favicon.ico") }
+        #expect(s.contains("/favicon.ico"), "\(s)")
+        // Enter on the first path opens it; the engine answers and the looping replay feeds its counts.
+        tmux("send-keys", "-t", "e2e", "Enter")
+        s = waitFor { $0.contains("Drill-down: path") && $0.contains("since") && $0.contains("Status") }
+        #expect(s.contains("Drill-down: path") && s.contains("whole run"), "\(s)")
+        #expect(s.contains("Clients ("), "the clients behind the path are listed: \(s)")
+        tmux("send-keys", "-t", "e2e", "Escape")
+        s = waitFor { !$0.contains("Drill-down") }
+        #expect(!s.contains("Drill-down"), "\(s)")
+        // The decision log has both: the drill-down opened and closed through the mailbox.
+        tmux("send-keys", "-t", "e2e", "Tab", "Tab")
+        s = waitFor { $0.contains("Decisions (newest first)") && $0.contains("drill-down on path") && $0.contains("operator  aggregate drill-down closed") }
+        #expect(s.contains("drill-down on path") && s.contains("drill-down closed"), "\(s)")
+        tmux("send-keys", "-t", "e2e", "q")
+        s = waitFor { $0.contains("STREAMTOP-EXIT=") }
+        #expect(s.contains("STREAMTOP-EXIT=0"), "\(s)")
+    }
+
+    @Test(.enabled(if: DashboardEndToEndTests.tmux != nil, "tmux is not installed"))
     func aFinishedRunSaysSoAndRefusesChanges() throws {
         defer { tmux("kill-server") }
         let command = "cd / && TERM=xterm-256color '\(binary)' replay '\(realSample)' --speed max; echo STREAMTOP-EXIT=$?; sleep 30"

@@ -15,6 +15,7 @@ extension OperatorCommand {
         case .seek(.absolute(let t)): return "seek " + LogTime.iso8601(t)
         case .seek(.timeOfDay(let s)): return "seek " + Self.timeOfDay(s)
         case .seek(.ahead(let s)): return "seek +\(s)s"
+        case .focus(let f): return f.map { "focus \($0.kind) \($0.key)" } ?? "focus off"
         }
     }
 
@@ -32,6 +33,7 @@ extension OperatorCommand {
         case .unpin(let id): return task(id).map { "unpin \($0.name)" }
         case .togglePin(let id): return task(id).map { ($0.pinned ? "unpin " : "pin ") + $0.name }
         case .setPolicy(let p): return "policy \(p.rawValue)"
+        case .request(_, let r): return r.verb == "focus" && r.arguments.isEmpty ? "focus off" : ([r.verb] + r.arguments).joined(separator: " ")
         case .inject(let i):
             switch i {
             case .slow(let id, let ns, let io): return task(id).map { "inject slow \($0.name) \(ns)ns \(io ? "io" : "cpu")" }

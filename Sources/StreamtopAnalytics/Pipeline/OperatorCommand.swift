@@ -15,6 +15,8 @@ public enum OperatorCommand: Equatable, Sendable {
     case step(Int64)
     /// Jump ahead in the recording.
     case seek(SeekTarget)
+    /// Open a drill-down on a path, client or status of the report (nil closes it).
+    case focus(FocusKey?)
 
     /// Where to seek to.
     public enum SeekTarget: Equatable, Sendable {
@@ -32,6 +34,7 @@ public enum OperatorCommand: Equatable, Sendable {
         "unpin TASK", "policy strict|fair|adaptive", "speed X|max", "replay pause|resume", "step [10s]",
         "seek HH:MM[:SS] (UTC) | +10m | 2024-11-25T14:00:00Z",
         "inject slow TASK 200us [cpu|io] | stall TASK 5s | burst 5x 30s | malformed 5% | skew client 80% | clear",
+        "focus path|client|status KEY | off",
     ]
 
     /// Parses one command, resolving task names with `task`.
@@ -97,6 +100,8 @@ public enum OperatorCommand: Equatable, Sendable {
             return .seek(try seekTarget(words[1]))
         case "inject":
             return .engine(.inject(try injection(Array(words.dropFirst()), task: task, taskNames: taskNames)))
+        case "focus", "drill":
+            return .focus(try focusKey(text))
         default:
             let verbs = grammar.compactMap { $0.split(separator: " ").first.map(String.init) } + ["help"]
             throw CommandError("unknown command '\(verb)'\(didYouMean(verb, among: verbs)) (commands: \(grammar.joined(separator: "; ")); help)")
@@ -191,6 +196,25 @@ extension OperatorCommand {
         default:
             throw CommandError("unknown injection '\(kind)'\(didYouMean(kind, among: ["slow", "stall", "burst", "malformed", "skew", "clear"])) (\(usage))")
         }
+    }
+
+    /// `focus path /a b` (the key is the rest of the line, spaces kept), `focus client …`, `focus status
+    /// 404`; `focus` or `focus off` closes the drill-down.
+    static func focusKey(_ text: String) throws -> FocusKey? {
+        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+        let verbOn: Substring = text.drop(while: blank)
+        let afterVerb: Substring = verbOn.drop(while: { !blank($0) }).drop(while: blank)
+        let kind = String(afterVerb.prefix(while: { !blank($0) }))
+        let rest: Substring = afterVerb.dropFirst(kind.count)
+        let key = String(rest).trimmingCharacters(in: CharacterSet(charactersIn: " \t"))
+        if kind.isEmpty || (kind.lowercased() == "off" && key.isEmpty) { return nil }
+        guard ["path", "client", "status"].contains(kind.lowercased()) else {
+            throw CommandError("focus looks at a path, client or status, not '\(kind)'\(didYouMean(kind, among: ["path", "client", "status", "off"])) (usage: focus path|client|status KEY | off)")
+        }
+        guard let f = FocusKey.parse(kind: kind, key: key) else {
+            throw CommandError(key.isEmpty ? "usage: focus \(kind.lowercased()) KEY" : "a status is a code from 100 to 999, got '\(key)'")
+        }
+        return f
     }
 
     static func seekTarget(_ text: String) throws -> SeekTarget {

@@ -52,6 +52,10 @@ public struct AccessAggregate {
     static let notFoundLimit = 10_000
     /// The last five minutes of event time, for the dashboard's health strip (not checkpointed).
     public var health = HealthWindow()
+    /// The open drill-down's breakdown, if any, and the number of the drill-down request this slot last
+    /// took up (see `AggregateOperator.handle`; neither is checkpointed).
+    public var drillDown: DrillDown?
+    public var focusGeneration = 0
     /// The request-time histogram's layout: up to an hour in µs, two significant digits.
     static let emptyRequestTime = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .two)
 
@@ -149,6 +153,7 @@ public struct AccessAggregate {
         bytes = overflow ? .max : total
         firstEvent = first
         lastEvent = last
+        drillDown?.add(block)
     }
 
     /// Writes every count, table and sketch (for a checkpoint).
@@ -236,6 +241,32 @@ public struct AccessAggregate {
         notFound.merge(other.notFound)
         notFoundUndercount += other.notFoundUndercount
         for (d, s) in other.visitorsPerDay { visitorsPerDay[d, default: HyperLogLog()].merge(s) }
+        // Drill-downs: the same one adds up, a later one replaces an earlier one.
+        if let o = other.drillDown {
+            if let mine = drillDown, mine.generation == o.generation {
+                mine.merge(o)
+            } else if (drillDown?.generation ?? -1) < o.generation {
+                let copy = o.emptied()
+                copy.merge(o)
+                drillDown = copy
+            }
+        }
+    }
+
+    /// The count of a drill-down's key over the whole run, from the report's tables (nil when a key limit
+    /// dropped it).
+    func wholeRun(_ focus: FocusKey) -> Int? {
+        switch focus {
+        case .status(let s): return (0..<1000).contains(s) ? status[s] : 0
+        case .path(let k), .client(let k):
+            let table = focus.kind == "path" ? paths : clients
+            let bytes = Array(k.utf8)
+            let n = bytes.count
+            return bytes.withUnsafeBufferPointer { b in
+                guard let i = table.index(of: b.baseAddress!, n) else { return keyLimit > 0 ? nil : 0 }
+                return table.count(at: i)
+            }
+        }
     }
 
     /// A summary with the `top` most frequent paths and clients.
@@ -263,6 +294,7 @@ public struct AccessAggregate {
             topNotFound: notFound.top(top), notFoundUndercount: notFoundUndercount,
             visitorsPerDay: visitorsPerDay.sorted { $0.key < $1.key }.map { MinuteCount(minute: $0.key, count: Int($0.value.estimate.rounded())) },
             health: SiteHealth(minute: health.summary(seconds: 60), fiveMinutes: health.summary(seconds: 300)),
+            drillDown: drillDown.map { $0.summary(top: min(top, 100), wholeRun: wholeRun($0.focus)) },
             share: ClusterShare(
                 clients: keyLimit > 0 ? clientSketch : clients.sketch(), paths: keyLimit > 0 ? pathSketch : paths.sketch(),
                 requestTime: ClusterShare.buckets(requestTime)))
@@ -324,6 +356,8 @@ public struct AccessSummary: Sendable, Codable {
     public var visitorsPerDay: [MinuteCount] = []
     /// The site over the last minute and five of event time (nil before the first record).
     public var health: SiteHealth? = nil
+    /// The open drill-down (Enter on a path, client or status in the dashboard), nil when none is.
+    public var drillDown: DrillDownSummary? = nil
     /// What a cluster view needs to merge this summary with other instances' (sketches and histogram);
     /// sent only when asked for (`GET /api/v1/dashboard?share=1`).
     public var share: ClusterShare? = nil

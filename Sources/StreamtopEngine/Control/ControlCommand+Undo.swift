@@ -28,6 +28,9 @@ extension ControlCommand {
             case .skew: return .inject(.skew(percent: 0))
             case .clear: return nil
             }
+        case .request:
+            // A drill-down changes what is shown, not how the pipeline runs: the front end closes it.
+            return nil
         case .transport:
             // The source's transport is not in the snapshot; the front end remembers what it changed.
             return nil

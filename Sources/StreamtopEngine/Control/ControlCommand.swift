@@ -27,6 +27,24 @@ public enum ControlCommand: Sendable, Equatable {
     case transport(TransportCommand)
     /// Start a rehearsal (see `Injection`).
     case inject(Injection)
+    /// A request for one task's operator (a drill-down: `focus path /login`), handed to it by the engine
+    /// when it applies its mailbox, and logged with the operator's answer.
+    case request(TaskID, OperatorRequest)
+}
+
+/// Words for one task's operator, e.g. `focus` with `["path", "/login"]`: the engine knows nothing of
+/// their meaning and passes them to `StreamOperator.handle`, on its own thread.
+public struct OperatorRequest: Sendable, Equatable {
+    /// What is asked, e.g. `focus`.
+    public var verb: String
+    /// Its arguments, e.g. `["path", "/login"]`; empty for `focus` alone (close the drill-down).
+    public var arguments: [String]
+
+    /// Creates a request.
+    public init(verb: String, arguments: [String] = []) {
+        self.verb = verb
+        self.arguments = arguments
+    }
 }
 
 /// A request to the source's transport (replay speed, pause, step, seek). The engine hands it to
@@ -48,7 +66,7 @@ public enum TransportCommand: Sendable, Equatable {
     case burst(factor: Double, seconds: Double)
 }
 
-/// What a source did with a transport command, for the decision log.
+/// What a source did with a transport command, or an operator with a request, for the decision log.
 public struct TransportOutcome: Sendable, Equatable {
     /// Whether it changed anything.
     public var applied: Bool

@@ -29,6 +29,7 @@ public struct Decision: Sendable, Codable, Equatable {
         case checkpointFailed = "checkpoint_failed", checkpointDeferred = "checkpoint_deferred"
         case injected, injectionEnded = "injection_ended"
         case effectMeasured = "effect_measured"
+        case drillDown = "drill_down"
     }
     /// Sequence number, from 1.
     public var sequence: Int

@@ -88,6 +88,10 @@ extension Engine {
                       pin ? "operator request; the adaptive policy will not move its workers" : "operator request; the adaptive policy may move its workers")
         case .inject(let injection):
             applyInjectionLocked(injection)
+        case .request(let id, let request):
+            guard let t = task(id) else { return }
+            let outcome = t.op?.handle(request) ?? TransportOutcome(applied: false, action: request.verb, reason: "the source takes no requests")
+            logLocked(.operator, outcome.applied ? .drillDown : .rejected, t.name, outcome.action, outcome.reason, numbers: outcome.numbers)
         case .transport(let c):
             let outcome = source.control(c)
             if outcome.applied, let paused = outcome.numbers["paused"] { rehearsals["burst"]?.replay(paused: paused == 1, now: clock.nanos()) }

@@ -16,6 +16,9 @@ public protocol StreamOperator: AnyObject {
     /// worker's tables): the engine's ticker calls it before each publication, outside the engine's lock
     /// and off the workers' path. nil keeps the previous result (e.g. nothing changed, or too soon).
     func refreshResult() -> (any Sendable)?
+    /// Answers an operator's request (`ControlCommand.request`), on the engine's thread with the engine's
+    /// lock held: it may change what the operator keeps, never block on a worker. The outcome is logged.
+    func handle(_ request: OperatorRequest) -> TransportOutcome
     /// The payload type the operator reads (nil: any).
     var takes: (any BatchPayload.Type)? { get }
     /// The payload type it hands on (nil: the one it reads, passed through).
@@ -27,6 +30,9 @@ extension StreamOperator {
     public var gives: (any BatchPayload.Type)? { nil }
     public func finish() -> (any Sendable)? { nil }
     public func refreshResult() -> (any Sendable)? { nil }
+    public func handle(_ request: OperatorRequest) -> TransportOutcome {
+        TransportOutcome(applied: false, action: request.verb, reason: "this task takes no requests")
+    }
 }
 
 /// The result of processing one batch.

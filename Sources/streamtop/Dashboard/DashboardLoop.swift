@@ -113,6 +113,7 @@ final class DashboardLoop {
                 // The pipeline view lists as many top entries as its rows can show (a tall terminal is not
                 // left blank under ten); the analytics view scrolls through all of them.
                 let model = backend.model(top: state.view == .analytics ? AggregateOperator.publishedTop : max(10, h), rejects: state.showRejects)
+                DashboardView.followCursor(&state, model, height: h)
                 state.scroll = min(state.scroll, DashboardView.scrollLimit(model, state: state, height: h))
                 state.helpScroll = min(state.helpScroll, max(0, DashboardView.helpLines(state.keymap, width: w).count - (h - 3)))
                 terminal.draw(DashboardView.render(model, state: state, width: w, height: h))
@@ -135,12 +136,11 @@ final class DashboardLoop {
             state.showHelp = false
         } else if state.showResults, key == .enter || key == .escape {
             state.showResults = false
+        } else if state.drillDown != nil, key == .enter || key == .escape {
+            state.drillDown = nil
+            state.message = backend.apply(.focus(nil))
         } else if state.showResults, let step = [Key.down: 1, .char("j"): 1, .pageDown: 10, .up: -1, .char("k"): -1, .pageUp: -10, .home: -100_000, .end: 100_000][key] {
             state.resultsScroll = max(0, min(state.resultsScroll + step, max(0, DashboardView.resultLines(backend.model(top: 10, rejects: false)).count - 1)))
-        } else if key == .enter && state.view == .analytics {
-            // The pipeline's results whole: a group-by's every group, a window's whole top list.
-            state.showResults = true
-            state.resultsScroll = 0
         } else if state.showHelp, let step = [Key.down: 1, .char("j"): 1, .pageDown: 1000, .up: -1, .char("k"): -1, .pageUp: -1000, .home: -100_000, .end: 100_000][key] {
             // The help screen scrolls when it is taller than the terminal (the frame clamps it); a page
             // is what the screen shows.
@@ -181,12 +181,26 @@ final class DashboardLoop {
                 state.message = "undid: \(label)"
             case .nextTheme:
                 nextTheme()
+            case .drillDown:
+                let (w, h) = terminal.size
+                guard let focus = DashboardView.selectedFocus(backend.model(top: AggregateOperator.publishedTop, rejects: false), state: state, width: w, height: h) else {
+                    state.message = "nothing selected to drill into"
+                    break
+                }
+                state.drillDown = focus
+                awaitingAnswerAfter = (backend.snapshot().decisionCount, undo.count)
+                state.message = backend.apply(.focus(focus))
             case .runCommand(let text) where ["help", "?", "h"].contains(text.trimmingCharacters(in: .whitespaces).lowercased()):
                 state.showHelp = true
                 state.helpScroll = 0
             case .runCommand(let text):
                 do {
                     let command = try backend.parse(text)
+                    if case .focus(let focus) = command {
+                        // The drill-down opens over the analytics view, as Enter on a row would.
+                        state.drillDown = focus
+                        if focus != nil { state.view = .analytics }
+                    }
                     awaitingAnswerAfter = (backend.snapshot().decisionCount, undo.count)
                     remember(command, text, backend)
                     let result = backend.apply(command)
@@ -207,7 +221,7 @@ final class DashboardLoop {
             if let replay = backend.replay { undo.append((.speed(replay.speed.isFinite ? replay.speed : nil), label)) }
         case .replayPause(let p):
             if let replay = backend.replay { undo.append((.replayPause(p == nil ? nil : replay.paused), label)) }
-        case .step, .seek:
+        case .step, .seek, .focus:
             break
         }
         if undo.count > 100 { undo.removeFirst() }

@@ -1,0 +1,178 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+import Foundation
+import Histogram
+import StreamtopEngine
+import StreamtopLogs
+
+/// What a drill-down looks at: one path, client or status code of the report.
+public enum FocusKey: Sendable, Equatable, Codable, CustomStringConvertible {
+    case path(String)
+    case client(String)
+    case status(Int)
+
+    /// `path`, `client` or `status`.
+    public var kind: String {
+        switch self {
+        case .path: return "path"
+        case .client: return "client"
+        case .status: return "status"
+        }
+    }
+
+    /// The key as shown (`/login`, `10.0.0.1`, `404`).
+    public var key: String {
+        switch self {
+        case .path(let k), .client(let k): return k
+        case .status(let s): return String(s)
+        }
+    }
+
+    /// `path /login`.
+    public var description: String { "\(kind) \(key)" }
+
+    /// Parses `path KEY`, `client KEY` or `status CODE` (the words after `focus`); the key is everything
+    /// after the kind, so a path with spaces survives.
+    public static func parse(kind: String, key: String) -> FocusKey? {
+        guard !key.isEmpty else { return nil }
+        switch kind.lowercased() {
+        case "path": return .path(key)
+        case "client": return .client(key)
+        case "status":
+            guard let s = Int(key), (100...999).contains(s) else { return nil }
+            return .status(s)
+        default: return nil
+        }
+    }
+}
+
+/// The records of one path, client or status since a drill-down opened it: their statuses, paths,
+/// clients, bytes, serving time and requests per minute. Kept in bounded memory (at most `keyLimit`
+/// paths and clients, the least counted dropped past it) and only while a drill-down is open: the
+/// report's aggregates keep no joint tables, so the breakdown starts when the operator asks for it.
+/// A reference type like the key counters it holds; each worker slot has its own, merged when read.
+public final class DrillDown {
+    /// What is looked at.
+    public let focus: FocusKey
+    /// Which drill-down this is (each `focus` request gets the next number): a slot still holding an
+    /// earlier one replaces it at its next block, and a summary merges only the current one.
+    public let generation: Int
+    /// When the drill-down opened (UTC epoch seconds, wall clock).
+    public let since: Double
+    public private(set) var requests = 0
+    public private(set) var bytes: Int64 = 0
+    public private(set) var status = [Int: Int]()
+    public let paths = ByteKeyCounter(initialCapacity: 64)
+    public let clients = ByteKeyCounter(initialCapacity: 64)
+    public private(set) var pathsUndercount = 0
+    public private(set) var clientsUndercount = 0
+    public private(set) var requestTime = AccessAggregate.emptyRequestTime
+    /// Records per UTC minute of event time.
+    public private(set) var minutes = [Int64: Int]()
+    /// The key's bytes, and whether it holds U+FFFD (a key printed from invalid UTF-8: matched by its
+    /// printed form, which costs a decode per record, instead of its bytes).
+    private let keyBytes: [UInt8]
+    private let printedMatch: Bool
+    /// Distinct paths and clients kept, each.
+    static let keyLimit = 10_000
+
+    /// Creates an empty breakdown.
+    public init(_ focus: FocusKey, generation: Int, since: Double) {
+        self.focus = focus
+        self.generation = generation
+        self.since = since
+        keyBytes = Array(focus.key.utf8)
+        printedMatch = focus.key.unicodeScalars.contains("\u{FFFD}")
+    }
+
+    /// An empty breakdown of the same focus and generation.
+    public func emptied() -> DrillDown { DrillDown(focus, generation: generation, since: since) }
+
+    /// Adds the block's records that match the focus.
+    public func add(_ block: ParsedBlock) {
+        let base = block.lines.base
+        block.records.withUnsafeBufferPointer { recs in
+            for r in recs where matches(r, base) {
+                requests += 1
+                let (sum, overflow) = bytes.addingReportingOverflow(max(0, r.size))
+                bytes = overflow ? .max : sum
+                status[Int(r.status), default: 0] += 1
+                RecordField.path.withKey(r, base) { paths.add($0, $1) }
+                clients.add(base + Int(r.clientStart), Int(r.clientLength))
+                if r.requestMicros >= 0 { _ = requestTime.record(UInt64(min(r.requestMicros, 3_600_000_000))) }
+                minutes[r.time - ((r.time % 60) + 60) % 60, default: 0] += 1
+            }
+        }
+        if paths.count > Self.keyLimit { pathsUndercount += paths.pruneLeastCounted() }
+        if clients.count > Self.keyLimit { clientsUndercount += clients.pruneLeastCounted() }
+    }
+
+    @inline(__always)
+    private func matches(_ r: ParsedRecord, _ base: UnsafePointer<UInt8>) -> Bool {
+        let field: RecordField
+        switch focus {
+        case .status(let s): return Int(r.status) == s
+        case .path: field = .path
+        case .client: field = .client
+        }
+        return field.withKey(r, base) { p, n in
+            if printedMatch { return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self) == focus.key }
+            return n == keyBytes.count && keyBytes.withUnsafeBufferPointer { memcmp($0.baseAddress!, p, n) == 0 }
+        }
+    }
+
+    /// Adds another slot's breakdown of the same drill-down.
+    public func merge(_ other: DrillDown) {
+        requests += other.requests
+        let (sum, overflow) = bytes.addingReportingOverflow(other.bytes)
+        bytes = overflow ? .max : sum
+        for (k, v) in other.status { status[k, default: 0] += v }
+        paths.merge(other.paths)
+        clients.merge(other.clients)
+        pathsUndercount += other.pathsUndercount
+        clientsUndercount += other.clientsUndercount
+        requestTime.add(other.requestTime)
+        for (k, v) in other.minutes { minutes[k, default: 0] += v }
+    }
+
+    /// The breakdown with the `top` most frequent paths and clients.
+    public func summary(top: Int, wholeRun: Int?) -> DrillDownSummary {
+        DrillDownSummary(
+            focus: focus, generation: generation, since: since, wholeRun: wholeRun, requests: requests, bytes: bytes,
+            status: status.sorted { $0.key < $1.key }.map { KeyCount(key: String($0.key), count: $0.value) },
+            topPaths: paths.top(top), topClients: clients.top(top),
+            uniquePaths: paths.count, uniqueClients: clients.count,
+            estimated: pathsUndercount > 0 || clientsUndercount > 0,
+            requestTime: requestTime.totalCount == 0 ? nil : LatencySummary(
+                p50: requestTime.valueAtPercentile(50), p95: requestTime.valueAtPercentile(95),
+                p99: requestTime.valueAtPercentile(99), max: requestTime.max, count: requestTime.totalCount),
+            perMinute: minutes.sorted { $0.key < $1.key }.map { MinuteCount(minute: $0.key, count: $0.value) })
+    }
+}
+
+/// A drill-down as the dashboard shows it (immutable, in the published summary).
+public struct DrillDownSummary: Sendable, Codable, Equatable {
+    /// What is looked at.
+    public var focus: FocusKey
+    /// Which drill-down request this is (a key looked at twice is two drill-downs).
+    public var generation: Int
+    /// When the drill-down opened (UTC epoch seconds): everything below counts from then.
+    public var since: Double
+    /// The key's count over the whole run, from the report's own tables (nil when they no longer hold it).
+    public var wholeRun: Int?
+    public var requests: Int
+    public var bytes: Int64
+    /// Status codes, ascending.
+    public var status: [KeyCount]
+    public var topPaths: [KeyCount]
+    public var topClients: [KeyCount]
+    public var uniquePaths: Int
+    public var uniqueClients: Int
+    /// Whether paths or clients were dropped (more than 10,000 distinct): counts may then fall short.
+    public var estimated: Bool
+    /// Serving time in µs, when the format logs it.
+    public var requestTime: LatencySummary?
+    /// Requests per minute of event time, ascending.
+    public var perMinute: [MinuteCount]
+}

@@ -1,0 +1,81 @@
+import Foundation
+import StreamtopAnalytics
+import StreamtopEngine
+import StreamtopLogs
+
+extension DashboardView {
+    /// The drill-down over the analytics view (Enter on a path, client or status): the key's count over
+    /// the whole run, then what the engine has counted of it since the drill-down opened — statuses,
+    /// serving time, requests per minute, and its top clients and paths.
+    static func drawDrillDown(_ buf: inout ScreenBuffer, _ m: DashboardModel, _ focus: FocusKey) {
+        guard let (x0, y0, boxWidth, boxHeight) = overlayBox(&buf, minHeight: 6) else { return }
+        let title = " Drill-down: \(focus.kind) "
+        let tx = x0 + 2 + buf.put(title, x: x0 + 2, y: y0, role: .title)
+        buf.put(Sanitizer.truncate(focus.key, to: boxWidth - tx + x0 - 2) + " ", x: tx, y: y0, role: .title)
+        let inner = boxWidth - 4
+        let x = x0 + 2
+        var y = y0 + 1
+        buf.put("Enter or Esc closes", x: x, y: y0 + boxHeight - 1, role: .dim)
+        guard let d = m.summary.drillDown, d.focus == focus else {
+            buf.put(Sanitizer.truncate("opening… the engine starts counting it with its next block", to: inner), x: x, y: y, role: .dim)
+            return
+        }
+        // The whole run from the report's own tables; the rest since the drill-down opened.
+        var head = d.wholeRun.map { "whole run \(Format.grouped($0)) requests · " } ?? ""
+        head += "since \(Engine.clockTime(d.since))"
+        if let start = m.startedAt { head += " (\(Format.elapsed(max(0, start + m.engine.time - d.since))))" }
+        head += ": \(Format.grouped(d.requests)) requests, \(Format.bytes(Int(clamping: d.bytes)))"
+        if d.estimated { head += " (over 10,000 keys: counts may fall short)" }
+        buf.put(Sanitizer.truncate(head, to: inner), x: x, y: y, role: .headerValue)
+        y += 1
+        if m.engine.inputEnded || m.engine.finished {
+            buf.put(Sanitizer.truncate("the input has ended: nothing more will be counted (the report keeps no per-key breakdown of the past)", to: inner), x: x, y: y, role: .warning)
+            y += 1
+        }
+        // Status codes, each in its class's colour, most frequent first.
+        var sx = x + buf.put("Status  ", x: x, y: y, role: .label)
+        if d.status.isEmpty { buf.put("none yet", x: sx, y: y, role: .dim) }
+        for st in d.status.sorted(by: { ($0.count, $1.key) > ($1.count, $0.key) }) {
+            let text = "\(st.key) \(Format.percent(st.count, of: d.requests)) (\(Format.count(Double(st.count))))  "
+            guard sx + Sanitizer.width(of: text) <= x + inner else { break }
+            sx += buf.put(text, x: sx, y: y, role: statusRole(st.key))
+        }
+        y += 1
+        let lx = x + buf.put("Serving  ", x: x, y: y, role: .label)
+        if let t = d.requestTime {
+            let text = "p50 \(Format.duration(t.p50 * 1000)) · p95 \(Format.duration(t.p95 * 1000)) · p99 \(Format.duration(t.p99 * 1000)) · max \(Format.duration(t.max * 1000))"
+            buf.put(Sanitizer.truncate(text, to: inner - (lx - x)), x: lx, y: y, role: .normal)
+        } else {
+            buf.put(d.requests == 0 ? "-" : "not logged by this format", x: lx, y: y, role: .dim)
+        }
+        y += 1
+        let (line, peak) = sparkline(d.perMinute.map { Double($0.count) }, width: max(1, inner - 40))
+        buf.put("Per min  ", x: x, y: y, role: .label)
+        buf.put(line, x: x + 9, y: y, role: .sparkline)
+        if let last = d.perMinute.last {
+            buf.putRight("\(Format.count(Double(last.count))) at \(LogTime.clock(last.minute).prefix(5)), peak \(Format.count(peak)) ", right: x + inner, y: y, role: .dim)
+        }
+        y += 2
+        // A path's clients, a client's paths, a status's both.
+        var lists: [(String, [KeyCount], Int)] = []
+        switch focus {
+        case .path: lists = [("Clients", d.topClients, d.uniqueClients)]
+        case .client: lists = [("Paths", d.topPaths, d.uniquePaths)]
+        case .status: lists = [("Paths", d.topPaths, d.uniquePaths), ("Clients", d.topClients, d.uniqueClients)]
+        }
+        // A column no wider than 64: counts stay near their keys on a wide terminal.
+        let colWidth = min(64, (inner - (lists.count - 1) * 2) / lists.count)
+        let rows = y0 + boxHeight - 2 - y
+        guard rows >= 2 else { return }
+        for (i, (name, list, distinct)) in lists.enumerated() {
+            let cx = x + i * (colWidth + 2)
+            buf.put("\(name) (\(Format.grouped(distinct)))", x: cx, y: y, role: .label)
+            for (r, item) in list.prefix(rows - 1).enumerated() {
+                let share = Format.percent(item.count, of: d.requests)
+                buf.put(Sanitizer.truncate(item.key, to: colWidth - 16), x: cx, y: y + 1 + r, role: .normal)
+                buf.putRight("\(Format.count(Double(item.count))) \(share)", right: cx + colWidth, y: y + 1 + r, role: .headerValue)
+            }
+            if list.isEmpty { buf.put("none yet", x: cx, y: y + 1, role: .dim) }
+        }
+    }
+}
