@@ -52,7 +52,9 @@ import Testing
 
         // Enter opens the second instance's own dashboard; q comes back to the cluster.
         ui.tmux("send-keys", "-t", "e2e", "Down", "Enter")
-        s = ui.waitFor { $0.contains("⇄ 127.0.0.1:\(port2)") && $0.contains("aggregate") }
+        // Each wait names everything the check after it reads: ncurses writes a frame in pieces, and a
+        // capture between two pieces shows its top without its bottom line.
+        s = ui.waitFor { $0.contains("⇄ 127.0.0.1:\(port2)") && $0.contains("aggregate") && $0.contains("q: back to the cluster") }
         #expect(s.contains("⇄ 127.0.0.1:\(port2)") && s.contains("q: back to the cluster"), "\(s)")
         ui.tmux("send-keys", "-t", "e2e", "q")
         s = ui.waitFor { $0.contains("cluster · 2 instances") }
@@ -62,7 +64,7 @@ import Testing
         // time, and the first answers on.
         kill(second.processIdentifier, SIGKILL)
         second.waitUntilExit()
-        s = ui.waitFor { $0.contains("1 answering") }
+        s = ui.waitFor { $0.contains("1 answering") && $0.contains("UNREACHABLE") && $0.contains("1/2 up") }
         let lost = s.split(separator: "\n").first { $0.contains("127.0.0.1:\(port2)") }.map(String.init) ?? ""
         #expect(lost.contains("UNREACHABLE") && lost.contains("since") && lost.contains("last seen at"), "\(s)")
         #expect(s.contains("TOTAL") && s.contains("1/2 up"), "\(s)")

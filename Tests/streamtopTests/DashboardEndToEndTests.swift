@@ -69,7 +69,7 @@ import Testing
         #expect(!taskRow(s, "parse").contains("PAUSED"))
         // Select aggregate (j), raise its priority twice, take a worker away.
         tmux("send-keys", "-t", "e2e", "j", "+", "+", "[")
-        s = waitFor { $0.contains("priority 1 → 2") && $0.contains("workers 2 → 1") }
+        s = waitFor { $0.contains("priority 1 → 2") && $0.contains("workers 2 → 1") && taskRow($0, "aggregate").contains(" 1     2") }
         #expect(s.contains("aggregate priority 1 → 2"), "\(s)")
         #expect(taskRow(s, "aggregate").hasSuffix("1     2") || taskRow(s, "aggregate").contains(" 1     2"), "\(taskRow(s, "aggregate"))")
         // Sequences curses does not translate (PuTTY's Home and End, ESC [ H) are read whole: Home selects
@@ -100,13 +100,13 @@ import Testing
         #expect(s.contains("undid") && !s.contains("undid: workers parse 99"), "\(s)")
         // Tab shows the decision log, where the operator's actions are listed.
         tmux("send-keys", "-t", "e2e", "Tab")
-        s = waitFor { $0.contains("Decisions (newest first)") }
+        s = waitFor { $0.contains("Decisions (newest first)") && $0.contains("operator  sink") }
         #expect(s.contains("Decisions (newest first)") && s.contains("operator  sink"), "\(s)")
         tmux("send-keys", "-t", "e2e", "Tab", "Tab")
         s = waitFor { $0.contains("TASK") }
         // Help opens and closes.
         tmux("send-keys", "-t", "e2e", "?")
-        s = waitFor { $0.contains("streamtop keys") }
+        s = waitFor { $0.contains("streamtop keys") && $0.contains("give the selected task one more worker") }
         #expect(s.contains("give the selected task one more worker"))
         tmux("send-keys", "-t", "e2e", "?")
         s = waitFor { !$0.contains("streamtop keys") }
@@ -156,7 +156,7 @@ import Testing
         defer { tmux("kill-server") }
         let command = "cd / && TERM=xterm-256color '\(binary)' replay '\(realSample)' --speed max; echo STREAMTOP-EXIT=$?; sleep 30"
         tmux("new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", command)
-        var s = waitFor { $0.contains("■ ended") }
+        var s = waitFor { $0.contains("■ ended") && $0.contains("finished in") && $0.contains("avg rate") }
         #expect(s.contains("■ ended") && s.contains("finished in") && s.contains("avg rate"), "\(s)")
         // Nothing is left to steer: a key says so, and there is nothing to undo.
         tmux("send-keys", "-t", "e2e", "p")
@@ -176,7 +176,7 @@ import Testing
         defer { tmux("kill-server") }
         let command = "cd / && TERM=xterm-256color '\(binary)' watch 'kafka://127.0.0.1:9/t?group=g'; echo STREAMTOP-EXIT=$?; sleep 30"
         tmux("new-session", "-d", "-s", "e2e", "-x", "120", "-y", "30", command)
-        let s = waitFor(8) { $0.contains("unreachable (Connection refused); retrying since") }
+        let s = waitFor(8) { $0.contains("unreachable (Connection refused); retrying since") && $0.contains("partitions none") }
         #expect(s.contains("unreachable (Connection refused); retrying since"), "\(s)")
         #expect(s.contains("partitions none"), "\(s)")
         tmux("send-keys", "-t", "e2e", "q")
@@ -191,7 +191,8 @@ import Testing
         let command = "sleep 1; cd / && env -u COLORFGBG TERM=xterm-256color '\(binary)' replay '\(realSample)' --speed 10; sleep 30"
         tmux("new-session", "-d", "-s", "e2e", "-x", "120", "-y", "30", command)
         tmux("set", "-g", "window-style", "bg=\(background)")
-        let s = waitFor(10) { $0.contains("TASK") && $0.contains("aggregate") }
+        // The footer is the last line ncurses writes: once it is there, so is the rest of the frame.
+        let s = waitFor(10) { $0.contains("TASK") && $0.contains("aggregate") && $0.contains(light ? "theme light" : "? help") }
         #expect(s.contains("TASK"), "\(s)")
         #expect(s.contains("theme light: the terminal's background is #ffffff") == light, "\(background): \(s)")
         // A late answer (after the query gave up) reaches the key reader: it is swallowed whole, and its
