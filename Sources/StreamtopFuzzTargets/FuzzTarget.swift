@@ -151,6 +151,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         if r.hasRequestLine { inside(r.methodStart, r.methodLength, "method") }
         if r.hasPath { inside(r.pathStart, r.pathLength, "path") }
         if r.hasUserAgent { inside(r.uaStart, r.uaLength, "user agent") }
+        if r.hasReferer { inside(r.refererStart, r.refererLength, "referrer") }
+        if r.hasVhost { inside(r.vhostStart, r.vhostLength, "virtual host") }
         precondition(r.status <= 999, "status \(r.status)")
         precondition(r.size >= 0, "negative size \(r.size)")
         precondition(r.requestMicros >= -1, "negative request time \(r.requestMicros)")

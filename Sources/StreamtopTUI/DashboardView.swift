@@ -569,7 +569,9 @@ public enum DashboardView {
         buf.fill(x: 0, y: y, width: buf.width, role: .tableHeader)
         var x = buf.put(" " + title, x: 0, y: y, role: .tableHeader)
         if !state.filter.isEmpty { x += buf.put("  filter “\(state.filter)”", x: x, y: y, role: .warning) }
-        buf.putRight(detail + " ", right: buf.width, y: y, role: .tableHeader)
+        // The detail gives way to the title and the filter: on a narrow terminal it is cut, not drawn over them.
+        let room = buf.width - x - 3
+        if room >= 8 { buf.putRight(Sanitizer.truncate(detail, to: room) + " ", right: buf.width, y: y, role: .tableHeader) }
     }
 
     /// The decision log, newest first, filtered and scrolled.
@@ -701,7 +703,10 @@ public enum DashboardView {
             listRows -= 2
         }
         if let pass = m.replayPass, pass > 1 { buf.put("(the graphs add up \(pass) passes of the recording)", x: 1, y: y + rows - 4 - (rows >= 16 ? 0 : -1), role: .dim) }
-        let colWidth = (buf.width - 24) / 2
+        // A wide terminal gives GoAccess's smaller panels a column of their own; a narrower one stacks them
+        // under the status codes and methods.
+        let wide = buf.width >= wideAnalytics
+        let colWidth = wide ? (buf.width - 25) / 3 : (buf.width - 24) / 2
         let columns: [(String, [KeyCount], Int, DashboardState.Panel)] = [("Top paths", paths, 1, .paths), ("Top clients", clients, 1 + colWidth + 1, .clients)]
         for (title, list, x, panel) in columns {
             buf.put(title, x: x, y: y + 1, role: state.panel == panel ? .headerValue : .label)
@@ -731,16 +736,53 @@ public enum DashboardView {
             buf.put(Sanitizer.truncate(method, to: 10), x: rx, y: row, role: .normal)
             buf.putRight(Format.count(Double(count)), right: buf.width - 1, y: row, role: .normal)
         }
-        // The paths most answered 404, where there is room under the methods.
-        let notFound = s.topNotFound.filter { matches($0.key, state.filter) }
-        if bottom - row >= 3 && !notFound.isEmpty {
-            row += 2
-            buf.put("Not found (404)", x: rx, y: row, role: .label)
-            for item in notFound.prefix(bottom - row) {
+        // The paths most answered 404, then browsers, systems, referring sites and virtual hosts, where
+        // there is room under the methods (or in their own column).
+        let notFound = MiniPanel(title: "Not found (404)", items: s.topNotFound.filter { matches($0.key, state.filter) }, shares: false)
+        let agents = s.browsers.reduce(0) { $0 + $1.count }
+        let more = [
+            MiniPanel(title: "Browsers", items: s.browsers, shares: true),
+            MiniPanel(title: "Operating systems", items: s.systems, shares: true),
+            MiniPanel(title: "Referring sites", items: s.topReferrers.filter { matches($0.key, state.filter) }, shares: false),
+            MiniPanel(title: "Virtual hosts", items: s.topVhosts.filter { matches($0.key, state.filter) }, shares: false),
+        ]
+        if wide {
+            drawMiniPanels(&buf, [notFound], x: rx, width: buf.width - rx - 1, top: row + 2, bottom: bottom, total: agents)
+            drawMiniPanels(&buf, more, x: 1 + 2 * (colWidth + 1), width: colWidth - 1, top: y + 1, bottom: bottom, total: agents)
+        } else {
+            drawMiniPanels(&buf, [notFound] + more, x: rx, width: buf.width - rx - 1, top: row + 2, bottom: bottom, total: agents)
+        }
+    }
+
+    /// Terminals at least this wide give the analytics view's small panels a column of their own.
+    static let wideAnalytics = 150
+
+    /// A small titled list in the analytics view: counts, or shares of the records with a user agent.
+    struct MiniPanel {
+        let title: String
+        let items: [KeyCount]
+        let shares: Bool
+    }
+
+    /// Stacks the non-empty panels from row `top` down to `bottom` (inclusive), each with its title and as
+    /// many rows as an even split of the space leaves it (at least two); those that do not fit are left out.
+    static func drawMiniPanels(_ buf: inout ScreenBuffer, _ panels: [MiniPanel], x: Int, width: Int, top: Int, bottom: Int, total: Int) {
+        let shown = panels.filter { !$0.items.isEmpty }
+        guard !shown.isEmpty, width >= 12 else { return }
+        var row = top
+        for (i, panel) in shown.enumerated() {
+            let left = bottom - row + 1
+            guard left >= 3 else { return }
+            // Later panels keep their share of the rows: a long 404 list does not push the browsers out.
+            let share = max(2, left / (shown.count - i) - 2)
+            buf.put(Sanitizer.truncate(panel.title, to: width), x: x, y: row, role: .label)
+            for item in panel.items.prefix(min(share, left - 1)) {
                 row += 1
-                buf.put(Sanitizer.truncate(item.key, to: 14), x: rx, y: row, role: .normal)
-                buf.putRight(Format.count(Double(item.count)), right: buf.width - 1, y: row, role: .normal)
+                let value = panel.shares ? Format.percent(item.count, of: total) : Format.count(Double(item.count))
+                buf.put(Sanitizer.truncate(item.key, to: width - Sanitizer.width(of: value) - 1), x: x, y: row, role: .normal)
+                buf.putRight(value, right: x + width, y: row, role: .normal)
             }
+            row += 2
         }
     }
 

@@ -34,6 +34,11 @@ import StreamtopLogs
         #expect(m.summary.perMinute == whole.perMinute)
         #expect(m.summary.firstEvent == whole.firstEvent && m.summary.lastEvent == whole.lastEvent)
         #expect(m.summary.share == nil, "a merged summary is not itself a share")
+        // Browser and OS families are whole lists and add exactly; so do the referring sites of the
+        // sample, which has fewer than an instance publishes.
+        #expect(m.summary.browsers == whole.browsers && m.summary.systems == whole.systems, "\(m.summary.browsers) \(whole.browsers)")
+        #expect(!whole.browsers.isEmpty && whole.browsers.reduce(0) { $0 + $1.count } <= whole.records, "records with an agent")
+        #expect(m.summary.topReferrers.first == whole.topReferrers.first && m.summary.topReferrers.first?.key == "www.semicomplete.com")
     }
 
     @Test func completeTopListsMergeExactly() throws {

@@ -219,3 +219,37 @@ private func reason(_ format: LogFormat, _ line: String) -> MalformedReason? {
         }
     }
 }
+
+/// The referrer and the virtual host, which GoAccess's panels count: every format that logs them gives
+/// their bytes, and `-` (a direct request) gives none.
+@Suite struct RefererAndVhostTests {
+    /// (referrer, virtual host) of a line as `format` reads it; nil for a field the record lacks.
+    func extras(_ format: LogFormat, _ line: String) -> (referer: String?, vhost: String?)? {
+        let bytes = Array(line.utf8)
+        return bytes.withUnsafeBufferPointer { b in
+            guard case .record(let r) = format.parse(b.baseAddress!, start: 0, count: b.count) else { return nil }
+            let s = { (start: Int32, len: Int32) in String(decoding: bytes[Int(start)..<Int(start + len)], as: UTF8.self) }
+            return (r.hasReferer ? s(r.refererStart, r.refererLength) : nil, r.hasVhost ? s(r.vhostStart, r.vhostLength) : nil)
+        }
+    }
+
+    @Test func combinedCompiledAndJSONLinesGiveThem() throws {
+        let line = #"1.2.3.4 - - [01/Jan/2024:00:00:00 +0000] "GET / HTTP/1.1" 200 5 "https://www.google.com/search?q=x" "Mozilla/5.0""#
+        var r = try #require(extras(.combined, line))
+        #expect(r.referer == "https://www.google.com/search?q=x" && r.vhost == nil)
+        r = try #require(extras(.combined, #"1.2.3.4 - - [01/Jan/2024:00:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "ua""#))
+        #expect(r.referer == nil, "a direct request has no referrer")
+        r = try #require(extras(.combined, #"1.2.3.4 - - [01/Jan/2024:00:00:00 +0000] "GET / HTTP/1.1" 200 5"#))
+        #expect(r.referer == nil && r.vhost == nil, "common format")
+
+        let vcombined = try #require(LogFormat.preset("vcombined"))
+        r = try #require(extras(vcombined, #"shop.example:443 1.2.3.4 - - [01/Jan/2024:00:00:00 +0000] "GET / HTTP/1.1" 200 5 "http://blog.example/post" "ua""#))
+        #expect(r.vhost == "shop.example" && r.referer == "http://blog.example/post")
+
+        let json = LogFormat.jsonLines(JSONFieldMap())
+        r = try #require(extras(json, #"{"remote_addr":"1.2.3.4","time":"2024-01-01T00:00:00Z","status":200,"http_referer":"https://a.example/","host":"api.example"}"#))
+        #expect(r.referer == "https://a.example/" && r.vhost == "api.example")
+        r = try #require(extras(json, #"{"remote_addr":"1.2.3.4","time":"2024-01-01T00:00:00Z","status":200,"http_referer":"-"}"#))
+        #expect(r.referer == nil && r.vhost == nil)
+    }
+}

@@ -43,6 +43,16 @@ func sampleModel() -> DashboardModel {
         uniqueClients: 4_321, uniquePaths: 999, firstEvent: 1_732_492_800, lastEvent: 1_732_496_400,
         perMinute: (0..<90).map { MinuteCount(minute: 1_732_492_800 + Int64($0) * 60, count: 100 + ($0 * 37) % 400) })
     var withHealth = summary
+    // GoAccess's panels, a stranger's escape sequence among them.
+    withHealth.hours = (0..<24).map { 1_000 + ($0 * 53) % 24 * 400 }
+    withHealth.bytesPerMinute = (0..<90).map { MinuteCount(minute: 1_732_492_800 + Int64($0) * 60, count: 50_000 + ($0 * 31) % 90 * 1_000) }
+    withHealth.topNotFound = [KeyCount(key: "/wp-login.php", count: 420), KeyCount(key: "/.env", count: 77), KeyCount(key: "/\u{1B}]0;pwned\u{7}", count: 3)]
+    withHealth.visitorsPerDay = [MinuteCount(minute: 1_732_406_400, count: 3_900), MinuteCount(minute: 1_732_492_800, count: 4_100)]
+    withHealth.topReferrers = [KeyCount(key: "www.google.com", count: 5_400), KeyCount(key: "news.ycombinator.com", count: 1_200), KeyCount(key: "t.co", count: 300)]
+    withHealth.browsers = [KeyCount(key: "Chrome", count: 61_000), KeyCount(key: "Safari", count: 30_000), KeyCount(key: "Crawlers & tools", count: 20_000),
+                           KeyCount(key: "Firefox", count: 9_000), KeyCount(key: "Edge", count: 3_000)]
+    withHealth.systems = [KeyCount(key: "Windows", count: 50_000), KeyCount(key: "iOS", count: 25_000), KeyCount(key: "Android", count: 20_000),
+                          KeyCount(key: "macOS", count: 15_000), KeyCount(key: "Unknown", count: 13_000)]
     withHealth.health = SiteHealth(
         minute: .init(seconds: 60, requests: 12_000, perSecond: 200, clientErrorShare: 0.066, serverErrorShare: 0.025, bytesPerSecond: 1_650_000,
                       servedP50: 12_000, servedP99: 480_000, recent: Array(repeating: [2000, 50], count: 6)),
@@ -103,7 +113,7 @@ func assertSnapshot(_ buffer: ScreenBuffer, named name: String) throws {
         #expect(newest < older)
     }
 
-    @Test(arguments: [(80, 24), (120, 40)])
+    @Test(arguments: [(60, 15), (80, 23), (80, 24), (120, 40), (200, 60)])
     func decisionsAndAnalyticsViews(width: Int, height: Int) throws {
         var state = DashboardState()
         state.view = .decisions

@@ -76,6 +76,11 @@ public struct MergedSummary: Sendable {
         s.bytesPerMinute = bytes.sorted { $0.key < $1.key }.map { MinuteCount(minute: $0.key, count: $0.value) }
         s.visitorsPerDay = visitors.sorted { $0.key < $1.key }.map { MinuteCount(minute: $0.key, count: $0.value) }
         (s.topNotFound, s.notFoundUndercount) = Self.mergeTop(parts.map { ($0.topNotFound, false, $0.notFoundUndercount) }, limit: top)
+        (s.topReferrers, s.referrersUndercount) = Self.mergeTop(parts.map { ($0.topReferrers, false, $0.referrersUndercount) }, limit: top)
+        (s.topVhosts, s.vhostsUndercount) = Self.mergeTop(parts.map { ($0.topVhosts, false, $0.vhostsUndercount) }, limit: top)
+        // Browser and OS families are whole lists: they add.
+        (s.browsers, _) = Self.mergeTop(parts.map { ($0.browsers, false, 0) }, limit: UserAgentFamily.browsers.count)
+        (s.systems, _) = Self.mergeTop(parts.map { ($0.systems, false, 0) }, limit: UserAgentFamily.systems.count)
 
         let shares = parts.compactMap(\.share)
         if shares.count == parts.count, Set(shares.map(\.seedFingerprint)).count == 1 {

@@ -50,6 +50,21 @@ public struct AccessAggregate {
     public var notFoundUndercount = 0
     public var visitorsPerDay: [Int64: HyperLogLog] = [:]
     static let notFoundLimit = 10_000
+    /// Distinct user agents (bounded like the 404 list), each with its browser and OS family packed as
+    /// `UserAgentFamily.classify` gives them, at the same index: an agent is classified once, when it
+    /// enters the table, and every record then costs two increments.
+    public let agents = ByteKeyCounter(initialCapacity: 256)
+    var agentFamilies: [UInt8] = []
+    /// Records per browser family and per OS family (indices into `UserAgentFamily`'s lists): exact,
+    /// whatever agents the bound on `agents` dropped.
+    public var browsers = [Int](repeating: 0, count: UserAgentFamily.browsers.count)
+    public var systems = [Int](repeating: 0, count: UserAgentFamily.systems.count)
+    /// Referring sites (the host of each referrer; `-` is a direct request and not counted) and virtual
+    /// hosts, bounded like the 404 list.
+    public let referrers = ByteKeyCounter(initialCapacity: 256)
+    public var referrersUndercount = 0
+    public let vhosts = ByteKeyCounter(initialCapacity: 16)
+    public var vhostsUndercount = 0
     /// The last five minutes of event time, for the dashboard's health strip (not checkpointed).
     public var health = HealthWindow()
     /// The open drill-down's breakdown, if any, and the number of the drill-down request this slot last
@@ -108,6 +123,25 @@ public struct AccessAggregate {
                 clients.addHashed(base + Int(r.clientStart), Int(r.clientLength), h, 1)
                 if keyLimit > 0 { clientSketch.add(h) }
                 if r.status == 404 { RecordField.path.withKey(r, base) { notFound.add($0, $1) } }
+                // A visitor is a client with its user agent, per day (GoAccess's definition): two people
+                // behind one address with different browsers are two.
+                var visitor = h
+                if r.hasUserAgent {
+                    let p = base + Int(r.uaStart)
+                    let n = Int(r.uaLength)
+                    let uh = ByteKeyCounter.hash(p, n)
+                    let i = agents.addHashed(p, n, uh, 1)
+                    if i == agentFamilies.count { agentFamilies.append(UserAgentFamily.classify(p, n)) }
+                    let family = agentFamilies[i]
+                    browsers[Int(family >> 4)] += 1
+                    systems[Int(family & 15)] += 1
+                    visitor = h ^ (uh &* 0x9E37_79B9_7F4A_7C15)
+                }
+                if r.hasReferer {
+                    let (p, n) = Self.site(base + Int(r.refererStart), Int(r.refererLength))
+                    referrers.add(p, n)
+                }
+                if r.hasVhost { vhosts.add(base + Int(r.vhostStart), Int(r.vhostLength)) }
                 let m = r.time - ((r.time % 60) + 60) % 60
                 if m != minute {
                     flushMinute()
@@ -123,7 +157,7 @@ public struct AccessAggregate {
                 }
                 minuteCount += 1
                 minuteBytes &+= Int(clamping: max(0, r.size))
-                dayVisitors.add(h)
+                dayVisitors.add(visitor)
                 if r.time < first { first = r.time }
                 if r.time > last { last = r.time }
                 if r.requestMicros >= 0 { _ = requestTime.record(UInt64(min(r.requestMicros, 3_600_000_000))) }
@@ -144,6 +178,13 @@ public struct AccessAggregate {
         if day != Int64.min { visitorsPerDay[day, default: HyperLogLog()].merge(dayVisitors) }
         health.add(tally)
         if notFound.count > Self.notFoundLimit { notFoundUndercount += notFound.pruneLeastCounted() }
+        if referrers.count > Self.notFoundLimit { referrersUndercount += referrers.pruneLeastCounted() }
+        if vhosts.count > Self.notFoundLimit { vhostsUndercount += vhosts.pruneLeastCounted() }
+        if agents.count > Self.notFoundLimit {
+            // The family counts are kept apart and stay exact; only the classification cache shrinks.
+            agents.pruneLeastCounted()
+            classifyAgents()
+        }
         if keyLimit > 0 {
             // Lossy counting: past the limit, drop the least counted half and remember the most they had.
             if clients.count > keyLimit { clientsUndercount += clients.pruneLeastCounted() }
@@ -154,6 +195,35 @@ public struct AccessAggregate {
         firstEvent = first
         lastEvent = last
         drillDown?.add(block)
+    }
+
+    /// The referring site of a referrer: its host (`https://www.google.com/search?q=x` → `www.google.com`);
+    /// a referrer that is not a URL is counted as written.
+    static func site(_ p: UnsafePointer<UInt8>, _ n: Int) -> (UnsafePointer<UInt8>, Int) {
+        var start = 0
+        var i = 0
+        // The scheme: letters up to "://", within the first few bytes.
+        while i + 2 < n && i < 16 {
+            if p[i] == UInt8(ascii: ":") {
+                if p[i + 1] == UInt8(ascii: "/") && p[i + 2] == UInt8(ascii: "/") { start = i + 3 }
+                break
+            }
+            i += 1
+        }
+        guard start > 0 else { return (p, n) }
+        var end = start
+        while end < n && p[end] != UInt8(ascii: "/") && p[end] != UInt8(ascii: "?") && p[end] != UInt8(ascii: "#") { end += 1 }
+        return end > start ? (p + start, end - start) : (p, n)
+    }
+
+    /// Rebuilds the family of every agent in the table (after it was pruned or restored).
+    mutating func classifyAgents() {
+        var families: [UInt8] = []
+        families.reserveCapacity(agents.count)
+        agents.forEach { key, _ in
+            families.append(key.isEmpty ? UInt8(0) : UserAgentFamily.classify(key.baseAddress!, key.count))
+        }
+        agentFamilies = families
     }
 
     /// Writes every count, table and sketch (for a checkpoint).
@@ -180,6 +250,14 @@ public struct AccessAggregate {
             w.i64(d)
             sketch.saveState(&w)
         }
+        // Browsers, systems, referrers and virtual hosts, appended in their turn.
+        agents.saveState(&w)
+        w.numbers(browsers.map { Int64($0) })
+        w.numbers(systems.map { Int64($0) })
+        referrers.saveState(&w)
+        w.int(referrersUndercount)
+        vhosts.saveState(&w)
+        w.int(vhostsUndercount)
     }
 
     /// Replaces everything with saved aggregates.
@@ -212,6 +290,19 @@ public struct AccessAggregate {
             let d = try r.i64()
             visitorsPerDay[d] = try HyperLogLog(restoring: &r)
         }
+        guard !r.isAtEnd else { return }
+        try agents.restoreState(&r)
+        classifyAgents()
+        let b = try r.numbers(Int64.self)
+        try r.check(b.count == browsers.count, "browser counts have \(b.count) entries")
+        browsers = b.map { Int($0) }
+        let o = try r.numbers(Int64.self)
+        try r.check(o.count == systems.count, "system counts have \(o.count) entries")
+        systems = o.map { Int($0) }
+        try referrers.restoreState(&r)
+        referrersUndercount = try r.int()
+        try vhosts.restoreState(&r)
+        vhostsUndercount = try r.int()
     }
 
     /// Adds another slot's aggregates into these.
@@ -241,6 +332,16 @@ public struct AccessAggregate {
         notFound.merge(other.notFound)
         notFoundUndercount += other.notFoundUndercount
         for (d, s) in other.visitorsPerDay { visitorsPerDay[d, default: HyperLogLog()].merge(s) }
+        // An agent new here takes its family from the other table: nothing is classified twice.
+        agents.merge(other.agents) { theirs, mine in
+            if mine == agentFamilies.count { agentFamilies.append(other.agentFamilies[theirs]) }
+        }
+        for i in browsers.indices { browsers[i] += other.browsers[i] }
+        for i in systems.indices { systems[i] += other.systems[i] }
+        referrers.merge(other.referrers)
+        referrersUndercount += other.referrersUndercount
+        vhosts.merge(other.vhosts)
+        vhostsUndercount += other.vhostsUndercount
         // Drill-downs: the same one adds up, a later one replaces an earlier one.
         if let o = other.drillDown {
             if let mine = drillDown, mine.generation == o.generation {
@@ -269,6 +370,11 @@ public struct AccessAggregate {
         }
     }
 
+    /// The families with records, most first.
+    static func families(_ counts: [Int], _ names: [String]) -> [KeyCount] {
+        zip(names, counts).filter { $0.1 > 0 }.map { KeyCount(key: $0.0, count: $0.1) }.sorted { ($0.count, $1.key) > ($1.count, $0.key) }
+    }
+
     /// A summary with the `top` most frequent paths and clients.
     public func summary(top: Int = 10) -> AccessSummary {
         var st: [String: Int] = [:]
@@ -293,6 +399,9 @@ public struct AccessAggregate {
             hours: hours, bytesPerMinute: bytesPerMinute.sorted { $0.key < $1.key }.map { MinuteCount(minute: $0.key, count: $0.value) },
             topNotFound: notFound.top(top), notFoundUndercount: notFoundUndercount,
             visitorsPerDay: visitorsPerDay.sorted { $0.key < $1.key }.map { MinuteCount(minute: $0.key, count: Int($0.value.estimate.rounded())) },
+            topReferrers: referrers.top(top), referrersUndercount: referrersUndercount,
+            browsers: Self.families(browsers, UserAgentFamily.browsers), systems: Self.families(systems, UserAgentFamily.systems),
+            topVhosts: vhosts.top(top), vhostsUndercount: vhostsUndercount,
             health: SiteHealth(minute: health.summary(seconds: 60), fiveMinutes: health.summary(seconds: 300)),
             drillDown: drillDown.map { $0.summary(top: min(top, 100), wholeRun: wholeRun($0.focus)) },
             share: ClusterShare(
@@ -354,6 +463,15 @@ public struct AccessSummary: Sendable, Codable {
     public var topNotFound: [KeyCount] = []
     public var notFoundUndercount = 0
     public var visitorsPerDay: [MinuteCount] = []
+    /// More of GoAccess's panels: the referring sites (hosts of the referrers; direct requests are not
+    /// counted), the records per browser and per OS family (exact), and the virtual hosts when the format
+    /// logs them — the lists bounded like the 404 list, with how far a count may fall short.
+    public var topReferrers: [KeyCount] = []
+    public var referrersUndercount = 0
+    public var browsers: [KeyCount] = []
+    public var systems: [KeyCount] = []
+    public var topVhosts: [KeyCount] = []
+    public var vhostsUndercount = 0
     /// The site over the last minute and five of event time (nil before the first record).
     public var health: SiteHealth? = nil
     /// The open drill-down (Enter on a path, client or status in the dashboard), nil when none is.
@@ -373,6 +491,8 @@ public struct AccessSummary: Sendable, Codable {
         s.topPaths = Array(topPaths.prefix(top))
         s.topClients = Array(topClients.prefix(top))
         s.topNotFound = Array(topNotFound.prefix(top))
+        s.topReferrers = Array(topReferrers.prefix(top))
+        s.topVhosts = Array(topVhosts.prefix(top))
         return s
     }
 

@@ -111,6 +111,11 @@ public enum CombinedLogParser {
         {
             record.uaStart = Int32(refererEnd + 3)
             record.uaLength = Int32(uaEnd - refererEnd - 3)
+            let refererLength = refererEnd - i - 2
+            if refererLength > 0 && !(refererLength == 1 && base[i + 2] == UInt8(ascii: "-")) {
+                record.refererStart = Int32(i + 2)
+                record.refererLength = Int32(refererLength)
+            }
         }
         return .record(record)
     }

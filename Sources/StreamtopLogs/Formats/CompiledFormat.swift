@@ -375,7 +375,17 @@ public struct CompiledFormat: Sendable, Equatable {
                 rec.uaStart = Int32(s)
                 rec.uaLength = Int32(n)
             }
-        case .ident, .user, .referer, .vhost, .ignore:
+        case .referer:
+            if n > 0 && !(n == 1 && base[s] == UInt8(ascii: "-")) {
+                rec.refererStart = Int32(s)
+                rec.refererLength = Int32(n)
+            }
+        case .vhost:
+            if n > 0 && !(n == 1 && base[s] == UInt8(ascii: "-")) {
+                rec.vhostStart = Int32(s)
+                rec.vhostLength = Int32(n)
+            }
+        case .ident, .user, .ignore:
             break
         }
         return nil

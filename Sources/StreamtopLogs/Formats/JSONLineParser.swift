@@ -25,6 +25,8 @@ public struct JSONFieldMap: Sendable, Equatable {
             .requestTimeSeconds: ["request_time", "duration"],
             .requestTimeNanos: ["Duration"],
             .userAgent: ["http_user_agent", "user_agent", "request_User-Agent", "userAgent", "ua"],
+            .referer: ["http_referer", "referer", "referrer", "request_Referer", "request.headers.Referer"],
+            .vhost: ["host", "http_host", "server_name", "vhost", "request.host", "RequestHost"],
         ]
         table = CandidateTable(keys)
     }
@@ -81,7 +83,7 @@ public enum JSONLineParser {
     static let clientIndex = index(.client), isoIndex = index(.timeISO), clfIndex = index(.timeCLF), epochIndex = index(.timeEpoch)
     static let requestIndex = index(.request), methodIndex = index(.method), uriIndex = index(.uri), statusIndex = index(.status)
     static let sizeIndex = index(.size), secondsIndex = index(.requestTimeSeconds), nanosIndex = index(.requestTimeNanos)
-    static let uaIndex = index(.userAgent)
+    static let uaIndex = index(.userAgent), refererIndex = index(.referer), vhostIndex = index(.vhost)
 
     /// A value found for a field: its byte range and the rank of the key that supplied it.
     struct Slot {
@@ -161,6 +163,14 @@ public enum JSONLineParser {
         if has(uaIndex), v[uaIndex].e > v[uaIndex].s {
             rec.uaStart = Int32(v[uaIndex].s)
             rec.uaLength = Int32(v[uaIndex].e - v[uaIndex].s)
+        }
+        if has(refererIndex), v[refererIndex].e > v[refererIndex].s, !(v[refererIndex].e - v[refererIndex].s == 1 && base[v[refererIndex].s] == UInt8(ascii: "-")) {
+            rec.refererStart = Int32(v[refererIndex].s)
+            rec.refererLength = Int32(v[refererIndex].e - v[refererIndex].s)
+        }
+        if has(vhostIndex), v[vhostIndex].e > v[vhostIndex].s {
+            rec.vhostStart = Int32(v[vhostIndex].s)
+            rec.vhostLength = Int32(v[vhostIndex].e - v[vhostIndex].s)
         }
         return .record(rec)
     }

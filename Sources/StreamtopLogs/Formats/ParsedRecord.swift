@@ -17,6 +17,9 @@ public struct ParsedRecord: Sendable {
     public var pathLength: Int32
     /// HTTP status, 0...999.
     public var status: UInt16
+    /// Derived facts a map task has settled (see `Flags`), so later tasks need not recompute them.
+    /// (Declared beside `status`: it fills that field's padding instead of adding 8 bytes at the end.)
+    public var flags: UInt8 = 0
     /// Response size in bytes (`-` is 0).
     public var size: Int64
     /// Event time in UTC seconds since the epoch.
@@ -27,8 +30,14 @@ public struct ParsedRecord: Sendable {
     public var uaStart: Int32 = -1
     /// Length of the user agent.
     public var uaLength: Int32 = 0
-    /// Derived facts a map task has settled (see `Flags`), so later tasks need not recompute them.
-    public var flags: UInt8 = 0
+    /// Offset of the referrer, or -1 when the line has none or it is `-` (a direct request).
+    public var refererStart: Int32 = -1
+    /// Length of the referrer.
+    public var refererLength: Int32 = 0
+    /// Offset of the virtual host, or -1 when the format logs none.
+    public var vhostStart: Int32 = -1
+    /// Length of the virtual host.
+    public var vhostLength: Int32 = 0
 
     /// Creates a record from field offsets.
     public init(
@@ -58,6 +67,12 @@ public struct ParsedRecord: Sendable {
 
     /// True when the record has a user agent.
     @inlinable public var hasUserAgent: Bool { uaStart >= 0 }
+
+    /// True when the record has a referrer (not `-`).
+    @inlinable public var hasReferer: Bool { refererStart >= 0 }
+
+    /// True when the record has a virtual host.
+    @inlinable public var hasVhost: Bool { vhostStart >= 0 }
 
     /// True when the record has a method (else it is reported as `-`).
     @inlinable public var hasRequestLine: Bool { methodStart >= 0 }
