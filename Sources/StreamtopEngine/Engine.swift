@@ -27,6 +27,9 @@ public final class Engine: @unchecked Sendable {
     /// `secondsKept`), and where the last whole second ended (seconds since start, records read then).
     var perSecond: [Double] = []
     var secondMark = (second: UInt64(0), records: 0)
+    /// The same per whole minute (the last `minutesKept`: a day), for the graph's hour spans.
+    var perMinute: [Double] = []
+    var minuteMark = (minute: UInt64(0), records: 0)
     var lastTick: UInt64 = 0
     /// The last published snapshot. A pthread lock, not `Mutex`: ThreadSanitizer cannot see the latter's
     /// futex calls on Linux and would report every read as a race.

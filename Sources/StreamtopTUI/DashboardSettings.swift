@@ -48,8 +48,8 @@ public struct DashboardSettings: Equatable, Sendable {
                 guard let v = table[key]?.string, !v.isEmpty else { throw fail(key, "theme wants a name or a path, like \"nord\"") }
                 s.theme = v
             case "graph":
-                let spans = ["live": GraphSpan.live, "1m": .minute, "5m": .fiveMinutes, "15m": .fifteenMinutes]
-                guard let v = table[key]?.string, let span = spans[v] else { throw fail(key, "graph wants live, 1m, 5m or 15m") }
+                let spans = ["live": GraphSpan.live, "1m": .minute, "5m": .fiveMinutes, "15m": .fifteenMinutes, "1h": .hour, "6h": .sixHours, "24h": .day]
+                guard let v = table[key]?.string, let span = spans[v] else { throw fail(key, "graph wants live, 1m, 5m, 15m, 1h, 6h or 24h") }
                 s.graphSpan = span
             case "alerts":
                 guard let alerts = table[key]?.table else { throw fail(key, "[alerts] must be a table") }

@@ -356,7 +356,9 @@ public enum DashboardView {
         let x0 = 12
         let width = max(10, buf.width - x0 - 16)
         let span = state.graphSpan
-        let (series, seconds) = GraphSpan.series(span, tenHertz: m.engine.throughputHistory, perSecond: m.engine.throughputPerSecond ?? [], columns: width)
+        let (series, seconds) = GraphSpan.series(
+            span, tenHertz: m.engine.throughputHistory, perSecond: m.engine.throughputPerSecond ?? [], perMinute: m.engine.throughputPerMinute ?? [],
+            secondsIntoMinute: m.engine.finished ? 0 : Int(m.engine.time) % 60, columns: width)
         var x = buf.put("Throughput ", x: 1, y: y, role: .label)
         let now = m.engine.finished ? (m.engine.tasks.first.map { rates($0, m.engine).out } ?? 0) : (m.engine.throughputHistory.last ?? 0)
         x += buf.put((m.engine.finished ? "avg " : "") + Format.count(now) + " lines/s", x: 1 + x, y: y, role: .headerValue)
@@ -365,7 +367,9 @@ public enum DashboardView {
             x += buf.put("  \(t.name) ", x: 1 + x, y: y, role: .label)
             x += buf.put("\(Format.count(rates(t, m.engine).out))/s p99 \(Format.duration(t.latency.p99))", x: 1 + x, y: y, role: .headerValue)
         }
-        let spanLabel = "last \(Format.elapsed(seconds).replacingOccurrences(of: ".0s", with: "s")) · g span "
+        let spanText = seconds >= 3_600 && seconds.truncatingRemainder(dividingBy: 3_600) == 0 ? "\(Int(seconds) / 3_600)h"
+            : Format.elapsed(seconds).replacingOccurrences(of: ".0s", with: "s")
+        let spanLabel = "last \(spanText) · g span "
         if let t = selected, !m.engine.finished, let guess = whatIf(t, m.engine) {
             // What the planner's model expects of one worker more (] key): predict before acting.
             let room = buf.width - 1 - x - Sanitizer.width(of: spanLabel) - 2
@@ -375,22 +379,35 @@ public enum DashboardView {
         buf.put("input", x: 1, y: y + 1, role: .label)
         let peak = drawGraph(&buf, series, x: x0, y: y + 1, role: .sparkline)
         buf.putRight(peakLabel(peak, unit: "/s"), right: buf.width, y: y + 1, role: .dim)
-        guard let t = selected, buf.height >= 30 else { return y + 2 }
         // Tasks keep 10 samples a second for a minute: their graphs follow the short spans only.
-        guard span == .live || span == .minute else {
-            buf.put("(task graphs: the last minute at most — g)", x: x0, y: y + 2, role: .dim)
-            return y + 3
+        var row = y + 2
+        let tall = buf.height >= 30
+        let short = span == .live || span == .minute
+        if let t = selected, tall, short {
+            let own = GraphSpan.series(span, tenHertz: t.history, perSecond: [], columns: width).values
+            buf.put(Sanitizer.truncate(t.name, to: 10), x: 1, y: row, role: .label)
+            let ownPeak = drawGraph(&buf, own, x: x0, y: row, role: .queueFill)
+            buf.putRight(peakLabel(ownPeak, unit: "/s"), right: buf.width, y: row, role: .dim)
+            row += 1
+            if buf.height >= 34 {
+                let lat = GraphSpan.series(span, tenHertz: t.latencyHistory, perSecond: [], columns: width).values
+                buf.put("  p99", x: 1, y: row, role: .label)
+                let latPeak = drawGraph(&buf, lat, x: x0, y: row, role: .warning)
+                buf.putRight("peak \(Format.duration(UInt64(latPeak.peak)))\(latPeak.clipped ? " ▲" : "") ", right: buf.width, y: row, role: .dim)
+                row += 1
+            }
         }
-        let own = GraphSpan.series(span, tenHertz: t.history, perSecond: [], columns: width).values
-        buf.put(Sanitizer.truncate(t.name, to: 10), x: 1, y: y + 2, role: .label)
-        let ownPeak = drawGraph(&buf, own, x: x0, y: y + 2, role: .queueFill)
-        buf.putRight(peakLabel(ownPeak, unit: "/s"), right: buf.width, y: y + 2, role: .dim)
-        guard buf.height >= 34 else { return y + 3 }
-        let lat = GraphSpan.series(span, tenHertz: t.latencyHistory, perSecond: [], columns: width).values
-        buf.put("  p99", x: 1, y: y + 3, role: .label)
-        let latPeak = drawGraph(&buf, lat, x: x0, y: y + 3, role: .warning)
-        buf.putRight("peak \(Format.duration(UInt64(latPeak.peak)))\(latPeak.clipped ? " ▲" : "") ", right: buf.width, y: y + 3, role: .dim)
-        return y + 4
+        // Past the live span, a time axis under the graphs (on a tall enough terminal): where a minute or an
+        // hour ago is.
+        if span != .live && tall {
+            buf.put(GraphSpan.axis(seconds: seconds, columns: width), x: x0, y: row, role: .dim)
+            row += 1
+        }
+        if selected != nil, tall, !short {
+            buf.put("(task graphs: the last minute at most — g)", x: x0, y: row, role: .dim)
+            row += 1
+        }
+        return row
     }
 
     /// The model's answer for one worker more (`]`) and one fewer (`[`) on `t`, longest wording first:

@@ -29,13 +29,19 @@ import Testing
 /// The per-second throughput the graph's longer spans read: one entry per whole second, what the source
 /// read in it (console issue, defect 12).
 @Suite struct PerSecondThroughputTests {
-    @Test func eachWholeSecondHoldsWhatTheSourceReadInIt() throws {
+    /// A one-task engine stepped by hand on a manual clock, its source `batches` batches of ten records.
+    func started(batches: Int) -> (Engine, ManualClock) {
         let clock = ManualClock(start: 1_000_000_000)
         let engine = Engine(
-            source: CountingSource(batches: 100, perBatch: 10),
+            source: CountingSource(batches: batches, perBatch: 10),
             tasks: [TaskSpec(name: "a", op: PassOperator("a"))],
             config: EngineConfig(workers: 1), clock: clock)
         engine.start(threaded: false)
+        return (engine, clock)
+    }
+
+    @Test func eachWholeSecondHoldsWhatTheSourceReadInIt() throws {
+        let (engine, clock) = started(batches: 100)
         // Three seconds at 10 ticks each: 4, 2 and 0 batches of ten records a second.
         for batchesThisSecond in [4, 2, 0] {
             for tick in 0..<10 {
@@ -47,5 +53,21 @@ import Testing
         let perSecond = try #require(engine.tick().throughputPerSecond)
         #expect(perSecond.count == 3, "\(perSecond)")
         #expect(perSecond == [40, 20, 0], "\(perSecond)")
+    }
+
+    @Test func eachWholeMinuteHoldsItsMeanRate() throws {
+        let (engine, clock) = started(batches: 1_000)
+        // Two minutes and a half, a tick a second: one batch of ten a second in the first minute, two in
+        // the second, then a quiet ticker that sleeps through 30 s.
+        for second in 0..<120 {
+            for _ in 0..<(second < 60 ? 1 : 2) { engine.step(); engine.step() }
+            clock.advance(by: 1_000_000_000)
+            engine.tick()
+        }
+        var perMinute = try #require(engine.tick().throughputPerMinute)
+        #expect(perMinute == [10, 20], "\(perMinute)")
+        clock.advance(by: 150_000_000_000)
+        perMinute = try #require(engine.tick().throughputPerMinute)
+        #expect(perMinute == [10, 20, 0, 0], "minutes slept through are counted, at the rate they had: \(perMinute)")
     }
 }

@@ -416,6 +416,45 @@ import StreamtopAnalytics
         #expect(live.last == 20 && live.count == 100 && liveSeconds == 10)
     }
 
+    @Test func hourSpansReadMinutesAndEndWithTheMinuteUnderWay() {
+        // Two hours of per-minute rates: the hour span shows the last 59 and the minute under way.
+        let perMinute = (0..<120).map { Double($0) }
+        let perSecond = Array(repeating: 500.0, count: 900)
+        let (hour, seconds) = GraphSpan.series(.hour, tenHertz: [], perSecond: perSecond, perMinute: perMinute, secondsIntoMinute: 20, columns: 60)
+        #expect(seconds == 3_600 && hour.count == 60)
+        #expect(hour[0] == 61 && hour[58] == 119 && hour[59] == 500, "\(hour)")
+        // Six hours over 90 columns: the part before the run is empty, four minutes a column after it.
+        let (six, sixSeconds) = GraphSpan.series(.sixHours, tenHertz: [], perSecond: [], perMinute: perMinute, columns: 90)
+        #expect(sixSeconds == 21_600 && six.count == 90)
+        #expect(six[..<60].allSatisfy { $0 == nil } && six[60] == 1.5 && six[89] == 117.5, "\(six)")
+        // A finished run (no minute under way) ends with its last whole minute.
+        #expect(GraphSpan.series(.hour, tenHertz: [], perSecond: perSecond, perMinute: perMinute, columns: 60).values.last == 119)
+    }
+
+    @Test func theAxisMarksRoundTimesBeforeNow() {
+        let hour = GraphSpan.axis(seconds: 3_600, columns: 60)
+        #expect(hour.count == 60 && hour.hasSuffix("now"), "[\(hour)]")
+        #expect(hour.contains("-10m") && hour.contains("-30m") && hour.contains("-50m") && hour.hasPrefix("-1h"), "[\(hour)]")
+        // -30m is half way: its label ends at the middle column.
+        let half = hour.range(of: "-30m")!
+        #expect(hour.distance(from: hour.startIndex, to: half.upperBound) == 30, "[\(hour)]")
+        let day = GraphSpan.axis(seconds: 86_400, columns: 100)
+        #expect(day.contains("-6h") && day.contains("-12h") && day.hasSuffix("now"), "[\(day)]")
+        #expect(GraphSpan.axis(seconds: 60, columns: 120).contains("-30s"))
+        #expect(GraphSpan.axis(seconds: 60, columns: 5).isEmpty, "too narrow for an axis")
+    }
+
+    @Test func aLongSpanDrawsItsAxisUnderTheGraph() {
+        var m = sampleModel()
+        m.engine.throughputPerMinute = (0..<400).map { Double(1_000 + ($0 * 37) % 500) }
+        var state = DashboardState()
+        state.graphSpan = .sixHours
+        let buf = DashboardView.render(m, state: state, width: 120, height: 40)
+        let input = (0..<buf.height).first { buf.rowText($0).hasPrefix(" input") }!
+        #expect(buf.rowText(input + 1).contains("-3h") && buf.rowText(input + 1).hasSuffix("now" + String(repeating: " ", count: 16)), "[\(buf.rowText(input + 1))]")
+        #expect(buf.rowText(input - 1).contains("last 6h"), "\(buf.rowText(input - 1))")
+    }
+
     @Test func aBurstIsClippedNotFlatteningEverythingElse() {
         var buf = ScreenBuffer(width: 40, height: 1)
         let values: [Double?] = Array(repeating: 100, count: 30) + [10_000] + Array(repeating: 50, count: 9)
@@ -429,7 +468,7 @@ import StreamtopAnalytics
 
     @Test func gCyclesTheSpan() {
         var state = DashboardState()
-        for expected in [GraphSpan.minute, .fiveMinutes, .fifteenMinutes, .live] {
+        for expected in [GraphSpan.minute, .fiveMinutes, .fifteenMinutes, .hour, .sixHours, .day, .live] {
             _ = DashboardReducer.reduce(&state, .graphSpan, tasks: [], canChangeSpeed: false)
             #expect(state.graphSpan == expected)
         }
@@ -505,7 +544,7 @@ import StreamtopAnalytics
     @Test func mistakesAreErrorsWithTheirLine() {
         let cases: [(String, String)] = [
             ("theme = \"nord\"\ncolour = \"red\"\n", "line 2: unknown setting 'colour' (theme, graph, [alerts])"),
-            ("graph = \"2h\"\n", "line 1: graph wants live, 1m, 5m or 15m"),
+            ("graph = \"2h\"\n", "line 1: graph wants live, 1m, 5m, 15m, 1h, 6h or 24h"),
             ("[alerts]\nserver_errors_alert = \"500%\"\n", "line 2: server_errors_alert wants a share like \"5%\" (above 0, at most 100)"),
             ("[alerts]\nslow_p99 = \"soon\"\n", "line 2: slow_p99 wants a duration like \"30s\" or \"500ms\" (at most a day)"),
             ("[alerts]\nserver_errors_warning = \"10%\"\n", "server_errors_warning is above server_errors_alert"),

@@ -89,12 +89,24 @@ extension Engine {
                 if perSecond.count > Self.secondsKept { perSecond.removeFirst(perSecond.count - Self.secondsKept) }
                 secondMark = (second, source.recordsOut)
             }
+            // Whole minutes likewise, as a mean rate: hours of history in a day's 1,440 entries.
+            let minute = second / 60
+            if minute > minuteMark.minute, let source = list.first {
+                let n = Int(min(minute - minuteMark.minute, UInt64(Self.minutesKept)))
+                // A tenth of a line a second is precision enough for a graph, and keeps the day of rates short
+                // in every `/api/v1/dashboard` answer (a day of six-digit rates: ~14 kB).
+                let each = (Double(source.recordsOut - minuteMark.records) / Double((minute - minuteMark.minute) * 60) * 10).rounded() / 10
+                perMinute.append(contentsOf: repeatElement(each, count: n))
+                if perMinute.count > Self.minutesKept { perMinute.removeFirst(perMinute.count - Self.minutesKept) }
+                minuteMark = (minute, source.recordsOut)
+            }
         }
         endToEnd.rotateIfNeeded(now)
         var snap = EngineSnapshot(
             time: Double(now &- startNanos) / 1e9, workers: config.workers, policy: policy.rawValue, tasks: list,
             decisions: Array(decisions.suffix(200)), decisionCount: decisionSequence,
             endToEndLatency: endToEnd.summary(now: now, exact: finished), throughputHistory: history, throughputPerSecond: perSecond,
+            throughputPerMinute: perMinute,
             finished: finished, inputEnded: sourceDone,
             edges: tasks.flatMap { t in t.outputs.map { EdgeSnapshot(from: t.name, to: tasks[$0.to].name, depth: $0.queue.count, capacity: $0.queue.capacity, records: $0.queue.records) } })
         if checkpointSettings != nil || checkpointStatus.restored != nil { snap.checkpoint = checkpointStatus }
@@ -112,6 +124,7 @@ extension Engine {
 
     /// Seconds of per-second throughput kept (15 minutes).
     static let secondsKept = 900
+    static let minutesKept = 1_440
 
     func stateLocked(_ i: Int) -> TaskState {
         let t = tasks[i]

@@ -20,6 +20,8 @@ public struct EngineSnapshot: Sendable, Codable {
     /// first: the graph's longer spans.
     /// (Optional: an instance of an earlier version sends none.)
     public var throughputPerSecond: [Double]? = nil
+    /// The same per whole minute of the last 24 hours (mean records per second in each): the hour spans.
+    public var throughputPerMinute: [Double]? = nil
     /// True once the input has ended and every task has drained.
     public var finished: Bool
     /// True once the source has no more input (tasks may still be draining, or paused).
@@ -37,7 +39,7 @@ public struct EngineSnapshot: Sendable, Codable {
     /// Everything but the published results, which are the operators' own types (an attached dashboard
     /// gets them through its model instead: the summary and the result lines).
     enum CodingKeys: String, CodingKey {
-        case time, workers, policy, tasks, decisions, decisionCount, endToEndLatency, throughputHistory, throughputPerSecond, finished, inputEnded, edges, checkpoint, injections
+        case time, workers, policy, tasks, decisions, decisionCount, endToEndLatency, throughputHistory, throughputPerSecond, throughputPerMinute, finished, inputEnded, edges, checkpoint, injections
     }
 
     /// An empty snapshot, before the engine has published one.
