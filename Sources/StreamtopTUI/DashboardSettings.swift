@@ -6,7 +6,8 @@ import TOMLKit
 ///
 /// ```toml
 /// theme = "nord"          # as --theme (the command line wins)
-/// graph = "5m"            # the throughput graph's span at start: live, 1m, 5m, 15m
+/// graph = "5m"            # the throughput graph's span at start: live, 1m, 5m, 15m, 1h, 6h, 24h
+/// hidden_columns = ["p50", "busy"]   # task table columns to leave out (F2 chooses them live)
 ///
 /// [alerts]                # when the site-health strip warns and alerts
 /// server_errors_warning = "1%"
@@ -22,6 +23,8 @@ public struct DashboardSettings: Equatable, Sendable {
     public var graphSpan = GraphSpan.live
     /// The health thresholds.
     public var thresholds = HealthThresholds()
+    /// Task table columns left out.
+    public var hiddenColumns: Set<TaskColumn> = []
 
     /// Defaults.
     public init() {}
@@ -51,6 +54,15 @@ public struct DashboardSettings: Equatable, Sendable {
                 let spans = ["live": GraphSpan.live, "1m": .minute, "5m": .fiveMinutes, "15m": .fifteenMinutes, "1h": .hour, "6h": .sixHours, "24h": .day]
                 guard let v = table[key]?.string, let span = spans[v] else { throw fail(key, "graph wants live, 1m, 5m, 15m, 1h, 6h or 24h") }
                 s.graphSpan = span
+            case "hidden_columns":
+                let names = TaskColumn.allCases.map(\.rawValue).joined(separator: ", ")
+                guard let list = table[key]?.array else { throw fail(key, "hidden_columns wants a list of column names (\(names))") }
+                for item in list {
+                    guard let name = item.string, let column = TaskColumn(rawValue: name) else {
+                        throw fail(key, "unknown column \(item.string.map { "'\($0)'" } ?? "value") in hidden_columns (\(names))")
+                    }
+                    s.hiddenColumns.insert(column)
+                }
             case "alerts":
                 guard let alerts = table[key]?.table else { throw fail(key, "[alerts] must be a table") }
                 for a in alerts.keys {
@@ -78,7 +90,7 @@ public struct DashboardSettings: Equatable, Sendable {
                     }
                 }
             default:
-                throw fail(key, "unknown setting '\(key)' (theme, graph, [alerts])")
+                throw fail(key, "unknown setting '\(key)' (theme, graph, hidden_columns, [alerts])")
             }
         }
         if s.thresholds.serverErrorWarning > s.thresholds.serverErrorAlert {

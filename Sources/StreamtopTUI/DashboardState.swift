@@ -33,6 +33,10 @@ public struct DashboardState: Equatable, Sendable {
     public var thresholds = HealthThresholds()
     /// Whether the help screen is open.
     public var showHelp = false
+    /// Task table columns the operator hid (F2).
+    public var hiddenColumns: Set<TaskColumn> = []
+    /// The column chooser (F2) when open: the row its cursor is on.
+    public var columnChooser: Int?
     /// Rows scrolled in the help screen, when it is taller than the terminal.
     public var helpScroll = 0
     /// The analytics view's lists, ← and → move between them.
@@ -176,6 +180,8 @@ public enum DashboardReducer {
         case .toggleHelp:
             state.showHelp.toggle()
             state.helpScroll = 0
+        case .chooseColumns:
+            state.columnChooser = state.columnChooser == nil ? 0 : nil
         case .toggleRejects:
             state.showRejects.toggle()
         case .cycleTheme:
@@ -232,6 +238,30 @@ public enum DashboardReducer {
             return [.scaleSpeed(action == .replayFaster ? 2 : 0.5)]
         }
         return []
+    }
+}
+
+extension DashboardReducer {
+    /// Handles a key while the column chooser (F2) is open: ↑/↓ move, Space or Enter shows or hides the
+    /// column, Esc, F2 or q closes it. The table follows at once; the message gives the settings line that
+    /// keeps the choice.
+    public static func editColumns(_ state: inout DashboardState, _ key: Key) {
+        guard let at = state.columnChooser else { return }
+        let all = TaskColumn.allCases
+        switch key {
+        case .down, .char("j"): state.columnChooser = min(at + 1, all.count - 1)
+        case .up, .char("k"): state.columnChooser = max(at - 1, 0)
+        case .home: state.columnChooser = 0
+        case .end: state.columnChooser = all.count - 1
+        case .char(" "), .enter:
+            let column = all[at]
+            if state.hiddenColumns.contains(column) { state.hiddenColumns.remove(column) } else { state.hiddenColumns.insert(column) }
+            state.message = state.hiddenColumns.isEmpty
+                ? "every column shown"
+                : "to keep this, add to settings.toml: \(TaskColumn.settingsLine(state.hiddenColumns))"
+        case .escape, .function(2), .char("q"): state.columnChooser = nil
+        default: state.message = "in the column chooser: ↑/↓ move, Space shows or hides, Esc closes"
+        }
     }
 }
 

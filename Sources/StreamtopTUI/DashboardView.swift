@@ -53,8 +53,32 @@ public enum DashboardView {
         if state.showRejects { drawRejects(&buf, model) }
         if state.showResults { drawResults(&buf, model, scroll: state.resultsScroll) }
         if let focus = state.drillDown { drawDrillDown(&buf, model, focus) }
+        if let at = state.columnChooser { drawColumnChooser(&buf, state.hiddenColumns, cursor: at) }
         if state.showHelp { drawHelp(&buf, state.keymap, scroll: state.helpScroll) }
         return buf
+    }
+
+    /// The column chooser (F2): a box at the bottom, so the task table above it shows each change at once.
+    static func drawColumnChooser(_ buf: inout ScreenBuffer, _ hidden: Set<TaskColumn>, cursor: Int) {
+        let columns = TaskColumn.allCases
+        let height = min(columns.count + 3, buf.height - firstTaskRow - 2)
+        let width = min(buf.width - 4, 76)
+        guard height >= 4 else { return }
+        let (x0, y0) = (2, buf.height - 1 - height)
+        // Whole rows are cleared: nothing of the panel underneath shows beside the box.
+        buf.fill(x: 0, y: y0, width: buf.width, height: height, role: .normal)
+        buf.fill(x: x0, y: y0, width: width, height: height, role: .help)
+        buf.put(Sanitizer.truncate(" Task table columns — Space shows or hides, Esc closes", to: width - 1), x: x0, y: y0, role: .label)
+        // The cursor's row stays in the box when it is shorter than the list.
+        let rows = height - 2
+        let first = min(max(0, cursor - rows + 1), columns.count - rows)
+        for (i, column) in columns.enumerated().dropFirst(max(0, first)).prefix(rows) {
+            let y = y0 + 1 + i - max(0, first)
+            let role: Role = i == cursor ? .selected : .help
+            if i == cursor { buf.fill(x: x0, y: y, width: width, role: .selected) }
+            let mark = hidden.contains(column) ? "[ ]" : "[x]"
+            buf.put(Sanitizer.truncate(" \(mark) \(column.header.padding(toLength: 6, withPad: " ", startingAt: 0)) \(column.help)", to: width - 1), x: x0, y: y, role: role)
+        }
     }
 
     /// A problem with the input that matters more than how the pipeline keeps up: a missing file, or an
@@ -256,44 +280,59 @@ public enum DashboardView {
         // Sorted by a column, the table is a ranking: the graph's shape is not drawn.
         let tree = state.taskSort == .graph ? TaskTree.prefixes(m.engine.tasks) : m.engine.tasks.map { _ in "" }
         let longest = zip(tree, m.engine.tasks).map { Sanitizer.width(of: $0) + Sanitizer.width(of: $1.name) }.max() ?? 0
-        let nameWidth = max(10, min(longest, 24, w - 96))
-        let shift = nameWidth - 10
         // Narrower than 80: no median, no queue bar (the queue as depth/capacity), priority when it fits.
         let narrow = w < 80
-        // The bar stops at 40 cells: past that it only spreads the numbers apart.
+        let hidden = state.hiddenColumns.union(narrow ? [.p50] : [])
         // From 100 columns: how busy each task's workers are (htop's CPU%), before the queue.
-        let busy = w >= 100 ? 6 : 0
-        let barWidth = narrow ? 0 : max(8, min(40, w - 74 - shift - busy))
-        let cols = narrow
-            ? (name: 2, state: 13, inRate: 22, outRate: 31, p50: -100, p99: 40, queue: 49, workers: 55, prio: 57)
-            : (name: 2, state: 13 + shift, inRate: 22 + shift, outRate: 31 + shift, p50: 40 + shift, p99: 49 + shift, queue: 58 + shift + busy,
-               workers: 58 + shift + busy + barWidth + 7, prio: 58 + shift + busy + barWidth + 11)
+        let busy = w >= 100 && !hidden.contains(.busy) ? 6 : 0
+        // What the hidden columns (F2) leave free goes to the names, then to the queue bar.
+        let nominal: [TaskColumn: Int] = [.state: 9, .inRate: 9, .outRate: 9, .p50: 9, .p99: 9, .workers: 4, .priority: 6, .queue: 15]
+        let freed = hidden.subtracting([.busy]).reduce(0) { $0 + (nominal[$1] ?? 0) }
+        let nameWidth = max(10, min(longest, 24, w - 96 + freed))
+        let shift = nameWidth - 10
+        // The bar stops at 40 cells: past that it only spreads the numbers apart.
+        let barWidth = narrow ? 0 : max(8, min(40, w - 74 - shift - busy + freed))
+        // Each shown column starts where the one before it ends.
+        let widths: [(TaskColumn, Int)] = [
+            (.state, 9), (.inRate, 9), (.outRate, 9), (.p50, 9), (.p99, 9), (.busy, busy),
+            (.queue, narrow ? 6 : barWidth + 7), (.workers, narrow ? 2 : 4), (.priority, 6),
+        ]
+        var at: [TaskColumn: Int] = [:]
+        var next = 13 + shift
+        for (column, width) in widths where !hidden.contains(column) && width > 0 {
+            at[column] = next
+            next += width
+        }
+        let showPriority = at[.priority].map { !narrow || $0 + 5 <= w } ?? false
+        let nameX = 2
         buf.fill(x: 0, y: y, width: w, role: .tableHeader)
-        buf.put("TASK", x: cols.name, y: y, role: .tableHeader)
-        buf.put("STATE", x: cols.state, y: y, role: .tableHeader)
-        buf.putRight(m.engine.finished ? "avg in/s" : "IN/s", right: cols.inRate + 8, y: y, role: .tableHeader)
-        buf.putRight(m.engine.finished ? "avg out" : "OUT/s", right: cols.outRate + 8, y: y, role: .tableHeader)
-        if !narrow { buf.putRight("p50", right: cols.p50 + 8, y: y, role: .tableHeader) }
-        buf.putRight("p99", right: cols.p99 + 8, y: y, role: .tableHeader)
-        if narrow { buf.putRight("QUEUE", right: cols.queue + 6, y: y, role: .tableHeader) } else { buf.put("QUEUE", x: cols.queue, y: y, role: .tableHeader) }
-        if busy > 0 { buf.putRight("BUSY", right: cols.queue - 1, y: y, role: .tableHeader) }
-        buf.putRight("W", right: cols.workers + 3, y: y, role: .tableHeader)
-        if !narrow || cols.prio + 5 <= w { buf.putRight("PRI", right: min(w, cols.prio + 5), y: y, role: .tableHeader) }
+        buf.put("TASK", x: nameX, y: y, role: .tableHeader)
+        if let x = at[.state] { buf.put("STATE", x: x, y: y, role: .tableHeader) }
+        if let x = at[.inRate] { buf.putRight(m.engine.finished ? "avg in/s" : "IN/s", right: x + 8, y: y, role: .tableHeader) }
+        if let x = at[.outRate] { buf.putRight(m.engine.finished ? "avg out" : "OUT/s", right: x + 8, y: y, role: .tableHeader) }
+        if let x = at[.p50] { buf.putRight("p50", right: x + 8, y: y, role: .tableHeader) }
+        if let x = at[.p99] { buf.putRight("p99", right: x + 8, y: y, role: .tableHeader) }
+        if let x = at[.queue] {
+            if narrow { buf.putRight("QUEUE", right: x + 6, y: y, role: .tableHeader) } else { buf.put("QUEUE", x: x, y: y, role: .tableHeader) }
+        }
+        if let x = at[.busy] { buf.putRight("BUSY", right: x + 5, y: y, role: .tableHeader) }
+        if let x = at[.workers] { buf.putRight("W", right: x + 3, y: y, role: .tableHeader) }
+        if showPriority, let x = at[.priority] { buf.putRight("PRI", right: min(w, x + 5), y: y, role: .tableHeader) }
         if state.taskSort != .graph {
             // The column the table is sorted by: its header marked ▼ in the selection colour.
-            let at: (x: Int, right: Bool)? = switch state.taskSort {
-            case .inRate: (cols.inRate + 8, true)
-            case .outRate: (cols.outRate + 8, true)
-            case .p99: (cols.p99 + 8, true)
-            case .busy: busy > 0 ? (cols.queue - 1, true) : nil
-            case .queue: narrow ? (cols.queue + 6, true) : (cols.queue, false)
-            case .workers: (cols.workers + 3, true)
-            case .priority: !narrow || cols.prio + 5 <= w ? (min(w, cols.prio + 5), true) : nil
+            let mark: (x: Int, right: Bool)? = switch state.taskSort {
+            case .inRate: at[.inRate].map { ($0 + 8, true) }
+            case .outRate: at[.outRate].map { ($0 + 8, true) }
+            case .p99: at[.p99].map { ($0 + 8, true) }
+            case .busy: at[.busy].map { ($0 + 5, true) }
+            case .queue: at[.queue].map { narrow ? ($0 + 6, true) : ($0, false) }
+            case .workers: at[.workers].map { ($0 + 3, true) }
+            case .priority: showPriority ? at[.priority].map { (min(w, $0 + 5), true) } : nil
             case .graph: nil
             }
             let label = state.taskSort.rawValue
-            if let at, at.right { buf.putRight("▼" + label, right: at.x, y: y, role: .selected) }
-            if let at, !at.right { buf.put(label + "▼", x: at.x, y: y, role: .selected) }
+            if let mark, mark.right { buf.putRight("▼" + label, right: mark.x, y: y, role: .selected) }
+            if let mark, !mark.right { buf.put(label + "▼", x: mark.x, y: y, role: .selected) }
         }
         var row = y + 1
         for i in state.taskSort.order(m.engine.tasks) {
@@ -303,35 +342,38 @@ public enum DashboardView {
             let base: Role = selected ? .selected : .normal
             buf.put(selected ? "▶" : " ", x: 0, y: row, role: base)
             let prefix = tree.indices.contains(i) ? tree[i] : ""
-            let used = buf.put(prefix, x: cols.name, y: row, role: selected ? .selected : .dim)
-            buf.put(Sanitizer.truncate(t.name, to: max(3, nameWidth - used)), x: cols.name + used, y: row, role: base)
-            let (label, role) = stateLabel(t.state)
-            buf.put(label, x: cols.state, y: row, role: selected ? .selected : role)
+            let used = buf.put(prefix, x: nameX, y: row, role: selected ? .selected : .dim)
+            buf.put(Sanitizer.truncate(t.name, to: max(3, nameWidth - used)), x: nameX + used, y: row, role: base)
+            if let x = at[.state] {
+                let (label, role) = stateLabel(t.state)
+                buf.put(label, x: x, y: row, role: selected ? .selected : role)
+            }
             let (inRate, outRate) = rates(t, m.engine)
-            buf.putRight(Format.count(inRate), right: cols.inRate + 8, y: row, role: base)
-            buf.putRight(Format.count(outRate), right: cols.outRate + 8, y: row, role: base)
-            if !narrow { buf.putRight(Format.duration(t.latency.p50), right: cols.p50 + 8, y: row, role: base) }
-            buf.putRight(Format.duration(t.latency.p99), right: cols.p99 + 8, y: row, role: base)
-            if busy > 0 && i > 0 {
+            if let x = at[.inRate] { buf.putRight(Format.count(inRate), right: x + 8, y: row, role: base) }
+            if let x = at[.outRate] { buf.putRight(Format.count(outRate), right: x + 8, y: row, role: base) }
+            if let x = at[.p50] { buf.putRight(Format.duration(t.latency.p50), right: x + 8, y: row, role: base) }
+            if let x = at[.p99] { buf.putRight(Format.duration(t.latency.p99), right: x + 8, y: row, role: base) }
+            if let x = at[.busy], i > 0 {
                 let pct = Int((t.busyRatio * 100).rounded())
-                buf.putRight("\(pct)%", right: cols.queue - 1, y: row, role: selected ? .selected : pct >= 80 ? .warning : base)
+                buf.putRight("\(pct)%", right: x + 5, y: row, role: selected ? .selected : pct >= 80 ? .warning : base)
             }
-            if narrow {
-                let fillRole: Role = t.queueFill >= 0.75 ? .queueHigh : base
-                buf.putRight(t.queueCapacity > 0 ? "\(t.queueDepth)/\(t.queueCapacity)" : "-", right: cols.queue + 6, y: row, role: selected ? .selected : fillRole)
-            } else if t.queueCapacity > 0 {
-                let filled = Int((t.queueFill * Double(barWidth)).rounded(.up))
-                let fillRole: Role = t.queueFill >= 0.75 ? .queueHigh : .queueFill
-                for b in 0..<barWidth {
-                    buf.put(b < filled ? "█" : "░", x: cols.queue + b, y: row, role: b < filled ? fillRole : .queueEmpty)
+            if let x = at[.queue] {
+                if narrow {
+                    let fillRole: Role = t.queueFill >= 0.75 ? .queueHigh : base
+                    buf.putRight(t.queueCapacity > 0 ? "\(t.queueDepth)/\(t.queueCapacity)" : "-", right: x + 6, y: row, role: selected ? .selected : fillRole)
+                } else if t.queueCapacity > 0 {
+                    let filled = Int((t.queueFill * Double(barWidth)).rounded(.up))
+                    let fillRole: Role = t.queueFill >= 0.75 ? .queueHigh : .queueFill
+                    for b in 0..<barWidth {
+                        buf.put(b < filled ? "█" : "░", x: x + b, y: row, role: b < filled ? fillRole : .queueEmpty)
+                    }
+                    buf.putRight("\(t.queueDepth)/\(t.queueCapacity)", right: x + barWidth + 6, y: row, role: base)
+                } else {
+                    buf.put("(reads input)", x: x, y: row, role: selected ? .selected : .dim)
                 }
-                buf.putRight("\(t.queueDepth)/\(t.queueCapacity)", right: cols.queue + barWidth + 6, y: row, role: base)
-            } else {
-                buf.put("(reads input)", x: cols.queue, y: row, role: selected ? .selected : .dim)
             }
-            let workers = t.pinned ? "*\(t.workers)" : "\(t.workers)"
-            buf.putRight(workers, right: cols.workers + 3, y: row, role: base)
-            if !narrow || cols.prio + 5 <= w { buf.putRight("\(t.priority)", right: min(w, cols.prio + 5), y: row, role: base) }
+            if let x = at[.workers] { buf.putRight(t.pinned ? "*\(t.workers)" : "\(t.workers)", right: x + 3, y: row, role: base) }
+            if showPriority, let x = at[.priority] { buf.putRight("\(t.priority)", right: min(w, x + 5), y: row, role: base) }
             row += 1
         }
         return row

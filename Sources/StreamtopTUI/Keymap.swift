@@ -49,6 +49,7 @@ public enum Action: String, Hashable, Sendable, CaseIterable {
     case toggleRejects = "rejects"
     case cycleTheme = "theme"
     case undo
+    case chooseColumns = "columns"
     case nextView = "view"
     case filter
     case toggleSort = "sort"
@@ -103,6 +104,7 @@ public struct Keymap: Sendable, Equatable {
         KeyBinding(keys: [.char("r")], action: .toggleRejects, hint: "rejects", help: "show or hide the most recent malformed lines, with their reasons", rank: 3),
         KeyBinding(keys: [.tab], action: .nextView, hint: "view", help: "switch view: pipeline → decisions → analytics", rank: 1),
         KeyBinding(keys: [.char("/")], action: .filter, hint: "filter", help: "filter the decisions or analytics view (Enter applies, empty clears)", rank: 3),
+        KeyBinding(keys: [.function(2), .char("C")], action: .chooseColumns, hint: "columns", help: "choose the task table's columns (htop's F2): Space shows or hides one", rank: 4),
         KeyBinding(keys: [.char("o"), .function(6)], action: .toggleSort, hint: "sort", help: "sort the task table by the next column (IN/s, OUT/s, p99, BUSY, QUEUE, W, PRI, then the graph's order); in analytics, by count or by name", rank: 4),
         KeyBinding(keys: [.char("g")], action: .graphSpan, hint: "graph", help: "throughput graph span: live (0.1 s a column) → 1 min → 5 min → 15 min", rank: 4),
         KeyBinding(keys: [.enter], action: .open, hint: "drill", help: "in analytics: drill into the selected path, client or status (statuses, clients, serving time, per minute); on pipeline results, their whole tables", rank: 4),

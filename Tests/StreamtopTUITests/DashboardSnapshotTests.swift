@@ -381,3 +381,45 @@ func assertSnapshot(_ buffer: ScreenBuffer, named name: String) throws {
         #expect(DashboardView.selectedFocus(model, state: state, width: 80, height: 24) == .path("/p99"))
     }
 }
+
+/// F2 chooses the task table's columns (htop's setup screen): hidden columns leave their room to the names
+/// and the queue bar, the chooser shows each change at once, and the settings file keeps the choice.
+@Suite struct ColumnChooserTests {
+    @Test func f2HidesAndShowsColumnsAndSaysHowToKeepIt() throws {
+        var state = DashboardState()
+        #expect(Keymap.standard.action(for: .function(2)) == .chooseColumns)
+        _ = DashboardReducer.reduce(&state, .chooseColumns, tasks: [], canChangeSpeed: false)
+        #expect(state.columnChooser == 0)
+        // Down to p50, hide it; down to busy (p99 between), hide it.
+        for key: Key in [.down, .down, .down, .char(" "), .down, .down, .enter] { DashboardReducer.editColumns(&state, key) }
+        #expect(state.hiddenColumns == [.p50, .busy])
+        #expect(state.message == #"to keep this, add to settings.toml: hidden_columns = ["p50", "busy"]"#)
+        try assertSnapshot(DashboardView.render(sampleModel(), state: state, width: 120, height: 40), named: "columns-chooser-120x40")
+        DashboardReducer.editColumns(&state, .escape)
+        #expect(state.columnChooser == nil)
+
+        // At 100 columns the bar is not at its 40 cells: the room of p50 (9) and BUSY (6) goes to it.
+        let before = DashboardView.render(sampleModel(), state: DashboardState(), width: 100, height: 30)
+        let after = DashboardView.render(sampleModel(), state: state, width: 100, height: 30)
+        let header = after.rowText(DashboardView.firstTaskRow - 1)
+        #expect(!header.contains("p50") && !header.contains("BUSY") && header.contains("p99") && header.contains("PRI"), "\(header)")
+        // The queue bar takes the room: more cells than before.
+        let parse = { (b: ScreenBuffer) in (0..<b.height).map(b.rowText).first { $0.contains("aggregate") && $0.contains("░") } ?? "" }
+        let cells = { (row: String) in row.filter { $0 == "░" || $0 == "█" }.count }
+        #expect(cells(parse(after)) == cells(parse(before)) + 15 && cells(parse(before)) == 20, "\(parse(before))\n\(parse(after))")
+        // Sorted by a hidden column, nothing marks a header that is not there.
+        state.taskSort = .busy
+        #expect(!DashboardView.render(sampleModel(), state: state, width: 120, height: 40).rowText(DashboardView.firstTaskRow - 1).contains("▼"))
+    }
+
+    @Test func theSettingsFileHidesColumnsAndNamesAMistake() throws {
+        let s = try DashboardSettings.parse(#"hidden_columns = ["p50", "priority"]"#)
+        #expect(s.hiddenColumns == [.p50, .priority])
+        #expect(throws: SettingsError.self) { try DashboardSettings.parse(#"hidden_columns = ["cpu"]"#) }
+        do {
+            _ = try DashboardSettings.parse("hidden_columns = [\"cpu\"]\n")
+        } catch {
+            #expect("\(error)" == "line 1: unknown column 'cpu' in hidden_columns (state, in, out, p50, p99, busy, queue, workers, priority)")
+        }
+    }
+}

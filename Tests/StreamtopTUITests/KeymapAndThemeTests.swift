@@ -543,7 +543,7 @@ import StreamtopAnalytics
 
     @Test func mistakesAreErrorsWithTheirLine() {
         let cases: [(String, String)] = [
-            ("theme = \"nord\"\ncolour = \"red\"\n", "line 2: unknown setting 'colour' (theme, graph, [alerts])"),
+            ("theme = \"nord\"\ncolour = \"red\"\n", "line 2: unknown setting 'colour' (theme, graph, hidden_columns, [alerts])"),
             ("graph = \"2h\"\n", "line 1: graph wants live, 1m, 5m, 15m, 1h, 6h or 24h"),
             ("[alerts]\nserver_errors_alert = \"500%\"\n", "line 2: server_errors_alert wants a share like \"5%\" (above 0, at most 100)"),
             ("[alerts]\nslow_p99 = \"soon\"\n", "line 2: slow_p99 wants a duration like \"30s\" or \"500ms\" (at most a day)"),

@@ -52,6 +52,7 @@ final class DashboardLoop {
         state.keymap = keymap
         state.thresholds = settings.thresholds
         state.graphSpan = settings.graphSpan
+        state.hiddenColumns = settings.hiddenColumns
         try terminal.start(noColor: ProcessInfo.processInfo.environment["NO_COLOR"].map { !$0.isEmpty } ?? false)
         let quit = quitRequested
         trap = SignalTrap([SIGINT, SIGTERM, SIGHUP]) { quit.value.store(true, ordering: .relaxed) }
@@ -132,6 +133,8 @@ final class DashboardLoop {
             DashboardReducer.editFilter(&state, key)
         } else if state.commandLine != nil {
             effects = DashboardReducer.editCommandLine(&state, key, taskNames: backend.snapshot().tasks.map(\.name))
+        } else if state.columnChooser != nil {
+            DashboardReducer.editColumns(&state, key)
         } else if key == .escape && state.showHelp {
             state.showHelp = false
         } else if state.showResults, key == .enter || key == .escape {
