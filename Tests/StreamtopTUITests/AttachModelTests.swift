@@ -30,6 +30,23 @@ import Testing
         }
     }
 
+    @Test func anInstanceOfAnEarlierVersionStillDecodes() throws {
+        // An older instance sends no GoAccess panels (nor the newest ones): the model decodes, the panels
+        // empty, and the frame draws.
+        let data = try DashboardModel.encoder().encode(sampleModel())
+        var json = try #require(JSONSerialization.jsonObject(with: data) as? [String: Any])
+        var summary = try #require(json["summary"] as? [String: Any])
+        for key in ["hours", "bytesPerMinute", "topNotFound", "notFoundUndercount", "visitorsPerDay", "topReferrers",
+                    "referrersUndercount", "browsers", "systems", "topVhosts", "vhostsUndercount", "health"] {
+            #expect(summary.removeValue(forKey: key) != nil || ["health"].contains(key), "\(key) is sent today")
+        }
+        json["summary"] = summary
+        let old = try JSONSerialization.data(withJSONObject: json)
+        let back = try DashboardModel.decoder().decode(DashboardModel.self, from: old)
+        #expect(back.summary.lines == 123_456 && back.summary.browsers.isEmpty && back.summary.hours.isEmpty)
+        #expect(frame(back, .analytics).contains { $0.contains("Top paths") })
+    }
+
     @Test func commandsAreWrittenAsTheInstanceParsesThem() throws {
         let snap = sampleModel().engine  // parse (1) is paused, aggregate (2) pinned with 1 worker
         let names = snap.tasks.map(\.name)

@@ -510,3 +510,38 @@ public struct AccessSummary: Sendable, Codable {
     }
     private static let emptyWithoutSeed = AccessAggregate().summary()
 }
+
+extension AccessSummary {
+    /// Decodes a summary; what an instance of an earlier version does not send (the panels added since)
+    /// is taken as empty, so a newer dashboard or cluster view still attaches to it.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func list<T: Decodable>(_ key: CodingKeys) throws -> [T] { try c.decodeIfPresent([T].self, forKey: key) ?? [] }
+        func number(_ key: CodingKeys) throws -> Int { try c.decodeIfPresent(Int.self, forKey: key) ?? 0 }
+        self.init(
+            lines: try c.decode(Int.self, forKey: .lines), records: try c.decode(Int.self, forKey: .records),
+            malformed: try c.decode(Int.self, forKey: .malformed), filtered: try c.decode(Int.self, forKey: .filtered),
+            bytes: try c.decode(Int64.self, forKey: .bytes), status: try c.decode([String: Int].self, forKey: .status),
+            methods: try c.decode([String: Int].self, forKey: .methods), topPaths: try list(.topPaths), topClients: try list(.topClients),
+            uniqueClients: try c.decode(Int.self, forKey: .uniqueClients), uniquePaths: try c.decode(Int.self, forKey: .uniquePaths),
+            firstEvent: try c.decodeIfPresent(Int64.self, forKey: .firstEvent), lastEvent: try c.decodeIfPresent(Int64.self, forKey: .lastEvent),
+            perMinute: try list(.perMinute))
+        requestTime = try c.decodeIfPresent(LatencySummary.self, forKey: .requestTime)
+        pathsUndercount = try number(.pathsUndercount)
+        clientsUndercount = try number(.clientsUndercount)
+        hours = try list(.hours)
+        bytesPerMinute = try list(.bytesPerMinute)
+        topNotFound = try list(.topNotFound)
+        notFoundUndercount = try number(.notFoundUndercount)
+        visitorsPerDay = try list(.visitorsPerDay)
+        topReferrers = try list(.topReferrers)
+        referrersUndercount = try number(.referrersUndercount)
+        browsers = try list(.browsers)
+        systems = try list(.systems)
+        topVhosts = try list(.topVhosts)
+        vhostsUndercount = try number(.vhostsUndercount)
+        health = try c.decodeIfPresent(SiteHealth.self, forKey: .health)
+        drillDown = try c.decodeIfPresent(DrillDownSummary.self, forKey: .drillDown)
+        share = try c.decodeIfPresent(ClusterShare.self, forKey: .share)
+    }
+}
