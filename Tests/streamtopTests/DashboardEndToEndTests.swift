@@ -104,6 +104,15 @@ import Testing
         #expect(s.contains("Decisions (newest first)") && s.contains("operator  sink"), "\(s)")
         tmux("send-keys", "-t", "e2e", "Tab", "Tab")
         s = waitFor { $0.contains("TASK") }
+        // F2 (as the terminal sends it) opens the column chooser; Space on p50 hides it, Esc closes.
+        tmux("send-keys", "-t", "e2e", "F2")
+        s = waitFor { $0.contains("Task table columns") && $0.contains("[x] p50") }
+        tmux("send-keys", "-t", "e2e", "Down", "Down", "Down", "Space")
+        s = waitFor { $0.contains("[ ] p50") && $0.contains("hidden_columns = [\"p50\"]") }
+        tmux("send-keys", "-t", "e2e", "Escape")
+        s = waitFor { !$0.contains("Task table columns") && $0.contains("TASK") && $0.contains("p99") }
+        let header = s.split(separator: "\n").first { $0.contains("TASK") }.map(String.init) ?? ""
+        #expect(!header.contains("p50") && header.contains("p99"), "\(s)")
         // Help opens and closes.
         tmux("send-keys", "-t", "e2e", "?")
         s = waitFor { $0.contains("streamtop keys") && $0.contains("give the selected task one more worker") }
