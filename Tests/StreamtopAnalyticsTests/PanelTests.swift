@@ -106,6 +106,28 @@ import StreamtopEngine
         #expect(s.visitorsPerDay.map(\.count) == [4], "three clients, one with two browsers: \(s.visitorsPerDay)")
     }
 
+    @Test func aBurstOfOneBrowsersRequestsCountsAsLineByLine() {
+        // Repeats of the previous record's agent and referrer take a shortcut; one block of a burst must
+        // count exactly what the same lines count one block each (where there is no previous record).
+        let lines = [
+            combined("1.1.1.1", "09:00:01", referer: "https://a.example/x", agent: Self.chromeOnWindows),
+            combined("1.1.1.1", "09:00:01", referer: "https://a.example/x", agent: Self.chromeOnWindows),
+            combined("2.2.2.2", "09:00:02", referer: "https://a.example/y", agent: Self.chromeOnWindows),
+            combined("2.2.2.2", "09:00:02", referer: "https://a.example/y", agent: Self.safariOnIPhone),
+            combined("1.1.1.1", "09:00:03", referer: "https://a.example/x", agent: Self.chromeOnWindows),
+            combined("3.3.3.3", "09:00:04", referer: "-", agent: Self.googlebot),
+            combined("3.3.3.3", "09:00:04", referer: "-", agent: Self.googlebot),
+        ]
+        var burst = AccessAggregate()
+        burst.add(SummaryCacheTests().block(lines).payload(as: ParsedBlock.self))
+        var single = AccessAggregate()
+        for l in lines { single.add(SummaryCacheTests().block([l]).payload(as: ParsedBlock.self)) }
+        let (a, b) = (burst.summary(), single.summary())
+        #expect(a.browsers == b.browsers && a.systems == b.systems && a.topReferrers == b.topReferrers && a.visitorsPerDay == b.visitorsPerDay)
+        #expect(a.topReferrers == [KeyCount(key: "a.example", count: 5)] && a.browsers.first == KeyCount(key: "Chrome", count: 4))
+        #expect(burst.agents.top(5) == single.agents.top(5))
+    }
+
     @Test func agentsAreClassifiedByFamily() {
         let cases: [(String, String, String)] = [
             (Self.chromeOnWindows, "Chrome", "Windows"),

@@ -85,6 +85,10 @@ public final class ByteKeyCounter {
         return entry.hash == h && entry.length == length && (length == 0 || memcmp(arena + entry.offset, p, length) == 0)
     }
 
+    /// Adds `n` to the count of the key at an index `addHashed` returned (valid until the next prune).
+    @inline(__always)
+    func add(at index: Int, _ n: Int = 1) { entries[index].count += n }
+
     /// The count at an index returned by `slot`.
     public func count(at index: Int) -> Int { entries[index].count }
 
