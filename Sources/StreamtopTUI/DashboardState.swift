@@ -172,7 +172,7 @@ public enum DashboardReducer {
             state.graphSpan = all[(all.firstIndex(of: state.graphSpan)! + 1) % all.count]
             state.message = "graph: \(state.graphSpan.label)"
         case .toggleSort where state.view == .pipeline:
-            state.taskSort = state.taskSort.next
+            state.taskSort = state.taskSort.next(skipping: state.hiddenColumns)
             state.message = state.taskSort == .graph ? "tasks in the graph's order" : "tasks sorted by \(state.taskSort.rawValue), largest first"
         case .toggleSort:
             state.sortByName.toggle()
@@ -256,9 +256,9 @@ extension DashboardReducer {
         case .char(" "), .enter:
             let column = all[at]
             if state.hiddenColumns.contains(column) { state.hiddenColumns.remove(column) } else { state.hiddenColumns.insert(column) }
-            state.message = state.hiddenColumns.isEmpty
-                ? "every column shown"
-                : "to keep this, add to settings.toml: \(TaskColumn.settingsLine(state.hiddenColumns))"
+            // The settings line that keeps the choice is in the chooser's box (the status line is too short).
+            state.message = "\(column.header) \(state.hiddenColumns.contains(column) ? "hidden" : "shown")"
+            if let c = state.taskSort.column, state.hiddenColumns.contains(c) { state.taskSort = .graph }
         case .escape, .function(2), .char("q"): state.columnChooser = nil
         default: state.message = "in the column chooser: ↑/↓ move, Space shows or hides, Esc closes"
         }

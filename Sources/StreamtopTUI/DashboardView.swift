@@ -61,7 +61,7 @@ public enum DashboardView {
     /// The column chooser (F2): a box at the bottom, so the task table above it shows each change at once.
     static func drawColumnChooser(_ buf: inout ScreenBuffer, _ hidden: Set<TaskColumn>, cursor: Int) {
         let columns = TaskColumn.allCases
-        let height = min(columns.count + 3, buf.height - firstTaskRow - 2)
+        let height = min(columns.count + 4, buf.height - firstTaskRow - 2)
         let width = min(buf.width - 4, 76)
         guard height >= 4 else { return }
         let (x0, y0) = (2, buf.height - 1 - height)
@@ -69,15 +69,21 @@ public enum DashboardView {
         buf.fill(x: 0, y: y0, width: buf.width, height: height, role: .normal)
         buf.fill(x: x0, y: y0, width: width, height: height, role: .help)
         buf.put(Sanitizer.truncate(" Task table columns — Space shows or hides, Esc closes", to: width - 1), x: x0, y: y0, role: .label)
+        // The line that keeps the choice, at the box's foot.
+        let keep = hidden.isEmpty ? "every column shown" : "to keep it, in settings.toml: " + TaskColumn.settingsLine(hidden)
+        buf.put(Sanitizer.truncate(" " + keep, to: width - 1), x: x0, y: y0 + height - 1, role: .dim)
         // The cursor's row stays in the box when it is shorter than the list.
-        let rows = height - 2
+        let rows = height - 3
         let first = min(max(0, cursor - rows + 1), columns.count - rows)
         for (i, column) in columns.enumerated().dropFirst(max(0, first)).prefix(rows) {
             let y = y0 + 1 + i - max(0, first)
             let role: Role = i == cursor ? .selected : .help
             if i == cursor { buf.fill(x: x0, y: y, width: width, role: .selected) }
             let mark = hidden.contains(column) ? "[ ]" : "[x]"
-            buf.put(Sanitizer.truncate(" \(mark) \(column.header.padding(toLength: 6, withPad: " ", startingAt: 0)) \(column.help)", to: width - 1), x: x0, y: y, role: role)
+            // Columns this width leaves out anyway say so: toggling them would change nothing in sight.
+            let absent = (column == .p50 && buf.width < 80) || (column == .busy && buf.width < 100)
+            let help = absent ? "(not at this width) " + column.help : column.help
+            buf.put(Sanitizer.truncate(" \(mark) \(column.header.padding(toLength: 6, withPad: " ", startingAt: 0)) \(help)", to: width - 1), x: x0, y: y, role: role)
         }
     }
 

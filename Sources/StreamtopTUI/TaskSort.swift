@@ -13,6 +13,27 @@ public enum TaskSort: String, CaseIterable, Sendable {
     case priority = "PRI"
 
     /// The next order `o`/F6 switches to.
+    /// The column this order sorts by (nil: the graph's order).
+    public var column: TaskColumn? {
+        switch self {
+        case .graph: return nil
+        case .inRate: return .inRate
+        case .outRate: return .outRate
+        case .p99: return .p99
+        case .busy: return .busy
+        case .queue: return .queue
+        case .workers: return .workers
+        case .priority: return .priority
+        }
+    }
+
+    /// The next order whose column is on screen (hidden columns, F2, are skipped).
+    public func next(skipping hidden: Set<TaskColumn>) -> TaskSort {
+        var s = next
+        while let c = s.column, hidden.contains(c) { s = s.next }
+        return s
+    }
+
     public var next: TaskSort {
         let all = Self.allCases
         return all[(all.firstIndex(of: self)! + 1) % all.count]

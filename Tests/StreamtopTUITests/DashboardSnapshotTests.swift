@@ -49,7 +49,7 @@ func sampleModel() -> DashboardModel {
     withHealth.topNotFound = [KeyCount(key: "/wp-login.php", count: 420), KeyCount(key: "/.env", count: 77), KeyCount(key: "/\u{1B}]0;pwned\u{7}", count: 3)]
     withHealth.visitorsPerDay = [MinuteCount(minute: 1_732_406_400, count: 3_900), MinuteCount(minute: 1_732_492_800, count: 4_100)]
     withHealth.topReferrers = [KeyCount(key: "www.google.com", count: 5_400), KeyCount(key: "news.ycombinator.com", count: 1_200), KeyCount(key: "t.co", count: 300)]
-    withHealth.browsers = [KeyCount(key: "Chrome", count: 61_000), KeyCount(key: "Safari", count: 30_000), KeyCount(key: "Crawlers & tools", count: 20_000),
+    withHealth.browsers = [KeyCount(key: "Chrome", count: 61_000), KeyCount(key: "Safari", count: 30_000), KeyCount(key: "Bots & tools", count: 20_000),
                            KeyCount(key: "Firefox", count: 9_000), KeyCount(key: "Edge", count: 3_000)]
     withHealth.systems = [KeyCount(key: "Windows", count: 50_000), KeyCount(key: "iOS", count: 25_000), KeyCount(key: "Android", count: 20_000),
                           KeyCount(key: "macOS", count: 15_000), KeyCount(key: "Unknown", count: 13_000)]
@@ -393,7 +393,15 @@ func assertSnapshot(_ buffer: ScreenBuffer, named name: String) throws {
         // Down to p50, hide it; down to busy (p99 between), hide it.
         for key: Key in [.down, .down, .down, .char(" "), .down, .down, .enter] { DashboardReducer.editColumns(&state, key) }
         #expect(state.hiddenColumns == [.p50, .busy])
-        #expect(state.message == #"to keep this, add to settings.toml: hidden_columns = ["p50", "busy"]"#)
+        #expect(state.message == "BUSY hidden")
+        // The box's foot gives the line that keeps the choice.
+        let open = DashboardView.render(sampleModel(), state: state, width: 120, height: 40)
+        #expect((0..<open.height).contains { open.rowText($0).contains(#"to keep it, in settings.toml: hidden_columns = ["p50", "busy"]"#) })
+        // `o` skips the hidden columns (BUSY here) when it cycles the sort.
+        var sorting = state
+        sorting.taskSort = .p99
+        _ = DashboardReducer.reduce(&sorting, .toggleSort, tasks: [], canChangeSpeed: false)
+        #expect(sorting.taskSort == .queue, "p99 → (BUSY hidden) → QUEUE")
         try assertSnapshot(DashboardView.render(sampleModel(), state: state, width: 120, height: 40), named: "columns-chooser-120x40")
         DashboardReducer.editColumns(&state, .escape)
         #expect(state.columnChooser == nil)

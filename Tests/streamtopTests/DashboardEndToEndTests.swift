@@ -108,7 +108,7 @@ import Testing
         tmux("send-keys", "-t", "e2e", "F2")
         s = waitFor { $0.contains("Task table columns") && $0.contains("[x] p50") }
         tmux("send-keys", "-t", "e2e", "Down", "Down", "Down", "Space")
-        s = waitFor { $0.contains("[ ] p50") && $0.contains("hidden_columns = [\"p50\"]") }
+        s = waitFor { $0.contains("[ ] p50") && $0.contains("in settings.toml: hidden_columns = [\"p50\"]") }
         tmux("send-keys", "-t", "e2e", "Escape")
         s = waitFor { !$0.contains("Task table columns") && $0.contains("TASK") && $0.contains("p99") }
         let header = s.split(separator: "\n").first { $0.contains("TASK") }.map(String.init) ?? ""

@@ -135,7 +135,8 @@ public struct AccessAggregate {
                 // A visitor is a client with its user agent, per day (GoAccess's definition): two people
                 // behind one address with different browsers are two.
                 var visitor = h
-                if r.hasUserAgent {
+                // An agent of `-` (or none) is no browser: it counts towards neither family list.
+                if r.hasUserAgent && r.uaLength > 0 && !(r.uaLength == 1 && base[Int(r.uaStart)] == UInt8(ascii: "-")) {
                     let p = base + Int(r.uaStart)
                     let n = Int(r.uaLength)
                     if n == lastAgent.n && memcmp(p, lastAgent.p, n) == 0 {
@@ -156,8 +157,7 @@ public struct AccessAggregate {
                     let n = Int(r.refererLength)
                     if n == lastReferer.n && memcmp(p, lastReferer.p, n) == 0 {
                         referrers.add(at: lastReferer.index)
-                    } else {
-                        let (site, length) = Self.site(p, n)
+                    } else if let (site, length) = Self.site(p, n) {
                         lastReferer = (p, n, referrers.addHashed(site, length, ByteKeyCounter.hash(site, length), 1))
                     }
                 }
@@ -217,23 +217,32 @@ public struct AccessAggregate {
         drillDown?.add(block)
     }
 
-    /// The referring site of a referrer: its host (`https://www.google.com/search?q=x` → `www.google.com`);
-    /// a referrer that is not a URL is counted as written.
-    static func site(_ p: UnsafePointer<UInt8>, _ n: Int) -> (UnsafePointer<UInt8>, Int) {
+    /// The referring site of a referrer: its host (`https://www.google.com/search?q=x` → `www.google.com`,
+    /// `//cdn.example/x` → `cdn.example`), without credentials (`http://user:pass@host/` → `host`: a
+    /// password in a referrer never reaches the screen); nil when a URL names no host (`http://`,
+    /// `https:///x`). A referrer that is not a URL is counted as written.
+    static func site(_ p: UnsafePointer<UInt8>, _ n: Int) -> (UnsafePointer<UInt8>, Int)? {
         var start = 0
-        var i = 0
-        // The scheme: letters up to "://", within the first few bytes.
-        while i + 2 < n && i < 16 {
-            if p[i] == UInt8(ascii: ":") {
-                if p[i + 1] == UInt8(ascii: "/") && p[i + 2] == UInt8(ascii: "/") { start = i + 3 }
-                break
+        if n >= 2 && p[0] == UInt8(ascii: "/") && p[1] == UInt8(ascii: "/") {
+            start = 2
+        } else {
+            // The scheme: letters up to "://", within the first few bytes.
+            var i = 0
+            while i + 2 < n && i < 16 {
+                if p[i] == UInt8(ascii: ":") {
+                    if p[i + 1] == UInt8(ascii: "/") && p[i + 2] == UInt8(ascii: "/") { start = i + 3 }
+                    break
+                }
+                i += 1
             }
-            i += 1
+            guard start > 0 else { return (p, n) }
         }
-        guard start > 0 else { return (p, n) }
         var end = start
-        while end < n && p[end] != UInt8(ascii: "/") && p[end] != UInt8(ascii: "?") && p[end] != UInt8(ascii: "#") { end += 1 }
-        return end > start ? (p + start, end - start) : (p, n)
+        while end < n && p[end] != UInt8(ascii: "/") && p[end] != UInt8(ascii: "?") && p[end] != UInt8(ascii: "#") {
+            if p[end] == UInt8(ascii: "@") { start = end + 1 }
+            end += 1
+        }
+        return end > start ? (p + start, end - start) : nil
     }
 
     /// Rebuilds the family of every agent in the table (after it was pruned or restored).
@@ -241,7 +250,7 @@ public struct AccessAggregate {
         var families: [UInt8] = []
         families.reserveCapacity(agents.count)
         agents.forEach { key, _ in
-            families.append(key.isEmpty ? UInt8(0) : UserAgentFamily.classify(key.baseAddress!, key.count))
+            families.append(key.isEmpty ? UserAgentFamily.unknown : UserAgentFamily.classify(key.baseAddress!, key.count))
         }
         agentFamilies = families
     }

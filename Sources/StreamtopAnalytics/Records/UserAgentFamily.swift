@@ -7,7 +7,7 @@ public enum UserAgentFamily {
     /// Browser families, in the order they are tested: agents name the engines they descend from too
     /// (Edge says "Chrome" and "Safari", Chrome says "Safari"), so the most specific comes first.
     public static let browsers = [
-        "Crawlers & tools", "Feed readers", "Edge", "Opera", "Samsung Internet", "Firefox", "Chrome", "Safari", "Internet Explorer", "Other",
+        "Bots & tools", "Feed readers", "Edge", "Opera", "Samsung Internet", "Firefox", "Chrome", "Safari", "Internet Explorer", "Other",
     ]
     /// Operating system families; the phones before the desktops whose names their agents repeat
     /// (Android agents say "Linux", iPhone agents say "like Mac OS X").
@@ -34,6 +34,9 @@ public enum UserAgentFamily {
         (5, ["Linux", "X11"]),
         (6, ["BSD"]),
     ].map { ($0.0, $0.1.map { Array($0.utf8) }) }
+
+    /// "Other" and "Unknown", packed.
+    public static let unknown = UInt8((browsers.count - 1) << 4 | (systems.count - 1))
 
     /// The family indices (into `browsers` and `systems`) of an agent's bytes, packed as browser << 4 | os.
     /// Feed readers (which fetch on a timer: GoAccess counts them apart) come first; then crawlers,
