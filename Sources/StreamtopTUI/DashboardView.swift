@@ -292,20 +292,22 @@ public enum DashboardView {
         // From 100 columns: how busy each task's workers are (htop's CPU%), before the queue.
         let busy = w >= 100 && !hidden.contains(.busy) ? 6 : 0
         // What the hidden columns (F2) leave free goes to the names, then to the queue bar.
-        let nominal: [TaskColumn: Int] = [.state: 9, .inRate: 9, .outRate: 9, .p50: 9, .p99: 9, .workers: 4, .priority: 6, .queue: 15]
-        let freed = hidden.subtracting([.busy]).reduce(0) { $0 + (nominal[$1] ?? 0) }
+        let freed = hidden.subtracting([.busy]).reduce(0) { $0 + $1.width }
         let nameWidth = max(10, min(longest, 24, w - 96 + freed))
         let shift = nameWidth - 10
         // The bar stops at 40 cells: past that it only spreads the numbers apart.
         let barWidth = narrow ? 0 : max(8, min(40, w - 74 - shift - busy + freed))
         // Each shown column starts where the one before it ends.
-        let widths: [(TaskColumn, Int)] = [
-            (.state, 9), (.inRate, 9), (.outRate, 9), (.p50, 9), (.p99, 9), (.busy, busy),
-            (.queue, narrow ? 6 : barWidth + 7), (.workers, narrow ? 2 : 4), (.priority, 6),
-        ]
         var at: [TaskColumn: Int] = [:]
         var next = 13 + shift
-        for (column, width) in widths where !hidden.contains(column) && width > 0 {
+        for column in TaskColumn.allCases where !hidden.contains(column) {
+            let width = switch column {
+            case .busy: busy
+            case .queue: narrow ? 6 : barWidth + 7
+            case .workers: narrow ? 2 : 4
+            default: column.width
+            }
+            guard width > 0 else { continue }
             at[column] = next
             next += width
         }

@@ -18,6 +18,18 @@ public enum TaskColumn: String, CaseIterable, Sendable {
         }
     }
 
+    /// Cells the column takes in the table from 80 columns (the queue with its bar at the 8-cell minimum;
+    /// BUSY only from 100 columns).
+    public var width: Int {
+        switch self {
+        case .state, .inRate, .outRate, .p50, .p99: return 9
+        case .busy: return 6
+        case .queue: return 15
+        case .workers: return 4
+        case .priority: return 6
+        }
+    }
+
     /// What the column shows, for the chooser.
     public var help: String {
         switch self {

@@ -60,6 +60,8 @@ public enum UserAgentFamily {
         return (browsers[Int(packed >> 4)], systems[Int(packed & 15)])
     }
 
+    /// Whether `needle` occurs in `haystack` (a plain scan: it runs once per distinct agent, and Glibc's
+    /// `memmem` is a GNU extension Swift's Glibc module does not export).
     private static func contains(_ haystack: UnsafeBufferPointer<UInt8>, _ needle: [UInt8]) -> Bool {
         guard needle.count <= haystack.count, let head = needle.first else { return false }
         var i = 0
