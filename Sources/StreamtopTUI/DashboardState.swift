@@ -61,7 +61,8 @@ public struct DashboardState: Equatable, Sendable {
     public var cursor = 0
     /// The drill-down open over the analytics view (Enter on a row), or nil.
     public var drillDown: FocusKey?
-    /// Whether the pipeline results' whole tables are open (Enter in the analytics view), and their scroll.
+    /// Whether the pipeline results' whole tables are open (Enter in the analytics view), and the line
+    /// selected in them (Enter on a row with keys drills into it).
     public var showResults = false
     public var resultsScroll = 0
     /// Whether the rejected-lines view is open.

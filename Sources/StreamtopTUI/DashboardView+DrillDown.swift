@@ -9,14 +9,16 @@ extension DashboardView {
     /// serving time, requests per minute, and its top clients and paths.
     static func drawDrillDown(_ buf: inout ScreenBuffer, _ m: DashboardModel, _ focus: FocusKey) {
         guard let (x0, y0, boxWidth, boxHeight) = overlayBox(&buf, minHeight: 6) else { return }
-        let title = " Drill-down: \(focus.kind) "
+        let title = " Drill-down: " + (focus.task.map { "\($0) where " } ?? (focus.kind == "where" ? "where " : "\(focus.kind) "))
         let tx = x0 + 2 + buf.put(title, x: x0 + 2, y: y0, role: .title)
         buf.put(Sanitizer.truncate(focus.key, to: boxWidth - tx + x0 - 2) + " ", x: tx, y: y0, role: .title)
         let inner = boxWidth - 4
         let x = x0 + 2
         var y = y0 + 1
         buf.put("Enter or Esc closes", x: x, y: y0 + boxHeight - 1, role: .dim)
-        guard let d = m.summary.drillDown, d.focus == focus else {
+        // The report's drill-downs are in its summary; a task's in its result.
+        let published = focus.task.map { t in m.results.first { $0.task == t }?.drillDown } ?? m.summary.drillDown
+        guard let d = published, d.focus == focus else {
             buf.put(Sanitizer.truncate("opening… the engine starts counting it with its next block", to: inner), x: x, y: y, role: .dim)
             return
         }
@@ -29,7 +31,8 @@ extension DashboardView {
         buf.put(Sanitizer.truncate(head, to: inner), x: x, y: y, role: .headerValue)
         y += 1
         if m.engine.inputEnded || m.engine.finished {
-            buf.put(Sanitizer.truncate("the input has ended: nothing more will be counted (the report keeps no per-key breakdown of the past)", to: inner), x: x, y: y, role: .warning)
+            let past = focus.task == nil ? "the report keeps no per-key breakdown of the past" : "the task keeps no per-record breakdown of the past"
+            buf.put(Sanitizer.truncate("the input has ended: nothing more will be counted (\(past))", to: inner), x: x, y: y, role: .warning)
             y += 1
         }
         // Status codes, each in its class's colour, most frequent first.
@@ -61,7 +64,7 @@ extension DashboardView {
         switch focus {
         case .path: lists = [("Clients", d.topClients, d.uniqueClients)]
         case .client: lists = [("Paths", d.topPaths, d.uniquePaths)]
-        case .status: lists = [("Paths", d.topPaths, d.uniquePaths), ("Clients", d.topClients, d.uniqueClients)]
+        case .status, .filter: lists = [("Paths", d.topPaths, d.uniquePaths), ("Clients", d.topClients, d.uniqueClients)]
         }
         // A column no wider than 64: counts stay near their keys on a wide terminal.
         let colWidth = min(64, (inner - (lists.count - 1) * 2) / lists.count)

@@ -51,7 +51,7 @@ public enum DashboardView {
         }
         drawHints(&buf, state)
         if state.showRejects { drawRejects(&buf, model) }
-        if state.showResults { drawResults(&buf, model, scroll: state.resultsScroll) }
+        if state.showResults { drawResults(&buf, model, cursor: state.resultsScroll) }
         if let focus = state.drillDown { drawDrillDown(&buf, model, focus) }
         if let at = state.columnChooser { drawColumnChooser(&buf, state.hiddenColumns, cursor: at) }
         if state.showHelp { drawHelp(&buf, state.keymap, scroll: state.helpScroll) }
@@ -912,14 +912,17 @@ public enum DashboardView {
     }
 
     /// The lines of the results overlay: each analytics task's name, then every row of its latest result.
-    public static func resultLines(_ m: DashboardModel) -> [(String, Role)] {
-        var lines: [(String, Role)] = []
+    public static func resultLines(_ m: DashboardModel) -> [(text: String, role: Role, focus: FocusKey?)] {
+        var lines: [(text: String, role: Role, focus: FocusKey?)] = []
         for r in m.results {
-            lines.append((r.task, .headerValue))
+            lines.append((r.task, .headerValue, nil))
             let rows = r.rows ?? [r.text]
-            if rows.isEmpty { lines.append(("  no result yet", .dim)) }
-            for row in rows { lines.append(("  " + row, .normal)) }
-            lines.append(("", .normal))
+            if rows.isEmpty { lines.append(("  no result yet", .dim, nil)) }
+            for (i, row) in rows.enumerated() {
+                let focus = r.rowFocus.flatMap { i < $0.count ? $0[i] : nil }
+                lines.append(("  " + row, .normal, focus))
+            }
+            lines.append(("", .normal, nil))
         }
         return lines
     }
@@ -935,19 +938,28 @@ public enum DashboardView {
     }
 
     /// The pipeline's results whole (Enter in the analytics view): every row of every task's latest
-    /// result, scrolled with ↑/↓ and PgUp/PgDn.
-    static func drawResults(_ buf: inout ScreenBuffer, _ m: DashboardModel, scroll: Int) {
+    /// result, a cursor moved with ↑/↓ and PgUp/PgDn (kept in sight); Enter on a row with keys (a
+    /// group-by's group, a user) opens its drill-down.
+    static func drawResults(_ buf: inout ScreenBuffer, _ m: DashboardModel, cursor: Int) {
         guard let (x0, y0, boxWidth, boxHeight) = overlayBox(&buf, minHeight: 4) else { return }
         buf.put(" Pipeline results ", x: x0 + 2, y: y0, role: .title)
         let lines = resultLines(m)
         let visible = boxHeight - 2
-        let first = min(max(0, scroll), max(0, lines.count - visible))
+        let at = min(max(0, cursor), max(0, lines.count - 1))
+        let first = min(max(0, at - visible / 2), max(0, lines.count - visible))
         if lines.isEmpty { buf.put("this pipeline has no analytics task (a pipeline file adds them)", x: x0 + 2, y: y0 + 1, role: .dim) }
-        for (i, (text, role)) in lines.dropFirst(first).prefix(visible).enumerated() {
-            buf.put(Sanitizer.truncate(text, to: boxWidth - 4), x: x0 + 2, y: y0 + 1 + i, role: role)
+        for (i, line) in lines.enumerated().dropFirst(first).prefix(visible) {
+            let y = y0 + 1 + i - first
+            if i == at {
+                buf.fill(x: x0 + 1, y: y, width: boxWidth - 2, height: 1, role: .selected)
+                buf.put(Sanitizer.truncate(line.text, to: boxWidth - 4), x: x0 + 2, y: y, role: .selected)
+            } else {
+                buf.put(Sanitizer.truncate(line.text, to: boxWidth - 4), x: x0 + 2, y: y, role: line.role)
+            }
         }
-        let more = lines.count > visible ? "\(first + 1)–\(min(lines.count, first + visible)) of \(lines.count) · ↑/↓ PgUp/PgDn · " : ""
-        buf.put(more + "Enter or Esc closes", x: x0 + 2, y: y0 + boxHeight - 1, role: .dim)
+        let more = lines.count > visible ? "\(first + 1)–\(min(lines.count, first + visible)) of \(lines.count) · " : ""
+        let enter = lines.indices.contains(at) && lines[at].focus != nil ? "Enter drills into this row · " : ""
+        buf.put(Sanitizer.truncate(more + "↑/↓ PgUp/PgDn · " + enter + "Esc closes", to: boxWidth - 4), x: x0 + 2, y: y0 + boxHeight - 1, role: .dim)
     }
 
     /// The most recent malformed lines with where they come from and why, sanitized.
@@ -990,6 +1002,8 @@ public enum DashboardView {
         "seek HH:MM[:SS] (UTC) | +10m | 2024-11-25T14:00:00Z": "jump ahead in the recording (lines before are processed, none skipped)",
         "inject slow TASK 200us [cpu|io] | stall TASK 5s | burst 5x 30s | malformed 5% | skew client 80% | clear":
             "rehearse an incident: a slow or stalled task, a burst of input, bad lines, a hot client; shown in the header until it ends or inject clear",
+        "focus path|client|status KEY | [in TASK] where FILTER | off":
+            "drill into a key, or into the records a filter selects (in TASK: that task's own records), counted from now",
     ]
 
     /// Every key and every `:` command with what it does: one column when it fits the height, two when

@@ -12,15 +12,23 @@ public struct ResultSummary: Sendable, Equatable, Codable {
     /// Every row of its latest result, one line each (at most `maxRows`): what Enter in the analytics view
     /// shows (a group-by's groups, a window's top list). Absent from an instance of an earlier version.
     public var rows: [String]? = nil
+    /// What each row's records are, where a row has keys (a group-by's groups, a per-user row): Enter on
+    /// the row in the result table opens this drill-down. Parallel to `rows`; nil entries for rows
+    /// without keys.
+    public var rowFocus: [FocusKey?]? = nil
+    /// The drill-down open on this task's records, if any.
+    public var drillDown: DrillDownSummary? = nil
 
     /// Rows kept for the result table.
     public static let maxRows = 500
 
     /// Creates a line.
-    public init(task: String, text: String, rows: [String]? = nil) {
+    public init(task: String, text: String, rows: [String]? = nil, rowFocus: [FocusKey?]? = nil, drillDown: DrillDownSummary? = nil) {
         self.task = task
         self.text = text
         self.rows = rows
+        self.rowFocus = rowFocus
+        self.drillDown = drillDown
     }
 
     /// The line for a task from the result it published (read from the engine's snapshot, never from
@@ -32,7 +40,11 @@ public struct ResultSummary: Sendable, Equatable, Codable {
         } else {
             parts.append(result.live.isEmpty ? "no window closed yet (whole-input results come at the end of the input)" : "no window closed yet")
         }
-        return ResultSummary(task: task, text: parts.joined(separator: " · "), rows: result.rows.prefix(maxRows).map { describe($0, groups: 1) })
+        let kept = result.rows.prefix(maxRows)
+        let focus = kept.map { FocusKey.of(row: $0, task: task) }
+        return ResultSummary(
+            task: task, text: parts.joined(separator: " · "), rows: kept.map { describe($0, groups: 1) },
+            rowFocus: focus.contains { $0 != nil } ? focus : nil, drillDown: result.drillDown)
     }
 
     /// One line per analytics task that has published a result, in the engine's task order.

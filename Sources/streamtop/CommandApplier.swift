@@ -7,6 +7,9 @@ import StreamtopLogs
 struct CommandApplier {
     let pipeline: AccessPipeline
     let pacer: ReplayPacer?
+    /// The task whose drill-down is open (the report's aggregate's name for it), or nil: `focus off`
+    /// closes it there, and opening one elsewhere closes it first, so one drill-down is open at a time.
+    let focusedTask = Locked<String?>(nil)
 
     var taskNames: [String] { pipeline.engine.taskNames.map(\.1) }
 
@@ -54,8 +57,20 @@ struct CommandApplier {
             engine.send(.transport(transport))
             return "seeking to \(LogTime.clock(epoch))"
         case .focus(let focus):
-            guard let id = engine.taskID(named: AccessPipeline.aggregateTask) else { return "this pipeline keeps no report to drill into" }
-            engine.send(.request(id, OperatorRequest(verb: "focus", arguments: focus.map { [$0.kind, $0.key] } ?? [])))
+            let target = focus?.task ?? AccessPipeline.aggregateTask
+            guard let id = engine.taskID(named: target) else {
+                return focus?.task == nil ? "this pipeline keeps no report to drill into" : "no task '\(target)'"
+            }
+            let previous = focusedTask.withLock { f -> String? in
+                defer { f = focus == nil ? nil : target }
+                return f
+            }
+            // Closing with none open known still closes the report's (another front end may have opened it).
+            let close = focus == nil ? previous ?? AccessPipeline.aggregateTask : previous.flatMap { $0 == target ? nil : $0 }
+            if let close, let old = engine.taskID(named: close) {
+                engine.send(.request(old, OperatorRequest(verb: "focus")))
+            }
+            if let focus { engine.send(.request(id, OperatorRequest(verb: "focus", arguments: [focus.kind, focus.key]))) }
             return focus.map { "drill-down on \($0)" } ?? "drill-down closed"
         }
     }

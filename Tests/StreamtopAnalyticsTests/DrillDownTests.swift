@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 @testable import StreamtopAnalytics
-import StreamtopEngine
+@testable import StreamtopEngine
 import StreamtopLogs
 
 /// A drill-down (Enter on a path, client or status) breaks down that key's records from when it opens:
@@ -30,6 +30,7 @@ import StreamtopLogs
             switch focus {
             case .path(let p): hit = path == p
             case .client(let c): hit = client == c
+            case .filter: hit = false  // recounted by the tests of filters themselves
             case .status(let s): hit = status == String(s)
             }
             guard hit else { continue }
@@ -97,7 +98,7 @@ import StreamtopLogs
         let wrongVerb = op.handle(OperatorRequest(verb: "explode"))
         #expect(!wrongVerb.applied && wrongVerb.reason.contains("focus"))
         let wrongKind = op.handle(OperatorRequest(verb: "focus", arguments: ["agent", "x"]))
-        #expect(!wrongKind.applied && wrongKind.reason.contains("path, a client or a status"))
+        #expect(!wrongKind.applied && wrongKind.reason.contains("a path, a client, a status code"))
         #expect(op.summary().drillDown == nil)
     }
 
@@ -123,5 +124,105 @@ import StreamtopLogs
         for c in [OperatorCommand.focus(.path("/b c")), .focus(.status(500)), .focus(nil)] {
             #expect(try parse(#require(c.text(in: snapshot))) == c)
         }
+    }
+
+    /// A block numbered as the engine numbers a task's batches (ordered tasks take them in that order).
+    static func batch(_ lines: [String], sequence: Int) -> Batch {
+        let b = SummaryCacheTests().block(lines)
+        b.sequence = sequence
+        return b
+    }
+
+    /// Enter on a group row: the task counts, from then on, its own records whose fields equal the row's
+    /// keys — with two partitions, blocks handed in by two workers, and a key that needs quoting.
+    @Test func aGroupRowsDrillDownCountsTheTasksRecordsWithItsKeys() throws {
+        var spec = GroupOperator.Spec(by: [.client, .statusClass])
+        spec.limit = 100
+        // The rows of a finished run give the focus; a live twin of the task takes it.
+        let finished = GroupOperator(name: "by_client", spec: spec, partitions: 2)
+        _ = finished.process(Self.batch(Self.lines(140), sequence: 0), slot: 0)
+        _ = finished.finish()
+        let rows = finished.latestRows()
+        let group = GroupOperator(name: "by_client", spec: spec, partitions: 2)
+        _ = group.process(Self.batch(Self.lines(140), sequence: 0), slot: 0)
+        let row = try #require(rows.first { $0["client"] == .string("10.0.0.3") && $0["status_class"] == .string("4xx") })
+        let focus = try #require(FocusKey.of(row: row, task: "by_client"))
+        #expect(focus == .filter(task: "by_client", expression: #"client == "10.0.0.3" and status_class == "4xx""#))
+        #expect(group.handle(OperatorRequest(verb: "focus", arguments: [focus.kind, focus.key])).applied)
+        // Published at once, empty: the next tick shows the overlay what it opened.
+        let opened = try #require((group.refreshResult() as? AnalyticsResult)?.drillDown)
+        #expect(opened.focus == focus && opened.requests == 0 && opened.wholeRun == nil)
+        let after = Self.lines(300, from: 140)
+        _ = group.process(Self.batch(Array(after.prefix(150)), sequence: 1), slot: 0)
+        _ = group.process(Self.batch(Array(after.dropFirst(150)), sequence: 2), slot: 1)
+        // Within a second of the last refresh nothing is merged again; the one after a second is.
+        #expect(group.refreshResult() == nil)
+        Thread.sleep(forTimeInterval: 1.05)
+        let d = try #require((group.refreshResult() as? AnalyticsResult)?.drillDown)
+        let expected = Self.recount(after.filter { $0.hasPrefix("10.0.0.3 ") }, .status(404)).requests
+            + Self.recount(after.filter { $0.hasPrefix("10.0.0.3 ") }, .status(400)).requests
+        #expect(d.requests == expected && d.requests > 0)
+        #expect(Self.dictionary(d.topClients) == ["10.0.0.3": expected])
+        #expect(d.status.allSatisfy { $0.key.hasPrefix("4") })
+        // What the workers publish with each block carries it too; closing removes it.
+        #expect(group.result().drillDown == d)
+        #expect(group.handle(OperatorRequest(verb: "focus")).applied)
+        #expect((group.refreshResult() as? AnalyticsResult)?.drillDown == nil)
+        // A task takes filters only: a bare path is the report's kind of drill-down.
+        let refused = group.handle(OperatorRequest(verb: "focus", arguments: ["path", "/a"]))
+        #expect(!refused.applied && refused.reason.contains("where"), "\(refused.reason)")
+    }
+
+    /// A row's keys become a filter that selects exactly that value, whatever quotes and backslashes it
+    /// holds; the group past the cap, `(other)`, has no keys to drill into.
+    @Test func aRowsKeysSelectExactlyItsRecords() throws {
+        var row = ResultRow()
+        row.set("ua", .string(#"Mozilla "quoted" \ back\slash"#))
+        row.set("status", .string("503"))
+        row.set("count", .int(3))
+        let focus = try #require(FocusKey.of(row: row, task: "t"))
+        let filter = try FilterExpression.parse(focus.key)
+        #expect(filter == .and(.text(.ua, .equals(Array(#"Mozilla "quoted" \ back\slash"#.utf8))), .number(.status, .eq, 503)))
+        var other = ResultRow()
+        other.set("client", .string("(other)"))
+        #expect(FocusKey.of(row: other, task: "t") == nil)
+        var keyless = ResultRow()
+        keyless.set("requests", .int(4))
+        #expect(FocusKey.of(row: keyless, task: "t") == nil)
+    }
+
+    /// `focus where FILTER` on the report: the records the filter selects, recounted by hand.
+    @Test func theReportDrillsIntoWhatAFilterSelects() throws {
+        let op = AggregateOperator(slots: 1)
+        #expect(op.handle(OperatorRequest(verb: "focus", arguments: ["where", #"status >= 400 and path ~ "^/a""#])).applied)
+        let lines = Self.lines(200)
+        _ = op.process(SummaryCacheTests().block(lines), slot: 0)
+        let d = try #require(op.summary(top: 100).drillDown)
+        let expected = lines.filter { l in
+            let status = Int(l.split(separator: "\"")[2].split(separator: " ")[0])!
+            return status >= 400 && l.contains("\"GET /a")
+        }
+        #expect(d.requests == expected.count && d.requests > 0 && d.wholeRun == nil)
+        #expect(!op.handle(OperatorRequest(verb: "focus", arguments: ["where", "status >>> 4"])).applied)
+    }
+
+    @Test func theCommandLineDrillsIntoATaskOrAFilter() throws {
+        func parse(_ text: String) throws -> OperatorCommand {
+            try OperatorCommand.parse(text, task: { _ in nil }, taskNames: ["by_client", "errors"])
+        }
+        #expect(try parse(#"focus in by_client where client == "10.0.0.3""#) == .focus(.filter(task: "by_client", expression: #"client == "10.0.0.3""#)))
+        #expect(try parse("focus where status >= 500") == .focus(.filter(task: nil, expression: "status >= 500")))
+        for (bad, says) in [("focus in by_clinet where status == 500", "did you mean 'by_client'"), ("focus in errors status 500", "takes a filter"),
+                            ("focus where status >>> 5", "focus where: column"), ("focus where", "usage")] {
+            do {
+                _ = try parse(bad)
+                Issue.record("parsed: \(bad)")
+            } catch {
+                #expect("\(error)".contains(says), "\(bad): \(error)")
+            }
+        }
+        // What an attached dashboard sends is what the instance parses back.
+        let c = OperatorCommand.focus(.filter(task: "by_client", expression: #"ua == "a \"b\"""#))
+        #expect(try parse(#require(c.text(in: EngineSnapshot.empty))) == c)
     }
 }

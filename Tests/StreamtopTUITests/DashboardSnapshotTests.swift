@@ -323,6 +323,37 @@ func assertSnapshot(_ buffer: ScreenBuffer, named name: String) throws {
         }
     }
 
+    /// Enter on a group row in the result table: the task's own drill-down, read from its result (not
+    /// the report's), over the table it was opened from.
+    @Test(arguments: [(80, 24), (120, 40)])
+    func aGroupRowsDrillDownIsReadFromItsTask(width: Int, height: Int) throws {
+        let focus = FocusKey.filter(task: "by_client", expression: #"client == "66.249.66.1" and status_class == "4xx""#)
+        var model = drilled(focus)
+        // A task keeps no whole-run count of a filter's records.
+        model.summary.drillDown?.wholeRun = nil
+        model.results = [ResultSummary(
+            task: "by_client", text: "66.249.66.1 · 4xx · count 640", rows: ["66.249.66.1 · 4xx · count 640", "(other) · count 9"],
+            rowFocus: [focus, nil], drillDown: model.summary.drillDown)]
+        // The report's summary holds another drill-down: the overlay must not read that one.
+        model.summary.drillDown = nil
+        var state = DashboardState()
+        state.view = .analytics
+        state.panel = .results
+        state.showResults = true
+        state.resultsScroll = 1
+        let table = DashboardView.render(model, state: state, width: width, height: height)
+        #expect(table.contains("Enter drills into this row"), "the cursor is on a group row")
+        state.resultsScroll = 2
+        #expect(!DashboardView.render(model, state: state, width: width, height: height).contains("Enter drills"), "(other) has no keys")
+        state.drillDown = focus
+        let buf = DashboardView.render(model, state: state, width: width, height: height)
+        try assertSnapshot(buf, named: "drilldown-task-\(width)x\(height)")
+        #expect(buf.contains("Drill-down: by_client where client =="))
+        #expect(buf.contains("640 requests") && !buf.contains("opening…"))
+        #expect(!buf.contains("whole run"))
+        #expect(buf.contains("/wp-login.php") && buf.contains("66.249.66.1"), "paths and clients both")
+    }
+
     @Test func untilTheEngineAnswersTheOverlaySaysItIsOpening() {
         var state = DashboardState()
         state.view = .analytics

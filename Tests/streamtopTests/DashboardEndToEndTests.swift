@@ -160,6 +160,59 @@ import Testing
         #expect(s.contains("STREAMTOP-EXIT=0"), "\(s)")
     }
 
+    /// Enter on a group row of a pipeline result: the task itself breaks down its records with the row's
+    /// keys, through the mailbox, and Esc goes back to the table.
+    @Test(.enabled(if: DashboardEndToEndTests.tmux != nil, "tmux is not installed"))
+    func enterOnAGroupRowDrillsIntoTheTasksRecords() throws {
+        defer { tmux("kill-server") }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("group-drill-\(getpid()).toml").path
+        defer { unlink(file) }
+        let pipeline = """
+            [source]
+            files = ["\(realSample)"]
+            speed = "1000"
+            loop = true
+
+            [[task]]
+            name = "by_class"
+            operator = "group"
+            by = "status_class"
+            every = "1m"
+            """
+        try pipeline.write(toFile: file, atomically: true, encoding: .utf8)
+        let command = "cd / && TERM=xterm-256color '\(binary)' run '\(file)'; echo STREAMTOP-EXIT=$?; sleep 30"
+        tmux("new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", command)
+        var s = waitFor { $0.contains("TASK") && $0.contains("by_class") }
+        tmux("send-keys", "-t", "e2e", "Tab", "Tab")
+        s = waitFor { $0.contains("Analytics ") && $0.contains("by_class  ") && $0.contains("2xx") }
+        tmux("send-keys", "-t", "e2e", "Right", "Right", "Right", "Enter")
+        s = waitFor { $0.contains("Pipeline results") && $0.contains("Esc closes") }
+        // The cursor starts on the task's name; the row under it is its largest group.
+        tmux("send-keys", "-t", "e2e", "Down")
+        s = waitFor { $0.contains("Enter drills into this row") }
+        #expect(s.contains("Enter drills into this row"), "\(s)")
+        tmux("send-keys", "-t", "e2e", "Enter")
+        let counted = { (screen: String) -> Bool in
+            screen.range(of: #"\): [1-9][0-9,]* requests"#, options: .regularExpression) != nil
+        }
+        s = waitFor { $0.contains("Drill-down: by_class where status_class ==") && counted($0) }
+        #expect(s.contains("Drill-down: by_class where status_class ==") && counted(s), "\(s)")
+        #expect(!s.contains("whole run"), "\(s)")
+        tmux("send-keys", "-t", "e2e", "Escape")
+        s = waitFor { !$0.contains("Drill-down") && $0.contains("Pipeline results\n") }
+        #expect(!s.contains("Drill-down") && s.contains("Enter drills into this row"), "Esc goes back to the table: \(s)")
+        // Esc alone (an Esc followed at once by another key reads as one sequence, as in any terminal).
+        tmux("send-keys", "-t", "e2e", "Escape")
+        s = waitFor { !$0.contains("Esc closes") }
+        tmux("send-keys", "-t", "e2e", "Tab", "Tab")
+        let closed = { (screen: String) -> Bool in screen.range(of: "operator +by_class +drill-down closed", options: .regularExpression) != nil }
+        s = waitFor { $0.contains("Decisions (newest first)") && $0.contains("drill-down on by_class where") && closed($0) }
+        #expect(s.contains("drill-down on by_class where") && closed(s), "\(s)")
+        tmux("send-keys", "-t", "e2e", "q")
+        s = waitFor { $0.contains("STREAMTOP-EXIT=") }
+        #expect(s.contains("STREAMTOP-EXIT=0"), "\(s)")
+    }
+
     @Test(.enabled(if: DashboardEndToEndTests.tmux != nil, "tmux is not installed"))
     func aFinishedRunSaysSoAndRefusesChanges() throws {
         defer { tmux("kill-server") }

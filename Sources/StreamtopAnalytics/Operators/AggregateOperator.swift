@@ -16,11 +16,8 @@ public final class AggregateOperator: StreamOperator {
     /// costly).
     private let version = Atomic<Int>(0)
     private let cached = Locked<(version: Int, top: Int, summary: AccessSummary)?>(nil)
-    /// The drill-down asked for last (nil: none open) and its number. Only the engine's thread changes it
-    /// (`handle`); each worker takes it up at its next block, under its slot's lock, when the number it
-    /// sees in `focusGeneration` (read without a lock, once a block) is not the one its slot took up.
-    private let focusSetting = Locked<(generation: Int, focus: FocusKey?, since: Double)>((0, nil, 0))
-    private let focusGeneration = Atomic<Int>(0)
+    /// The drill-down asked for last. Each worker takes it up at its next block, under its slot's lock.
+    private let drill = DrillDownControl(task: nil)
 
     /// Creates the operator with one state slot per worker; with a `keyLimit`, each slot keeps at most
     /// about that many distinct paths and clients (see `AccessAggregate.keyLimit`).
@@ -51,36 +48,23 @@ public final class AggregateOperator: StreamOperator {
     /// Starts the slot's breakdown of the drill-down asked for last, if it has not yet.
     @inline(__always)
     private func takeUpFocus(_ a: inout AccessAggregate) {
-        guard a.focusGeneration != focusGeneration.load(ordering: .acquiring) else { return }
-        let s = focusSetting.withLock { $0 }
-        a.drillDown = s.focus.map { DrillDown($0, generation: s.generation, since: s.since) }
-        a.focusGeneration = s.generation
+        let g = drill.generation
+        guard a.focusGeneration != g else { return }
+        a.drillDown = drill.make()
+        a.focusGeneration = g
     }
 
-    /// `focus path|client|status KEY` opens a drill-down: from the next block on, each slot keeps the
-    /// records of that key broken down (statuses, paths, clients, serving time, per minute), published in
-    /// the summary; `focus` alone closes it. Called on the engine's thread: it never waits for a worker.
+    /// `focus path|client|status KEY` or `focus where EXPRESSION` opens a drill-down: from the next block
+    /// on, each slot keeps the records of that key broken down (statuses, paths, clients, serving time,
+    /// per minute), published in the summary; `focus` alone closes it. Called on the engine's thread: it
+    /// never waits for a worker.
     public func handle(_ request: OperatorRequest) -> TransportOutcome {
-        guard request.verb == "focus" else {
-            return TransportOutcome(applied: false, action: request.verb, reason: "the report's aggregate takes drill-down (focus) requests only")
-        }
-        var focus: FocusKey?
-        if !request.arguments.isEmpty {
-            guard request.arguments.count == 2, let f = FocusKey.parse(kind: request.arguments[0], key: request.arguments[1]) else {
-                return TransportOutcome(applied: false, action: "focus " + request.arguments.joined(separator: " "), reason: "a drill-down looks at a path, a client or a status code (100-999)")
-            }
-            focus = f
-        }
-        let g = focusSetting.withLock { s -> Int in
-            s = (s.generation + 1, focus, Date().timeIntervalSince1970)
-            return s.generation
-        }
-        focusGeneration.store(g, ordering: .releasing)
+        let outcome = drill.handle(request)
+        guard outcome.applied else { return outcome }
         version.add(1, ordering: .releasing)
         // The next tick publishes it, not a second later.
         refreshClock.withLock { $0.interval = 0 }
-        guard let focus else { return TransportOutcome(applied: true, action: "drill-down closed", reason: "operator request") }
-        return TransportOutcome(applied: true, action: "drill-down on \(focus)", reason: "operator request; its statuses, paths, clients and serving time are counted from now on (the report keeps no per-key breakdown)", numbers: ["drill_down": Double(g)])
+        return outcome
     }
 
     /// Entries of the top lists in the published summary (the dashboard's analytics view lists this many;
@@ -147,7 +131,7 @@ public final class AggregateOperator: StreamOperator {
     }
 
     private func computeSummary(top: Int) -> AccessSummary {
-        let s = focusSetting.withLock { $0 }
+        let s = drill.current
         var (summary, wholeRun) = mergedSummary(top: top, focus: s.focus)
         // Only the drill-down asked for last: a slot that has not had a block since it was asked for
         // still holds an earlier one (or none), which reads as an empty breakdown of the current one.

@@ -1,6 +1,7 @@
 import Foundation
 import StreamtopEngine
 import StreamtopLogs
+import Synchronization
 
 /// Base of the stateful analytics tasks (windows, groups, top-K, distinct counts, sessions): keyed,
 /// partitioned state that several workers can run, with results that depend only on the input.
@@ -64,6 +65,14 @@ open class OrderedOperator: StreamOperator, CheckpointableOperator {
     /// Slices a partition may have waiting before a worker that routed more waits for it to catch up
     /// (bounds memory when one partition is slower than the others).
     private static let maxBacklog = 8
+    /// Drill-downs into the task's records (`focus in TASK where …`, Enter on a group row): one breakdown
+    /// per worker slot, each taken under its own lock once a block and only while one is open, merged
+    /// for the published result by the engine's ticker (`refreshResult`).
+    private let drill: DrillDownControl
+    private let drillSlots: [Locked<DrillDown?>]
+    /// Blocks added to a breakdown so far, and what was last published of it (with those two numbers).
+    private let drillAdded = Atomic<Int>(0)
+    private let drillShown = Locked<(generation: Int, added: Int, at: UInt64, summary: DrillDownSummary?)>((0, 0, 0, nil))
 
     /// Creates the operator with `partitions` partitions (at least 1).
     public init(name: String, sink: ResultSink?, partitions: Int = 1) {
@@ -71,6 +80,8 @@ open class OrderedOperator: StreamOperator, CheckpointableOperator {
         self.sink = sink
         self.partitions = max(1, partitions)
         lanes = (0..<self.partitions).map { _ in Lane() }
+        drill = DrillDownControl(task: name)
+        drillSlots = (0..<self.partitions).map { _ in Locked(nil) }
     }
 
     public var maxParallelism: Int { partitions }
@@ -82,6 +93,7 @@ open class OrderedOperator: StreamOperator, CheckpointableOperator {
 
     public func process(_ batch: Batch, slot: Int) -> OperatorOutput {
         let block = batch.payload(as: ParsedBlock.self)
+        if drill.isOpen { addToDrillDown(block, slot: slot) }
         for slice in route(block, sequence: batch.sequence) {
             lanes[slice.partition].inbox.withLock { i in
                 // The engine numbers every batch a task gets apart (a union's inputs too): a sequence seen
@@ -166,7 +178,50 @@ open class OrderedOperator: StreamOperator, CheckpointableOperator {
 
     /// The latest result as an immutable value.
     public func result() -> AnalyticsResult {
-        AnalyticsResult(rows: latestRows(), live: liveFigures())
+        AnalyticsResult(rows: latestRows(), live: liveFigures(), drillDown: drillShown.withLock { $0.summary })
+    }
+
+    // MARK: - Drill-down
+
+    /// `focus where EXPRESSION` opens a drill-down on the task's records that the expression selects
+    /// (the records the task reads, after its branch's filters and maps); `focus` alone closes it.
+    /// Called on the engine's thread: it never waits for a worker.
+    public func handle(_ request: OperatorRequest) -> TransportOutcome {
+        drill.handle(request)
+    }
+
+    private func addToDrillDown(_ block: ParsedBlock, slot: Int) {
+        let g = drill.generation
+        drillSlots[slot % drillSlots.count].withLock { d in
+            if d?.generation != g { d = drill.make() }
+            d?.add(block)
+        }
+        drillAdded.add(1, ordering: .releasing)
+    }
+
+    /// The task's result with its drill-down brought up to date, when it changed: at once after a
+    /// request, else at most once a second while blocks come (merging the slots' tables costs real time).
+    /// Only the engine's ticker calls it.
+    public func refreshResult() -> (any Sendable)? {
+        let g = drill.generation
+        let added = drillAdded.load(ordering: .acquiring)
+        let now = DispatchTime.now().uptimeNanoseconds
+        let shown = drillShown.withLock { $0 }
+        guard shown.generation != g || (shown.added != added && now &- shown.at >= 1_000_000_000) else { return nil }
+        var summary: DrillDownSummary?
+        if let total = drill.make() {
+            for slot in drillSlots {
+                slot.withLock { d in
+                    if let d, d.generation == total.generation { total.merge(d) }
+                }
+            }
+            summary = total.summary(top: 100, wholeRun: nil)
+        } else {
+            // Closed: the slots' tables go now, not at the next drill-down.
+            for slot in drillSlots { slot.withLock { $0 = nil } }
+        }
+        drillShown.withLock { $0 = (g, added, now, summary) }
+        return result()
     }
 
     /// Live figures between results (sessions: active users and visits); none by default.

@@ -6,6 +6,8 @@ public struct AnalyticsResult: Sendable, Equatable {
     public var rows: [ResultRow]
     /// Live figures that move between results (`active now`, `visits` for sessions), in display order.
     public var live: [LiveFigure]
+    /// The drill-down open on the task's records, if any (`focus in TASK where …`).
+    public var drillDown: DrillDownSummary?
 
     /// One named live number.
     public struct LiveFigure: Sendable, Equatable {
@@ -22,8 +24,9 @@ public struct AnalyticsResult: Sendable, Equatable {
     }
 
     /// Creates a result.
-    public init(rows: [ResultRow], live: [LiveFigure] = []) {
+    public init(rows: [ResultRow], live: [LiveFigure] = [], drillDown: DrillDownSummary? = nil) {
         self.rows = rows
         self.live = live
+        self.drillDown = drillDown
     }
 }

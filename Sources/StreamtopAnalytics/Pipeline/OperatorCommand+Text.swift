@@ -15,7 +15,7 @@ extension OperatorCommand {
         case .seek(.absolute(let t)): return "seek " + LogTime.iso8601(t)
         case .seek(.timeOfDay(let s)): return "seek " + Self.timeOfDay(s)
         case .seek(.ahead(let s)): return "seek +\(s)s"
-        case .focus(let f): return f.map { "focus \($0.kind) \($0.key)" } ?? "focus off"
+        case .focus(let f): return f.map { "focus \($0.commandText)" } ?? "focus off"
         }
     }
 

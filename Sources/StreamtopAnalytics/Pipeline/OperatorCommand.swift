@@ -34,7 +34,7 @@ public enum OperatorCommand: Equatable, Sendable {
         "unpin TASK", "policy strict|fair|adaptive", "speed X|max", "replay pause|resume", "step [10s]",
         "seek HH:MM[:SS] (UTC) | +10m | 2024-11-25T14:00:00Z",
         "inject slow TASK 200us [cpu|io] | stall TASK 5s | burst 5x 30s | malformed 5% | skew client 80% | clear",
-        "focus path|client|status KEY | off",
+        "focus path|client|status KEY | [in TASK] where FILTER | off",
     ]
 
     /// Parses one command, resolving task names with `task`.
@@ -101,7 +101,7 @@ public enum OperatorCommand: Equatable, Sendable {
         case "inject":
             return .engine(.inject(try injection(Array(words.dropFirst()), task: task, taskNames: taskNames)))
         case "focus", "drill":
-            return .focus(try focusKey(text))
+            return .focus(try focusKey(text, taskNames: taskNames))
         default:
             let verbs = grammar.compactMap { $0.split(separator: " ").first.map(String.init) } + ["help"]
             throw CommandError("unknown command '\(verb)'\(didYouMean(verb, among: verbs)) (commands: \(grammar.joined(separator: "; ")); help)")
@@ -199,19 +199,42 @@ extension OperatorCommand {
     }
 
     /// `focus path /a b` (the key is the rest of the line, spaces kept), `focus client …`, `focus status
-    /// 404`; `focus` or `focus off` closes the drill-down.
-    static func focusKey(_ text: String) throws -> FocusKey? {
+    /// 404`, `focus where FILTER` (the report's records a filter selects), `focus in TASK where FILTER`
+    /// (an analytics task's); `focus` or `focus off` closes the drill-down.
+    static func focusKey(_ text: String, taskNames: [String] = []) throws -> FocusKey? {
+        let usage = "usage: focus path|client|status KEY | [in TASK] where FILTER | off"
         let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
-        let verbOn: Substring = text.drop(while: blank)
-        let afterVerb: Substring = verbOn.drop(while: { !blank($0) }).drop(while: blank)
-        let kind = String(afterVerb.prefix(while: { !blank($0) }))
-        let rest: Substring = afterVerb.dropFirst(kind.count)
+        func nextWord(_ s: Substring) -> (String, Substring) {
+            let from = s.drop(while: blank)
+            let w = String(from.prefix(while: { !blank($0) }))
+            return (w, from.dropFirst(w.count))
+        }
+        var (kind, rest) = nextWord(nextWord(Substring(text)).1)
+        var task: String?
+        if kind.lowercased() == "in" {
+            let (name, after) = nextWord(rest)
+            guard !name.isEmpty else { throw CommandError(usage) }
+            guard taskNames.isEmpty || taskNames.contains(name) else {
+                throw CommandError("no task '\(name)'\(didYouMean(name, among: taskNames)) (tasks: \(taskNames.joined(separator: ", ")))")
+            }
+            task = name
+            (kind, rest) = nextWord(after)
+            guard kind.lowercased() == "where" else { throw CommandError("a task's drill-down takes a filter: focus in \(name) where FILTER") }
+        }
         let key = String(rest).trimmingCharacters(in: CharacterSet(charactersIn: " \t"))
         if kind.isEmpty || (kind.lowercased() == "off" && key.isEmpty) { return nil }
-        guard ["path", "client", "status"].contains(kind.lowercased()) else {
-            throw CommandError("focus looks at a path, client or status, not '\(kind)'\(didYouMean(kind, among: ["path", "client", "status", "off"])) (usage: focus path|client|status KEY | off)")
+        guard ["path", "client", "status", "where"].contains(kind.lowercased()) else {
+            throw CommandError("focus looks at a path, client, status or filter, not '\(kind)'\(didYouMean(kind, among: ["path", "client", "status", "where", "off"])) (\(usage))")
         }
-        guard let f = FocusKey.parse(kind: kind, key: key) else {
+        if kind.lowercased() == "where" {
+            guard !key.isEmpty else { throw CommandError("usage: focus [in TASK] where FILTER (as --filter takes it)") }
+            do {
+                _ = try FilterExpression.parse(key)
+            } catch {
+                throw CommandError("focus where: \(error)")
+            }
+        }
+        guard let f = FocusKey.parse(kind: kind, key: key, task: task) else {
             throw CommandError(key.isEmpty ? "usage: focus \(kind.lowercased()) KEY" : "a status is a code from 100 to 999, got '\(key)'")
         }
         return f

@@ -396,6 +396,9 @@ public struct AccessAggregate {
                 guard let i = table.index(of: b.baseAddress!, n) else { return keyLimit > 0 ? nil : 0 }
                 return table.count(at: i)
             }
+        case .filter:
+            // The report keeps no joint tables to answer an expression from.
+            return nil
         }
     }
 

@@ -6,44 +6,82 @@ import Histogram
 import StreamtopEngine
 import StreamtopLogs
 
-/// What a drill-down looks at: one path, client or status code of the report.
+/// What a drill-down looks at: one path, client or status code of the report, or the records a filter
+/// expression selects in the report or in one analytics task (Enter on a group row: its keys).
 public enum FocusKey: Sendable, Equatable, Codable, CustomStringConvertible {
     case path(String)
     case client(String)
     case status(Int)
+    /// The records `expression` (a `FilterExpression`) selects, among those `task` reads (nil: the
+    /// report's aggregate). The text is parsed when the focus is made, so it always compiles.
+    case filter(task: String?, expression: String)
 
-    /// `path`, `client` or `status`.
+    /// `path`, `client`, `status` or `where`.
     public var kind: String {
         switch self {
         case .path: return "path"
         case .client: return "client"
         case .status: return "status"
+        case .filter: return "where"
         }
     }
 
-    /// The key as shown (`/login`, `10.0.0.1`, `404`).
+    /// The key as shown (`/login`, `10.0.0.1`, `404`, `client == "10.0.0.1"`).
     public var key: String {
         switch self {
         case .path(let k), .client(let k): return k
         case .status(let s): return String(s)
+        case .filter(_, let e): return e
         }
     }
 
-    /// `path /login`.
-    public var description: String { "\(kind) \(key)" }
+    /// The analytics task that keeps this drill-down, or nil for the report's aggregate.
+    public var task: String? {
+        if case .filter(let t, _) = self { return t }
+        return nil
+    }
 
-    /// Parses `path KEY`, `client KEY` or `status CODE` (the words after `focus`); the key is everything
-    /// after the kind, so a path with spaces survives.
-    public static func parse(kind: String, key: String) -> FocusKey? {
+    /// `path /login`, `where status >= 500`, `by-client where client == "10.0.0.1"`, for messages.
+    public var description: String { (task.map { "\($0) " } ?? "") + "\(kind) \(key)" }
+
+    /// The words after `focus` on the command line: `path /login`, `in by-client where …`.
+    public var commandText: String { (task.map { "in \($0) " } ?? "") + "\(kind) \(key)" }
+
+    /// Parses `path KEY`, `client KEY`, `status CODE` or `where EXPRESSION` (the words after `focus`);
+    /// the key is everything after the kind, so a path with spaces survives. Nil for an unknown kind, an
+    /// empty key, a status outside 100-999 or an expression that does not compile.
+    public static func parse(kind: String, key: String, task: String? = nil) -> FocusKey? {
         guard !key.isEmpty else { return nil }
         switch kind.lowercased() {
-        case "path": return .path(key)
-        case "client": return .client(key)
-        case "status":
+        case "path" where task == nil: return .path(key)
+        case "client" where task == nil: return .client(key)
+        case "status" where task == nil:
             guard let s = Int(key), (100...999).contains(s) else { return nil }
             return .status(s)
+        case "where":
+            guard (try? FilterExpression.parse(key)) != nil else { return nil }
+            return .filter(task: task, expression: key)
         default: return nil
         }
+    }
+
+    /// The focus on the records of a result row: each of its fields named like a record field (a
+    /// group-by's keys, a per-user row's `user`) must equal the row's value. Nil when the row has none,
+    /// or it is the group of everything past the group cap (`(other)`).
+    public static func of(row: ResultRow, task: String) -> FocusKey? {
+        var terms: [String] = []
+        for f in row.fields {
+            guard let field = RecordField(rawValue: f.name), case .string(let value) = f.value else { continue }
+            if value == "(other)" { return nil }
+            // A status compares as a number in filters; every other field as text.
+            if field == .status, let code = Int(value) {
+                terms.append("status == \(code)")
+            } else {
+                terms.append("\(field.rawValue) == \(FilterExpression.quoted(value))")
+            }
+        }
+        guard !terms.isEmpty else { return nil }
+        return .filter(task: task, expression: terms.joined(separator: " and "))
     }
 }
 
@@ -74,6 +112,8 @@ public final class DrillDown {
     /// printed form, which costs a decode per record, instead of its bytes).
     private let keyBytes: [UInt8]
     private let printedMatch: Bool
+    /// The compiled expression of a `.filter` focus.
+    private let expression: FilterExpression?
     /// Distinct paths and clients kept, each.
     static let keyLimit = 10_000
 
@@ -84,6 +124,12 @@ public final class DrillDown {
         self.since = since
         keyBytes = Array(focus.key.utf8)
         printedMatch = focus.key.unicodeScalars.contains("\u{FFFD}")
+        if case .filter(_, let text) = focus {
+            // It parsed when the focus was made; one that no longer does matches nothing.
+            expression = (try? FilterExpression.parse(text)) ?? .not(.or(.bot, .not(.bot)))
+        } else {
+            expression = nil
+        }
     }
 
     /// An empty breakdown of the same focus and generation.
@@ -115,6 +161,7 @@ public final class DrillDown {
         case .status(let s): return Int(r.status) == s
         case .path: field = .path
         case .client: field = .client
+        case .filter: return expression!.matches(r, base)
         }
         return field.withKey(r, base) { p, n in
             if printedMatch { return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self) == focus.key }

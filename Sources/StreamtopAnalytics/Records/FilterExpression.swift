@@ -41,6 +41,17 @@ public indirect enum FilterExpression: Equatable, Sendable {
         }
     }
 
+    /// `value` as a filter's string literal that compares equal to exactly it: in quotes, with `"` and
+    /// `\` escaped (the only two escapes strings know).
+    public static func quoted(_ value: String) -> String {
+        var out = "\""
+        for c in value.unicodeScalars {
+            if c == "\"" || c == "\\" { out.append("\\") }
+            out.unicodeScalars.append(c)
+        }
+        return out + "\""
+    }
+
     /// Whether a record passes.
     @inlinable
     public func matches(_ r: ParsedRecord, _ base: UnsafePointer<UInt8>) -> Bool {

@@ -137,11 +137,20 @@ final class DashboardLoop {
             DashboardReducer.editColumns(&state, key)
         } else if key == .escape && state.showHelp {
             state.showHelp = false
-        } else if state.showResults, key == .enter || key == .escape {
-            state.showResults = false
         } else if state.drillDown != nil, key == .enter || key == .escape {
+            // Back to what it was opened from (the result table stays open under a group row's).
             state.drillDown = nil
             state.message = backend.apply(.focus(nil))
+        } else if state.showResults, key == .enter || key == .escape {
+            let lines = DashboardView.resultLines(backend.model(top: 10, rejects: false))
+            let at = min(max(0, state.resultsScroll), max(0, lines.count - 1))
+            if key == .enter, lines.indices.contains(at), let focus = lines[at].focus {
+                state.drillDown = focus
+                awaitingAnswerAfter = (backend.snapshot().decisionCount, undo.count)
+                state.message = backend.apply(.focus(focus))
+            } else {
+                state.showResults = false
+            }
         } else if state.showResults, let step = [Key.down: 1, .char("j"): 1, .pageDown: 10, .up: -1, .char("k"): -1, .pageUp: -10, .home: -100_000, .end: 100_000][key] {
             state.resultsScroll = max(0, min(state.resultsScroll + step, max(0, DashboardView.resultLines(backend.model(top: 10, rejects: false)).count - 1)))
         } else if state.showHelp, let step = [Key.down: 1, .char("j"): 1, .pageDown: 1000, .up: -1, .char("k"): -1, .pageUp: -1000, .home: -100_000, .end: 100_000][key] {
