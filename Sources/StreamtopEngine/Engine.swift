@@ -23,13 +23,9 @@ public final class Engine: @unchecked Sendable {
     var finished = false
     var endToEnd = LatencyWindow()
     var history: [Double] = []
-    /// Records per second read by the source, one entry per whole second of the run (the last
-    /// `secondsKept`), and where the last whole second ended (seconds since start, records read then).
-    var perSecond: [Double] = []
-    var secondMark = (second: UInt64(0), records: 0)
-    /// The same per whole minute (the last `minutesKept`: a day), for the graph's hour spans.
-    var perMinute: [Double] = []
-    var minuteMark = (minute: UInt64(0), records: 0)
+    /// Records per second read by the source, per whole second (the last 15 minutes) and per whole
+    /// minute (the last day), for the throughput graph's long spans.
+    var inputHistory = LongHistory()
     var lastTick: UInt64 = 0
     /// The last published snapshot. A pthread lock, not `Mutex`: ThreadSanitizer cannot see the latter's
     /// futex calls on Linux and would report every read as a race.

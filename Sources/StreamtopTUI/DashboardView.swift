@@ -429,18 +429,21 @@ public enum DashboardView {
         buf.put("input", x: 1, y: y + 1, role: .label)
         let peak = drawGraph(&buf, series, x: x0, y: y + 1, role: .sparkline)
         buf.putRight(peakLabel(peak, unit: "/s"), right: buf.width, y: y + 1, role: .dim)
-        // Tasks keep 10 samples a second for a minute: their graphs follow the short spans only.
+        // The selected task's own graphs over the same span: ten samples a second for the last minute,
+        // then per second and per minute (an attached instance sends only the last minute).
         var row = y + 2
         let tall = buf.height >= 30
         let short = span == .live || span == .minute
-        if let t = selected, tall, short {
-            let own = GraphSpan.series(span, tenHertz: t.history, perSecond: [], columns: width).values
+        let intoMinute = m.engine.finished ? 0 : Int(m.engine.time) % 60
+        if let t = selected, tall, short || t.perSecond != nil {
+            let own = GraphSpan.series(span, tenHertz: t.history, perSecond: t.perSecond ?? [], perMinute: t.perMinute ?? [], secondsIntoMinute: intoMinute, columns: width).values
             buf.put(Sanitizer.truncate(t.name, to: 10), x: 1, y: row, role: .label)
             let ownPeak = drawGraph(&buf, own, x: x0, y: row, role: .queueFill)
             buf.putRight(peakLabel(ownPeak, unit: "/s"), right: buf.width, y: row, role: .dim)
             row += 1
             if buf.height >= 34 {
-                let lat = GraphSpan.series(span, tenHertz: t.latencyHistory, perSecond: [], columns: width).values
+                // Past the last minute, each sample is the highest p99 of its second or minute.
+                let lat = GraphSpan.series(span, tenHertz: t.latencyHistory, perSecond: t.latencyPerSecond ?? [], perMinute: t.latencyPerMinute ?? [], secondsIntoMinute: intoMinute, columns: width).values
                 buf.put("  p99", x: 1, y: row, role: .label)
                 let latPeak = drawGraph(&buf, lat, x: x0, y: row, role: .warning)
                 buf.putRight("peak \(Format.duration(UInt64(latPeak.peak)))\(latPeak.clipped ? " ▲" : "") ", right: buf.width, y: row, role: .dim)
@@ -453,8 +456,8 @@ public enum DashboardView {
             buf.put(GraphSpan.axis(seconds: seconds, columns: width), x: x0, y: row, role: .dim)
             row += 1
         }
-        if selected != nil, tall, !short {
-            buf.put("(task graphs: the last minute at most — g)", x: x0, y: row, role: .dim)
+        if let t = selected, tall, !short, t.perSecond == nil {
+            buf.put("(an attached instance sends task graphs of the last minute only — g)", x: x0, y: row, role: .dim)
             row += 1
         }
         return row

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import StreamtopEngine
 
@@ -53,6 +54,14 @@ import Testing
         let perSecond = try #require(engine.tick().throughputPerSecond)
         #expect(perSecond.count == 3, "\(perSecond)")
         #expect(perSecond == [40, 20, 0], "\(perSecond)")
+        // Each task keeps its own (this one passes everything on): the long spans of its graphs.
+        let task = try #require(engine.tick().tasks.first { $0.name == "a" })
+        #expect(task.perSecond == [40, 20, 0], "\(task.perSecond ?? [])")
+        #expect(task.latencyPerSecond?.count == 3)
+        // They stay in this process: an attached dashboard's answer would grow by ~30 kB a task.
+        let json = String(decoding: try JSONEncoder().encode(task), as: UTF8.self)
+        #expect(!json.contains("perSecond") && json.contains("latencyHistory"), "\(json)")
+        #expect(try JSONDecoder().decode(TaskSnapshot.self, from: Data(json.utf8)).perSecond == nil)
     }
 
     @Test func eachWholeMinuteHoldsItsMeanRate() throws {
@@ -69,5 +78,6 @@ import Testing
         clock.advance(by: 150_000_000_000)
         perMinute = try #require(engine.tick().throughputPerMinute)
         #expect(perMinute == [10, 20, 0, 0], "minutes slept through are counted, at the rate they had: \(perMinute)")
+        #expect(engine.tick().tasks.first { $0.name == "a" }?.perMinute == [10, 20, 0, 0])
     }
 }

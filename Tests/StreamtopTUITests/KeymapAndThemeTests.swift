@@ -455,6 +455,32 @@ import StreamtopAnalytics
         #expect(buf.rowText(input - 1).contains("last 6h"), "\(buf.rowText(input - 1))")
     }
 
+    /// The selected task's graphs follow the long spans too (its own per-minute rates and p99 peaks),
+    /// aligned with the input's; an attached instance's tasks, which send only the last minute, say so.
+    @Test func aSelectedTasksGraphsSpanHours() {
+        var m = sampleModel()
+        m.engine.throughputPerMinute = (0..<400).map { Double(1_000 + ($0 * 37) % 500) }
+        var state = DashboardState()
+        state.graphSpan = .sixHours
+        state.selected = 1
+        // The last 20 minutes busier than the rest: the right end of the task's graph is high.
+        m.engine.tasks[1].perSecond = Array(repeating: 100, count: 900)
+        m.engine.tasks[1].perMinute = Array(repeating: 100, count: 340) + Array(repeating: 900, count: 20)
+        m.engine.tasks[1].latencyPerSecond = Array(repeating: 2_000_000, count: 900)
+        m.engine.tasks[1].latencyPerMinute = Array(repeating: 2_000_000, count: 360)
+        let buf = DashboardView.render(m, state: state, width: 120, height: 40)
+        let input = (0..<buf.height).first { buf.rowText($0).hasPrefix(" input") }!
+        let own = buf.rowText(input + 1)
+        #expect(own.hasPrefix(" " + m.engine.tasks[1].name.prefix(10)), "[\(own)]")
+        #expect(own.contains("▁") && own.contains("█") && own.contains("peak 900/s"), "[\(own)]")
+        #expect(buf.rowText(input + 2).hasPrefix("   p99") && buf.rowText(input + 2).contains("peak 2.00ms"), "[\(buf.rowText(input + 2))]")
+        #expect(buf.rowText(input + 3).contains("-3h"), "the axis under all of them: [\(buf.rowText(input + 3))]")
+        // Without them (an attached instance), the graph is left out and the reason given.
+        m.engine.tasks[1].perSecond = nil
+        let remote = DashboardView.render(m, state: state, width: 120, height: 40)
+        #expect(remote.contains("task graphs of the last minute only"))
+    }
+
     @Test func aBurstIsClippedNotFlatteningEverythingElse() {
         var buf = ScreenBuffer(width: 40, height: 1)
         let values: [Double?] = Array(repeating: 100, count: 30) + [10_000] + Array(repeating: 50, count: 9)

@@ -55,6 +55,8 @@ final class TaskRuntime {
     var history: [Double] = []
     /// Batch latency p99 (ns), one value per tick.
     var latencyHistory: [Double] = []
+    /// Records out per second and the highest p99, per whole second and minute: the long graph spans.
+    var longHistory = LongHistory()
     /// Last reported state, to log changes once.
     var lastState: TaskState = .idle
     var stateSince: UInt64 = 0

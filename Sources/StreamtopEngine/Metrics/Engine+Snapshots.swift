@@ -79,34 +79,26 @@ extension Engine {
             for _ in 0..<missed { history.append(list[0].outPerSecond) }
             history.append(list[0].outPerSecond)
             if history.count > config.historyLength { history.removeFirst(history.count - config.historyLength) }
-            // Whole seconds since the last mark: what the source read in them, spread evenly (a quiet
-            // ticker may have slept through several).
+            // Whole seconds and minutes: what the source read in them, and per task what it put out and
+            // its highest p99 (a quiet ticker may have slept through several: spread evenly).
             let second = (now &- startNanos) / 1_000_000_000
-            if second > secondMark.second, let source = list.first {
-                let n = Int(min(second - secondMark.second, UInt64(Self.secondsKept)))
-                let each = Double(source.recordsOut - secondMark.records) / Double(second - secondMark.second)
-                perSecond.append(contentsOf: repeatElement(each, count: n))
-                if perSecond.count > Self.secondsKept { perSecond.removeFirst(perSecond.count - Self.secondsKept) }
-                secondMark = (second, source.recordsOut)
+            if let source = list.first { inputHistory.record(second: second, count: source.recordsOut) }
+            for (i, t) in tasks.enumerated() {
+                t.longHistory.record(second: second, count: list[i].recordsOut, gauge: Double(list[i].latency.p99))
             }
-            // Whole minutes likewise, as a mean rate: hours of history in a day's 1,440 entries.
-            let minute = second / 60
-            if minute > minuteMark.minute, let source = list.first {
-                let n = Int(min(minute - minuteMark.minute, UInt64(Self.minutesKept)))
-                // A tenth of a line a second is precision enough for a graph, and keeps the day of rates short
-                // in every `/api/v1/dashboard` answer (a day of six-digit rates: ~14 kB).
-                let each = (Double(source.recordsOut - minuteMark.records) / Double((minute - minuteMark.minute) * 60) * 10).rounded() / 10
-                perMinute.append(contentsOf: repeatElement(each, count: n))
-                if perMinute.count > Self.minutesKept { perMinute.removeFirst(perMinute.count - Self.minutesKept) }
-                minuteMark = (minute, source.recordsOut)
-            }
+        }
+        for (i, t) in tasks.enumerated() where i > 0 {
+            list[i].perSecond = t.longHistory.ratePerSecond
+            list[i].perMinute = t.longHistory.ratePerMinute
+            list[i].latencyPerSecond = t.longHistory.peakPerSecond
+            list[i].latencyPerMinute = t.longHistory.peakPerMinute
         }
         endToEnd.rotateIfNeeded(now)
         var snap = EngineSnapshot(
             time: Double(now &- startNanos) / 1e9, workers: config.workers, policy: policy.rawValue, tasks: list,
             decisions: Array(decisions.suffix(200)), decisionCount: decisionSequence,
-            endToEndLatency: endToEnd.summary(now: now, exact: finished), throughputHistory: history, throughputPerSecond: perSecond,
-            throughputPerMinute: perMinute,
+            endToEndLatency: endToEnd.summary(now: now, exact: finished), throughputHistory: history, throughputPerSecond: inputHistory.ratePerSecond,
+            throughputPerMinute: inputHistory.ratePerMinute,
             finished: finished, inputEnded: sourceDone,
             edges: tasks.flatMap { t in t.outputs.map { EdgeSnapshot(from: t.name, to: tasks[$0.to].name, depth: $0.queue.count, capacity: $0.queue.capacity, records: $0.queue.records) } })
         if checkpointSettings != nil || checkpointStatus.restored != nil { snap.checkpoint = checkpointStatus }
@@ -121,10 +113,6 @@ extension Engine {
         latestLock.unlock()
         return snap
     }
-
-    /// Seconds of per-second throughput kept (15 minutes).
-    static let secondsKept = 900
-    static let minutesKept = 1_440
 
     func stateLocked(_ i: Int) -> TaskState {
         let t = tasks[i]

@@ -150,9 +150,21 @@ public struct TaskSnapshot: Sendable, Codable {
     public var history: [Double] = []
     /// Batch latency p99 in ns, one value per tick, oldest first.
     public var latencyHistory: [Double] = []
+    /// Records out per second over each whole second (the last 15 minutes) and each whole minute (the
+    /// last day), and the highest p99 (ns) within each: the long spans of the task's graphs. Kept in this
+    /// process's snapshots only (nil from an attached instance: its answers would grow by ~30 kB a task).
+    public var perSecond: [Double]? = nil
+    public var perMinute: [Double]? = nil
+    public var latencyPerSecond: [Double]? = nil
+    public var latencyPerMinute: [Double]? = nil
     /// The tasks this one reads (empty for the source).
     public var inputs: [String] = []
 
     /// Queue fill between 0 and 1.
     public var queueFill: Double { queueCapacity == 0 ? 0 : Double(queueDepth) / Double(queueCapacity) }
+    /// Everything but the long histories, which stay in this process (see `perSecond`).
+    enum CodingKeys: String, CodingKey {
+        case id, name, state, priority, workers, workersBusy, maxParallelism, pinned, recordsIn, recordsOut, recordsFiltered, bytesIn, bytesOut, inPerSecond, outPerSecond, bytesInPerSecond, bytesOutPerSecond, queueDepth, queueCapacity, queuedRecords, inFlightRecords, latency, recordLatency, nanosPerRecord, busyRatio, backpressuredRatio, quanta, busySeconds, backpressuredSeconds, history, latencyHistory, inputs
+    }
+
 }
