@@ -99,6 +99,7 @@ public final class Engine: @unchecked Sendable {
             }
         }
         Self.checkPayloadTypes(runtimes, source: source)
+        for t in runtimes.dropFirst() { t.op?.connect(inputs: t.inputs.count) }
         lastTick = startNanos
         let summary = runtimes.dropFirst().map { "\($0.name)×\($0.allocation)" }.joined(separator: ", ")
         logLocked(.engine, .started, nil, "started", "\(config.workers) workers, policy \(config.policy.rawValue); allocation \(summary)", numbers: ["workers": Double(config.workers)])

@@ -74,6 +74,11 @@ open class OrderedOperator: StreamOperator, CheckpointableOperator {
     private let drillAdded = Atomic<Int>(0)
     private let drillShown = Locked<(generation: Int, added: Int, at: UInt64, summary: DrillDownSummary?)>((0, 0, 0, nil))
 
+    /// Inputs of the task (more than one: a union), and the shares of source blocks still waiting for
+    /// the other inputs' (at most a queue's worth per input: each input hands on one batch per block).
+    private var inputs = 1
+    private let unionWaiting = Locked<[Int: [ParsedBlock?]]>([:])
+
     /// Creates the operator with `partitions` partitions (at least 1).
     public init(name: String, sink: ResultSink?, partitions: Int = 1) {
         self.name = name
@@ -91,10 +96,32 @@ open class OrderedOperator: StreamOperator, CheckpointableOperator {
     /// equally); `forEachRecord` hands it to `consume`, so the task need not hash the key again.
     open func partitionHash(_ r: ParsedRecord, _ base: UnsafePointer<UInt8>) -> UInt64 { 0 }
 
+    public func connect(inputs: Int) { self.inputs = max(1, inputs) }
+
     public func process(_ batch: Batch, slot: Int) -> OperatorOutput {
-        let block = batch.payload(as: ParsedBlock.self)
+        var block = batch.payload(as: ParsedBlock.self)
+        var sequence = batch.sequence
+        if inputs > 1 {
+            // A union: each input's share of source block k comes as k × inputs + input. The shares wait
+            // for each other and go on as one block k, merged by event time, so the state sees one stream
+            // in one order whatever the order the inputs' batches arrive in.
+            let (k, input) = (batch.sequence / inputs, batch.sequence % inputs)
+            let complete = unionWaiting.withLock { waiting -> [ParsedBlock]? in
+                var shares = waiting[k] ?? Array(repeating: nil, count: inputs)
+                shares[input] = block
+                guard shares.allSatisfy({ $0 != nil }) else {
+                    waiting[k] = shares
+                    return nil
+                }
+                waiting[k] = nil
+                return shares.map { $0! }
+            }
+            guard let complete else { return OperatorOutput(batch: passedOn(batch), published: result()) }
+            block = ParsedBlock.union(complete)
+            sequence = k
+        }
         if drill.isOpen { addToDrillDown(block, slot: slot) }
-        for slice in route(block, sequence: batch.sequence) {
+        for slice in route(block, sequence: sequence) {
             lanes[slice.partition].inbox.withLock { i in
                 // The engine numbers every batch a task gets apart (a union's inputs too): a sequence seen
                 // twice would silently replace a block's records, so it stops the program instead.
@@ -103,10 +130,15 @@ open class OrderedOperator: StreamOperator, CheckpointableOperator {
             }
         }
         drainAll(from: slot)
-        // The result so far, as a value the engine publishes (rows are shared, not copied). With several
-        // partitions, another worker may still be reading the block: later tasks must not change it in place.
-        let out = partitions > 1 ? batch.derived(payload: block, records: batch.records, shared: true) : batch
-        return OperatorOutput(batch: out, published: result())
+        // The result so far, as a value the engine publishes (rows are shared, not copied).
+        return OperatorOutput(batch: passedOn(batch), published: result())
+    }
+
+    /// What goes on is what came in. With several partitions (or after a union, whose merged block may
+    /// share these lines), another worker may still be reading the block: later tasks must not change it
+    /// in place.
+    private func passedOn(_ batch: Batch) -> Batch {
+        partitions > 1 || inputs > 1 ? batch.derived(payload: batch.payload, records: batch.records, shared: true) : batch
     }
 
     /// Splits a block into one slice per partition (empty slices too: each partition sees every sequence).

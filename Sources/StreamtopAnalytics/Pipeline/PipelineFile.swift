@@ -90,8 +90,11 @@ public struct PipelineFile: Sendable {
         /// Partitions of a stateful task's keyed state: up to this many workers can run it, and its results
         /// depend on this number, never on the workers (1 for filters and maps, which keep no state).
         public var partitions = 1
-        /// The task it reads from (its edge); the one before it when not given.
-        public var input: String
+        /// The tasks it reads from (its edges): the one before it when not given; several for a union
+        /// (analytics tasks only, which merge each source block's shares by event time).
+        public var inputs: [String]
+        /// The first of them (the one the task is drawn under).
+        public var input: String { inputs[0] }
         /// Streaming results: NDJSON or CSV file, `-` for stdout, nil for none.
         public var results: String?
         /// Final JSON snapshot file, or nil.
@@ -243,6 +246,10 @@ public struct PipelineFile: Sendable {
         if let r = table["report_input"] {
             guard let name = r.string, name == "parse" || tasks.contains(where: { $0.name == name }) else {
                 throw fail("report_input must name parse or a task of this file", "report_input", -2)
+            }
+            // A union passes on each input's share apart: the report would count those lines once per input.
+            if let t = tasks.first(where: { $0.name == name }), t.inputs.count > 1 {
+                throw fail("report_input cannot be \(name), a union: it passes on each input's records apart, and the report would count them once per input", "report_input", -2)
             }
             reportInput = name
         }

@@ -20,7 +20,9 @@ public enum PipelineGraph {
             guard let t = byName[name] else { return name }
             let outputs = [t.results.map { "results \($0)" }, t.snapshot.map { "snapshot \($0)" }].compactMap { $0 }
             let split = t.partitions > 1 ? " (\(t.partitions) partitions)" : ""
-            return "\(t.op.kindName) \"\(name)\"\(split)" + (outputs.isEmpty ? "" : " → " + outputs.joined(separator: ", "))
+            // A union is drawn under its first input and names the others.
+            let union = t.inputs.count > 1 ? " ∪ " + t.inputs.dropFirst().joined(separator: ", ") : ""
+            return "\(t.op.kindName) \"\(name)\"\(union)\(split)" + (outputs.isEmpty ? "" : " → " + outputs.joined(separator: ", "))
         }
         var out = ["source → parse"]
         func walk(_ name: String, _ prefix: String) {
@@ -45,7 +47,7 @@ public enum PipelineGraph {
     /// The report's default input in a file.
     static func defaultReportInput(_ file: PipelineFile) -> String {
         reportInput(head: "parse", tasks: file.tasks.map { t in
-            if case .map = t.op { return (t.name, t.input, true) }
+            if case .map = t.op, t.inputs.count == 1 { return (t.name, t.input, true) }
             return (t.name, t.input, false)
         })
     }

@@ -123,19 +123,35 @@ struct TaskReader {
         } else if table["partitions"] != nil {
             throw mistake("a \(opName) task keeps no state to partition: workers = N is enough", "partitions")
         }
-        // An edge of the task graph: the task named, or the one above (parse for the first). Inputs must be
-        // defined above, so the graph has no cycle.
-        let input = table["input"]?.string ?? previous.last?.name ?? "parse"
+        // Edges of the task graph: the task named, or the one above (parse for the first); a list names a
+        // union. Inputs must be defined above, so the graph has no cycle.
+        var inputs = [previous.last?.name ?? "parse"]
         if let value = table["input"] {
-            // The engine reads unions, but a pipeline's tasks after one would get a block's records input
-            // by input, not in time order (windows would count in-order records as late, the report would
-            // count lines once per input): refused until unions merge blocks in source order.
-            if value.array != nil {
-                throw mistake("input lists several tasks (a union), which pipeline files do not support yet: their records would reach the tasks after it out of time order; use one filter with 'or' instead", "input")
+            if let list = value.array {
+                let names = list.compactMap(\.string)
+                guard names.count == list.count, !names.isEmpty else { throw mistake("input must name a task, or list tasks (a union)", "input") }
+                inputs = names
+            } else {
+                guard let name = value.string else { throw mistake("input must name a task, or list tasks (a union)", "input") }
+                inputs = [name]
             }
-            guard value.string != nil else { throw mistake("input must name a task", "input") }
-            guard input == "parse" || previous.contains(where: { $0.name == input }) else {
-                throw mistake("input '\(input)' is not parse or a task defined above", "input")
+            for input in inputs {
+                guard input == "parse" || previous.contains(where: { $0.name == input }) else {
+                    throw mistake("input '\(input)' is not parse or a task defined above", "input")
+                }
+                // A union passes on each input's share of a block apart, in turn: a task reading it would
+                // get them as if they were blocks of their own.
+                if let p = previous.first(where: { $0.name == input }), p.inputs.count > 1 {
+                    throw mistake("input '\(input)' is a union, which passes on each input's records apart: read its inputs (\(p.inputs.joined(separator: ", "))) instead", "input")
+                }
+            }
+            if Set(inputs).count != inputs.count { throw mistake("input lists a task twice", "input") }
+            if inputs.count > 1 {
+                switch op {
+                case .filter, .map:
+                    throw mistake("a \(opName) task reads one input; a union is read by an analytics task (window, group, topk, distinct, sessions), which merges each block's shares by event time (or use one filter with 'or')", "input")
+                default: break
+                }
             }
         }
         var results: String? = table["results"]?.string
@@ -147,15 +163,15 @@ struct TaskReader {
             guard results == nil, snapshot == nil else { throw mistake("a \(opName) task has no results: it changes the records for the tasks after it", table["results"] != nil ? "results" : "snapshot") }
         case .group(let spec) where spec.every == nil:
             // A whole-input table is one result: a JSON snapshot unless asked otherwise.
-            if results == nil && snapshot == nil { return task(name, op, priority, workers, partitions, input, nil, "\(name).json") }
+            if results == nil && snapshot == nil { return task(name, op, priority, workers, partitions, inputs, nil, "\(name).json") }
         default:
             if results == nil && snapshot == nil { results = "\(name).ndjson" }
         }
-        return task(name, op, priority, workers, partitions, input, results, snapshot)
+        return task(name, op, priority, workers, partitions, inputs, results, snapshot)
     }
 
-    private func task(_ name: String, _ op: PipelineFile.Task.Operator, _ priority: Int, _ workers: Int?, _ partitions: Int, _ input: String, _ results: String?, _ snapshot: String?) -> PipelineFile.Task {
-        var t = PipelineFile.Task(name: name, op: op, priority: priority, workers: workers, input: input, results: results, snapshot: snapshot)
+    private func task(_ name: String, _ op: PipelineFile.Task.Operator, _ priority: Int, _ workers: Int?, _ partitions: Int, _ inputs: [String], _ results: String?, _ snapshot: String?) -> PipelineFile.Task {
+        var t = PipelineFile.Task(name: name, op: op, priority: priority, workers: workers, inputs: inputs, results: results, snapshot: snapshot)
         t.partitions = partitions
         return t
     }
@@ -233,6 +249,6 @@ extension PipelineFile.Task {
             op = DistinctOperator(name: name, field: field, exactLimit: exactLimit, every: every, slide: slide, lateness: lateness, sink: try sink(), partitions: partitions)
         case .sessions(let spec): op = SessionOperator(name: name, spec: spec, sink: try sink(), partitions: partitions)
         }
-        return TaskSpec(name: name, op: op, priority: priority, workers: op.maxParallelism == 1 ? 1 : workers, queueCapacity: queueCapacity, inputs: [input])
+        return TaskSpec(name: name, op: op, priority: priority, workers: op.maxParallelism == 1 ? 1 : workers, queueCapacity: queueCapacity, inputs: inputs)
     }
 }

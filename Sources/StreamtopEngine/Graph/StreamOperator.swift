@@ -19,6 +19,10 @@ public protocol StreamOperator: AnyObject {
     /// Answers an operator's request (`ControlCommand.request`), on the engine's thread with the engine's
     /// lock held: it may change what the operator keeps, never block on a worker. The outcome is logged.
     func handle(_ request: OperatorRequest) -> TransportOutcome
+    /// Tells the operator how many inputs its task reads, once, when the graph is built: a union's
+    /// batches come numbered `block × inputs + input` (see `Engine.pickLocked`), so an order-sensitive
+    /// operator can put each source block's shares back together.
+    func connect(inputs: Int)
     /// The payload type the operator reads (nil: any).
     var takes: (any BatchPayload.Type)? { get }
     /// The payload type it hands on (nil: the one it reads, passed through).
@@ -30,6 +34,7 @@ extension StreamOperator {
     public var gives: (any BatchPayload.Type)? { nil }
     public func finish() -> (any Sendable)? { nil }
     public func refreshResult() -> (any Sendable)? { nil }
+    public func connect(inputs: Int) {}
     public func handle(_ request: OperatorRequest) -> TransportOutcome {
         TransportOutcome(applied: false, action: request.verb, reason: "this task takes no requests")
     }

@@ -66,6 +66,20 @@ public struct ParsedRecord: Sendable {
     }
 
     /// True when the record has a user agent.
+    /// The record with every offset moved by `delta` (its block's bytes were copied `delta` bytes further
+    /// into another buffer); absent fields (negative offsets) stay absent. Every offset field is here: a
+    /// new one must be added too.
+    public func rebased(by delta: Int32) -> ParsedRecord {
+        var r = self
+        if r.clientStart >= 0 { r.clientStart += delta }
+        if r.methodStart >= 0 { r.methodStart += delta }
+        if r.pathStart >= 0 { r.pathStart += delta }
+        if r.uaStart >= 0 { r.uaStart += delta }
+        if r.refererStart >= 0 { r.refererStart += delta }
+        if r.vhostStart >= 0 { r.vhostStart += delta }
+        return r
+    }
+
     @inlinable public var hasUserAgent: Bool { uaStart >= 0 }
 
     /// True when the record has a referrer (not `-`).

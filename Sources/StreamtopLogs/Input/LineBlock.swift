@@ -77,6 +77,29 @@ public final class LineBlock: @unchecked Sendable {
         return b
     }
 
+    /// The bytes in use of several blocks one after another, for a task that joins records pointing into
+    /// them (a union's shares of one source block): returns the block and where each part starts. It has
+    /// no lines of its own (`count` and `lineCount` are 0: the parts' lines were counted upstream), keeps
+    /// every part's `keepAlive` (a Kafka source commits their offsets once all are processed) and the
+    /// first part's source fields and partition.
+    public static func concatenating(_ parts: [LineBlock]) -> (block: LineBlock, offsets: [Int]) {
+        let total = parts.reduce(0) { $0 + $1.used }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(total, 1), alignment: 16)
+        var offsets: [Int] = []
+        var at = 0
+        for p in parts {
+            offsets.append(at)
+            if p.used > 0 { (buffer.baseAddress! + at).copyMemory(from: p.bytes.baseAddress!, byteCount: p.used) }
+            at += p.used
+        }
+        let first = parts.first
+        let b = LineBlock(owning: buffer, count: 0, sourceIndex: first?.sourceIndex ?? 0, sourceOffset: first?.sourceOffset ?? 0, firstLineNumber: first?.firstLineNumber ?? 1)
+        b.used = total
+        b.keepAlive = parts.compactMap(\.keepAlive) as AnyObject
+        b.partition = first?.partition
+        return (b, offsets)
+    }
+
     /// Makes room for `n` more derived bytes. May move the buffer: take `base` again afterwards.
     public func reserveDerived(_ n: Int) {
         guard used + n > bytes.count else { return }
