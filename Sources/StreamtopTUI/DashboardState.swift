@@ -134,7 +134,8 @@ public enum DashboardReducer {
             }
             if state.panel == .results {
                 state.showResults = true
-                state.resultsScroll = 0
+                // The first task's first row (line 0 is its name).
+                state.resultsScroll = 1
             } else {
                 return [.drillDown]
             }

@@ -15,7 +15,7 @@ extension DashboardView {
         let inner = boxWidth - 4
         let x = x0 + 2
         var y = y0 + 1
-        buf.put("Enter or Esc closes", x: x, y: y0 + boxHeight - 1, role: .dim)
+        buf.put(focus.task == nil ? "Enter or Esc closes" : "Enter or Esc goes back to the result table", x: x, y: y0 + boxHeight - 1, role: .dim)
         // The report's drill-downs are in its summary; a task's in its result.
         let published = focus.task.map { t in m.results.first { $0.task == t }?.drillDown } ?? m.summary.drillDown
         guard let d = published, d.focus == focus else {
@@ -52,7 +52,16 @@ extension DashboardView {
             buf.put(d.requests == 0 ? "-" : "not logged by this format", x: lx, y: y, role: .dim)
         }
         y += 1
-        let (line, peak) = sparkline(d.perMinute.map { Double($0.count) }, width: max(1, inner - 40))
+        // Every minute from the first to the last, those without a request at zero: a quiet spell or an
+        // outage shows as one, not closed up. At most as many minutes as columns, the latest.
+        let columns = max(1, inner - 40)
+        var counts: [Double] = []
+        if let first = d.perMinute.first?.minute, let last = d.perMinute.last?.minute {
+            let from = max(first, last - Int64(columns - 1) * 60)
+            let byMinute = Dictionary(d.perMinute.map { ($0.minute, $0.count) }, uniquingKeysWith: +)
+            counts = stride(from: from, through: last, by: 60).map { Double(byMinute[$0] ?? 0) }
+        }
+        let (line, peak) = sparkline(counts, width: columns)
         buf.put("Per min  ", x: x, y: y, role: .label)
         buf.put(line, x: x + 9, y: y, role: .sparkline)
         if let last = d.perMinute.last {

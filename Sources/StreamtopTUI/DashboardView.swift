@@ -443,7 +443,7 @@ public enum DashboardView {
             row += 1
             if buf.height >= 34 {
                 // Past the last minute, each sample is the highest p99 of its second or minute.
-                let lat = GraphSpan.series(span, tenHertz: t.latencyHistory, perSecond: t.latencyPerSecond ?? [], perMinute: t.latencyPerMinute ?? [], secondsIntoMinute: intoMinute, columns: width).values
+                let lat = GraphSpan.series(span, tenHertz: t.latencyHistory, perSecond: t.latencyPerSecond ?? [], perMinute: t.latencyPerMinute ?? [], secondsIntoMinute: intoMinute, columns: width, peaks: true).values
                 buf.put("  p99", x: 1, y: row, role: .label)
                 let latPeak = drawGraph(&buf, lat, x: x0, y: row, role: .warning)
                 buf.putRight("peak \(Format.duration(UInt64(latPeak.peak)))\(latPeak.clipped ? " ▲" : "") ", right: buf.width, y: row, role: .dim)
@@ -928,6 +928,19 @@ public enum DashboardView {
             lines.append(("", .normal, nil))
         }
         return lines
+    }
+
+    /// The result table's cursor moved `step` rows (PgUp/PgDn: ten; Home/End: all the way), over result
+    /// rows only: tasks' names, blank separators and "no result yet" are skipped. Stays put when there
+    /// is no row that way.
+    public static func moveResultCursor(_ lines: [(text: String, role: Role, focus: FocusKey?)], from: Int, by step: Int) -> Int {
+        let rows = lines.indices.filter { lines[$0].role == .normal && !lines[$0].text.isEmpty }
+        guard !rows.isEmpty else { return 0 }
+        // Where the cursor is among the rows (a cursor on a heading counts as just before the next row).
+        let at = rows.firstIndex { $0 >= from } ?? rows.count - 1
+        let onRow = rows[at] == from
+        let target = step > 0 ? at + (onRow ? step : step - 1) : at + step
+        return rows[max(0, min(rows.count - 1, target))]
     }
 
     /// Clears the rows under the header and draws the box the results and drill-down overlays share;

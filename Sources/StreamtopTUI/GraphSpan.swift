@@ -35,17 +35,23 @@ public enum GraphSpan: String, CaseIterable, Sendable {
     /// the mean of its samples; when there are fewer samples than columns, a sample spans several columns.
     /// The right edge is always now, so graphs of one span line up whatever their source: the hour spans end
     /// with the minute under way, the mean of its `secondsIntoMinute` last per-second samples.
+    /// With `peaks`, the samples are highest values (a p99's peak per second or minute) and a column
+    /// keeps the highest of its samples instead of their mean, so a peak reads the same at every span.
     public static func series(
-        _ span: GraphSpan, tenHertz: [Double], perSecond: [Double], perMinute: [Double] = [], secondsIntoMinute: Int = 0, columns: Int
+        _ span: GraphSpan, tenHertz: [Double], perSecond: [Double], perMinute: [Double] = [], secondsIntoMinute: Int = 0, columns: Int,
+        peaks: Bool = false
     ) -> (values: [Double?], seconds: Double) {
         guard columns > 0 else { return ([], 0) }
         let samples: [Double]
         let wanted: Int
         let perSample: Double
+        func combine(_ values: ArraySlice<Double>) -> Double {
+            peaks ? values.max() ?? 0 : values.reduce(0, +) / Double(values.count)
+        }
         func minutes(_ n: Int) -> [Double] {
             let current = perSecond.suffix(min(secondsIntoMinute, 59))
             guard !current.isEmpty else { return Array(perMinute.suffix(n)) }
-            return Array(perMinute.suffix(n - 1)) + [current.reduce(0, +) / Double(current.count)]
+            return Array(perMinute.suffix(n - 1)) + [combine(current)]
         }
         switch span {
         case .live: (samples, wanted, perSample) = (Array(tenHertz.suffix(columns)), columns, 0.1)
@@ -65,7 +71,7 @@ public enum GraphSpan: String, CaseIterable, Sendable {
             let lo = c * wanted / columns
             let hi = max(lo + 1, (c + 1) * wanted / columns)
             let bucket = padded[lo..<min(hi, wanted)].compactMap { $0 }
-            out.append(bucket.isEmpty ? nil : bucket.reduce(0, +) / Double(bucket.count))
+            out.append(bucket.isEmpty ? nil : combine(bucket[...]))
         }
         return (out, Double(wanted) * perSample)
     }

@@ -38,7 +38,7 @@ public struct ResultSummary: Sendable, Equatable, Codable {
         if let first = result.rows.first {
             parts.append(describe(first, groups: result.rows.count))
         } else {
-            parts.append(result.live.isEmpty ? "no window closed yet (whole-input results come at the end of the input)" : "no window closed yet")
+            parts.append(result.live.isEmpty ? "no result yet (a window's rows come when it closes; a whole-input table's at the end of the input)" : "no window closed yet")
         }
         let kept = result.rows.prefix(maxRows)
         let focus = kept.map { FocusKey.of(row: $0, task: task) }

@@ -41,7 +41,9 @@ public enum TaskSort: String, CaseIterable, Sendable {
 
     /// Task indices in display order (ties keep the graph's order).
     public func order(_ tasks: [TaskSnapshot]) -> [Int] {
-        guard self != .graph, tasks.count > 1 else { return Array(tasks.indices) }
+        guard tasks.count > 1 else { return Array(tasks.indices) }
+        // The graph's order is the tree's: each task under the one it reads.
+        if self == .graph { return TaskTree.order(tasks) }
         let rest = tasks.indices.dropFirst().sorted { a, b in
             let (x, y) = (value(tasks[a]), value(tasks[b]))
             return x != y ? x > y : a < b

@@ -17,16 +17,29 @@ import StreamtopEngine
 /// Pure.
 public enum TaskTree {
     /// One prefix per task of `tasks` (same order).
-    public static func prefixes(_ tasks: [TaskSnapshot]) -> [String] {
+    public static func prefixes(_ tasks: [TaskSnapshot]) -> [String] { layout(tasks).prefixes }
+
+    /// The tasks in the tree's order (each under the task it reads, its branch whole before the next):
+    /// the order the table lists them in, so each prefix sits under its parent. Tasks the walk does not
+    /// reach (none in a built graph) come last, in the engine's order.
+    public static func order(_ tasks: [TaskSnapshot]) -> [Int] {
+        let visited = layout(tasks).order
+        let missed = tasks.indices.filter { !visited.contains($0) }
+        return visited + missed
+    }
+
+    private static func layout(_ tasks: [TaskSnapshot]) -> (prefixes: [String], order: [Int]) {
         var children: [String: [Int]] = [:]
         for (i, t) in tasks.enumerated() {
             if let parent = t.inputs.first { children[parent, default: []].append(i) }
         }
         var out = [String](repeating: "", count: tasks.count)
+        var order: [Int] = []
         var seen = Set<Int>()
         func walk(_ i: Int, _ prefix: String) {
             guard seen.insert(i).inserted else { return }
             out[i] = prefix
+            order.append(i)
             let kids = children[tasks[i].name] ?? []
             if kids.count == 1 {
                 // A chain continues under the same prefix, without a connector of its own.
@@ -39,6 +52,6 @@ public enum TaskTree {
             }
         }
         if !tasks.isEmpty { walk(0, "") }
-        return out
+        return (out, order)
     }
 }

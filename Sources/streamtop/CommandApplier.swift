@@ -61,6 +61,13 @@ struct CommandApplier {
             guard let id = engine.taskID(named: target) else {
                 return focus?.task == nil ? "this pipeline keeps no report to drill into" : "no task '\(target)'"
             }
+            if let task = focus?.task, !pipeline.analytics.contains(where: { $0.name == task }) {
+                let kinds = pipeline.analytics.map(\.name)
+                return "\(task) keeps no drill-downs: analytics tasks do (\(kinds.isEmpty ? "this pipeline has none" : kinds.joined(separator: ", "))); the report's records: focus where FILTER"
+            }
+            if focus != nil, engine.snapshot().finished {
+                return "the run has ended: nothing more is counted, so a drill-down would stay empty"
+            }
             let previous = focusedTask.withLock { f -> String? in
                 defer { f = focus == nil ? nil : target }
                 return f

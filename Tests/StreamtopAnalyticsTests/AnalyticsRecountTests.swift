@@ -528,7 +528,8 @@ func topCounts(_ counts: [String: Int], _ k: Int) -> [(String, Int)] {
         let union = "[[task]]\nname = \"u\"\noperator = \"topk\"\nfield = \"path\"\ninput = [\"errors\", \"api\"]\n"
         for (tail, message) in [
             ("[[task]]\nname = \"f\"\noperator = \"filter\"\nexpression = \"bot\"\ninput = [\"errors\", \"api\"]\n", "a filter task reads one input"),
-            ("[[task]]\nname = \"t\"\noperator = \"topk\"\nfield = \"path\"\ninput = [\"errors\", \"errors\"]\n", "lists a task twice"),
+            ("[[task]]\nname = \"t\"\noperator = \"topk\"\nfield = \"path\"\ninput = [\"errors\", \"errors\"]\n", "input lists 'errors' twice"),
+            ("[[task]]\nname = \"t\"\noperator = \"topk\"\nfield = \"path\"\ninput = [\"errors\", \"APi\"]\n", "did you mean 'api'"),
             (union + "[[task]]\nname = \"after\"\noperator = \"topk\"\nfield = \"client\"\ninput = \"u\"\n", "input 'u' is a union"),
             ("[[task]]\nname = \"t\"\noperator = \"topk\"\nfield = \"path\"\ninput = [\"errors\", \"nope\"]\n", "input 'nope' is not parse or a task defined above"),
             ("[[task]]\nname = \"t\"\noperator = \"topk\"\nfield = \"path\"\ninput = 3\n", "input must name a task"),

@@ -254,6 +254,25 @@ func assertSnapshot(_ buffer: ScreenBuffer, named name: String) throws {
         return lines[(header + 1)...].prefix(4).map { String($0.dropFirst(2).prefix { $0 != " " }) }
     }
 
+    /// The graph's order is the tree's: a task the engine lists later (the report, added after a
+    /// pipeline file's tasks) is drawn under the task it reads, not under the last branch.
+    @Test func theTableListsEachTaskUnderTheOneItReads() {
+        var m = sampleModel()
+        let base = m.engine.tasks[1]
+        func t(_ name: String, _ input: String) -> TaskSnapshot {
+            var x = base
+            x.name = name
+            x.inputs = [input]
+            return x
+        }
+        m.engine.tasks = [m.engine.tasks[0], t("parse", "source"), t("enrich", "parse"), t("win", "parse"), t("u", "win"), t("aggregate", "enrich"), t("sink", "aggregate")]
+        #expect(TaskSort.graph.order(m.engine.tasks).map { m.engine.tasks[$0].name } == ["source", "parse", "enrich", "aggregate", "sink", "win", "u"])
+        let table = DashboardView.render(m, state: DashboardState(), width: 120, height: 40).text
+        #expect(table.contains("├ aggregate") || table.contains("│ aggregate"), "\(table)")
+        let prefixes = TaskTree.prefixes(m.engine.tasks)
+        #expect(prefixes[2] == "├ " && prefixes[5] == "│ " && prefixes[3] == "└ ", "\(prefixes)")
+    }
+
     @Test func oCyclesTheColumnsAndTheTableFollows() {
         let m = sampleModel()
         var state = DashboardState()
@@ -352,6 +371,19 @@ func assertSnapshot(_ buffer: ScreenBuffer, named name: String) throws {
         #expect(buf.contains("640 requests") && !buf.contains("opening…"))
         #expect(!buf.contains("whole run"))
         #expect(buf.contains("/wp-login.php") && buf.contains("66.249.66.1"), "paths and clients both")
+    }
+
+    /// Minutes without a request are drawn as gaps, not closed up: a quiet spell shows.
+    @Test func minutesWithoutRequestsAreGapsInTheSparkline() throws {
+        var model = drilled(.status(404))
+        let start: Int64 = 1_732_492_800
+        model.summary.drillDown?.perMinute = [MinuteCount(minute: start, count: 5), MinuteCount(minute: start + 60, count: 5), MinuteCount(minute: start + 300, count: 5)]
+        var state = DashboardState()
+        state.view = .analytics
+        state.drillDown = .status(404)
+        let buf = DashboardView.render(model, state: state, width: 120, height: 40)
+        let row = try #require((0..<buf.height).map { buf.rowText($0) }.first { $0.contains("Per min") })
+        #expect(row.contains("██   █"), "two minutes, three quiet ones, one: [\(row)]")
     }
 
     @Test func untilTheEngineAnswersTheOverlaySaysItIsOpening() {

@@ -481,6 +481,17 @@ import StreamtopAnalytics
         #expect(remote.contains("task graphs of the last minute only"))
     }
 
+    /// A p99's peaks stay peaks at every span: a column of several seconds or minutes keeps the highest.
+    @Test func peaksAreKeptWhenSamplesShareAColumn() {
+        let perSecond = Array(repeating: 100.0, count: 899) + [5_000]
+        for span in [GraphSpan.fiveMinutes, .fifteenMinutes] {
+            let peaks = GraphSpan.series(span, tenHertz: [], perSecond: perSecond, columns: 50, peaks: true).values.compactMap { $0 }
+            let means = GraphSpan.series(span, tenHertz: [], perSecond: perSecond, columns: 50).values.compactMap { $0 }
+            #expect(peaks.max() == 5_000, "\(span)")
+            #expect(means.max()! < 5_000, "a mean of the column's samples: \(span)")
+        }
+    }
+
     @Test func aBurstIsClippedNotFlatteningEverythingElse() {
         var buf = ScreenBuffer(width: 40, height: 1)
         let values: [Double?] = Array(repeating: 100, count: 30) + [10_000] + Array(repeating: 50, count: 9)
@@ -606,5 +617,25 @@ import StreamtopAnalytics
         for i in 0..<40 { #expect(seen.contains("status \(200 + i) · count \(i)"), "row \(i)") }
         #expect(seen.contains("by_status") && seen.contains("errors") && seen.contains("Pipeline results"))
         #expect(DashboardView.resultLines(m).count == 1 + 40 + 1 + 1 + 1 + 1)
+    }
+
+    /// The cursor moves over result rows only: task names and blank separators are skipped.
+    @Test func theCursorSkipsTaskNamesAndSeparators() {
+        var m = sampleModel()
+        m.results = [
+            ResultSummary(task: "a", text: "", rows: ["a1", "a2"]),
+            ResultSummary(task: "b", text: "", rows: []),
+            ResultSummary(task: "c", text: "", rows: ["c1"]),
+        ]
+        let lines = DashboardView.resultLines(m)
+        // a, a1, a2, "", b, no result yet, "", c, c1, ""
+        #expect(lines.map(\.text) == ["a", "  a1", "  a2", "", "b", "  no result yet", "", "c", "  c1", ""])
+        #expect(DashboardView.moveResultCursor(lines, from: 1, by: 1) == 2)
+        #expect(DashboardView.moveResultCursor(lines, from: 2, by: 1) == 8, "from a2 over b to c1")
+        #expect(DashboardView.moveResultCursor(lines, from: 8, by: 1) == 8, "stays on the last row")
+        #expect(DashboardView.moveResultCursor(lines, from: 8, by: -1) == 2)
+        #expect(DashboardView.moveResultCursor(lines, from: 0, by: 1) == 1, "from a task's name to its first row")
+        #expect(DashboardView.moveResultCursor(lines, from: 5, by: 100_000) == 8)
+        #expect(DashboardView.moveResultCursor(lines, from: 5, by: -100_000) == 1)
     }
 }

@@ -187,8 +187,8 @@ import Testing
         s = waitFor { $0.contains("Analytics ") && $0.contains("by_class  ") && $0.contains("2xx") }
         tmux("send-keys", "-t", "e2e", "Right", "Right", "Right", "Enter")
         s = waitFor { $0.contains("Pipeline results") && $0.contains("Esc closes") }
-        // The cursor starts on the task's name; the row under it is its largest group.
-        tmux("send-keys", "-t", "e2e", "Down")
+        // The cursor starts on the task's first row, its largest group; ↓ and ↑ skip task names.
+        tmux("send-keys", "-t", "e2e", "Down", "Up", "Up")
         s = waitFor { $0.contains("Enter drills into this row") }
         #expect(s.contains("Enter drills into this row"), "\(s)")
         tmux("send-keys", "-t", "e2e", "Enter")

@@ -137,7 +137,9 @@ struct TaskReader {
             }
             for input in inputs {
                 guard input == "parse" || previous.contains(where: { $0.name == input }) else {
-                    throw mistake("input '\(input)' is not parse or a task defined above", "input")
+                    let known = ["parse"] + previous.map(\.name)
+                    let hint = input == name ? " (a task cannot read itself)" : OperatorCommand.didYouMean(input, among: known)
+                    throw mistake("input '\(input)' is not parse or a task defined above\(hint)", "input")
                 }
                 // A union passes on each input's share of a block apart, in turn: a task reading it would
                 // get them as if they were blocks of their own.
@@ -145,7 +147,9 @@ struct TaskReader {
                     throw mistake("input '\(input)' is a union, which passes on each input's records apart: read its inputs (\(p.inputs.joined(separator: ", "))) instead", "input")
                 }
             }
-            if Set(inputs).count != inputs.count { throw mistake("input lists a task twice", "input") }
+            if let twice = inputs.first(where: { i in inputs.filter { $0 == i }.count > 1 }) {
+                throw mistake("input lists '\(twice)' twice (a union reads each task once)", "input")
+            }
             if inputs.count > 1 {
                 switch op {
                 case .filter, .map:

@@ -73,12 +73,33 @@ public struct AccessAggregate {
     /// The open drill-down's breakdown, if any, and the number of the drill-down request this slot last
     /// took up (see `AggregateOperator.handle`; neither is checkpointed).
     public var drillDown: DrillDown?
+    /// What `warm` read, kept so those reads are not optimized away (its value means nothing).
+    private var warmth: UInt64 = 0
+    /// Records warmed at a time: enough misses in flight to overlap, few enough that their slots stay in
+    /// the first-level cache until counted.
+    static let warmChunk = 32
     public var focusGeneration = 0
     /// The request-time histogram's layout: up to an hour in µs, two significant digits.
     static let emptyRequestTime = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .two)
 
     /// Creates empty aggregates.
     public init() {}
+
+    /// Hashes the clients and paths of up to `warmChunk` records from `from` into `hashes` (client, path,
+    /// client, …) and reads where their tables keep them; returns a value of those reads.
+    @inline(__always)
+    private func warm(_ recs: UnsafeBufferPointer<ParsedRecord>, from: Int, _ base: UnsafePointer<UInt8>, into hashes: UnsafeMutablePointer<UInt64>) -> UInt64 {
+        var kept: UInt64 = 0
+        for i in from..<min(from + Self.warmChunk, recs.count) {
+            let r = recs[i]
+            let hc = ByteKeyCounter.hash(base + Int(r.clientStart), Int(r.clientLength))
+            let hp = RecordField.path.withKey(r, base) { ByteKeyCounter.hash($0, $1) }
+            hashes[2 * (i - from)] = hc
+            hashes[2 * (i - from) + 1] = hp
+            kept ^= clients.warm(hc) ^ paths.warm(hp)
+        }
+        return kept
+    }
 
     /// Adds every record of a parsed block.
     public mutating func add(_ block: ParsedBlock) {
@@ -112,86 +133,86 @@ public struct AccessAggregate {
             hours[Int(((minute % 86_400) + 86_400) % 86_400 / 3600)] += minuteCount
         }
         block.records.withUnsafeBufferPointer { recs in
-            for r in recs {
-                status[Int(r.status)] += 1
-                // Saturates: parsers keep each size below 10^18, but enough of them could still wrap.
-                let (added, overflow) = sum.addingReportingOverflow(r.size)
-                sum = overflow ? .max : added
-                // A record without a request line counts as method `-` and path `-`, as the contract says.
-                RecordField.method.withKey(r, base) { methods.add($0, $1) }
-                if keyLimit > 0 {
-                    RecordField.path.withKey(r, base) { p, n in
-                        let h = ByteKeyCounter.hash(p, n)
-                        paths.addHashed(p, n, h, 1)
-                        pathSketch.add(h)
+            // A chunk of records at a time, before they are counted, has its clients and paths hashed and
+            // the places their tables keep them read (`warm`): the cache misses of a chunk are then in
+            // flight at once instead of each probe waiting for its own.
+            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 2 * Self.warmChunk) { hashes in
+                for (i, r) in recs.enumerated() {
+                    if i % Self.warmChunk == 0 { warmth ^= warm(recs, from: i, base, into: hashes.baseAddress!) }
+                    let h = hashes[2 * (i % Self.warmChunk)]
+                    let pathHash = hashes[2 * (i % Self.warmChunk) + 1]
+                    status[Int(r.status)] += 1
+                    // Saturates: parsers keep each size below 10^18, but enough of them could still wrap.
+                    let (added, overflow) = sum.addingReportingOverflow(r.size)
+                    sum = overflow ? .max : added
+                    // A record without a request line counts as method `-` and path `-`, as the contract says.
+                    RecordField.method.withKey(r, base) { methods.add($0, $1) }
+                    RecordField.path.withKey(r, base) { paths.addHashed($0, $1, pathHash, 1) }
+                    if keyLimit > 0 { pathSketch.add(pathHash) }
+                    clients.addHashed(base + Int(r.clientStart), Int(r.clientLength), h, 1)
+                    if keyLimit > 0 { clientSketch.add(h) }
+                    if r.status == 404 { RecordField.path.withKey(r, base) { notFound.add($0, $1) } }
+                    // A visitor is a client with its user agent, per day (GoAccess's definition): two people
+                    // behind one address with different browsers are two.
+                    var visitor = h
+                    // An agent of `-` (or none) is no browser: it counts towards neither family list.
+                    if r.hasUserAgent && r.uaLength > 0 && !(r.uaLength == 1 && base[Int(r.uaStart)] == UInt8(ascii: "-")) {
+                        let p = base + Int(r.uaStart)
+                        let n = Int(r.uaLength)
+                        if n == lastAgent.n && memcmp(p, lastAgent.p, n) == 0 {
+                            agents.add(at: lastAgent.index)
+                        } else {
+                            let uh = ByteKeyCounter.hash(p, n)
+                            let i = agents.addHashed(p, n, uh, 1)
+                            if i == agentFamilies.count { agentFamilies.append(UserAgentFamily.classify(p, n)) }
+                            lastAgent = (p, n, i, uh)
+                        }
+                        let family = agentFamilies[lastAgent.index]
+                        browsers[Int(family >> 4)] += 1
+                        systems[Int(family & 15)] += 1
+                        visitor = h ^ (lastAgent.hash &* 0x9E37_79B9_7F4A_7C15)
                     }
-                } else {
-                    RecordField.path.withKey(r, base) { paths.add($0, $1) }
-                }
-                let h = ByteKeyCounter.hash(base + Int(r.clientStart), Int(r.clientLength))
-                clients.addHashed(base + Int(r.clientStart), Int(r.clientLength), h, 1)
-                if keyLimit > 0 { clientSketch.add(h) }
-                if r.status == 404 { RecordField.path.withKey(r, base) { notFound.add($0, $1) } }
-                // A visitor is a client with its user agent, per day (GoAccess's definition): two people
-                // behind one address with different browsers are two.
-                var visitor = h
-                // An agent of `-` (or none) is no browser: it counts towards neither family list.
-                if r.hasUserAgent && r.uaLength > 0 && !(r.uaLength == 1 && base[Int(r.uaStart)] == UInt8(ascii: "-")) {
-                    let p = base + Int(r.uaStart)
-                    let n = Int(r.uaLength)
-                    if n == lastAgent.n && memcmp(p, lastAgent.p, n) == 0 {
-                        agents.add(at: lastAgent.index)
-                    } else {
-                        let uh = ByteKeyCounter.hash(p, n)
-                        let i = agents.addHashed(p, n, uh, 1)
-                        if i == agentFamilies.count { agentFamilies.append(UserAgentFamily.classify(p, n)) }
-                        lastAgent = (p, n, i, uh)
+                    if r.hasReferer {
+                        let p = base + Int(r.refererStart)
+                        let n = Int(r.refererLength)
+                        if n == lastReferer.n && memcmp(p, lastReferer.p, n) == 0 {
+                            referrers.add(at: lastReferer.index)
+                        } else if let (site, length) = Self.site(p, n) {
+                            lastReferer = (p, n, referrers.addHashed(site, length, ByteKeyCounter.hash(site, length), 1))
+                        }
                     }
-                    let family = agentFamilies[lastAgent.index]
-                    browsers[Int(family >> 4)] += 1
-                    systems[Int(family & 15)] += 1
-                    visitor = h ^ (lastAgent.hash &* 0x9E37_79B9_7F4A_7C15)
-                }
-                if r.hasReferer {
-                    let p = base + Int(r.refererStart)
-                    let n = Int(r.refererLength)
-                    if n == lastReferer.n && memcmp(p, lastReferer.p, n) == 0 {
-                        referrers.add(at: lastReferer.index)
-                    } else if let (site, length) = Self.site(p, n) {
-                        lastReferer = (p, n, referrers.addHashed(site, length, ByteKeyCounter.hash(site, length), 1))
+                    if r.hasVhost { vhosts.add(base + Int(r.vhostStart), Int(r.vhostLength)) }
+                    let m = r.time - ((r.time % 60) + 60) % 60
+                    if m != minute {
+                        flushMinute()
+                        minute = m
+                        minuteCount = 0
+                        minuteBytes = 0
+                        let d = m - ((m % 86_400) + 86_400) % 86_400
+                        if d != day {
+                            if day != Int64.min { visitorsPerDay[day, default: HyperLogLog()].merge(dayVisitors) }
+                            day = d
+                            dayVisitors = HyperLogLog()
+                        }
                     }
-                }
-                if r.hasVhost { vhosts.add(base + Int(r.vhostStart), Int(r.vhostLength)) }
-                let m = r.time - ((r.time % 60) + 60) % 60
-                if m != minute {
-                    flushMinute()
-                    minute = m
-                    minuteCount = 0
-                    minuteBytes = 0
-                    let d = m - ((m % 86_400) + 86_400) % 86_400
-                    if d != day {
-                        if day != Int64.min { visitorsPerDay[day, default: HyperLogLog()].merge(dayVisitors) }
-                        day = d
-                        dayVisitors = HyperLogLog()
+                    minuteCount += 1
+                    minuteBytes &+= Int(clamping: max(0, r.size))
+                    dayVisitors.add(visitor)
+                    if r.time < first { first = r.time }
+                    if r.time > last { last = r.time }
+                    if r.requestMicros >= 0 { _ = requestTime.record(UInt64(min(r.requestMicros, 3_600_000_000))) }
+                    // The health window's counts are summed here per ten seconds and handed over when the
+                    // bucket changes (once or twice a block), not per record: it cost a fifth of this loop.
+                    let bucket = HealthWindow.bucket(of: r.time)
+                    if bucket != tally.bucket {
+                        health.add(tally)
+                        tally = HealthWindow.Tally(bucket: bucket)
                     }
+                    tally.requests += 1
+                    if r.status >= 400 && r.status < 600 { if r.status >= 500 { tally.server += 1 } else { tally.client += 1 } }
+                    tally.bytes &+= r.size
+                    if r.requestMicros >= 0 { health.recordServed(bucket: bucket, micros: r.requestMicros) }
                 }
-                minuteCount += 1
-                minuteBytes &+= Int(clamping: max(0, r.size))
-                dayVisitors.add(visitor)
-                if r.time < first { first = r.time }
-                if r.time > last { last = r.time }
-                if r.requestMicros >= 0 { _ = requestTime.record(UInt64(min(r.requestMicros, 3_600_000_000))) }
-                // The health window's counts are summed here per ten seconds and handed over when the
-                // bucket changes (once or twice a block), not per record: it cost a fifth of this loop.
-                let bucket = HealthWindow.bucket(of: r.time)
-                if bucket != tally.bucket {
-                    health.add(tally)
-                    tally = HealthWindow.Tally(bucket: bucket)
-                }
-                tally.requests += 1
-                if r.status >= 400 && r.status < 600 { if r.status >= 500 { tally.server += 1 } else { tally.client += 1 } }
-                tally.bytes &+= r.size
-                if r.requestMicros >= 0 { health.recordServed(bucket: bucket, micros: r.requestMicros) }
             }
         }
         flushMinute()

@@ -279,7 +279,7 @@ struct FilterParser {
         }
     }
 
-    static let fieldNames = "status, size, request_time, \(RecordField.names), bot"
+    static let fieldNames = (["status", "size", "request_time"] + RecordField.allCases.map(\.rawValue).filter { $0 != "status" } + ["bot"]).joined(separator: ", ")
 
     /// A duration in µs: `250ms`, `1.5s`, `800us`; a bare number is in milliseconds. Nil when it is not a
     /// number or its microseconds do not fit in `Int64` (`Int64(Double)` would trap on those, and on `inf`).

@@ -34,6 +34,11 @@ struct SlotIndex {
         }
     }
 
+    /// The entry in the first slot a probe for `h` looks at (-1: empty), read only to bring it into the
+    /// cache before the probe (see `ByteKeyCounter.warm`).
+    @inline(__always)
+    func first(_ h: UInt64) -> Int32 { slots[Int(truncatingIfNeeded: h) & mask] }
+
     /// Puts entry `entry` in the free `slot` that `find` returned; then, when `count` entries make the
     /// table half full, grows it (`hashOf` gives each entry's hash).
     @inline(__always)

@@ -116,7 +116,11 @@ final class DashboardLoop {
                 let model = backend.model(top: state.view == .analytics ? AggregateOperator.publishedTop : max(10, h), rejects: state.showRejects)
                 DashboardView.followCursor(&state, model, height: h)
                 state.scroll = min(state.scroll, DashboardView.scrollLimit(model, state: state, height: h))
-                state.helpScroll = min(state.helpScroll, max(0, DashboardView.helpLines(state.keymap, width: w).count - (h - 3)))
+                // The help's lines only while it is open: laying them out (wrapping every description) was
+                // a quarter of a busy dashboard's time when done for every frame.
+                if state.showHelp {
+                    state.helpScroll = min(state.helpScroll, max(0, DashboardView.helpLines(state.keymap, width: w).count - (h - 3)))
+                }
                 terminal.draw(DashboardView.render(model, state: state, width: w, height: h))
                 lastFrame = now
                 dirty = false
@@ -144,15 +148,15 @@ final class DashboardLoop {
         } else if state.showResults, key == .enter || key == .escape {
             let lines = DashboardView.resultLines(backend.model(top: 10, rejects: false))
             let at = min(max(0, state.resultsScroll), max(0, lines.count - 1))
-            if key == .enter, lines.indices.contains(at), let focus = lines[at].focus {
-                state.drillDown = focus
-                awaitingAnswerAfter = (backend.snapshot().decisionCount, undo.count)
-                state.message = backend.apply(.focus(focus))
-            } else {
+            if key == .escape {
                 state.showResults = false
+            } else if lines.indices.contains(at), let focus = lines[at].focus {
+                openDrillDown(focus, backend)
+            } else {
+                state.message = "this row has no keys to drill into (a group-by's groups have) — Esc closes the table"
             }
         } else if state.showResults, let step = [Key.down: 1, .char("j"): 1, .pageDown: 10, .up: -1, .char("k"): -1, .pageUp: -10, .home: -100_000, .end: 100_000][key] {
-            state.resultsScroll = max(0, min(state.resultsScroll + step, max(0, DashboardView.resultLines(backend.model(top: 10, rejects: false)).count - 1)))
+            state.resultsScroll = DashboardView.moveResultCursor(DashboardView.resultLines(backend.model(top: 10, rejects: false)), from: state.resultsScroll, by: step)
         } else if state.showHelp, let step = [Key.down: 1, .char("j"): 1, .pageDown: 1000, .up: -1, .char("k"): -1, .pageUp: -1000, .home: -100_000, .end: 100_000][key] {
             // The help screen scrolls when it is taller than the terminal (the frame clamps it); a page
             // is what the screen shows.
@@ -199,20 +203,18 @@ final class DashboardLoop {
                     state.message = "nothing selected to drill into"
                     break
                 }
-                state.drillDown = focus
-                awaitingAnswerAfter = (backend.snapshot().decisionCount, undo.count)
-                state.message = backend.apply(.focus(focus))
+                openDrillDown(focus, backend)
             case .runCommand(let text) where ["help", "?", "h"].contains(text.trimmingCharacters(in: .whitespaces).lowercased()):
                 state.showHelp = true
                 state.helpScroll = 0
             case .runCommand(let text):
                 do {
                     let command = try backend.parse(text)
-                    if case .focus(let focus) = command {
-                        // The drill-down opens over the analytics view, as Enter on a row would.
-                        state.drillDown = focus
-                        if focus != nil { state.view = .analytics }
+                    if case .focus(let focus) = command, let focus {
+                        openDrillDown(focus, backend)
+                        break
                     }
+                    if case .focus(nil) = command { state.drillDown = nil }
                     awaitingAnswerAfter = (backend.snapshot().decisionCount, undo.count)
                     remember(command, text, backend)
                     let result = backend.apply(command)
@@ -223,6 +225,17 @@ final class DashboardLoop {
             }
         }
         return false
+    }
+
+    /// Asks for a drill-down and opens its overlay (over the analytics view) once the request went out;
+    /// a refusal (a task that keeps none, a finished run) is said on the status line and opens nothing.
+    private func openDrillDown(_ focus: FocusKey, _ backend: DashboardBackend) {
+        awaitingAnswerAfter = (backend.snapshot().decisionCount, undo.count)
+        let result = backend.apply(.focus(focus))
+        state.message = result == "sent" ? "drill-down on \(focus)" : result
+        guard result == "sent" || result.hasPrefix("drill-down on") else { return }
+        state.drillDown = focus
+        state.view = .analytics
     }
 
     private func remember(_ command: OperatorCommand, _ label: String, _ backend: DashboardBackend) {
