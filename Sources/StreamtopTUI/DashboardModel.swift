@@ -93,7 +93,7 @@ public enum Format {
         for (scale, unit) in [(1e9, "G"), (1e6, "M"), (1e3, "k")] where a >= scale * 0.9995 {
             let x = v / scale
             let digits = abs(x) >= 99.95 ? 0 : abs(x) >= 9.995 ? 1 : 2
-            return String(format: "%.\(digits)f", x) + unit
+            return fixed(x, digits) + unit
         }
         return String(Int(v.rounded()))
     }
@@ -107,7 +107,7 @@ public enum Format {
         for (scale, unit) in [(1e9, "s"), (1e6, "ms"), (1e3, "µs")] where v >= scale * 0.9995 {
             let x = v / scale
             let digits = x >= 99.95 ? 0 : x >= 9.995 ? 1 : 2
-            return String(format: "%.\(digits)f", x) + unit
+            return fixed(x, digits) + unit
         }
         return "\(ns)ns"
     }
@@ -116,7 +116,7 @@ public enum Format {
     public static func percent(_ part: Int, of total: Int) -> String {
         guard total > 0, part > 0 else { return "0%" }
         let v = Double(part) * 100 / Double(total)
-        return v < 0.05 ? "<0.1%" : String(format: "%.1f%%", v)
+        return v < 0.05 ? "<0.1%" : fixed(v, 1) + "%"
     }
 
     /// Bytes with their unit, three significant digits like `count`: `512B`, `12.3kB`, `4.57MB`, `1.20GB`.
@@ -139,6 +139,26 @@ public enum Format {
     public static func elapsed(_ s: Double) -> String {
         if s >= 3600 { return String(format: "%dh%02dm", Int(s) / 3600, Int(s) % 3600 / 60) }
         if s >= 60 { return String(format: "%dm%02ds", Int(s) / 60, Int(s) % 60) }
-        return String(format: "%.1fs", s)
+        return fixed(s, 1) + "s"
+    }
+
+    /// `x` with `digits` decimals (0 to 3), as `%.Nf` writes it for the values a frame shows: the frame's
+    /// numbers were a tenth of a busy dashboard's time through Foundation's `String(format:)`.
+    public static func fixed(_ x: Double, _ digits: Int) -> String {
+        guard x.isFinite, abs(x) < 1e15, (0...3).contains(digits) else { return String(format: "%.\(digits)f", x) }
+        let scale = [1, 10, 100, 1000][digits]
+        // Rounded as printf rounds the exact value, half to even: the product's own rounding may land on
+        // a half (0.005 × 100 = 0.5) that the exact product is not, which its residual tells.
+        let a = abs(x)
+        let product = a * Double(scale)
+        let residual = (-product).addingProduct(a, Double(scale))
+        var whole = product.rounded(.down)
+        let half = product - whole
+        if half > 0.5 || (half == 0.5 && (residual > 0 || (residual == 0 && whole.truncatingRemainder(dividingBy: 2) == 1))) { whole += 1 }
+        let n = Int(whole)
+        let sign = x.sign == .minus ? "-" : ""
+        guard digits > 0 else { return sign + String(n) }
+        let frac = String(n % scale)
+        return sign + String(n / scale) + "." + String(repeating: "0", count: digits - frac.count) + frac
     }
 }

@@ -109,9 +109,9 @@ public enum DashboardView {
             buf.put("no requests yet", x: x, y: y, role: .dim)
             return
         }
-        func percent(_ v: Double) -> String { v == 0 ? "0%" : v >= 0.0995 ? String(format: "%.0f%%", v * 100) : String(format: "%.1f%%", v * 100) }
+        func percent(_ v: Double) -> String { v == 0 ? "0%" : v >= 0.0995 ? Format.fixed(v * 100, 0) + "%" : Format.fixed(v * 100, 1) + "%" }
         // A quiet site's rate has decimals (0.4 req/s is not 0).
-        func rate(_ v: Double) -> String { v < 9.95 ? String(format: "%.1f", v) : Format.count(v) }
+        func rate(_ v: Double) -> String { v < 9.95 ? Format.fixed(v, 1) : Format.count(v) }
         func items(_ w: SiteHealth.Window) -> [(String, Role)] {
             var out: [(String, Role)] = [
                 ("\(rate(w.perSecond)) req/s", .headerValue),
@@ -199,7 +199,7 @@ public enum DashboardView {
             // An attached dashboard: which instance, and whether what it shows is current (the longest
             // wording that fits).
             let stale = r.lostSince != nil || r.age >= 2
-            let age = r.age < 10 ? String(format: "%.1f s", r.age) : Format.elapsed(r.age)
+            let age = r.age < 10 ? Format.fixed(r.age, 1) + " s" : Format.elapsed(r.age)
             let choices = r.lostSince != nil
                 ? ["\(r.endpoint)\(r.reason.map { " (\($0))" } ?? ""), retrying · ", "\(r.endpoint) · ", ""]
                 : ["⇄ \(r.endpoint) · data \(age) old · ", "⇄ \(r.endpoint) · ", "⇄ "]
@@ -232,10 +232,10 @@ public enum DashboardView {
             // Unknown until the brokers said where the partitions end and where reading starts.
             items.append(("lag", k.totalLag.map { Format.count(Double($0)) + " msgs" } ?? "?", (k.totalLag ?? 0) > 1_000_000 ? .warning : .headerValue))
         }
-        if let lag = m.eventLag { items.append(("event lag", lag < 60 ? String(format: "%.1fs", lag) : Format.elapsed(lag), lag > 60 ? .warning : .headerValue)) }
+        if let lag = m.eventLag { items.append(("event lag", lag < 60 ? Format.fixed(lag, 1) + "s" : Format.elapsed(lag), lag > 60 ? .warning : .headerValue)) }
         if let c = m.engine.checkpoint { items.append(checkpointItem(c, now: m.engine.time)) }
         // The process itself, as htop would show it.
-        if let cpu = m.processCPU { items.append(("cpu", String(format: cpu < 0.1 ? "%.1f%%" : "%.0f%%", cpu * 100), cpu >= 1.5 ? .warning : .headerValue)) }
+        if let cpu = m.processCPU { items.append(("cpu", Format.fixed(cpu * 100, cpu < 0.1 ? 1 : 0) + "%", cpu >= 1.5 ? .warning : .headerValue)) }
         if let rss = m.processRSS { items.append(("rss", Format.bytes(rss), .headerValue)) }
         items.append(("workers", "\(m.engine.workers)", .headerValue))
         items.append(("policy", m.engine.policy, .headerValue))

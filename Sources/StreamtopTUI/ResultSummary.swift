@@ -65,7 +65,7 @@ public struct ResultSummary: Sendable, Equatable, Codable {
             case .int(let v) where f.name.contains("bytes"): items.append("\(f.name.replacingOccurrences(of: "_", with: " ")) \(Format.bytes(Int(clamping: v)))")
             case .int(let v): items.append("\(f.name.replacingOccurrences(of: "_", with: " ")) \(Format.count(Double(v)))")
             case .double(let v) where f.name.contains("bytes"): items.append("\(f.name.replacingOccurrences(of: "_", with: " ")) \(Format.bytes(Int(v.rounded())))")
-            case .double(let v): items.append("\(f.name.replacingOccurrences(of: "_", with: " ")) \(v < 10 ? String(format: "%.2f", v) : Format.count(v))")
+            case .double(let v): items.append("\(f.name.replacingOccurrences(of: "_", with: " ")) \(v < 10 ? Format.fixed(v, 2) : Format.count(v))")
             case .string(let s): items.append(s)
             case .list(let list):
                 let shown = list.prefix(3).compactMap { v -> String? in

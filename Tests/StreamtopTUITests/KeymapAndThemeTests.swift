@@ -347,6 +347,18 @@ import StreamtopAnalytics
 
 /// One number format, so that a column reads alike all the way down (console issue, defect 9).
 @Suite struct NumberFormatTests {
+    /// The frame's own fixed-point formatter writes what `%.Nf` writes, ties and negatives included.
+    @Test func fixedWritesWhatPrintfWrites() {
+        var values: [Double] = (0..<30_000).map { Double($0) / 1000 } + [0.125, 0.375, 2.675, 1.005, 0.285, 99.95, 9.995, -0.04, -0.05, -1.25, 1e14 + 0.5]
+        var rng = SystemRandomNumberGenerator()
+        values += (0..<20_000).map { _ in Double.random(in: -1_000_000...1_000_000, using: &rng) }
+        for v in values {
+            for d in 0...2 {
+                #expect(Format.fixed(v, d) == String(format: "%.\(d)f", v), "\(v) with \(d) digits")
+            }
+        }
+    }
+
     @Test func countsHaveThreeSignificantDigitsAndAUnitFromAThousand() {
         let cases: [(Double, String)] = [
             (0, "0"), (999, "999"), (999.6, "1.00k"), (7580, "7.58k"), (11_300, "11.3k"), (170_600, "171k"), (803_843, "804k"),
