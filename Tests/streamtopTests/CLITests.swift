@@ -283,6 +283,12 @@ func run(_ args: [String], stdin: Data? = nil, cwd: String? = nil, environment: 
         #expect(j["records"] as? Int == 213 && j["filtered"] as? Int == 10_000 - 213, "\(narrowed.stderr)")
     }
 
+    @Test func theTroubleExampleIsAUnionThatChecks() throws {
+        let r = try run(["check", projectRoot.appendingPathComponent("examples/trouble.toml").path])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains(#"group "trouble" ∪ api"#), "\(r.stdout)")
+    }
+
     @Test func theVisitsExampleWritesEverySinkFromAnyFolder() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("visits-\(getpid())").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
