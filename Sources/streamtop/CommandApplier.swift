@@ -10,6 +10,8 @@ struct CommandApplier {
     /// The task whose drill-down is open (the report's aggregate's name for it), or nil: `focus off`
     /// closes it there, and opening one elsewhere closes it first, so one drill-down is open at a time.
     let focusedTask = Locked<String?>(nil)
+    /// How the answer to a drill-down request starts when it went out (anything else is a refusal).
+    static let drillDownOpened = "drill-down on "
 
     var taskNames: [String] { pipeline.engine.taskNames.map(\.1) }
 
@@ -78,7 +80,7 @@ struct CommandApplier {
                 engine.send(.request(old, OperatorRequest(verb: "focus")))
             }
             if let focus { engine.send(.request(id, OperatorRequest(verb: "focus", arguments: [focus.kind, focus.key]))) }
-            return focus.map { "drill-down on \($0)" } ?? "drill-down closed"
+            return focus.map { Self.drillDownOpened + "\($0)" } ?? "drill-down closed"
         }
     }
 

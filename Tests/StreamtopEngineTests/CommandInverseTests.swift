@@ -58,7 +58,7 @@ import Testing
         let task = try #require(engine.tick().tasks.first { $0.name == "a" })
         #expect(task.perSecond == [40, 20, 0], "\(task.perSecond ?? [])")
         #expect(task.latencyPerSecond?.count == 3)
-        // They stay in this process: an attached dashboard's answer would grow by ~30 kB a task.
+        // They stay in this process: an attached dashboard's answer would grow by ~50 kB a task after a day.
         let json = String(decoding: try JSONEncoder().encode(task), as: UTF8.self)
         #expect(!json.contains("perSecond") && json.contains("latencyHistory"), "\(json)")
         #expect(try JSONDecoder().decode(TaskSnapshot.self, from: Data(json.utf8)).perSecond == nil)

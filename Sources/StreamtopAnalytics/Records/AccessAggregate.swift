@@ -163,9 +163,9 @@ public struct AccessAggregate {
                             agents.add(at: lastAgent.index)
                         } else {
                             let uh = ByteKeyCounter.hash(p, n)
-                            let i = agents.addHashed(p, n, uh, 1)
-                            if i == agentFamilies.count { agentFamilies.append(UserAgentFamily.classify(p, n)) }
-                            lastAgent = (p, n, i, uh)
+                            let index = agents.addHashed(p, n, uh, 1)
+                            if index == agentFamilies.count { agentFamilies.append(UserAgentFamily.classify(p, n)) }
+                            lastAgent = (p, n, index, uh)
                         }
                         let family = agentFamilies[lastAgent.index]
                         browsers[Int(family >> 4)] += 1

@@ -232,8 +232,9 @@ final class DashboardLoop {
     private func openDrillDown(_ focus: FocusKey, _ backend: DashboardBackend) {
         awaitingAnswerAfter = (backend.snapshot().decisionCount, undo.count)
         let result = backend.apply(.focus(focus))
-        state.message = result == "sent" ? "drill-down on \(focus)" : result
-        guard result == "sent" || result.hasPrefix("drill-down on") else { return }
+        // An attached instance answers "sent"; this process, CommandApplier's words.
+        state.message = result == "sent" ? CommandApplier.drillDownOpened + "\(focus)" : result
+        guard result == "sent" || result.hasPrefix(CommandApplier.drillDownOpened) else { return }
         state.drillDown = focus
         state.view = .analytics
     }
