@@ -19,8 +19,12 @@ extension Runner {
             // Small blocks, merged across partitions by event time: the client delivers a partition's
             // fetch at a time, and the pacer would otherwise show one partition's hour after another's.
             kafka.maxMessagesPerBlock = 64
-            // Pacing reads each line's time with the run's format: detect it on a real first block.
-            if let first = try kafka.peekFirstBlock() { format.detectIfNeeded(first) }
+            // Pacing reads each line's time with the run's format: detect it on a real first block, read
+            // by a client of its own. The replay's consumer must not start before a checkpoint gives its
+            // offsets: what it had fetched before was delivered as well as what it fetched again.
+            let sample = try KafkaSource(address, mode: .replay, settings: try options.kafkaSettings(), maxLineBytes: options.maxLineBytes)
+            sample.maxMessagesPerBlock = 64
+            if let first = try sample.nextBlock() { format.detectIfNeeded(first) }
             let merged = PartitionMerge(kafka) { format.format.eventTime($0, $1, $2) }
             let p = ReplayPacer(merged, speed: v, timeOf: { format.format.eventTime($0, $1, $2) })
             // The topic's first and last event times: the position bar, and where a seek must stop.

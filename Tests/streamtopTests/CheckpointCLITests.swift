@@ -94,8 +94,12 @@ import Testing
         for attempt in 0..<40 {
             let p = try start(common + ["--state", "state", "--checkpoint-every", "100ms"], cwd: dir, stdout: dir + "/report.json", stderr: dir + "/err.txt")
             let err = { String(decoding: self.contents(dir + "/err.txt") ?? Data(), as: UTF8.self) }
-            usleep(useconds_t(Double.random(in: 0.1...0.7) * max(0.5, baseline) * 1e6))
-            if p.isRunning {
+            // A run resumed after a kill at 0.7 of the whole run's time has at least 0.3 of it left (its
+            // start-up included), so a later kill within 0.3 lands: a pause drawn from the first range let
+            // it finish after one kill. After three kills the run is left to finish.
+            let upTo = kills == 0 ? 0.7 : 0.3
+            usleep(useconds_t(Double.random(in: 0.1...upTo) * max(0.5, baseline) * 1e6))
+            if p.isRunning && kills < 3 {
                 kill(p.processIdentifier, SIGKILL)
                 p.waitUntilExit()
                 if p.terminationReason == .uncaughtSignal { kills += 1 }
