@@ -918,7 +918,9 @@ public enum DashboardView {
     public static func resultLines(_ m: DashboardModel) -> [(text: String, role: Role, focus: FocusKey?)] {
         var lines: [(text: String, role: Role, focus: FocusKey?)] = []
         for r in m.results {
-            lines.append((r.task, .headerValue, nil))
+            // A whole-input table while the run goes on: its rows so far (the final table comes at the end).
+            let soFar = r.text.hasPrefix("so far ") ? "  · so far: the whole input's table is final at the end" : ""
+            lines.append((r.task + soFar, .headerValue, nil))
             let rows = r.rows ?? [r.text]
             if rows.isEmpty { lines.append(("  no result yet", .dim, nil)) }
             for (i, row) in rows.enumerated() {

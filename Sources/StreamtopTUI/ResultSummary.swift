@@ -36,7 +36,7 @@ public struct ResultSummary: Sendable, Equatable, Codable {
     public static func of(task: String, _ result: AnalyticsResult) -> ResultSummary {
         var parts = result.live.map { "\($0.name) \(Format.grouped($0.value))" }
         if let first = result.rows.first {
-            parts.append(describe(first, groups: result.rows.count))
+            parts.append((result.soFar ? "so far " : "") + describe(first, groups: result.rows.count))
         } else {
             parts.append(result.live.isEmpty ? "no result yet (a window's rows come when it closes; a whole-input table's at the end of the input)" : "no window closed yet")
         }

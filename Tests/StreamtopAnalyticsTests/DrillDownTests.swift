@@ -47,6 +47,25 @@ import StreamtopLogs
         Dictionary(uniqueKeysWithValues: list.map { ($0.key, $0.count) })
     }
 
+    /// A request lands while one worker is inside a block of slot 0 and another takes slot 1 (up to date);
+    /// the ticker then folds slot 1, breakdown included, into slot 0, which has not yet taken the request
+    /// up. Slot 0's next block replaced the moved breakdown with a new one, and what it had counted was
+    /// gone for the rest of that drill-down.
+    @Test func aFoldedBreakdownIsNotStartedAgain() throws {
+        let op = AggregateOperator(slots: 2)
+        #expect(op.handle(OperatorRequest(verb: "focus", arguments: ["path", "/a"])).applied)
+        op.add(SummaryCacheTests().block(Self.lines(40)), toSlot: 0)
+        #expect(op.handle(OperatorRequest(verb: "focus", arguments: ["path", "/b-c"])).applied)
+        let second = Self.lines(40, from: 40)
+        op.add(SummaryCacheTests().block(second), toSlot: 1)
+        op.compact()
+        let third = Self.lines(40, from: 80)
+        op.add(SummaryCacheTests().block(third), toSlot: 0)
+        let d = try #require(op.summary(top: 100).drillDown)
+        #expect(d.focus == .path("/b-c"))
+        #expect(d.requests == Self.recount(second + third, .path("/b-c")).requests, "the records counted before the fold were dropped")
+    }
+
     @Test(arguments: [FocusKey.path("/b-c"), .client("10.0.0.3"), .status(404)])
     func aDrillDownCountsExactlyTheKeysRecordsSinceItOpened(_ focus: FocusKey) throws {
         let op = AggregateOperator(slots: 2)
@@ -131,6 +150,40 @@ import StreamtopLogs
         let b = SummaryCacheTests().block(lines)
         b.sequence = sequence
         return b
+    }
+
+    /// A group-by over the whole input shows its table so far while the run goes on (it had no row until
+    /// the end, so nothing to drill into), refreshed about once a second from copies the workers make;
+    /// a published table never changes afterwards, and the final one replaces it at the end.
+    @Test(arguments: [1, 3])
+    func aWholeInputGroupShowsItsTableSoFar(partitions: Int) throws {
+        var spec = GroupOperator.Spec(by: [.client])
+        spec.limit = 100
+        let group = GroupOperator(name: "by_client", spec: spec, partitions: partitions)
+        #expect(group.result().rows.isEmpty && group.refreshResult() == nil)
+        let first = Self.lines(140)
+        _ = group.process(Self.batch(first, sequence: 0), slot: 0)
+        let soFar = try #require(group.refreshResult() as? AnalyticsResult)
+        #expect(soFar.soFar)
+        let counts = { (rows: [ResultRow]) in
+            Dictionary(uniqueKeysWithValues: rows.compactMap { r -> (String, Int64)? in
+                guard case .string(let c)? = r["client"], case .int(let n)? = r["count"] else { return nil }
+                return (c, n)
+            })
+        }
+        #expect(counts(soFar.rows) == Dictionary(grouping: first, by: { String($0.prefix { $0 != " " }) }).mapValues { Int64($0.count) })
+        #expect(FocusKey.of(row: soFar.rows[0], task: "by_client") != nil, "a row so far can be drilled into")
+        // Within the second nothing is copied again; after it, the next block's worker copies.
+        _ = group.process(Self.batch(Self.lines(70, from: 140), sequence: 1), slot: 0)
+        #expect(group.refreshResult() == nil)
+        Thread.sleep(forTimeInterval: 1.05)
+        _ = group.process(Self.batch(Self.lines(70, from: 210), sequence: 2), slot: 1)
+        let later = try #require(group.refreshResult() as? AnalyticsResult)
+        #expect(counts(later.rows).values.reduce(0, +) == 280)
+        #expect(counts(soFar.rows).values.reduce(0, +) == 140, "a published table changed")
+        let final = try #require(group.finish() as? AnalyticsResult)
+        #expect(!final.soFar && counts(final.rows) == counts(later.rows))
+        #expect(group.refreshResult() == nil || (group.refreshResult() as? AnalyticsResult)?.soFar == false)
     }
 
     /// Enter on a group row: the task counts, from then on, its own records whose fields equal the row's

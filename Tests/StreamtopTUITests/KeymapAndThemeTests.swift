@@ -377,6 +377,14 @@ import StreamtopAnalytics
         row.set("requests", .int(7580))
         #expect(ResultSummary.describe(row, groups: 1) == "bytes 173MB · requests 7.58k")
     }
+
+    @Test func aWholeInputTableSoFarSaysSo() {
+        var row = ResultRow()
+        row.set("client", .string("10.0.0.3"))
+        row.set("count", .int(12))
+        #expect(ResultSummary.of(task: "by_client", AnalyticsResult(rows: [row], soFar: true)).text == "so far 10.0.0.3 · count 12")
+        #expect(ResultSummary.of(task: "by_client", AnalyticsResult(rows: [row])).text == "10.0.0.3 · count 12")
+    }
 }
 
 /// Themes are checked for readability (console issue, defect 10): nord's grey text was ~1.7:1 on its own

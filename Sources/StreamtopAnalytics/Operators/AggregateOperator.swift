@@ -58,7 +58,10 @@ public final class AggregateOperator: StreamOperator {
     private func takeUpFocus(_ a: inout AccessAggregate) {
         let g = drill.generation
         guard a.focusGeneration != g else { return }
-        a.drillDown = drill.make()
+        // A breakdown of this request or a later one is kept: a fold may have moved one here from the
+        // other slot, or the setting read may be newer than the number; replacing it would drop what it
+        // counted.
+        if (a.drillDown?.generation ?? -1) < g { a.drillDown = drill.make() }
         a.focusGeneration = g
     }
 
@@ -70,8 +73,9 @@ public final class AggregateOperator: StreamOperator {
         let outcome = drill.handle(request)
         guard outcome.applied else { return outcome }
         version.add(1, ordering: .releasing)
-        // The next tick publishes it, not a second later.
-        refreshClock.withLock { $0.interval = 0 }
+        // The next tick publishes it, not a second later (a counter: a refresh under way when the request
+        // came sets the pause after it, and would undo a reset pause).
+        requests.add(1, ordering: .releasing)
         return outcome
     }
 
@@ -82,18 +86,21 @@ public final class AggregateOperator: StreamOperator {
     /// When the published summary was last built, and the pause before the next: with millions of distinct
     /// keys a merge costs real time, so it is rebuilt at most once a second (the pace of GoAccess's live
     /// report; engine figures still move ten times a second) and never for more than a tenth of the time. Only the engine's ticker calls `refreshResult`.
-    private let refreshClock = Locked<(last: UInt64, interval: UInt64, version: Int)>((0, 0, -1))
+    private let refreshClock = Locked<(last: UInt64, interval: UInt64, version: Int, requests: Int)>((0, 0, -1, 0))
+    /// Drill-down requests so far: the refresh after one is due at once.
+    private let requests = Atomic<Int>(0)
 
     /// The summary as of now, for the engine's snapshot (nil when nothing changed or too soon).
     public func refreshResult() -> (any Sendable)? {
         let now = DispatchTime.now().uptimeNanoseconds
+        let asked = requests.load(ordering: .acquiring)
         let v = version.load(ordering: .acquiring)
-        let due = refreshClock.withLock { c in c.version != v && now &- c.last >= c.interval }
+        let due = refreshClock.withLock { c in c.requests != asked || (c.version != v && now &- c.last >= c.interval) }
         guard due else { return nil }
         compact()
         let fresh = summary(top: Self.publishedTop)
         let spent = DispatchTime.now().uptimeNanoseconds &- now
-        refreshClock.withLock { $0 = (now, max(1_000_000_000, 10 * spent), v) }
+        refreshClock.withLock { $0 = (now, max(1_000_000_000, 10 * spent), v, asked) }
         return fresh
     }
 
@@ -110,6 +117,8 @@ public final class AggregateOperator: StreamOperator {
                 first.state.withLock { target in
                     s.state.withLock { other in
                         target.merge(other)
+                        // The breakdown moved with the records: the slot has taken up that request too.
+                        target.focusGeneration = max(target.focusGeneration, other.focusGeneration)
                         let limit = other.keyLimit
                         other = AccessAggregate()
                         other.keyLimit = limit

@@ -69,6 +69,9 @@ public final class EventTimeWindows<State: AnyObject> {
     /// Open windows.
     public var openCount: Int { open.count }
 
+    /// The one state of a task over the whole input, while it is open (nil with a window size).
+    public var wholeInput: State? { size == nil ? current?.state : nil }
+
     /// Calls `body` with the state of every open window the record at `time` belongs to (and advances the
     /// watermark). Returns false when the record is late for at least one of its windows.
     ///

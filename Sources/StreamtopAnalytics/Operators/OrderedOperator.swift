@@ -19,6 +19,9 @@ import Synchronization
 open class OrderedOperator: StreamOperator, CheckpointableOperator {
     /// One partition: its waiting slices, and the lock its draining worker holds.
     private final class Lane {
+        /// Which partition it is.
+        let index: Int
+        init(index: Int) { self.index = index }
         struct Inbox {
             var slices: [Int: PartitionSlice] = [:]
             var next = 0
@@ -28,6 +31,10 @@ open class OrderedOperator: StreamOperator, CheckpointableOperator {
         let owner = NSLock()
         /// Event time per source partition (read and written under `owner`).
         var clock = PartitionEventClock()
+        /// When the draining worker last copied the partition's open whole-input state (under `owner`).
+        var copiedAt: UInt64 = 0
+        /// That copy, for the ticker: never changed once made.
+        let copy = Locked<AnyObject?>(nil)
 
         /// Stamps a slice of a partitioned source's block with how far its records may move the watermark
         /// (the caller holds `owner`); other slices pass unchanged.
@@ -62,6 +69,11 @@ open class OrderedOperator: StreamOperator, CheckpointableOperator {
     /// Partitions of the state.
     public let partitions: Int
     private let latestLock = Locked<[ResultRow]>([])
+    /// A whole-input task's table so far, built by the ticker from the partitions' copies (empty for a
+    /// windowed task, and once the final table is written), with how many copies it was built from.
+    private let soFar = Locked<(rows: [ResultRow], copies: Int)>(([], 0))
+    /// Copies of open whole-input state made so far (moves when the ticker has something to rebuild).
+    private let copiesMade = Atomic<Int>(0)
     /// Slices a partition may have waiting before a worker that routed more waits for it to catch up
     /// (bounds memory when one partition is slower than the others).
     private static let maxBacklog = 8
@@ -84,7 +96,7 @@ open class OrderedOperator: StreamOperator, CheckpointableOperator {
         self.name = name
         self.sink = sink
         self.partitions = max(1, partitions)
-        lanes = (0..<self.partitions).map { _ in Lane() }
+        lanes = (0..<self.partitions).map { Lane(index: $0) }
         drill = DrillDownControl(task: name)
         drillSlots = (0..<self.partitions).map { _ in Locked(nil) }
     }
@@ -198,6 +210,7 @@ open class OrderedOperator: StreamOperator, CheckpointableOperator {
                 consume(lane.stamp(slice))
                 took = true
             }
+            if took { copyOpenIfDue(lane) }
             lane.owner.unlock()
             if took {
                 progress.lock()
@@ -208,9 +221,42 @@ open class OrderedOperator: StreamOperator, CheckpointableOperator {
         }
     }
 
-    /// The latest result as an immutable value.
+    /// The latest result as an immutable value: while a whole-input task runs, its table so far.
     public func result() -> AnalyticsResult {
-        AnalyticsResult(rows: latestRows(), live: liveFigures(), drillDown: drillShown.withLock { $0.summary })
+        let rows = latestRows()
+        let partial = rows.isEmpty && !finished.withLock({ $0 }) ? soFar.withLock { $0.rows } : []
+        return AnalyticsResult(
+            rows: partial.isEmpty ? rows : partial, live: liveFigures(), drillDown: drillShown.withLock { $0.summary },
+            soFar: !partial.isEmpty)
+    }
+
+    // MARK: - A whole-input table so far
+
+    /// A copy of the partition's open whole-input state, or nil (a windowed task, or nothing yet). Called
+    /// by the worker holding the partition, at most once a second: the table so far is shown while the run
+    /// goes on (a group-by over the whole input had no rows until the end, so none could be drilled into).
+    open func openCopy(partition: Int) -> AnyObject? { nil }
+
+    /// The rows of the partitions' copies taken together (the ticker: never while a worker changes them).
+    open func openRows(_ copies: [AnyObject]) -> [ResultRow] { [] }
+
+    /// Copies the partition's open state for the ticker, once a second (the worker holds `lane.owner`).
+    private func copyOpenIfDue(_ lane: Lane) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        guard now &- lane.copiedAt >= 1_000_000_000 || lane.copiedAt == 0 else { return }
+        lane.copiedAt = now
+        guard let copy = openCopy(partition: lane.index) else { return }
+        lane.copy.withLock { $0 = copy }
+        copiesMade.add(1, ordering: .releasing)
+    }
+
+    /// Rebuilds the table so far from the partitions' latest copies when one is newer (the ticker).
+    private func refreshSoFar() -> Bool {
+        let made = copiesMade.load(ordering: .acquiring)
+        guard made != soFar.withLock({ $0.copies }), !finished.withLock({ $0 }) else { return false }
+        let rows = openRows(lanes.compactMap { lane in lane.copy.withLock { $0 } })
+        soFar.withLock { $0 = (rows, made) }
+        return true
     }
 
     // MARK: - Drill-down
@@ -225,7 +271,8 @@ open class OrderedOperator: StreamOperator, CheckpointableOperator {
     private func addToDrillDown(_ block: ParsedBlock, slot: Int) {
         let g = drill.generation
         drillSlots[slot % drillSlots.count].withLock { d in
-            if d?.generation != g { d = drill.make() }
+            // A breakdown made from a setting newer than the number read is kept (see AggregateOperator).
+            if (d?.generation ?? -1) < g { d = drill.make() }
             d?.add(block)
         }
         drillAdded.add(1, ordering: .releasing)
@@ -235,13 +282,16 @@ open class OrderedOperator: StreamOperator, CheckpointableOperator {
     /// request, else at most once a second while blocks come (merging the slots' tables costs real time).
     /// Only the engine's ticker calls it.
     public func refreshResult() -> (any Sendable)? {
+        let rebuilt = refreshSoFar()
         let g = drill.generation
         let added = drillAdded.load(ordering: .acquiring)
         let now = DispatchTime.now().uptimeNanoseconds
         let shown = drillShown.withLock { $0 }
-        guard shown.generation != g || (shown.added != added && now &- shown.at >= 1_000_000_000) else { return nil }
+        guard shown.generation != g || (shown.added != added && now &- shown.at >= 1_000_000_000) else { return rebuilt ? result() : nil }
         var summary: DrillDownSummary?
-        if let total = drill.make() {
+        let s = drill.current
+        if let focus = s.focus {
+            let total = DrillDown(focus, generation: s.generation, since: s.since)
             for slot in drillSlots {
                 slot.withLock { d in
                     if let d, d.generation == total.generation { total.merge(d) }
@@ -249,8 +299,8 @@ open class OrderedOperator: StreamOperator, CheckpointableOperator {
             }
             summary = total.summary(top: 100, wholeRun: nil)
         } else {
-            // Closed: the slots' tables go now, not at the next drill-down.
-            for slot in drillSlots { slot.withLock { $0 = nil } }
+            // Closed: the slots' tables go now, not at the next drill-down (but not one opened since).
+            for slot in drillSlots { slot.withLock { if let d = $0, d.generation <= s.generation { $0 = nil } } }
         }
         drillShown.withLock { $0 = (g, added, now, summary) }
         return result()
@@ -368,6 +418,7 @@ open class OrderedOperator: StreamOperator, CheckpointableOperator {
             }
             close()
             sink?.finish()
+            for lane in lanes { lane.copy.withLock { $0 = nil } }
         }
         return result()
     }

@@ -8,6 +8,9 @@ public struct AnalyticsResult: Sendable, Equatable {
     public var live: [LiveFigure]
     /// The drill-down open on the task's records, if any (`focus in TASK where …`).
     public var drillDown: DrillDownSummary?
+    /// The rows are a whole-input table so far (refreshed about once a second while the run goes on);
+    /// the final table replaces them at the end of the input.
+    public var soFar: Bool
 
     /// One named live number.
     public struct LiveFigure: Sendable, Equatable {
@@ -24,9 +27,10 @@ public struct AnalyticsResult: Sendable, Equatable {
     }
 
     /// Creates a result.
-    public init(rows: [ResultRow], live: [LiveFigure] = [], drillDown: DrillDownSummary? = nil) {
+    public init(rows: [ResultRow], live: [LiveFigure] = [], drillDown: DrillDownSummary? = nil, soFar: Bool = false) {
         self.rows = rows
         self.live = live
         self.drillDown = drillDown
+        self.soFar = soFar
     }
 }
