@@ -47,6 +47,21 @@ import StreamtopLogs
         Dictionary(uniqueKeysWithValues: list.map { ($0.key, $0.count) })
     }
 
+    /// Top-K and distinct counts over the whole input show their row so far too, merged across partitions.
+    @Test(arguments: ["topk", "distinct"])
+    func wholeInputTopKAndDistinctShowTheirRowSoFar(kind: String) throws {
+        let op: OrderedOperator = kind == "topk"
+            ? TopKOperator(name: kind, field: .client, k: 3, partitions: 2) : DistinctOperator(name: kind, field: .client, partitions: 2)
+        _ = op.process(Self.batch(Self.lines(140), sequence: 0), slot: 0)
+        let soFar = try #require(op.refreshResult() as? AnalyticsResult)
+        #expect(soFar.soFar && soFar.rows.count == 1)
+        #expect(soFar.rows.first?["records"] == .int(140))
+        if kind == "distinct" { #expect(soFar.rows.first?["distinct"] == .int(7)) }
+        if kind == "topk", case .list(let top)? = soFar.rows.first?["top"] { #expect(top.count == 3) }
+        let final = try #require(op.finish() as? AnalyticsResult)
+        #expect(!final.soFar && final.rows == soFar.rows)
+    }
+
     /// A request lands while one worker is inside a block of slot 0 and another takes slot 1 (up to date);
     /// the ticker then folds slot 1, breakdown included, into slot 0, which has not yet taken the request
     /// up. Slot 0's next block replaced the moved breakdown with a new one, and what it had counted was

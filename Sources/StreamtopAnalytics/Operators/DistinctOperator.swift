@@ -64,7 +64,17 @@ public final class DistinctOperator: OrderedOperator {
         }
     }
 
+    public override func openCopy(partition: Int) -> AnyObject? { windows.copyOfWholeInput(partition) }
+
+    public override func openRows(_ copies: [AnyObject]) -> [ResultRow] {
+        windows.wholeInput(of: copies).map { [row(nil, nil, $0, 0)] } ?? []
+    }
+
     private func emitWindow(_ start: Int64?, _ end: Int64?, _ c: Counter, _ late: Int) {
+        publish([row(start, end, c, late)])
+    }
+
+    private func row(_ start: Int64?, _ end: Int64?, _ c: Counter, _ late: Int) -> ResultRow {
         var row = ResultRow()
         EventTimeWindows<Counter>.bounds(start, end, into: &row)
         let count = c.distinct.count
@@ -74,6 +84,6 @@ public final class DistinctOperator: OrderedOperator {
         row.set("estimated", .bool(count.estimated))
         row.set("standard_error", .double(count.estimated ? 0.016 : 0))
         if start != nil { row.set("late_records", .int(Int64(late))) }
-        publish([row])
+        return row
     }
 }

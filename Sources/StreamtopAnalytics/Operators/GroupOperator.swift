@@ -212,22 +212,10 @@ public final class GroupOperator: OrderedOperator {
         }
     }
 
-    public override func openCopy(partition: Int) -> AnyObject? {
-        guard let open = windows.windows(partition).wholeInput else { return nil }
-        let copy = Table(measures: spec.measures.count)
-        Table.merge(copy, open)
-        return copy
-    }
+    public override func openCopy(partition: Int) -> AnyObject? { windows.copyOfWholeInput(partition) }
 
     public override func openRows(_ copies: [AnyObject]) -> [ResultRow] {
-        let tables = copies.compactMap { $0 as? Table }
-        guard let first = tables.first else { return [] }
-        var all = first
-        if tables.count > 1 {
-            all = Table(measures: spec.measures.count)
-            for t in tables { Table.merge(all, t) }
-        }
-        return rows(all, start: nil, end: nil, late: 0)
+        windows.wholeInput(of: copies).map { rows($0, start: nil, end: nil, late: 0) } ?? []
     }
 
     private func emitWindow(_ start: Int64?, _ end: Int64?, _ table: Table, _ late: Int) {

@@ -166,6 +166,21 @@ public final class PartitionedWindows<State: AnyObject> {
         }
     }
 
+    /// A copy of the partition's whole-input state while it is open (nil with a window size, or before
+    /// its first record). The caller holds the partition.
+    public func copyOfWholeInput(_ partition: Int) -> State? {
+        guard let open = parts[partition].windows.wholeInput else { return nil }
+        let copy = make()
+        merge(copy, open)
+        return copy
+    }
+
+    /// The partitions' copies taken together (nil when there are none).
+    public func wholeInput(of copies: [AnyObject]) -> State? {
+        let states = copies.compactMap { $0 as? State }
+        return states.isEmpty ? nil : combined(states)
+    }
+
     private func combined(_ states: [State]) -> State {
         if states.count == 1 { return states[0] }
         let merged = make()

@@ -63,7 +63,17 @@ public final class TopKOperator: OrderedOperator {
         }
     }
 
+    public override func openCopy(partition: Int) -> AnyObject? { windows.copyOfWholeInput(partition) }
+
+    public override func openRows(_ copies: [AnyObject]) -> [ResultRow] {
+        windows.wholeInput(of: copies).map { [row(nil, nil, $0, 0)] } ?? []
+    }
+
     private func emitWindow(_ start: Int64?, _ end: Int64?, _ s: Summary, _ late: Int) {
+        publish([row(start, end, s, late)])
+    }
+
+    private func row(_ start: Int64?, _ end: Int64?, _ s: Summary, _ late: Int) -> ResultRow {
         var row = ResultRow()
         EventTimeWindows<Summary>.bounds(start, end, into: &row)
         row.set("field", .string(field.rawValue))
@@ -77,6 +87,6 @@ public final class TopKOperator: OrderedOperator {
         }))
         row.set("estimated", .bool(s.counts.evicted))
         if start != nil { row.set("late_records", .int(Int64(late))) }
-        publish([row])
+        return row
     }
 }
