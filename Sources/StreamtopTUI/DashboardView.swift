@@ -38,8 +38,13 @@ public enum DashboardView {
             var y = firstTaskRow - 1
             y = drawTasks(&buf, model, state, y: y)
             y += 1
-            // The graph needs its rows plus room for the analytics under it.
-            if height - 1 - y >= 12 { y = drawThroughput(&buf, model, state, y: y) }
+            // The graphs need their rows plus room for the analytics under them; with many tasks, the input's
+            // graph alone on two rows (g still changes its span, which a hidden graph could not show).
+            if height - 1 - y >= 12 {
+                y = drawThroughput(&buf, model, state, y: y)
+            } else if height - 1 - y >= 5 {
+                y = drawThroughput(&buf, model, state, y: y, compact: true)
+            }
             let remaining = height - 1 - y  // the last row is the hint bar
             let analyticsRows = remaining >= 12 ? max(6, remaining * 11 / 20) : remaining
             if analyticsRows >= 2 { drawAnalytics(&buf, model, y: y, rows: analyticsRows) }
@@ -401,7 +406,7 @@ public enum DashboardView {
     }
 
     /// Overall throughput, and on taller terminals the selected task's, as sparklines over the last minutes.
-    static func drawThroughput(_ buf: inout ScreenBuffer, _ m: DashboardModel, _ state: DashboardState, y: Int) -> Int {
+    static func drawThroughput(_ buf: inout ScreenBuffer, _ m: DashboardModel, _ state: DashboardState, y: Int, compact: Bool = false) -> Int {
         // Every graph starts at the same column and is as wide, so one moment is at one x in all of them.
         let x0 = 12
         let width = max(10, buf.width - x0 - 16)
@@ -432,7 +437,7 @@ public enum DashboardView {
         // The selected task's own graphs over the same span: ten samples a second for the last minute,
         // then per second and per minute (an attached instance sends only the last minute).
         var row = y + 2
-        let tall = buf.height >= 30
+        let tall = buf.height >= 30 && !compact
         let short = span == .live || span == .minute
         let intoMinute = m.engine.finished ? 0 : Int(m.engine.time) % 60
         if let t = selected, tall, short || t.perSecond != nil {
