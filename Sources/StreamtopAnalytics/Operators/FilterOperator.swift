@@ -15,10 +15,9 @@ public final class FilterOperator: StreamOperator {
     public func process(_ batch: Batch, slot: Int) -> OperatorOutput {
         let parsed = batch.payload(as: ParsedBlock.self)
         let base = parsed.lines.base
-        let kept = parsed.records.filter { expression.matches($0, base) }
-        let dropped = parsed.records.count - kept.count
-        let out = ParsedBlock(lines: parsed.lines, records: kept, malformed: parsed.malformed, filtered: parsed.filtered + dropped)
-        return OperatorOutput(batch: batch.derived(payload: out, records: kept.count), filtered: dropped)
+        let out = parsed.keeping { expression.matches($0, base) }
+        let dropped = parsed.records.count - out.records.count
+        return OperatorOutput(batch: batch.derived(payload: out, records: out.records.count), filtered: dropped)
     }
 }
 

@@ -79,7 +79,7 @@ public final class MapOperator: StreamOperator {
                 recs[k] = r
             }
         }
-        let out = ParsedBlock(lines: lines, records: records, malformed: parsed.malformed, filtered: parsed.filtered)
+        let out = ParsedBlock(lines: lines, records: records, malformed: parsed.malformed, filtered: parsed.filtered, newest: parsed.newest, tailNewest: parsed.tailNewest)
         return OperatorOutput(batch: batch.derived(payload: out, records: records.count))
     }
 }

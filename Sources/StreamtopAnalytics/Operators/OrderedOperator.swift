@@ -156,8 +156,9 @@ open class OrderedOperator: StreamOperator, CheckpointableOperator {
     /// Splits a block into one slice per partition (empty slices too: each partition sees every sequence).
     private func route(_ block: ParsedBlock, sequence: Int) -> [PartitionSlice] {
         guard partitions > 1 else {
-            // A partitioned source's block needs its newest event time (for the source partition's clock).
-            var m = Int64.min
+            // A partitioned source's block needs its newest event time (for the source partition's clock);
+            // so does one a filter dropped records from (the watermark moves to it at the block's end).
+            var m = block.tailNewest
             if block.lines.partition != nil { for r in block.records where r.time > m { m = r.time } }
             return [PartitionSlice(partition: 0, sequence: sequence, block: block, indices: nil, routing: nil, blockNewest: m)]
         }
@@ -176,11 +177,13 @@ open class OrderedOperator: StreamOperator, CheckpointableOperator {
                 // The high bits: the tables use the low ones, so keys of one partition still spread there.
                 let p = Int(((h >> 32) &* count) >> 32)
                 indices[p].append(Int32(i))
-                if r.time > m { m = r.time }
+                let t = block.newest?[i] ?? r.time
+                if t > m { m = t }
                 newest[i] = m
                 hashes[i] = h
             }
         }
+        m = max(m, block.tailNewest)
         let shared = PartitionSlice.Routing(newest: newest, hashes: hashes)
         return (0..<partitions).map {
             PartitionSlice(partition: $0, sequence: sequence, block: block, indices: indices[$0], routing: shared, blockNewest: m)
@@ -330,7 +333,11 @@ open class OrderedOperator: StreamOperator, CheckpointableOperator {
             let floor = slice.floor
             guard let indices = slice.indices, let routing = slice.routing else {
                 let base = slice.block.lines.base
-                for r in records { body(r, min(r.time, floor), partitionHash(r, base)) }
+                if let times = slice.block.newest {
+                    for i in records.indices { body(records[i], min(times[i], floor), partitionHash(records[i], base)) }
+                } else {
+                    for r in records { body(r, min(r.time, floor), partitionHash(r, base)) }
+                }
                 return
             }
             routing.newest.withUnsafeBufferPointer { times in
@@ -462,8 +469,9 @@ public struct PartitionSlice: @unchecked Sendable {
         self.indices = indices
         self.routing = routing
         self.blockNewest = blockNewest
-        // Without several partitions each record moves the watermark itself: nothing more at the end.
-        batchNewest = routing == nil ? Int64.min : blockNewest
+        // Without several partitions each record moves the watermark itself: nothing more at the end, unless
+        // a filter dropped records after the last one kept.
+        batchNewest = routing == nil ? block.tailNewest : blockNewest
     }
 
     /// Calls `body` with each record of the slice and the newest event time in source order up to it (for
@@ -473,7 +481,11 @@ public struct PartitionSlice: @unchecked Sendable {
         let floor = self.floor
         block.records.withUnsafeBufferPointer { records in
             guard let indices, let routing else {
-                for r in records { body(r, min(r.time, floor)) }
+                if let times = block.newest {
+                    for i in records.indices { body(records[i], min(times[i], floor)) }
+                } else {
+                    for r in records { body(r, min(r.time, floor)) }
+                }
                 return
             }
             routing.newest.withUnsafeBufferPointer { times in

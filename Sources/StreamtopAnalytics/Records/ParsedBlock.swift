@@ -15,13 +15,48 @@ public final class ParsedBlock: BatchPayload, @unchecked Sendable {
     public let malformed: Int
     /// Records a filter removed from the block.
     public let filtered: Int
+    /// Event time for the watermark once a filter removed records: per record, the newest event time of
+    /// the source block's records up to it, removed ones included (nil: the records' own times tell it).
+    /// A window after a filter of rare records (errors per minute) otherwise closed only when the next
+    /// rare record came, however much traffic had passed meanwhile.
+    public let newest: [Int64]?
+    /// With `newest`: the newest event time of all the source block's records, those after the last one
+    /// kept included (the watermark at the block's end).
+    public let tailNewest: Int64
 
     /// Creates a parsed block.
-    public init(lines: LineBlock, records: [ParsedRecord], malformed: Int, filtered: Int = 0) {
+    public init(lines: LineBlock, records: [ParsedRecord], malformed: Int, filtered: Int = 0, newest: [Int64]? = nil, tailNewest: Int64 = .min) {
         self.lines = lines
         self.records = records
         self.malformed = malformed
         self.filtered = filtered
+        self.newest = newest
+        self.tailNewest = tailNewest
+    }
+
+    /// The newest event time of the source block up to record `i` (for the watermark).
+    @inline(__always)
+    public func newest(at i: Int) -> Int64 { newest?[i] ?? records[i].time }
+
+    /// The records that `keep` selects, with the event time of what it drops kept for the watermark.
+    public func keeping(_ keep: (ParsedRecord) -> Bool) -> ParsedBlock {
+        var kept: [ParsedRecord] = []
+        var times: [Int64] = []
+        var running = Int64.min
+        records.withUnsafeBufferPointer { recs in
+            for i in recs.indices {
+                let t = newest?[i] ?? recs[i].time
+                if t > running { running = t }
+                if keep(recs[i]) {
+                    kept.append(recs[i])
+                    times.append(running)
+                }
+            }
+        }
+        guard kept.count < records.count else { return self }
+        return ParsedBlock(
+            lines: lines, records: kept, malformed: malformed, filtered: filtered + records.count - kept.count,
+            newest: times, tailNewest: max(running, tailNewest))
     }
 }
 
@@ -47,6 +82,10 @@ extension ParsedBlock {
         }
         var merged: [ParsedRecord] = []
         merged.reserveCapacity(records.reduce(0) { $0 + $1.count })
+        // Where an input dropped records, their times still move the watermark (see `newest`).
+        let carried = parts.contains { $0.newest != nil }
+        var times: [Int64] = []
+        var running = Int64.min
         var heads = [Int](repeating: 0, count: records.count)
         while true {
             var pick = -1
@@ -55,8 +94,15 @@ extension ParsedBlock {
             }
             guard pick >= 0 else { break }
             merged.append(records[pick][heads[pick]])
+            if carried {
+                running = max(running, parts[pick].newest(at: heads[pick]))
+                times.append(running)
+            }
             heads[pick] += 1
         }
-        return ParsedBlock(lines: lines, records: merged, malformed: parts[0].malformed, filtered: parts.reduce(0) { $0 + $1.filtered })
+        let tail = parts.reduce(running) { max($0, $1.tailNewest) }
+        return ParsedBlock(
+            lines: lines, records: merged, malformed: parts[0].malformed, filtered: parts.reduce(0) { $0 + $1.filtered },
+            newest: carried ? times : nil, tailNewest: carried ? tail : .min)
     }
 }
