@@ -22,9 +22,13 @@ extension Runner {
             // Pacing reads each line's time with the run's format: detect it on a real first block, read
             // by a client of its own. The replay's consumer must not start before a checkpoint gives its
             // offsets: what it had fetched before was delivered as well as what it fetched again.
-            let sample = try KafkaSource(address, mode: .replay, settings: try options.kafkaSettings(), maxLineBytes: options.maxLineBytes)
-            sample.maxMessagesPerBlock = 64
-            if let first = try sample.nextBlock() { format.detectIfNeeded(first) }
+            // (It fetches little ahead, and goes before the replay starts.)
+            do {
+                let sample = try KafkaSource(
+                    address, mode: .replay, settings: ["queued.max.messages.kbytes=256"] + (try options.kafkaSettings()), maxLineBytes: options.maxLineBytes)
+                sample.maxMessagesPerBlock = 64
+                if let first = try sample.nextBlock() { format.detectIfNeeded(first) }
+            }
             let merged = PartitionMerge(kafka) { format.format.eventTime($0, $1, $2) }
             let p = ReplayPacer(merged, speed: v, timeOf: { format.format.eventTime($0, $1, $2) })
             // The topic's first and last event times: the position bar, and where a seek must stop.

@@ -23,7 +23,7 @@ public final class AggregateOperator: StreamOperator {
     /// second after it saw neither copy of them (a paced replay's final report lost ~2.5 % of its lines
     /// this way, and a checkpoint taken meanwhile lost them for good). Workers never take it: each holds
     /// one slot's lock, so the hot path is unchanged.
-    private let together = Locked(())
+    private let together = NSLock()
     /// Called by a reader after each slot it read (tests: to fold in between).
     var afterReadingSlot: ((Int) -> Void)?
 
@@ -97,6 +97,10 @@ public final class AggregateOperator: StreamOperator {
         let v = version.load(ordering: .acquiring)
         let due = refreshClock.withLock { c in c.requests != asked || (c.version != v && now &- c.last >= c.interval) }
         guard due else { return nil }
+        // A checkpoint copying the aggregate holds `together`: the ticker goes on publishing the engine's
+        // figures meanwhile and takes the summary at a later tick.
+        guard together.try() else { return nil }
+        together.unlock()
         compact()
         let fresh = summary(top: Self.publishedTop)
         let spent = DispatchTime.now().uptimeNanoseconds &- now
@@ -110,7 +114,7 @@ public final class AggregateOperator: StreamOperator {
     /// 20 k lines/s). After a fold the summary reads one slot again, and merging is exact, so nothing
     /// shown changes. Locks are taken first slot first; a worker holds one lock at a time.
     func compact() {
-        together.withLock { _ in
+        together.withLock {
             let filled = slots.filter { s in s.state.withLock { $0.lines > 0 } }
             guard let first = filled.first, filled.count > 1 else { return }
             for s in filled.dropFirst() {
@@ -119,6 +123,8 @@ public final class AggregateOperator: StreamOperator {
                         target.merge(other)
                         // The breakdown moved with the records: the slot has taken up that request too.
                         target.focusGeneration = max(target.focusGeneration, other.focusGeneration)
+                        // A breakdown older than the request the slot has taken up was closed or replaced.
+                        if let d = target.drillDown, d.generation < target.focusGeneration { target.drillDown = nil }
                         let limit = other.keyLimit
                         other = AccessAggregate()
                         other.keyLimit = limit
@@ -129,7 +135,7 @@ public final class AggregateOperator: StreamOperator {
     }
 
     /// Slots holding anything (tests).
-    var filledSlots: Int { together.withLock { _ in slots.filter { s in s.state.withLock { $0.lines > 0 } }.count } }
+    var filledSlots: Int { together.withLock { slots.filter { s in s.state.withLock { $0.lines > 0 } }.count } }
 
     /// Adds a block to a given slot, as a second worker running this task at the same moment would (tests).
     func add(_ batch: Batch, toSlot i: Int) {
@@ -166,7 +172,7 @@ public final class AggregateOperator: StreamOperator {
 
     /// The slots' summary, and the focused key's count over the whole run.
     private func mergedSummary(top: Int, focus: FocusKey?) -> (AccessSummary, Int?) {
-        together.withLock { _ in
+        together.withLock {
             let filled = slots.filter { s in s.state.withLock { $0.lines > 0 } }
             if filled.isEmpty { return (AccessSummary.empty, focus.map { _ in 0 }) }
             // One filled slot (one worker, the usual case) is summarised in place: merging it into an
@@ -188,7 +194,7 @@ extension AggregateOperator: CheckpointableOperator {
     /// Writes the slots merged into one: a restored run may have another worker count, and merging is
     /// exact (counts add, sketches take maxima), so the report is the same either way.
     public func saveState(_ w: inout StateWriter) {
-        var merged = together.withLock { _ in
+        var merged = together.withLock {
             var merged = AccessAggregate()
             for (i, s) in slots.enumerated() {
                 s.state.withLock { merged.merge($0) }
@@ -206,7 +212,7 @@ extension AggregateOperator: CheckpointableOperator {
         try a.restoreState(&r)
         let limit = slots[0].state.withLock { $0.keyLimit }
         a.keyLimit = limit
-        together.withLock { _ in
+        together.withLock {
             slots[0].state.withLock { $0 = a }
             for s in slots.dropFirst() { s.state.withLock { $0 = AccessAggregate(); $0.keyLimit = limit } }
         }

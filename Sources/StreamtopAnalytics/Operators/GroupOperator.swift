@@ -212,7 +212,21 @@ public final class GroupOperator: OrderedOperator {
         }
     }
 
-    public override func openCopy(partition: Int) -> AnyObject? { windows.copyOfWholeInput(partition) }
+    /// A copy of the groups the table so far could list: the largest `limit` of the partition (partitions
+    /// hold different keys, so the largest of all are among each one's largest) and `(other)`. Copying
+    /// every group would share every histogram, and the worker would copy each again at its next record.
+    public override func openCopy(partition: Int) -> AnyObject? {
+        guard let open = windows.windows(partition).wholeInput else { return nil }
+        let copy = Table(measures: spec.measures.count)
+        for i in largest(open) {
+            let key = open.keys.keyBytes(at: i)
+            key.withUnsafeBufferPointer { k in _ = copy.keys.slot(k.baseAddress!, k.count, open.keys.count(at: i)) }
+            copy.stats.append(open.stats[i])
+        }
+        copy.otherCount = open.otherCount
+        copy.other = open.other
+        return copy
+    }
 
     public override func openRows(_ copies: [AnyObject]) -> [ResultRow] {
         windows.wholeInput(of: copies).map { rows($0, start: nil, end: nil, late: 0) } ?? []
@@ -222,18 +236,23 @@ public final class GroupOperator: OrderedOperator {
         publish(self.rows(table, start: start, end: end, late: late))
     }
 
-    private func rows(_ t: Table, start: Int64?, end: Int64?, late: Int) -> [ResultRow] {
+    /// The table's `limit` largest groups, largest first (ties by key): the rows a result lists.
+    private func largest(_ t: Table) -> [Int] {
         var order = Array(0..<t.keys.count)
         let keys = order.map { t.keys.keyBytes(at: $0) }
         order.sort { a, b in
             let ca = t.keys.count(at: a), cb = t.keys.count(at: b)
             return ca != cb ? ca > cb : keys[a].lexicographicallyPrecedes(keys[b])
         }
+        return Array(order.prefix(spec.limit))
+    }
+
+    private func rows(_ t: Table, start: Int64?, end: Int64?, late: Int) -> [ResultRow] {
         var out: [ResultRow] = []
-        for i in order.prefix(spec.limit) {
+        for i in largest(t) {
             var row = ResultRow()
             EventTimeWindows<Table>.bounds(start, end, into: &row)
-            var k = keys[i][...]
+            var k = t.keys.keyBytes(at: i)[...]
             for field in spec.by {
                 let len = Int(k[k.startIndex]) << 8 | Int(k[k.startIndex + 1])
                 let bytes = k.dropFirst(2).prefix(len)

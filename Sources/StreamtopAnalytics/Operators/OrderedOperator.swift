@@ -71,7 +71,7 @@ open class OrderedOperator: StreamOperator, CheckpointableOperator {
     private let latestLock = Locked<[ResultRow]>([])
     /// A whole-input task's table so far, built by the ticker from the partitions' copies (empty for a
     /// windowed task, and once the final table is written), with how many copies it was built from.
-    private let soFar = Locked<(rows: [ResultRow], copies: Int)>(([], 0))
+    private let soFar = Locked<(rows: [ResultRow], copies: Int, at: UInt64, pause: UInt64)>(([], 0, 0, 0))
     /// Copies of open whole-input state made so far (moves when the ticker has something to rebuild).
     private let copiesMade = Atomic<Int>(0)
     /// Slices a partition may have waiting before a worker that routed more waits for it to catch up
@@ -254,11 +254,16 @@ open class OrderedOperator: StreamOperator, CheckpointableOperator {
     }
 
     /// Rebuilds the table so far from the partitions' latest copies when one is newer (the ticker).
+    /// At most once a second, and never for more than a tenth of the time (merging and sorting many groups
+    /// costs real time).
     private func refreshSoFar() -> Bool {
         let made = copiesMade.load(ordering: .acquiring)
-        guard made != soFar.withLock({ $0.copies }), !finished.withLock({ $0 }) else { return false }
+        let now = DispatchTime.now().uptimeNanoseconds
+        let last = soFar.withLock { ($0.copies, $0.at, $0.pause) }
+        guard made != last.0, now &- last.1 >= last.2, !finished.withLock({ $0 }) else { return false }
         let rows = openRows(lanes.compactMap { lane in lane.copy.withLock { $0 } })
-        soFar.withLock { $0 = (rows, made) }
+        let spent = DispatchTime.now().uptimeNanoseconds &- now
+        soFar.withLock { $0 = (rows, made, now, max(1_000_000_000, 10 * spent)) }
         return true
     }
 

@@ -41,7 +41,10 @@ public final class ParsedBlock: BatchPayload, @unchecked Sendable {
     /// The records that `keep` selects, with the event time of what it drops kept for the watermark.
     public func keeping(_ keep: (ParsedRecord) -> Bool) -> ParsedBlock {
         var kept: [ParsedRecord] = []
-        var times: [Int64] = []
+        kept.reserveCapacity(records.count)
+        // Made at the first record dropped (a filter that drops nothing allocates no times), with the
+        // newest time up to each record kept before it.
+        var times: [Int64]? = newest.map { _ in [] }
         var running = Int64.min
         records.withUnsafeBufferPointer { recs in
             for i in recs.indices {
@@ -49,7 +52,14 @@ public final class ParsedBlock: BatchPayload, @unchecked Sendable {
                 if t > running { running = t }
                 if keep(recs[i]) {
                     kept.append(recs[i])
-                    times.append(running)
+                    times?.append(running)
+                } else if times == nil {
+                    var upTo = Int64.min
+                    times = kept.map { r in
+                        upTo = max(upTo, r.time)
+                        return upTo
+                    }
+                    times!.reserveCapacity(recs.count)
                 }
             }
         }
@@ -82,10 +92,6 @@ extension ParsedBlock {
         }
         var merged: [ParsedRecord] = []
         merged.reserveCapacity(records.reduce(0) { $0 + $1.count })
-        // Where an input dropped records, their times still move the watermark (see `newest`).
-        let carried = parts.contains { $0.newest != nil }
-        var times: [Int64] = []
-        var running = Int64.min
         var heads = [Int](repeating: 0, count: records.count)
         while true {
             var pick = -1
@@ -94,15 +100,11 @@ extension ParsedBlock {
             }
             guard pick >= 0 else { break }
             merged.append(records[pick][heads[pick]])
-            if carried {
-                running = max(running, parts[pick].newest(at: heads[pick]))
-                times.append(running)
-            }
             heads[pick] += 1
         }
-        let tail = parts.reduce(running) { max($0, $1.tailNewest) }
-        return ParsedBlock(
-            lines: lines, records: merged, malformed: parts[0].malformed, filtered: parts.reduce(0) { $0 + $1.filtered },
-            newest: carried ? times : nil, tailNewest: carried ? tail : .min)
+        // The inputs' dropped records do not move the watermark after a union: merged by event time, a
+        // dropped record's time would reach records before it in the source, and whether it did would
+        // depend on where blocks were cut (results must not). The records' own times do, as before.
+        return ParsedBlock(lines: lines, records: merged, malformed: parts[0].malformed, filtered: parts.reduce(0) { $0 + $1.filtered })
     }
 }
