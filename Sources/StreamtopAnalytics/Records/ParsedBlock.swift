@@ -34,36 +34,33 @@ public final class ParsedBlock: BatchPayload, @unchecked Sendable {
         self.tailNewest = tailNewest
     }
 
-    /// The newest event time of the source block up to record `i` (for the watermark).
-    @inline(__always)
-    public func newest(at i: Int) -> Int64 { newest?[i] ?? records[i].time }
-
     /// The records that `keep` selects, with the event time of what it drops kept for the watermark.
     public func keeping(_ keep: (ParsedRecord) -> Bool) -> ParsedBlock {
-        var kept: [ParsedRecord] = []
-        kept.reserveCapacity(records.count)
-        // Made at the first record dropped (a filter that drops nothing allocates no times), with the
-        // newest time up to each record kept before it.
-        var times: [Int64]? = newest.map { _ in [] }
+        // Both made at the first record dropped, with what was kept before it: a filter that drops nothing
+        // passes the block on and allocates nothing.
+        var kept: [ParsedRecord]?
+        var times: [Int64]?
         var running = Int64.min
         records.withUnsafeBufferPointer { recs in
             for i in recs.indices {
                 let t = newest?[i] ?? recs[i].time
                 if t > running { running = t }
                 if keep(recs[i]) {
-                    kept.append(recs[i])
+                    kept?.append(recs[i])
                     times?.append(running)
-                } else if times == nil {
+                } else if kept == nil {
+                    kept = Array(recs[..<i])
+                    kept!.reserveCapacity(recs.count)
                     var upTo = Int64.min
-                    times = kept.map { r in
-                        upTo = max(upTo, r.time)
+                    times = (0..<i).map { j in
+                        upTo = max(upTo, newest?[j] ?? recs[j].time)
                         return upTo
                     }
                     times!.reserveCapacity(recs.count)
                 }
             }
         }
-        guard kept.count < records.count else { return self }
+        guard let kept, let times else { return self }
         return ParsedBlock(
             lines: lines, records: kept, malformed: malformed, filtered: filtered + records.count - kept.count,
             newest: times, tailNewest: max(running, tailNewest))
