@@ -75,23 +75,13 @@ public final class CursesTerminal {
         st_refresh()
     }
 
-    private func rowEqual(_ a: ScreenBuffer, _ b: ScreenBuffer, _ y: Int) -> Bool {
-        for x in 0..<a.width where a[x, y] != b[x, y] { return false }
-        return true
-    }
+    private func rowEqual(_ a: ScreenBuffer, _ b: ScreenBuffer, _ y: Int) -> Bool { b.rowEquals(y, a) }
 
     private func drawRow(_ buffer: ScreenBuffer, _ y: Int) {
-        var x = 0
-        while x < buffer.width {
-            let role = buffer[x, y].role
-            var run: [wchar_t] = []
-            let start = x
-            while x < buffer.width && buffer[x, y].role == role {
-                for u in buffer[x, y].text.unicodeScalars { run.append(wchar_t(bitPattern: u.value)) }
-                x += 1
-            }
-            let (attrs, pair) = attributes(for: role)
+        buffer.forEachRun(inRow: y) { start, role, scalars in
+            var run = scalars.map { wchar_t(bitPattern: $0) }
             run.append(0)
+            let (attrs, pair) = attributes(for: role)
             _ = st_draw(Int32(y), Int32(start), run, Int32(run.count - 1), attrs, pair)
         }
     }

@@ -132,6 +132,14 @@ public struct AccessAggregate {
             bytesPerMinute[minute, default: 0] += minuteBytes
             hours[Int(((minute % 86_400) + 86_400) % 86_400 / 3600)] += minuteCount
         }
+        // The tables as locals, and the per-record arrays moved out of `self` for the loop (put back after
+        // it): reached through `self` inside the closure, every use retained and released its table and
+        // checked its array's uniqueness, ~2 % of a followed log's CPU.
+        let (methods, paths, clients, notFound, agents, referrers, vhosts) = (self.methods, self.paths, self.clients, self.notFound, self.agents, self.referrers, self.vhosts)
+        var status = self.status, browsers = self.browsers, systems = self.systems, requestTime = self.requestTime
+        self.status = []; self.browsers = []; self.systems = []; self.requestTime = Self.emptyRequestTime
+        defer { (self.status, self.browsers, self.systems, self.requestTime) = (status, browsers, systems, requestTime) }
+        let keyLimit = self.keyLimit
         block.records.withUnsafeBufferPointer { recs in
             // A chunk of records at a time, before they are counted, has its clients and paths hashed and
             // the places their tables keep them read (`warm`): the cache misses of a chunk are then in
