@@ -93,7 +93,10 @@ public final class ByteKeyCounter {
     @inline(__always)
     func warm(_ h: UInt64) -> UInt64 {
         let e = Int(slots.first(h))
-        return e >= 0 ? entries[e].hash : 0
+        guard e >= 0 else { return 0 }
+        // The key's first bytes too: counting compares them, and that miss was the next one waited for.
+        let entry = entries[e]
+        return entry.length > 0 ? entry.hash ^ UInt64(arena[entry.offset]) : entry.hash
     }
 
     /// Adds `n` to the count of the key at an index `addHashed` returned (valid until the next prune).
