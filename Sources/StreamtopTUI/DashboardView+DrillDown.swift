@@ -22,15 +22,33 @@ extension DashboardView {
             buf.put(Sanitizer.truncate("opening… the engine starts counting it with its next block", to: inner), x: x, y: y, role: .dim)
             return
         }
-        // The whole run from the report's own tables; the rest since the drill-down opened.
-        var head = d.wholeRun.map { "whole run \(Format.grouped($0)) requests · " } ?? ""
-        head += "since \(Engine.clockTime(d.since))"
-        if let start = m.startedAt { head += " (\(Format.elapsed(max(0, start + m.engine.time - d.since))))" }
-        head += ": \(Format.grouped(d.requests)) requests, \(Format.bytes(Int(clamping: d.bytes)))"
+        var head: String
+        if let reread = d.reread {
+            // A finished run's input read again: the whole run, key by key.
+            head = "whole input (read again): \(Format.grouped(d.requests)) requests, \(Format.bytes(Int(clamping: d.bytes)))"
+            if !reread.done && reread.failure == nil { head += " · reading… \(Format.grouped(reread.lines)) of \(Format.grouped(reread.reportLines)) lines" }
+        } else {
+            // The whole run from the report's own tables; the rest since the drill-down opened.
+            head = d.wholeRun.map { "whole run \(Format.grouped($0)) requests · " } ?? ""
+            head += "since \(Engine.clockTime(d.since))"
+            if let start = m.startedAt { head += " (\(Format.elapsed(max(0, start + m.engine.time - d.since))))" }
+            head += ": \(Format.grouped(d.requests)) requests, \(Format.bytes(Int(clamping: d.bytes)))"
+        }
         if d.estimated { head += " (over 10,000 keys: counts may fall short)" }
         buf.put(Sanitizer.truncate(head, to: inner), x: x, y: y, role: .headerValue)
         y += 1
-        if m.engine.inputEnded || m.engine.finished {
+        if let reread = d.reread {
+            var note: String?
+            if let failure = reread.failure {
+                note = "reading the input again failed: \(failure)"
+            } else if reread.done && reread.lines != reread.reportLines {
+                note = "the files now hold \(Format.grouped(reread.lines)) lines; the run counted \(Format.grouped(reread.reportLines)) (they changed, or a seek skipped some)"
+            }
+            if let note {
+                buf.put(Sanitizer.truncate(note, to: inner), x: x, y: y, role: .warning)
+                y += 1
+            }
+        } else if m.engine.inputEnded || m.engine.finished {
             let past = focus.task == nil ? "the report keeps no per-key breakdown of the past" : "the task keeps no per-record breakdown of the past"
             buf.put(Sanitizer.truncate("the input has ended: nothing more will be counted (\(past))", to: inner), x: x, y: y, role: .warning)
             y += 1

@@ -10,6 +10,8 @@ struct CommandApplier {
     /// The task whose drill-down is open (the report's aggregate's name for it), or nil: `focus off`
     /// closes it there, and opening one elsewhere closes it first, so one drill-down is open at a time.
     let focusedTask = Locked<String?>(nil)
+    /// The recount of a drill-down opened after the run ended (its input files read again), if any.
+    let recount = Locked<DrillDownRecount?>(nil)
     /// How the answer to a drill-down request starts when it went out (anything else is a refusal).
     static let drillDownOpened = "drill-down on "
 
@@ -67,8 +69,22 @@ struct CommandApplier {
                 let kinds = pipeline.analytics.map(\.name)
                 return "\(task) keeps no drill-downs: analytics tasks do (\(kinds.isEmpty ? "this pipeline has none" : kinds.joined(separator: ", "))); the report's records: focus where FILTER"
             }
-            if focus != nil, engine.snapshot().finished {
-                return "the run has ended: nothing more is counted, so a drill-down would stay empty"
+            // Whatever happens next, a recount of an earlier drill-down is over.
+            recount.withLock { r in
+                r?.cancel()
+                r = nil
+            }
+            if let focus, engine.snapshot().finished {
+                guard focus.task == nil, let files = rereadableFiles else {
+                    return "the run has ended: nothing more is counted, so a drill-down would stay empty"
+                }
+                let snap = engine.snapshot()
+                let job = DrillDownRecount(
+                    focus: focus, paths: files, format: pipeline.format.format, maxLineBytes: pipeline.maxLineBytes,
+                    reportLines: AccessSummary.published(in: snap, top: 0).lines)
+                recount.withLock { $0 = job }
+                job.start()
+                return Self.drillDownOpened + "\(focus): the run has ended, so its input is read again for the whole run"
             }
             let previous = focusedTask.withLock { f -> String? in
                 defer { f = focus == nil ? nil : target }
@@ -82,6 +98,15 @@ struct CommandApplier {
             if let focus { engine.send(.request(id, OperatorRequest(verb: "focus", arguments: [focus.kind, focus.key]))) }
             return focus.map { Self.drillDownOpened + "\($0)" } ?? "drill-down closed"
         }
+    }
+
+    /// The input files, when a finished run's report can be counted again from them: files (not stdin)
+    /// read once (a looping demo counted some lines several times), with nothing between the parser and
+    /// the report.
+    private var rereadableFiles: [String]? {
+        guard pipeline.reportReadsParse, let files = (pacer?.source ?? pipeline.lines) as? FileSource else { return nil }
+        guard !files.paths.contains("-"), files.passes.load(ordering: .relaxed) == 1 else { return nil }
+        return files.paths
     }
 
     /// A transport command for an input without a transport: sent anyway, so the engine logs the refusal

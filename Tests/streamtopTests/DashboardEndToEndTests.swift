@@ -160,6 +160,32 @@ import Testing
         #expect(s.contains("STREAMTOP-EXIT=0"), "\(s)")
     }
 
+    /// After a replay has ended nothing more is counted, so Enter on a path reads the input file again:
+    /// the overlay shows the path's whole-run breakdown, with the count the report gave it.
+    @Test(.enabled(if: DashboardEndToEndTests.tmux != nil, "tmux is not installed"))
+    func aDrillDownAfterTheEndReadsTheInputAgain() throws {
+        defer { tmux("kill-server") }
+        let report = try JSONSerialization.jsonObject(with: Data(try run(["replay", realSample, "--speed", "max", "--headless"]).stdout.utf8)) as? [String: Any] ?? [:]
+        let top = try #require((report["top_paths"] as? [[String: Any]])?.first)
+        let (path, count) = (try #require(top["key"] as? String), try #require(top["count"] as? Int))
+        let command = "cd / && TERM=xterm-256color '\(binary)' replay '\(realSample)' --speed max; echo STREAMTOP-EXIT=$?; sleep 30"
+        tmux("new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", command)
+        var s = waitFor { $0.contains("■ ended") }
+        tmux("send-keys", "-t", "e2e", "Tab", "Tab")
+        s = waitFor { $0.contains("Analytics ") && $0.contains(path) }
+        tmux("send-keys", "-t", "e2e", "Enter")
+        let grouped = count.formatted(.number.grouping(.automatic).locale(Locale(identifier: "en_US")))
+        s = waitFor { $0.contains("Drill-down: path \(path)") && $0.contains("whole input (read again): \(grouped) requests") }
+        #expect(s.contains("whole input (read again): \(grouped) requests"), "\(s)")
+        #expect(s.contains("Clients ("), "\(s)")
+        #expect(!s.contains("would stay empty") && !s.contains("reading…"), "\(s)")
+        tmux("send-keys", "-t", "e2e", "Escape")
+        s = waitFor { !$0.contains("Drill-down") }
+        tmux("send-keys", "-t", "e2e", "q")
+        s = waitFor { $0.contains("STREAMTOP-EXIT=") }
+        #expect(s.contains("STREAMTOP-EXIT=0"), "\(s)")
+    }
+
     /// Enter on a group row of a pipeline result: the task itself breaks down its records with the row's
     /// keys, through the mailbox, and Esc goes back to the table.
     @Test(.enabled(if: DashboardEndToEndTests.tmux != nil, "tmux is not installed"))

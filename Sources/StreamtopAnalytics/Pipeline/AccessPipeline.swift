@@ -23,6 +23,11 @@ public final class AccessPipeline {
     /// The stateful analytics tasks of the run (windows, groups, top-K, distinct, sessions), finished at
     /// the end of the input so open windows are emitted and sinks completed.
     public let analytics: [OrderedOperator]
+    /// Whether the report counts every parsed record as parsed (no filter or map before it): a drill-down
+    /// of a finished run can then be counted again from the input files alone (`DrillDownRecount`).
+    public let reportReadsParse: Bool
+    /// The longest line parsed; longer ones are malformed.
+    public let maxLineBytes: Int
     /// The name of the task that keeps the report's aggregates (its summary is published under it).
     public static let aggregateTask = "aggregate"
 
@@ -56,6 +61,8 @@ public final class AccessPipeline {
             specs.append(TaskSpec(name: "normalize", op: MapOperator(MapOperator.Options(normalizePaths: true)), priority: 0, queueCapacity: queueCapacity, inputs: [report]))
             report = "normalize"
         }
+        reportReadsParse = report == "parse"
+        self.maxLineBytes = maxLineBytes
         specs.append(TaskSpec(name: Self.aggregateTask, op: aggregate, priority: 0, queueCapacity: queueCapacity, inputs: [report]))
         specs.append(TaskSpec(name: "sink", op: SinkOperator(), priority: 0, queueCapacity: queueCapacity, inputs: [Self.aggregateTask]))
         blockSource = LineBlockSource(lines, clock: clock, format: format)

@@ -222,4 +222,19 @@ public struct DrillDownSummary: Sendable, Codable, Equatable {
     public var requestTime: LatencySummary?
     /// Requests per minute of event time, ascending.
     public var perMinute: [MinuteCount]
+    /// Set when the breakdown comes from reading a finished run's input files again (`DrillDownRecount`)
+    /// rather than from the engine since the drill-down opened.
+    public var reread: Reread? = nil
+
+    /// How far a recount of the input files got.
+    public struct Reread: Sendable, Codable, Equatable {
+        /// Lines read so far.
+        public var lines: Int
+        /// Lines the run's report counted (the files read again should hold as many).
+        public var reportLines: Int
+        /// Whether every file was read to its end.
+        public var done: Bool
+        /// Why reading stopped, when it failed.
+        public var failure: String?
+    }
 }

@@ -130,6 +130,13 @@ final class DashboardLoop {
         }
     }
 
+    /// Whether a `:` command still means something once the run has ended: help, and drill-downs (the
+    /// input files are read again for them).
+    static func answersAfterTheEnd(_ text: String) -> Bool {
+        let words = text.trimmingCharacters(in: .whitespaces).lowercased()
+        return ["help", "?", "h"].contains(words) || words.hasPrefix("focus ") || words == "focus"
+    }
+
     /// Applies one key; true when it quits.
     private func handle(_ key: Key, _ backend: DashboardBackend) -> Bool {
         var effects: [DashboardEffect] = []
@@ -177,7 +184,7 @@ final class DashboardLoop {
             switch effect {
             case .command where ended, .scaleSpeed where ended, .undo where ended:
                 state.message = "the run has ended: nothing to change (q quits)"
-            case .runCommand(let text) where ended && !["help", "?", "h"].contains(text.trimmingCharacters(in: .whitespaces).lowercased()):
+            case .runCommand(let text) where ended && !Self.answersAfterTheEnd(text):
                 state.message = "the run has ended: nothing to change (q quits)"
             case .quit: return true
             case .command(let c):

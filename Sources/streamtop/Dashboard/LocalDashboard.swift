@@ -37,6 +37,8 @@ final class LocalDashboard: DashboardBackend, @unchecked Sendable {
         // millions of keys a merge costs real time).
         var summary = AccessSummary.published(in: snap, top: top)
         if !share { summary.share = nil }
+        // A drill-down opened after the run ended is counted from the input files, not by the engine.
+        if let recounted = applier.recount.withLock({ $0?.summary }) { summary.drillDown = recounted }
         let reasons = pipeline.quarantine.counts().sorted { $0.value > $1.value }.map { ($0.key.label, $0.value) }
         let recent = rejects ? pipeline.quarantine.recent().map { r in
             "\(r.place(sourceNames))  \(r.reason.label): " + String(decoding: r.bytes, as: UTF8.self)
