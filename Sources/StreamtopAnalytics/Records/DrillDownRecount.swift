@@ -7,7 +7,7 @@ import Synchronization
 /// its own, each line parsed with the format the run used and the records of the key counted
 /// (`DrillDown`). The report keeps no per-key breakdown, so once a replay has ended a drill-down counted
 /// by the engine would stay empty; its input is still on disk, and reading it again costs about what the
-/// run's parsing cost (60,000 demo lines: ~50 ms). It touches no engine state: it reads the files and
+/// run's parsing cost. It touches no engine state: it reads the files and
 /// publishes its own summary, which the dashboard shows instead of the engine's.
 public final class DrillDownRecount: Sendable {
     /// What is counted.
