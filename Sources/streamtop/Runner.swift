@@ -163,6 +163,11 @@ struct Runner {
             w.file.onFailure = reportFailure
             return w
         }
+        // Headless without --listen or --snapshots, nobody sees a whole-input table before the end: its
+        // tasks copy nothing while the run goes on (a copy a second of up to `limit` groups per partition).
+        if options.headless && service == nil && snapshots == nil {
+            for task in pipeline.analytics { task.showsTableSoFar = false }
+        }
         if options.headless {
             try runHeadless(pipeline, snapshots: snapshots, player: player)
         } else {

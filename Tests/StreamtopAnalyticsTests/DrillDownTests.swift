@@ -47,6 +47,17 @@ import StreamtopLogs
         Dictionary(uniqueKeysWithValues: list.map { ($0.key, $0.count) })
     }
 
+    /// A run nobody watches (headless, no --listen or --snapshots) copies no table so far; the final
+    /// table is the same.
+    @Test func aTableSoFarNobodyCanSeeIsNotCopied() throws {
+        let op = TopKOperator(name: "topk", field: .client, k: 3, partitions: 2)
+        op.showsTableSoFar = false
+        _ = op.process(Self.batch(Self.lines(140), sequence: 0), slot: 0)
+        #expect(op.refreshResult() == nil)
+        let final = try #require(op.finish() as? AnalyticsResult)
+        #expect(!final.soFar && final.rows.first?["records"] == .int(140))
+    }
+
     /// Top-K and distinct counts over the whole input show their row so far too, merged across partitions.
     @Test(arguments: ["topk", "distinct"])
     func wholeInputTopKAndDistinctShowTheirRowSoFar(kind: String) throws {

@@ -243,8 +243,13 @@ open class OrderedOperator: StreamOperator, CheckpointableOperator {
     /// The rows of the partitions' copies taken together (the ticker: never while a worker changes them).
     open func openRows(_ copies: [AnyObject]) -> [ResultRow] { [] }
 
+    /// Whether anyone can see a whole-input table before the end (a dashboard, `--listen`, `--snapshots`):
+    /// when not, the workers take no copies of it. Set before the engine starts.
+    public var showsTableSoFar = true
+
     /// Copies the partition's open state for the ticker, once a second (the worker holds `lane.owner`).
     private func copyOpenIfDue(_ lane: Lane) {
+        guard showsTableSoFar else { return }
         let now = DispatchTime.now().uptimeNanoseconds
         guard now &- lane.copiedAt >= 1_000_000_000 || lane.copiedAt == 0 else { return }
         lane.copiedAt = now
