@@ -105,7 +105,12 @@ struct CommandApplier {
     /// the report.
     private var rereadableFiles: [String]? {
         guard pipeline.reportReadsParse, let files = (pacer?.source ?? pipeline.lines) as? FileSource else { return nil }
-        guard !files.paths.contains("-"), files.passes.load(ordering: .relaxed) == 1 else { return nil }
+        guard files.passes.load(ordering: .relaxed) == 1 else { return nil }
+        // Regular files only: stdin, a pipe, `/dev/stdin` or `<(…)` was read once and is gone.
+        for path in files.paths {
+            var st = stat()
+            guard path != "-", stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        }
         return files.paths
     }
 

@@ -4,6 +4,15 @@ import Testing
 /// Columns must not shift whatever a stranger puts in a path or a user agent (hardening item 8): every
 /// character has one width that terminals agree on, and what they disagree on is replaced.
 @Suite struct WidthTests {
+    /// Text placed wholly or partly left of the first column is clipped, never a crash.
+    @Test func textLeftOfTheFirstColumnIsClipped() {
+        var buf = ScreenBuffer(width: 10, height: 1)
+        #expect(buf.put("abc", x: -5, y: 0, role: .normal) == 3)
+        #expect(buf.put("abcdef", x: -3, y: 0, role: .normal) == 6)
+        #expect(buf.put("é→", x: -4, y: 0, role: .normal) == 2)
+        #expect(buf.rowText(0) == "def       ")
+    }
+
     @Test func emojiAndWideCharactersTakeTwoColumns() {
         for s in ["🚀", "⚡", "✅", "⌚", "日", "한", "Ｆ"] {
             #expect(Sanitizer.width(of: s) == 2, "\(s)")

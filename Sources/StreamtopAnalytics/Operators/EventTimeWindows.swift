@@ -28,7 +28,8 @@ public final class EventTimeWindows<State: AnyObject> {
     private var current: (start: Int64, state: State)?
     /// The windows of the current run of records: newest start first. Unretained: `open` (or `current`)
     /// holds each, and every removal from it clears these first. Retaining and releasing a state per
-    /// record and window was ~15 % of the analytics pipeline's time, across its windowed tasks.
+    /// record and window was part of the ~15 % that retains and releases took in the analytics benchmark's
+    /// profile (14.7 → 12.9 % without it).
     private var runNewest = Int64.min
     private var runStates: [Unmanaged<State>?]
     /// Late records by the window they are reported with: the first window still open for the watermark
