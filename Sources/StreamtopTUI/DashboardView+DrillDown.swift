@@ -23,6 +23,11 @@ extension DashboardView {
             return
         }
         var head: String
+        if let reread = d.reread, let failure = reread.failure, reread.lines == 0 {
+            // Nothing was read: no counts to show, only why.
+            buf.put(Sanitizer.truncate("reading the input again failed: \(failure)", to: inner), x: x, y: y, role: .warning)
+            return
+        }
         if let reread = d.reread {
             // A finished run's input read again: the whole run, key by key.
             head = "whole input (read again): \(Format.grouped(d.requests)) requests, \(Format.bytes(Int(clamping: d.bytes)))"
@@ -71,21 +76,14 @@ extension DashboardView {
         }
         y += 1
         // Every minute from the first to the last, those without a request at zero: a quiet spell or an
-        // outage shows as one, not closed up. At most as many minutes as columns, the latest.
-        let columns = max(1, inner - 40)
-        var counts: [Double] = []
-        if let first = d.perMinute.first?.minute, let last = d.perMinute.last?.minute {
-            let from = max(first, last - Int64(columns - 1) * 60)
-            let byMinute = Dictionary(d.perMinute.map { ($0.minute, $0.count) }, uniquingKeysWith: +)
-            counts = stride(from: from, through: last, by: 60).map { Double(byMinute[$0] ?? 0) }
+        // outage shows as one, not closed up. At most as many minutes as columns, the latest. In a short
+        // terminal the lists below come first: the graph (and the blank line under it) only with room left
+        // for a list of a few rows.
+        let room = y0 + boxHeight - 2 - y
+        if room >= 4 {
+            drawPerMinute(&buf, d, x: x, y: y, inner: inner)
+            y += room >= 7 ? 2 : 1
         }
-        let (line, peak) = sparkline(counts, width: columns)
-        buf.put("Per min  ", x: x, y: y, role: .label)
-        buf.put(line, x: x + 9, y: y, role: .sparkline)
-        if let last = d.perMinute.last {
-            buf.putRight("\(Format.count(Double(last.count))) at \(LogTime.clock(last.minute).prefix(5)), peak \(Format.count(peak)) ", right: x + inner, y: y, role: .dim)
-        }
-        y += 2
         // A path's clients, a client's paths, a status's both.
         var lists: [(String, [KeyCount], Int)] = []
         switch focus {
@@ -106,6 +104,23 @@ extension DashboardView {
                 buf.putRight("\(Format.count(Double(item.count))) \(share)", right: cx + colWidth, y: y + 1 + r, role: .headerValue)
             }
             if list.isEmpty { buf.put("none yet", x: cx, y: y + 1, role: .dim) }
+        }
+    }
+
+    /// The drill-down's requests per minute as a sparkline on row `y`.
+    private static func drawPerMinute(_ buf: inout ScreenBuffer, _ d: DrillDownSummary, x: Int, y: Int, inner: Int) {
+        let columns = max(1, inner - 40)
+        var counts: [Double] = []
+        if let first = d.perMinute.first?.minute, let last = d.perMinute.last?.minute {
+            let from = max(first, last - Int64(columns - 1) * 60)
+            let byMinute = Dictionary(d.perMinute.map { ($0.minute, $0.count) }, uniquingKeysWith: +)
+            counts = stride(from: from, through: last, by: 60).map { Double(byMinute[$0] ?? 0) }
+        }
+        let (line, peak) = sparkline(counts, width: columns)
+        buf.put("Per min  ", x: x, y: y, role: .label)
+        buf.put(line, x: x + 9, y: y, role: .sparkline)
+        if let last = d.perMinute.last {
+            buf.putRight("\(Format.count(Double(last.count))) at \(LogTime.clock(last.minute).prefix(5)), peak \(Format.count(peak)) ", right: x + inner, y: y, role: .dim)
         }
     }
 }

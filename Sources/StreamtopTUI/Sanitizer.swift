@@ -58,9 +58,32 @@ public enum Sanitizer {
         return "\u{FFFD}"
     }
 
-    /// Terminal columns a character takes: 0 for combining marks, 2 for East Asian wide and emoji, else 1.
+    /// Terminal columns a character takes: 0 for combining marks, 2 for East Asian wide and emoji, else 1;
+    /// a character of several scalars takes what its scalars take together, as terminals (and curses,
+    /// which places each scalar by `wcwidth`) draw it: a spacing vowel sign (Devanagari कि, Thai กำ) takes a
+    /// column of its own, a combining mark none.
     public static func columns(of ch: Character) -> Int {
-        guard let first = ch.unicodeScalars.first else { return 0 }
+        var scalars = ch.unicodeScalars.makeIterator()
+        guard let first = scalars.next() else { return 0 }
+        var total = columns(first)
+        while let next = scalars.next() { total += trailingColumns(next) }
+        return total
+    }
+
+    /// Columns of a scalar that follows another in one character: none for marks, format characters and
+    /// the Hangul vowels and finals that join a syllable; otherwise what it takes alone.
+    static func trailingColumns(_ u: Unicode.Scalar) -> Int {
+        let v = u.value
+        if v < 0x300 { return 1 }
+        if (0x1160...0x11FF).contains(v) || (0xD7B0...0xD7FF).contains(v) { return 0 }
+        switch u.properties.generalCategory {
+        case .nonspacingMark, .enclosingMark, .format: return 0
+        default: return columns(u)
+        }
+    }
+
+    /// Columns of one scalar drawn alone.
+    static func columns(_ first: Unicode.Scalar) -> Int {
         let v = first.value
         // No combining or enclosing mark starts below U+0300: Latin text needs no property lookup, which
         // was a tenth of a busy dashboard's CPU.

@@ -6,7 +6,8 @@
 /// iteration were about a quarter of a busy dashboard's CPU in a profile. Graphemes of several scalars (a letter with a
 /// combining mark) are kept apart and stored by index.
 public struct ScreenBuffer: Equatable, Sendable {
-    /// One cell. A wide character occupies its cell and the next, which holds `continuation`.
+    /// One cell. A wide character occupies its cell and the next (an Indic cluster sometimes more), which
+    /// hold "".
     public struct Cell: Equatable, Sendable {
         /// The grapheme shown, "" for the right half of a wide character.
         public var text: String
@@ -124,7 +125,11 @@ public struct ScreenBuffer: Equatable, Sendable {
                     clusters.append(String(ch))
                 }
                 cells[y * width + col] = Packed(scalar: scalar, role: role)
-                if w == 2 { cells[y * width + col + 1] = Packed(scalar: 0, role: role) }
+                // The columns it covers (two for a wide character, more for an Indic cluster such as क्षि).
+                for k in 1..<w { cells[y * width + col + k] = Packed(scalar: 0, role: role) }
+            } else if col + w > 0 {
+                // Cut by the left edge: its visible columns are blank, not what was there before.
+                for c in 0..<(col + w) { cells[y * width + c] = Packed(scalar: 0x20, role: role) }
             }
             col += w
         }

@@ -1,6 +1,7 @@
 import Foundation
 import StreamtopAnalytics
 import StreamtopEngine
+import StreamtopKafka
 import StreamtopLogs
 
 /// Carries out operator commands from any front end (keys, the `:` line, an action script) the same way.
@@ -75,8 +76,13 @@ struct CommandApplier {
                 r = nil
             }
             if let focus, engine.snapshot().finished {
-                guard focus.task == nil, let files = rereadableFiles else {
-                    return "the run has ended: nothing more is counted, so a drill-down would stay empty"
+                guard focus.task == nil else {
+                    return "the run has ended: \(target) counts nothing more, so its drill-down would stay empty (the report's drill-downs read the input again)"
+                }
+                let files: [String]
+                switch rereadableFiles {
+                case .success(let paths): files = paths
+                case .failure(let refusal): return "the run has ended and " + refusal.reason
                 }
                 let snap = engine.snapshot()
                 let job = DrillDownRecount(
@@ -100,18 +106,42 @@ struct CommandApplier {
         }
     }
 
-    /// The input files, when a finished run's report can be counted again from them: files (not stdin)
-    /// read once (a looping demo counted some lines several times), with nothing between the parser and
-    /// the report.
-    private var rereadableFiles: [String]? {
-        guard pipeline.reportReadsParse, let files = (pacer?.source ?? pipeline.lines) as? FileSource else { return nil }
-        guard files.passes.load(ordering: .relaxed) == 1 else { return nil }
-        // Regular files only: stdin, a pipe, `/dev/stdin` or `<(…)` was read once and is gone.
+    /// Why a finished run's input cannot be read again for a drill-down.
+    struct Unrereadable: Error {
+        let reason: String
+    }
+
+    /// The input files, when a finished run's report can be counted again from them: regular files (not
+    /// stdin or a pipe, which were read once) read once (a looping demo counted some lines several times),
+    /// with nothing between the parser and the report. Otherwise why not, for the operator.
+    private var rereadableFiles: Result<[String], Unrereadable> {
+        guard pipeline.reportReadsParse else {
+            let what = switch pipeline.reportReads {
+            case "filter": "only what --filter passes"
+            case "normalize": "paths as --normalize-paths folded them"
+            default: "what task '\(pipeline.reportReads)' passes on"
+            }
+            return .failure(Unrereadable(reason: "the report counts \(what): reading the input again would not match it"))
+        }
+        guard let files = (pacer?.source ?? pipeline.lines) as? FileSource else {
+            let what = pipeline.lines is KafkaSource ? "a Kafka topic" : "standard input"
+            return .failure(Unrereadable(reason: "its input (\(what)) was read once and cannot be read again"))
+        }
+        let passes = files.passes.load(ordering: .relaxed)
+        guard passes == 1 else {
+            return .failure(Unrereadable(reason: "the demo read its input \(passes) times over: reading it once would not match the report"))
+        }
         for path in files.paths {
             var st = stat()
-            guard path != "-", stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+            guard path != "-" else { return .failure(Unrereadable(reason: "standard input was read once and cannot be read again")) }
+            guard stat(path, &st) == 0 else {
+                return .failure(Unrereadable(reason: "\(path) can no longer be read: \(String(cString: strerror(errno)))"))
+            }
+            guard (st.st_mode & S_IFMT) == S_IFREG else {
+                return .failure(Unrereadable(reason: "\(path) is not a regular file (a pipe or a device is read once)"))
+            }
         }
-        return files.paths
+        return .success(files.paths)
     }
 
     /// A transport command for an input without a transport: sent anyway, so the engine logs the refusal

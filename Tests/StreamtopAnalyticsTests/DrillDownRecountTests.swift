@@ -41,6 +41,8 @@ import StreamtopLogs
         #expect(Dictionary(uniqueKeysWithValues: s.topPaths.map { ($0.key, $0.count) }) == want.paths)
         // Every line of both files was read, the malformed and the too long ones included.
         #expect(s.reread == DrillDownSummary.Reread(lines: 5_002, reportLines: 5_002, done: true))
+        // Each publication is counted: a display redraws when the count changes, not a second later.
+        #expect(job.publications >= 1)
     }
 
     @Test func aFileThatIsGoneIsSaidNotCountedAsEmpty() throws {

@@ -304,4 +304,28 @@ import StreamtopLogs
         let c = OperatorCommand.focus(.filter(task: "by_client", expression: #"ua == "a \"b\"""#))
         #expect(try parse(#require(c.text(in: EngineSnapshot.empty))) == c)
     }
+
+    /// A path logged as invalid UTF-8 is shown (and drilled into) as printed, with U+FFFD: its whole-run
+    /// count is every key printed the same way, not the zero an exact lookup of the printed bytes gives.
+    @Test func aPathOfInvalidUTF8HasItsWholeRunCount() throws {
+        let op = AggregateOperator(slots: 1)
+        func line(_ path: [UInt8]) -> [UInt8] {
+            Array(#"10.0.0.1 - - [25/Nov/2024:00:00:00 +0000] "GET "#.utf8) + path + Array(#" HTTP/1.1" 200 10"#.utf8) + [0x0A]
+        }
+        let latin1 = Array("/caf".utf8) + [0xE9]
+        let stray = Array("/caf".utf8) + [0xFF]
+        let bytes = line(latin1) + line(latin1) + line(stray) + line(Array("/cafe".utf8))
+        let block = LineBlock(copying: bytes)
+        var records: [ParsedRecord] = []
+        block.forEachLine { s, l, _ in
+            if case .record(let r) = CombinedLogParser.parse(block.base, start: s, count: l) { records.append(r) }
+        }
+        #expect(records.count == 4)
+        _ = op.process(Batch(payload: ParsedBlock(lines: block, records: records, malformed: 0), records: 4, bytes: block.count, ingestNanos: 0), slot: 0)
+        let printed = String(decoding: latin1, as: UTF8.self)
+        #expect(op.summary(top: 10).topPaths.contains { $0.key == printed })
+        let outcome = op.handle(OperatorRequest(verb: "focus", arguments: ["path", printed]))
+        #expect(outcome.applied, "\(outcome.reason)")
+        #expect(try #require(op.summary().drillDown).wholeRun == 3)
+    }
 }

@@ -340,6 +340,24 @@ func assertSnapshot(_ buffer: ScreenBuffer, named name: String) throws {
             #expect(buf.contains("p99 15.0ms"))
             #expect(buf.contains("/wp-login.php") && buf.contains("66.249.66.1"))
         }
+        // However short the terminal, the breakdown's lists are what it is opened for: they come before
+        // the graph.
+        #expect(buf.contains("Paths (2)") && buf.contains("/wp-logi"), "\(buf.text)")
+    }
+
+    /// A recount that could not read anything says why, and shows no counts of zero above it.
+    @Test func aRecountThatReadNothingShowsOnlyWhy() {
+        var model = drilled(.path("/a"))
+        model.summary.drillDown = DrillDownSummary(
+            focus: .path("/a"), generation: 0, since: 0, wholeRun: nil, requests: 0, bytes: 0, status: [], topPaths: [], topClients: [],
+            uniquePaths: 0, uniqueClients: 0, estimated: false, requestTime: nil, perMinute: [])
+        model.summary.drillDown?.reread = DrillDownSummary.Reread(lines: 0, reportLines: 10, done: false, failure: "cannot open /x/a.log: Permission denied")
+        var state = DashboardState()
+        state.view = .analytics
+        state.drillDown = .path("/a")
+        let buf = DashboardView.render(model, state: state, width: 100, height: 30)
+        #expect(buf.contains("reading the input again failed: cannot open /x/a.log: Permission denied"))
+        #expect(!buf.contains("0 requests") && !buf.contains("Status"), "\(buf.text)")
     }
 
     /// Enter on a group row in the result table: the task's own drill-down, read from its result (not

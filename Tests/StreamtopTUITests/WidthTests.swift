@@ -1,8 +1,14 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 @testable import StreamtopTUI
 
 /// Columns must not shift whatever a stranger puts in a path or a user agent (hardening item 8): every
 /// character has one width that terminals agree on, and what they disagree on is replaced.
+/// libc's `wcwidth`, which curses places each scalar by (not exported by the Glibc module).
+@_silgen_name("wcwidth") private func libcWidth(_ c: Int32) -> Int32
+
 @Suite struct WidthTests {
     /// Text placed wholly or partly left of the first column is clipped, never a crash.
     @Test func textLeftOfTheFirstColumnIsClipped() {
@@ -43,5 +49,26 @@ import Testing
             #expect(Sanitizer.width(of: row) == 24, "row \(y): \(row)")
             #expect(row.hasSuffix("   17.9k") || row.hasSuffix(" 17.9k"), "row \(y): \(row)")
         }
+    }
+
+    /// A character of several scalars takes what curses gives its scalars (`wcwidth`, each placed in turn):
+    /// a spacing vowel sign (Devanagari, Bengali, Thai) a column of its own, a combining mark or a Hangul
+    /// vowel joining a syllable none. Counting such a character as one column shifted the rest of its row.
+    @Test func clustersTakeTheColumnsCursesGivesTheirScalars() throws {
+        #if canImport(Glibc)
+        try #require(setlocale(LC_CTYPE, "C.UTF-8") != nil)
+        let texts = ["कि", "क्षि", "हिंदी", "กำ", "ที่", "เกี๊ยว", "ঙা", "\u{1100}\u{1161}\u{11A8}", "e\u{301}", "ñ", "a"]
+        for text in texts {
+            for ch in text {
+                let curses = ch.unicodeScalars.reduce(0) { $0 + max(0, Int(libcWidth(Int32(bitPattern: $1.value)))) }
+                #expect(Sanitizer.columns(of: ch) == curses, "\(text): \(ch.unicodeScalars.map { String($0.value, radix: 16) })")
+            }
+        }
+        #expect(Sanitizer.width(of: "कि") == 2)
+        // The buffer gives it those columns: what follows lands where the terminal puts it.
+        var buf = ScreenBuffer(width: 8, height: 1)
+        #expect(buf.put("कि|", x: 0, y: 0, role: .normal) == 3)
+        #expect(buf[2, 0].text == "|")
+        #endif
     }
 }

@@ -186,6 +186,29 @@ import Testing
         #expect(s.contains("STREAMTOP-EXIT=0"), "\(s)")
     }
 
+    /// After the end, a report that counted through `--filter` or `--normalize-paths` cannot be counted
+    /// again from the files: Enter says why, not that the drill-down would stay empty.
+    @Test(.enabled(if: DashboardEndToEndTests.tmux != nil, "tmux is not installed"), arguments: [
+        (["--filter", "status >= 100"], "the report counts only what --filter passes"),
+        (["--normalize-paths"], "the report counts paths as --normalize-paths folded them"),
+    ])
+    func aDrillDownAfterTheEndSaysWhyItCannotReadTheInputAgain(options: [String], reason: String) throws {
+        defer { tmux("kill-server") }
+        let quoted = options.map { "'\($0)'" }.joined(separator: " ")
+        let command = "cd / && TERM=xterm-256color '\(binary)' replay '\(realSample)' --speed max \(quoted); echo STREAMTOP-EXIT=$?; sleep 30"
+        tmux("new-session", "-d", "-s", "e2e", "-x", "170", "-y", "40", command)
+        var s = waitFor { $0.contains("■ ended") }
+        tmux("send-keys", "-t", "e2e", "Tab", "Tab")
+        s = waitFor { $0.contains("Analytics ") && $0.contains("Top paths") }
+        tmux("send-keys", "-t", "e2e", "Enter")
+        s = waitFor { $0.contains(reason) }
+        #expect(s.contains("the run has ended and \(reason)"), "\(s)")
+        #expect(!s.contains("would stay empty"), "\(s)")
+        tmux("send-keys", "-t", "e2e", "q")
+        s = waitFor { $0.contains("STREAMTOP-EXIT=") }
+        #expect(s.contains("STREAMTOP-EXIT=0"), "\(s)")
+    }
+
     /// Enter on a group row of a pipeline result: the task itself breaks down its records with the row's
     /// keys, through the mailbox, and Esc goes back to the table.
     @Test(.enabled(if: DashboardEndToEndTests.tmux != nil, "tmux is not installed"))

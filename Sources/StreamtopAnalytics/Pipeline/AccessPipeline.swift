@@ -25,7 +25,10 @@ public final class AccessPipeline {
     public let analytics: [OrderedOperator]
     /// Whether the report counts every parsed record as parsed (no filter or map before it): a drill-down
     /// of a finished run can then be counted again from the input files alone (`DrillDownRecount`).
-    public let reportReadsParse: Bool
+    public var reportReadsParse: Bool { reportReads == "parse" }
+    /// The task whose output the report counts ("parse", "filter" for `--filter`, "normalize" for
+    /// `--normalize-paths`, or a pipeline file's task).
+    public let reportReads: String
     /// The longest line parsed; longer ones are malformed.
     public let maxLineBytes: Int
     /// The name of the task that keeps the report's aggregates (its summary is published under it).
@@ -61,7 +64,7 @@ public final class AccessPipeline {
             specs.append(TaskSpec(name: "normalize", op: MapOperator(MapOperator.Options(normalizePaths: true)), priority: 0, queueCapacity: queueCapacity, inputs: [report]))
             report = "normalize"
         }
-        reportReadsParse = report == "parse"
+        reportReads = report
         self.maxLineBytes = maxLineBytes
         specs.append(TaskSpec(name: Self.aggregateTask, op: aggregate, priority: 0, queueCapacity: queueCapacity, inputs: [report]))
         specs.append(TaskSpec(name: "sink", op: SinkOperator(), priority: 0, queueCapacity: queueCapacity, inputs: [Self.aggregateTask]))

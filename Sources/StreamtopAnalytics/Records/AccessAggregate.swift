@@ -419,6 +419,16 @@ public struct AccessAggregate {
         case .status(let s): return (0..<1000).contains(s) ? status[s] : 0
         case .path(let k), .client(let k):
             let table = focus.kind == "path" ? paths : clients
+            if k.unicodeScalars.contains("\u{FFFD}") {
+                // Printed from invalid UTF-8: the drill-down matches every key printed the same way
+                // (`DrillDown`), so the whole run is their sum. Rare, and only keys with non-ASCII bytes are
+                // decoded.
+                var sum = 0
+                table.forEach { b, n in
+                    if b.contains(where: { $0 >= 0x80 }), String(decoding: b, as: UTF8.self) == k { sum += n }
+                }
+                return sum > 0 || keyLimit == 0 ? sum : nil
+            }
             let bytes = Array(k.utf8)
             let n = bytes.count
             return bytes.withUnsafeBufferPointer { b in

@@ -19,6 +19,7 @@ public final class DrillDownRecount: Sendable {
     private let reportLines: Int
     private let latest = Locked<DrillDownSummary?>(nil)
     private let cancelled = Atomic<Bool>(false)
+    private let published = Atomic<Int>(0)
     /// How often a partial breakdown is published while the files are read.
     static let publishEvery: UInt64 = 200_000_000
 
@@ -37,6 +38,9 @@ public final class DrillDownRecount: Sendable {
 
     /// The breakdown so far (nil before the first block), marked with how far the reading got.
     public var summary: DrillDownSummary? { latest.withLock { $0 } }
+
+    /// How many times a breakdown has been published: a display redraws when it changes.
+    public var publications: Int { published.load(ordering: .acquiring) }
 
     /// Starts reading on a thread of its own.
     public func start() {
@@ -58,6 +62,7 @@ public final class DrillDownRecount: Sendable {
             var s = drill.summary(top: 100, wholeRun: nil)
             s.reread = DrillDownSummary.Reread(lines: lines, reportLines: reportLines, done: done, failure: failure)
             latest.withLock { $0 = s }
+            published.add(1, ordering: .releasing)
         }
         do {
             let source = try FileSource(paths: paths, maxLineBytes: maxLineBytes)

@@ -17,4 +17,12 @@ protocol DashboardBackend: AnyObject {
     func parse(_ text: String) throws -> OperatorCommand
     /// Carries out a command; a short message for the operator.
     func apply(_ command: OperatorCommand) -> String
+    /// A number that changes when something the frame shows changed outside the engine's snapshot (a
+    /// drill-down counted again from the input files publishes on its own thread): the loop draws a frame
+    /// for it as it would for the pipeline's activity.
+    var sideActivity: Int { get }
+}
+
+extension DashboardBackend {
+    var sideActivity: Int { 0 }
 }

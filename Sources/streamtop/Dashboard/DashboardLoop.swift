@@ -108,7 +108,7 @@ final class DashboardLoop {
             // ten frames cost ~0.5 % of a core more at 20 k lines/s, for graphs that move a column at a
             // time instead of two); once a second when nothing does (the clock and the ages still tick),
             // which is most of what an idle dashboard used to cost. A key is answered with a frame at once.
-            let activity = Self.activity(snap)
+            let activity = Self.activity(snap) &+ backend.sideActivity &* 31
             let age = now.timeIntervalSince(lastFrame)
             if dirty || (activity != lastActivity && age >= 0.2) || age >= 1 {
                 lastActivity = activity

@@ -30,6 +30,10 @@ final class LocalDashboard: DashboardBackend, @unchecked Sendable {
 
     func model(top: Int, rejects: Bool) -> DashboardModel { model(top: top, rejects: rejects, share: false) }
 
+    /// How often the recount of a drill-down after the end has published (the engine's snapshot does not
+    /// change once the run is over, so without this its result would wait for the once-a-second frame).
+    var sideActivity: Int { applier.recount.withLock { $0?.publications } ?? 0 }
+
     /// The model, with what a cluster view merges (`AccessSummary.share`) when `share` is set.
     func model(top: Int, rejects: Bool, share: Bool) -> DashboardModel {
         let snap = pipeline.engine.snapshot()
