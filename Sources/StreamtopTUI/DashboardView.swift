@@ -423,7 +423,7 @@ public enum DashboardView {
             x += buf.put("\(Format.count(rates(t, m.engine).out))/s p99 \(Format.duration(t.latency.p99))", x: 1 + x, y: y, role: .headerValue)
         }
         let spanText = seconds >= 3_600 && seconds.truncatingRemainder(dividingBy: 3_600) == 0 ? "\(Int(seconds) / 3_600)h"
-            : Format.elapsed(seconds).replacingOccurrences(of: ".0s", with: "s")
+            : Self.wholeSeconds(Format.elapsed(seconds))
         let spanLabel = "last \(spanText) · g span "
         if let t = selected, !m.engine.finished, let guess = whatIf(t, m.engine) {
             // What the planner's model expects of one worker more (] key): predict before acting.
@@ -485,14 +485,19 @@ public enum DashboardView {
         }
         return { measured in
             let plus = more.map { "  ] +1 worker → \(Format.count(measured * $0.then.rate / $0.now.rate))/s (\(percent($0.then.rate / $0.now.rate)))" }
-            let minus = fewer.map { "[ −1 → \(Format.count(measured * $0.then.rate / $0.now.rate))/s (\(percent($0.then.rate / $0.now.rate)))" }
+            // Alone, it says what it counts: `[ −1 worker → …`.
+            let minus = fewer.map { "[ −1\(more == nil ? " worker" : "") → \(Format.count(measured * $0.then.rate / $0.now.rate))/s (\(percent($0.then.rate / $0.now.rate)))" }
             guard let plus, let more else {
-                // Alone, it says what it counts: `[ −1 worker → …`.
-                return minus.map { m in let alone = "  " + m.replacingOccurrences(of: "−1 →", with: "−1 worker →"); return [alone + limit(fewer!), alone] } ?? []
+                return minus.map { m in let alone = "  " + m; return [alone + limit(fewer!), alone] } ?? []
             }
             guard let minus else { return [plus + limit(more), plus] }
             return [plus + limit(more) + " · " + minus, plus + " · " + minus, plus + limit(more), plus]
         }
+    }
+
+    /// "30.0s" as "30s" (without Foundation's `replacingOccurrences`, which was a tenth of a frame).
+    static func wholeSeconds(_ text: String) -> String {
+        text.hasSuffix(".0s") ? String(text.dropLast(3)) + "s" : text
     }
 
     static func peakLabel(_ p: (peak: Double, clipped: Bool), unit: String) -> String {
