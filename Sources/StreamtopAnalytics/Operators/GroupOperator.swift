@@ -122,9 +122,9 @@ public final class GroupOperator: OrderedOperator {
 
     /// The composite key: each field as a 2-byte length and its bytes, so any byte may appear in a field.
     @inline(__always)
-    private func buildKey(_ r: ParsedRecord, _ base: UnsafePointer<UInt8>, into key: inout [UInt8]) {
+    private static func buildKey(_ r: ParsedRecord, _ base: UnsafePointer<UInt8>, by: UnsafeBufferPointer<RecordField>, into key: inout [UInt8]) {
         key.removeAll(keepingCapacity: true)
-        for field in spec.by {
+        for field in by {
             field.withKey(r, base) { p, n in
                 let len = min(n, 0xFFFF)
                 key.append(UInt8(len >> 8))
@@ -143,45 +143,62 @@ public final class GroupOperator: OrderedOperator {
 
     public override func consume(_ slice: PartitionSlice) {
         let base = slice.block.lines.base
-        let windows = self.windows.windows(slice.partition)
+        // Unretained in the closure (see `TopKOperator.consume`).
+        let windows = Unmanaged.passUnretained(self.windows.windows(slice.partition))
         var key = [UInt8]()
         key.reserveCapacity(256)
-        slice.forEach { r, newest in
-            buildKey(r, base, into: &key)
-            _ = windows.add(r.time, newest: newest) { table in
-                key.withUnsafeBufferPointer { k in add(r, key: k, to: table) }
+        // The measures and settings as locals: read through `self.spec` per record, the measures' array
+        // was retained and released for every record.
+        let percentiles = !spec.percentiles.isEmpty
+        let maxGroups = maxGroupsPerPartition
+        spec.measures.withUnsafeBufferPointer { measures in spec.by.withUnsafeBufferPointer { by in
+            slice.forEach { r, newest in
+                Self.buildKey(r, base, by: by, into: &key)
+                key.withUnsafeBufferPointer { k in
+                    windows._withUnsafeGuaranteedRef { w in
+                        _ = w.add(r.time, newest: newest) { table in
+                            Self.add(r, key: k, to: table, measures, percentiles: percentiles, maxGroups: maxGroups)
+                        }
+                    }
+                }
             }
-        }
+        } }
         self.windows.endBatch(slice)
     }
 
-    private func add(_ r: ParsedRecord, key: UnsafeBufferPointer<UInt8>, to t: Table) {
+    private static func add(_ r: ParsedRecord, key: UnsafeBufferPointer<UInt8>, to t: Table, _ measures: UnsafeBufferPointer<RecordMeasure>, percentiles: Bool, maxGroups: Int) {
         let index: Int
-        if t.keys.count >= maxGroupsPerPartition {
+        if t.keys.count >= maxGroups {
             // Full: existing groups still count, new keys go to (other).
             guard t.keys.index(of: key.baseAddress!, key.count) != nil else {
                 t.otherCount += 1
-                for (m, measure) in spec.measures.enumerated() { if let v = measure.value(r) { update(&t.other[m], v) } }
+                for m in measures.indices { if let v = measures[m].value(r) { update(&t.other[m], v, percentiles: percentiles) } }
                 return
             }
             index = t.keys.slot(key.baseAddress!, key.count)
         } else {
             index = t.keys.slot(key.baseAddress!, key.count)
         }
-        if index == t.stats.count { t.stats.append([Stats](repeating: Stats(), count: spec.measures.count)) }
-        for (m, measure) in spec.measures.enumerated() {
-            if let v = measure.value(r) { update(&t.stats[index][m], v) }
+        if index == t.stats.count { t.stats.append([Stats](repeating: Stats(), count: measures.count)) }
+        for m in measures.indices {
+            if let v = measures[m].value(r) { update(&t.stats[index][m], v, percentiles: percentiles) }
         }
     }
 
-    private func update(_ s: inout Stats, _ v: Int64) {
+    private static func update(_ s: inout Stats, _ v: Int64, percentiles: Bool) {
         s.count += 1
         s.sum = Stats.saturatingSum(s.sum, v)
         if v < s.min { s.min = v }
         if v > s.max { s.max = v }
-        if !spec.percentiles.isEmpty {
-            if s.histogram == nil { s.histogram = Stats.emptyHistogram }
-            _ = s.histogram!.record(UInt64(max(0, min(v, 1 << 40))))
+        if percentiles {
+            // Recorded in place; `histogram == nil` first copied the histogram (its counts) to compare it,
+            // for every record.
+            let value = UInt64(max(0, min(v, 1 << 40)))
+            if s.histogram?.record(value) == nil {
+                var h = Stats.emptyHistogram
+                _ = h.record(value)
+                s.histogram = h
+            }
         }
     }
 

@@ -103,32 +103,39 @@ public final class SessionOperator: OrderedOperator {
     public override func consume(_ slice: PartitionSlice) {
         let base = slice.block.lines.base
         let gap = spec.gap
-        let windows = self.windows.windows(slice.partition)
-        let lastSeen = users[slice.partition].lastSeen
+        let partitionWindows = self.windows.windows(slice.partition)
+        // Unretained in the closures (see `TopKOperator.consume`): the operator holds both for the batch.
+        let windows = Unmanaged.passUnretained(partitionWindows)
+        let lastSeen = Unmanaged.passUnretained(users[slice.partition].lastSeen)
+        let user = spec.user
         var started = 0
         forEachRecord(slice) { r, newest, h in
             let t = r.time
             // One lookup of the user for the read and the write (the windows never touch `lastSeen`).
-            lastSeen.update(h) { previous in
-                var isNew = true
-                if let p = previous, t - p <= gap, p - t <= gap { isNew = false }
-                let onTime = windows.add(t, newest: newest) { w in
-                    w.requests += 1
-                    w.users.add(h)
-                    if isNew { w.visits += 1 }
-                    if let counter = w.perUser {
-                        let index = spec.user.withKey(r, base) { p, n in counter.slot(p, n) }
-                        if index == w.perUserVisits.count { w.perUserVisits.append(0) }
-                        if isNew { w.perUserVisits[index] += 1 }
+            lastSeen._withUnsafeGuaranteedRef { lastSeen in
+                lastSeen.update(h) { previous in
+                    var isNew = true
+                    if let p = previous, t - p <= gap, p - t <= gap { isNew = false }
+                    let onTime = windows._withUnsafeGuaranteedRef { windows in
+                        windows.add(t, newest: newest) { w in
+                            w.requests += 1
+                            w.users.add(h)
+                            if isNew { w.visits += 1 }
+                            if let counter = w.perUser {
+                                let index = user.withKey(r, base) { p, n in counter.slot(p, n) }
+                                if index == w.perUserVisits.count { w.perUserVisits.append(0) }
+                                if isNew { w.perUserVisits[index] += 1 }
+                            }
+                        }
                     }
+                    guard onTime else { return nil }
+                    if isNew { started += 1 }
+                    return max(previous ?? t, t)
                 }
-                guard onTime else { return nil }
-                if isNew { started += 1 }
-                return max(previous ?? t, t)
             }
         }
         visitsTotal.add(started, ordering: .relaxed)
-        windows.raise(slice.batchNewest)
+        partitionWindows.raise(slice.batchNewest)
         expire(slice.partition)
         self.windows.endBatch(slice)
     }

@@ -35,12 +35,15 @@ public final class TopKOperator: OrderedOperator {
 
     public override func consume(_ slice: PartitionSlice) {
         let base = slice.block.lines.base
-        let windows = self.windows.windows(slice.partition)
+        // Unretained in the closures: `self.windows` holds the partition's windows for the whole batch.
+        // Captured as a reference, they were retained and released per record around the key's closure
+        // (a fifth of the analytics benchmark's retains and releases).
+        let windows = Unmanaged.passUnretained(self.windows.windows(slice.partition))
         forEachRecord(slice) { r, newest, h in
             // The key is built and hashed once (its hash is the partition's), then counted in each window
             // the record belongs to.
             field.withKey(r, base) { p, n in
-                _ = windows.add(r.time, newest: newest) { s in s.counts.add(p, n, hash: h) }
+                windows._withUnsafeGuaranteedRef { w in _ = w.add(r.time, newest: newest) { s in s.counts.add(p, n, hash: h) } }
             }
         }
         self.windows.endBatch(slice)

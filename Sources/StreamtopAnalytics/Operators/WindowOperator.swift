@@ -89,13 +89,16 @@ public final class WindowOperator: OrderedOperator {
 
     public override func consume(_ slice: PartitionSlice) {
         let base = slice.block.lines.base
-        let windows = self.windows.windows(slice.partition)
+        // Unretained in the closure (see `TopKOperator.consume`).
+        let windows = Unmanaged.passUnretained(self.windows.windows(slice.partition))
         forEachRecord(slice) { r, newest, client in
-            _ = windows.add(r.time, newest: newest) { w in
-                w.count += 1
-                w.classes[min(5, Int(r.status) / 100)] += 1
-                w.clients.add(client)
-                if r.hasPath { w.paths.add(base + Int(r.pathStart), Int(r.pathLength)) }
+            windows._withUnsafeGuaranteedRef { windows in
+                _ = windows.add(r.time, newest: newest) { w in
+                    w.count += 1
+                    w.classes[min(5, Int(r.status) / 100)] += 1
+                    w.clients.add(client)
+                    if r.hasPath { w.paths.add(base + Int(r.pathStart), Int(r.pathLength)) }
+                }
             }
         }
         self.windows.endBatch(slice)

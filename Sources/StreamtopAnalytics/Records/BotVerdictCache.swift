@@ -6,8 +6,16 @@
 /// arrange: the hash is seeded per process (`KeyHashSeed`). Not thread-safe: one per worker.
 final class BotVerdictCache {
     private static let size = 4096
-    /// Per entry: the agent's hash with the low bit replaced by the verdict; 0 is empty.
-    private var entries = [UInt64](repeating: 0, count: size)
+    /// Per entry: the agent's hash with the low bit replaced by the verdict; 0 is empty. A fixed
+    /// allocation, not an array: an array's reads and writes retained its buffer and checked its
+    /// uniqueness for every record the map task marked.
+    private let entries: UnsafeMutablePointer<UInt64> = {
+        let p = UnsafeMutablePointer<UInt64>.allocate(capacity: size)
+        p.initialize(repeating: 0, count: size)
+        return p
+    }()
+
+    deinit { entries.deallocate() }
 
     /// Whether the agent at `p` (`n` bytes) is a bot's (see `BotDetector.isBot`).
     @inline(__always)
