@@ -50,4 +50,34 @@ import Testing
         for k in keys { k.withUnsafeBufferPointer { counter.add($0.baseAddress!, 16) } }
         #expect(counter.count == 5000)
     }
+
+    /// Keys are compared with overlapping loads up to 16 bytes: a key differing from another in any one
+    /// byte, at any length, is a different key, and equal keys at different addresses are the same.
+    @Test func keysDifferingInAnyOneByteAreDifferentKeys() {
+        for n in 0...40 {
+            let a = (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+            // Copied at an odd offset, so that the loads are unaligned.
+            let b = [0xAA] + a
+            a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { pb in
+                    let p = pa.baseAddress ?? UnsafePointer(bitPattern: 1)!
+                    #expect(ByteKeyCounter.equal(p, pb.baseAddress! + 1, n), "length \(n)")
+                }
+            }
+            for i in 0..<n {
+                var c = a
+                c[i] ^= 0x01
+                a.withUnsafeBufferPointer { pa in
+                    c.withUnsafeBufferPointer { pc in
+                        #expect(!ByteKeyCounter.equal(pa.baseAddress!, pc.baseAddress!, n), "length \(n), byte \(i)")
+                    }
+                }
+            }
+        }
+        // Counted as distinct keys in a table as well.
+        let table = ByteKeyCounter()
+        for key in ["10.0.0.1", "10.0.0.2", "10.0.0.10", "10.0.0.1", "/index.html", "/index.htm1"] { table.add(key: Array(key.utf8)) }
+        #expect(table.count == 5)
+        #expect(table.top(1).first?.key == "10.0.0.1" && table.top(1).first?.count == 2)
+    }
 }

@@ -129,7 +129,14 @@ public final class GroupOperator: OrderedOperator {
                 let len = min(n, 0xFFFF)
                 key.append(UInt8(len >> 8))
                 key.append(UInt8(len & 0xFF))
-                key.append(contentsOf: UnsafeBufferPointer(start: p, count: len))
+                // Most fields of a group key are a few bytes (a status class, a method): appended a byte at
+                // a time; through `append(contentsOf:)` each was a call to memmove, 2 % of the analytics
+                // benchmark.
+                if len <= 16 {
+                    for i in 0..<len { key.append(p[i]) }
+                } else {
+                    key.append(contentsOf: UnsafeBufferPointer(start: p, count: len))
+                }
             }
         }
     }

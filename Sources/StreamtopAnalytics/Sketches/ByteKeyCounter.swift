@@ -82,7 +82,26 @@ public final class ByteKeyCounter {
     @inline(__always)
     private func isKey(_ e: Int, _ p: UnsafePointer<UInt8>, _ length: Int, _ h: UInt64) -> Bool {
         let entry = entries[e]
-        return entry.hash == h && entry.length == length && (length == 0 || memcmp(arena + entry.offset, p, length) == 0)
+        return entry.hash == h && entry.length == length && ByteKeyCounter.equal(arena + entry.offset, p, length)
+    }
+
+    /// Whether `n` bytes at `a` and `b` are equal. Keys up to 16 bytes (addresses, methods, statuses, short
+    /// paths) are compared with two overlapping loads instead of a call to memcmp, whose call cost was most
+    /// of comparing them (3 % of the analytics benchmark, nearly all in the report's tables).
+    @inline(__always)
+    static func equal(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+        if n >= 8 {
+            guard n <= 16 else { return memcmp(a, b, n) == 0 }
+            return ra.loadUnaligned(as: UInt64.self) == rb.loadUnaligned(as: UInt64.self)
+                && ra.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) == rb.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+        }
+        if n >= 4 {
+            return ra.loadUnaligned(as: UInt32.self) == rb.loadUnaligned(as: UInt32.self)
+                && ra.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self) == rb.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
+        }
+        for i in 0..<n where a[i] != b[i] { return false }
+        return true
     }
 
     /// Reads where a key with hash `h` would be found (its first slot and that slot's entry) without

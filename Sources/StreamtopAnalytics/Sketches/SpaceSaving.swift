@@ -48,7 +48,7 @@ public final class SpaceSaving {
         total += 1
         let (slot, e) = slots.find(h) { e in
             entries[e].hash == h && entries[e].key.count == n
-                && (n == 0 || entries[e].key.withUnsafeBufferPointer { memcmp($0.baseAddress!, p, n) == 0 })
+                && (n == 0 || entries[e].key.withUnsafeBufferPointer { ByteKeyCounter.equal($0.baseAddress!, p, n) })
         }
         if e >= 0 {
             entries[e].count += 1

@@ -53,6 +53,19 @@ public final class LineBlock: @unchecked Sendable {
         self.physicalLineCount = physical
     }
 
+    /// Takes ownership of `bytes` holding the same lines as `original` (a copy): its line counts are
+    /// taken over, not counted again (a map task after a fan-out copies every block it rewrites).
+    private init(owning bytes: UnsafeMutableRawBufferPointer, sameLinesAs original: LineBlock) {
+        self.bytes = bytes
+        self.count = original.count
+        self.used = original.count
+        self.sourceIndex = original.sourceIndex
+        self.sourceOffset = original.sourceOffset
+        self.firstLineNumber = original.firstLineNumber
+        self.lineCount = original.lineCount
+        self.physicalLineCount = original.physicalLineCount
+    }
+
     /// Copies `data` into a new block.
     public convenience init(copying data: [UInt8], sourceIndex: Int = 0, sourceOffset: Int64 = 0, firstLineNumber: Int = 1) {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(data.count, 1), alignment: 16)
@@ -70,7 +83,7 @@ public final class LineBlock: @unchecked Sendable {
     public func copy() -> LineBlock {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 16)
         buffer.baseAddress!.copyMemory(from: bytes.baseAddress!, byteCount: used)
-        let b = LineBlock(owning: buffer, count: count, sourceIndex: sourceIndex, sourceOffset: sourceOffset, firstLineNumber: firstLineNumber)
+        let b = LineBlock(owning: buffer, sameLinesAs: self)
         b.used = used
         b.keepAlive = keepAlive
         b.partition = partition
