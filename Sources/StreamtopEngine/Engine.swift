@@ -9,7 +9,7 @@ import Synchronization
 /// input may block. With `start(threaded: false)` nothing runs by itself and `step()` runs one quantum
 /// inline, for deterministic tests.
 public final class Engine: @unchecked Sendable {
-    let cond = NSCondition()
+    let cond = EngineCondition()
     let tasks: [TaskRuntime]
     let source: StreamSource
     let config: EngineConfig
@@ -19,8 +19,9 @@ public final class Engine: @unchecked Sendable {
     var decisions: [Decision] = []
     var decisionSequence = 0
     var sourceDone = false
-    var stopping = false
-    var finished = false
+    /// Both set under the lock; setting either wakes those waiting for the end (`waitUntilFinished`).
+    var stopping = false { didSet { if stopping { cond.broadcastEnded() } } }
+    var finished = false { didSet { if finished { cond.broadcastEnded() } } }
     var endToEnd = LatencyWindow()
     var history: [Double] = []
     /// Records per second read by the source, per whole second (the last 15 minutes) and per whole
@@ -236,6 +237,7 @@ public final class Engine: @unchecked Sendable {
     func threadExitedLocked() {
         liveThreads -= 1
         cond.broadcast()
+        cond.broadcastEnded()
     }
 
     /// Blocks until the input has ended and every queue has drained (or `shutdown`), then publishes a
@@ -243,10 +245,10 @@ public final class Engine: @unchecked Sendable {
     @discardableResult
     public func waitUntilFinished() -> EngineSnapshot {
         cond.lock()
-        while !finished && !stopping { cond.wait() }
+        while !finished && !stopping { cond.waitForEnd() }
         // Wait for the workers and the ticker to leave: no worker is then inside an operator, and the
         // ticker has published the final snapshot on its way out.
-        while isThreaded && liveThreads > 0 { cond.wait() }
+        while isThreaded && liveThreads > 0 { cond.waitForEnd() }
         let threaded = isThreaded
         cond.unlock()
         return threaded ? snapshot() : publish(tick: true)
@@ -270,11 +272,9 @@ public final class Engine: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(timeout)
         cond.lock()
         defer { cond.unlock() }
+        // On the end's own condition, not counted as a waiter: batches' broadcasts need not wake it.
         while !finished && !stopping {
-            waiters += 1
-            let signalled = cond.wait(until: deadline)
-            waiters -= 1
-            if !signalled { break }
+            if !cond.waitForEnd(until: deadline) { break }
         }
         return finished || stopping
     }

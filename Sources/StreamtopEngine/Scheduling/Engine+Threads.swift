@@ -154,7 +154,7 @@ extension Engine {
         let now = clock.nanos()
         guard deadline > now else { return }
         waiters += 1
-        _ = cond.wait(until: Date(timeIntervalSinceNow: Double(deadline - now) / 1e9))
+        cond.wait(seconds: Double(deadline - now) / 1e9)
         waiters -= 1
     }
 
