@@ -124,6 +124,13 @@ public enum Format {
         Double(v).magnitude < 999.5 ? "\(v)B" : count(Double(v)) + "B"
     }
 
+    /// `text` cut or padded with spaces to `length` characters (what `padding(toLength:withPad:startingAt:)`
+    /// does, without going through Foundation for every row of every frame).
+    public static func padded(_ text: String, _ length: Int) -> String {
+        let n = text.count
+        return n >= length ? String(text.prefix(length)) : text + String(repeating: " ", count: length - n)
+    }
+
     /// `1234567` → `1,234,567`.
     public static func grouped(_ v: Int) -> String {
         let s = String(abs(v))

@@ -88,7 +88,7 @@ public enum DashboardView {
             // Columns this width leaves out anyway say so: toggling them would change nothing in sight.
             let absent = (column == .p50 && buf.width < 80) || (column == .busy && buf.width < 100)
             let help = absent ? "(not at this width) " + column.help : column.help
-            buf.put(Sanitizer.truncate(" \(mark) \(column.header.padding(toLength: 6, withPad: " ", startingAt: 0)) \(help)", to: width - 1), x: x0, y: y, role: role)
+            buf.put(Sanitizer.truncate(" \(mark) \(Format.padded(column.header, 6)) \(help)", to: width - 1), x: x0, y: y, role: role)
         }
     }
 
@@ -603,7 +603,7 @@ public enum DashboardView {
             let row = y + 1 + i
             var x = 1
             x += buf.put(when(d, m) + " ", x: x, y: row, role: .dim)
-            x += buf.put(String(d.actor.rawValue.prefix(9)).padding(toLength: 10, withPad: " ", startingAt: 0), x: x, y: row, role: role)
+            x += buf.put(Format.padded(String(d.actor.rawValue.prefix(9)), 10), x: x, y: row, role: role)
             if let t = d.task { x += buf.put(t + " ", x: x, y: row, role: .label) }
             x += buf.put(d.action, x: x, y: row, role: .normal, maxWidth: buf.width - x - 1)
             buf.put(Sanitizer.truncate(" — " + d.reason, to: max(0, buf.width - x - 1)), x: x, y: row, role: .dim)
@@ -684,8 +684,8 @@ public enum DashboardView {
             let role: Role = selected ? .selected : d.actor == .operator ? .decisionOperator : d.actor == .scheduler ? .decisionScheduler : .decisionEngine
             var x = 1
             x += buf.put(when(d, m) + " ", x: x, y: row, role: selected ? .selected : .dim)
-            x += buf.put(d.actor.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0), x: x, y: row, role: role)
-            x += buf.put((d.task ?? "-").padding(toLength: 10, withPad: " ", startingAt: 0), x: x, y: row, role: selected ? .selected : .label)
+            x += buf.put(Format.padded(d.actor.rawValue, 10), x: x, y: row, role: role)
+            x += buf.put(Format.padded(d.task ?? "-", 10), x: x, y: row, role: selected ? .selected : .label)
             x += buf.put(d.action, x: x, y: row, role: selected ? .selected : .normal, maxWidth: buf.width - x - 1)
             buf.put(Sanitizer.truncate(" — " + d.reason, to: max(0, buf.width - x - 1)), x: x, y: row, role: selected ? .selected : .dim)
         }

@@ -28,6 +28,13 @@ public enum TaskTree {
         return visited + missed
     }
 
+    /// The prefix of what follows a task under the same parent: its connector (├ or └) becomes the
+    /// line going on (│) or nothing. (Without Foundation's `replacingOccurrences`: the tree is laid out
+    /// every frame.)
+    private static func continued(_ prefix: String) -> String {
+        String(prefix.map { $0 == "├" ? "│" : $0 == "└" ? " " : $0 })
+    }
+
     private static func layout(_ tasks: [TaskSnapshot]) -> (prefixes: [String], order: [Int]) {
         var children: [String: [Int]] = [:]
         for (i, t) in tasks.enumerated() {
@@ -43,10 +50,10 @@ public enum TaskTree {
             let kids = children[tasks[i].name] ?? []
             if kids.count == 1 {
                 // A chain continues under the same prefix, without a connector of its own.
-                walk(kids[0], prefix.replacingOccurrences(of: "├ ", with: "│ ").replacingOccurrences(of: "└ ", with: "  "))
+                walk(kids[0], continued(prefix))
                 return
             }
-            let base = prefix.replacingOccurrences(of: "├ ", with: "│ ").replacingOccurrences(of: "└ ", with: "  ")
+            let base = continued(prefix)
             for (k, kid) in kids.enumerated() {
                 walk(kid, base + (k == kids.count - 1 ? "└ " : "├ "))
             }

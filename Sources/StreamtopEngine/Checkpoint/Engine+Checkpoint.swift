@@ -225,6 +225,9 @@ extension Engine {
         var t = time_t(unix)
         var parts = tm()
         localtime_r(&t, &parts)
-        return String(format: "%02d:%02d:%02d", parts.tm_hour, parts.tm_min, parts.tm_sec)
+        // Without `String(format:)`: the decisions panel formats a time per row per frame, and through
+        // Foundation that was a tenth of a frame.
+        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))"
     }
 }
