@@ -98,7 +98,23 @@ import Testing
             // start-up included), so a later kill within 0.3 lands: a pause drawn from the first range let
             // it finish after one kill. After three kills the run is left to finish.
             let upTo = kills == 0 ? 0.7 : 0.3
-            usleep(useconds_t(Double.random(in: 0.1...upTo) * max(0.5, baseline) * 1e6))
+            if kills == 0 {
+                // The first kill comes after the first checkpoint is complete (at a random moment up to
+                // 0.2 of the run later), so that a restart restores one: drawn from the start of the run,
+                // every kill could land before it, and the runs got fast enough that they all did.
+                let state = dir + "/state"
+                let gaveUp = Date().addingTimeInterval(max(2, 4 * baseline))
+                while p.isRunning && Date() < gaveUp {
+                    let done = (try? FileManager.default.contentsOfDirectory(atPath: state))?.contains {
+                        $0.hasPrefix("checkpoint-") && FileManager.default.fileExists(atPath: state + "/" + $0 + "/MANIFEST")
+                    } ?? false
+                    if done { break }
+                    usleep(2_000)
+                }
+                usleep(useconds_t(Double.random(in: 0...0.2) * max(0.5, baseline) * 1e6))
+            } else {
+                usleep(useconds_t(Double.random(in: 0.1...upTo) * max(0.5, baseline) * 1e6))
+            }
             if p.isRunning && kills < 3 {
                 kill(p.processIdentifier, SIGKILL)
                 p.waitUntilExit()
