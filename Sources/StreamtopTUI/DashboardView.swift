@@ -495,7 +495,7 @@ public enum DashboardView {
         }
     }
 
-    /// "30.0s" as "30s" (without Foundation's `replacingOccurrences`, which was a tenth of a frame).
+    /// "30.0s" as "30s" (without Foundation's `replacingOccurrences`: the label is drawn every frame).
     static func wholeSeconds(_ text: String) -> String {
         text.hasSuffix(".0s") ? String(text.dropLast(3)) + "s" : text
     }

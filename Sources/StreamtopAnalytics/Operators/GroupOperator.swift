@@ -154,8 +154,9 @@ public final class GroupOperator: OrderedOperator {
         let windows = Unmanaged.passUnretained(self.windows.windows(slice.partition))
         var key = [UInt8]()
         key.reserveCapacity(256)
-        // The measures and settings as locals: read through `self.spec` per record, the measures' array
-        // was retained and released for every record.
+        // The measures, key fields and settings as locals for the batch, and the per-record functions
+        // static: they no longer reach `self.spec` per record (with the windows unretained, the group's
+        // retains and releases in the profile fell from 63 samples to 26).
         let percentiles = !spec.percentiles.isEmpty
         let maxGroups = maxGroupsPerPartition
         spec.measures.withUnsafeBufferPointer { measures in spec.by.withUnsafeBufferPointer { by in

@@ -43,20 +43,15 @@ public final class MapOperator: StreamOperator {
         // After a fan-out other tasks read the same block: rewrite a copy of it.
         let lines = batch.shared ? parsed.lines.copy() : parsed.lines
         // Room for the longest possible rewrite of every record, made once so the buffer moves at most once.
-        // The options as locals: read through `self` per record, they were copied (and their references
-        // retained and released) for every record.
-        let normalizePaths = options.normalizePaths
-        let clientPrefix = options.clientPrefix
-        let ipv6Groups = options.ipv6Groups
         var room = 0
         for r in parsed.records {
-            if normalizePaths && r.hasPath { room += 3 * Int(r.pathLength) + 3 }
-            if clientPrefix != nil { room += Int(r.clientLength) + 8 }
+            if options.normalizePaths && r.hasPath { room += 3 * Int(r.pathLength) + 3 }
+            if options.clientPrefix != nil { room += Int(r.clientLength) + 8 }
         }
         if room > 0 { lines.reserveDerived(room) }
         let base = lines.base
-        // Unretained in the loop: `caches` holds it (retained and released around every record's lookup,
-        // it was a third of this task's retains).
+        // Unretained in the loop: `caches` holds it. As a reference it was retained and released around
+        // every record's lookup (seen in the compiled loop).
         let bots = options.markBots ? Unmanaged.passUnretained(caches.withLock { c in
             if let cache = c[slot] { return cache }
             let cache = BotVerdictCache()
@@ -67,14 +62,14 @@ public final class MapOperator: StreamOperator {
         records.withUnsafeMutableBufferPointer { recs in
             for k in recs.indices {
                 var r = recs[k]
-                if normalizePaths && r.hasPath {
+                if options.normalizePaths && r.hasPath {
                     let n = PathNormalizer.normalize(base + Int(r.pathStart), Int(r.pathLength), into: lines.derivedEnd)
                     r.pathStart = lines.commitDerived(n)
                     r.pathLength = Int32(n)
                     r.flags |= ParsedRecord.Flags.pathNormalized
                 }
-                if let bits = clientPrefix {
-                    let n = RecordField.network(base + Int(r.clientStart), Int(r.clientLength), ipv4Bits: bits, ipv6Groups: ipv6Groups, into: lines.derivedEnd)
+                if let bits = options.clientPrefix {
+                    let n = RecordField.network(base + Int(r.clientStart), Int(r.clientLength), ipv4Bits: bits, ipv6Groups: options.ipv6Groups, into: lines.derivedEnd)
                     r.clientStart = lines.commitDerived(n)
                     r.clientLength = Int32(n)
                 }

@@ -42,12 +42,6 @@ final class EngineCondition: @unchecked Sendable {
     /// Waits for a broadcast (or a spurious wake-up); the lock must be held.
     func wait() { pthread_cond_wait(condition, mutex) }
 
-    /// Waits until `date` at the latest; false when the time ran out.
-    @discardableResult
-    func wait(until date: Date) -> Bool {
-        wait(seconds: date.timeIntervalSinceNow)
-    }
-
     /// Waits for at most `seconds`; false when the time ran out.
     @discardableResult
     func wait(seconds: Double) -> Bool {
@@ -66,19 +60,13 @@ final class EngineCondition: @unchecked Sendable {
     /// Wakes those waiting for the end: the run finished or stopped, or a thread left.
     func broadcastEnded() { pthread_cond_broadcast(ended) }
 
-    /// The monotonic time `seconds` from now.
+    /// The monotonic time `seconds` from now (at most a year).
     private static func deadline(_ seconds: Double) -> timespec {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
-        let wait = max(0, min(seconds, 86_400 * 365))
-        var nanos = Int(now.tv_nsec) + Int((wait - wait.rounded(.down)) * 1e9)
-        var deadline = timespec(tv_sec: now.tv_sec + Int(wait.rounded(.down)) + nanos / 1_000_000_000, tv_nsec: 0)
-        nanos %= 1_000_000_000
-        deadline.tv_nsec = nanos
-        return deadline
+        let nanos = Int(now.tv_nsec) + Int(max(0, min(seconds, 86_400 * 365)) * 1e9)
+        return timespec(tv_sec: now.tv_sec + nanos / 1_000_000_000, tv_nsec: nanos % 1_000_000_000)
     }
 
     func broadcast() { pthread_cond_broadcast(condition) }
-
-    func signal() { pthread_cond_signal(condition) }
 }
