@@ -32,6 +32,12 @@ extension DashboardView {
             // A finished run's input read again: the whole run, key by key.
             head = "whole input (read again): \(Format.grouped(d.requests)) requests, \(Format.bytes(Int(clamping: d.bytes)))"
             if !reread.done && reread.failure == nil { head += " · reading… \(Format.grouped(reread.lines)) of \(Format.grouped(reread.reportLines)) lines" }
+        } else if let earlier = d.earlier {
+            // A replay's files: what came before the drill-down opened is read again, the rest counted live.
+            head = "whole run: \(Format.grouped(d.requests)) requests, \(Format.bytes(Int(clamping: d.bytes)))"
+            if !earlier.done && earlier.failure == nil {
+                head += " · reading what came before \(Engine.clockTime(d.since)) again… \(Format.percent(Int(clamping: earlier.bytes), of: Int(clamping: max(1, earlier.of))))"
+            }
         } else {
             // The whole run from the report's own tables; the rest since the drill-down opened.
             head = d.wholeRun.map { "whole run \(Format.grouped($0)) requests · " } ?? ""
@@ -53,7 +59,11 @@ extension DashboardView {
                 buf.put(Sanitizer.truncate(note, to: inner), x: x, y: y, role: .warning)
                 y += 1
             }
-        } else if m.engine.inputEnded || m.engine.finished {
+        } else if let failure = d.earlier?.failure {
+            let note = "reading what came before \(Engine.clockTime(d.since)) again failed (\(failure)): counts hold only what was read"
+            buf.put(Sanitizer.truncate(note, to: inner), x: x, y: y, role: .warning)
+            y += 1
+        } else if d.earlier == nil && (m.engine.inputEnded || m.engine.finished) {
             let past = focus.task == nil ? "the report keeps no per-key breakdown of the past" : "the task keeps no per-record breakdown of the past"
             buf.put(Sanitizer.truncate("the input has ended: nothing more will be counted (\(past))", to: inner), x: x, y: y, role: .warning)
             y += 1

@@ -106,6 +106,16 @@ struct CommandApplier {
         }
     }
 
+    /// Starts nothing: makes the count of what a replay of files read before a drill-down opened, up to
+    /// `boundary` (per file, where the report's input stood), when the input can be read again; the
+    /// report's aggregate adds it to what it counts from then on. A looping demo's later passes read the
+    /// files from their start again, so it has no such boundary.
+    func earlierCount(_ focus: FocusKey, _ boundary: [Int: Int64]) -> DrillDownRecount? {
+        guard case .success(let files) = rereadableFiles, ((pacer?.source ?? pipeline.lines) as? FileSource)?.loop == false else { return nil }
+        return DrillDownRecount(
+            focus: focus, paths: files, format: pipeline.format.format, maxLineBytes: pipeline.maxLineBytes, reportLines: 0, limits: boundary)
+    }
+
     /// Why a finished run's input cannot be read again for a drill-down.
     struct Unrereadable: Error {
         let reason: String

@@ -126,6 +126,8 @@ struct Runner {
         // address from its pipeline file).
         if options.listen == nil && options.controlTokenFile != nil { throw CLIError("--control-token-file needs --listen (the address commands arrive on)") }
         let applier = CommandApplier(pipeline: pipeline, pacer: pacer)
+        let counter = UncheckedBox(pipeline: pipeline, applier: applier)
+        pipeline.aggregate.earlierCount.withLock { $0 = { focus, boundary in counter.applier.earlierCount(focus, boundary) } }
         let dashboard = LocalDashboard(
             pipeline: pipeline, applier: applier, header: header, pacer: pacer,
             sourceNames: sourceNames.map { $0.split(separator: "/").last.map(String.init) ?? $0 }, recordingSpan: span)

@@ -43,6 +43,16 @@ import StreamtopLogs
         return out
     }
 
+    /// Checks a published breakdown against a count by hand (`recount`).
+    static func expectBreakdown(_ d: DrillDownSummary, _ expected: (requests: Int, bytes: Int64, status: [String: Int], clients: [String: Int], paths: [String: Int])) {
+        #expect(d.requests == expected.requests && d.requests > 0)
+        #expect(d.bytes == expected.bytes)
+        #expect(dictionary(d.status) == expected.status)
+        #expect(dictionary(d.topClients) == expected.clients)
+        #expect(dictionary(d.topPaths) == expected.paths)
+        #expect(d.perMinute.reduce(0) { $0 + $1.count } == expected.requests)
+    }
+
     static func dictionary(_ list: [KeyCount]) -> [String: Int] {
         Dictionary(uniqueKeysWithValues: list.map { ($0.key, $0.count) })
     }
@@ -109,16 +119,68 @@ import StreamtopLogs
         op.add(SummaryCacheTests().block(Array(after.dropFirst(120))), toSlot: 1)
         let d = try #require(op.summary(top: 100).drillDown)
         let expected = Self.recount(after, focus)
-        #expect(d.requests == expected.requests && d.requests > 0)
-        #expect(d.bytes == expected.bytes)
-        #expect(Self.dictionary(d.status) == expected.status)
-        #expect(Self.dictionary(d.topClients) == expected.clients)
-        #expect(Self.dictionary(d.topPaths) == expected.paths)
-        #expect(d.perMinute.reduce(0) { $0 + $1.count } == expected.requests)
+        Self.expectBreakdown(d, expected)
         #expect(d.wholeRun == Self.recount(before + after, focus).requests)
         // Folding the second slot into the first (what the ticker does) changes nothing shown.
         let published = try #require(op.refreshResult() as? AccessSummary)
         #expect(published.drillDown == d)
+    }
+
+    /// A replay of files: a drill-down opened mid-run has the part read before it counted from the file
+    /// again and the rest by the engine, so it covers the whole run — also when a worker takes a block
+    /// from before the boundary only after the drill-down opened.
+    @Test(arguments: [FocusKey.path("/b-c"), .client("10.0.0.3"), .status(404)])
+    func aDrillDownOpenedMidReplayCoversTheWholeRun(_ focus: FocusKey) throws {
+        let all = Self.lines(1000)
+        let text = all.map { $0 + "\n" }.joined()
+        let path = NSTemporaryDirectory() + "streamtop-drill-earlier-\(getpid())-\(focus.key.count).log"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { unlink(path) }
+        // The file cut into blocks of 250 lines, each with its place in the file, as a replay reads it.
+        var starts = [Int64(0)]
+        for line in all { starts.append(starts.last! + Int64(line.utf8.count + 1)) }
+        func block(_ k: Int) -> Batch {
+            let lines = Array(all[(k * 250)..<((k + 1) * 250)])
+            let b = LineBlock(copying: Array(lines.map { $0 + "\n" }.joined().utf8), sourceIndex: 0, sourceOffset: starts[k * 250], firstLineNumber: k * 250 + 1)
+            var records: [ParsedRecord] = []
+            b.forEachLine { s, l, _ in
+                if case .record(let r) = CombinedLogParser.parse(b.base, start: s, count: l) { records.append(r) }
+            }
+            return Batch(payload: ParsedBlock(lines: b, records: records, malformed: 0), records: records.count, bytes: b.count, ingestNanos: 0)
+        }
+        let op = AggregateOperator(slots: 2)
+        let jobs = Locked<[DrillDownRecount]>([])
+        op.earlierCount.withLock {
+            $0 = { focus, boundary in
+                let job = DrillDownRecount(
+                    focus: focus, paths: [path], format: LogFormat.preset("combined")!, maxLineBytes: 65_536, reportLines: 0, limits: boundary)
+                jobs.withLock { $0.append(job) }
+                return job
+            }
+        }
+        // Blocks 0 and 2 are counted before the drill-down opens; block 1 is still with a worker.
+        _ = op.process(block(0), slot: 0)
+        _ = op.process(block(2), slot: 1)
+        let outcome = op.handle(OperatorRequest(verb: "focus", arguments: [focus.kind, focus.key]))
+        #expect(outcome.applied && outcome.reason.contains("read again"), "\(outcome.reason)")
+        let job = try #require(jobs.withLock { $0.first })
+        // Block 1 comes after it opened but lies before its boundary: the earlier count has it, the engine
+        // must not count it again. Block 3 lies after the boundary.
+        op.add(block(1), toSlot: 1)
+        op.add(block(3), toSlot: 0)
+        let deadline = Date().addingTimeInterval(20)
+        while job.earlierPart?.progress.done != true && Date() < deadline { usleep(10_000) }
+        let published = try #require(op.refreshResult() as? AccessSummary)
+        let d = try #require(published.drillDown)
+        let expected = Self.recount(all, focus)
+        #expect(d.earlier?.done == true && d.earlier?.bytes == starts[750], "\(String(describing: d.earlier))")
+        Self.expectBreakdown(d, expected)
+        #expect(d.wholeRun == expected.requests)
+        // Closing stops it; a drill-down opened without a way to read the input counts from then on.
+        _ = op.handle(OperatorRequest(verb: "focus"))
+        op.earlierCount.withLock { $0 = nil }
+        _ = op.handle(OperatorRequest(verb: "focus", arguments: [focus.kind, focus.key]))
+        #expect(op.summary().drillDown?.requests == 0 && op.summary().drillDown?.earlier == nil)
     }
 
     @Test func reopeningStartsOverAndClosingRemovesIt() throws {

@@ -26,6 +26,16 @@ public final class AggregateOperator: StreamOperator {
     private let together = NSLock()
     /// Called by a reader after each slot it read (tests: to fold in between).
     var afterReadingSlot: ((Int) -> Void)?
+    /// Per source index, the end of the furthest block a worker has begun: where the input stood for a
+    /// drill-down opened now. Its lock also orders a request against the blocks: a block begun after the
+    /// request read the positions sees the request (see `process`).
+    private let positions = Locked<[Int: Int64]>([:])
+    /// Starts a count of what the report read before a drill-down opened (set by the run when its input
+    /// can be read again: a replay of files); nil leaves a drill-down counting from when it opens.
+    public let earlierCount = Locked<(@Sendable (FocusKey, [Int: Int64]) -> DrillDownRecount?)?>(nil)
+    /// The count of the earlier part of the drill-down open now, and how often it had published when the
+    /// summary was last refreshed.
+    private let earlier = Locked<(generation: Int, job: DrillDownRecount, seen: Int)?>(nil)
 
     /// Creates the operator with one state slot per worker; with a `keyLimit`, each slot keeps at most
     /// about that many distinct paths and clients (see `AccessAggregate.keyLimit`).
@@ -39,6 +49,12 @@ public final class AggregateOperator: StreamOperator {
 
     public func process(_ batch: Batch, slot: Int) -> OperatorOutput {
         let parsed = batch.payload(as: ParsedBlock.self)
+        // Before the slot takes up a drill-down: a request that read the positions before this (so its
+        // boundary is at or past this block's end) is seen by the slot, which then leaves this block to
+        // the earlier part's count; one that reads them after set its boundary past this block.
+        let lines = parsed.lines
+        let end = lines.sourceOffset + Int64(lines.count)
+        positions.withLock { p in if p[lines.sourceIndex] ?? 0 < end { p[lines.sourceIndex] = end } }
         // The first unclaimed slot, not the worker's own: while one worker at a time runs this task (any
         // live rate a core keeps up with), everything lands in slot 0 and a summary needs no merge; a
         // second worker running it at the same moment takes the next slot. At most `slots.count` workers
@@ -70,8 +86,29 @@ public final class AggregateOperator: StreamOperator {
     /// per minute), published in the summary; `focus` alone closes it. Called on the engine's thread: it
     /// never waits for a worker.
     public func handle(_ request: OperatorRequest) -> TransportOutcome {
-        let outcome = drill.handle(request)
+        // The earlier part can be counted only where the input is read again (a replay of files, once):
+        // only then do blocks before the boundary stay out of the engine's count. Decided under the lock,
+        // with the boundary (see `positions`).
+        var job: DrillDownRecount?
+        var outcome = positions.withLock { p -> TransportOutcome in
+            if request.verb == "focus", request.arguments.count == 2, !p.isEmpty,
+                let focus = FocusKey.parse(kind: request.arguments[0], key: request.arguments[1]),
+                let start = earlierCount.withLock({ $0 })
+            {
+                job = start(focus, p)
+            }
+            return drill.handle(request, boundary: job == nil ? [:] : p)
+        }
         guard outcome.applied else { return outcome }
+        // Whatever was asked, the count of an earlier drill-down's past is over.
+        earlier.withLock { e in
+            e?.job.cancel()
+            e = job.map { (drill.generation, $0, -1) }
+        }
+        if let job {
+            job.start()
+            outcome.reason = "operator request; counted from now on, and what was read before is read again from the input files"
+        }
         version.add(1, ordering: .releasing)
         // The next tick publishes it, not a second later (a counter: a refresh under way when the request
         // came sets the pause after it, and would undo a reset pause).
@@ -93,6 +130,13 @@ public final class AggregateOperator: StreamOperator {
     /// The summary as of now, for the engine's snapshot (nil when nothing changed or too soon).
     public func refreshResult() -> (any Sendable)? {
         let now = DispatchTime.now().uptimeNanoseconds
+        // The earlier part's count published: the summary changed as if a block had come.
+        let moved = earlier.withLock { e -> Bool in
+            guard let p = e?.job.publications, p != e?.seen else { return false }
+            e?.seen = p
+            return true
+        }
+        if moved { version.add(1, ordering: .releasing) }
         let asked = requests.load(ordering: .acquiring)
         let v = version.load(ordering: .acquiring)
         let due = refreshClock.withLock { c in c.requests != asked || (c.version != v && now &- c.last >= c.interval) }
@@ -157,10 +201,18 @@ public final class AggregateOperator: StreamOperator {
 
     private func computeSummary(top: Int) -> AccessSummary {
         let s = drill.current
-        var (summary, wholeRun) = mergedSummary(top: top, focus: s.focus)
-        // Only the drill-down asked for last: a slot that has not had a block since it was asked for
-        // still holds an earlier one (or none), which reads as an empty breakdown of the current one.
-        if let focus = s.focus {
+        let part = earlier.withLock { e in e.flatMap { $0.generation == s.generation ? $0.job.earlierPart : nil } }
+        var (summary, wholeRun, live) = mergedSummary(top: top, focus: s.focus, copyDrillDown: part != nil)
+        if let focus = s.focus, let part {
+            // What the engine counted from the boundary on, and the earlier part as far as it was read.
+            let both = live.flatMap { $0.generation == s.generation ? $0 : nil }
+                ?? DrillDown(focus, generation: s.generation, since: s.since, boundary: s.boundary)
+            both.merge(part.drill)
+            summary.drillDown = both.summary(top: min(top, 100), wholeRun: wholeRun)
+            summary.drillDown?.earlier = part.progress
+        } else if let focus = s.focus {
+            // Only the drill-down asked for last: a slot that has not had a block since it was asked for
+            // still holds an earlier one (or none), which reads as an empty breakdown of the current one.
             if summary.drillDown?.generation != s.generation {
                 summary.drillDown = DrillDown(focus, generation: s.generation, since: s.since).summary(top: 0, wholeRun: wholeRun)
             }
@@ -170,20 +222,25 @@ public final class AggregateOperator: StreamOperator {
         return summary
     }
 
-    /// The slots' summary, and the focused key's count over the whole run.
-    private func mergedSummary(top: Int, focus: FocusKey?) -> (AccessSummary, Int?) {
+    /// The slots' summary, the focused key's count over the whole run, and (with `copyDrillDown`) a copy
+    /// of the slots' drill-down.
+    private func mergedSummary(top: Int, focus: FocusKey?, copyDrillDown: Bool) -> (AccessSummary, Int?, DrillDown?) {
         together.withLock {
             let filled = slots.filter { s in s.state.withLock { $0.lines > 0 } }
-            if filled.isEmpty { return (AccessSummary.empty, focus.map { _ in 0 }) }
+            if filled.isEmpty { return (AccessSummary.empty, focus.map { _ in 0 }, nil) }
             // One filled slot (one worker, the usual case) is summarised in place: merging it into an
             // empty aggregate first would copy every key for nothing.
-            if filled.count == 1 { return filled[0].state.withLock { ($0.summary(top: top), focus.flatMap($0.wholeRun)) } }
+            if filled.count == 1 {
+                return filled[0].state.withLock { a in
+                    (a.summary(top: top), focus.flatMap(a.wholeRun), copyDrillDown ? a.drillDown?.copy() : nil)
+                }
+            }
             var merged = AccessAggregate()
             for (i, s) in filled.enumerated() {
                 s.state.withLock { merged.merge($0) }
                 afterReadingSlot?(i)
             }
-            return (merged.summary(top: top), focus.flatMap(merged.wholeRun))
+            return (merged.summary(top: top), focus.flatMap(merged.wholeRun), merged.drillDown)
         }
     }
 }

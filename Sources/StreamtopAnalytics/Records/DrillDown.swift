@@ -98,6 +98,10 @@ public final class DrillDown {
     public let generation: Int
     /// When the drill-down opened (UTC epoch seconds, wall clock).
     public let since: Double
+    /// Per source index, the byte where the report's input stood when the drill-down opened: blocks that
+    /// start before it are left to a count of that earlier part (`DrillDownRecount` with limits), whatever
+    /// order workers take them in. Empty: every block counts.
+    public let boundary: [Int: Int64]
     public private(set) var requests = 0
     public private(set) var bytes: Int64 = 0
     public private(set) var status = [Int: Int]()
@@ -118,10 +122,11 @@ public final class DrillDown {
     static let keyLimit = 10_000
 
     /// Creates an empty breakdown.
-    public init(_ focus: FocusKey, generation: Int, since: Double) {
+    public init(_ focus: FocusKey, generation: Int, since: Double, boundary: [Int: Int64] = [:]) {
         self.focus = focus
         self.generation = generation
         self.since = since
+        self.boundary = boundary
         keyBytes = Array(focus.key.utf8)
         printedMatch = focus.key.unicodeScalars.contains("\u{FFFD}")
         if case .filter(_, let text) = focus {
@@ -133,10 +138,18 @@ public final class DrillDown {
     }
 
     /// An empty breakdown of the same focus and generation.
-    public func emptied() -> DrillDown { DrillDown(focus, generation: generation, since: since) }
+    public func emptied() -> DrillDown { DrillDown(focus, generation: generation, since: since, boundary: boundary) }
 
-    /// Adds the block's records that match the focus.
+    /// A copy to read while this one goes on counting.
+    public func copy() -> DrillDown {
+        let c = emptied()
+        c.merge(self)
+        return c
+    }
+
+    /// Adds the block's records that match the focus (none of a block before the boundary).
     public func add(_ block: ParsedBlock) {
+        if !boundary.isEmpty, let b = boundary[block.lines.sourceIndex], block.lines.sourceOffset < b { return }
         let base = block.lines.base
         block.records.withUnsafeBufferPointer { recs in
             for r in recs where matches(r, base) {
@@ -225,6 +238,10 @@ public struct DrillDownSummary: Sendable, Codable, Equatable {
     /// Set when the breakdown comes from reading a finished run's input files again (`DrillDownRecount`)
     /// rather than from the engine since the drill-down opened.
     public var reread: Reread? = nil
+    /// Set when the part of the run read before the drill-down opened is being counted from the input
+    /// files (a replay of files): the counts above hold that part as far as `earlier` says, and the
+    /// engine's count since it opened. Once it is done they cover the whole run.
+    public var earlier: Earlier? = nil
 
     /// How far a recount of the input files got.
     public struct Reread: Sendable, Codable, Equatable {
@@ -235,6 +252,17 @@ public struct DrillDownSummary: Sendable, Codable, Equatable {
         /// Whether every file was read to its end.
         public var done: Bool
         /// Why reading stopped, when it failed.
+        public var failure: String?
+    }
+
+    /// How far the count of the part read before the drill-down opened got.
+    public struct Earlier: Sendable, Codable, Equatable {
+        /// Bytes of that part read again so far, and its size.
+        public var bytes: Int64
+        public var of: Int64
+        /// Whether all of it was read: the breakdown then covers the whole run.
+        public var done: Bool
+        /// Why reading stopped, when it failed (the breakdown then holds only what was read).
         public var failure: String?
     }
 }

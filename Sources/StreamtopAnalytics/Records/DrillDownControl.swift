@@ -10,7 +10,7 @@ import Synchronization
 public final class DrillDownControl: Sendable {
     /// The task whose records it breaks down (nil: the report's aggregate), for messages and the focus.
     let task: String?
-    private let setting = Locked<(generation: Int, focus: FocusKey?, since: Double)>((0, nil, 0))
+    private let setting = Locked<(generation: Int, focus: FocusKey?, since: Double, boundary: [Int: Int64])>((0, nil, 0, [:]))
     private let number = Atomic<Int>(0)
     /// Whether a drill-down is open: workers skip all of it while none is.
     private let open = Atomic<Bool>(false)
@@ -27,17 +27,18 @@ public final class DrillDownControl: Sendable {
     public var isOpen: Bool { open.load(ordering: .relaxed) }
 
     /// The setting asked for last.
-    public var current: (generation: Int, focus: FocusKey?, since: Double) { setting.withLock { $0 } }
+    public var current: (generation: Int, focus: FocusKey?, since: Double, boundary: [Int: Int64]) { setting.withLock { $0 } }
 
     /// A fresh breakdown of the drill-down asked for last, or nil when it was closed.
     public func make() -> DrillDown? {
         let s = current
-        return s.focus.map { DrillDown($0, generation: s.generation, since: s.since) }
+        return s.focus.map { DrillDown($0, generation: s.generation, since: s.since, boundary: s.boundary) }
     }
 
     /// Applies `focus …` (kind and key as arguments) or `focus` alone (close). The report's aggregate
-    /// takes `path`, `client`, `status` and `where`; a task takes `where` only.
-    public func handle(_ request: OperatorRequest) -> TransportOutcome {
+    /// takes `path`, `client`, `status` and `where`; a task takes `where` only. With a `boundary` (per
+    /// source index, where the input stood), blocks before it are left to a count of that earlier part.
+    public func handle(_ request: OperatorRequest, boundary: [Int: Int64] = [:]) -> TransportOutcome {
         let who = task.map { "task \($0)" } ?? "the report's aggregate"
         guard request.verb == "focus" else {
             return TransportOutcome(applied: false, action: request.verb, reason: "\(who) takes drill-down (focus) requests only")
@@ -51,7 +52,7 @@ public final class DrillDownControl: Sendable {
             focus = f
         }
         let g = setting.withLock { s -> Int in
-            s = (s.generation + 1, focus, Date().timeIntervalSince1970)
+            s = (s.generation + 1, focus, Date().timeIntervalSince1970, boundary)
             return s.generation
         }
         number.store(g, ordering: .releasing)

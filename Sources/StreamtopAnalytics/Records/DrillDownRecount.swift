@@ -3,12 +3,16 @@ import StreamtopEngine
 import StreamtopLogs
 import Synchronization
 
-/// A drill-down over a finished run's whole input: its files read again from the start, on a thread of
-/// its own, each line parsed with the format the run used and the records of the key counted
-/// (`DrillDown`). The report keeps no per-key breakdown, so once a replay has ended a drill-down counted
-/// by the engine would stay empty; its input is still on disk, and reading it again costs about what the
-/// run's parsing cost. It touches no engine state: it reads the files and
-/// publishes its own summary, which the dashboard shows instead of the engine's.
+/// A drill-down counted from the input files read again, on a thread of its own, each line parsed with
+/// the format the run used and the records of the key counted (`DrillDown`). The report keeps no per-key
+/// breakdown, but a replay's files are still on disk, and reading them again costs about what the run's
+/// parsing cost. Two uses:
+/// - a finished run: the whole input, published as the breakdown the dashboard shows instead of the
+///   engine's;
+/// - a run under way (`limits`): only the part the report had read when the drill-down opened, up to each
+///   file's boundary; the report's aggregate adds it to what it counts from the boundary on, so the
+///   breakdown covers the whole run.
+/// It touches no engine state: it reads the files and publishes its own copy.
 public final class DrillDownRecount: Sendable {
     /// What is counted.
     public let focus: FocusKey
@@ -17,19 +21,23 @@ public final class DrillDownRecount: Sendable {
     private let maxLineBytes: Int
     /// Lines the run's report counted, to say whether the files still hold the same input.
     private let reportLines: Int
+    /// Per path index, the byte to read up to (nil: every file to its end).
+    private let limits: [Int: Int64]?
     private let latest = Locked<DrillDownSummary?>(nil)
+    private let latestDrill = Locked<(drill: DrillDown, progress: DrillDownSummary.Earlier)?>(nil)
     private let cancelled = Atomic<Bool>(false)
     private let published = Atomic<Int>(0)
     /// How often a partial breakdown is published while the files are read.
     static let publishEvery: UInt64 = 200_000_000
 
     /// Prepares a recount of `focus` over `paths`; `start` begins it.
-    public init(focus: FocusKey, paths: [String], format: LogFormat, maxLineBytes: Int, reportLines: Int) {
+    public init(focus: FocusKey, paths: [String], format: LogFormat, maxLineBytes: Int, reportLines: Int, limits: [Int: Int64]? = nil) {
         self.focus = focus
         self.paths = paths
         self.format = format
         self.maxLineBytes = maxLineBytes
         self.reportLines = reportLines
+        self.limits = limits
         // Empty until the first block is counted, but already known as a recount.
         var empty = DrillDown(focus, generation: 0, since: 0).summary(top: 0, wholeRun: nil)
         empty.reread = DrillDownSummary.Reread(lines: 0, reportLines: reportLines, done: false)
@@ -38,6 +46,10 @@ public final class DrillDownRecount: Sendable {
 
     /// The breakdown so far (nil before the first block), marked with how far the reading got.
     public var summary: DrillDownSummary? { latest.withLock { $0 } }
+
+    /// With `limits`: a copy of what was counted so far, and how far the reading got (nil before the
+    /// first publication). The copy is never changed again: a reader may merge it.
+    public var earlierPart: (drill: DrillDown, progress: DrillDownSummary.Earlier)? { latestDrill.withLock { $0 } }
 
     /// How many times a breakdown has been published: a display redraws when it changes.
     public var publications: Int { published.load(ordering: .acquiring) }
@@ -52,39 +64,57 @@ public final class DrillDownRecount: Sendable {
     /// Stops reading (a drill-down closed or replaced); what was published stays.
     public func cancel() { cancelled.store(true, ordering: .relaxed) }
 
-    /// Reads every file to its end (or until cancelled), publishing as it goes. Runs on the caller's
-    /// thread; tests call it directly.
+    /// Reads every file to its end or its limit (or until cancelled), publishing as it goes. Runs on the
+    /// caller's thread; tests call it directly.
     public func run() {
         let drill = DrillDown(focus, generation: 0, since: Date().timeIntervalSince1970)
         var lines = 0
+        var bytes: Int64 = 0
+        let total = limits.map { l in paths.indices.reduce(Int64(0)) { $0 + (l[$1] ?? 0) } } ?? 0
         var lastPublish = DispatchTime.now().uptimeNanoseconds
         func publish(done: Bool, failure: String? = nil) {
-            var s = drill.summary(top: 100, wholeRun: nil)
-            s.reread = DrillDownSummary.Reread(lines: lines, reportLines: reportLines, done: done, failure: failure)
-            latest.withLock { $0 = s }
+            if limits != nil {
+                let progress = DrillDownSummary.Earlier(bytes: bytes, of: total, done: done, failure: failure)
+                let copy = drill.copy()
+                latestDrill.withLock { $0 = (copy, progress) }
+            } else {
+                var s = drill.summary(top: 100, wholeRun: nil)
+                s.reread = DrillDownSummary.Reread(lines: lines, reportLines: reportLines, done: done, failure: failure)
+                latest.withLock { $0 = s }
+            }
             published.add(1, ordering: .releasing)
         }
         do {
-            let source = try FileSource(paths: paths, maxLineBytes: maxLineBytes)
             var records: [ParsedRecord] = []
-            while !cancelled.load(ordering: .relaxed), let block = try source.nextBlock() {
-                records.removeAll(keepingCapacity: true)
-                var malformed = 0
-                let base = block.base
-                let limit = maxLineBytes
-                block.forEachLine { start, length, _ in
-                    guard length <= limit, case .record(let r) = format.parse(base, start: start, count: length) else {
-                        malformed += 1
-                        return
+            for (index, path) in paths.enumerated() {
+                // A file the run had not read from when the drill-down opened holds nothing earlier.
+                let limit = limits.map { $0[index] ?? 0 } ?? .max
+                guard limit > 0 else { continue }
+                let source = try FileSource(paths: [path], maxLineBytes: maxLineBytes)
+                while !cancelled.load(ordering: .relaxed), let block = try source.nextBlock(), block.sourceOffset < limit {
+                    records.removeAll(keepingCapacity: true)
+                    var malformed = 0
+                    var counted = 0
+                    let base = block.base
+                    let maxLength = maxLineBytes
+                    block.forEachLine { start, length, _ in
+                        // Lines from the boundary on are the engine's (a boundary is always between lines).
+                        guard block.sourceOffset + Int64(start) < limit else { return }
+                        counted += 1
+                        guard length <= maxLength, case .record(let r) = format.parse(base, start: start, count: length) else {
+                            malformed += 1
+                            return
+                        }
+                        records.append(r)
                     }
-                    records.append(r)
-                }
-                drill.add(ParsedBlock(lines: block, records: records, malformed: malformed))
-                lines += block.lineCount
-                let now = DispatchTime.now().uptimeNanoseconds
-                if now &- lastPublish >= Self.publishEvery {
-                    publish(done: false)
-                    lastPublish = now
+                    drill.add(ParsedBlock(lines: block, records: records, malformed: malformed))
+                    lines += counted
+                    bytes += min(Int64(block.count), limit - block.sourceOffset)
+                    let now = DispatchTime.now().uptimeNanoseconds
+                    if now &- lastPublish >= Self.publishEvery {
+                        publish(done: false)
+                        lastPublish = now
+                    }
                 }
             }
             publish(done: !cancelled.load(ordering: .relaxed))
