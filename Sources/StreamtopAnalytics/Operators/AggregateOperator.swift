@@ -188,7 +188,15 @@ public final class AggregateOperator: StreamOperator {
     }
 
     /// The final summary, published when the run ends.
-    public func finish() -> (any Sendable)? { summary(top: Self.publishedTop) }
+    public func finish() -> (any Sendable)? {
+        // A drill-down's earlier part still being read: the final summary waits for it, or it would stay
+        // half read (nothing is refreshed after the end). It reads at the run's own speed.
+        if let job = earlier.withLock({ $0?.job }) {
+            while !job.isOver { usleep(5_000) }
+            version.add(1, ordering: .releasing)
+        }
+        return summary(top: Self.publishedTop)
+    }
 
     /// The merged aggregates of every slot, summarized (cached while nothing was added). Safe from any thread.
     public func summary(top: Int = 10) -> AccessSummary {

@@ -27,6 +27,7 @@ public final class DrillDownRecount: Sendable {
     private let latestDrill = Locked<(drill: DrillDown, progress: DrillDownSummary.Earlier)?>(nil)
     private let cancelled = Atomic<Bool>(false)
     private let published = Atomic<Int>(0)
+    private let over = Atomic<Bool>(false)
     /// How often a partial breakdown is published while the files are read.
     static let publishEvery: UInt64 = 200_000_000
 
@@ -50,6 +51,9 @@ public final class DrillDownRecount: Sendable {
     /// With `limits`: a copy of what was counted so far, and how far the reading got (nil before the
     /// first publication). The copy is never changed again: a reader may merge it.
     public var earlierPart: (drill: DrillDown, progress: DrillDownSummary.Earlier)? { latestDrill.withLock { $0 } }
+
+    /// Whether reading stopped (done, failed or cancelled): nothing more will be published.
+    public var isOver: Bool { over.load(ordering: .acquiring) }
 
     /// How many times a breakdown has been published: a display redraws when it changes.
     public var publications: Int { published.load(ordering: .acquiring) }
@@ -121,5 +125,6 @@ public final class DrillDownRecount: Sendable {
         } catch {
             publish(done: false, failure: "\(error)")
         }
+        over.store(true, ordering: .releasing)
     }
 }
