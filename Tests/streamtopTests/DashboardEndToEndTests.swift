@@ -186,6 +186,33 @@ import Testing
         #expect(s.contains("STREAMTOP-EXIT=0"), "\(s)")
     }
 
+    /// During a replay, a drill-down covers the whole run: the part read before it opened is read again,
+    /// the rest counted by the engine, so at the end it shows the count the report gives the path.
+    @Test(.enabled(if: DashboardEndToEndTests.tmux != nil, "tmux is not installed"))
+    func aDrillDownDuringAReplayCoversTheWholeRun() throws {
+        defer { tmux("kill-server") }
+        let report = try JSONSerialization.jsonObject(with: Data(try run(["replay", realSample, "--speed", "max", "--headless"]).stdout.utf8)) as? [String: Any] ?? [:]
+        let top = try #require((report["top_paths"] as? [[String: Any]])?.first)
+        let (path, count) = (try #require(top["key"] as? String), try #require(top["count"] as? Int))
+        // At 100× the sample takes about forty seconds (its long silences are skipped): the drill-down
+        // opens some four seconds in, with several hundred lines counted.
+        let command = "cd / && TERM=xterm-256color '\(binary)' replay '\(realSample)' --speed 100; echo STREAMTOP-EXIT=$?; sleep 30"
+        tmux("new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", command)
+        var s = waitFor { $0.contains("▶ 100×") }
+        Thread.sleep(forTimeInterval: 4)
+        tmux("send-keys", "-t", "e2e", ":focus path \(path)", "Enter")
+        s = waitFor { $0.contains("Drill-down: path \(path)") && $0.contains("whole run: ") }
+        #expect(!s.contains("■ ended"), "the replay ended before the drill-down opened: \(s)")
+        tmux("send-keys", "-t", "e2e", ":speed max", "Enter")
+        let grouped = count.formatted(.number.grouping(.automatic).locale(Locale(identifier: "en_US")))
+        s = waitFor { $0.contains("■ ended") && $0.contains("whole run: \(grouped) requests") }
+        #expect(s.contains("whole run: \(grouped) requests"), "\(s)")
+        #expect(!s.contains("again…") && !s.contains("since "), "\(s)")
+        tmux("send-keys", "-t", "e2e", "q")
+        s = waitFor { $0.contains("STREAMTOP-EXIT=") }
+        #expect(s.contains("STREAMTOP-EXIT=0"), "\(s)")
+    }
+
     /// After the end, a report that counted through `--filter` or `--normalize-paths` cannot be counted
     /// again from the files: Enter says why, not that the drill-down would stay empty.
     @Test(.enabled(if: DashboardEndToEndTests.tmux != nil, "tmux is not installed"), arguments: [
