@@ -131,8 +131,15 @@ struct Runner {
         let dashboard = LocalDashboard(
             pipeline: pipeline, applier: applier, header: header, pacer: pacer,
             sourceNames: sourceNames.map { $0.split(separator: "/").last.map(String.init) ?? $0 }, recordingSpan: span)
+        // Headless, a followed file is read once a second while nobody looks through the endpoint (an
+        // attached dashboard or a stream reader brings back five reads a second). A `--snapshots` file is
+        // read by someone at its own pace: it keeps them.
+        let looks = LookClock()
+        if headless && options.snapshots == nil, let follow = lines as? FollowSource {
+            follow.unwatched = (1000, { looks.lookedWithin(seconds: 5) })
+        }
         let service = try options.listenAddress().map { address -> ServiceServer in
-            let server = try ServiceServer(host: address.host, port: address.port, endpoints: serviceEndpoints(pipeline, dashboard: dashboard))
+            let server = try ServiceServer(host: address.host, port: address.port, endpoints: serviceEndpoints(pipeline, dashboard: dashboard, looks: looks))
             server.onRestart = { message in
                 engine.log(.engine, kind: .outputFailed, task: nil, action: "http restarted", reason: message)
                 if headless { warn(message) }
@@ -182,11 +189,12 @@ struct Runner {
 
     /// What --listen serves: metrics and the JSON document from snapshots, and commands through the same
     /// applier as keys and action scripts (so through the engine's mailbox).
-    private func serviceEndpoints(_ pipeline: AccessPipeline, dashboard: LocalDashboard) throws -> ServiceServer.Endpoints {
+    private func serviceEndpoints(_ pipeline: AccessPipeline, dashboard: LocalDashboard, looks: LookClock) throws -> ServiceServer.Endpoints {
         let box = UncheckedBox(pipeline: pipeline, applier: dashboard.applier)
         var endpoints = ServiceServer.Endpoints(
             view: { (box.pipeline.engine.snapshot(), box.pipeline.quarantine.counts()) },
             document: {
+                looks.touch()
                 let snap = box.pipeline.engine.snapshot()
                 let report = HeadlessReport(
                     summary: AccessSummary.published(in: snap), malformedReasons: box.pipeline.quarantine.counts(),
@@ -208,12 +216,14 @@ struct Runner {
             },
             token: try options.controlToken())
         endpoints.streamLine = { last in
+            looks.touch()
             let snap = box.pipeline.engine.snapshot()
             let fresh = snap.decisions.filter { $0.sequence > last }
             let data = (try? HeadlessReport.encoder().encode(SnapshotLine(snap, decisions: fresh, partitions: box.pipeline.blockSource.partitionStatus))) ?? Data("{}".utf8)
             return (String(decoding: data, as: UTF8.self), snap.decisions.last?.sequence ?? last, snap.finished)
         }
         endpoints.dashboard = { top, rejects, share in
+            looks.touch()
             let model = dashboard.model(top: top, rejects: rejects, share: share)
             return (try? DashboardModel.encoder().encode(model)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
         }

@@ -94,6 +94,36 @@ func drain(_ source: LineSource, limit: Int = 10_000) throws -> [String] {
         #expect(lines == ["one", "two", "three"])
     }
 
+    /// Nobody watching, a follower reads once a second: two lines written 0.1 s and 0.6 s after a read
+    /// arrive in one block. Someone watching, it reads every 0.1 s: they arrive in two.
+    @Test func anUnwatchedFollowerReadsInLongerBatches() throws {
+        let path = tempPath("batches")
+        try "".write(toFile: path, atomically: false, encoding: .utf8)
+        let f = try FollowSource(paths: [path], pollMilliseconds: 100)
+        let watched = Atomic<Bool>(false)
+        f.unwatched = (1000, { watched.load(ordering: .relaxed) })
+        func blocksAfterARead() throws -> [Int] {
+            append(path, "first\n")
+            while try f.nextBlockOrNil(within: 2) == nil {}
+            let writer = Thread {
+                usleep(100_000)
+                append(path, "soon\n")
+                usleep(500_000)
+                append(path, "later\n")
+            }
+            writer.start()
+            var counts: [Int] = []
+            let deadline = Date().addingTimeInterval(5)
+            while counts.reduce(0, +) < 2 && Date() < deadline {
+                if let b = try f.nextBlockOrNil(within: 0.2) { counts.append(b.lineCount) }
+            }
+            return counts
+        }
+        #expect(try blocksAfterARead() == [2])
+        watched.store(true, ordering: .relaxed)
+        #expect(try blocksAfterARead() == [1, 1])
+    }
+
     @Test func theBacklogIsWhatIsWrittenAndNotYetRead() throws {
         // 2 MB of lines waiting: the backlog starts near 2 MB and falls to nothing as blocks are taken
         // (it is measured at most four times a second, on the source's own polls).
