@@ -84,7 +84,12 @@ public struct DashboardSettings: Equatable, Sendable {
                     case "server_errors_alert": s.thresholds.serverErrorAlert = try share()
                     case "client_errors_warning": s.thresholds.clientErrorWarning = try share()
                     case "slow_p99": s.thresholds.slowP99Micros = UInt64(try duration() * 1e6)
-                    case "alert_after": s.thresholds.alertAfterSeconds = Int(try duration().rounded())
+                    case "alert_after":
+                        let secs = try duration()
+                        guard secs <= Double(HealthThresholds.longestAlertAfter) else {
+                            throw fail(a, "alert_after is at most 5m: how long a share lasted is read from the last five minutes")
+                        }
+                        s.thresholds.alertAfterSeconds = Int(secs.rounded())
                     default:
                         throw fail(a, "unknown alert setting '\(a)' (server_errors_warning, server_errors_alert, client_errors_warning, slow_p99, alert_after)")
                     }

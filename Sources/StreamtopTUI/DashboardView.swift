@@ -29,7 +29,7 @@ public enum DashboardView {
         }
         drawHeader(&buf, model)
         drawHealth(&buf, model.summary.health, state.thresholds, y: 2)
-        if let advice = inputProblem(model) ?? state.thresholds.alert(model.summary.health?.minute).map({ BottleneckAdvisor.Advice(text: $0, role: .error) })
+        if let advice = inputProblem(model) ?? state.thresholds.alert(model.summary.health?.minute, fiveMinutes: model.summary.health?.fiveMinutes).map({ BottleneckAdvisor.Advice(text: $0, role: .error) })
             ?? BottleneckAdvisor.advise(model.engine) {
             buf.put(Sanitizer.truncate(advice.text, to: buf.width - 2), x: 1, y: 3, role: advice.role)
         }

@@ -1,3 +1,5 @@
+import Foundation
+import StreamtopLogs
 import Testing
 @testable import StreamtopAnalytics
 
@@ -33,6 +35,25 @@ import Testing
         let five = try #require(w.summary(seconds: 300))
         #expect(five.requests == 6000 + 240 * 10)
         #expect(abs(five.serverErrorShare - 600.0 / 8400) < 0.001)
+    }
+
+    /// A looping replay plays the same event times again: the health window follows the pass being
+    /// played, it does not add every pass into the recording's last minutes.
+    @Test func aLoopingReplaysPassesAreKeptApart() throws {
+        let lines = (0..<120).map { i in
+            #"10.0.0.1 - - [25/Nov/2024:00:\#(String(format: "%02d:%02d", i / 60, i % 60)) +0000] "GET / HTTP/1.1" 200 10"#
+        }
+        var a = AccessAggregate()
+        for pass in 1...3 {
+            let batch = SummaryCacheTests().block(lines)
+            let block = batch.payload(as: ParsedBlock.self)
+            block.lines.pass = pass
+            a.add(block)
+        }
+        let minute = try #require(a.summary().health?.minute)
+        #expect(minute.requests == 60, "\(minute)")
+        #expect(abs(minute.perSecond - 1) < 0.01, "\(minute)")
+        #expect(a.summary().records == 360)
     }
 
     @Test func slotsMergeIntoWhatOneWouldHaveCounted() throws {

@@ -598,6 +598,27 @@ import StreamtopAnalytics
         #expect(try DashboardSettings.parse("") == DashboardSettings())
     }
 
+    /// An error storm of three minutes: the alert says so (it is counted over the last five minutes, not
+    /// only the last one), an `alert_after` of two minutes fires, and past five it says "5 min or more".
+    @Test func anAlertCountsHowLongBeyondTheLastMinute() throws {
+        func storm(seconds: Int64) -> (SiteHealth.Window?, SiteHealth.Window?) {
+            var w = HealthWindow()
+            for t in 0..<(600 - seconds) { w.add(time: 1_700_000_000 + t, status: 200, size: 1, servedMicros: -1) }
+            for t in (600 - seconds)..<600 {
+                for k in 0..<10 { w.add(time: 1_700_000_000 + t, status: k < 3 ? 503 : 200, size: 1, servedMicros: -1) }
+            }
+            return (w.summary(seconds: 60), w.summary(seconds: 300))
+        }
+        var limits = HealthThresholds()
+        limits.alertAfterSeconds = 120
+        let (minute, five) = storm(seconds: 180)
+        #expect(limits.alert(minute) == nil, "the last minute alone cannot tell two minutes")
+        let alert = try #require(limits.alert(minute, fiveMinutes: five))
+        #expect(alert.hasPrefix("ALERT 5xx 30.0% ≥ 5% for 180 s"), "\(alert)")
+        let (m, f) = storm(seconds: 400)
+        #expect(limits.alert(m, fiveMinutes: f)?.contains("for 5 min or more") == true)
+    }
+
     @Test func mistakesAreErrorsWithTheirLine() {
         let cases: [(String, String)] = [
             ("theme = \"nord\"\ncolour = \"red\"\n", "line 2: unknown setting 'colour' (theme, graph, hidden_columns, [alerts])"),
@@ -606,6 +627,7 @@ import StreamtopAnalytics
             ("[alerts]\nslow_p99 = \"soon\"\n", "line 2: slow_p99 wants a duration like \"30s\" or \"500ms\" (at most a day)"),
             ("[alerts]\nserver_errors_warning = \"10%\"\n", "server_errors_warning is above server_errors_alert"),
             ("[alerts]\nsilence = true\n", "line 2: unknown alert setting 'silence'"),
+            ("[alerts]\nalert_after = \"6m\"\n", "line 2: alert_after is at most 5m"),
         ]
         for (text, message) in cases {
             do {

@@ -119,6 +119,10 @@ public struct AccessAggregate {
         var last = lastEvent
         var sum: Int64 = 0
         var tally = HealthWindow.Tally(bucket: Int64.min)
+        // A looping replay's passes repeat the same event times: each pass's buckets come after the last
+        // pass's (2^40 buckets of ten seconds apart), so the health window follows the pass being played
+        // instead of adding every pass into the recording's last five minutes.
+        let passBuckets = Int64(block.lines.pass) << 40
         // The previous record's agent and referrer, with where they are counted: in real logs a browser's
         // requests come in bursts (a page and its assets), and ~60 % of records repeat the agent and the
         // referrer of the one before. Comparing with it (in the same block, in cache) spares hashing
@@ -211,7 +215,7 @@ public struct AccessAggregate {
                     if r.requestMicros >= 0 { _ = requestTime.record(UInt64(min(r.requestMicros, 3_600_000_000))) }
                     // The health window's counts are summed here per ten seconds and handed over when the
                     // bucket changes (once or twice a block), not per record: it cost a fifth of this loop.
-                    let bucket = HealthWindow.bucket(of: r.time)
+                    let bucket = HealthWindow.bucket(of: r.time) &+ passBuckets
                     if bucket != tally.bucket {
                         health.add(tally)
                         tally = HealthWindow.Tally(bucket: bucket)

@@ -104,10 +104,15 @@ public final class FileSource: LineSource {
                 result = try chunker.read(from: fd)
             }
             switch result {
-            case .block(let block): return block
+            case .block(let block):
+                if loop { block.pass = passes.load(ordering: .relaxed) }
+                return block
             case .partial: continue
             case .endOfData:
-                if let tail = chunker.flush() { return tail }
+                if let tail = chunker.flush() {
+                    if loop { tail.pass = passes.load(ordering: .relaxed) }
+                    return tail
+                }
                 if let problem = pendingDamage { throw damaged(problem) }
                 // Kept for a checkpoint taken after the last file: a resumed run then checks that file is
                 // still the one read (and reads what was appended to it since).

@@ -33,6 +33,10 @@ public final class LineBlock: @unchecked Sendable {
     /// The partition of a partitioned source the lines come from (nil: a file or stream read in order).
     /// Set before the block is handed out.
     public var partition: SourcePartition?
+    /// Which pass of a looping replay the lines come from (0: the input is read once). Event times start
+    /// over with each pass; what keeps only the latest times (the site's health) keeps passes apart by it.
+    /// Set before the block is handed out.
+    public var pass = 0
 
     /// Takes ownership of `bytes` (allocated with `UnsafeMutableRawBufferPointer.allocate`).
     public init(
@@ -87,6 +91,7 @@ public final class LineBlock: @unchecked Sendable {
         b.used = used
         b.keepAlive = keepAlive
         b.partition = partition
+        b.pass = pass
         return b
     }
 

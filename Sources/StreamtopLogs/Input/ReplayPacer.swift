@@ -228,6 +228,7 @@ public final class ReplayPacer: WrappingLineSource {
                 sourceOffset: block.sourceOffset + Int64(pendingCursor), firstLineNumber: pendingLine)
             out.keepAlive = block.keepAlive
             out.partition = block.partition
+            out.pass = block.pass
         }
         pendingLine += taken
         pendingCursor = takenEnd
