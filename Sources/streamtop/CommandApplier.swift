@@ -15,6 +15,15 @@ struct CommandApplier {
     let recount = Locked<DrillDownRecount?>(nil)
     /// How the answer to a drill-down request starts when it went out (anything else is a refusal).
     static let drillDownOpened = "drill-down on "
+    /// Commands sent to the engine's mailbox so far: an answer that sent none is the applier's own (a
+    /// refusal, or a drill-down read from the files after the end).
+    private let sent = Locked<Int>(0)
+    var sentCommands: Int { sent.withLock { $0 } }
+
+    private func send(_ command: ControlCommand) {
+        sent.withLock { $0 += 1 }
+        pipeline.engine.send(command)
+    }
 
     var taskNames: [String] { pipeline.engine.taskNames.map(\.1) }
 
@@ -31,22 +40,22 @@ struct CommandApplier {
         let engine = pipeline.engine
         switch command {
         case .engine(let c):
-            engine.send(c)
+            send(c)
             return "sent"
         case .speed(let v):
             guard pacer != nil else { return rejected("speed", .speed(v)) }
-            engine.send(.transport(.speed(v)))
+            send(.transport(.speed(v)))
             return "replay speed \(Quantity.speedLabel(v ?? .infinity))"
         case .replayPause(let request):
             guard let pacer else { return rejected("replay pause", .pause(request)) }
             let pause = request ?? !pacer.isPaused
             guard pacer.isPaused != pause else { return pause ? "replay already paused" : "replay already playing" }
-            engine.send(.transport(.pause(pause)))
+            send(.transport(.pause(pause)))
             return pause ? "replay paused (s steps, z resumes)" : "replay playing"
         case .step(let seconds):
             guard let pacer else { return rejected("step", .step(seconds)) }
             guard pacer.isPaused else { return "step works while the replay is paused (z)" }
-            engine.send(.transport(.step(seconds)))
+            send(.transport(.step(seconds)))
             return "stepped \(seconds) s"
         case .seek(let target):
             let transport: TransportCommand
@@ -59,7 +68,7 @@ struct CommandApplier {
             let now = pacer.position.load(ordering: .relaxed)
             let epoch = LineBlockSource.seekTarget(transport, from: now)
             guard epoch > now else { return "seek goes forward only: \(LogTime.iso8601(epoch)) is not after \(LogTime.iso8601(now))" }
-            engine.send(.transport(transport))
+            send(.transport(transport))
             return "seeking to \(LogTime.clock(epoch))"
         case .focus(let focus):
             let target = focus?.task ?? AccessPipeline.aggregateTask
@@ -99,9 +108,9 @@ struct CommandApplier {
             // Closing with none open known still closes the report's (another front end may have opened it).
             let close = focus == nil ? previous ?? AccessPipeline.aggregateTask : previous.flatMap { $0 == target ? nil : $0 }
             if let close, let old = engine.taskID(named: close) {
-                engine.send(.request(old, OperatorRequest(verb: "focus")))
+                send(.request(old, OperatorRequest(verb: "focus")))
             }
-            if let focus { engine.send(.request(id, OperatorRequest(verb: "focus", arguments: [focus.kind, focus.key]))) }
+            if let focus { send(.request(id, OperatorRequest(verb: "focus", arguments: [focus.kind, focus.key]))) }
             return focus.map { Self.drillDownOpened + "\($0)" } ?? "drill-down closed"
         }
     }
@@ -157,7 +166,7 @@ struct CommandApplier {
     /// A transport command for an input without a transport: sent anyway, so the engine logs the refusal
     /// like any command.
     private func rejected(_ what: String, _ command: TransportCommand) -> String {
-        pipeline.engine.send(.transport(command))
+        send(.transport(command))
         return "\(what) applies to paced replays only"
     }
 }

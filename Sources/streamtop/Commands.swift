@@ -110,6 +110,7 @@ struct GenerateCommand: ParsableCommand {
         config.malformedFraction = malformed
         config.style = TrafficGenerator.Style(rawValue: style)!
         config.clients = clients
+        signal(SIGPIPE, SIG_DFL)
         var generator = TrafficGenerator(config)
         var buffer: [UInt8] = []
         buffer.reserveCapacity(1 << 20)

@@ -203,6 +203,7 @@ struct Runner {
                 return "{\"snapshot\":\(line),\"report\":\((try? report.json()) ?? "null")}"
             },
             command: { text in
+                if OperatorCommand.isHelp(text) { return .success("commands: " + OperatorCommand.grammar.joined(separator: "; ")) }
                 let command: OperatorCommand
                 do {
                     command = try box.applier.parse(text)
@@ -210,9 +211,18 @@ struct Runner {
                     return .failure(ServiceServer.CommandRefused("\(error)"))
                 }
                 let before = box.pipeline.engine.snapshot().decisionCount
+                let sent = box.applier.sentCommands
                 let answer = box.applier.apply(command)
-                guard answer == "sent" else { return .success(answer) }
-                return Self.outcome(of: box.pipeline.engine, after: before)
+                guard box.applier.sentCommands != sent else {
+                    // Nothing went to the engine: the applier answered itself, with a refusal ("step works
+                    // while the replay is paused") unless it started reading the files for a drill-down.
+                    return answer.hasPrefix(CommandApplier.drillDownOpened) ? .success(answer) : .failure(ServiceServer.CommandRefused(answer, conflict: true))
+                }
+                // What the engine did with it: its decision (a refusal is a 409), or the applier's answer.
+                switch Self.outcome(of: box.pipeline.engine, after: before) {
+                case .success("sent"): return .success(answer)
+                case let verdict: return verdict
+                }
             },
             token: try options.controlToken())
         endpoints.streamLine = { last in

@@ -25,6 +25,10 @@ struct Streamtop: ParsableCommand {
         // A file-size limit (ulimit -f) makes a write fail with EFBIG, reported like a full disk, instead
         // of killing the process.
         signal(SIGXFSZ, SIG_IGN)
+        // A reader that closed its end of a pipe (`| head`) makes a write fail with EPIPE, reported like any
+        // failed write (one line, exit status 1), instead of killing the process silently. `generate`
+        // puts the default back: a generator piped into `head` ends quietly, as `yes | head` does.
+        signal(SIGPIPE, SIG_IGN)
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -107,6 +107,29 @@ import Testing
         #expect(String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).contains("cannot write the report to standard output: No space left on device"))
     }
 
+    /// A reader that closes its end of the pipe (`| head -1`) is a failed write like a full disk: one line
+    /// and exit status 1, not a silent death by SIGPIPE (status 141). A generator piped into `head` still
+    /// ends quietly, as `yes | head` does.
+    @Test func aClosedPipeIsAFailedWriteNotASilentDeath() throws {
+        func shell(_ command: String) throws -> (status: Int32, stderr: String) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/bash")
+            p.arguments = ["-c", "set -o pipefail; " + command]
+            let err = Pipe()
+            p.standardError = err
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            return (p.terminationStatus, text)
+        }
+        let results = try shell("'\(binary)' replay '\(realSample)' --speed max --headless --report none --window 1m --results - | head -1")
+        #expect(results.status == 1, "\(results)")
+        #expect(results.stderr.contains("standard output: Broken pipe"), "\(results)")
+        let generated = try shell("'\(binary)' generate --lines 200000 | head -1")
+        #expect(generated.status == 141 && generated.stderr.isEmpty, "\(generated)")
+    }
+
     // 4. Memory stays bounded whatever the input: a line without end is cut and counted.
     @Test func item4_anEndlessLineKeepsMemoryBounded() throws {
         var peak = 0

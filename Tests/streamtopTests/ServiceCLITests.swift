@@ -200,7 +200,16 @@ import Testing
             paused = try send(base + "/metrics").body.contains("streamtop_task_paused{task=\"parse\"} 1")
         }
         #expect(paused)
-        #expect(try send(base + "/api/v1/commands", method: "POST", body: "resume parse", token: "abcdefghijklmnop-0123").code == 200)
+        // Refusals are 409 with the reason, whoever refused: the engine (a pause of a paused task) or the
+        // front end (a step while the replay plays).
+        let token = "abcdefghijklmnop-0123"
+        let again = try send(base + "/api/v1/commands", method: "POST", body: "pause parse", token: token)
+        #expect(again.code == 409 && again.body.contains("already paused"), "\(again)")
+        let step = try send(base + "/api/v1/commands", method: "POST", body: "step 10s", token: token)
+        #expect(step.code == 409 && step.body.contains("while the replay is paused"), "\(step)")
+        let help = try send(base + "/api/v1/commands", method: "POST", body: "help", token: token)
+        #expect(help.code == 200 && help.body.contains("pause TASK"), "\(help)")
+        #expect(try send(base + "/api/v1/commands", method: "POST", body: "resume parse", token: token).code == 200)
         kill(p.processIdentifier, SIGTERM)
         p.waitUntilExit()
         // Without a token file, control is off and says so.

@@ -28,6 +28,12 @@ public enum OperatorCommand: Equatable, Sendable {
         case ahead(Int64)
     }
 
+    /// Whether `text` asks for help (`help`, `help pause`, `?`, `h`): the front end lists the commands.
+    public static func isHelp(_ text: String) -> Bool {
+        let words = text.trimmingCharacters(in: .whitespaces).lowercased()
+        return ["?", "h", "help"].contains(words) || words.hasPrefix("help ")
+    }
+
     /// The words an operator can type, with their arguments, for help and error messages.
     public static let grammar = [
         "pause TASK", "resume TASK", "priority TASK N", "priority TASK +N|-N", "workers TASK N", "pin TASK",
@@ -102,6 +108,9 @@ public enum OperatorCommand: Equatable, Sendable {
             return .engine(.inject(try injection(Array(words.dropFirst()), task: task, taskNames: taskNames)))
         case "focus", "drill":
             return .focus(try focusKey(text, taskNames: taskNames))
+        case "help":
+            // Answered by the front end (the dashboard's help screen, the list over HTTP); it changes nothing.
+            throw CommandError("help lists the commands and changes nothing: \(grammar.joined(separator: "; "))")
         default:
             let verbs = grammar.compactMap { $0.split(separator: " ").first.map(String.init) } + ["help"]
             throw CommandError("unknown command '\(verb)'\(didYouMean(verb, among: verbs)) (commands: \(grammar.joined(separator: "; ")); help)")

@@ -20,7 +20,10 @@ extension Engine {
             case .resume: pause = false
             default: pause = !t.paused
             }
-            guard pause != t.paused else { return }
+            guard pause != t.paused else {
+                logLocked(.operator, .rejected, t.name, pause ? "stays paused" : "stays running", pause ? "already paused" : "not paused")
+                return
+            }
             if pause && draining {
                 logLocked(.operator, .rejected, t.name, "stays running", "the input is stopping: every task drains what was read")
                 return
@@ -37,7 +40,12 @@ extension Engine {
             }
         case .setPriority(let id, let requested):
             let p = TaskPriority.clamped(requested)
-            guard let t = task(id), t.priority != p else { return }
+            guard let t = task(id) else { return }
+            guard t.priority != p else {
+                let why = p == requested ? "already \(p)" : "already \(p), and priorities run \(TaskPriority.clamped(.min))–\(TaskPriority.clamped(.max))"
+                logLocked(.operator, .rejected, t.name, "priority stays \(p)", why)
+                return
+            }
             if id.index == 0 {
                 logLocked(.operator, .rejected, t.name, "priority stays \(t.priority)", "the source reads on its own thread; priorities order the worker tasks")
                 return
@@ -82,7 +90,10 @@ extension Engine {
             case .unpin: pin = false
             default: pin = !t.pinned
             }
-            guard pin != t.pinned else { return }
+            guard pin != t.pinned else {
+                logLocked(.operator, .rejected, t.name, pin ? "stays pinned" : "stays unpinned", pin ? "already pinned at \(t.allocation)" : "not pinned")
+                return
+            }
             t.pinned = pin
             logLocked(.operator, pin ? .pinned : .unpinned, t.name, pin ? "pinned at \(t.allocation)" : "unpinned",
                       pin ? "operator request; the adaptive policy will not move its workers" : "operator request; the adaptive policy may move its workers")
@@ -97,7 +108,10 @@ extension Engine {
             if outcome.applied, let paused = outcome.numbers["paused"] { rehearsals["burst"]?.replay(paused: paused == 1, now: clock.nanos()) }
             logLocked(.operator, outcome.applied ? .speedChanged : .rejected, tasks[0].name, outcome.action, outcome.reason, numbers: outcome.numbers)
         case .setPolicy(let p):
-            guard p != policy else { return }
+            guard p != policy else {
+                logLocked(.operator, .rejected, nil, "policy stays \(p.rawValue)", "already the policy")
+                return
+            }
             logLocked(.operator, .policyChanged, nil, "policy \(policy.rawValue) → \(p.rawValue)", "operator request")
             policy = p
             // Start fair share from a level field, so no task is owed a burst of past time.

@@ -134,7 +134,7 @@ final class DashboardLoop {
     /// input files are read again for them).
     static func answersAfterTheEnd(_ text: String) -> Bool {
         let words = text.trimmingCharacters(in: .whitespaces).lowercased()
-        return ["help", "?", "h"].contains(words) || words.hasPrefix("focus ") || words == "focus"
+        return OperatorCommand.isHelp(words) || words.hasPrefix("focus ") || words == "focus"
     }
 
     /// Applies one key; true when it quits.
@@ -213,7 +213,7 @@ final class DashboardLoop {
                     break
                 }
                 openDrillDown(focus, backend)
-            case .runCommand(let text) where ["help", "?", "h"].contains(text.trimmingCharacters(in: .whitespaces).lowercased()):
+            case .runCommand(let text) where OperatorCommand.isHelp(text):
                 state.showHelp = true
                 state.helpScroll = 0
             case .runCommand(let text):
