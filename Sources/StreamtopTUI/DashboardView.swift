@@ -199,7 +199,11 @@ public enum DashboardView {
                 x += buf.put(" \(Int((fraction * 100).rounded()))%", x: x, y: 0, role: .header)
             }
         }
-        var right = buf.width - buf.putRight(state + " ", right: buf.width, y: 0, role: .header)
+        // On a narrow terminal the left part may leave no room: the elapsed time alone, or nothing, rather
+        // than one written over the other ("■ endefinished in 46.1s").
+        let elapsed = String(state.split(separator: " ").last ?? "")
+        let fitting = [state, elapsed].first { x + Sanitizer.width(of: $0) + 2 <= buf.width } ?? ""
+        var right = fitting.isEmpty ? buf.width : buf.width - buf.putRight(fitting + " ", right: buf.width, y: 0, role: .header)
         if let r = m.remote {
             // An attached dashboard: which instance, and whether what it shows is current (the longest
             // wording that fits).
@@ -1011,7 +1015,8 @@ public enum DashboardView {
             buf.put(Sanitizer.truncate(line, to: boxWidth - 4), x: x0 + 2, y: y, role: .help)
             y += 1
         }
-        buf.put("newest first · control characters shown as symbols · press r to close", x: x0 + 2, y: y0 + boxHeight - 1, role: .dim)
+        // Workers parse blocks side by side, so the latest rejected need not be in line order.
+        buf.put(Sanitizer.truncate("latest first, parsed side by side (line numbers may be out of order) · r closes", to: boxWidth - 4), x: x0 + 2, y: y0 + boxHeight - 1, role: .dim)
     }
 
     /// What each `:` command does, for the help screen (the grammar is `OperatorCommand.grammar`).

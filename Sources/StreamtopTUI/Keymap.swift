@@ -106,7 +106,7 @@ public struct Keymap: Sendable, Equatable {
         KeyBinding(keys: [.char("/")], action: .filter, hint: "filter", help: "filter the decisions or analytics view (Enter applies, empty clears)", rank: 3),
         KeyBinding(keys: [.function(2), .char("C")], action: .chooseColumns, hint: "columns", help: "choose the task table's columns (htop's F2): Space shows or hides one", rank: 4),
         KeyBinding(keys: [.char("o"), .function(6)], action: .toggleSort, hint: "sort", help: "sort the task table by the next column (IN/s, OUT/s, p99, BUSY, QUEUE, W, PRI, then the graph's order); in analytics, by count or by name", rank: 4),
-        KeyBinding(keys: [.char("g")], action: .graphSpan, hint: "graph", help: "throughput graph span: live (0.1 s a column) → 1 min → 5 min → 15 min", rank: 4),
+        KeyBinding(keys: [.char("g")], action: .graphSpan, hint: "graph", help: "throughput graph span: live (0.1 s a column) → 1 min → 5 min → 15 min → 1 h → 6 h → 24 h", rank: 4),
         KeyBinding(keys: [.enter], action: .open, hint: "drill", help: "in analytics: drill into the selected path, client or status (statuses, clients, serving time, per minute); on pipeline results, their whole tables", rank: 4),
         KeyBinding(keys: [.right], action: .nextPanel, hint: nil, help: "in analytics: the next list (paths → clients → status codes → pipeline results)"),
         KeyBinding(keys: [.left], action: .previousPanel, hint: nil, help: "in analytics: the previous list"),

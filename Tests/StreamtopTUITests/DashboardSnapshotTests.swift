@@ -85,6 +85,19 @@ func assertSnapshot(_ buffer: ScreenBuffer, named name: String) throws {
 }
 
 @Suite struct DashboardSnapshotTests {
+    /// A finished run at 60 columns: the elapsed time gives way to the left part instead of being
+    /// written over it ("■ endefinished in 46.1s").
+    @Test func aNarrowFinishedHeaderDoesNotOverwriteItself() {
+        var m = sampleModel()
+        m.engine.finished = true
+        m.source = "replay elastic_apache_logs.log"
+        for width in [60, 70, 80, 120] {
+            let row = DashboardView.render(m, state: DashboardState(), width: width, height: 24).rowText(0)
+            #expect(row.contains("■ ended") && !row.contains("endedf") && !row.contains("endef"), "\(width): \(row)")
+            if width >= 80 { #expect(row.contains("finished in"), "\(width): \(row)") }
+        }
+    }
+
     @Test(arguments: [(80, 24), (120, 40), (60, 15), (80, 23), (100, 20), (200, 60), (20, 5)])
     func pipelineView(width: Int, height: Int) throws {
         var state = DashboardState()
