@@ -1016,7 +1016,7 @@ public enum DashboardView {
             y += 1
         }
         // Workers parse blocks side by side, so the latest rejected need not be in line order.
-        buf.put(Sanitizer.truncate("latest first, parsed side by side (line numbers may be out of order) · r closes", to: boxWidth - 4), x: x0 + 2, y: y0 + boxHeight - 1, role: .dim)
+        buf.put(Sanitizer.truncate("latest first (line numbers may be out of order) · r closes", to: boxWidth - 4), x: x0 + 2, y: y0 + boxHeight - 1, role: .dim)
     }
 
     /// What each `:` command does, for the help screen (the grammar is `OperatorCommand.grammar`).
