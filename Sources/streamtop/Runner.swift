@@ -95,7 +95,18 @@ struct Runner {
         }
         quarantine.file?.onFailure = reportFailure
         for op in pipeline.analytics { op.sink?.onFailure = reportFailure }
+        // A filter on the time to serve passes nothing from a format that does not log it: said once, when
+        // the format is known, rather than leaving an empty report to be puzzled over.
+        let servedTimeFilter = (try options.filterExpression())?.usesServedTime == true
+        func warnIfServedTimeIsNotLogged(_ f: LogFormat) {
+            guard servedTimeFilter, f.logsServedTime == false else { return }
+            let message = "--filter tests request_time, which the \(f.name) format does not log: no record passes it (use a format that logs it, e.g. --format nginx-timed)"
+            engine.log(.engine, kind: .formatDetected, task: "parse", action: "filter passes nothing", reason: message)
+            if headless { warn(message) }
+        }
+        if format.requested != "auto" { warnIfServedTimeIsNotLogged(format.format) }
         format.onDetected = { d in
+            warnIfServedTimeIsNotLogged(d.format)
             let summary = "\(d.format.name) (\(d.matched) of \(d.total) lines of the first block parse)"
             if d.fits {
                 engine.log(.engine, kind: .formatDetected, task: "parse", action: "format \(d.format.name)", reason: "detected: \(summary)", numbers: ["matched": Double(d.matched), "sampled": Double(d.total)])

@@ -191,6 +191,8 @@ import Testing
             ("[source]\nfiles = [\"a\"]\n[[task]]\nname = \"t\"\noperator = \"topk\"\nfield = \"path\"\ninput = \"later\"\n", "p.toml:7: input 'later' is not parse or a task defined above"),
             ("[source]\nfiles = [\"a\"]\n[[task]]\nname = \"s\"\noperator = \"sessions\"\ngap = \"soon\"\n", "p.toml:6: gap must be a duration"),
             ("[source]\nfiles = [\"a\"]\n[[task]]\nname = \"parse\"\noperator = \"filter\"\nexpression = \"status > 1\"\n", "p.toml:4: task name 'parse' is used twice"),
+            ("[source]\nfiles = [\"a\"]\n[[task]]\nname = \"a b\"\noperator = \"filter\"\nexpression = \"status > 1\"\n", "p.toml:4: task name 'a b' must be one word"),
+            ("[source]\nfiles = [\"a\"]\n[[task]]\nname = \"x\\ny\"\noperator = \"filter\"\nexpression = \"status > 1\"\n", "p.toml:4: task name 'x\\x0ay' must be one word"),
             ("[source]\nfiles = [\"a\"]\ncolour = 1\n", "p.toml:3: unknown key 'colour' in [source]"),
             ("[source\n", "p.toml:1: "),
             ("workers = 2\n", "p.toml: a [source] section is required"),

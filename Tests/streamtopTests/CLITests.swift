@@ -108,6 +108,16 @@ func run(_ args: [String], stdin: Data? = nil, cwd: String? = nil, environment: 
         #expect((json["tasks"] as? [Any])?.count == 4)
     }
 
+    /// A filter on request_time over a format that does not log it passes nothing: it is said, not left
+    /// as an empty report.
+    @Test func aFilterOnServedTimeSaysWhenTheFormatDoesNotLogIt() throws {
+        let r = try run(["replay", realSample, "--speed", "max", "--headless", "--filter", "request_time < 1s"])
+        #expect(r.status == 0)
+        #expect(r.stderr.contains("--filter tests request_time, which the combined format does not log: no record passes it"), "\(r.stderr)")
+        let plain = try run(["replay", realSample, "--speed", "max", "--headless", "--filter", "status >= 400"])
+        #expect(!plain.stderr.contains("request_time"), "\(plain.stderr)")
+    }
+
     @Test func autoDetectionSaysWhatItChoseOrThatNothingFits() throws {
         let r = try run(["replay", realSample, "--speed", "max", "--headless"])
         #expect(r.stderr == "streamtop: format: combined (1000 of 1000 lines of the first block parse)\n")

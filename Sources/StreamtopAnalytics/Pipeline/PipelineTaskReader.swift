@@ -26,6 +26,10 @@ struct TaskReader {
 
     func read(names: inout Set<String>, previous: [PipelineFile.Task]) throws -> PipelineFile.Task {
         guard let name = table["name"]?.string, !name.isEmpty else { throw mistake("a task needs a name", "name") }
+        // A name is typed in commands (`pause NAME`, `workers NAME 2`) and shown in a column: one word.
+        guard name.utf8.count <= 64, name.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic || $0.properties.numericType != nil || "-_.".unicodeScalars.contains($0) }) else {
+            throw mistake("task name '\(Escaped.text(name))' must be one word of letters, digits, '-', '_' or '.' (at most 64 bytes): commands name it", "name")
+        }
         guard let opName = table["operator"]?.string, let allowed = Self.keys[opName] else {
             throw mistake("unknown operator '\(table["operator"]?.string ?? "")' (\(Self.operators.joined(separator: ", ")))", "operator")
         }

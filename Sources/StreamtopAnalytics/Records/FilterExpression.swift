@@ -14,6 +14,16 @@ public indirect enum FilterExpression: Equatable, Sendable {
     /// The user agent is a bot's (`BotDetector`).
     case bot
 
+    /// Whether it tests the time to serve (`request_time`), which some formats do not log.
+    public var usesServedTime: Bool {
+        switch self {
+        case .and(let a, let b), .or(let a, let b): return a.usesServedTime || b.usesServedTime
+        case .not(let a): return a.usesServedTime
+        case .number(let field, _, _): return field == .requestTime
+        default: return false
+        }
+    }
+
     /// Numeric fields (`request_time` in µs; records whose format does not log it never match).
     public enum NumberField: String, Sendable { case status, size, requestTime = "request_time" }
     /// Text fields: any record field, stored or derived.

@@ -31,6 +31,20 @@ public enum LogFormat: Sendable {
     /// One JSON object per line, fields found by name.
     case jsonLines(JSONFieldMap)
 
+    /// Whether the format logs the time to serve a request: false for combined and common, and for a
+    /// compiled format without `$request_time` or `%D`/`%T`; nil for JSON lines (it depends on the lines).
+    public var logsServedTime: Bool? {
+        switch self {
+        case .combined: return false
+        case .compiled(let c):
+            return c.tokens.contains { token in
+                guard case .field(let kind, _) = token else { return false }
+                return [.requestTimeSeconds, .requestTimeMillis, .requestTimeMicros, .requestTimeNanos].contains(kind)
+            }
+        case .jsonLines: return nil
+        }
+    }
+
     /// A short name for messages and the dashboard.
     public var name: String {
         switch self {
