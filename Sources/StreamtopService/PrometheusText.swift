@@ -83,7 +83,7 @@ public struct PrometheusText {
             ("streamtop_task_records_filtered_total", "Records a task removed on purpose (filtered, malformed).", { Double($0.recordsFiltered) }),
             ("streamtop_task_bytes_in_total", "Bytes a task took in.", { Double($0.bytesIn) }),
             ("streamtop_task_bytes_out_total", "Bytes a task handed on.", { Double($0.bytesOut) }),
-            ("streamtop_task_busy_seconds_total", "Time a task's workers spent processing.", { $0.busySeconds }),
+            ("streamtop_task_busy_seconds_total", "Time a task's workers spent processing; for the source, reading input, waiting for it included (a followed file's source is busy while it waits: its input limits the pipeline).", { $0.busySeconds }),
             ("streamtop_task_backpressured_seconds_total", "Time a task had input but no room downstream.", { $0.backpressuredSeconds }),
         ]
         for (name, help, value) in counters {

@@ -14,7 +14,7 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Final report format in headless mode: json (the report contract) or none (e.g. with --results -).")
     var report: ReportFormat = .json
 
-    @Option(help: "Worker threads for the pipeline's tasks (default: the number of cores).")
+    @Option(help: "Worker threads for the pipeline's tasks: by default, this machine's number of cores")
     var workers: Int = ProcessInfo.processInfo.activeProcessorCount
 
     @Option(help: ArgumentHelp("Append every malformed line, with its source and line number, to this file (kept across runs; control bytes written as \\xHH, see --rejects-raw).", valueName: "file"))
@@ -64,7 +64,7 @@ struct RunOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Seconds of lateness a window accepts after newer events arrived (default 60s); later records are counted as late. Needs --window.", valueName: "duration"))
     var lateness: String?
 
-    @Option(help: ArgumentHelp("Where window results go: NDJSON, or CSV for a .csv name; the file is replaced at start ('-' for stdout with --headless --report none; default: windows.ndjson).", valueName: "file"))
+    @Option(help: ArgumentHelp("Where window results go: NDJSON, or CSV for a .csv name; the file is replaced at start ('-' for stdout with --headless --report none).", valueName: "file"))
     var results: String = "windows.ndjson"
 
     /// The window slide in seconds, if the windows slide.

@@ -10,7 +10,8 @@ struct Streamtop: ParsableCommand {
         abstract: "top for a live stream-processing pipeline over web access logs.",
         discussion: """
             With no subcommand, streamtop replays the bundled demo traffic in the dashboard.
-            Keys in the dashboard: ↑/↓ or j/k select a task, p or space pause/resume it, +/- change its
+
+            Keys in the dashboard: ↑/↓ or j/k select a task, p or space pause/resume it, +/- change its \
             priority, ]/[ give it one more/one fewer worker, ? help, q quit.
             """,
         version: Streamtop.version,
