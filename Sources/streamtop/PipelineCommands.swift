@@ -54,7 +54,7 @@ struct RunPipelineCommand: ParsableCommand {
 struct CheckPipelineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Validate a pipeline file: every mistake with its line number; exit 1 if there is one.")
+        abstract: "Validate a pipeline file: its first mistake with its line number, and whether a replay's input files can be read; exit 1 if not.")
 
     @Argument(help: ArgumentHelp("Pipeline files.", valueName: "pipeline.toml"))
     var files: [String]
@@ -64,6 +64,20 @@ struct CheckPipelineCommand: ParsableCommand {
         for file in files {
             do {
                 let p = try PipelineLoader.load(file)
+                // The inputs, as `run` reads them (relative to the pipeline file): a replay fails on a file it
+                // cannot read; `watch` waits for one that does not exist yet.
+                let dir = (file as NSString).deletingLastPathComponent
+                var unreadable: [String] = []
+                for path in p.source.files where path != "-" && !KafkaAddress.isKafka(path) && !Glob.isPattern(path) {
+                    let full = path.hasPrefix("/") || dir.isEmpty ? path : (dir as NSString).appendingPathComponent(path)
+                    if p.source.mode == "watch" && !FileManager.default.fileExists(atPath: full) { continue }
+                    do { try FileSource.checkReadable(full) } catch { unreadable.append("\(error)") }
+                }
+                guard unreadable.isEmpty else {
+                    for u in unreadable { print(Escaped.message("\(file): [source] files: \(u)")) }
+                    failed = true
+                    continue
+                }
                 print(Escaped.message("\(file): ok: \(p.tasks.count + 3) tasks"))
                 for line in PipelineGraph.lines(p) { print(Escaped.message("  " + line)) }
             } catch {

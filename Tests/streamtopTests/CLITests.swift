@@ -272,6 +272,12 @@ func run(_ args: [String], stdin: Data? = nil, cwd: String? = nil, environment: 
             """.write(toFile: file, atomically: true, encoding: .utf8)
         let check = try run(["check", file])
         #expect(check.status == 0)
+        // A replay's input that cannot be read fails the check, as it would fail the run.
+        let missing = file + ".missing.toml"
+        try "[source]\nfiles = [\"nothere-\(getpid()).log\"]\n".write(toFile: missing, atomically: true, encoding: .utf8)
+        defer { unlink(missing) }
+        let refused = try run(["check", missing])
+        #expect(refused.status == 1 && refused.stdout.contains("[source] files: cannot open") && refused.stdout.contains("nothere-"), "\(refused)")
         #expect(check.stdout.contains("""
               source → parse
               ├─ filter "notfound"
