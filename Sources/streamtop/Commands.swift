@@ -10,7 +10,7 @@ struct DemoCommand: ParsableCommand {
         commandName: "demo",
         abstract: "Replay the bundled demo traffic (a day of a web shop, with a crawler burst, an error storm and a spike) in a loop.")
 
-    @Option(help: ArgumentHelp("Replay speed: a factor of real time (0.1 to 1000), or max.", valueName: "x|max"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Replay speed: a factor of real time (0.1 to 1000), or max.", valueName: "x|max"), transform: ReplaySpeed.parse)
     var speed: ReplaySpeed = .factor(600)
 
     @OptionGroup var options: RunOptions
@@ -31,7 +31,7 @@ struct ReplayCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("Access-log files in Apache/nginx combined or common format ('-' for stdin), or one Kafka topic as kafka://HOST:PORT[,HOST:PORT]/TOPIC.", valueName: "file"))
     var files: [String]
 
-    @Option(help: ArgumentHelp("Replay speed: a factor of real time (0.1 to 1000, e.g. 10 = ten times faster), or max.", valueName: "x|max"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Replay speed: a factor of real time (0.1 to 1000, e.g. 10 = ten times faster), or max.", valueName: "x|max"), transform: ReplaySpeed.parse)
     var speed: ReplaySpeed = .factor(1)
 
     @Flag(help: "Start over at the end of the last file (dashboard only).")
@@ -79,7 +79,7 @@ struct GenerateCommand: ParsableCommand {
         commandName: "generate",
         abstract: "Write seeded, realistic combined-log traffic to stdout (for demos and benchmarks).")
 
-    @Option(help: "Number of lines.") var lines: Int = 1_000_000
+    @Option(parsing: .unconditional, help: "Number of lines.") var lines: Int = 1_000_000
     @Option(help: "Seed: the same seed gives the same bytes.") var seed: UInt64 = 42
     @Option(help: ArgumentHelp("Length of the timeline, in seconds.", valueName: "seconds")) var duration: Int64 = 86_400
     @Option(help: ArgumentHelp("Event time of the first line, as UTC epoch seconds.", valueName: "epoch")) var start: Int64 = 1_732_492_800

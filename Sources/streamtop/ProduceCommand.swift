@@ -21,7 +21,7 @@ struct ProduceCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Message key: client (the line's client address, parsed with --format) or none (spread over partitions).", valueName: "client|none"))
     var key: KeyChoice = .client
 
-    @Option(help: ArgumentHelp("Pace: max (as fast as the broker takes them), or a factor of the log's own rate by its timestamps.", valueName: "x|max"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Pace: max (as fast as the broker takes them), or a factor of the log's own rate by its timestamps.", valueName: "x|max"), transform: ReplaySpeed.parse)
     var speed: ReplaySpeed = .max
 
     @Option(help: ArgumentHelp("Log format for --key client: auto (detected from the first lines) or a preset (combined, common, vcombined, vcommon, nginx-timed, json).", valueName: "name"))

@@ -14,7 +14,7 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Final report format in headless mode: json (the report contract) or none (e.g. with --results -).")
     var report: ReportFormat = .json
 
-    @Option(help: "Worker threads for the pipeline's tasks: by default, this machine's number of cores")
+    @Option(parsing: .unconditional, help: "Worker threads for the pipeline's tasks: by default, this machine's number of cores")
     var workers: Int = ProcessInfo.processInfo.activeProcessorCount
 
     @Option(help: ArgumentHelp("Append every malformed line, with its source and line number, to this file (kept across runs; control bytes written as \\xHH, see --rejects-raw).", valueName: "file"))
@@ -89,7 +89,7 @@ struct RunOptions: ParsableArguments {
     @Flag(help: "Count paths with their ids folded: /users/123 and /users/456 both count as /users/:id (digits, UUIDs, long hex).")
     var normalizePaths = false
 
-    @Option(help: ArgumentHelp("Distinct paths and clients the report keeps exactly (per worker); past that the least counted are dropped (lossy counting), unique clients becomes a HyperLogLog estimate and the report says by how much top counts may fall short. 0 = exact, no limit. Default: 0 for replay, 1000000 for watch.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Distinct paths and clients the report keeps exactly (per worker); past that the least counted are dropped (lossy counting), unique clients becomes a HyperLogLog estimate and the report says by how much top counts may fall short. 0 = exact, no limit. Default: 0 for replay, 1000000 for watch.", valueName: "n"))
     var maxKeys: Int?
 
     /// The key limit for a run that follows live input or replays files.
@@ -246,6 +246,14 @@ enum ReplaySpeed: ExpressibleByArgument, CustomStringConvertible {
 
     static var allValueStrings: [String] { [] }
     var defaultValueDescription: String { description }
+
+    /// Reads `--speed`, or says what it takes (ArgumentParser's own message names no range).
+    static func parse(_ argument: String) throws -> ReplaySpeed {
+        guard let v = ReplaySpeed(argument: argument) else {
+            throw ValidationError("a factor of real time from 0.1 to 1000 (e.g. 10), or max")
+        }
+        return v
+    }
 }
 
 /// A scheduling policy as a command-line value.

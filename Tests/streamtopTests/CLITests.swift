@@ -45,6 +45,19 @@ func run(_ args: [String], stdin: Data? = nil, cwd: String? = nil, environment: 
 }
 
 @Suite struct CLITests {
+    /// A negative number is a bad value, said with what the option takes, not "missing value".
+    @Test func negativeNumbersAreBadValuesNotMissingOnes() throws {
+        for (args, message) in [
+            (["replay", realSample, "--speed", "-3", "--headless"], "a factor of real time from 0.1 to 1000"),
+            (["replay", realSample, "--speed", "5000", "--headless"], "a factor of real time from 0.1 to 1000"),
+            (["replay", realSample, "--workers", "-3", "--headless"], "--workers must be between 1 and 256, got -3"),
+            (["generate", "--lines", "-5"], "--lines must not be negative"),
+        ] {
+            let r = try run(args)
+            #expect(r.status == 64 && r.stderr.contains(message) && !r.stderr.contains("Missing value"), "\(args): \(r.stderr)")
+        }
+    }
+
     @Test func badInputFailsWithOneClearLine() throws {
         let cases: [([String], String)] = [
             (["replay", "/nonexistent.log", "--headless"], "streamtop: cannot open /nonexistent.log: No such file or directory"),
