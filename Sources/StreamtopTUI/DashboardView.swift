@@ -780,8 +780,9 @@ public enum DashboardView {
             if let busiest = hours.indices.max(by: { hours[$0] < hours[$1] }), hours[busiest] > 0 { info = "busiest \(String(format: "%02d", busiest)):00 · " }
             let days = s.visitorsPerDay.suffix(3).map { d -> String in
                 let (_, mo, dd, _, _, _) = LogTime.civil(d.minute)
-                return String(format: "%02d-%02d ", mo, dd) + Format.count(Double(d.count))
+                return String(format: "%02d-%02d ≈", mo, dd) + Format.count(Double(d.count))
             }
+            // HyperLogLog estimates (±1.6 %, seeded per process): marked as such.
             info += days.isEmpty ? "" : "visitors/day " + days.joined(separator: " · ")
             buf.put(Sanitizer.truncate(info, to: buf.width - 41), x: 40, y: y + rows - 3, role: .dim)
             listRows -= 2
