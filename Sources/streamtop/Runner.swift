@@ -112,7 +112,7 @@ struct Runner {
                 engine.log(.engine, kind: .formatDetected, task: "parse", action: "format \(d.format.name)", reason: "detected: \(summary)", numbers: ["matched": Double(d.matched), "sampled": Double(d.total)])
                 if headless { warn("format: \(summary)") }
             } else {
-                let example = Escaped.text(String(decoding: d.example.prefix(160), as: UTF8.self)) + (d.example.count > 160 ? "…" : "")
+                let example = String(decoding: Escaped.bytes(Array(d.example.prefix(160))), as: UTF8.self) + (d.example.count > 160 ? "…" : "")
                 // A "best" that matched nothing is no candidate at all.
                 let closest = d.matched > 0 ? "best: \(summary)" : "none of the \(d.total) lines of the first block parse as any known format"
                 let message = "no known format fits the input (\(closest)); a line: \(example) — use --format, --nginx-format or --apache-format"
