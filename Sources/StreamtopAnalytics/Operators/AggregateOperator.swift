@@ -188,6 +188,12 @@ public final class AggregateOperator: StreamOperator {
     }
 
     /// The final summary, published when the run ends.
+    /// Stops reading a drill-down's earlier part (the dashboard was closed: nobody will see it), so that
+    /// `finish` does not wait for it. Any thread.
+    public func cancelEarlierCount() {
+        earlier.withLock { $0?.job.cancel() }
+    }
+
     public func finish() -> (any Sendable)? {
         // A drill-down's earlier part still being read: the final summary waits for it, or it would stay
         // half read (nothing is refreshed after the end). It reads at the run's own speed.

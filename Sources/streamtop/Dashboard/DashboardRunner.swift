@@ -20,6 +20,8 @@ struct DashboardRunner {
         engine.start()
         snapshots?.start()
         loop.run(backend, finished: { engine.isFinished })
+        // Quitting: a drill-down's reading of the earlier part would only hold the end up.
+        backend.pipeline.aggregate.cancelEarlierCount()
         _ = player?.stop()
         if engine.snapshot().checkpoint != nil || backend.pipeline.blockSource.drainsOnStop {
             // With --state, quitting is a clean stop: what was read drains and a final checkpoint is taken,
