@@ -187,13 +187,13 @@ public final class AggregateOperator: StreamOperator {
         version.add(1, ordering: .releasing)
     }
 
-    /// The final summary, published when the run ends.
     /// Stops reading a drill-down's earlier part (the dashboard was closed: nobody will see it), so that
     /// `finish` does not wait for it. Any thread.
     public func cancelEarlierCount() {
         earlier.withLock { $0?.job.cancel() }
     }
 
+    /// The final summary, published when the run ends.
     public func finish() -> (any Sendable)? {
         // A drill-down's earlier part still being read: the final summary waits for it, or it would stay
         // half read (nothing is refreshed after the end). It reads at the run's own speed.
