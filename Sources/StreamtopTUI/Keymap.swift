@@ -239,7 +239,10 @@ extension Keymap {
         for b in out.bindings {
             for k in b.keys {
                 if let other = owner[k], other != b.action {
-                    throw KeymapError("key \(k.label) is bound to both \(other.rawValue) and \(b.action.rawValue)")
+                    // Named by the file's line that made the clash (a default binding has none).
+                    let where_ = { (a: Action) in listedOn[a].map { " (line \($0))" } ?? " (by default)" }
+                    let line = [listedOn[other], listedOn[b.action]].compactMap { $0 }.max().map { "line \($0): " } ?? ""
+                    throw KeymapError("\(line)key \(k.label) is bound to both \(other.rawValue)\(where_(other)) and \(b.action.rawValue)\(where_(b.action))")
                 }
                 owner[k] = b.action
             }

@@ -191,6 +191,11 @@ struct RunOptions: ParsableArguments {
         _ = try formatChoice()
         _ = try dashboard.keymap()
         _ = try dashboard.dashboardSettings()
+        // A theme named on the command line is checked even headless (where nothing is drawn), so that a
+        // typo in a service's command line is found before the dashboard first needs it.
+        if let name = dashboard.theme, name != "auto", name != "default" {
+            do { _ = try Theme.load(name, directories: DashboardLoop.themeDirectories) } catch { throw ValidationError("\(error)") }
+        }
         _ = try filterExpression()
         _ = try windowSeconds()
         _ = try slideSeconds()

@@ -140,6 +140,9 @@ let sharedDirectory: URL = URL(fileURLWithPath: #filePath).deletingLastPathCompo
 
     @Test func quarantineKeepsRejectedLinesWithLineNumbers() throws {
         let rejects = FileManager.default.temporaryDirectory.appendingPathComponent("rejects-\(getpid()).txt").path
+        // The rejects file is appended to: one left by an earlier process with the same pid would count.
+        unlink(rejects)
+        defer { unlink(rejects) }
         let quarantine = try Quarantine(capacity: 3, rejectsPath: rejects, sourceNames: ["edge.log"])
         let pipeline = AccessPipeline(lines: try FileSource(paths: [samplePath("edge-cases.log")]), workers: 1, quarantine: quarantine)
         pipeline.engine.start()

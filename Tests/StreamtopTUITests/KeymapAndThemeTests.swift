@@ -107,8 +107,11 @@ import StreamtopAnalytics
         } catch {
             #expect("\(error)".hasPrefix("line 2: unknown action 'explode' (select-next, select-previous, pause,"))
         }
-        #expect(throws: KeymapError("key j is bound to both select-next and quit")) {
+        #expect(throws: KeymapError("line 2: key j is bound to both select-next (by default) and quit (line 2)")) {
             try Keymap.standard.applying(keymapFile: "[keys]\nquit = [\"j\"]")
+        }
+        #expect(throws: KeymapError("line 3: key x is bound to both pause (line 2) and quit (line 3)")) {
+            try Keymap.standard.applying(keymapFile: "[keys]\npause = [\"x\"]\nquit = [\"x\"]")
         }
         #expect(throws: KeymapError("line 2: unknown key 'hyper'")) {
             try Keymap.standard.applying(keymapFile: "[keys]\nquit = [\"hyper\"]")

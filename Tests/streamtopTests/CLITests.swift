@@ -45,6 +45,13 @@ func run(_ args: [String], stdin: Data? = nil, cwd: String? = nil, environment: 
 }
 
 @Suite struct CLITests {
+    /// A theme that does not exist is one clear line even headless, where nothing is drawn.
+    @Test func anUnknownThemeIsRefusedEvenHeadless() throws {
+        let r = try run(["replay", realSample, "--speed", "max", "--headless", "--theme", "nope"])
+        #expect(r.status == 64 && r.stderr.contains("theme 'nope' not found") && r.stdout.isEmpty, "\(r.stderr)")
+        #expect(try run(["replay", realSample, "--speed", "max", "--headless", "--theme", "nord"]).status == 0)
+    }
+
     /// A negative number is a bad value, said with what the option takes, not "missing value".
     @Test func negativeNumbersAreBadValuesNotMissingOnes() throws {
         for (args, message) in [
