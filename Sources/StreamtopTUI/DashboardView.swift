@@ -178,7 +178,8 @@ public enum DashboardView {
             // A looping replay says it started over: the counts keep adding up across passes.
             if let pass = m.replayPass, pass > 1 { x += buf.put(" ↻ pass \(pass)", x: x, y: 0, role: .headerValue) }
         }
-        let state = (m.engine.finished ? "finished in " : "up ") + (m.engine.time < 1 ? Format.duration(UInt64(m.engine.time * 1e9)) : Format.elapsed(m.engine.time))
+        let elapsed = m.engine.time < 1 ? Format.duration(UInt64(m.engine.time * 1e9)) : Format.elapsed(m.engine.time)
+        let state = (m.engine.finished ? "finished in " : "up ") + elapsed
         // Room the right end needs: the replay position gives way to it (the date first, then the time).
         let room = buf.width - x - Sanitizer.width(of: state) - 2
         if let pos = m.replayPosition, pos > 0, room >= 14 {
@@ -201,7 +202,6 @@ public enum DashboardView {
         }
         // On a narrow terminal the left part may leave no room: the elapsed time alone, or nothing, rather
         // than one written over the other ("■ endefinished in 46.1s").
-        let elapsed = String(state.split(separator: " ").last ?? "")
         let fitting = [state, elapsed].first { x + Sanitizer.width(of: $0) + 2 <= buf.width } ?? ""
         var right = fitting.isEmpty ? buf.width : buf.width - buf.putRight(fitting + " ", right: buf.width, y: 0, role: .header)
         if let r = m.remote {

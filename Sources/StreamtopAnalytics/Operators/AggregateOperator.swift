@@ -90,14 +90,12 @@ public final class AggregateOperator: StreamOperator {
         // only then do blocks before the boundary stay out of the engine's count. Decided under the lock,
         // with the boundary (see `positions`).
         var job: DrillDownRecount?
-        var outcome = positions.withLock { p -> TransportOutcome in
-            if request.verb == "focus", request.arguments.count == 2, !p.isEmpty,
-                let focus = FocusKey.parse(kind: request.arguments[0], key: request.arguments[1]),
-                let start = earlierCount.withLock({ $0 })
-            {
-                job = start(focus, p)
+        var outcome = positions.withLock { p in
+            drill.handle(request) { focus in
+                guard !p.isEmpty, let start = earlierCount.withLock({ $0 }), let j = start(focus, p) else { return [:] }
+                job = j
+                return p
             }
-            return drill.handle(request, boundary: job == nil ? [:] : p)
         }
         guard outcome.applied else { return outcome }
         // Whatever was asked, the count of an earlier drill-down's past is over.

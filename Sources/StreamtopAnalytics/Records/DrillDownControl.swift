@@ -36,9 +36,10 @@ public final class DrillDownControl: Sendable {
     }
 
     /// Applies `focus …` (kind and key as arguments) or `focus` alone (close). The report's aggregate
-    /// takes `path`, `client`, `status` and `where`; a task takes `where` only. With a `boundary` (per
-    /// source index, where the input stood), blocks before it are left to a count of that earlier part.
-    public func handle(_ request: OperatorRequest, boundary: [Int: Int64] = [:]) -> TransportOutcome {
+    /// takes `path`, `client`, `status` and `where`; a task takes `where` only. `boundary` is asked, for a
+    /// drill-down that opens, where the input stood per source index: blocks before it are left to a count
+    /// of that earlier part (empty: every block counts).
+    public func handle(_ request: OperatorRequest, boundary: (FocusKey) -> [Int: Int64] = { _ in [:] }) -> TransportOutcome {
         let who = task.map { "task \($0)" } ?? "the report's aggregate"
         guard request.verb == "focus" else {
             return TransportOutcome(applied: false, action: request.verb, reason: "\(who) takes drill-down (focus) requests only")
@@ -51,8 +52,9 @@ public final class DrillDownControl: Sendable {
             }
             focus = f
         }
+        let from = focus.map(boundary) ?? [:]
         let g = setting.withLock { s -> Int in
-            s = (s.generation + 1, focus, Date().timeIntervalSince1970, boundary)
+            s = (s.generation + 1, focus, Date().timeIntervalSince1970, from)
             return s.generation
         }
         number.store(g, ordering: .releasing)

@@ -42,7 +42,7 @@ extension Engine {
             let p = TaskPriority.clamped(requested)
             guard let t = task(id) else { return }
             guard t.priority != p else {
-                let why = p == requested ? "already \(p)" : "already \(p), and priorities run \(TaskPriority.clamped(.min))–\(TaskPriority.clamped(.max))"
+                let why = p == requested ? "already \(p)" : "already \(p), and priorities run \(-TaskPriority.limit)–\(TaskPriority.limit)"
                 logLocked(.operator, .rejected, t.name, "priority stays \(p)", why)
                 return
             }
