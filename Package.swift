@@ -25,6 +25,8 @@ let package = Package(
         .target(name: "StreamtopLogs", dependencies: ["CZlib"], swiftSettings: hotPath),
         // zlib (system library) for gzipped logs.
         .systemLibrary(name: "CZlib"),
+        // glibc's mallopt, to keep freed input blocks in the heap (see Streamtop.main).
+        .systemLibrary(name: "CMalloc"),
         // The access-log tasks (parse, aggregate, sink), the default pipeline and the report.
         .target(
             name: "StreamtopAnalytics",
@@ -63,7 +65,7 @@ let package = Package(
         .executableTarget(
             name: "streamtop",
             dependencies: [
-                "StreamtopEngine", "StreamtopLogs", "StreamtopAnalytics", "StreamtopTUI", "StreamtopCurses", "StreamtopAssets", "StreamtopService", "StreamtopKafka",
+                "StreamtopEngine", "StreamtopLogs", "StreamtopAnalytics", "StreamtopTUI", "StreamtopCurses", "StreamtopAssets", "StreamtopService", "StreamtopKafka", "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 // `attach` asks instances over FlyingFox's HTTP client (see InstanceHTTP).
                 .product(name: "FlyingFox", package: "FlyingFox"), .product(name: "FlyingSocks", package: "FlyingFox"),

@@ -8,6 +8,7 @@ import TOMLKit
 /// theme = "nord"          # as --theme (the command line wins)
 /// graph = "5m"            # the throughput graph's span at start: live, 1m, 5m, 15m, 1h, 6h, 24h
 /// hidden_columns = ["p50", "busy"]   # task table columns to leave out (F2 chooses them live)
+/// refresh = "500ms"       # time between frames while the pipeline moves, as --refresh (100ms to 10s)
 ///
 /// [alerts]                # when the site-health strip warns and alerts
 /// server_errors_warning = "1%"
@@ -25,6 +26,25 @@ public struct DashboardSettings: Equatable, Sendable {
     public var thresholds = HealthThresholds()
     /// Task table columns left out.
     public var hiddenColumns: Set<TaskColumn> = []
+    /// Seconds between frames while the pipeline moves (a key is answered at once whatever it is). Half a
+    /// second by default: five frames a second cost a followed log ~0.15 % of a core more at 20 k lines/s
+    /// (benchmarks/idle.sh) for graphs that move in smaller steps; htop redraws every 1.5 s, btop every 2 s.
+    public var refresh = DashboardSettings.defaultRefresh
+    /// The default `refresh`, and the range a settings file or `--refresh` may ask for.
+    public static let defaultRefresh = 0.5
+    public static let refreshRange = 0.1...10.0
+
+    /// The seconds of a refresh interval written like "500ms" or "2s", or nil (with why) when it is not one
+    /// or is out of range.
+    public static func refreshSeconds(_ text: String) -> Result<Double, SettingsError> {
+        guard let secs = Quantity.seconds(text), secs.isFinite else {
+            return .failure(SettingsError("refresh wants a duration like \"500ms\" or \"2s\", not '\(text)'"))
+        }
+        guard refreshRange.contains(secs) else {
+            return .failure(SettingsError("refresh \(text) is out of range: from 100ms to 10s"))
+        }
+        return .success(secs)
+    }
 
     /// Defaults.
     public init() {}
@@ -63,6 +83,12 @@ public struct DashboardSettings: Equatable, Sendable {
                     }
                     s.hiddenColumns.insert(column)
                 }
+            case "refresh":
+                guard let text = table[key]?.string else { throw fail(key, "refresh wants a duration like \"500ms\" or \"2s\"") }
+                switch refreshSeconds(text) {
+                case .success(let secs): s.refresh = secs
+                case .failure(let e): throw fail(key, e.description)
+                }
             case "alerts":
                 guard let alerts = table[key]?.table else { throw fail(key, "[alerts] must be a table") }
                 for a in alerts.keys {
@@ -95,7 +121,7 @@ public struct DashboardSettings: Equatable, Sendable {
                     }
                 }
             default:
-                throw fail(key, "unknown setting '\(key)' (theme, graph, hidden_columns, [alerts])")
+                throw fail(key, "unknown setting '\(key)' (theme, graph, hidden_columns, refresh, [alerts])")
             }
         }
         if s.thresholds.serverErrorWarning > s.thresholds.serverErrorAlert {

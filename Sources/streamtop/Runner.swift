@@ -69,7 +69,11 @@ struct Runner {
             lines = try FileSource(paths: ["-"], maxLineBytes: options.maxLineBytes)
         } else {
             for p in paths where FileManager.default.fileExists(atPath: p) { try FileSource.checkReadable(p) }
-            lines = try FollowSource(paths: paths, fromStart: fromStart, maxLineBytes: options.maxLineBytes)
+            // With the dashboard, a followed file is read once a frame (--refresh): reading it more often
+            // would only cut the same lines into more blocks between two frames. Headless, five times a
+            // second (less while nobody looks: see `run`).
+            let readEvery = options.headless ? 0.2 : min(1, try options.dashboard.dashboardSettings().refresh)
+            lines = try FollowSource(paths: paths, fromStart: fromStart, pollMilliseconds: UInt32(readEvery * 1000), maxLineBytes: options.maxLineBytes)
         }
         let session = try checkpoints ?? CheckpointSession.open(options, outputs: guardian)
         try run(lines: lines, sourceNames: paths, header: paths == ["-"] ? "watch stdin" : lines.label, pacer: nil, span: nil, middle: middle, watching: true, outputs: guardian, format: try options.formatChoice(), checkpoints: session)

@@ -588,6 +588,7 @@ import StreamtopAnalytics
         let s = try DashboardSettings.parse(#"""
             theme = "nord"
             graph = "5m"
+            refresh = "2s"
             [alerts]
             server_errors_warning = "0.5%"
             server_errors_alert = "2%"
@@ -595,7 +596,7 @@ import StreamtopAnalytics
             slow_p99 = "250ms"
             alert_after = "1m"
             """#)
-        #expect(s.theme == "nord" && s.graphSpan == .fiveMinutes)
+        #expect(s.theme == "nord" && s.graphSpan == .fiveMinutes && s.refresh == 2)
         #expect(s.thresholds.serverErrorWarning == 0.005 && s.thresholds.serverErrorAlert == 0.02 && s.thresholds.clientErrorWarning == 0.30)
         #expect(s.thresholds.slowP99Micros == 250_000 && s.thresholds.alertAfterSeconds == 60)
         #expect(try DashboardSettings.parse("") == DashboardSettings())
@@ -624,7 +625,10 @@ import StreamtopAnalytics
 
     @Test func mistakesAreErrorsWithTheirLine() {
         let cases: [(String, String)] = [
-            ("theme = \"nord\"\ncolour = \"red\"\n", "line 2: unknown setting 'colour' (theme, graph, hidden_columns, [alerts])"),
+            ("theme = \"nord\"\ncolour = \"red\"\n", "line 2: unknown setting 'colour' (theme, graph, hidden_columns, refresh, [alerts])"),
+            ("refresh = \"50ms\"\n", "line 1: refresh 50ms is out of range: from 100ms to 10s"),
+            ("refresh = \"often\"\n", "line 1: refresh wants a duration like \"500ms\" or \"2s\", not 'often'"),
+            ("refresh = 2\n", "line 1: refresh wants a duration like"),
             ("graph = \"2h\"\n", "line 1: graph wants live, 1m, 5m, 15m, 1h, 6h or 24h"),
             ("[alerts]\nserver_errors_alert = \"500%\"\n", "line 2: server_errors_alert wants a share like \"5%\" (above 0, at most 100)"),
             ("[alerts]\nslow_p99 = \"soon\"\n", "line 2: slow_p99 wants a duration like \"30s\" or \"500ms\" (at most a day)"),

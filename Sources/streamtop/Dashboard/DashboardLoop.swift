@@ -33,6 +33,9 @@ final class DashboardLoop {
         ["themes", Assets.themesDirectory?.path].compactMap { $0 }
     }
 
+    /// Seconds between frames while the pipeline moves (`DashboardSettings.refresh`).
+    private let refresh: Double
+
     /// Loads the theme and takes over the terminal.
     init(themeName requested: String, keymap: Keymap, settings: DashboardSettings = DashboardSettings()) throws {
         // No theme named: ask the terminal whether its background is light (before taking it over).
@@ -53,6 +56,7 @@ final class DashboardLoop {
         state.thresholds = settings.thresholds
         state.graphSpan = settings.graphSpan
         state.hiddenColumns = settings.hiddenColumns
+        refresh = settings.refresh
         try terminal.start(noColor: ProcessInfo.processInfo.environment["NO_COLOR"].map { !$0.isEmpty } ?? false)
         let quit = quitRequested
         trap = SignalTrap([SIGINT, SIGTERM, SIGHUP]) { quit.value.store(true, ordering: .relaxed) }
@@ -77,7 +81,12 @@ final class DashboardLoop {
         var dirty = true
         var lastKey = Date()
         while !quitRequested.value.load(ordering: .relaxed) {
-            if let key = terminal.readKey(timeoutMilliseconds: 100) {
+            // Wait for a key until the next frame may be drawn, then in tenths of a second for something
+            // to move (sooner while a command's answer is awaited), rather than waking ten times a second
+            // to find a frame not yet due. At most half a second, so that a signal to quit is seen soon.
+            let sinceFrame = Date().timeIntervalSince(lastFrame)
+            let wait = awaitingAnswerAfter != nil ? 0.05 : sinceFrame < refresh ? refresh - sinceFrame : 0.1
+            if let key = terminal.readKey(timeoutMilliseconds: Int(min(0.5, max(0.01, wait)) * 1000)) {
                 dirty = true
                 lastKey = Date()
                 if key == .resize { continue }
@@ -104,13 +113,12 @@ final class DashboardLoop {
                     dirty = true
                 }
             }
-            // Five frames a second while something moves (a followed file's lines come five times a second;
-            // ten frames cost ~0.5 % of a core more at 20 k lines/s, for graphs that move a column at a
-            // time instead of two); once a second when nothing does (the clock and the ages still tick),
-            // which is most of what an idle dashboard used to cost. A key is answered with a frame at once.
+            // A frame every `refresh` (--refresh, 500 ms by default) while something moves; once a second
+            // when nothing does (the clock and the ages still tick), which is most of what an idle
+            // dashboard used to cost. A key is answered with a frame at once.
             let activity = Self.activity(snap) &+ backend.sideActivity &* 31
             let age = now.timeIntervalSince(lastFrame)
-            if dirty || (activity != lastActivity && age >= 0.2) || age >= 1 {
+            if dirty || (activity != lastActivity && age >= refresh) || age >= max(1, refresh) {
                 lastActivity = activity
                 let (w, h) = terminal.size
                 // The pipeline view lists as many top entries as its rows can show (a tall terminal is not

@@ -10,8 +10,22 @@ struct DashboardOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Dashboard settings (theme, graph span, health alert thresholds; default ~/.config/streamtop/settings.toml when it exists).", valueName: "file"))
     var settings: String?
 
-    /// The settings file's settings (defaults without one).
+    @Option(help: ArgumentHelp("Time between dashboard frames while the pipeline moves, like htop's -d (default: the settings file's, else 500ms; 100ms to 10s). A key is answered at once; a followed file is read as often.", valueName: "duration"))
+    var refresh: String?
+
+    /// The settings file's settings (defaults without one), with `--refresh` in force over the file's.
     func dashboardSettings() throws -> DashboardSettings {
+        var s = try fileSettings()
+        if let refresh {
+            switch DashboardSettings.refreshSeconds(refresh) {
+            case .success(let secs): s.refresh = secs
+            case .failure(let e): throw ValidationError("--refresh: \(e.description)")
+            }
+        }
+        return s
+    }
+
+    private func fileSettings() throws -> DashboardSettings {
         let home = ProcessInfo.processInfo.environment["HOME"].map { "\($0)/.config/streamtop/settings.toml" }
         guard let path = settings ?? home.flatMap({ FileManager.default.fileExists(atPath: $0) ? $0 : nil }) else { return DashboardSettings() }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("cannot read settings file \(path)") }
