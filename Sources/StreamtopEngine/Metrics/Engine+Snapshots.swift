@@ -32,10 +32,14 @@ extension Engine {
             if state == .backpressured && i > 0 { t.backpressuredNanos &+= interval }
             noteStateLocked(t, state, now: now, index: i)
             t.samples.append((now, t.recordsIn, t.recordsOut, t.busyNanos, t.backpressuredNanos, t.bytesIn, t.bytesOut))
-            while let first = t.samples.first, now &- first.t > 1_000_000_000, t.samples.count > 2 { t.samples.removeFirst() }
-            let first = t.samples.first!
+            while let first = t.samples.first, now &- first.t > CounterRate.lookbackNanos, t.samples.count > 2 { t.samples.removeFirst() }
+            let samples = t.samples
+            let window = CounterRate.windowStart(count: samples.count) { samples[$0].t }
+            let first = samples[window]
             let dt = Double(now &- first.t) / 1e9
-            let rate = { (a: Int, b: Int) -> Double in dt > 0 ? Double(b - a) / dt : 0 }
+            let rate = { (value: (Int) -> Int) -> Double in
+                CounterRate.perSecond(count: samples.count, windowStart: window, time: { samples[$0].t }, value: value)
+            }
             let alloc = Double(max(1, i == 0 ? 1 : effectiveAllocation(t)))
             t.latency.rotateIfNeeded(now)
             list.append(
@@ -43,8 +47,8 @@ extension Engine {
                     id: t.id, name: t.name, state: state, priority: t.priority, workers: i == 0 ? 1 : t.allocation,
                     workersBusy: t.running, maxParallelism: t.maxParallelism, pinned: t.pinned, recordsIn: t.recordsIn,
                     recordsOut: t.recordsOut, recordsFiltered: t.filtered, bytesIn: t.bytesIn, bytesOut: t.bytesOut,
-                    inPerSecond: rate(first.rin, t.recordsIn), outPerSecond: rate(first.rout, t.recordsOut),
-                    bytesInPerSecond: rate(first.bin, t.bytesIn), bytesOutPerSecond: rate(first.bout, t.bytesOut),
+                    inPerSecond: rate { samples[$0].rin }, outPerSecond: rate { samples[$0].rout },
+                    bytesInPerSecond: rate { samples[$0].bin }, bytesOutPerSecond: rate { samples[$0].bout },
                     queueDepth: t.inputCount, queueCapacity: t.inputCapacity,
                     queuedRecords: t.inputRecords, inFlightRecords: t.inFlightRecords, latency: t.latency.summary(now: now, exact: finished),
                     recordLatency: t.latency.perRecordSummary(now: now, exact: finished),
