@@ -120,9 +120,27 @@ struct CommandApplier {
     /// report's aggregate adds it to what it counts from then on. A looping demo's later passes read the
     /// files from their start again, so it has no such boundary.
     func earlierCount(_ focus: FocusKey, _ boundary: [Int: Int64]) -> DrillDownRecount? {
+        if let follow = pipeline.lines as? FollowSource { return earlierCount(focus, boundary, following: follow) }
         guard case .success(let files) = rereadableFiles, ((pacer?.source ?? pipeline.lines) as? FileSource)?.loop == false else { return nil }
         return DrillDownRecount(
             focus: focus, paths: files, format: pipeline.format.format, maxLineBytes: pipeline.maxLineBytes, reportLines: 0, limits: boundary)
+    }
+
+    /// The same for `watch`: each followed file is read again from where the run started reading it, when
+    /// none was rotated or truncated since (nil otherwise: the drill-down counts from when it opens). The
+    /// files are opened now, so a rotation while they are read does not matter.
+    private func earlierCount(_ focus: FocusKey, _ boundary: [Int: Int64], following follow: FollowSource) -> DrillDownRecount? {
+        guard pipeline.reportReadsParse, let spans = follow.readSpans, let last = spans.keys.max() else { return nil }
+        // Read from the spans, not the source's followers (the source's thread adds to those).
+        let paths = (0...last).map { spans[$0]?.path ?? "" }
+        var reopened: [Int: ReadSpan.Reopened] = [:]
+        for (index, end) in boundary where end > 0 {
+            guard let file = spans[index]?.reopen() else { return nil }
+            reopened[index] = file
+        }
+        return DrillDownRecount(
+            focus: focus, paths: paths, format: pipeline.format.format, maxLineBytes: pipeline.maxLineBytes, reportLines: 0, limits: boundary,
+            followed: reopened)
     }
 
     /// Why a finished run's input cannot be read again for a drill-down.

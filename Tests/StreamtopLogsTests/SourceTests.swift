@@ -169,6 +169,29 @@ func drain(_ source: LineSource, limit: Int = 10_000) throws -> [String] {
         #expect(events.contains { $0.contains("rotated") })
     }
 
+    /// What a drill-down may read again: each file from where watching began (its end at the start), the
+    /// file itself still there by its identity; nothing once a file was rotated (some lines are elsewhere).
+    @Test func readSpansStartWhereWatchingBeganAndEndAtARotation() throws {
+        let path = tempPath("spans")
+        try "before\nthe start\n".write(toFile: path, atomically: false, encoding: .utf8)
+        let f = try FollowSource(paths: [path], pollMilliseconds: 5)
+        let span = try #require(f.readSpans?[0])
+        #expect(span.start == 17 && span.path == path)
+        let h = FileHandle(forWritingAtPath: path)!
+        h.seekToEndOfFile()
+        h.write(Data("a\n".utf8))
+        var lines: [String] = []
+        try collect(f, 1, into: &lines)
+        let file = try #require(span.reopen())
+        #expect(lseek(file.fd, 0, SEEK_CUR) == 17)
+        try FileManager.default.moveItem(atPath: path, toPath: path + ".1")
+        #expect(span.reopen() == nil, "another file (none) at the path is not the one read")
+        try "b\n".write(toFile: path, atomically: false, encoding: .utf8)
+        try collect(f, 2, into: &lines)
+        #expect(f.readSpans == nil)
+        try h.close()
+    }
+
     @Test func survivesCopyTruncate() throws {
         let path = tempPath("truncate")
         try "".write(toFile: path, atomically: false, encoding: .utf8)

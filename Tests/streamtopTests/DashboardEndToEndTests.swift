@@ -213,6 +213,52 @@ import Testing
         #expect(s.contains("STREAMTOP-EXIT=0"), "\(s)")
     }
 
+    /// `watch`: a drill-down opened while a log grows covers what the run read before it opened (read
+    /// again from the file, from where watching began: the lines already in the file at the start are not
+    /// the run's), and after a rotation the new file's lines, whose offsets start over, count too.
+    @Test(.enabled(if: DashboardEndToEndTests.tmux != nil, "tmux is not installed"))
+    func aDrillDownWhileWatchingCoversTheWholeRun() throws {
+        defer { tmux("kill-server") }
+        let dir = NSTemporaryDirectory() + "streamtop-watch-drill-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let log = dir + "/access.log"
+        // Every third line is for /p; line numbers make each line distinct.
+        func lines(_ range: Range<Int>) -> String {
+            range.map { i in
+                "10.0.\(i % 7).\(i % 11) - - [10/Oct/2024:13:\(10 + i / 600):\(String(format: "%02d", (i / 10) % 60)) +0000] \"GET \(i % 3 == 0 ? "/p" : "/q\(i % 5)") HTTP/1.1\" \(i % 4 == 0 ? 404 : 200) \(100 + i) \"-\" \"curl/8.\(i % 3)\"\n"
+            }.joined()
+        }
+        func append(_ text: String, to path: String) throws {
+            let h = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+            try h.seekToEnd()
+            try h.write(contentsOf: Data(text.utf8))
+            try h.close()
+        }
+        try lines(0..<200).write(toFile: log, atomically: false, encoding: .utf8)
+        let command = "cd / && TERM=xterm-256color '\(binary)' watch '\(log)' --refresh 100ms; echo STREAMTOP-EXIT=$?; sleep 30"
+        tmux("new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", command)
+        var s = waitFor { $0.contains("TASK") && $0.contains("aggregate") }
+        try append(lines(200..<500), to: log)
+        s = waitFor { $0.contains("lines 300 ") }
+        #expect(s.contains("lines 300 "), "the 200 lines already there are not the run's: \(s)")
+        tmux("send-keys", "-t", "e2e", ":focus path /p", "Enter")
+        // /p in lines 200..<500: 100.
+        s = waitFor { $0.contains("Drill-down: path /p") && $0.contains("whole run: 100 requests") }
+        #expect(s.contains("whole run: 100 requests") && !s.contains("since "), "\(s)")
+        try append(lines(500..<800), to: log)
+        s = waitFor { $0.contains("whole run: 200 requests") }
+        #expect(s.contains("whole run: 200 requests"), "\(s)")
+        // Rotation: the new file's offsets start at 0, below the boundary in the old file; they still count.
+        try FileManager.default.moveItem(atPath: log, toPath: log + ".1")
+        try lines(800..<950).write(toFile: log, atomically: false, encoding: .utf8)
+        s = waitFor { $0.contains("whole run: 250 requests") }
+        #expect(s.contains("whole run: 250 requests"), "\(s)")
+        tmux("send-keys", "-t", "e2e", "q")
+        s = waitFor { $0.contains("STREAMTOP-EXIT=") }
+        #expect(s.contains("STREAMTOP-EXIT=0"), "\(s)")
+    }
+
     /// After the end, a report that counted through `--filter` or `--normalize-paths` cannot be counted
     /// again from the files: Enter says why, not that the drill-down would stay empty.
     @Test(.enabled(if: DashboardEndToEndTests.tmux != nil, "tmux is not installed"), arguments: [

@@ -26,12 +26,13 @@ public final class AggregateOperator: StreamOperator {
     private let together = NSLock()
     /// Called by a reader after each slot it read (tests: to fold in between).
     var afterReadingSlot: ((Int) -> Void)?
-    /// Per source index, the end of the furthest block a worker has begun: where the input stood for a
-    /// drill-down opened now. Its lock also orders a request against the blocks: a block begun after the
+    /// Per source index (`LineBlock.fileKey`: and file generation, for a followed file rotated since), the
+    /// end of the furthest block a worker has begun: where the input stood for a drill-down opened now. Its lock also orders a request against the blocks: a block begun after the
     /// request read the positions sees the request (see `process`).
     private let positions = Locked<[Int: Int64]>([:])
     /// Starts a count of what the report read before a drill-down opened (set by the run when its input
-    /// can be read again: a replay of files); nil leaves a drill-down counting from when it opens.
+    /// can be read again: a replay of files, or followed files not rotated yet); nil leaves a drill-down
+    /// counting from when it opens.
     public let earlierCount = Locked<(@Sendable (FocusKey, [Int: Int64]) -> DrillDownRecount?)?>(nil)
     /// The count of the earlier part of the drill-down open now, and how often it had published when the
     /// summary was last refreshed.
@@ -54,7 +55,7 @@ public final class AggregateOperator: StreamOperator {
         // the earlier part's count; one that reads them after set its boundary past this block.
         let lines = parsed.lines
         let end = lines.sourceOffset + Int64(lines.count)
-        positions.withLock { p in if p[lines.sourceIndex] ?? 0 < end { p[lines.sourceIndex] = end } }
+        positions.withLock { p in if p[lines.fileKey] ?? 0 < end { p[lines.fileKey] = end } }
         // The first unclaimed slot, not the worker's own: while one worker at a time runs this task (any
         // live rate a core keeps up with), everything lands in slot 0 and a summary needs no merge; a
         // second worker running it at the same moment takes the next slot. At most `slots.count` workers

@@ -98,9 +98,10 @@ public final class DrillDown {
     public let generation: Int
     /// When the drill-down opened (UTC epoch seconds, wall clock).
     public let since: Double
-    /// Per source index, the byte where the report's input stood when the drill-down opened: blocks that
-    /// start before it are left to a count of that earlier part (`DrillDownRecount` with limits), whatever
-    /// order workers take them in. Empty: every block counts.
+    /// Per source index (`LineBlock.fileKey`: a followed file rotated since is another key), the byte where
+    /// the report's input stood when the drill-down opened: blocks that start before it are left to a count
+    /// of that earlier part (`DrillDownRecount` with limits), whatever order workers take them in. Empty:
+    /// every block counts.
     public let boundary: [Int: Int64]
     public private(set) var requests = 0
     public private(set) var bytes: Int64 = 0
@@ -149,7 +150,7 @@ public final class DrillDown {
 
     /// Adds the block's records that match the focus (none of a block before the boundary).
     public func add(_ block: ParsedBlock) {
-        if !boundary.isEmpty, let b = boundary[block.lines.sourceIndex], block.lines.sourceOffset < b { return }
+        if !boundary.isEmpty, let b = boundary[block.lines.fileKey], block.lines.sourceOffset < b { return }
         let base = block.lines.base
         block.records.withUnsafeBufferPointer { recs in
             for r in recs where matches(r, base) {

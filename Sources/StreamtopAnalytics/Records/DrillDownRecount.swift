@@ -12,6 +12,8 @@ import Synchronization
 /// - a run under way (`limits`): only the part the report had read when the drill-down opened, up to each
 ///   file's boundary; the report's aggregate adds it to what it counts from the boundary on, so the
 ///   breakdown covers the whole run.
+/// A followed file (`watch`) is read the second way from the byte the run started at (`followed`), on a
+/// descriptor opened when the drill-down opened, so a rotation after that does not matter.
 /// It touches no engine state: it reads the files and publishes its own copy.
 public final class DrillDownRecount: Sendable {
     /// What is counted.
@@ -23,6 +25,8 @@ public final class DrillDownRecount: Sendable {
     private let reportLines: Int
     /// Per path index, the byte to read up to (nil: every file to its end).
     private let limits: [Int: Int64]?
+    /// Per path index, a followed file opened again where the run started reading it.
+    private let followed: [Int: ReadSpan.Reopened]
     private let latest = Locked<DrillDownSummary?>(nil)
     private let latestDrill = Locked<(drill: DrillDown, progress: DrillDownSummary.Earlier)?>(nil)
     private let cancelled = Atomic<Bool>(false)
@@ -32,8 +36,9 @@ public final class DrillDownRecount: Sendable {
     static let publishEvery: UInt64 = 200_000_000
 
     /// Prepares a recount of `focus` over `paths`; `start` begins it.
-    public init(focus: FocusKey, paths: [String], format: LogFormat, maxLineBytes: Int, reportLines: Int, limits: [Int: Int64]? = nil) {
+    public init(focus: FocusKey, paths: [String], format: LogFormat, maxLineBytes: Int, reportLines: Int, limits: [Int: Int64]? = nil, followed: [Int: ReadSpan.Reopened] = [:]) {
         self.focus = focus
+        self.followed = followed
         self.paths = paths
         self.format = format
         self.maxLineBytes = maxLineBytes
@@ -74,7 +79,7 @@ public final class DrillDownRecount: Sendable {
         let drill = DrillDown(focus, generation: 0, since: Date().timeIntervalSince1970)
         var lines = 0
         var bytes: Int64 = 0
-        let total = limits.map { l in paths.indices.reduce(Int64(0)) { $0 + (l[$1] ?? 0) } } ?? 0
+        let total = limits.map { l in paths.indices.reduce(Int64(0)) { $0 + max(0, (l[$1] ?? 0) - (followed[$1]?.start ?? 0)) } } ?? 0
         var lastPublish = DispatchTime.now().uptimeNanoseconds
         func publish(done: Bool, failure: String? = nil) {
             if limits != nil {
@@ -94,8 +99,8 @@ public final class DrillDownRecount: Sendable {
                 // A file the run had not read from when the drill-down opened holds nothing earlier.
                 let limit = limits.map { $0[index] ?? 0 } ?? .max
                 guard limit > 0 else { continue }
-                let source = try FileSource(paths: [path], maxLineBytes: maxLineBytes)
-                while !cancelled.load(ordering: .relaxed), let block = try source.nextBlock(), block.sourceOffset < limit {
+                let next = try blocks(index, path)
+                while !cancelled.load(ordering: .relaxed), let block = try next(), block.sourceOffset < limit {
                     records.removeAll(keepingCapacity: true)
                     var malformed = 0
                     var counted = 0
@@ -126,5 +131,25 @@ public final class DrillDownRecount: Sendable {
             publish(done: false, failure: "\(error)")
         }
         over.store(true, ordering: .releasing)
+    }
+
+    /// The blocks of file `index`: a followed file's from where the run started reading it (its lines up
+    /// to the limit are complete: the run had read them), any other's from its start.
+    private func blocks(_ index: Int, _ path: String) throws -> () throws -> LineBlock? {
+        guard let file = followed[index] else {
+            let source = try FileSource(paths: [path], maxLineBytes: maxLineBytes)
+            return { try source.nextBlock() }
+        }
+        let chunker = LineChunker(sourceIndex: index, blockSize: 1 << 20, maxLineBytes: maxLineBytes, name: path)
+        chunker.resume(offset: file.start, lines: 0)
+        return {
+            while true {
+                switch try chunker.read(from: file.fd) {
+                case .block(let b): return b
+                case .partial: continue
+                case .endOfData: return nil
+                }
+            }
+        }
     }
 }

@@ -73,6 +73,21 @@ public final class FollowSource: LineSource {
     /// Called (on the source thread) with a human-readable event: rotation, truncation, file appeared.
     public var onEvent: ((String) -> Void)?
 
+    /// Per followed file (by source index), the span of it this run has read from, as far as it can be
+    /// read again; nil once any file was rotated, truncated or resumed from a checkpoint (some of the run's
+    /// lines are then no longer where its offsets say). Readable from any thread.
+    public var readSpans: [Int: ReadSpan]? { spans.withLock { $0 } }
+    private let spans = Locked<[Int: ReadSpan]?>([:])
+
+    /// Notes where the run starts reading `f` (its first opening in this run).
+    private func noteSpan(_ f: Follower, start: Int64) {
+        let span = ReadSpan(path: f.path, device: f.device, inode: f.inode, start: start)
+        spans.withLock { s in if s?[f.index] == nil { s?[f.index] = span } }
+    }
+
+    /// Some of the run's lines are no longer where their offsets say: drill-downs count from when they open.
+    private func spoilSpans() { spans.withLock { $0 = nil } }
+
     /// Follows `paths`. With `fromStart`, existing content is read first; otherwise reading starts at the
     /// current end of each file, as `tail -F -n 0` does. `pollMilliseconds` is the shortest time between
     /// two reads of a growing file: appended lines are handed on at most that late, as one block per
@@ -111,6 +126,7 @@ public final class FollowSource: LineSource {
             // Offsets stay absolute (a checkpoint records them): starting at the end starts the chunker there.
             if openFile(f) {
                 if !fromStart { f.chunker.resume(offset: Int64(lseek(f.fd, 0, SEEK_END)), lines: 0) }
+                noteSpan(f, start: f.chunker.offset)
             } else if errno != ENOENT {
                 throw SourceError("cannot read \(f.path): \(String(cString: strerror(errno)))")
             }
@@ -193,7 +209,10 @@ public final class FollowSource: LineSource {
             let f = Follower(path: path, index: followers.count, chunker: makeChunker(followers.count, path))
             followers.append(f)
             notifier?.watchFolder(of: path)
-            if openFile(f) { onEvent?("\(path) matches a followed pattern; following it from its start") }
+            if openFile(f) {
+                noteSpan(f, start: 0)
+                onEvent?("\(path) matches a followed pattern; following it from its start")
+            }
         }
     }
 
@@ -232,6 +251,7 @@ public final class FollowSource: LineSource {
         }
         if f.fd < 0 {
             guard openFile(f) else { return nil }
+            noteSpan(f, start: 0)
             missing.withLock { $0.removeAll { $0 == f.path } }
             onEvent?("\(f.path) appeared; following it")
         }
@@ -249,12 +269,15 @@ public final class FollowSource: LineSource {
         if stat(f.path, &st) != 0 { return nil }  // renamed away, new one not there yet: keep the old fd
         if st.st_ino != f.inode || st.st_dev != f.device {
             // Rename rotation: keep draining the old file for a grace period, read the new one from its start.
+            spoilSpans()
             if f.rotatedFd >= 0 { close(f.rotatedFd) }
             f.rotatedFd = f.fd
             f.rotatedChunker = f.chunker
             f.graceUntil = monotonicNanos() + UInt64(rotationGrace * 1e9)
             f.fd = -1
+            let generation = f.chunker.generation + 1
             f.chunker = makeChunker(f.index, f.path)
+            f.chunker.generation = generation
             if openFile(f) { onEvent?("\(f.path) was rotated (new inode); reading the new file") }
             return nil
         }
@@ -271,6 +294,7 @@ public final class FollowSource: LineSource {
 
     /// Starts the file over from its beginning (after a copy-truncate); returns the held-back partial line.
     private func restart(_ f: Follower, because event: String) -> LineBlock? {
+        spoilSpans()
         lseek(f.fd, 0, SEEK_SET)
         let tail = f.chunker.flush()
         f.chunker.reset()
@@ -414,6 +438,8 @@ extension FollowSource: ResumableLineSource {
     /// truncated (found by the fingerprint of what was read) is finished from the checkpoint's byte, and
     /// the new file is read from its start.
     public func resume(at positions: [FilePosition]) throws -> String {
+        // The restored counts began in an earlier process, at bytes this one does not know.
+        spoilSpans()
         var said: [String] = []
         for p in positions {
             guard let f = followers.first(where: { $0.path == p.path }) else {

@@ -37,6 +37,12 @@ public final class LineBlock: @unchecked Sendable {
     /// over with each pass; what keeps only the latest times (the site's health) keeps passes apart by it.
     /// Set before the block is handed out.
     public var pass = 0
+    /// Which file at its path a followed file's lines come from: 0 for the first, one more after each
+    /// rotation or truncation (offsets start over with each). Set before the block is handed out.
+    public var fileGeneration = 0
+    /// The source index and file generation in one key: where offsets are compared (a drill-down's
+    /// boundary), a new file's small offsets are not taken for an old file's.
+    @inlinable public var fileKey: Int { sourceIndex | (fileGeneration << 32) }
 
     /// Takes ownership of `bytes` (allocated with `UnsafeMutableRawBufferPointer.allocate`).
     public init(
@@ -92,6 +98,7 @@ public final class LineBlock: @unchecked Sendable {
         b.keepAlive = keepAlive
         b.partition = partition
         b.pass = pass
+        b.fileGeneration = fileGeneration
         return b
     }
 

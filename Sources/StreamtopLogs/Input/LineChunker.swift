@@ -146,8 +146,12 @@ public final class LineChunker {
         linesHandedOut = lines
     }
 
+    /// The file generation its blocks carry (`LineBlock.fileGeneration`): one more with each `reset`.
+    public var generation = 0
+
     /// Drops the partial line and restarts offsets (after a truncation or when switching files).
     public func reset() {
+        generation += 1
         carryCount = 0
         skipping = false
         offset = 0
@@ -158,6 +162,7 @@ public final class LineChunker {
         let block = LineBlock(
             owning: buffer, count: count, sourceIndex: sourceIndex, sourceOffset: offset,
             firstLineNumber: linesHandedOut + 1)
+        block.fileGeneration = generation
         offset += Int64(count)
         linesHandedOut += block.physicalLineCount
         return block
