@@ -40,6 +40,15 @@ import Testing
         }
     }
 
+    /// A file read about once a second (a dashboard at `--refresh 1s` and more, or a headless instance
+    /// nobody looks at): never 0 while it grows. A lump is seen at the tick after it came, so a span of one
+    /// or two periods is known to a tenth of a second: within 12 %.
+    @Test func readsOnceASecondNeverShowZero() {
+        for (t, rate) in rates(lump: 20_000, period: 1.0016, seconds: 20).filter({ $0.t >= 3.5 }) {
+            #expect(abs(rate - 20_000) <= 2_400, "at \(t) s: \(rate)/s")
+        }
+    }
+
     /// When the input stops, the rate falls to zero within about a second, as with the plain window.
     @Test func aStoppedCounterFallsToZero() {
         let r = rates(lump: 10_000, period: 0.5, stopAt: 4.2)

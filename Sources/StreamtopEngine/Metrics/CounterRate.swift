@@ -4,13 +4,15 @@
 ///
 /// Over a plain one-second window such a counter holds one lump more or one less depending on where the
 /// window's edges fall: with a read every half second, one tick in five showed half the rate (the graph
-/// read `▄████▄████`, and `▇█▇█` with reads every 200 ms). Measured from the first lump in the last two
+/// read `▄████▄████`, and `▇█▇█` with reads every 200 ms). Measured from the first lump in the last three
 /// seconds to the last, the span holds whole periods, each with its lump, and the rate is steady. When the
-/// lumps stop (none for two of their periods) or come less than twice in two seconds, the plain one-second
+/// lumps stop (none for two of their periods) or come less than twice in three seconds, the plain one-second
 /// window is used, and the rate falls to zero as before.
 enum CounterRate {
-    /// How far back lumps are looked for; samples are kept this long.
-    static let lookbackNanos: UInt64 = 2_000_000_000
+    /// How far back lumps are looked for; samples are kept this long. Three seconds hold at least two
+    /// lumps of a file read once a second (headless and unobserved, or `--refresh 1s` and more): with two,
+    /// a read period of 1.0016 s left one lump in some windows and the rate at 0 in those ticks.
+    static let lookbackNanos: UInt64 = 3_000_000_000
     /// The plain window.
     static let windowNanos: UInt64 = 1_000_000_000
 
