@@ -27,8 +27,9 @@ public final class AggregateOperator: StreamOperator {
     /// Called by a reader after each slot it read (tests: to fold in between).
     var afterReadingSlot: ((Int) -> Void)?
     /// Per source index (`LineBlock.fileKey`: and file generation, for a followed file rotated since), the
-    /// end of the furthest block a worker has begun: where the input stood for a drill-down opened now. Its lock also orders a request against the blocks: a block begun after the
-    /// request read the positions sees the request (see `process`).
+    /// end of the furthest block a worker has begun: where the input stood for a drill-down opened now.
+    /// Its lock also orders a request against the blocks: a block begun after the request read the
+    /// positions sees the request (see `process`).
     private let positions = Locked<[Int: Int64]>([:])
     /// Starts a count of what the report read before a drill-down opened (set by the run when its input
     /// can be read again: a replay of files, or followed files not rotated yet); nil leaves a drill-down

@@ -94,8 +94,8 @@ public final class FollowSource: LineSource {
     /// interval rather than one per write (the dashboard reads once a frame, 500 ms by default; headless, 200
     /// ms. At a steady 20 k lines/s, 200 ms blocks cost ~0.2 % of a core less than 100 ms ones, mostly cache
     /// misses on the report's tables, which a longer block repeats fewer of; a log shipper waits longer,
-    /// Fluent Bit flushes once a second); without inotify it is also the polling interval. Throws when there are more
-    /// files than the process may open (see `openFileBudget`).
+    /// Fluent Bit flushes once a second); without inotify it is also the polling interval. Throws when
+    /// there are more files than the process may open (see `openFileBudget`).
     public init(paths: [String], fromStart: Bool = false, blockSize: Int = 256 * 1024, pollMilliseconds: UInt32 = 200, maxLineBytes: Int = LineChunker.defaultMaxLineBytes) throws {
         self.blockSize = blockSize
         self.maxLineBytes = maxLineBytes
