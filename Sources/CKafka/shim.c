@@ -32,6 +32,7 @@
     X(rd_kafka_queue_destroy, void, (ck_queue_t *))                                                     \
     X(rd_kafka_consume_batch_queue, ssize_t, (ck_queue_t *, int, ck_message_t **, size_t))              \
     X(rd_kafka_commit, int, (ck_kafka_t *, const ck_topic_partition_list_t *, int))                     \
+    X(rd_kafka_committed, int, (ck_kafka_t *, ck_topic_partition_list_t *, int))                        \
     X(rd_kafka_topic_partition_list_new, ck_topic_partition_list_t *, (int))                            \
     X(rd_kafka_topic_partition_list_add, ck_topic_partition_t *, (ck_topic_partition_list_t *, const char *, int32_t)) \
     X(rd_kafka_topic_partition_list_destroy, void, (ck_topic_partition_list_t *))                       \
@@ -167,6 +168,7 @@ int ck_consumer_close(ck_kafka_t *rk) { return p_rd_kafka_consumer_close(rk); }
 ck_message_t *ck_consumer_poll(ck_kafka_t *rk, int timeout_ms) { return p_rd_kafka_consumer_poll(rk, timeout_ms); }
 void ck_message_destroy(ck_message_t *m) { p_rd_kafka_message_destroy(m); }
 int ck_commit(ck_kafka_t *rk, const ck_topic_partition_list_t *offsets, int async) { return p_rd_kafka_commit(rk, offsets, async); }
+int ck_committed(ck_kafka_t *rk, ck_topic_partition_list_t *partitions, int timeout_ms) { return p_rd_kafka_committed(rk, partitions, timeout_ms); }
 ck_topic_partition_list_t *ck_topic_partition_list_new(int size) { return p_rd_kafka_topic_partition_list_new(size); }
 ck_topic_partition_t *ck_topic_partition_list_add(ck_topic_partition_list_t *list, const char *topic, int32_t partition) {
     return p_rd_kafka_topic_partition_list_add(list, topic, partition);

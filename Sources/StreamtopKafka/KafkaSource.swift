@@ -28,6 +28,12 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
     private var partitionIDs: [Int32] = []
     /// Said in the decision log: rebalances, brokers lost and back, commits that failed.
     public var onEvent: ((String) -> Void)?
+    /// Runs on the source thread before offsets are committed: delivers the result rows written so far
+    /// (a row whose window let go of its records' offsets must not be lost to a kill after the commit).
+    public var beforeCommit: (() -> Void)?
+    /// Per partition, how far each event-time task has written its windows (see `CommitFloors`): stored
+    /// with the commit. Runs on the source thread and reads only what the tasks published.
+    public var commitFloors: ((Int) -> [String: Int64])?
 
     // Read and written by the source thread only.
     private var started = false
@@ -73,6 +79,17 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
     private var assignment: [Int32] = []
     /// The partitions held before the assignment last became empty (a rebalance in progress).
     private var lastOwned: [Int32] = []
+    /// Partitions a rebalance gave this member after it had read others, with the number of that
+    /// assignment (see `SourcePartition.takeover`).
+    private var takeovers: [Int32: Int] = [:]
+    private var assignments = 0
+    /// Partitions kept through a rebalance: the offset this member had read them to (see `fill`).
+    private var readThrough: [Int32: Int64] = [:]
+    /// Per partition assigned, the floors the group's commit came with (see `CommitFloors`), read with its
+    /// first message.
+    private var floors: [Int32: [String: Int64]] = [:]
+    /// Whether any block was handed out since the member joined.
+    private var handedOutAny = false
     private var emptyMessages = 0
     private var unreachableSince: Date?
     private var errorsSeen: UInt64 = 0
@@ -357,6 +374,17 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
                     ck_message_destroy(m)
                     continue
                 }
+                if mode == .follow && address.group != nil {
+                    // A rebalance is seen before its partitions' lines are handed out.
+                    if !assignment.contains(m.pointee.partition) { watchAssignment() }
+                    if floors[m.pointee.partition] == nil { floors[m.pointee.partition] = committedFloors(m.pointee.partition) }
+                    if let through = readThrough[m.pointee.partition], m.pointee.offset < through {
+                        // Kept through an eager rebalance, the partition restarts at the group's offset,
+                        // which windows hold behind what this member read and counted already.
+                        ck_message_destroy(m)
+                        continue
+                    }
+                }
                 if unreachableSince != nil { brokersBack() }
                 if mode == .follow { lastMessageAt[m.pointee.partition] = DispatchTime.now().uptimeNanoseconds }
                 if (bytesInBlock > 0 || filled > 0) && (m.pointee.partition != blockPartition || blockMessages >= maxMessagesPerBlock) {
@@ -439,12 +467,18 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
 
     private func handOut(_ block: LineBlock) -> LineBlock {
         blockSequence += 1
+        defer { handedOutAny = true }
         let p = Int(blockPartition)
         block.keepAlive = commits.handedOut(blockSequence, partition: p, next: p >= 0 && p < nextOffset.count ? nextOffset[p] : -1)
         if blockPartition >= 0 {
             // Offsets name rejected lines only when they match the block's lines one for one.
             let offsets = blockOffsets.count == block.physicalLineCount ? blockOffsets : []
-            block.partition = SourcePartition(id: Int(blockPartition), open: openPartitions(), offsets: offsets, from: blockFirstOffset)
+            // A group commits: windows hold the block's offsets until their rows are written.
+            let commits = address.group != nil && mode == .follow
+            block.partition = SourcePartition(
+                id: Int(blockPartition), open: openPartitions(), offsets: offsets, from: blockFirstOffset,
+                hold: commits && blockFirstOffset >= 0 ? self.commits.hold(partition: p, from: blockFirstOffset) : nil,
+                takeover: takeovers[blockPartition] ?? 0, floors: floors[blockPartition] ?? [:])
         }
         blockOffsets.removeAll(keepingCapacity: true)
         bytesInBlock = 0
@@ -557,6 +591,22 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
         }
         let lost = lastOwned.filter { !now.contains($0) }
         let gained = now.filter { !lastOwned.contains($0) }
+        for p in lost {
+            takeovers[p] = nil
+            readThrough[p] = nil
+            floors[p] = nil
+        }
+        for p in now where lastOwned.contains(p) && Int(p) < nextOffset.count && nextOffset[Int(p)] >= 0 {
+            readThrough[p] = nextOffset[Int(p)]
+        }
+        if handedOutAny {
+            // Another member may have read these up to where the group's offsets stand: their records can
+            // be behind the windows closed here (see `PartitionedWindows`).
+            for p in gained {
+                assignments += 1
+                takeovers[p] = assignments
+            }
+        }
         let text: String
         switch (lastOwned.isEmpty, lost.isEmpty, gained.isEmpty) {
         case (true, _, _): text = "\(names(now)) assigned — joined group \(address.group!)"
@@ -584,10 +634,39 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
         var map: [Int32: Int64] = [:]
         for (p, o) in offsets.enumerated() where o >= 0 && assignment.contains(Int32(p)) { map[Int32(p)] = o }
         guard !map.isEmpty else { return }
+        // How far the windows were written, read after the offsets: every window the offsets passed is in.
+        let written = map.keys.map { ($0, commitFloors?(Int($0)) ?? [:]) }
+        // Rows whose windows let go of these offsets must be out before the offsets are committed.
+        beforeCommit?()
         let list = offsetList(map)
         defer { ck_topic_partition_list_destroy(list) }
+        for (p, f) in written {
+            let bytes = CommitFloors.encode(f)
+            guard !bytes.isEmpty, let e = element(of: list, partition: p), let buffer = malloc(bytes.count) else { continue }
+            // The list owns its elements' metadata (freed with it).
+            bytes.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+            e.pointee.metadata = buffer
+            e.pointee.metadata_size = bytes.count
+        }
         let rc = ck_commit(client.handle, list, sync ? 0 : 1)
         if rc != 0 && sync { onEvent?("offsets not committed: \(KafkaLibrary.describe(rc)) (they are read again after a restart)") }
+    }
+
+    private func element(of list: UnsafeMutablePointer<ck_topic_partition_list_t>, partition: Int32) -> UnsafeMutablePointer<ck_topic_partition_t>? {
+        for i in 0..<Int(list.pointee.cnt) where list.pointee.elems[i].partition == partition { return list.pointee.elems + i }
+        return nil
+    }
+
+    /// The floors stored with the group's commit of partition `p` (none when there is no commit, it has no
+    /// streamtop metadata, or the broker does not answer within 5 s).
+    private func committedFloors(_ p: Int32) -> [String: Int64] {
+        let list = ck_topic_partition_list_new(1)!
+        defer { ck_topic_partition_list_destroy(list) }
+        ck_topic_partition_list_add(list, address.topic, p)
+        guard ck_committed(client.handle, list, 5000) == 0 else { return [:] }
+        let e = list.pointee.elems[0]
+        guard e.err == 0, let m = e.metadata, e.metadata_size > 0 else { return [:] }
+        return CommitFloors.decode(Array(UnsafeRawBufferPointer(start: m, count: e.metadata_size)))
     }
 
     private func offsetList(_ offsets: [Int32: Int64]) -> UnsafeMutablePointer<ck_topic_partition_list_t> {
@@ -648,7 +727,10 @@ final class CommitTracker: @unchecked Sendable {
         var order: [Int: [Int]] = [:]
         var done: Set<Int> = []
         var processed: [Int64] = []
-        var changed = false
+        /// Live holds per partition: offset → how many (see `CommitHold`).
+        var holds: [Int: [Int64: Int]] = [:]
+        /// What `takeCommittable` returned last.
+        var taken: [Int64] = []
     }
     private let state = Mutex(State())
 
@@ -662,6 +744,19 @@ final class CommitTracker: @unchecked Sendable {
         return ReleaseToken(sequence, tracker: self)
     }
 
+    /// A hold on `partition` at `from` (the offset of a block's first message): until it is released,
+    /// the partition is committed no further.
+    func hold(partition: Int, from: Int64) -> CommitHold {
+        let count = { [self] (p: Int, o: Int64) in state.withLock { $0.holds[p, default: [:]][o, default: 0] += 1 } }
+        count(partition, from)
+        return CommitHold(partition: partition, from: from, onHold: count) { [self] p, o in
+            state.withLock { s in
+                guard let n = s.holds[p]?[o] else { return }
+                s.holds[p]![o] = n > 1 ? n - 1 : nil
+            }
+        }
+    }
+
     fileprivate func released(_ sequence: Int) {
         state.withLock { s in
             guard let p = s.pending[sequence]?.partition else { return }
@@ -672,7 +767,6 @@ final class CommitTracker: @unchecked Sendable {
                 guard p >= 0 else { continue }
                 if p >= s.processed.count { s.processed += Array(repeating: -1, count: p + 1 - s.processed.count) }
                 s.processed[p] = next
-                s.changed = true
             }
         }
     }
@@ -680,11 +774,17 @@ final class CommitTracker: @unchecked Sendable {
     /// The offsets reached by every processed block, by partition (-1: no message of that partition yet).
     func processedOffsets() -> [Int64] { state.withLock { $0.processed } }
 
-    /// The offsets reached by every processed block, once (nil when nothing new was processed).
+    /// Per partition, the offset up to which every block was processed and no window holds a record (nil
+    /// when that did not move since the last call).
     func takeCommittable() -> [Int64]? {
         state.withLock { s in
-            defer { s.changed = false }
-            return s.changed ? s.processed : nil
+            var offsets = s.processed
+            for (p, held) in s.holds where p >= 0 && p < offsets.count {
+                if let lowest = held.keys.min(), lowest < offsets[p] { offsets[p] = lowest }
+            }
+            guard offsets != s.taken else { return nil }
+            s.taken = offsets
+            return offsets
         }
     }
 }

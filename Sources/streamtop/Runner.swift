@@ -128,6 +128,16 @@ struct Runner {
         let note: (String) -> Void = { engine.log(.engine, task: "source", action: "input", reason: $0) }
         (lines as? FollowSource)?.onEvent = note
         (lines.innermost as? KafkaSource)?.onEvent = note
+        let sinks = pipeline.analytics.compactMap(\.sink)
+        (lines.innermost as? KafkaSource)?.beforeCommit = { for sink in sinks { sink.deliver() } }
+        let windowed = pipeline.analytics
+        (lines.innermost as? KafkaSource)?.commitFloors = { p in
+            var floors: [String: Int64] = [:]
+            for task in windowed {
+                if let t = task.emittedThrough(sourcePartition: p), t != .min { floors[task.name] = t }
+            }
+            return floors
+        }
         for path in (lines as? FollowSource)?.missingPaths ?? [] {
             // tail -F says so too: a typo in the path would otherwise wait in silence.
             note("\(path) does not exist yet; waiting for it to appear")

@@ -63,6 +63,93 @@ import Testing
         #expect(reasons.contains { $0.contains("assigned") && $0.contains("a member left") }, "\(reasons)")
     }
 
+    /// Per-client counts in one-minute windows, written to `results`: from the topic in group `group`, or
+    /// (no topic) from the file `log`.
+    func perClientPipeline(topic: String?, group: String, log: String, results: String) -> String {
+        let source = topic.map { "kafka = { brokers = [\"\(TestBroker.address!)\"], topic = \"\($0)\", group = \"\(group)\", from = \"beginning\" }\nmode = \"watch\"" }
+            ?? "files = [\"\(log)\"]\nmode = \"replay\""
+        return """
+            workers = 2
+            [source]
+            \(source)
+
+            [[task]]
+            name = "per-client"
+            operator = "group"
+            by = "client"
+            every = "1m"
+            lateness = "10s"
+            results = "\(results)"
+            """
+    }
+
+    /// Result rows as a table: (window start, client) → (count, bytes), and how many rows in all.
+    func rowTable(_ path: String) throws -> (table: [String: String], rows: Int) {
+        var table: [String: String] = [:]
+        var rows = 0
+        for line in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n") {
+            let row = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
+            let key = "\(row["window_start"] ?? "?") \(row["client"] ?? "?")"
+            let value = "\(row["count"] ?? "?") \(row["bytes_sum"] ?? "?")"
+            #expect(table[key] == nil || table[key] == value, "\(path) wrote \(key) twice, differently")
+            table[key] = value
+            rows += 1
+        }
+        return (table, rows)
+    }
+
+    @Test(.enabled(if: TestBroker.available, TestBroker.reason))
+    func twoMembersOneKilledWriteTheRowsOfOneUninterruptedRun() throws {
+        // Ten minutes of traffic from 200 clients, produced keyed by client at 30× (20 s) while two members
+        // count requests per client and minute; one is killed with SIGKILL at a random moment. The other
+        // takes its partitions over from the offsets the killed member's open windows held, and writes the
+        // windows it never wrote. Both members' rows, taken as a table (as a compacted result topic keeps
+        // them), must be a single uninterrupted run's rows: none missing, none different.
+        let dir = NSTemporaryDirectory() + "streamtop-union-\(getpid())"
+        try? FileManager.default.removeItem(atPath: dir)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let log = dir + "/in.log"
+        let generated = try run(["generate", "--lines", "12000", "--duration", "600", "--clients", "200", "--malformed", "0", "--no-story"])
+        try generated.stdout.write(toFile: log, atomically: true, encoding: .utf8)
+        let topic = try TestBroker.topic("union")
+        let group = "union\(getpid())"
+        for (name, source) in [("a", topic), ("b", topic), ("single", nil)] as [(String, String?)] {
+            try perClientPipeline(topic: source, group: group, log: log, results: "\(dir)/\(name).ndjson")
+                .write(toFile: "\(dir)/\(name).toml", atomically: true, encoding: .utf8)
+        }
+        let single = try run(["run", dir + "/single.toml", "--headless", "--report", "none"])
+        #expect(single.status == 0, "\(single.stderr)")
+        let expected = try rowTable(dir + "/single.ndjson").table
+        #expect(expected.count > 1000)
+
+        let victim = try Background(["run", dir + "/a.toml", "--headless", "--report", "none"])
+        let survivor = try Background(["run", dir + "/b.toml", "--headless"])
+        Thread.sleep(forTimeInterval: 12)  // both joined
+        let producer = try Background(["produce", log, "--to", TestBroker.url(topic), "--speed", "30"])
+        let killAt = Double.random(in: 3...15)
+        Thread.sleep(forTimeInterval: killAt)
+        kill(victim.process.processIdentifier, SIGKILL)
+        victim.process.waitUntilExit()
+        producer.process.waitUntilExit()
+        #expect(producer.process.terminationStatus == 0)
+        // The session timeout (10 s) passes, the survivor takes the partitions over and reads them.
+        Thread.sleep(forTimeInterval: 16)
+        let report = try JSONSerialization.jsonObject(with: Data(survivor.stop().utf8)) as? [String: Any] ?? [:]
+        let said = (report["decisions"] as? [[String: Any]] ?? []).compactMap { $0["reason"] as? String }
+        #expect(said.contains { $0.contains("assigned") && $0.contains("a member left") }, "\(said)")
+
+        let killed: (table: [String: String], rows: Int) = FileManager.default.fileExists(atPath: dir + "/a.ndjson") ? try rowTable(dir + "/a.ndjson") : ([:], 0)
+        let taken = try rowTable(dir + "/b.ndjson")
+        var union = killed.table
+        for (k, v) in taken.table { union[k] = v }
+        let wrong = union.filter { expected[$0.key] != $0.value }
+        let missing = expected.keys.filter { union[$0] == nil }
+        #expect(wrong.count == 0, "killed at \(killAt) s: \(wrong.count) rows differ from one run's, e.g. \(wrong.first.map { "\($0.key): \($0.value), not \(expected[$0.key] ?? "none")" } ?? "")")
+        #expect(missing.count == 0, "killed at \(killAt) s: \(missing.count) of \(expected.count) rows missing, e.g. \(missing.sorted().prefix(3))")
+        #expect(killed.rows > 0 || killAt < 5, "the killed member wrote nothing in \(killAt) s")
+    }
+
     @Test(.enabled(if: TestBroker.available, TestBroker.reason))
     func aBrokerThatGoesAwayIsSaidAndReadAgainWhenItComesBack() throws {
         // A private broker, so that stopping it leaves the other tests alone.

@@ -139,6 +139,8 @@ void ck_queue_destroy(ck_queue_t *q);
 /// Up to `size` messages (or errors), waiting up to `timeout_ms` for the first; -1 on error.
 ssize_t ck_consume_batch_queue(ck_queue_t *q, int timeout_ms, ck_message_t **messages, size_t size);
 int ck_commit(ck_kafka_t *rk, const ck_topic_partition_list_t *offsets, int async);
+/// Fills each element's committed offset and metadata (the group's), waiting up to `timeout_ms`.
+int ck_committed(ck_kafka_t *rk, ck_topic_partition_list_t *partitions, int timeout_ms);
 
 ck_topic_partition_list_t *ck_topic_partition_list_new(int size);
 ck_topic_partition_t *ck_topic_partition_list_add(ck_topic_partition_list_t *list, const char *topic, int32_t partition);

@@ -32,10 +32,12 @@ public final class DistinctOperator: OrderedOperator {
 
     public override func partitionHash(_ r: ParsedRecord, _ base: UnsafePointer<UInt8>) -> UInt64 { field.hash(r, base) }
 
+    public override func emittedThrough(sourcePartition: Int) -> Int64? { windows.emittedThrough(sourcePartition) }
+
     public override func consume(_ slice: PartitionSlice) {
-        let windows = self.windows.windows(slice.partition)
+        let windows = self.windows.begin(slice, task: name)
         forEachRecord(slice) { r, newest, h in
-            _ = windows.add(r.time, newest: newest) { c in
+            _ = windows.add(r.time, newest: newest, at: r.clientStart) { c in
                 c.distinct.add(h)
                 c.records += 1
             }

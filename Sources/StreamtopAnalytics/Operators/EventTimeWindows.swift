@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import StreamtopEngine
 import StreamtopLogs
 
@@ -21,7 +24,16 @@ public final class EventTimeWindows<State: AnyObject> {
     /// Seconds a record may lag the newest event and still count.
     public let lateness: Int64
     /// Newest event time minus lateness.
-    public private(set) var watermark = Int64.min
+    public private(set) var watermark = Int64.min {
+        didSet { cut = max(watermark, floor) }
+    }
+    /// For the block being added: windows ending at or before this were written by the group member that
+    /// read its partition before (see `SourcePartition.floors`); its records for them are passed over.
+    private var floor = Int64.min {
+        didSet { cut = max(watermark, floor) }
+    }
+    /// A window ending at or before this takes no record: the watermark passed it, or it is below the floor.
+    private var cut = Int64.min
     private var open: [Int64: State] = [:]
     private let make: () -> State
     /// The one state when there is no window size.
@@ -47,6 +59,23 @@ public final class EventTimeWindows<State: AnyObject> {
     /// The earliest open window (or pane) start, so that finding nothing to close costs nothing even when a
     /// long lateness keeps many windows open.
     private var minOpen = Int64.max
+    /// The commit hold of the block being added (a Kafka group's source; see `CommitHold`), set by `begin`.
+    private var hold: CommitHold?
+    /// The block being added and its lines' offsets, to hold a window's first record's own offset.
+    private var holdLines: LineBlock?
+    private var holdOffsets: [Int64] = []
+    /// Where each line of `holdLines` starts, found when first needed.
+    private var lineStarts: [Int32] = []
+    /// Per open window (or pane) start: the first hold of each source partition whose records reached it.
+    /// A window keeps them until it is emitted, so its records' offsets are not committed before its row
+    /// is written.
+    private var holds: [Int64: [CommitHold]] = [:]
+    /// Holds of windows emitted or forgotten since `takeReleased`.
+    private var released: [CommitHold] = []
+    /// While a partition taken over from another group member is read: its records for windows already
+    /// closed here go to these windows, which close on that partition's own event time (see
+    /// `PartitionedWindows`).
+    private var catchUp: EventTimeWindows?
 
     /// Windows of `size` seconds every `slide` seconds (`slide` defaults to `size`); with `merge`, sliding
     /// windows are kept as panes and merged when they close.
@@ -72,8 +101,67 @@ public final class EventTimeWindows<State: AnyObject> {
     /// Open windows.
     public var openCount: Int { open.count }
 
+    /// Whether sliding windows are kept as panes (catch-up windows are not offered then).
+    public var usesPanes: Bool { merge != nil }
+
     /// The one state of a task over the whole input, while it is open (nil with a window size).
     public var wholeInput: State? { size == nil ? current?.state : nil }
+
+    /// Starts a block: `hold` is its commit hold (nil: not a Kafka group's block), `catchUp` the windows its
+    /// records go to when they are behind the windows closed here (a partition taken over).
+    public func begin(hold: CommitHold?, lines: LineBlock? = nil, floor: Int64 = .min, catchUp: EventTimeWindows?) {
+        self.catchUp = catchUp
+        if self.floor != floor { self.floor = floor }
+        catchUp?.begin(hold: hold, lines: lines, catchUp: nil)
+        guard hold != nil || self.hold != nil else { return }
+        self.hold = hold
+        holdLines = hold == nil ? nil : lines
+        holdOffsets = hold == nil ? [] : lines?.partition?.offsets ?? []
+        lineStarts.removeAll(keepingCapacity: true)
+        // Every window a block's records reach notes the block's hold: the run's windows are looked up again.
+        runNewest = Int64.min
+        for j in runStates.indices { runStates[j] = nil }
+    }
+
+    /// Notes a hold in window (or pane) `start` at the record whose client field starts at byte `position`
+    /// of the block (the block's own hold when that is not known), unless a record of its partition is
+    /// noted there already.
+    private func noteHold(_ start: Int64, _ position: Int32) {
+        guard let hold else { return }
+        if holds[start]?.contains(where: { $0.partition == hold.partition }) == true { return }
+        holds[start, default: []].append(lineOffset(position).map(hold.at) ?? hold)
+    }
+
+    /// The offset of the message holding byte `position` of the block, when the lines' offsets are known.
+    private func lineOffset(_ position: Int32) -> Int64? {
+        // A position past the lines is in bytes a map task derived (a client replaced by its network):
+        // the block's own hold then.
+        guard position >= 0, !holdOffsets.isEmpty, let lines = holdLines, Int(position) < lines.count else { return nil }
+        if lineStarts.isEmpty {
+            // Physical lines (empty ones too: a message is a line), as the offsets count them.
+            let base = UnsafeRawPointer(lines.base)
+            let count = lines.count
+            var at = 0
+            lineStarts.append(0)
+            while at < count, let nl = memchr(base + at, 0x0A, count - at) {
+                at = UnsafeRawPointer(nl) - base + 1
+                if at < count { lineStarts.append(Int32(at)) }
+            }
+        }
+        guard lineStarts.count == holdOffsets.count else { return nil }
+        var (lo, hi) = (0, lineStarts.count - 1)
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            if lineStarts[mid] <= position { lo = mid } else { hi = mid - 1 }
+        }
+        return holdOffsets[lo]
+    }
+
+    /// The holds of the windows emitted or forgotten since the last call.
+    public func takeReleased() -> [CommitHold] {
+        defer { released.removeAll() }
+        return released
+    }
 
     /// Calls `body` with the state of every open window the record at `time` belongs to (and advances the
     /// watermark). Returns false when the record is late for at least one of its windows.
@@ -82,18 +170,19 @@ public final class EventTimeWindows<State: AnyObject> {
     /// to it when the record is one of a partition's (the others' records advance the watermark too), held
     /// back to the slowest partition of a partitioned source; by default the record's own time.
     @inline(__always)
-    public func add(_ time: Int64, newest: Int64? = nil, _ body: (State) -> Void) -> Bool {
+    public func add(_ time: Int64, newest: Int64? = nil, at position: Int32 = -1, _ body: (State) -> Void) -> Bool {
         guard let size else {
             if runStates[0] == nil {
                 if current == nil { current = (0, make()) }
                 runStates[0] = .passUnretained(current!.state)
+                noteHold(0, position)
             }
             runStates[0]!._withUnsafeGuaranteedRef { body($0) }
             return true
         }
         raise(newest ?? time)
         let newest = time - ((time % slide) + slide) % slide  // the latest window start containing `time`
-        if merge != nil { return addToPane(newest) { body($0) } }
+        if merge != nil { return addToPane(newest, position) { body($0) } }
         if newest != runNewest {
             // Records come in runs with the same windows: look them up once per run.
             runNewest = newest
@@ -102,7 +191,9 @@ public final class EventTimeWindows<State: AnyObject> {
         var onTime = true
         for j in 0..<runStates.count {
             let start = newest &- Int64(j) &* slide
-            if start &+ size <= watermark {
+            if start &+ size <= cut {
+                if start &+ size <= floor { continue }  // written before the partition came here
+                if let catchUp, catchUp.addCaughtUp(time, start, position, body) { continue }
                 onTime = false
                 continue
             }
@@ -111,11 +202,24 @@ public final class EventTimeWindows<State: AnyObject> {
             } else {
                 let s = state(start)
                 runStates[j] = .passUnretained(s)
+                noteHold(start, position)
                 body(s)
             }
         }
         if !onTime { countLate() }
         return onTime
+    }
+
+    /// Catch-up windows: adds a record (of the partition taken over, in its order) to window `start` unless
+    /// this partition's own event time has passed that window too. The watermark here follows only this
+    /// partition's records.
+    fileprivate func addCaughtUp(_ time: Int64, _ start: Int64, _ position: Int32, _ body: (State) -> Void) -> Bool {
+        raise(time)
+        guard let size, start &+ size > watermark else { return false }
+        let s = state(start)
+        noteHold(start, position)
+        body(s)
+        return true
     }
 
     /// Advances the watermark to `newest` minus the lateness (records of other partitions, or the end of a
@@ -133,7 +237,7 @@ public final class EventTimeWindows<State: AnyObject> {
     }
 
     /// Pane mode: the record goes to its pane, which every window containing it will merge.
-    private func addToPane(_ pane: Int64, _ body: (State) -> Void) -> Bool {
+    private func addToPane(_ pane: Int64, _ position: Int32, _ body: (State) -> Void) -> Bool {
         let size = self.size!
         let earliest = pane &- Int64(panes - 1) &* slide
         let onTime = earliest &+ size > watermark
@@ -141,6 +245,7 @@ public final class EventTimeWindows<State: AnyObject> {
             if pane != runNewest || runStates[0] == nil {
                 runNewest = pane
                 runStates[0] = .passUnretained(state(pane))
+                noteHold(pane, position)
             }
             runStates[0]!._withUnsafeGuaranteedRef { body($0) }
         }
@@ -173,6 +278,7 @@ public final class EventTimeWindows<State: AnyObject> {
                 runStates[0] = nil
                 emit(nil, nil, current?.state ?? make())
                 current = nil
+                release(holds.keys)
             }
             return
         }
@@ -188,6 +294,12 @@ public final class EventTimeWindows<State: AnyObject> {
             for j in runStates.indices { runStates[j] = nil }
         }
         for start in ready { emit(start, start + size, open.removeValue(forKey: start)!) }
+        release(ready)
+    }
+
+    private func release<S: Sequence>(_ starts: S) where S.Element == Int64 {
+        guard !holds.isEmpty else { return }
+        for start in Array(starts) { released += holds.removeValue(forKey: start) ?? [] }
     }
 
     /// Pane mode: merges and emits each closed window that has a pane, then drops the panes no open
@@ -228,7 +340,9 @@ public final class EventTimeWindows<State: AnyObject> {
         }
         closedThrough = limit
         // A pane is needed until the window starting with it has closed.
-        for p in Array(open.keys) where p <= closedThrough { open[p] = nil }
+        let dropped = open.keys.filter { $0 <= closedThrough }
+        for p in dropped { open[p] = nil }
+        release(dropped)
         minOpen = open.keys.min() ?? Int64.max
         runNewest = Int64.min
         runStates[0] = nil
@@ -268,6 +382,9 @@ public final class EventTimeWindows<State: AnyObject> {
         minOpen = open.keys.min() ?? Int64.max
         runNewest = Int64.min
         for j in runStates.indices { runStates[j] = nil }
+        // The restored windows' records are before the checkpoint's offsets, which the source resumes at.
+        holds = [:]
+        released = []
     }
 
     /// The late records counted since the last call, by the window they are reported with.

@@ -148,10 +148,12 @@ public final class GroupOperator: OrderedOperator {
         return h
     }
 
+    public override func emittedThrough(sourcePartition: Int) -> Int64? { windows.emittedThrough(sourcePartition) }
+
     public override func consume(_ slice: PartitionSlice) {
         let base = slice.block.lines.base
         // Unretained in the closure (see `TopKOperator.consume`).
-        let windows = Unmanaged.passUnretained(self.windows.windows(slice.partition))
+        let windows = Unmanaged.passUnretained(self.windows.begin(slice, task: name))
         var key = [UInt8]()
         key.reserveCapacity(256)
         // The measures, key fields and settings as locals for the batch, and the per-record functions
@@ -164,7 +166,7 @@ public final class GroupOperator: OrderedOperator {
                 Self.buildKey(r, base, by: by, into: &key)
                 key.withUnsafeBufferPointer { k in
                     windows._withUnsafeGuaranteedRef { w in
-                        _ = w.add(r.time, newest: newest) { table in
+                        _ = w.add(r.time, newest: newest, at: r.clientStart) { table in
                             Self.add(r, key: k, to: table, measures, percentiles: percentiles, maxGroups: maxGroups)
                         }
                     }

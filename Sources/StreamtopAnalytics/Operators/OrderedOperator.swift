@@ -110,6 +110,10 @@ open class OrderedOperator: StreamOperator, CheckpointableOperator {
 
     public func connect(inputs: Int) { self.inputs = max(1, inputs) }
 
+    /// For an event-time task: the event time through which its windows with records of source partition
+    /// `sourcePartition` were written (see `PartitionedWindows.emittedThrough`); nil otherwise.
+    open func emittedThrough(sourcePartition: Int) -> Int64? { nil }
+
     public func process(_ batch: Batch, slot: Int) -> OperatorOutput {
         var block = batch.payload(as: ParsedBlock.self)
         var sequence = batch.sequence

@@ -16,6 +16,12 @@ public final class PartitionedWindows<State: AnyObject> {
         let windows: EventTimeWindows<State>
         /// Windows this partition closed during the current batch.
         var closed: [Closed] = []
+        /// Catch-up windows per source partition taken over, with the number of that takeover.
+        var catchUp: [Int: (takeover: Int, windows: EventTimeWindows<State>)] = [:]
+        /// Per source partition, the takeover whose catch-up is over.
+        var caughtUp: [Int: Int] = [:]
+        /// Per source partition, the floor it came with (see `SourcePartition.floors`).
+        var inherited: [Int: Int64] = [:]
         init(_ windows: EventTimeWindows<State>) { self.windows = windows }
     }
 
@@ -24,6 +30,13 @@ public final class PartitionedWindows<State: AnyObject> {
         var closed: [[Closed]]
         var late: [Int64: Int] = [:]
         var passed = 0
+        /// Commit holds of the windows closed in the batch: let go once their rows are written.
+        var holds: [CommitHold] = []
+        /// The partitions' watermark at the batch's end, their catch-up windows' (by source partition) and
+        /// the floors source partitions came with.
+        var watermark = Int64.min
+        var catchUp: [Int: Int64] = [:]
+        var inherited: [Int: Int64] = [:]
     }
 
     private struct Merger {
@@ -31,6 +44,10 @@ public final class PartitionedWindows<State: AnyObject> {
         var next = 0
         /// Late records not reported yet, by the window they are reported with.
         var late: [Int64: Int] = [:]
+        /// What the windows emitted so far reach (see `emittedThrough`).
+        var emitted = Int64.min
+        var catchUp: [Int: Int64] = [:]
+        var inherited: [Int: Int64] = [:]
     }
 
     private let parts: [Part]
@@ -63,6 +80,52 @@ public final class PartitionedWindows<State: AnyObject> {
     /// The windows of one partition (only its draining worker may use them).
     public func windows(_ partition: Int) -> EventTimeWindows<State> { parts[partition].windows }
 
+    /// Starts a partition's share of a block and returns the windows its records go to (only the worker
+    /// draining that partition may use them until `endBatch`).
+    ///
+    /// A block of a Kafka group's partition carries a commit hold, which the windows its records reach keep
+    /// until they are emitted. A block of a partition taken over from a member that was killed starts where
+    /// that member's windows held the group's offsets: its records are behind the windows closed here. Those
+    /// records go to catch-up windows that close on the partition's own event time, so the windows the
+    /// other member never wrote are written here, whole (with a client-keyed topic, a user's records are all
+    /// in one partition, so those rows are the ones one instance would have written). Once the partition
+    /// has caught up, its records follow the common windows, and what is late is late.
+    public func begin(_ slice: PartitionSlice, task: String) -> EventTimeWindows<State> {
+        let part = parts[slice.partition]
+        let tag = slice.block.lines.partition
+        var floor = Int64.min
+        if let tag {
+            if let f = tag.floors[task], f > part.inherited[tag.id] ?? .min { part.inherited[tag.id] = f }
+            floor = part.inherited[tag.id] ?? .min
+        }
+        var side: EventTimeWindows<State>?
+        if let tag, tag.takeover != 0, part.caughtUp[tag.id] != tag.takeover, !part.windows.usesPanes, part.windows.size != nil {
+            if let existing = part.catchUp[tag.id], existing.takeover == tag.takeover {
+                side = existing.windows
+            } else {
+                let w = parts[0].windows
+                let made = EventTimeWindows<State>(size: w.size, slide: w.slide, lateness: w.lateness, make: make)
+                made.onClose = { [unowned part] start, end, state in part.closed.append((start, end, state)) }
+                part.catchUp[tag.id] = (tag.takeover, made)
+                side = made
+            }
+        }
+        part.windows.begin(hold: tag?.hold, lines: slice.block.lines, floor: floor, catchUp: side)
+        return part.windows
+    }
+
+    /// The event time through which windows with records of source partition `sourcePartition` have been
+    /// emitted (their rows written): what a Kafka group's commit stores for the member that reads the
+    /// partition next (see `SourcePartition.floors`). The catch-up windows of a partition taken over count;
+    /// so does a floor the partition came with. Nil for one window over the whole input or sliding panes.
+    public func emittedThrough(_ sourcePartition: Int) -> Int64? {
+        guard parts[0].windows.size != nil, !parts[0].windows.usesPanes else { return nil }
+        return merger.withLock { m in
+            let own = min(m.emitted, m.catchUp[sourcePartition] ?? .max)
+            return max(own, m.inherited[sourcePartition] ?? .min)
+        }
+    }
+
     /// Records that missed a closed window, in every partition (read it once the run has ended).
     public var lateTotal: Int { parts.reduce(0) { $0 + $1.windows.lateTotal } }
 
@@ -72,13 +135,32 @@ public final class PartitionedWindows<State: AnyObject> {
         let part = parts[slice.partition]
         part.windows.raise(slice.batchNewest)
         part.windows.close()
+        var holds = part.windows.takeReleased()
+        if let tag = slice.block.lines.partition, let side = part.catchUp[tag.id] {
+            side.windows.raise(slice.blockNewest)
+            side.windows.close()
+            holds += side.windows.takeReleased()
+            if side.windows.openCount == 0 && side.windows.watermark >= part.windows.watermark {
+                // Caught up: what comes now is on time here, or late.
+                part.catchUp[tag.id] = nil
+                part.caughtUp[tag.id] = side.takeover
+            }
+        }
+        part.windows.begin(hold: nil, catchUp: nil)
         let closed = part.closed
         part.closed.removeAll()
         let late = part.windows.takeLate()
         let count = parts.count
+        let mark = part.windows.watermark
+        let catchUp = part.catchUp.mapValues { $0.windows.watermark }
+        let inherited = part.inherited
         merger.withLock { m in
             var p = m.pending[slice.sequence] ?? Pending(closed: Array(repeating: [], count: count))
             p.closed[slice.partition] = closed
+            p.holds += holds
+            p.watermark = max(p.watermark, mark)
+            p.catchUp.merge(catchUp) { min($0, $1) }
+            p.inherited.merge(inherited) { max($0, $1) }
             for (k, n) in late { p.late[k, default: 0] += n }
             p.passed += 1
             m.pending[slice.sequence] = p
@@ -87,6 +169,9 @@ public final class PartitionedWindows<State: AnyObject> {
                 m.next += 1
                 for (k, n) in ready.late { m.late[k, default: 0] += n }
                 emitMerged(ready.closed, &m, last: false)
+                m.emitted = max(m.emitted, ready.watermark)
+                m.catchUp = ready.catchUp
+                m.inherited.merge(ready.inherited) { max($0, $1) }
             }
         }
     }
@@ -94,7 +179,18 @@ public final class PartitionedWindows<State: AnyObject> {
     /// Closes every window of every partition and emits them (the end of the input). Batches some partition
     /// never passed (none, when the engine drained every queue) are emitted first, in order.
     public func finish() {
-        for part in parts { part.windows.close(all: true) }
+        // Let go once everything is emitted, below.
+        var holds: [CommitHold] = []
+        for part in parts {
+            for side in part.catchUp.values.sorted(by: { $0.takeover < $1.takeover }) {
+                side.windows.close(all: true)
+                holds += side.windows.takeReleased()
+            }
+            part.catchUp = [:]
+            part.windows.close(all: true)
+            holds += part.windows.takeReleased()
+        }
+        defer { withExtendedLifetime(holds) {} }
         merger.withLock { m in
             for seq in m.pending.keys.sorted() {
                 let p = m.pending[seq]!

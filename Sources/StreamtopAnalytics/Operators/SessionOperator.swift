@@ -100,10 +100,12 @@ public final class SessionOperator: OrderedOperator {
 
     public override func partitionHash(_ r: ParsedRecord, _ base: UnsafePointer<UInt8>) -> UInt64 { spec.user.hash(r, base) }
 
+    public override func emittedThrough(sourcePartition: Int) -> Int64? { windows.emittedThrough(sourcePartition) }
+
     public override func consume(_ slice: PartitionSlice) {
         let base = slice.block.lines.base
         let gap = spec.gap
-        let partitionWindows = self.windows.windows(slice.partition)
+        let partitionWindows = self.windows.begin(slice, task: name)
         // Unretained in the closures (see `TopKOperator.consume`): the operator holds both for the batch.
         let windows = Unmanaged.passUnretained(partitionWindows)
         let lastSeen = Unmanaged.passUnretained(users[slice.partition].lastSeen)
@@ -117,7 +119,7 @@ public final class SessionOperator: OrderedOperator {
                     var isNew = true
                     if let p = previous, t - p <= gap, p - t <= gap { isNew = false }
                     let onTime = windows._withUnsafeGuaranteedRef { windows in
-                        windows.add(t, newest: newest) { w in
+                        windows.add(t, newest: newest, at: r.clientStart) { w in
                             w.requests += 1
                             w.users.add(h)
                             if isNew { w.visits += 1 }

@@ -33,17 +33,19 @@ public final class TopKOperator: OrderedOperator {
 
     public override func partitionHash(_ r: ParsedRecord, _ base: UnsafePointer<UInt8>) -> UInt64 { field.hash(r, base) }
 
+    public override func emittedThrough(sourcePartition: Int) -> Int64? { windows.emittedThrough(sourcePartition) }
+
     public override func consume(_ slice: PartitionSlice) {
         let base = slice.block.lines.base
         // Unretained in the closures: `self.windows` holds the partition's windows for the whole batch.
         // Captured as a reference, they were retained and released per record around the key's closure
         // (a fifth of the analytics benchmark's retains and releases).
-        let windows = Unmanaged.passUnretained(self.windows.windows(slice.partition))
+        let windows = Unmanaged.passUnretained(self.windows.begin(slice, task: name))
         forEachRecord(slice) { r, newest, h in
             // The key is built and hashed once (its hash is the partition's), then counted in each window
             // the record belongs to.
             field.withKey(r, base) { p, n in
-                windows._withUnsafeGuaranteedRef { w in _ = w.add(r.time, newest: newest) { s in s.counts.add(p, n, hash: h) } }
+                windows._withUnsafeGuaranteedRef { w in _ = w.add(r.time, newest: newest, at: r.clientStart) { s in s.counts.add(p, n, hash: h) } }
             }
         }
         self.windows.endBatch(slice)

@@ -87,13 +87,15 @@ public final class WindowOperator: OrderedOperator {
         ByteKeyCounter.hash(base + Int(r.clientStart), Int(r.clientLength))
     }
 
+    public override func emittedThrough(sourcePartition: Int) -> Int64? { windows.emittedThrough(sourcePartition) }
+
     public override func consume(_ slice: PartitionSlice) {
         let base = slice.block.lines.base
         // Unretained in the closure (see `TopKOperator.consume`).
-        let windows = Unmanaged.passUnretained(self.windows.windows(slice.partition))
+        let windows = Unmanaged.passUnretained(self.windows.begin(slice, task: name))
         forEachRecord(slice) { r, newest, client in
             windows._withUnsafeGuaranteedRef { windows in
-                _ = windows.add(r.time, newest: newest) { w in
+                _ = windows.add(r.time, newest: newest, at: r.clientStart) { w in
                     w.count += 1
                     w.classes[min(5, Int(r.status) / 100)] += 1
                     w.clients.add(client)

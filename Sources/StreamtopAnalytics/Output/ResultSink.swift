@@ -118,6 +118,14 @@ public final class ResultSink: @unchecked Sendable {
         }
     }
 
+    /// Waits (up to 10 s) until the rows sent to a topic are delivered: called before a Kafka source
+    /// commits offsets that the rows' windows held (a file's rows are written when written).
+    public func deliver() {
+        lock.lock()
+        defer { lock.unlock() }
+        if let topic, let failure = topic.flush(timeoutSeconds: 10) { failed(failure) }
+    }
+
     private func send(_ rows: [ResultRow], to topic: KafkaResultWriter) {
         for row in rows {
             var value = ResultRow()

@@ -18,13 +18,27 @@ public struct SourcePartition: Sendable, Equatable {
     public let offsets: [Int64]
     /// The offset of the block's first message (-1 when not known): where a resume reads it again from.
     public let from: Int64
+    /// The source's claim on the block's offsets (a Kafka group's source; nil otherwise): event-time tasks
+    /// keep it while a window holds the block's records (see `CommitHold`).
+    public let hold: CommitHold?
+    /// Non-zero when the partition came to this reader by a rebalance, after it had read others: its records
+    /// may be behind the windows already closed here (another member read it up to a kill). Each such
+    /// assignment has its own number, so that a partition given back later starts over.
+    public let takeover: Int
+    /// Per event-time task, the event time through which the group member that read the partition before
+    /// had written its windows (from the group's commit): windows ending there or before are not written
+    /// again. Empty when not known.
+    public let floors: [String: Int64]
 
     /// Tags lines of partition `id`, with `open` the partitions still being read, `offsets` the lines' and
     /// `from` the first message's.
-    public init(id: Int, open: [Int], offsets: [Int64] = [], from: Int64 = -1) {
+    public init(id: Int, open: [Int], offsets: [Int64] = [], from: Int64 = -1, hold: CommitHold? = nil, takeover: Int = 0, floors: [String: Int64] = [:]) {
         self.id = id
         self.open = open
         self.offsets = offsets
         self.from = from
+        self.hold = hold
+        self.takeover = takeover
+        self.floors = floors
     }
 }
