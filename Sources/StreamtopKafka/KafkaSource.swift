@@ -88,6 +88,10 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
     /// Per partition assigned, the floors the group's commit came with (see `CommitFloors`), read with its
     /// first message.
     private var floors: [Int32: [String: Int64]] = [:]
+    /// Whether the broker keeps commit metadata (nil: not known yet), found by reading back the first
+    /// commit that carried floors, at `floorsProbe` (partition, after that time).
+    private var floorsKept: Bool?
+    private var floorsProbe: (partition: Int32, after: UInt64)?
     /// Whether any block was handed out since the member joined.
     private var handedOutAny = false
     private var emptyMessages = 0
@@ -478,7 +482,7 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
             block.partition = SourcePartition(
                 id: Int(blockPartition), open: openPartitions(), offsets: offsets, from: blockFirstOffset,
                 hold: commits && blockFirstOffset >= 0 ? self.commits.hold(partition: p, from: blockFirstOffset) : nil,
-                takeover: takeovers[blockPartition] ?? 0, floors: floors[blockPartition] ?? [:])
+                takeover: takeovers[blockPartition] ?? 0, floors: floors[blockPartition] ?? [:], floorsKept: floorsKept == true)
         }
         blockOffsets.removeAll(keepingCapacity: true)
         bytesInBlock = 0
@@ -574,6 +578,14 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
         // Not on the way out: the engine may be dropping queued blocks then, and a dropped block's
         // release must not commit it (`close` decides).
         if mode == .follow && !force && !stopped.load(ordering: .relaxed) { commitProcessed(sync: false) }
+        if let probe = floorsProbe, now >= probe.after {
+            // The commit that carried floors has landed by now: does the broker give them back?
+            floorsProbe = nil
+            floorsKept = !committedFloors(probe.partition).isEmpty
+            if floorsKept == false {
+                onEvent?("the brokers keep no commit metadata: after a restart or takeover, windows written just before it may be written again from part of their records (README: Delivery)")
+            }
+        }
     }
 
     private func watchAssignment() {
@@ -643,6 +655,9 @@ public final class KafkaSource: ResumableLineSource, PartitionedSource, @uncheck
         for (p, f) in written {
             let bytes = CommitFloors.encode(f)
             guard !bytes.isEmpty, let e = element(of: list, partition: p), let buffer = malloc(bytes.count) else { continue }
+            if floorsKept == nil && floorsProbe == nil {
+                floorsProbe = (p, DispatchTime.now().uptimeNanoseconds + 2_000_000_000)
+            }
             // The list owns its elements' metadata (freed with it).
             bytes.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
             e.pointee.metadata = buffer

@@ -72,6 +72,15 @@ public final class EventTimeWindows<State: AnyObject> {
     private var holds: [Int64: [CommitHold]] = [:]
     /// Holds of windows emitted or forgotten since `takeReleased`.
     private var released: [CommitHold] = []
+    /// Seconds after a window's end that its holds are kept once it is emitted, while `keepingHolds`:
+    /// a visits task's gap (and a window), since whether a request starts a visit depends on the user's
+    /// requests before it, which a reader resuming at the held offset must read again.
+    public var holdAfterEnd: Int64 = 0
+    /// Whether to keep them: only where the commit's floors survive, so that the reader next passes over
+    /// the windows already written (it would otherwise write them again from part of their records).
+    public var keepingHolds = false
+    /// Holds of emitted windows kept until the watermark reaches `until`, in that order.
+    private var retained: [(until: Int64, holds: [CommitHold])] = []
     /// While a partition taken over from another group member is read: its records for windows already
     /// closed here go to these windows, which close on that partition's own event time (see
     /// `PartitionedWindows`).
@@ -159,6 +168,12 @@ public final class EventTimeWindows<State: AnyObject> {
 
     /// The holds of the windows emitted or forgotten since the last call.
     public func takeReleased() -> [CommitHold] {
+        var done = 0
+        while done < retained.count && (retained[done].until <= watermark || !keepingHolds) { done += 1 }
+        if done > 0 {
+            for r in retained[..<done] { released += r.holds }
+            retained.removeFirst(done)
+        }
         defer { released.removeAll() }
         return released
     }
@@ -299,7 +314,14 @@ public final class EventTimeWindows<State: AnyObject> {
 
     private func release<S: Sequence>(_ starts: S) where S.Element == Int64 {
         guard !holds.isEmpty else { return }
-        for start in Array(starts) { released += holds.removeValue(forKey: start) ?? [] }
+        for start in Array(starts) {
+            guard let h = holds.removeValue(forKey: start) else { continue }
+            if keepingHolds && holdAfterEnd > 0, let size {
+                retained.append((start &+ size &+ holdAfterEnd, h))
+            } else {
+                released += h
+            }
+        }
     }
 
     /// Pane mode: merges and emits each closed window that has a pane, then drops the panes no open
@@ -385,6 +407,7 @@ public final class EventTimeWindows<State: AnyObject> {
         // The restored windows' records are before the checkpoint's offsets, which the source resumes at.
         holds = [:]
         released = []
+        retained = []
     }
 
     /// The late records counted since the last call, by the window they are reported with.

@@ -71,6 +71,12 @@ public final class PartitionedWindows<State: AnyObject> {
         }
     }
 
+    /// Seconds after a window's end its commit holds are kept (see `EventTimeWindows.holdAfterEnd`).
+    public var holdAfterEnd: Int64 {
+        get { parts[0].windows.holdAfterEnd }
+        set { for part in parts { part.windows.holdAfterEnd = newValue } }
+    }
+
     /// The windows' settings, for a checkpoint's shape.
     public var shape: String {
         let w = parts[0].windows
@@ -105,11 +111,14 @@ public final class PartitionedWindows<State: AnyObject> {
             } else {
                 let w = parts[0].windows
                 let made = EventTimeWindows<State>(size: w.size, slide: w.slide, lateness: w.lateness, make: make)
+                made.holdAfterEnd = w.holdAfterEnd
+                made.keepingHolds = tag.floorsKept
                 made.onClose = { [unowned part] start, end, state in part.closed.append((start, end, state)) }
                 part.catchUp[tag.id] = (tag.takeover, made)
                 side = made
             }
         }
+        part.windows.keepingHolds = tag?.floorsKept ?? false
         part.windows.begin(hold: tag?.hold, lines: slice.block.lines, floor: floor, catchUp: side)
         return part.windows
     }
@@ -142,6 +151,8 @@ public final class PartitionedWindows<State: AnyObject> {
             holds += side.windows.takeReleased()
             if side.windows.openCount == 0 && side.windows.watermark >= part.windows.watermark {
                 // Caught up: what comes now is on time here, or late.
+                side.windows.keepingHolds = false
+                holds += side.windows.takeReleased()
                 part.catchUp[tag.id] = nil
                 part.caughtUp[tag.id] = side.takeover
             }
@@ -184,10 +195,12 @@ public final class PartitionedWindows<State: AnyObject> {
         for part in parts {
             for side in part.catchUp.values.sorted(by: { $0.takeover < $1.takeover }) {
                 side.windows.close(all: true)
+                side.windows.keepingHolds = false
                 holds += side.windows.takeReleased()
             }
             part.catchUp = [:]
             part.windows.close(all: true)
+            part.windows.keepingHolds = false
             holds += part.windows.takeReleased()
         }
         defer { withExtendedLifetime(holds) {} }

@@ -82,6 +82,9 @@ public final class SessionOperator: OrderedOperator {
             if perUser { w.perUser = ByteKeyCounter(initialCapacity: 256) }
             return w
         }) { [unowned self] in self.emitWindow($0, $1, $2, $3) }
+        // A request starts a visit or not by the user's requests within the gap before it: a reader
+        // resuming at a Kafka group's offset must read those again (where the broker keeps the floors).
+        windows.holdAfterEnd = spec.gap + spec.every
     }
 
     /// Users with a request within the gap of the newest event (refreshed as state expires).

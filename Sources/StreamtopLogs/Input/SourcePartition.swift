@@ -29,10 +29,14 @@ public struct SourcePartition: Sendable, Equatable {
     /// had written its windows (from the group's commit): windows ending there or before are not written
     /// again. Empty when not known.
     public let floors: [String: Int64]
+    /// Whether the group's broker keeps the floors stored with commits (checked by reading one back):
+    /// only then may a task hold offsets for records of windows already written (see
+    /// `EventTimeWindows.holdAfterEnd`), since the reader next must pass over those windows.
+    public let floorsKept: Bool
 
     /// Tags lines of partition `id`, with `open` the partitions still being read, `offsets` the lines' and
     /// `from` the first message's.
-    public init(id: Int, open: [Int], offsets: [Int64] = [], from: Int64 = -1, hold: CommitHold? = nil, takeover: Int = 0, floors: [String: Int64] = [:]) {
+    public init(id: Int, open: [Int], offsets: [Int64] = [], from: Int64 = -1, hold: CommitHold? = nil, takeover: Int = 0, floors: [String: Int64] = [:], floorsKept: Bool = false) {
         self.id = id
         self.open = open
         self.offsets = offsets
@@ -40,5 +44,6 @@ public struct SourcePartition: Sendable, Equatable {
         self.hold = hold
         self.takeover = takeover
         self.floors = floors
+        self.floorsKept = floorsKept
     }
 }
