@@ -19,6 +19,11 @@ import StreamtopLogs
         }
         let lineBlock = LineBlock(copying: Array(lines.map { $0 + "\n" }.joined().utf8))
         if let open { lineBlock.partition = SourcePartition(id: partition, open: open) }
+        return parsed(lineBlock, sequence: sequence)
+    }
+
+    /// The block's combined-format lines parsed, as the batch a parse task hands on.
+    static func parsed(_ lineBlock: LineBlock, sequence: Int) -> Batch {
         var records: [ParsedRecord] = []
         lineBlock.forEachLine { s, l, _ in
             if case .record(let r) = CombinedLogParser.parse(lineBlock.base, start: s, count: l) { records.append(r) }

@@ -51,13 +51,7 @@ import StreamtopLogs
             lineBlock.partition = SourcePartition(
                 id: 0, open: [0], offsets: (start..<end).map(Int64.init), from: Int64(start),
                 hold: holds.hold(Int64(start)), floors: floors, floorsKept: true)
-            var records: [ParsedRecord] = []
-            lineBlock.forEachLine { s, l, _ in
-                if case .record(let r) = CombinedLogParser.parse(lineBlock.base, start: s, count: l) { records.append(r) }
-            }
-            var batch = Batch(payload: ParsedBlock(lines: lineBlock, records: records, malformed: 0), records: records.count, bytes: lineBlock.count, ingestNanos: 0)
-            batch.sequence = n
-            return batch
+            return PartitionEventTimeTests.parsed(lineBlock, sequence: n)
         }
     }
 
