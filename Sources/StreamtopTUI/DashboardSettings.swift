@@ -39,10 +39,10 @@ public struct DashboardSettings: Equatable, Sendable {
     /// or is out of range.
     public static func refreshSeconds(_ text: String) -> Result<Double, SettingsError> {
         guard let secs = Quantity.seconds(text), secs.isFinite else {
-            return .failure(SettingsError("refresh wants a duration like \"500ms\" or \"2s\", not '\(text)'"))
+            return .failure(SettingsError("wants a duration like \"500ms\" or \"2s\", not '\(text)'"))
         }
         guard refreshRange.contains(secs) else {
-            return .failure(SettingsError("refresh \(text) is out of range: from 100ms to 10s"))
+            return .failure(SettingsError("\(text) is out of range: from 100ms to 10s"))
         }
         return .success(secs)
     }
@@ -88,7 +88,7 @@ public struct DashboardSettings: Equatable, Sendable {
                 guard let text = table[key]?.string else { throw fail(key, "refresh wants a duration like \"500ms\" or \"2s\"") }
                 switch refreshSeconds(text) {
                 case .success(let secs): s.refresh = secs
-                case .failure(let e): throw fail(key, e.description)
+                case .failure(let e): throw fail(key, "refresh \(e.description)")
                 }
             case "alerts":
                 guard let alerts = table[key]?.table else { throw fail(key, "[alerts] must be a table") }

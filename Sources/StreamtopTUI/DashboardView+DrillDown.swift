@@ -4,6 +4,9 @@ import StreamtopEngine
 import StreamtopLogs
 
 extension DashboardView {
+    /// "1 request", "1,204 requests".
+    static func requests(_ n: Int) -> String { "\(Format.grouped(n)) request\(n == 1 ? "" : "s")" }
+
     /// The drill-down over the analytics view (Enter on a path, client or status): the key's count over
     /// the whole run, then what the engine has counted of it since the drill-down opened — statuses,
     /// serving time, requests per minute, and its top clients and paths.
@@ -30,20 +33,20 @@ extension DashboardView {
         }
         if let reread = d.reread {
             // A finished run's input read again: the whole run, key by key.
-            head = "whole input (read again): \(Format.grouped(d.requests)) requests, \(Format.bytes(Int(clamping: d.bytes)))"
+            head = "whole input (read again): \(Self.requests(d.requests)), \(Format.bytes(Int(clamping: d.bytes)))"
             if !reread.done && reread.failure == nil { head += " · reading… \(Format.grouped(reread.lines)) of \(Format.grouped(reread.reportLines)) lines" }
         } else if let earlier = d.earlier {
             // A replay's files: what came before the drill-down opened is read again, the rest counted live.
-            head = "whole run: \(Format.grouped(d.requests)) requests, \(Format.bytes(Int(clamping: d.bytes)))"
+            head = "whole run: \(Self.requests(d.requests)), \(Format.bytes(Int(clamping: d.bytes)))"
             if !earlier.done && earlier.failure == nil {
                 head += " · reading what came before \(Engine.clockTime(d.since)) again… \(Format.percent(Int(clamping: earlier.bytes), of: Int(clamping: max(1, earlier.of))))"
             }
         } else {
             // The whole run from the report's own tables; the rest since the drill-down opened.
-            head = d.wholeRun.map { "whole run \(Format.grouped($0)) requests · " } ?? ""
+            head = d.wholeRun.map { "whole run \(Self.requests($0)) · " } ?? ""
             head += "since \(Engine.clockTime(d.since))"
             if let start = m.startedAt { head += " (\(Format.elapsed(max(0, start + m.engine.time - d.since))))" }
-            head += ": \(Format.grouped(d.requests)) requests, \(Format.bytes(Int(clamping: d.bytes)))"
+            head += ": \(Self.requests(d.requests)), \(Format.bytes(Int(clamping: d.bytes)))"
         }
         if d.estimated { head += " (over 10,000 keys: counts may fall short)" }
         buf.put(Sanitizer.truncate(head, to: inner), x: x, y: y, role: .headerValue)

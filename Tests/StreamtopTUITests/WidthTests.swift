@@ -11,6 +11,12 @@ import Testing
 
 @Suite struct WidthTests {
     /// Text placed wholly or partly left of the first column is clipped, never a crash.
+    @Test func aDrillDownCountsOneRequestInTheSingular() {
+        #expect(DashboardView.requests(1) == "1 request")
+        #expect(DashboardView.requests(0) == "0 requests")
+        #expect(DashboardView.requests(1204) == "1,204 requests")
+    }
+
     @Test func textLeftOfTheFirstColumnIsClipped() {
         var buf = ScreenBuffer(width: 10, height: 1)
         #expect(buf.put("abc", x: -5, y: 0, role: .normal) == 3)

@@ -60,7 +60,8 @@ func run(_ args: [String], stdin: Data? = nil, cwd: String? = nil, environment: 
             (["replay", realSample, "--workers", "-3", "--headless"], "--workers must be between 1 and 256, got -3"),
             (["generate", "--lines", "-5"], "--lines must not be negative"),
             // A refresh out of range is refused even headless (a service's typo is found at its start).
-            (["replay", realSample, "--refresh", "20ms", "--headless"], "--refresh: refresh 20ms is out of range: from 100ms to 10s"),
+            (["replay", realSample, "--refresh", "20ms", "--headless"], "--refresh: 20ms is out of range: from 100ms to 10s"),
+            (["replay", realSample, "--refresh", "-1s", "--headless"], "--refresh: wants a duration like \"500ms\" or \"2s\", not '-1s'"),
         ] {
             let r = try run(args)
             #expect(r.status == 64 && r.stderr.contains(message) && !r.stderr.contains("Missing value"), "\(args): \(r.stderr)")

@@ -44,6 +44,8 @@ struct AttachCommand: ParsableCommand {
         let interval = every ?? Duration(milliseconds: addresses.count == 1 ? 250 : 1000)
         guard (50...60_000).contains(interval.milliseconds) else { throw ValidationError("--every must be between 50ms and 60s for attach") }
         let keymap = try dashboard.keymap()
+        // Bad settings (a --refresh typo) fail before anything connects.
+        let settings = try dashboard.dashboardSettings()
         let links = try addresses.map { try InstanceLink(url: $0, token: token, interval: Double(interval.milliseconds) / 1000) }
         var seen: [InstanceHTTP.Endpoint: String] = [:]
         for (link, text) in zip(links, addresses) {
@@ -53,7 +55,6 @@ struct AttachCommand: ParsableCommand {
         // One instance must answer before the terminal is taken; in a cluster, one that does not is listed
         // as unreachable and retried.
         if links.count == 1 { try links[0].connect() }
-        let settings = try dashboard.dashboardSettings()
         let cluster = links.count > 1 ? ClusterDashboard(links: links, thresholds: settings.thresholds) : nil
         for l in links { l.start() }
         defer { for l in links { l.stop() } }

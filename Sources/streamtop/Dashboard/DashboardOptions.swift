@@ -10,7 +10,7 @@ struct DashboardOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Dashboard settings (theme, graph span, health alert thresholds; default ~/.config/streamtop/settings.toml when it exists).", valueName: "file"))
     var settings: String?
 
-    @Option(help: ArgumentHelp("Time between dashboard frames while the pipeline moves, like htop's -d (default: the settings file's, else 500ms; 100ms to 10s). A key is answered at once; with watch, a followed file is read as often.", valueName: "duration"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Time between dashboard frames while the pipeline moves, like htop's -d (default: the settings file's, else 500ms; 100ms to 10s). A key is answered at once; with watch, a followed file is read as often.", valueName: "duration"))
     var refresh: String?
 
     /// The settings file's settings (defaults without one), with `--refresh` in force over the file's.
