@@ -68,12 +68,18 @@ public final class ParsedBlock: BatchPayload, @unchecked Sendable {
 }
 
 extension ParsedBlock {
-    /// A union's shares of one source block as one block: each input's records, merged by event time
-    /// (the earlier head first, ties to the earlier input; each input's own order is kept), so a window
-    /// after a union sees them as close to time order as the inputs allow and always in the same order.
-    /// A record that passed several inputs is there once per input, as a stream union keeps it. Inputs
-    /// that read the same lines share them; otherwise (a map copied them) the lines are copied into one
-    /// buffer and the records moved to point there.
+    /// A union's shares of one source block as one block: each input's records, merged in source order
+    /// (each input's own order is kept), so a window after a union sees one stream as a task after a single
+    /// input does, and always in the same order. A record that passed several inputs is there once per
+    /// input, as a stream union keeps it. Inputs that read the same lines share them; otherwise (a map
+    /// copied them) the lines are copied into one buffer and the records moved to point there.
+    ///
+    /// Source order comes from the shares' event times in source order (`newest`: per record, the newest
+    /// time of the source block up to it, records an input dropped included): a record whose newest time is
+    /// smaller comes before in the source. Records with the same newest time go in input order. The union
+    /// carries those times and the block's newest on, so the watermark after a union moves with the
+    /// traffic's time, dropped records included, exactly as after one filter: a window of rare matches
+    /// closes when the traffic passes its end, not at the next match.
     public static func union(_ parts: [ParsedBlock]) -> ParsedBlock {
         guard parts.count > 1 else { return parts[0] }
         let lines: LineBlock
@@ -87,21 +93,35 @@ extension ParsedBlock {
                 records[i] = records[i].map { $0.rebased(by: Int32(offsets[i])) }
             }
         }
+        // Each share's times in source order: its own, or a running maximum of its records' times.
+        let times: [[Int64]] = parts.map { p in
+            if let newest = p.newest { return newest }
+            var running = Int64.min
+            return p.records.map { r in
+                running = max(running, r.time)
+                return running
+            }
+        }
+        let total = records.reduce(0) { $0 + $1.count }
         var merged: [ParsedRecord] = []
-        merged.reserveCapacity(records.reduce(0) { $0 + $1.count })
+        var newest: [Int64] = []
+        merged.reserveCapacity(total)
+        newest.reserveCapacity(total)
         var heads = [Int](repeating: 0, count: records.count)
         while true {
             var pick = -1
             for i in records.indices where heads[i] < records[i].count {
-                if pick < 0 || records[i][heads[i]].time < records[pick][heads[pick]].time { pick = i }
+                if pick < 0 || times[i][heads[i]] < times[pick][heads[pick]] { pick = i }
             }
             guard pick >= 0 else { break }
             merged.append(records[pick][heads[pick]])
+            newest.append(times[pick][heads[pick]])
             heads[pick] += 1
         }
-        // The inputs' dropped records do not move the watermark after a union: merged by event time, a
-        // dropped record's time would reach records before it in the source, and whether it did would
-        // depend on where blocks were cut (results must not). The records' own times do, as before.
-        return ParsedBlock(lines: lines, records: merged, malformed: parts[0].malformed, filtered: parts.reduce(0) { $0 + $1.filtered })
+        var tail = Int64.min
+        for (p, t) in zip(parts, times) { tail = max(tail, p.tailNewest, t.last ?? .min) }
+        return ParsedBlock(
+            lines: lines, records: merged, malformed: parts[0].malformed, filtered: parts.reduce(0) { $0 + $1.filtered },
+            newest: newest, tailNewest: tail)
     }
 }
