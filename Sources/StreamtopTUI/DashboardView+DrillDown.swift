@@ -66,6 +66,9 @@ extension DashboardView {
             let note = "reading what came before \(Engine.clockTime(d.since)) again failed (\(failure)): counts hold only what was read"
             buf.put(Sanitizer.truncate(note, to: inner), x: x, y: y, role: .warning)
             y += 1
+        } else if let why = d.liveOnly, !(m.engine.inputEnded || m.engine.finished) {
+            buf.put(Sanitizer.truncate("counted from when it opened: \(why)", to: inner), x: x, y: y, role: .dim)
+            y += 1
         } else if d.earlier == nil && (m.engine.inputEnded || m.engine.finished) {
             let past = focus.task == nil ? "the report keeps no per-key breakdown of the past" : "the task keeps no per-record breakdown of the past"
             buf.put(Sanitizer.truncate("the input has ended: nothing more will be counted (\(past))", to: inner), x: x, y: y, role: .warning)

@@ -119,28 +119,51 @@ struct CommandApplier {
     /// `boundary` (per file, where the report's input stood), when the input can be read again; the
     /// report's aggregate adds it to what it counts from then on. A looping demo's later passes read the
     /// files from their start again, so it has no such boundary.
-    func earlierCount(_ focus: FocusKey, _ boundary: [Int: Int64]) -> DrillDownRecount? {
+    func earlierCount(_ focus: FocusKey, _ boundary: [Int: Int64]) -> Result<DrillDownRecount, DrillDownRecount.Unavailable> {
         if let follow = pipeline.lines as? FollowSource { return earlierCount(focus, boundary, following: follow) }
-        guard case .success(let files) = rereadableFiles, ((pacer?.source ?? pipeline.lines) as? FileSource)?.loop == false else { return nil }
-        return DrillDownRecount(
-            focus: focus, paths: files, format: pipeline.format.format, maxLineBytes: pipeline.maxLineBytes, reportLines: 0, limits: boundary)
+        if ((pacer?.source ?? pipeline.lines) as? FileSource)?.loop == true {
+            return .failure(.init("the demo loops over its files, so its past is not one pass of them"))
+        }
+        switch rereadableFiles {
+        case .failure(let why): return .failure(.init(why.reason))
+        case .success(let files):
+            return .success(DrillDownRecount(
+                focus: focus, paths: files, format: pipeline.format.format, maxLineBytes: pipeline.maxLineBytes, reportLines: 0, limits: boundary))
+        }
     }
 
     /// The same for `watch`: each followed file is read again from where the run started reading it, when
-    /// none was rotated or truncated since (nil otherwise: the drill-down counts from when it opens). The
-    /// files are opened now, so a rotation while they are read does not matter.
-    private func earlierCount(_ focus: FocusKey, _ boundary: [Int: Int64], following follow: FollowSource) -> DrillDownRecount? {
-        guard pipeline.reportReadsParse, let spans = follow.readSpans, let last = spans.keys.max() else { return nil }
+    /// none was rotated or truncated since (otherwise the drill-down counts from when it opens, and says
+    /// why). The files are opened now, so a rotation while they are read does not matter.
+    private func earlierCount(_ focus: FocusKey, _ boundary: [Int: Int64], following follow: FollowSource) -> Result<DrillDownRecount, DrillDownRecount.Unavailable> {
+        if let mismatch = reportMismatch { return .failure(.init(mismatch)) }
+        guard let spans = follow.readSpans, let last = spans.keys.max() else {
+            return .failure(.init("a followed file was rotated, truncated or restored from a checkpoint: its earlier lines are no longer where they were read"))
+        }
         // Read from the spans, not the source's followers (the source's thread adds to those).
         let paths = (0...last).map { spans[$0]?.path ?? "" }
         var reopened: [Int: ReadSpan.Reopened] = [:]
         for (index, end) in boundary where end > 0 {
-            guard let file = spans[index]?.reopen() else { return nil }
+            guard let file = spans[index]?.reopen() else {
+                return .failure(.init("\(Escaped.text(paths[index])) is no longer the file that was read"))
+            }
             reopened[index] = file
         }
-        return DrillDownRecount(
+        return .success(DrillDownRecount(
             focus: focus, paths: paths, format: pipeline.format.format, maxLineBytes: pipeline.maxLineBytes, reportLines: 0, limits: boundary,
-            followed: reopened)
+            followed: reopened))
+    }
+
+    /// Why the report's counts would not match its input read again (something between the parser and
+    /// the report), or nil.
+    private var reportMismatch: String? {
+        guard !pipeline.reportReadsParse else { return nil }
+        let what = switch pipeline.reportReads {
+        case "filter": "only what --filter passes"
+        case "normalize": "paths as --normalize-paths folded them"
+        default: "what task '\(pipeline.reportReads)' passes on"
+        }
+        return "the report counts \(what): reading the input again would not match it"
     }
 
     /// Why a finished run's input cannot be read again for a drill-down.
@@ -152,14 +175,7 @@ struct CommandApplier {
     /// stdin or a pipe, which were read once) read once (a looping demo counted some lines several times),
     /// with nothing between the parser and the report. Otherwise why not, for the operator.
     private var rereadableFiles: Result<[String], Unrereadable> {
-        guard pipeline.reportReadsParse else {
-            let what = switch pipeline.reportReads {
-            case "filter": "only what --filter passes"
-            case "normalize": "paths as --normalize-paths folded them"
-            default: "what task '\(pipeline.reportReads)' passes on"
-            }
-            return .failure(Unrereadable(reason: "the report counts \(what): reading the input again would not match it"))
-        }
+        if let mismatch = reportMismatch { return .failure(Unrereadable(reason: mismatch)) }
         guard let files = (pacer?.source ?? pipeline.lines) as? FileSource else {
             let what = pipeline.lines is KafkaSource ? "a Kafka topic" : "standard input"
             return .failure(Unrereadable(reason: "its input (\(what)) was read once and cannot be read again"))

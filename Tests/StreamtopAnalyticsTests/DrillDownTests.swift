@@ -155,7 +155,7 @@ import StreamtopLogs
                 let job = DrillDownRecount(
                     focus: focus, paths: [path], format: LogFormat.preset("combined")!, maxLineBytes: 65_536, reportLines: 0, limits: boundary)
                 jobs.withLock { $0.append(job) }
-                return job
+                return .success(job)
             }
         }
         // Blocks 0 and 2 are counted before the drill-down opens; block 1 is still with a worker.
@@ -182,6 +182,13 @@ import StreamtopLogs
         op.earlierCount.withLock { $0 = nil }
         _ = op.handle(OperatorRequest(verb: "focus", arguments: [focus.kind, focus.key]))
         #expect(op.summary().drillDown?.requests == 0 && op.summary().drillDown?.earlier == nil)
+        // One that cannot read the input again says why, in the decision log and on the drill-down.
+        _ = op.handle(OperatorRequest(verb: "focus"))
+        op.earlierCount.withLock { $0 = { _, _ in .failure(.init("its input (standard input) was read once")) } }
+        let said = op.handle(OperatorRequest(verb: "focus", arguments: [focus.kind, focus.key]))
+        #expect(said.reason.contains("counted from now on: its input (standard input) was read once"), "\(said.reason)")
+        #expect(op.summary().drillDown?.liveOnly == "its input (standard input) was read once")
+        #expect(op.summary().drillDown?.earlier == nil)
     }
 
     @Test func reopeningStartsOverAndClosingRemovesIt() throws {

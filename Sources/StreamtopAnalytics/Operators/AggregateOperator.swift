@@ -34,7 +34,9 @@ public final class AggregateOperator: StreamOperator {
     /// Starts a count of what the report read before a drill-down opened (set by the run when its input
     /// can be read again: a replay of files, or followed files not rotated yet); nil leaves a drill-down
     /// counting from when it opens.
-    public let earlierCount = Locked<(@Sendable (FocusKey, [Int: Int64]) -> DrillDownRecount?)?>(nil)
+    public let earlierCount = Locked<(@Sendable (FocusKey, [Int: Int64]) -> Result<DrillDownRecount, DrillDownRecount.Unavailable>)?>(nil)
+    /// Why the drill-down of that generation counts only from when it opened (see `earlierCount`).
+    private let liveOnly = Locked<(generation: Int, reason: String)?>(nil)
     /// The count of the earlier part of the drill-down open now, and how often it had published when the
     /// summary was last refreshed.
     private let earlier = Locked<(generation: Int, job: DrillDownRecount, seen: Int)?>(nil)
@@ -92,14 +94,24 @@ public final class AggregateOperator: StreamOperator {
         // only then do blocks before the boundary stay out of the engine's count. Decided under the lock,
         // with the boundary (see `positions`).
         var job: DrillDownRecount?
+        var why: String?
         var outcome = positions.withLock { p in
             drill.handle(request) { focus in
-                guard !p.isEmpty, let start = earlierCount.withLock({ $0 }), let j = start(focus, p) else { return [:] }
-                job = j
-                return p
+                guard !p.isEmpty, let start = earlierCount.withLock({ $0 }) else { return [:] }
+                switch start(focus, p) {
+                case .success(let j):
+                    job = j
+                    return p
+                case .failure(let u):
+                    why = u.reason
+                    return [:]
+                }
             }
         }
         guard outcome.applied else { return outcome }
+        let generation = drill.generation
+        liveOnly.withLock { $0 = why.map { (generation, $0) } }
+        if let why { outcome.reason = "operator request; counted from now on: \(why)" }
         // Whatever was asked, the count of an earlier drill-down's past is over.
         earlier.withLock { e in
             e?.job.cancel()
@@ -230,6 +242,7 @@ public final class AggregateOperator: StreamOperator {
             if summary.drillDown?.generation != s.generation {
                 summary.drillDown = DrillDown(focus, generation: s.generation, since: s.since).summary(top: 0, wholeRun: wholeRun)
             }
+            summary.drillDown?.liveOnly = liveOnly.withLock { l in l.flatMap { $0.generation == s.generation ? $0.reason : nil } }
         } else {
             summary.drillDown = nil
         }

@@ -243,6 +243,9 @@ public struct DrillDownSummary: Sendable, Codable, Equatable {
     /// files (a replay of files): the counts above hold that part as far as `earlier` says, and the
     /// engine's count since it opened. Once it is done they cover the whole run.
     public var earlier: Earlier? = nil
+    /// Why the breakdown counts only from when the drill-down opened, when the input could not be read
+    /// again (a stream read once, a filter before the report, a rotated file).
+    public var liveOnly: String? = nil
 
     /// How far a recount of the input files got.
     public struct Reread: Sendable, Codable, Equatable {

@@ -16,6 +16,13 @@ import Synchronization
 /// descriptor opened when the drill-down opened, so a rotation after that does not matter.
 /// It touches no engine state: it reads the files and publishes its own copy.
 public final class DrillDownRecount: Sendable {
+    /// Why the part of a run read before a drill-down opened cannot be read again (it then counts from
+    /// when it opened), in words for the operator.
+    public struct Unavailable: Error, Sendable {
+        public let reason: String
+        public init(_ reason: String) { self.reason = reason }
+    }
+
     /// What is counted.
     public let focus: FocusKey
     private let paths: [String]
