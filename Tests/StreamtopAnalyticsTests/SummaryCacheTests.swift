@@ -34,6 +34,25 @@ import StreamtopLogs
         #expect(op.summary(top: 10).topPaths.count == 2)
     }
 
+    /// The header's totals move with every block (the summary is rebuilt at most once a second), and
+    /// agree with the summary, also after a checkpoint is restored.
+    @Test func liveTotalsAgreeWithTheSummaryAndSurviveARestore() throws {
+        let op = AggregateOperator(slots: 2)
+        let line = #"1.2.3.4 - - [25/Nov/2024:00:01:51 +0000] "GET /a HTTP/1.1" 200 10"#
+        _ = op.process(block([line, "not a log line", line]), slot: 0)
+        _ = op.process(block([line]), slot: 1)
+        let live = op.liveTotals
+        #expect(live == (4, 3, 1))
+        let s = op.summary()
+        #expect((s.lines, s.records, s.malformed) == live)
+        var w = StateWriter()
+        op.saveState(&w)
+        let restored = AggregateOperator(slots: 2)
+        var r = StateReader(w.bytes)
+        try restored.restoreState(&r)
+        #expect(restored.liveTotals == live)
+    }
+
     @Test func aSecondSlotIsFoldedIntoTheFirstWithoutChangingTheSummary() throws {
         let op = AggregateOperator(slots: 2)
         let a = #"1.2.3.4 - - [25/Nov/2024:00:01:51 +0000] "GET /a HTTP/1.1" 200 10"#

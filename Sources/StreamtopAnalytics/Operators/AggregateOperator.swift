@@ -34,6 +34,11 @@ public final class AggregateOperator: StreamOperator {
     /// Starts a count of what the report read before a drill-down opened (set by the run when its input
     /// can be read again: a replay of files, or followed files not rotated yet); nil leaves a drill-down
     /// counting from when it opens.
+    /// Lines, records and malformed lines counted so far, moved with every block: the dashboard's header
+    /// shows them each frame, while the merged summary is rebuilt at most once a second.
+    private let linesTotal = Atomic<Int>(0)
+    private let recordsTotal = Atomic<Int>(0)
+    private let malformedTotal = Atomic<Int>(0)
     public let earlierCount = Locked<(@Sendable (FocusKey, [Int: Int64]) -> Result<DrillDownRecount, DrillDownRecount.Unavailable>)?>(nil)
     /// Why the drill-down of that generation counts only from when it opened (see `earlierCount`).
     private let liveOnly = Locked<(generation: Int, reason: String)?>(nil)
@@ -69,8 +74,20 @@ public final class AggregateOperator: StreamOperator {
         } else {
             slots[slot].state.withLock { takeUpFocus(&$0); $0.add(parsed) }
         }
+        count(parsed)
         version.add(1, ordering: .releasing)
         return OperatorOutput(batch: batch)
+    }
+
+    private func count(_ block: ParsedBlock) {
+        linesTotal.add(block.lines.lineCount, ordering: .relaxed)
+        recordsTotal.add(block.records.count, ordering: .relaxed)
+        malformedTotal.add(block.malformed, ordering: .relaxed)
+    }
+
+    /// Lines, records and malformed lines counted so far (as the summary's, but up to date). Any thread.
+    public var liveTotals: (lines: Int, records: Int, malformed: Int) {
+        (linesTotal.load(ordering: .relaxed), recordsTotal.load(ordering: .relaxed), malformedTotal.load(ordering: .relaxed))
     }
 
     /// Starts the slot's breakdown of the drill-down asked for last, if it has not yet.
@@ -196,6 +213,7 @@ public final class AggregateOperator: StreamOperator {
     /// Adds a block to a given slot, as a second worker running this task at the same moment would (tests).
     func add(_ batch: Batch, toSlot i: Int) {
         slots[i].state.withLock { takeUpFocus(&$0); $0.add(batch.payload(as: ParsedBlock.self)) }
+        count(batch.payload(as: ParsedBlock.self))
         version.add(1, ordering: .releasing)
     }
 
@@ -296,6 +314,9 @@ extension AggregateOperator: CheckpointableOperator {
         try a.restoreState(&r)
         let limit = slots[0].state.withLock { $0.keyLimit }
         a.keyLimit = limit
+        linesTotal.store(a.lines, ordering: .relaxed)
+        recordsTotal.store(a.records, ordering: .relaxed)
+        malformedTotal.store(a.malformed, ordering: .relaxed)
         together.withLock {
             slots[0].state.withLock { $0 = a }
             for s in slots.dropFirst() { s.state.withLock { $0 = AccessAggregate(); $0.keyLimit = limit } }

@@ -41,6 +41,11 @@ final class LocalDashboard: DashboardBackend, @unchecked Sendable {
         // millions of keys a merge costs real time).
         var summary = AccessSummary.published(in: snap, top: top)
         if !share { summary.share = nil }
+        // The totals move with every block, not once a second (a short --refresh shows them move).
+        let live = pipeline.aggregate.liveTotals
+        summary.lines = max(summary.lines, live.lines)
+        summary.records = max(summary.records, live.records)
+        summary.malformed = max(summary.malformed, live.malformed)
         // A drill-down opened after the run ended is counted from the input files, not by the engine.
         if let recounted = applier.recount.withLock({ $0?.summary }) { summary.drillDown = recounted }
         let reasons = pipeline.quarantine.counts().sorted { $0.value > $1.value }.map { ($0.key.label, $0.value) }
