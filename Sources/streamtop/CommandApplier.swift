@@ -125,7 +125,7 @@ struct CommandApplier {
             return .failure(.init("the demo loops over its files, so its past is not one pass of them"))
         }
         switch rereadableFiles {
-        case .failure(let why): return .failure(.init(why.reason))
+        case .failure(let why): return .failure(why)
         case .success(let files):
             return .success(DrillDownRecount(
                 focus: focus, paths: files, format: pipeline.format.format, maxLineBytes: pipeline.maxLineBytes, reportLines: 0, limits: boundary))
@@ -166,32 +166,27 @@ struct CommandApplier {
         return "the report counts \(what): reading the input again would not match it"
     }
 
-    /// Why a finished run's input cannot be read again for a drill-down.
-    struct Unrereadable: Error {
-        let reason: String
-    }
-
     /// The input files, when a finished run's report can be counted again from them: regular files (not
     /// stdin or a pipe, which were read once) read once (a looping demo counted some lines several times),
     /// with nothing between the parser and the report. Otherwise why not, for the operator.
-    private var rereadableFiles: Result<[String], Unrereadable> {
-        if let mismatch = reportMismatch { return .failure(Unrereadable(reason: mismatch)) }
+    private var rereadableFiles: Result<[String], DrillDownRecount.Unavailable> {
+        if let mismatch = reportMismatch { return .failure(.init(mismatch)) }
         guard let files = (pacer?.source ?? pipeline.lines) as? FileSource else {
             let what = pipeline.lines is KafkaSource ? "a Kafka topic" : "standard input"
-            return .failure(Unrereadable(reason: "its input (\(what)) was read once and cannot be read again"))
+            return .failure(.init("its input (\(what)) was read once and cannot be read again"))
         }
         let passes = files.passes.load(ordering: .relaxed)
         guard passes == 1 else {
-            return .failure(Unrereadable(reason: "the demo read its input \(passes) times over: reading it once would not match the report"))
+            return .failure(.init("the demo read its input \(passes) times over: reading it once would not match the report"))
         }
         for path in files.paths {
             var st = stat()
-            guard path != "-" else { return .failure(Unrereadable(reason: "standard input was read once and cannot be read again")) }
+            guard path != "-" else { return .failure(.init("standard input was read once and cannot be read again")) }
             guard stat(path, &st) == 0 else {
-                return .failure(Unrereadable(reason: "\(path) can no longer be read: \(String(cString: strerror(errno)))"))
+                return .failure(.init("\(path) can no longer be read: \(String(cString: strerror(errno)))"))
             }
             guard (st.st_mode & S_IFMT) == S_IFREG else {
-                return .failure(Unrereadable(reason: "\(path) is not a regular file (a pipe or a device is read once)"))
+                return .failure(.init("\(path) is not a regular file (a pipe or a device is read once)"))
             }
         }
         return .success(files.paths)

@@ -33,15 +33,15 @@ public final class AggregateOperator: StreamOperator {
     private let positions = Locked<[Int: Int64]>([:])
     /// Starts a count of what the report read before a drill-down opened (set by the run when its input
     /// can be read again: a replay of files, or followed files not rotated yet); nil leaves a drill-down
-    /// counting from when it opens.
+    /// counting from when it opens (with the reason, when it cannot).
+    public let earlierCount = Locked<(@Sendable (FocusKey, [Int: Int64]) -> Result<DrillDownRecount, DrillDownRecount.Unavailable>)?>(nil)
+    /// Why the drill-down of that generation counts only from when it opened (see `earlierCount`).
+    private let liveOnly = Locked<(generation: Int, reason: String)?>(nil)
     /// Lines, records and malformed lines counted so far, moved with every block: the dashboard's header
     /// shows them each frame, while the merged summary is rebuilt at most once a second.
     private let linesTotal = Atomic<Int>(0)
     private let recordsTotal = Atomic<Int>(0)
     private let malformedTotal = Atomic<Int>(0)
-    public let earlierCount = Locked<(@Sendable (FocusKey, [Int: Int64]) -> Result<DrillDownRecount, DrillDownRecount.Unavailable>)?>(nil)
-    /// Why the drill-down of that generation counts only from when it opened (see `earlierCount`).
-    private let liveOnly = Locked<(generation: Int, reason: String)?>(nil)
     /// The count of the earlier part of the drill-down open now, and how often it had published when the
     /// summary was last refreshed.
     private let earlier = Locked<(generation: Int, job: DrillDownRecount, seen: Int)?>(nil)
