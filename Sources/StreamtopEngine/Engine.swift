@@ -46,6 +46,9 @@ public final class Engine: @unchecked Sendable {
     var waiters = 0
     /// Whether the source thread sleeps until its outputs have room (a quantum that makes room wakes it).
     var sourceWaiting = false
+    /// Workers asleep for want of a pickable batch: a quantum that leaves work queued wakes them only if
+    /// there are any (the source or the ticker asleep is no reason to broadcast).
+    var idleWorkers = 0
     /// The active scheduling policy.
     var policy: SchedulingPolicy
     /// When the adaptive policy last planned, and until when it leaves a new allocation to settle.

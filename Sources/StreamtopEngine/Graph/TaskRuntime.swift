@@ -85,6 +85,12 @@ final class TaskRuntime {
         for e in outputs where e.queue.count + e.reserved >= e.queue.capacity { return false }
         return true
     }
+    /// Whether every output edge has room for a quarter of its capacity: a source that had to wait for
+    /// room waits for this much, then reads that many blocks in a row (see `Engine.runSource`).
+    var outputsHaveRefillRoom: Bool {
+        for e in outputs where e.queue.capacity - e.queue.count - e.reserved < max(1, e.queue.capacity / 4) { return false }
+        return true
+    }
     /// The first output edge that is full, if any.
     var blockedOutput: Edge? { outputs.first { !$0.hasRoom } }
 
