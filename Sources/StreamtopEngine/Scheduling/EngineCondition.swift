@@ -57,6 +57,12 @@ final class EngineCondition: @unchecked Sendable {
         pthread_cond_timedwait(ended, mutex, [Self.deadline(date.timeIntervalSinceNow)]) != ETIMEDOUT
     }
 
+    /// Waits for `broadcastEnded` for at most `seconds`; false when the time ran out.
+    @discardableResult
+    func waitForEnd(seconds: Double) -> Bool {
+        pthread_cond_timedwait(ended, mutex, [Self.deadline(seconds)]) != ETIMEDOUT
+    }
+
     /// Wakes those waiting for the end: the run finished or stopped, or a thread left.
     func broadcastEnded() { pthread_cond_broadcast(ended) }
 
