@@ -22,15 +22,18 @@ import Testing
 
     static func unround(_ y: UInt64) -> UInt64 { (y ^ (y >> 32)) &* inverse(c1) }
 
-    /// `count` distinct 16-byte keys that all hash to the same value under seed 0.
+    /// `count` distinct 32-byte keys that all hash to the same value under seed 0: bytes 8–16 and 24–32
+    /// (the second lane and the tail) are the same in all, and bytes 16–24 undo the first lane's round
+    /// over bytes 0–8, so the first lane ends at one value.
     static func collidingKeys(_ count: Int) -> [[UInt8]] {
-        let start: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ 0 ^ 16
+        let start: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ 0 ^ 32
         let target: UInt64 = 0x1234_5678_9ABC_DEF0
+        let fixed = withUnsafeBytes(of: UInt64(0x5A5A_5A5A_5A5A_5A5A).littleEndian) { Array($0) }
         return (0..<count).map { i in
             let v1 = UInt64(i) &* 0x0101_0101_0101_0101 ^ 0x4142_4344_4546_4748
             let a = round(start, v1)
-            let v2 = unround(target) ^ a
-            return withUnsafeBytes(of: v1.littleEndian) { Array($0) } + withUnsafeBytes(of: v2.littleEndian) { Array($0) }
+            let v3 = unround(target) ^ a
+            return withUnsafeBytes(of: v1.littleEndian) { Array($0) } + fixed + withUnsafeBytes(of: v3.littleEndian) { Array($0) } + fixed
         }
     }
 
@@ -38,7 +41,7 @@ import Testing
         let keys = Self.collidingKeys(5000)
         #expect(Set(keys).count == 5000)
         func buckets(_ seed: UInt64) -> Int {
-            Set(keys.map { k in k.withUnsafeBufferPointer { ByteKeyCounter.hash($0.baseAddress!, 16, seed: seed) & 0xFFFF } }).count
+            Set(keys.map { k in k.withUnsafeBufferPointer { ByteKeyCounter.hash($0.baseAddress!, 32, seed: seed) & 0xFFFF } }).count
         }
         // Unseeded (seed 0) every key lands in one bucket: a table would probe 5000²/2 times.
         #expect(buckets(0) == 1)
@@ -47,7 +50,7 @@ import Testing
         #expect(buckets(KeyHashSeed.value) > 4500)
         // And every key is counted as itself.
         let counter = ByteKeyCounter(initialCapacity: 16)
-        for k in keys { k.withUnsafeBufferPointer { counter.add($0.baseAddress!, 16) } }
+        for k in keys { k.withUnsafeBufferPointer { counter.add($0.baseAddress!, 32) } }
         #expect(counter.count == 5000)
     }
 

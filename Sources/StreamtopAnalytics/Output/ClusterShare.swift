@@ -25,9 +25,10 @@ public struct ClusterShare: Sendable, Codable, Equatable {
         self.requestTime = requestTime
     }
 
-    /// The fingerprint of a seed (see `seedFingerprint`).
+    /// The fingerprint of a seed (see `seedFingerprint`), and of the key hash it seeds: sketches made by
+    /// a streamtop with another `ByteKeyCounter.hash` do not merge either (the 2 names the current one).
     public static func fingerprint(seed: UInt64) -> String {
-        let h = SipHash.hash(Array("streamtop cluster seed fingerprint".utf8), k0: seed, k1: ~seed)
+        let h = SipHash.hash(Array("streamtop cluster seed fingerprint, key hash 2".utf8), k0: seed, k1: ~seed)
         return String(h, radix: 16)
     }
 

@@ -15,8 +15,9 @@ import Foundation
 public final class CheckpointStore: @unchecked Sendable {
     /// The directory.
     public let path: String
-    /// The format version written and accepted.
-    public static let version = 2
+    /// The format version written and accepted. 3: the key hash changed (`ByteKeyCounter.hash`), and the
+    /// state keeps hashes (visits per user, distinct-count sketches), so a version 2 image is refused.
+    public static let version = 3
     private let lockFD: Int32
     /// The hash seed written into every manifest (a resumed run's is the checkpoint's).
     public var seed: UInt64
