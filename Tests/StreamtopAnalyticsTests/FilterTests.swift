@@ -333,6 +333,34 @@ import Testing
         #expect((doc["rows"] as! [[String: Any]]).map { $0["status_class"] as! String } == ["2xx", "3xx", "4xx"])
     }
 
+    /// A key longer than the group's first key buffer (a path, then user agents of 200 to 3,000 bytes) is
+    /// kept whole: agents that differ only in their last byte are different groups.
+    @Test func groupsByLongKeysKeepEveryByte() throws {
+        var log = ""
+        var expected: [String: Int] = [:]
+        for i in 0..<300 {
+            let agent = String(repeating: "Mozilla/5.0 ", count: 17 + (i % 5) * 50) + "v\(i % 7)"
+            let path = "/p\(i % 3)"
+            log += "10.0.0.\(i % 9) - - [10/Oct/2023:13:55:\(10 + i % 40) +0000] \"GET \(path) HTTP/1.1\" 200 5 \"-\" \"\(agent)\"\n"
+            expected["\(agent)|\(path)", default: 0] += 1
+        }
+        let file = NSTemporaryDirectory() + "group-long-keys-\(getpid()).log"
+        try log.write(toFile: file, atomically: true, encoding: .utf8)
+        defer { unlink(file) }
+        let g = GroupOperator(spec: GroupOperator.Spec(by: [.path, .ua]))
+        let p = AccessPipeline(lines: try FileSource(paths: [file]), workers: 2, quarantine: try Quarantine(), middle: [TaskSpec(name: "g", op: g)])
+        p.engine.start()
+        p.engine.waitUntilFinished()
+        g.finish()
+        var got: [String: Int] = [:]
+        for row in g.latestRows() {
+            guard case .string(let ua)? = row["ua"], case .string(let path)? = row["path"], case .int(let n)? = row["count"] else { continue }
+            got["\(ua)|\(path)"] = Int(n)
+        }
+        #expect(expected.count == 105)
+        #expect(got == expected)
+    }
+
     @Test func groupsBeyondTheCapGoToOther() throws {
         var spec = GroupOperator.Spec(by: [.client])
         spec.maxGroups = 10

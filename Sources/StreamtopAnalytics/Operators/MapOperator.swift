@@ -40,14 +40,15 @@ public final class MapOperator: StreamOperator {
 
     public func process(_ batch: Batch, slot: Int) -> OperatorOutput {
         let parsed = batch.payload(as: ParsedBlock.self)
-        // After a fan-out other tasks read the same block: rewrite a copy of it.
-        let lines = batch.shared ? parsed.lines.copy() : parsed.lines
         // Room for the longest possible rewrite of every record, made once so the buffer moves at most once.
         var room = 0
         for r in parsed.records {
             if options.normalizePaths && r.hasPath { room += 3 * Int(r.pathLength) + 3 }
             if options.clientPrefix != nil { room += Int(r.clientLength) + 8 }
         }
+        // After a fan-out other tasks read the same block: rewrite a copy of it, made with the room (a copy
+        // and then a larger buffer for the room moved every block twice).
+        let lines = batch.shared ? parsed.lines.copy(reserving: room) : parsed.lines
         if room > 0 { lines.reserveDerived(room) }
         let base = lines.base
         // Unretained in the loop: `caches` holds it. As a reference it was retained and released around

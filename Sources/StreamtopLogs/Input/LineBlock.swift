@@ -89,9 +89,10 @@ public final class LineBlock: @unchecked Sendable {
 
     deinit { bytes.deallocate() }
 
-    /// A copy of the lines and derived bytes, for a task that must change a block other tasks also read.
-    public func copy() -> LineBlock {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 16)
+    /// A copy of the lines and derived bytes, for a task that must change a block other tasks also read,
+    /// with room for `reserving` more derived bytes (made here, the room costs no second copy).
+    public func copy(reserving: Int = 0) -> LineBlock {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(max(bytes.count, used + reserving), 1), alignment: 16)
         buffer.baseAddress!.copyMemory(from: bytes.baseAddress!, byteCount: used)
         let b = LineBlock(owning: buffer, sameLinesAs: self)
         b.used = used
