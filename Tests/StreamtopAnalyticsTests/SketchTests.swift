@@ -106,4 +106,25 @@ import Testing
         key.withUnsafeBufferPointer { s.add($0.baseAddress!, $0.count) }
         #expect(s.topWithErrors(64).first { $0.key == "k3" }!.count == before + 1)
     }
+
+    /// The top k are the first k of all tracked keys ordered by count, then by the key as a string —
+    /// ASCII keys, non-ASCII ones (`é`, composed or not) and invalid UTF-8 among them, with many ties.
+    @Test func spaceSavingsTopIsTheFirstKOfAllKeysInOrder() {
+        let alphabet: [[UInt8]] = [Array("a".utf8), Array("B".utf8), Array("é".utf8), Array("e\u{301}".utf8), [0xFF], Array("/".utf8), Array("z".utf8)]
+        var seed: UInt64 = 5
+        for capacity in [8, 200] {
+            let s = SpaceSaving(capacity: capacity)
+            for _ in 0..<3_000 {
+                seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                let key = (0..<(1 + Int(seed >> 61))).flatMap { i in alphabet[Int((seed >> (20 + 3 * UInt64(i))) % 7)] }
+                key.withUnsafeBufferPointer { s.add($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, $0.count) }
+            }
+            let all = s.topWithErrors(capacity)
+            let reference = all.sorted { $0.count != $1.count ? $0.count > $1.count : $0.key < $1.key }
+            #expect(all.map(\.key) == reference.map(\.key), "capacity \(capacity)")
+            for k in [1, 3, 10, capacity] {
+                #expect(s.topWithErrors(k).map(\.key) == Array(reference.prefix(k)).map(\.key), "capacity \(capacity), k \(k)")
+            }
+        }
+    }
 }

@@ -45,6 +45,13 @@ public enum ResultValue: Sendable, Equatable {
     /// A JSON string literal; control characters are escaped, so log content can never break a line.
     static func quote(_ s: String, into out: inout String) {
         out += "\""
+        // Printable ASCII without `"` and `\` (most keys, paths and names) needs no escape: appended whole.
+        // A scalar at a time, writing rows was 5 % of the analytics benchmark's CPU on 1 M lines.
+        if s.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }) {
+            out += s
+            out += "\""
+            return
+        }
         for u in s.unicodeScalars {
             switch u {
             case "\"": out += "\\\""

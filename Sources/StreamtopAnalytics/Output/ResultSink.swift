@@ -98,7 +98,8 @@ public final class ResultSink: @unchecked Sendable {
             for row in rows {
                 switch format {
                 case .ndjson:
-                    text += row.json + "\n"
+                    row.write(into: &text)
+                    text += "\n"
                 case .csv:
                     if header == nil {
                         header = row.names

@@ -118,10 +118,29 @@ public final class SpaceSaving {
     }
 
     /// The `k` most counted keys with each count's error bound (the true count is in count−error…count).
+    /// Ties are broken by the key as a string. Only the entries counted at least as often as the k-th are
+    /// ordered, and only the k taken become strings: a window's row turned every tracked key into a
+    /// string and sorted them all, most of a sliding top-K's cost per window.
     public func topWithErrors(_ k: Int) -> [(key: String, count: Int, error: Int)] {
-        entries.map { (String(decoding: $0.key, as: UTF8.self), $0.count, $0.error) }
-            .sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
-            .prefix(k).map { $0 }
+        guard k > 0, !entries.isEmpty else { return [] }
+        var candidates = Array(entries.indices)
+        if entries.count > k {
+            let least = entries.map(\.count).sorted(by: >)[k - 1]
+            candidates.removeAll { entries[$0].count < least }
+        }
+        let ascii = candidates.map { i in entries[i].key.allSatisfy { $0 < 0x80 } }
+        var order = Array(candidates.indices)
+        order.sort { a, b in
+            let (x, y) = (entries[candidates[a]], entries[candidates[b]])
+            if x.count != y.count { return x.count > y.count }
+            // ASCII strings order as their bytes do; other keys are compared as the strings shown.
+            if ascii[a] && ascii[b] { return x.key.lexicographicallyPrecedes(y.key) }
+            return String(decoding: x.key, as: UTF8.self) < String(decoding: y.key, as: UTF8.self)
+        }
+        return order.prefix(k).map { o in
+            let e = entries[candidates[o]]
+            return (String(decoding: e.key, as: UTF8.self), e.count, e.error)
+        }
     }
 
     /// Writes the whole summary — entries, heap order, flags — so a restored one evicts the same keys.
