@@ -27,11 +27,13 @@ let package = Package(
         .systemLibrary(name: "CZlib"),
         // glibc's mallopt, to keep freed input blocks in the heap (see Streamtop.main).
         .systemLibrary(name: "CMalloc"),
+        // A cache prefetch (a C builtin), for the report's table probes (see ByteKeyCounter.prefetch).
+        .systemLibrary(name: "CPrefetch"),
         // The access-log tasks (parse, aggregate, sink), the default pipeline and the report.
         .target(
             name: "StreamtopAnalytics",
             dependencies: [
-                "StreamtopEngine", "StreamtopLogs", "StreamtopKafka", "TOMLKit", .product(name: "Histogram", package: "hdrhistogram-swift"),
+                "StreamtopEngine", "StreamtopLogs", "StreamtopKafka", "CPrefetch", "TOMLKit", .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: hotPath),
         // Screen buffer, layout, widgets, keymap, reducer and themes. No curses here.

@@ -73,8 +73,6 @@ public struct AccessAggregate {
     /// The open drill-down's breakdown, if any, and the number of the drill-down request this slot last
     /// took up (see `AggregateOperator.handle`; neither is checkpointed).
     public var drillDown: DrillDown?
-    /// What `warm` read, kept so those reads are not optimized away (its value means nothing).
-    private var warmth: UInt64 = 0
     /// Records warmed at a time: enough misses in flight to overlap, few enough that their slots stay in
     /// the first-level cache until counted.
     static let warmChunk = 32
@@ -86,19 +84,28 @@ public struct AccessAggregate {
     public init() {}
 
     /// Hashes the clients and paths of up to `warmChunk` records from `from` into `hashes` (client, path,
-    /// client, …) and reads where their tables keep them; returns a value of those reads.
+    /// client, …) and brings where their tables keep them into the cache, a stage at a time for all of
+    /// them (see `ByteKeyCounter.prefetchSlot`).
     @inline(__always)
-    private func warm(_ recs: UnsafeBufferPointer<ParsedRecord>, from: Int, _ base: UnsafePointer<UInt8>, into hashes: UnsafeMutablePointer<UInt64>) -> UInt64 {
-        var kept: UInt64 = 0
-        for i in from..<min(from + Self.warmChunk, recs.count) {
-            let r = recs[i]
+    private func warm(_ recs: UnsafeBufferPointer<ParsedRecord>, from: Int, _ base: UnsafePointer<UInt8>, into hashes: UnsafeMutablePointer<UInt64>) {
+        let n = min(Self.warmChunk, recs.count - from)
+        for i in 0..<n {
+            let r = recs[from + i]
             let hc = ByteKeyCounter.hash(base + Int(r.clientStart), Int(r.clientLength))
             let hp = RecordField.path.withKey(r, base) { ByteKeyCounter.hash($0, $1) }
-            hashes[2 * (i - from)] = hc
-            hashes[2 * (i - from) + 1] = hp
-            kept ^= clients.warm(hc) ^ paths.warm(hp)
+            hashes[2 * i] = hc
+            hashes[2 * i + 1] = hp
+            clients.prefetchSlot(hc)
+            paths.prefetchSlot(hp)
         }
-        return kept
+        for i in 0..<n {
+            clients.prefetchEntry(hashes[2 * i])
+            paths.prefetchEntry(hashes[2 * i + 1])
+        }
+        for i in 0..<n {
+            clients.prefetchKey(hashes[2 * i])
+            paths.prefetchKey(hashes[2 * i + 1])
+        }
     }
 
     /// Adds every record of a parsed block.
@@ -150,7 +157,7 @@ public struct AccessAggregate {
             // flight at once instead of each probe waiting for its own.
             withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 2 * Self.warmChunk) { hashes in
                 for (i, r) in recs.enumerated() {
-                    if i % Self.warmChunk == 0 { warmth ^= warm(recs, from: i, base, into: hashes.baseAddress!) }
+                    if i % Self.warmChunk == 0 { warm(recs, from: i, base, into: hashes.baseAddress!) }
                     let h = hashes[2 * (i % Self.warmChunk)]
                     let pathHash = hashes[2 * (i % Self.warmChunk) + 1]
                     status[Int(r.status)] += 1
