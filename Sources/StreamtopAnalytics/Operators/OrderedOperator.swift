@@ -362,6 +362,57 @@ open class OrderedOperator: StreamOperator, CheckpointableOperator {
         }
     }
 
+    /// `forEachRecord` that also hands the hash of the record `lookahead` records ahead to `far`, and of
+    /// the one half as far ahead to `near`, before each record: a task whose state is a table keyed by the
+    /// hash starts bringing the record's place into the cache there (`far`: its slot; `near`, once the
+    /// slot is in: its entry), so the misses of many records overlap instead of each lookup waiting for
+    /// its own. Hashes are computed once, as in `forEachRecord`.
+    @inline(__always)
+    public func forEachRecord(_ slice: PartitionSlice, far: (UInt64) -> Void, near: (UInt64) -> Void, _ body: (ParsedRecord, Int64, UInt64) -> Void) {
+        let lookahead = Self.lookahead
+        slice.block.records.withUnsafeBufferPointer { records in
+            let floor = slice.floor
+            if let indices = slice.indices, let routing = slice.routing {
+                routing.newest.withUnsafeBufferPointer { times in
+                    routing.hashes.withUnsafeBufferPointer { hashes in
+                        for k in indices.indices {
+                            if k + lookahead < indices.count { far(hashes[Int(indices[k + lookahead])]) }
+                            if k + lookahead / 2 < indices.count { near(hashes[Int(indices[k + lookahead / 2])]) }
+                            let i = Int(indices[k])
+                            body(records[i], min(times[i], floor), hashes[i])
+                        }
+                    }
+                }
+                return
+            }
+            // Unrouted: the hashes of the next `lookahead` records are kept in a ring.
+            let base = slice.block.lines.base
+            let times = slice.block.newest
+            let n = records.count
+            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: lookahead) { ring in
+                for j in 0..<min(lookahead, n) {
+                    ring[j] = partitionHash(records[j], base)
+                    far(ring[j])
+                }
+                for i in 0..<n {
+                    let h = ring[i % lookahead]
+                    if i + lookahead < n {
+                        let ahead = partitionHash(records[i + lookahead], base)
+                        ring[i % lookahead] = ahead
+                        far(ahead)
+                    }
+                    if i + lookahead / 2 < n { near(ring[(i + lookahead / 2) % lookahead]) }
+                    let r = records[i]
+                    body(r, min(times?[i] ?? r.time, floor), h)
+                }
+            }
+        }
+    }
+
+    /// How far ahead `forEachRecord(_:far:near:_:)` looks: enough records for their misses to overlap,
+    /// few enough that what they brought in is still cached when they come.
+    static var lookahead: Int { 16 }
+
     /// Emits what is still open at the end of the input.
     open func close() {}
 

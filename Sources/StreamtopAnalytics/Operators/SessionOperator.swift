@@ -114,7 +114,10 @@ public final class SessionOperator: OrderedOperator {
         let lastSeen = Unmanaged.passUnretained(users[slice.partition].lastSeen)
         let user = spec.user
         var started = 0
-        forEachRecord(slice) { r, newest, h in
+        // The users' places in `lastSeen` are brought into the cache ahead of their records: waiting for
+        // that table's misses was three quarters of this loop's own time.
+        let table = lastSeen.takeUnretainedValue()
+        forEachRecord(slice, far: { table.prefetchSlot($0) }, near: { table.prefetchEntry($0) }) { r, newest, h in
             let t = r.time
             // One lookup of the user for the read and the write (the windows never touch `lastSeen`).
             lastSeen._withUnsafeGuaranteedRef { lastSeen in

@@ -1,3 +1,4 @@
+import CPrefetch
 import StreamtopEngine
 /// A table from 64-bit hashes to 64-bit values, for state keyed by hashes that are already well mixed (and
 /// seeded): no rehashing of the key (Swift's `Set` and `Dictionary` run SipHash on every lookup), entries
@@ -37,6 +38,22 @@ public final class HashTable64 {
 
     @inline(__always) private func find(_ key: UInt64) -> (slot: Int, entry: Int) {
         slots.find(Self.spread(key)) { keys[$0] == key }
+    }
+
+    /// Starts bringing the first slot a lookup of `key` reads into the cache (a prefetch: not waited for).
+    @inline(__always)
+    public func prefetchSlot(_ key: UInt64) {
+        streamtop_prefetch(slots.slots + (Int(truncatingIfNeeded: Self.spread(key)) & slots.mask))
+    }
+
+    /// Once that slot is in: starts bringing the entry it points to (its key and value) into the cache.
+    @inline(__always)
+    public func prefetchEntry(_ key: UInt64) {
+        let e = Int(slots.first(Self.spread(key)))
+        if e >= 0 {
+            streamtop_prefetch(keys + e)
+            streamtop_prefetch(values + e)
+        }
     }
 
     /// The value for a key, or nil.
