@@ -26,7 +26,7 @@ import Testing
     /// (the second lane and the tail) are the same in all, and bytes 16–24 undo the first lane's round
     /// over bytes 0–8, so the first lane ends at one value.
     static func collidingKeys(_ count: Int) -> [[UInt8]] {
-        let start: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ 0 ^ 32
+        let start: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ 0
         let target: UInt64 = 0x1234_5678_9ABC_DEF0
         let fixed = withUnsafeBytes(of: UInt64(0x5A5A_5A5A_5A5A_5A5A).littleEndian) { Array($0) }
         return (0..<count).map { i in
@@ -34,6 +34,23 @@ import Testing
             let a = round(start, v1)
             let v3 = unround(target) ^ a
             return withUnsafeBytes(of: v1.littleEndian) { Array($0) } + fixed + withUnsafeBytes(of: v3.littleEndian) { Array($0) } + fixed
+        }
+    }
+
+    /// Short keys of other lengths, and keys that differ only in their last one or two bytes (addresses,
+    /// numbered paths), hash apart and spread over a table's first slots (the low bits), seeded or not.
+    @Test func similarKeysSpreadOverTheFirstSlots() {
+        for seed in [UInt64(0), KeyHashSeed.value] {
+            func h(_ s: String) -> UInt64 { Array(s.utf8).withUnsafeBufferPointer { ByteKeyCounter.hash($0.baseAddress!, $0.count, seed: seed) } }
+            for (x, y) in [("ab", "abc"), ("/1", "/10"), ("a", "aac"), ("bccc", "bcccc"), ("", "a")] {
+                #expect(h(x) != h(y), "\(x) / \(y)")
+            }
+            for prefix in ["10.0.0.", "192.168.1.", "/api/v1/users/", "/static/", String(repeating: "x", count: 37)] {
+                let keys = (100..<200).map { prefix + String($0) }
+                let firstSlots = Set(keys.map { h($0) & 4095 })
+                // 100 random keys in 4,096 slots: ~99 distinct expected.
+                #expect(firstSlots.count > 90, "\(prefix)…: \(firstSlots.count) first slots")
+            }
         }
     }
 
