@@ -69,8 +69,9 @@ struct StagesBench: ParsableCommand {
             records.removeAll(keepingCapacity: true)
             malformed = 0
             let base = block.base
+            var times = LogTime.CLFCache()
             block.forEachLine { s, l, _ in
-                switch logFormat.parse(base, start: s, count: l) {
+                switch logFormat.parse(base, start: s, count: l, times: &times) {
                 case .record(let r): records.append(r)
                 case .malformed: malformed += 1
                 }

@@ -36,6 +36,39 @@ private func reason(_ s: String) -> MalformedReason? {
         #expect(LogTime.parseCLF(Array(text.utf8)) == nil)
     }
 
+    /// A parsing loop carries the last time to the next line (`CLFCache`): whatever came before —
+    /// another day, the same day with another clock, a text that did not parse — each line gets the time
+    /// it gets alone. Triples catch a stale clock: a new date whose clock failed, then that date with
+    /// the clock cached for the old date.
+    @Test func aCacheCarriedFromLineToLineGivesEachItsOwnTime() {
+        var texts = [
+            "10/Oct/2000:13:55:36 -0700", "11/Oct/2000:13:55:36 -0700", "11/Oct/2000:25:55:36 -0700",
+            "10/Oct/2000:13:55:37 -0700", "10/Oct/2000:13:55:36 +0700", "10/Nov/2000:13:55:36 -0700",
+            "29/Feb/2023:13:55:36 -0700", "29/Feb/2024:13:55:36 -0700", "10/Oct/2001:13:55:36 -0700",
+            "10/Oct/2000:13:55:36 -0700 ", "10/Oct/2000 13:55:36 -0700",
+        ]
+        // Every byte of a time changed in turn, to a digit and to a letter.
+        let base = Array("10/Oct/2000:13:55:36 -0700".utf8)
+        for i in base.indices {
+            for b in [UInt8(ascii: "1"), UInt8(ascii: "9"), UInt8(ascii: "x")] where base[i] != b {
+                var t = base
+                t[i] = b
+                texts.append(String(decoding: t, as: UTF8.self))
+            }
+        }
+        let alone = texts.map { LogTime.parseCLF(Array($0.utf8)) }
+        #expect(alone.filter { $0 != nil }.count > 20)
+        for a in texts.indices {
+            for b in texts.indices {
+                var cache = LogTime.CLFCache()
+                for (k, c) in [a, b, 1, 0, b, a].enumerated() {
+                    let got = Array(texts[c].utf8).withUnsafeBufferPointer { LogTime.parseCLF($0.baseAddress!, count: $0.count, cache: &cache) }
+                    #expect(got == alone[c], "\(texts[a]) → \(texts[b]), step \(k): \(texts[c])")
+                }
+            }
+        }
+    }
+
     @Test func formatsRoundTrip() {
         for t: Int64 in [0, 951_782_400, 1_700_000_000, 4_102_444_799] {
             #expect(LogTime.parseCLF(Array(LogTime.clf(t).utf8)) == t)
@@ -50,6 +83,27 @@ private func reason(_ s: String) -> MalformedReason? {
         #expect(field(b, r.methodStart, r.methodLength) == "GET")
         #expect(field(b, r.pathStart, r.pathLength) == "/a.gif")
         #expect(r.status == 200 && r.size == 2326 && r.time == 971_211_336)
+    }
+
+    /// The leading fields are scanned eight bytes a word: any whitespace byte at any place ends the
+    /// client (here the line is then malformed), and every other byte, control bytes and bytes above
+    /// 0x7F included, stays in it.
+    @Test func theClientEndsAtItsFirstWhitespaceByteWhereverItIs() {
+        let client = Array("2001:0db8:85a3::8a2e:0370:7334".utf8)
+        let rest = Array(#" - frank [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 2326"#.utf8)
+        for byte in UInt8.min...UInt8.max {
+            let whitespace = byte == 0x20 || (0x09...0x0D).contains(byte)
+            for at in client.indices {
+                var line = client
+                line[at] = byte
+                switch CombinedLogParser.parse(line + rest) {
+                case .record(let r):
+                    #expect(!whitespace && r.clientLength == Int32(client.count), "byte \(byte) at \(at)")
+                case .malformed(let reason):
+                    #expect(whitespace, "byte \(byte) at \(at): \(reason)")
+                }
+            }
+        }
     }
 
     @Test func commonLineIPv6AndHostNames() throws {

@@ -36,8 +36,9 @@ public final class ParseOperator: StreamOperator {
         let limit = maxLineBytes
         let offsets = block.partition?.offsets ?? []
         let malformedShare = injectedMalformed.load(ordering: .relaxed)
+        var times = LogTime.CLFCache()
         block.forEachLine { start, length, physical in
-            var outcome: CombinedLogParser.Outcome = length > limit ? .malformed(.lineTooLong) : format.parse(base, start: start, count: length)
+            var outcome: CombinedLogParser.Outcome = length > limit ? .malformed(.lineTooLong) : format.parse(base, start: start, count: length, times: &times)
             if malformedShare > 0, case .record = outcome, Self.picked(block.firstLineNumber + physical, share: malformedShare) {
                 outcome = .malformed(.injected)
             }

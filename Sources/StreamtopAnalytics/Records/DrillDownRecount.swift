@@ -113,11 +113,12 @@ public final class DrillDownRecount: Sendable {
                     var counted = 0
                     let base = block.base
                     let maxLength = maxLineBytes
+                    var times = LogTime.CLFCache()
                     block.forEachLine { start, length, _ in
                         // Lines from the boundary on are the engine's (a boundary is always between lines).
                         guard block.sourceOffset + Int64(start) < limit else { return }
                         counted += 1
-                        guard length <= maxLength, case .record(let r) = format.parse(base, start: start, count: length) else {
+                        guard length <= maxLength, case .record(let r) = format.parse(base, start: start, count: length, times: &times) else {
                             malformed += 1
                             return
                         }

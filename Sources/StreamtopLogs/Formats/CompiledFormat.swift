@@ -262,6 +262,12 @@ public struct CompiledFormat: Sendable, Equatable {
 
     /// Parses one line. Offsets in the record are relative to `base`.
     public func parse(_ base: UnsafePointer<UInt8>, start: Int, count: Int) -> CombinedLogParser.Outcome {
+        var times = LogTime.CLFCache()
+        return parse(base, start: start, count: count, times: &times)
+    }
+
+    /// `parse` in a loop over lines: `times` carries the last CLF time read to the next line.
+    public func parse(_ base: UnsafePointer<UInt8>, start: Int, count: Int, times: inout LogTime.CLFCache) -> CombinedLogParser.Outcome {
         guard CombinedLogParser.offsetsFit(start: start, count: count) else { return .malformed(.lineTooLong) }
         let end = start + count
         var i = start
@@ -289,7 +295,7 @@ public struct CompiledFormat: Sendable, Equatable {
             case .lineEnd:
                 break
             }
-            if let reason = apply(step.kind, base, i, fieldEnd, &rec, &sawTime) { return .malformed(reason) }
+            if let reason = apply(step.kind, base, i, fieldEnd, &rec, &sawTime, &times) { return .malformed(reason) }
             i = fieldEnd
         }
         guard sawTime else { return .malformed(.missingTime) }
@@ -319,7 +325,7 @@ public struct CompiledFormat: Sendable, Equatable {
     }
 
     /// Stores one field's value in the record; returns why the line is malformed, if it is.
-    private func apply(_ kind: FieldKind, _ base: UnsafePointer<UInt8>, _ s: Int, _ e: Int, _ rec: inout ParsedRecord, _ sawTime: inout Bool) -> MalformedReason? {
+    private func apply(_ kind: FieldKind, _ base: UnsafePointer<UInt8>, _ s: Int, _ e: Int, _ rec: inout ParsedRecord, _ sawTime: inout Bool, _ times: inout LogTime.CLFCache) -> MalformedReason? {
         let n = e - s
         switch kind {
         case .client:
@@ -327,7 +333,7 @@ public struct CompiledFormat: Sendable, Equatable {
             rec.clientStart = Int32(s)
             rec.clientLength = Int32(n)
         case .timeCLF:
-            guard let t = LogTime.parseCLF(base + s, count: n) else { return .badTime }
+            guard let t = LogTime.parseCLF(base + s, count: n, cache: &times) else { return .badTime }
             rec.time = t
             sawTime = true
         case .timeISO:

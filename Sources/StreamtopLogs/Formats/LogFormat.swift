@@ -57,9 +57,16 @@ public enum LogFormat: Sendable {
     /// Parses the line `[start, start + count)` of `base`.
     @inlinable
     public func parse(_ base: UnsafePointer<UInt8>, start: Int, count: Int) -> CombinedLogParser.Outcome {
+        var times = LogTime.CLFCache()
+        return parse(base, start: start, count: count, times: &times)
+    }
+
+    /// `parse` in a loop over lines: `times` carries the last time read to the next line.
+    @inlinable
+    public func parse(_ base: UnsafePointer<UInt8>, start: Int, count: Int, times: inout LogTime.CLFCache) -> CombinedLogParser.Outcome {
         switch self {
-        case .combined: return CombinedLogParser.parse(base, start: start, count: count)
-        case .compiled(let c): return c.parse(base, start: start, count: count)
+        case .combined: return CombinedLogParser.parse(base, start: start, count: count, times: &times)
+        case .compiled(let c): return c.parse(base, start: start, count: count, times: &times)
         case .jsonLines(let m): return JSONLineParser.parse(base, start: start, count: count, map: m)
         }
     }

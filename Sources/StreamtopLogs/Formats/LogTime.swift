@@ -3,27 +3,76 @@
 /// All functions are pure and thread-safe. Parsing works on raw bytes: it runs once per line on the
 /// ingest path, so it allocates nothing.
 public enum LogTime {
+    /// The last CLF time a parser read, by its bytes. A log's lines come in time order, so a busy one
+    /// repeats its second and nearly every line repeats its day: the calendar (day, month name, leap
+    /// years, days since the epoch) is worked out once a day, the clock once a second. One per parsing
+    /// loop (it is a value; a worker's block keeps its own).
+    public struct CLFCache: Sendable {
+        /// Bytes 0–8 and 7–11 (`dd/Mon/yyyy`) of the last valid date, and its days since the epoch.
+        @usableFromInline var date: UInt64 = 0
+        @usableFromInline var year: UInt32 = 0
+        @usableFromInline var days: Int64 = 0
+        @usableFromInline var hasDate = false
+        /// Bytes 10–18 and 18–26 (the clock and zone) of the last valid time on that date, and the time.
+        @usableFromInline var clock: UInt64 = 0
+        @usableFromInline var zone: UInt64 = 0
+        @usableFromInline var time: Int64 = 0
+        @usableFromInline var hasTime = false
+        /// An empty cache.
+        public init() {}
+    }
+
     /// Parses `dd/Mon/yyyy:HH:MM:SS ±hhmm` (exactly 26 bytes) and returns UTC seconds since the epoch,
     /// or nil when the text is not a real calendar time in that layout.
     @inlinable
     public static func parseCLF(_ p: UnsafePointer<UInt8>, count: Int) -> Int64? {
+        var cache = CLFCache()
+        return parseCLF(p, count: count, cache: &cache)
+    }
+
+    /// `parseCLF`, taking the time (or the day) of the last line read with `cache` when its bytes are
+    /// the same: only text that parsed is cached, so the same bytes give the same answer.
+    @inlinable
+    public static func parseCLF(_ p: UnsafePointer<UInt8>, count: Int, cache: inout CLFCache) -> Int64? {
         guard count == 26, p[2] == UInt8(ascii: "/"), p[6] == UInt8(ascii: "/"), p[11] == UInt8(ascii: ":"),
             p[14] == UInt8(ascii: ":"), p[17] == UInt8(ascii: ":"), p[20] == UInt8(ascii: " ")
         else { return nil }
-        guard let day = twoDigits(p, 0), let year4 = fourDigits(p, 7), let hour = twoDigits(p, 12),
-            let minute = twoDigits(p, 15), let second = twoDigits(p, 18), let offH = twoDigits(p, 22),
-            let offM = twoDigits(p, 24), let month = monthNumber(p[3], p[4], p[5])
+        let raw = UnsafeRawPointer(p)
+        let date = raw.loadUnaligned(as: UInt64.self)
+        let year = raw.loadUnaligned(fromByteOffset: 7, as: UInt32.self)
+        let clock = raw.loadUnaligned(fromByteOffset: 10, as: UInt64.self)
+        let zone = raw.loadUnaligned(fromByteOffset: 18, as: UInt64.self)
+        let sameDate = cache.hasDate && date == cache.date && year == cache.year
+        if sameDate && cache.hasTime && clock == cache.clock && zone == cache.zone { return cache.time }
+        let days: Int64
+        if sameDate {
+            days = cache.days
+        } else {
+            guard let day = twoDigits(p, 0), let year4 = fourDigits(p, 7), let month = monthNumber(p[3], p[4], p[5]),
+                year4 >= 1, day >= 1, day <= daysInMonth(year: year4, month: month)
+            else { return nil }
+            days = daysFromCivil(year: year4, month: month, day: day)
+            cache.date = date
+            cache.year = year
+            cache.days = days
+            cache.hasDate = true
+            // The cached clock belonged to the other date.
+            cache.hasTime = false
+        }
+        guard let hour = twoDigits(p, 12), let minute = twoDigits(p, 15), let second = twoDigits(p, 18),
+            let offH = twoDigits(p, 22), let offM = twoDigits(p, 24), hour < 24, minute < 60, second < 60
         else { return nil }
         let sign = p[21]
         guard sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") else { return nil }
-        guard year4 >= 1, day >= 1, day <= daysInMonth(year: year4, month: month), hour < 24, minute < 60,
-            second < 60
-        else { return nil }
-        let local = daysFromCivil(year: year4, month: month, day: day) * 86_400
-            + Int64(hour * 3600 + minute * 60 + second)
+        let local = days * 86_400 + Int64(hour * 3600 + minute * 60 + second)
         // The offset is how far local time is ahead of UTC, so UTC = local - offset.
         let offset = Int64(offH * 3600 + offM * 60)
-        return sign == UInt8(ascii: "+") ? local - offset : local + offset
+        let time = sign == UInt8(ascii: "+") ? local - offset : local + offset
+        cache.clock = clock
+        cache.zone = zone
+        cache.time = time
+        cache.hasTime = true
+        return time
     }
 
     /// Parses ISO 8601 / RFC 3339 as loggers write it: `YYYY-MM-DDTHH:MM:SS`, optional fraction, then `Z`
