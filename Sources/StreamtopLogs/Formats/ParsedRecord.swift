@@ -39,7 +39,9 @@ public struct ParsedRecord: Sendable {
     /// Length of the virtual host.
     public var vhostLength: Int32 = 0
 
-    /// Creates a record from field offsets.
+    /// Creates a record from field offsets. (Inlinable: the parsers are inlined into other modules'
+    /// loops, where a call per record was 0.7 % of the analytics pipeline.)
+    @inlinable
     public init(
         clientStart: Int32, clientLength: Int32, methodStart: Int32, methodLength: Int32, pathStart: Int32,
         pathLength: Int32, status: UInt16, size: Int64, time: Int64
