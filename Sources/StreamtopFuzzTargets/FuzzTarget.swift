@@ -43,7 +43,16 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     public func run(_ input: UnsafeRawBufferPointer) {
         let bytes = Array(input.bindMemory(to: UInt8.self))
         switch self {
-        case .combined: Self.eachLine(bytes) { p, n in Self.check(CombinedLogParser.parse(p, start: 0, count: n), p, n) }
+        case .combined:
+            // The lines of one input share a time cache, as a block's lines do: a line parsed after
+            // others must come out as it does alone.
+            var times = LogTime.CLFCache()
+            Self.eachLine(bytes) { p, n in
+                let alone = CombinedLogParser.parse(p, start: 0, count: n)
+                let after = CombinedLogParser.parse(p, start: 0, count: n, times: &times)
+                precondition(after == alone, "a line parsed after others differs from the line alone")
+                Self.check(alone, p, n)
+            }
         case .compiled:
             Self.eachLine(bytes) { p, n in
                 for format in Self.fixedFormats { Self.check(format.parse(p, start: 0, count: n), p, n) }

@@ -72,11 +72,12 @@ struct ProduceCommand: ParsableCommand {
             choice.detectIfNeeded(block)
             let base = UnsafePointer<UInt8>(block.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self))
             var failure: Error?
+            var times = LogTime.CLFCache()
             block.forEachLine { start, length, _ in
                 guard failure == nil else { return }
                 var keyStart = -1
                 var keyLength = 0
-                if key == .client, case .record(let r) = choice.format.parse(base, start: start, count: length), r.clientLength > 0 {
+                if key == .client, case .record(let r) = choice.format.parse(base, start: start, count: length, times: &times), r.clientLength > 0 {
                     keyStart = Int(r.clientStart)
                     keyLength = Int(r.clientLength)
                 } else if key == .client {

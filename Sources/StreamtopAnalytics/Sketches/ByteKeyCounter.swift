@@ -350,8 +350,8 @@ public final class ByteKeyCounter {
     /// 8 read overlapping what came before; shorter keys in two overlapping 4-byte loads or three bytes).
     /// One lane of 8 bytes a round and a byte-at-a-time tail took 30 ns for a 117-byte user agent, a
     /// chain of dependent multiplies; this takes 20 ns (a 14-byte address 9.4 → 8.4 ns), and a record's
-    /// agent is hashed by the bot check, the visits and the report. A change here changes every saved hash: `CheckpointStore.version` and
-    /// `ClusterShare.fingerprint` name the hash they were made with.
+    /// agent is hashed by the bot check, the visits and the report. A change here changes every saved
+    /// hash: `CheckpointStore.version` and `ClusterShare.fingerprint` name the hash they were made with.
     @inlinable @inline(__always)
     public static func hash(_ p: UnsafePointer<UInt8>, _ n: Int, seed: UInt64) -> UInt64 {
         let raw = UnsafeRawPointer(p)

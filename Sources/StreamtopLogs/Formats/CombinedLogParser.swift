@@ -10,7 +10,7 @@
 /// Stateless and thread-safe.
 public enum CombinedLogParser {
     /// The outcome of parsing one line.
-    public enum Outcome {
+    public enum Outcome: Equatable {
         /// The line is a record.
         case record(ParsedRecord)
         /// The line is malformed for this reason.
@@ -151,8 +151,8 @@ public enum CombinedLogParser {
 
     /// The first whitespace byte at or after `from`, or `end`. Eight bytes a word while they are in the
     /// line: a word's first byte below 0x21 is found exactly (the borrow of `x - 0x2121…` reaches only
-    /// bytes above it), and a control byte that is not whitespace goes on a byte at a time. A client
-    /// address took a byte-at-a-time loop 6 % of the parse.
+    /// bytes above it), and a control byte that is not whitespace goes on a byte at a time. (A byte at a
+    /// time, these three fields were a ninth of the parse; this took it from 89 to 84 ns a line.)
     @inlinable @inline(__always)
     static func fieldEnd(_ base: UnsafePointer<UInt8>, from: Int, to end: Int) -> Int {
         var i = from

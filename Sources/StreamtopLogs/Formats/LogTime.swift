@@ -7,17 +7,17 @@ public enum LogTime {
     /// repeats its second and nearly every line repeats its day: the calendar (day, month name, leap
     /// years, days since the epoch) is worked out once a day, the clock once a second. One per parsing
     /// loop (it is a value; a worker's block keeps its own).
+    /// Zero means none: a text that reaches the comparison has a `/` in its date word and a `:` in its
+    /// clock word, so neither is ever zero.
     public struct CLFCache: Sendable {
         /// Bytes 0–8 and 7–11 (`dd/Mon/yyyy`) of the last valid date, and its days since the epoch.
         @usableFromInline var date: UInt64 = 0
         @usableFromInline var year: UInt32 = 0
         @usableFromInline var days: Int64 = 0
-        @usableFromInline var hasDate = false
         /// Bytes 10–18 and 18–26 (the clock and zone) of the last valid time on that date, and the time.
         @usableFromInline var clock: UInt64 = 0
         @usableFromInline var zone: UInt64 = 0
         @usableFromInline var time: Int64 = 0
-        @usableFromInline var hasTime = false
         /// An empty cache.
         public init() {}
     }
@@ -42,8 +42,8 @@ public enum LogTime {
         let year = raw.loadUnaligned(fromByteOffset: 7, as: UInt32.self)
         let clock = raw.loadUnaligned(fromByteOffset: 10, as: UInt64.self)
         let zone = raw.loadUnaligned(fromByteOffset: 18, as: UInt64.self)
-        let sameDate = cache.hasDate && date == cache.date && year == cache.year
-        if sameDate && cache.hasTime && clock == cache.clock && zone == cache.zone { return cache.time }
+        let sameDate = date == cache.date && year == cache.year
+        if sameDate && clock == cache.clock && zone == cache.zone { return cache.time }
         let days: Int64
         if sameDate {
             days = cache.days
@@ -55,9 +55,8 @@ public enum LogTime {
             cache.date = date
             cache.year = year
             cache.days = days
-            cache.hasDate = true
             // The cached clock belonged to the other date.
-            cache.hasTime = false
+            cache.clock = 0
         }
         guard let hour = twoDigits(p, 12), let minute = twoDigits(p, 15), let second = twoDigits(p, 18),
             let offH = twoDigits(p, 22), let offM = twoDigits(p, 24), hour < 24, minute < 60, second < 60
@@ -71,7 +70,6 @@ public enum LogTime {
         cache.clock = clock
         cache.zone = zone
         cache.time = time
-        cache.hasTime = true
         return time
     }
 

@@ -2,7 +2,7 @@
 ///
 /// Nothing here owns bytes: the record is only meaningful together with its block's buffer. This keeps
 /// parsing free of per-record allocation; only keys that survive into aggregates are ever copied.
-public struct ParsedRecord: Sendable {
+public struct ParsedRecord: Sendable, Equatable {
     /// Offset of the client field (IP address or host name) from the start of the block.
     public var clientStart: Int32
     /// Length of the client field in bytes.
